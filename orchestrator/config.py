@@ -1,0 +1,103 @@
+"""Configuration: one frozen dataclass read from the environment.
+
+Standard AWS variables (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL) select the account
+and endpoint; ``AUTO_LAMBDA_*`` variables set everything else. Resource names are
+derived here and nowhere else, so the local stack and the CDK stack agree.
+This module performs no I/O beyond reading the environment mapping it is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_PREFIX = "auto-lambda"
+METRIC_NAMESPACE = "AutoLambda"
+LIVE_ALIAS = "live"
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything auto-lambda needs to know about where it runs."""
+
+    prefix: str = DEFAULT_PREFIX
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    account_suffix: str = "local"
+    work_dir: Path = field(default_factory=lambda: Path(".auto-lambda"))
+    cache_dir: Path = field(default_factory=lambda: Path(".auto-lambda") / "cache")
+    max_receive_count: int = 5
+    visibility_timeout: int = 60
+    lease_seconds: int = 60
+    deployed_role_arn: str | None = None
+    xray_daemon: str | None = None
+
+    # ---- derived names (DESIGN.md "Resource names") ----
+    @property
+    def incoming_bucket(self) -> str:
+        return f"{self.prefix}-incoming-{self.account_suffix}"
+
+    @property
+    def artifacts_bucket(self) -> str:
+        return f"{self.prefix}-artifacts-{self.account_suffix}"
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.prefix}-jobs"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.prefix}-jobs-dlq"
+
+    @property
+    def table_name(self) -> str:
+        return f"{self.prefix}-jobs"
+
+    @property
+    def role_name(self) -> str:
+        return f"{self.prefix}-function-role"
+
+    @property
+    def worker_group_name(self) -> str:
+        return f"{self.prefix}-workers"
+
+    def function_name(self, app_name: str) -> str:
+        return f"{self.prefix}-{app_name}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.endpoint_url is not None
+
+    def with_endpoint(self, endpoint_url: str | None) -> Settings:
+        return replace(self, endpoint_url=endpoint_url)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        work_dir = Path(env.get("AUTO_LAMBDA_WORK_DIR", ".auto-lambda"))
+        endpoint = env.get("AWS_ENDPOINT_URL") or env.get("AUTO_LAMBDA_ENDPOINT_URL") or None
+        return cls(
+            prefix=env.get("AUTO_LAMBDA_PREFIX", DEFAULT_PREFIX),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=endpoint,
+            account_suffix=env.get("AUTO_LAMBDA_ACCOUNT", "local"),
+            work_dir=work_dir,
+            cache_dir=Path(env.get("AUTO_LAMBDA_CACHE_DIR", str(work_dir / "cache"))),
+            max_receive_count=_env_int(env, "AUTO_LAMBDA_MAX_RECEIVE_COUNT", 5),
+            visibility_timeout=_env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT", 60),
+            lease_seconds=_env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", 60),
+            deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
+            xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
+        )

@@ -1,0 +1,84 @@
+"""Error codes: every failure a user can see has a stable code and a message that says
+what happened and what to change.
+
+Codes are the error names the workflow's Retry and Catch clauses match on (as Step
+Functions' ErrorEquals). Whether a code is retried is decided by the workflow
+declaration, not here; ``TRANSIENT_CODES`` is the list that declaration uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AutoLambdaError(Exception):
+    """A failure with a stable ``code``; ``hint`` tells the user what to do."""
+
+    code: str = "InternalError"
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.hint = hint
+        self.details = details or {}
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": str(self)}
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+# ---- input errors (permanent) ----
+class BadEvent(AutoLambdaError):
+    code = "BadEvent"
+
+
+class ObjectMissing(AutoLambdaError):
+    code = "ObjectMissing"
+
+
+class ZipError(AutoLambdaError):
+    """Any problem with the uploaded archive; the code says which."""
+
+    code = "ZipInvalid"
+
+
+class ManifestError(AutoLambdaError):
+    code = "ManifestInvalid"
+
+
+class BuildError(AutoLambdaError):
+    code = "BuildFailed"
+
+
+class DeployError(AutoLambdaError):
+    code = "DeployFailed"
+
+
+class VerifyError(AutoLambdaError):
+    code = "VerifyFailed"
+
+
+class TransientError(AutoLambdaError):
+    """A failure that may pass on its own: throttling, 5xx, network, conflicts."""
+
+    code = "Transient"
+
+
+# Error names retried by the workflow (with backoff and jitter). Everything else is
+# caught to ``failed`` at once. States.Timeout is Step Functions' own name.
+TRANSIENT_CODES: tuple[str, ...] = (
+    "AwsThrottled",
+    "AwsServerError",
+    "NetworkError",
+    "LambdaUpdateInProgress",
+    "Transient",
+    "States.Timeout",
+)

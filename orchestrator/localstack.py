@@ -1,0 +1,82 @@
+"""The embedded local AWS: a moto server on 127.0.0.1 that every boto3 call of the
+local mode talks to. Real HTTP, real boto3; only the endpoint differs from AWS.
+
+What the emulator cannot do is replaced elsewhere and labelled there: Lambda code
+never runs in moto (local verify runs the package in a sandboxed subprocess), and Auto
+Scaling never scales (``checker.autoscaler`` scales local worker processes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from orchestrator.config import Settings
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - the emulator's fake key
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalEndpoint:
+    url: str
+    port: int
+    server: object
+
+    def stop(self) -> None:
+        stop = getattr(self.server, "stop", None)
+        if callable(stop):
+            stop()
+
+    def env(self, settings: Settings) -> dict[str, str]:
+        """The variables another process needs to use this endpoint."""
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": settings.region,
+            "AWS_DEFAULT_REGION": settings.region,
+            "AUTO_LAMBDA_PREFIX": settings.prefix,
+        }
+
+
+def ensure_fake_credentials(environ: dict[str, str] | None = None) -> None:
+    """Local mode never needs real keys; never let boto3 look for them."""
+    env = os.environ if environ is None else environ
+    for key, value in FAKE_CREDENTIALS.items():
+        env.setdefault(key, value)
+    env.setdefault("AWS_REGION", "us-east-1")
+    env.setdefault("AWS_DEFAULT_REGION", env["AWS_REGION"])
+
+
+def start_server(port: int = 0, host: str = "127.0.0.1") -> LocalEndpoint:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    ensure_fake_credentials()
+    port = port or free_port(host)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return LocalEndpoint(url=f"http://{host}:{port}", port=port, server=server)
+
+
+@contextmanager
+def running_server(port: int = 0) -> Iterator[LocalEndpoint]:
+    endpoint = start_server(port)
+    try:
+        yield endpoint
+    finally:
+        endpoint.stop()

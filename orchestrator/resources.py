@@ -1,0 +1,106 @@
+"""Create the pipeline's AWS resources when they are missing (the local stack's
+equivalent of the CDK app): incoming bucket with its ObjectCreated → queue
+notification, the jobs queue with its DLQ redrive, the artifacts bucket, the jobs
+table and the role deployed functions run as.
+
+Idempotent: running it twice changes nothing. On a real account the CDK stack owns
+these resources and this module is not used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from orchestrator.aws import Aws, error_code
+
+log = logging.getLogger(__name__)
+
+_ASSUME_LAMBDA = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+})
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    role_arn: str
+
+
+def _ensure_bucket(aws: Aws, name: str) -> None:
+    try:
+        aws.s3.head_bucket(Bucket=name)
+        return
+    except Exception as exc:
+        if error_code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
+            raise
+    if aws.settings.region == "us-east-1":
+        aws.s3.create_bucket(Bucket=name)
+    else:
+        aws.s3.create_bucket(Bucket=name, CreateBucketConfiguration={
+            "LocationConstraint": aws.settings.region})
+    aws.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+
+def _queue_arn(aws: Aws, url: str) -> str:
+    attrs = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attrs["Attributes"]["QueueArn"])
+
+
+def ensure_resources(aws: Aws) -> StackInfo:
+    s = aws.settings
+    dlq_url = aws.sqs.create_queue(QueueName=s.dlq_name, Attributes={
+        "MessageRetentionPeriod": str(14 * 24 * 3600)})["QueueUrl"]
+    dlq_arn = _queue_arn(aws, dlq_url)
+    queue_url = aws.sqs.create_queue(QueueName=s.queue_name, Attributes={
+        "VisibilityTimeout": str(s.visibility_timeout),
+        "ReceiveMessageWaitTimeSeconds": "20",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                     "maxReceiveCount": str(s.max_receive_count)}),
+    })["QueueUrl"]
+    queue_arn = _queue_arn(aws, queue_url)
+
+    _ensure_bucket(aws, s.artifacts_bucket)
+    _ensure_bucket(aws, s.incoming_bucket)
+    aws.s3.put_bucket_notification_configuration(
+        Bucket=s.incoming_bucket,
+        NotificationConfiguration={"QueueConfigurations": [{
+            "Id": "auto-lambda-zip-uploads",
+            "QueueArn": queue_arn,
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".zip"}]}},
+        }]},
+    )
+
+    try:
+        aws.dynamodb.describe_table(TableName=s.table_name)
+    except Exception as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        aws.dynamodb.create_table(
+            TableName=s.table_name,
+            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    role_arn = s.deployed_role_arn or _ensure_role(aws)
+    log.info("resources ready: queue=%s bucket=%s table=%s", s.queue_name,
+             s.incoming_bucket, s.table_name)
+    return StackInfo(queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url, role_arn=role_arn)
+
+
+def _ensure_role(aws: Aws) -> str:
+    name = aws.settings.role_name
+    try:
+        return str(aws.iam.get_role(RoleName=name)["Role"]["Arn"])
+    except Exception as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+    return str(aws.iam.create_role(RoleName=name,
+                                   AssumeRolePolicyDocument=_ASSUME_LAMBDA)["Role"]["Arn"])
