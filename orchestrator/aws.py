@@ -34,12 +34,14 @@ def classify_client_error(exc: BaseException, where: str) -> AutoLambdaError | N
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         msg = exc.response.get("Error", {}).get("Message", str(exc))
         if code in _THROTTLE_CODES or status == 429:
-            return TransientError(f"{where}: AWS throttled the request ({code})", code="AwsThrottled")
+            return TransientError(f"{where}: AWS throttled the request ({code})",
+                                  code="AwsThrottled")
         if code in _CONFLICT_CODES:
             return TransientError(f"{where}: {msg}", code="LambdaUpdateInProgress",
                                   hint="another update is in progress; retried with backoff")
         if status >= 500 or code in {"InternalError", "ServiceUnavailable", "InternalFailure"}:
-            return TransientError(f"{where}: AWS server error {status} {code}", code="AwsServerError")
+            return TransientError(f"{where}: AWS server error {status} {code}",
+                                  code="AwsServerError")
         return None
     if isinstance(exc, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError
                   | botocore.exceptions.ReadTimeoutError | ConnectionError):

@@ -1,0 +1,109 @@
+"""Parse SQS message bodies into the S3 objects they announce.
+
+Handles S3 event notifications (several Records per message), the ``s3:TestEvent``
+S3 sends when a notification is configured, and S3 events wrapped in an SNS envelope.
+Keys arrive URL-encoded with ``+`` for spaces (``quote_plus``) and are decoded here.
+Pure: no AWS calls. Anything else raises :class:`BadEvent` with what was wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from orchestrator.errors import BadEvent
+
+MAX_BODY_PREVIEW = 200
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One uploaded object: what a job is about."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+    size: int | None = None
+    event_name: str = "ObjectCreated:Put"
+
+    @property
+    def job_id(self) -> str:
+        return job_id_for(self.bucket, self.key, self.version_id or self.etag or "")
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    refs: list[ObjectRef] = field(default_factory=list)
+    test_event: bool = False
+    ignored: list[str] = field(default_factory=list)  # records that are not ObjectCreated
+
+
+def job_id_for(bucket: str, key: str, version: str) -> str:
+    """Stable id for (bucket, key, object version or etag): duplicates map to one job."""
+    digest = hashlib.sha256(f"{bucket}\0{key}\0{version}".encode()).hexdigest()
+    return digest[:24]
+
+
+def _preview(body: str) -> str:
+    return body if len(body) <= MAX_BODY_PREVIEW else body[:MAX_BODY_PREVIEW] + "…"
+
+
+def _record_to_ref(record: Any, index: int) -> ObjectRef | None:
+    if not isinstance(record, dict):
+        raise BadEvent(f"Records[{index}] is not an object")
+    name = str(record.get("eventName", ""))
+    if not name.startswith("ObjectCreated"):
+        return None
+    s3 = record.get("s3")
+    try:
+        bucket = s3["bucket"]["name"]
+        obj = s3["object"]
+        raw_key = obj["key"]
+    except (KeyError, TypeError) as exc:
+        raise BadEvent(f"Records[{index}] has no s3.bucket.name / s3.object.key",
+                       hint="send S3 event notifications to this queue") from exc
+    if not isinstance(bucket, str) or not isinstance(raw_key, str) or not raw_key:
+        raise BadEvent(f"Records[{index}] has an empty or non-string bucket or key")
+    etag = obj.get("eTag") or obj.get("etag")
+    size = obj.get("size")
+    return ObjectRef(
+        bucket=bucket,
+        key=unquote_plus(raw_key),
+        version_id=obj.get("versionId") or None,
+        etag=str(etag).strip('"') if etag else None,
+        size=int(size) if isinstance(size, int | float) else None,
+        event_name=name,
+    )
+
+
+def parse_message(body: str) -> ParsedMessage:
+    try:
+        doc = json.loads(body)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise BadEvent(f"message body is not JSON: {_preview(str(body))!r}",
+                       hint="only S3 event notifications belong on this queue") from exc
+    if isinstance(doc, dict) and doc.get("Type") == "Notification" and "Message" in doc:
+        return parse_message(str(doc["Message"]))  # SNS fan-out in front of the queue
+    if not isinstance(doc, dict):
+        raise BadEvent(f"message body is JSON but not an object: {_preview(body)!r}")
+    if doc.get("Event") == "s3:TestEvent":
+        return ParsedMessage(test_event=True)
+    records = doc.get("Records")
+    if not isinstance(records, list):
+        raise BadEvent(f"message is not an S3 event (no Records list): {_preview(body)!r}",
+                       hint="only S3 event notifications belong on this queue")
+    refs: list[ObjectRef] = []
+    ignored: list[str] = []
+    seen: set[str] = set()
+    for i, record in enumerate(records):
+        ref = _record_to_ref(record, i)
+        if ref is None:
+            ignored.append(str(record.get("eventName", "?")))
+        elif ref.job_id not in seen:  # Put + CompleteMultipartUpload in one message
+            seen.add(ref.job_id)
+            refs.append(ref)
+    return ParsedMessage(refs=refs, ignored=ignored)
