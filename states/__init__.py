@@ -1,1 +1,39 @@
-"""states package."""
+"""A Step Functions-style workflow library on top of ``transitions``.
+
+Definitions are data (Retry, Catch, timeouts, heartbeats); an Execution is plain
+JSON-safe state with a history, driven by ``drive`` with injected clock, sleep,
+randomness and persistence. The library knows nothing of AWS or of deployments.
+"""
+
+from __future__ import annotations
+
+from states.actions import Decision, Done, RunTask, TaskCall, Wait
+from states.definition import (
+    Catcher,
+    Definition,
+    FailState,
+    Retrier,
+    State,
+    SucceedState,
+    TaskState,
+)
+from states.driver import Hooks, TaskContext, drive
+from states.errors import (
+    DefinitionError,
+    ExecutionError,
+    HistoryLimitExceeded,
+    StatesError,
+    TaskTimeout,
+    error_name_of,
+)
+from states.execution import Execution
+from states.history import EventType, HistoryEvent, Status, replay
+from states.retry import backoff_delay, base_delay, matches
+
+__all__ = [
+    "Catcher", "Decision", "Definition", "DefinitionError", "Done", "EventType",
+    "Execution", "ExecutionError", "FailState", "HistoryEvent", "HistoryLimitExceeded",
+    "Hooks", "Retrier", "RunTask", "State", "StatesError", "Status", "SucceedState",
+    "TaskCall", "TaskContext", "TaskState", "TaskTimeout", "Wait", "backoff_delay",
+    "base_delay", "drive", "error_name_of", "matches", "replay",
+]

@@ -1,0 +1,65 @@
+"""The deployment workflow, declared with the states library: the Machine state IS the
+job state (received -> fetched -> unpacked -> built -> deployed -> verified, or failed).
+
+Each Task's ``resource`` names the step that runs in that state (fetch, unpack, build,
+deploy, verify). Transient error codes are retried with backoff and full jitter; any
+other error (or exhausted retries) is caught to ``failed``. This module only declares;
+it must not run steps or touch AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.errors import TRANSIENT_CODES
+from states import Catcher, Definition, FailState, Retrier, SucceedState, TaskState
+
+TRANSIENT_RETRY = Retrier(error_equals=tuple(TRANSIENT_CODES), interval_seconds=1,
+                          max_attempts=4, backoff_rate=2.0, max_delay_seconds=20,
+                          jitter="FULL")
+CATCH_ALL = Catcher(error_equals=("States.ALL",), next="failed")
+
+# (state, resource, next, timeout seconds, heartbeat seconds, comment)
+_STEPS: tuple[tuple[str, str, str, int, int | None, str], ...] = (
+    ("received", "fetch", "fetched", 120, None, "Download the uploaded zip from S3."),
+    ("fetched", "unpack", "unpacked", 120, None, "Unpack the zip safely and read the manifest."),
+    ("unpacked", "build", "built", 900, 60, "Install wheels and package the function."),
+    ("built", "deploy", "deployed", 300, None, "Create or update the function, publish a version."),
+    ("deployed", "verify", "verified", 300, 60, "Smoke-test the new version, then move the alias."),
+)
+
+STEP_OF_STATE: dict[str, str] = {state: resource for state, resource, *_ in _STEPS}
+
+DEPLOYMENT: Definition = Definition(
+    start_at="received",
+    comment="auto-lambda: build, deploy and verify one uploaded app zip",
+    states=(
+        *(TaskState(name=state, resource=resource, next=nxt, retry=(TRANSIENT_RETRY,),
+                    catch=(CATCH_ALL,), timeout_seconds=timeout, heartbeat_seconds=heartbeat,
+                    comment=comment)
+          for state, resource, nxt, timeout, heartbeat, comment in _STEPS),
+        SucceedState("verified", comment="The new version is live behind the alias."),
+        FailState("failed", comment="A permanent error, or retries exhausted."),
+    ),
+)
+
+
+def mermaid() -> str:
+    """The workflow as a mermaid stateDiagram-v2."""
+    from states.export import to_mermaid
+
+    return to_mermaid(DEPLOYMENT)
+
+
+def asl() -> dict[str, Any]:
+    """The workflow as Amazon States Language."""
+    from states.export import to_asl
+
+    return to_asl(DEPLOYMENT)
+
+
+def dot() -> str:
+    """The workflow as a graphviz digraph."""
+    from states.export import to_dot
+
+    return to_dot(DEPLOYMENT)

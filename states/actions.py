@@ -1,0 +1,53 @@
+"""Values returned by an Execution: what to do next (RunTask, Wait, Done) and what a
+task failure led to (Decision). Plain immutable data, no behaviour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCall:
+    """One attempt of a task: run ``resource`` for ``state``; ``deadline`` is the epoch
+    second after which the attempt counts as timed out (None: no timeout)."""
+
+    state: str
+    resource: str
+    attempt: int
+    deadline: float | None
+    heartbeat_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunTask:
+    call: TaskCall
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Nothing to do before ``until`` (a retry is scheduled, or a task started elsewhere
+    has not reached its deadline yet)."""
+
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The execution is terminal (SUCCEEDED or FAILED)."""
+
+
+DecisionKind = Literal["retry", "catch", "fail"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a task failure led to: a scheduled retry (``delay``, ``retrier`` index), a
+    catch (``next_state``) or the execution failing (no matching clause)."""
+
+    kind: DecisionKind
+    error: str
+    next_state: str | None = None
+    delay: float | None = None
+    retrier: int | None = None

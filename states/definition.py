@@ -1,0 +1,212 @@
+"""Workflow definitions as plain data: Retrier, Catcher, TaskState, SucceedState,
+FailState and Definition, validated when a Definition is built.
+
+Everything here is immutable and hashable. This module must not run tasks, keep
+execution state, or know about AWS; compilation to a ``transitions`` Machine lives in
+``states.machine`` and validation rules in ``states.validate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+from states.retry import matches
+
+Jitter = Literal["FULL", "NONE"]
+
+
+def _as_tuple(value: Iterable[Any] | str) -> tuple[Any, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class Retrier:
+    """One Retry clause: retry errors named in ``error_equals`` up to ``max_attempts``
+    times, waiting ``min(interval * rate^(n-1), max_delay)`` (times U[0,1] if FULL jitter)."""
+
+    error_equals: tuple[str, ...]
+    interval_seconds: float = 1.0
+    max_attempts: int = 3
+    backoff_rate: float = 2.0
+    max_delay_seconds: float | None = None
+    jitter: Jitter = "NONE"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error_equals", _as_tuple(self.error_equals))
+
+    def matches(self, error: str) -> bool:
+        """True when this retrier applies to ``error`` (Step Functions' rules)."""
+        return matches(self.error_equals, error)
+
+
+@dataclass(frozen=True)
+class Catcher:
+    """One Catch clause: on errors in ``error_equals`` (after retries), go to ``next``."""
+
+    error_equals: tuple[str, ...]
+    next: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error_equals", _as_tuple(self.error_equals))
+
+    def matches(self, error: str) -> bool:
+        return matches(self.error_equals, error)
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A state that runs the task registered under ``resource`` and then goes to ``next``."""
+
+    name: str
+    resource: str
+    next: str | None
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    comment: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "retry", tuple(self.retry))
+        object.__setattr__(self, "catch", tuple(self.catch))
+
+
+@dataclass(frozen=True)
+class SucceedState:
+    """A terminal state: the execution succeeds on entering it."""
+
+    name: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class FailState:
+    """A terminal state: the execution fails on entering it, with ``error``/``cause``
+    if given, else with the error that was caught on the way here."""
+
+    name: str
+    error: str | None = None
+    cause: str | None = None
+    comment: str = ""
+
+
+State = Union[TaskState, SucceedState, FailState]  # noqa: UP007 - used at runtime
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A validated workflow: ``start_at`` names the first state; ``states`` is a tuple of
+    states (or a mapping name -> state). ``retrying_state`` is the library's own waiting
+    state, entered while a retry is scheduled; it must not be declared."""
+
+    start_at: str
+    states: tuple[State, ...]
+    comment: str = ""
+    retrying_state: str = "retrying"
+    max_history_events: int = 25000
+    _compiled: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                      compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        states: Any = self.states
+        if isinstance(states, Mapping):
+            states = tuple(states.values())
+        object.__setattr__(self, "states", tuple(states))
+        from states.validate import validate
+
+        validate(self)
+        self._compiled["by_name"] = {s.name: s for s in self.states}
+
+    # ---- lookups ----
+    def state(self, name: str) -> State:
+        """The state called ``name`` (KeyError if there is none)."""
+        by_name: dict[str, State] = self._compiled["by_name"]
+        return by_name[name]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states)
+
+    def task(self, name: str) -> TaskState:
+        state = self.state(name)
+        if not isinstance(state, TaskState):
+            raise KeyError(f"state {name!r} is not a Task state")
+        return state
+
+    def is_terminal_state(self, name: str) -> bool:
+        return name in self._compiled["by_name"] and not isinstance(
+            self._compiled["by_name"][name], TaskState)
+
+    def edges(self, *, include_retrying: bool = True,
+              include_redrive: bool = False) -> frozenset[tuple[str, str]]:
+        """Every (source, destination) pair the execution may move along: Next and Catch
+        edges, the retrying loop (state -> retrying -> state) for states with retriers, and
+        with ``include_redrive`` the redrive edges (any Fail state -> any Task state)."""
+        key = f"edges:{include_retrying}:{include_redrive}"
+        cached = self._compiled.get(key)
+        if cached is not None:
+            return cached
+        out: set[tuple[str, str]] = set()
+        for s in self.states:
+            if isinstance(s, TaskState):
+                if s.next is not None:
+                    out.add((s.name, s.next))
+                for c in s.catch:
+                    out.add((s.name, c.next))
+                if include_retrying and s.retry:
+                    out.add((s.name, self.retrying_state))
+                    out.add((self.retrying_state, s.name))
+        if include_redrive:
+            fails = [s.name for s in self.states if isinstance(s, FailState)]
+            tasks = [s.name for s in self.states if isinstance(s, TaskState)]
+            out.update((f, t) for f in fails for t in tasks)
+        result = frozenset(out)
+        self._compiled[key] = result
+        return result
+
+    # ---- identity ----
+    def to_data(self) -> dict[str, Any]:
+        """A JSON-safe description (comments included), the basis of exports."""
+        out: dict[str, Any] = {"start_at": self.start_at, "comment": self.comment,
+                               "retrying_state": self.retrying_state,
+                               "max_history_events": self.max_history_events, "states": []}
+        for s in self.states:
+            item: dict[str, Any] = {"type": type(s).__name__, "name": s.name,
+                                    "comment": s.comment}
+            if isinstance(s, TaskState):
+                item.update(resource=s.resource, next=s.next,
+                            timeout_seconds=s.timeout_seconds,
+                            heartbeat_seconds=s.heartbeat_seconds,
+                            retry=[{"error_equals": list(r.error_equals),
+                                    "interval_seconds": r.interval_seconds,
+                                    "max_attempts": r.max_attempts,
+                                    "backoff_rate": r.backoff_rate,
+                                    "max_delay_seconds": r.max_delay_seconds,
+                                    "jitter": r.jitter} for r in s.retry],
+                            catch=[{"error_equals": list(c.error_equals), "next": c.next}
+                                   for c in s.catch])
+            elif isinstance(s, FailState):
+                item.update(error=s.error, cause=s.cause)
+            out["states"].append(item)
+        return out
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of everything that changes behaviour (comments excluded). A snapshot
+        can only be restored with a definition of the same fingerprint."""
+        fp = self._compiled.get("fingerprint")
+        if fp is None:
+            data = self.to_data()
+            data.pop("comment", None)
+            for item in data["states"]:
+                item.pop("comment", None)
+            text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+            fp = hashlib.sha256(text.encode()).hexdigest()[:16]
+            self._compiled["fingerprint"] = fp
+        return str(fp)

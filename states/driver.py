@@ -1,0 +1,165 @@
+"""Running an Execution: ``drive`` loops over next_action, runs tasks inside the hooks'
+scopes, persists after every transition and sleeps (or returns) while a retry waits.
+
+Clock, sleep, randomness and persistence are injected; this module never touches
+storage or AWS itself. Cross-cutting concerns (tracing, leases, logs) go in Hooks,
+not in tasks.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from states.actions import Done, RunTask, TaskCall, Wait
+from states.errors import STATES_TIMEOUT, DefinitionError, HistoryLimitExceeded, error_name_of
+from states.execution import Execution
+from states.history import HistoryEvent
+
+TaskFn = Callable[["TaskContext"], "dict[str, Any] | None"]
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+class Hooks:
+    """Observers of a drive. Every method is a no-op; override what you need."""
+
+    def on_event(self, ex: Execution, event: HistoryEvent) -> None:
+        """Called for each new history event, after it was persisted."""
+
+    def task_scope(self, ex: Execution, call: TaskCall) -> ContextManager[None]:
+        """Wraps one task attempt (e.g. a tracing subsegment)."""
+        return _nothing()
+
+    def execution_scope(self, ex: Execution) -> ContextManager[None]:
+        """Wraps the whole drive() call."""
+        return _nothing()
+
+    def on_heartbeat(self, ex: Execution) -> None:
+        """Called when the task reports progress (e.g. extend a lease)."""
+
+
+@dataclass
+class TaskContext:
+    """What a task sees: who it runs for, its attempt, a read-only view of the data and
+    its deadline. ``heartbeat()`` reports progress."""
+
+    execution_id: str
+    state: str
+    attempt: int
+    data: Mapping[str, Any]
+    deadline: float | None
+    _on_heartbeat: Callable[[], None] = field(default=lambda: None, repr=False)
+
+    def heartbeat(self) -> None:
+        """Push the heartbeat deadline and tell the hooks (which may extend a lease)."""
+        self._on_heartbeat()
+
+
+class _Driver:
+    def __init__(self, ex: Execution, tasks: Mapping[str, TaskFn],
+                 persist: Callable[[Execution], None], clock: Callable[[], float],
+                 hooks: Sequence[Hooks], rng: random.Random | None) -> None:
+        self.ex, self.tasks, self._persist = ex, tasks, persist
+        self.clock, self.hooks, self.rng = clock, hooks, rng
+        self.reported = len(ex.history)
+
+    def persist(self) -> None:
+        self._persist(self.ex)
+        history = self.ex.history
+        if self.hooks and self.reported < len(history):
+            for event in history[self.reported:]:
+                for hook in self.hooks:
+                    hook.on_event(self.ex, event)
+        self.reported = len(history)
+
+    def persist_if_changed(self) -> None:
+        if self.reported != len(self.ex.history):
+            self.persist()
+
+    def heartbeat(self) -> None:
+        self.ex.task_heartbeat(self.clock())
+        self._persist(self.ex)
+        for hook in self.hooks:
+            hook.on_heartbeat(self.ex)
+
+    def run(self, call: TaskCall) -> None:
+        ex = self.ex
+        fn = self.tasks.get(call.resource) or self.tasks.get(call.state)
+        if fn is None:
+            raise DefinitionError(f"no task registered for resource {call.resource!r} "
+                                  f"(state {call.state!r}); pass it in drive(tasks=...)")
+        ex.task_started(self.clock())
+        self.persist()
+        ctx = TaskContext(ex.id, call.state, ex.attempt, MappingProxyType(ex.data),
+                          ex.task_deadline(), self.heartbeat)
+        try:
+            with ExitStack() as stack:
+                for hook in self.hooks:
+                    stack.enter_context(hook.task_scope(ex, call))
+                output = fn(ctx)
+        except Exception as exc:  # every task error is data for Retry/Catch
+            name = error_name_of(exc)
+            if name == STATES_TIMEOUT:
+                ex.task_timed_out(self.clock(), rng=self.rng, cause=str(exc) or None)
+            else:
+                ex.task_failed(name, str(exc), self.clock(), rng=self.rng)
+        else:
+            now = self.clock()
+            deadline = ex.task_deadline()
+            if deadline is not None and now >= deadline:
+                # Late results are timeouts, as they would be after a crash and resume.
+                ex.task_timed_out(now, rng=self.rng,
+                                  cause=f"task {call.resource!r} finished after its deadline")
+            else:
+                ex.task_succeeded(output, now)
+        self.persist()
+
+
+def drive(ex: Execution, tasks: Mapping[str, TaskFn], *,
+          persist: Callable[[Execution], None],
+          clock: Callable[[], float] = time.time,
+          sleep: Callable[[float], None] = time.sleep,
+          hooks: Sequence[Hooks] = (), rng: random.Random | None = None,
+          stop: Callable[[], bool] = lambda: False,
+          max_wait: float | None = None) -> Execution:
+    """Run ``ex`` until it is terminal, ``stop()`` is true between tasks, or a wait longer
+    than ``max_wait`` is due (then the caller re-queues the work). ``tasks`` maps a
+    state's resource (or, failing that, its name) to a callable. ``persist`` runs after
+    every transition; if it raises, drive re-raises at once."""
+    d = _Driver(ex, tasks, persist, clock, tuple(hooks), rng)
+    with ExitStack() as stack:
+        for hook in d.hooks:
+            stack.enter_context(hook.execution_scope(ex))
+        try:
+            while True:
+                action = ex.next_action(clock(), rng=rng)
+                d.persist_if_changed()
+                if isinstance(action, Done):
+                    return ex
+                if isinstance(action, Wait):
+                    delay = action.until - clock()
+                    if max_wait is not None and delay > max_wait:
+                        d.persist()
+                        return ex
+                    if delay > 0:
+                        sleep(delay)
+                    continue
+                assert isinstance(action, RunTask)
+                if stop():
+                    d.persist()
+                    return ex
+                d.run(action.call)
+        except HistoryLimitExceeded:
+            # The execution was failed before the raise: persist that terminal state.
+            d.persist_if_changed()
+            raise

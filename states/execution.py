@@ -1,0 +1,335 @@
+"""The Execution: one run of a Definition as plain, persisted data.
+
+Pure: no I/O, no clock, no sleeping; every method takes ``now`` (epoch seconds) and an
+optional random source. Every change of state goes through the definition's shared
+``transitions`` Machine (``states.machine``) and appends history events; ``snapshot()``
+returns everything needed to continue exactly, and ``restore()`` continues from it.
+Must not run tasks (``states.driver`` does) nor persist anything itself.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from states.actions import Decision, Done, RunTask, TaskCall, Wait
+from states.definition import Definition, FailState, SucceedState, TaskState
+from states.errors import (
+    STATES_HISTORY_LIMIT,
+    STATES_TIMEOUT,
+    DefinitionError,
+    ExecutionError,
+    HistoryLimitExceeded,
+)
+from states.history import EventType, HistoryEvent, Status
+from states.machine import CompiledMachine, compiled, trigger_redrive, trigger_to
+from states.retry import backoff_delay
+
+SNAPSHOT_FORMAT = 1
+# The most events one operation appends; the history guard keeps room for them.
+_MAX_EVENTS_PER_OP = 5
+
+_E = EventType
+
+
+class Execution:
+    """One execution of a Definition. Build with ``start`` or ``restore``."""
+
+    def __init__(self, definition: Definition, execution_id: str) -> None:
+        self.definition = definition
+        self._cm: CompiledMachine = compiled(definition)
+        self.id = execution_id
+        self.trace_id: str | None = None
+        self.state: str = definition.start_at  # set by the transitions Machine
+        self.status = Status.RUNNING
+        self.data: dict[str, Any] = {}
+        self.error: dict[str, Any] | None = None
+        self.failed_state: str | None = None
+        self.redrive_count = 0
+        self.history: list[HistoryEvent] = []
+        self.attempt = 1
+        self.retries: dict[str, list[int]] = {}
+        self.next_attempt_at: float | None = None
+        self.task: dict[str, Any] | None = None
+        self.started_at = 0.0
+        self._serialized: list[dict[str, Any]] = []
+
+    # ---- construction ----
+    @classmethod
+    def start(cls, definition: Definition, execution_id: str, input: dict[str, Any],
+              now: float, trace_id: str | None = None) -> Execution:
+        """A new execution at ``definition.start_at`` with ``input`` as its data."""
+        ex = cls(definition, execution_id)
+        ex.trace_id = trace_id
+        ex.data = dict(input)
+        ex.started_at = now
+        ex._emit(_E.ExecutionStarted, definition.start_at, now)
+        ex._entered(definition.start_at, now, caught=None)
+        return ex
+
+    @classmethod
+    def restore(cls, definition: Definition, snapshot: dict[str, Any]) -> Execution:
+        """Continue exactly from ``snapshot``; DefinitionError if it was taken with a
+        different definition (a changed workflow needs a new execution)."""
+        fp = snapshot.get("definition")
+        if fp != definition.fingerprint:
+            raise DefinitionError(
+                f"snapshot of execution {snapshot.get('execution_id')!r} was taken with "
+                f"definition {fp!r}, not {definition.fingerprint!r}; the workflow changed: "
+                f"start a new execution instead of resuming this one")
+        if snapshot.get("format") != SNAPSHOT_FORMAT:
+            raise DefinitionError(f"unknown snapshot format {snapshot.get('format')!r}")
+        ex = cls(definition, snapshot["execution_id"])
+        ex.trace_id = snapshot.get("trace_id")
+        ex.state = snapshot["state"]
+        ex.status = Status(snapshot["status"])
+        ex.data = dict(snapshot["data"])
+        ex.error = dict(snapshot["error"]) if snapshot.get("error") else None
+        ex.failed_state = snapshot.get("failed_state")
+        ex.redrive_count = int(snapshot.get("redrive_count", 0))
+        ex.attempt = int(snapshot["attempt"])
+        ex.retries = {k: list(v) for k, v in (snapshot.get("retries") or {}).items()}
+        ex.next_attempt_at = snapshot.get("next_attempt_at")
+        ex.task = dict(snapshot["task"]) if snapshot.get("task") else None
+        ex.started_at = snapshot.get("started_at", 0.0)
+        ex._serialized = [dict(e) for e in snapshot["history"]]
+        ex.history = [HistoryEvent.from_dict(e) for e in ex._serialized]
+        return ex
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to continue, as JSON-safe data (a fresh structure each call)."""
+        ser = self._serialized
+        for ev in self.history[len(ser):]:
+            ser.append(ev.to_dict())
+        return {
+            "format": SNAPSHOT_FORMAT, "definition": self.definition.fingerprint,
+            "execution_id": self.id, "trace_id": self.trace_id, "state": self.state,
+            "status": self.status.value, "data": dict(self.data),
+            "error": dict(self.error) if self.error else None,
+            "failed_state": self.failed_state, "redrive_count": self.redrive_count,
+            "attempt": self.attempt,
+            "retries": {k: list(v) for k, v in self.retries.items()},
+            "next_attempt_at": self.next_attempt_at,
+            "task": dict(self.task) if self.task else None,
+            "started_at": self.started_at, "history": list(ser),
+        }
+
+    # ---- views ----
+    @property
+    def is_terminal(self) -> bool:
+        return self.status is Status.SUCCEEDED or self.status is Status.FAILED
+
+    def __repr__(self) -> str:
+        return (f"Execution(id={self.id!r}, state={self.state!r}, status={self.status.value}, "
+                f"attempt={self.attempt}, events={len(self.history)})")
+
+    def task_deadline(self) -> float | None:
+        """The earliest of the started task's timeout and heartbeat deadlines."""
+        if self.task is None:
+            return None
+        d, h = self.task.get("deadline"), self.task.get("heartbeat_deadline")
+        if d is None:
+            return h
+        return d if h is None else min(d, h)
+
+    # ---- driving ----
+    def next_action(self, now: float, rng: random.Random | None = None) -> RunTask | Wait | Done:
+        """What to do now. Leaves ``retrying`` when the retry is due; turns a started task
+        whose deadline passed (its worker crashed) into a TaskTimedOut."""
+        while True:
+            if self.is_terminal:
+                return Done()
+            if self.status is Status.RETRYING:
+                due = self.next_attempt_at or 0.0
+                if now < due:
+                    return Wait(due)
+                self._guard(now)
+                target = self.failed_state
+                assert target is not None
+                self._emit(_E.StateExited, self.state, now)
+                self._cm.move(self, trigger_to(target))
+                self.status = Status.RUNNING
+                self.next_attempt_at = None
+                self._emit(_E.StateEntered, target, now)
+                continue
+            spec = self._task_spec()
+            if self.task is not None:
+                deadline = self.task_deadline()
+                if deadline is None:
+                    # No deadline to wait for: run the task again (at least once).
+                    return RunTask(self._call(spec, now))
+                if now < deadline:
+                    return Wait(deadline)
+                self.task_timed_out(now, rng=rng,
+                                    cause=f"no outcome for {spec.name!r} by its deadline")
+                continue
+            return RunTask(self._call(spec, now))
+
+    def task_started(self, now: float) -> None:
+        """Record that the current state's task starts now and store its deadlines."""
+        spec = self._task_spec()
+        if self.status is not Status.RUNNING:
+            raise ExecutionError(f"cannot start a task while {self.status.value}")
+        self._guard(now)
+        deadline = now + spec.timeout_seconds if spec.timeout_seconds else None
+        hb = now + spec.heartbeat_seconds if spec.heartbeat_seconds else None
+        self.task = {"started_at": now, "deadline": deadline, "heartbeat_deadline": hb}
+        self._emit(_E.TaskStarted, spec.name, now,
+                   details={"resource": spec.resource, "deadline": deadline})
+
+    def task_heartbeat(self, now: float) -> None:
+        """Push the heartbeat deadline of the running task."""
+        spec = self._running_spec()
+        if spec.heartbeat_seconds and self.task is not None:
+            self.task["heartbeat_deadline"] = now + spec.heartbeat_seconds
+
+    def task_succeeded(self, output: dict[str, Any] | None, now: float) -> None:
+        """The task returned ``output`` (merged into data); move to its Next state."""
+        spec = self._running_spec()
+        if output is not None and not isinstance(output, dict):
+            raise ExecutionError(f"task {spec.resource!r} of state {spec.name!r} returned "
+                                 f"{type(output).__name__}; return a dict or None")
+        self._guard(now)
+        self._emit(_E.TaskSucceeded, spec.name, now)
+        if output:
+            self.data.update(output)
+        self.task = None
+        self.failed_state = None
+        self._emit(_E.StateExited, spec.name, now)
+        assert spec.next is not None
+        self._cm.move(self, trigger_to(spec.next))
+        self._entered(spec.next, now, caught=None)
+
+    def task_failed(self, error: str, cause: str, now: float,
+                    rng: random.Random | None = None) -> Decision:
+        """The task failed with ``error``: schedule a retry, follow a catch, or fail."""
+        return self._failed(_E.TaskFailed, error, cause, now, rng)
+
+    def task_timed_out(self, now: float, rng: random.Random | None = None,
+                       cause: str | None = None) -> Decision:
+        """The task missed its deadline: as task_failed with ``States.Timeout``."""
+        spec = self._running_spec()
+        text = cause or f"task {spec.resource!r} of state {spec.name!r} timed out"
+        return self._failed(_E.TaskTimedOut, STATES_TIMEOUT, text, now, rng)
+
+    def redrive(self, now: float) -> None:
+        """Continue a FAILED execution at the state whose task failed, with fresh attempt
+        counters there; states that succeeded are not run again."""
+        if self.status is not Status.FAILED:
+            raise ExecutionError(f"execution {self.id!r} is {self.status.value}; only a "
+                                 f"FAILED execution can be redriven")
+        target = self.failed_state
+        if target is None:
+            raise ExecutionError(f"execution {self.id!r} failed in state {self.state!r} "
+                                 f"without a task error; start a new execution instead")
+        if self.error and self.error.get("error") == STATES_HISTORY_LIMIT:
+            raise HistoryLimitExceeded(self._limit_message())
+        self._guard(now)
+        self.redrive_count += 1
+        self.error = None
+        self.status = Status.RUNNING
+        self.task = None
+        self.next_attempt_at = None
+        self.attempt = 1
+        self.retries.pop(target, None)
+        self._emit(_E.ExecutionRedriven, target, now,
+                   details={"redrive_count": self.redrive_count})
+        if self.state != target:
+            self._cm.move(self, trigger_redrive(target))
+            self._emit(_E.StateEntered, target, now)
+
+    # ---- internals ----
+    def _emit(self, type_: EventType, state: str, now: float, error: str | None = None,
+              cause: str | None = None, details: dict[str, Any] | None = None) -> None:
+        self.history.append(HistoryEvent(type_, state, now, self.attempt, error, cause,
+                                         self.trace_id, details or {}))
+
+    def _task_spec(self) -> TaskState:
+        spec = self.definition.state(self.state)
+        if not isinstance(spec, TaskState):
+            raise ExecutionError(f"state {self.state!r} is not a Task state")
+        return spec
+
+    def _running_spec(self) -> TaskState:
+        if self.task is None or self.status is not Status.RUNNING:
+            raise ExecutionError(f"no task is running in state {self.state!r} "
+                                 f"({self.status.value}); record task_started first")
+        return self._task_spec()
+
+    def _call(self, spec: TaskState, now: float) -> TaskCall:
+        deadline = now + spec.timeout_seconds if spec.timeout_seconds else None
+        return TaskCall(spec.name, spec.resource, self.attempt, deadline,
+                        spec.heartbeat_seconds)
+
+    def _entered(self, name: str, now: float, caught: dict[str, Any] | None) -> None:
+        self.attempt = 1
+        self.retries.pop(name, None)
+        self._emit(_E.StateEntered, name, now)
+        spec = self.definition.state(name)
+        if isinstance(spec, SucceedState):
+            self.status = Status.SUCCEEDED
+            self._emit(_E.ExecutionSucceeded, name, now)
+        elif isinstance(spec, FailState):
+            self.status = Status.FAILED
+            err = spec.error or (caught or {}).get("error")
+            cause = spec.cause or (caught or {}).get("cause")
+            where = (caught or {}).get("state", name)
+            self.error = {"error": err, "cause": cause, "state": where}
+            self._emit(_E.ExecutionFailed, name, now, error=err, cause=cause)
+
+    def _failed(self, type_: EventType, error: str, cause: str, now: float,
+                rng: random.Random | None) -> Decision:
+        spec = self._running_spec()
+        self._guard(now)
+        name = spec.name
+        self._emit(type_, name, now, error=error, cause=cause)
+        self.task = None
+        self.failed_state = name
+        for index, retrier in enumerate(spec.retry):
+            if not retrier.matches(error):
+                continue
+            counts = self.retries.setdefault(name, [0] * len(spec.retry))
+            if counts[index] >= retrier.max_attempts:
+                break  # this retrier is exhausted: Catch decides
+            counts[index] += 1
+            delay = backoff_delay(retrier, counts[index], rng)
+            self.next_attempt_at = now + delay
+            self.attempt += 1
+            self._emit(_E.RetryScheduled, name, now, error=error,
+                       details={"delay": delay, "retrier": index, "retry": counts[index],
+                                "next_attempt_at": self.next_attempt_at})
+            self._emit(_E.StateExited, name, now)
+            self._cm.move(self, trigger_to(self.definition.retrying_state))
+            self.status = Status.RETRYING
+            self._emit(_E.StateEntered, self.state, now)
+            return Decision("retry", error, name, delay, index)
+        caught = {"error": error, "cause": cause, "state": name}
+        for catcher in spec.catch:
+            if catcher.matches(error):
+                self._emit(_E.StateExited, name, now)
+                self._cm.move(self, trigger_to(catcher.next))
+                self._entered(catcher.next, now, caught=caught)
+                return Decision("catch", error, catcher.next)
+        self.status = Status.FAILED
+        self.error = caught
+        self._emit(_E.ExecutionFailed, name, now, error=error, cause=cause)
+        return Decision("fail", error)
+
+    def _limit_message(self) -> str:
+        return (f"execution {self.id!r} reached {len(self.history)} history events, the "
+                f"limit of its definition (max_history_events="
+                f"{self.definition.max_history_events}); start a new execution or raise "
+                f"max_history_events")
+
+    def _guard(self, now: float) -> None:
+        """Fail the execution (and raise) before the history could pass the cap."""
+        if len(self.history) + _MAX_EVENTS_PER_OP < self.definition.max_history_events:
+            return
+        message = self._limit_message()
+        if not self.is_terminal:
+            self.status = Status.FAILED
+            self.task = None
+            self.error = {"error": STATES_HISTORY_LIMIT, "cause": message, "state": self.state}
+            self._emit(_E.ExecutionFailed, self.state, now, error=STATES_HISTORY_LIMIT,
+                       cause=message)
+        raise HistoryLimitExceeded(message)
