@@ -176,6 +176,23 @@ class JobStore:
             raise
         return JobRecord.from_item(resp["Attributes"])
 
+    def extend_lease(self, job_id: str, owner: str, now: float, ttl: float) -> bool:
+        """Heartbeat: push our lease's expiry. No version bump, so the owner's next
+        save still matches; False if the lease is no longer ours."""
+        try:
+            with aws_call("dynamodb.update_item"):
+                self._db.update_item(
+                    TableName=self.table, Key={"job_id": {"S": job_id}},
+                    UpdateExpression="SET lease_expires = :e",
+                    ConditionExpression="lease_owner = :o",
+                    ExpressionAttributeValues={":o": {"S": owner}, ":e": {"N": repr(now + ttl)}},
+                )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def release(self, record: JobRecord) -> None:
         """Give the lease up (after a terminal state, or on shutdown)."""
         record.lease_owner = None

@@ -1,0 +1,75 @@
+"""``auto-lambda submit``, ``jobs`` and ``show``: put work in, see what happened."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from orchestrator.aws import Aws
+from orchestrator.config import Settings
+
+
+def _aws() -> Aws:
+    return Aws(Settings.from_env())
+
+
+@click.command()
+@click.argument("zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="Object name in the bucket (default: the file name).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def submit(zip_path: Path, name: str | None, as_json: bool) -> None:
+    """Upload ZIP_PATH to the incoming bucket; a job starts from its S3 event."""
+    from orchestrator.submit import submit_zip
+
+    aws = _aws()
+    ref = submit_zip(aws, zip_path, name)
+    if as_json:
+        click.echo(json.dumps({"bucket": ref.bucket, "key": ref.key, "job_id": ref.job_id,
+                               "etag": ref.etag, "version_id": ref.version_id}))
+    else:
+        click.echo(f"uploaded s3://{ref.bucket}/{ref.key}  job {ref.job_id}")
+
+
+@click.command()
+@click.option("--state", help="Only jobs in this state (e.g. failed, verified).")
+@click.option("--limit", type=int, help="At most this many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print {\"jobs\": [...]}.")
+def jobs(state: str | None, limit: int | None, as_json: bool) -> None:
+    """List jobs, newest first."""
+    from orchestrator.report import jobs_table
+    from orchestrator.store import JobStore
+
+    records = JobStore(_aws()).list(state=state, limit=limit)
+    if as_json:
+        click.echo(json.dumps({"jobs": [r.to_json() for r in records]}, default=str))
+    else:
+        Console().print(jobs_table(records))
+
+
+@click.command()
+@click.argument("job")
+@click.option("--json", "as_json", is_flag=True, help="Print the job as one JSON document.")
+def show(job: str, as_json: bool) -> None:
+    """One job and its full history (JOB may be a unique prefix of the id)."""
+    from orchestrator.report import durations_table, history_table
+    from orchestrator.store import JobStore
+
+    rec = JobStore(_aws()).find(job)
+    if as_json:
+        click.echo(json.dumps(rec.to_json(), default=str))
+        return
+    console = Console()
+    console.print(f"[bold]{rec.job_id}[/bold]  app={rec.app_name}  state={rec.state}  "
+                  f"version={rec.published_version or '-'}  redrives={rec.redrive_count}")
+    if rec.function_arn:
+        console.print(f"function: {rec.function_arn}")
+    if rec.error:
+        console.print(f"[red]error {rec.error.get('code')}[/red]: {rec.error.get('message')}")
+    console.print(history_table(rec))
+    console.print(durations_table([rec]))
+
+
+commands = [submit, jobs, show]

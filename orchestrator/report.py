@@ -1,0 +1,90 @@
+"""Turn job records into what people and scripts read: the ``--json`` shape, time
+spent per state, and rich tables. Pure formatting; no AWS calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rich.table import Table
+
+from orchestrator.store import JobRecord
+
+STATE_STYLES = {"verified": "green", "failed": "red", "retrying": "yellow"}
+
+
+def job_json(rec: JobRecord) -> dict[str, Any]:
+    return rec.to_json()
+
+
+def state_durations(history: list[dict[str, Any]], end: float | None = None
+                    ) -> list[tuple[str, float]]:
+    """Seconds spent in each state entered, in order (a state entered twice counts twice)."""
+    entered = [(e["state"], float(e["time"])) for e in history
+               if e.get("type") in {"ExecutionStarted", "StateEntered"}]
+    out: list[tuple[str, float]] = []
+    for i, (state, start) in enumerate(entered):
+        if i + 1 < len(entered):
+            stop = entered[i + 1][1]
+        else:
+            last = [float(e["time"]) for e in history]
+            stop = end if end is not None else (max(last) if last else start)
+        out.append((state, max(0.0, stop - start)))
+    return out
+
+
+def fmt_time(ts: float | None) -> str:
+    if not ts:
+        return "-"
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def styled(state: str) -> str:
+    style = STATE_STYLES.get(state)
+    return f"[{style}]{state}[/{style}]" if style else state
+
+
+def jobs_table(records: list[JobRecord], title: str = "jobs") -> Table:
+    table = Table(title=title, expand=False)
+    for col in ("job", "app", "key", "state", "version", "error"):
+        table.add_column(col, overflow="fold")
+    for rec in records:
+        err = f"{rec.error['code']}: {rec.error.get('message', '')}" if rec.error else ""
+        table.add_row(rec.job_id[:12], rec.app_name or "-", rec.key, styled(rec.state),
+                      rec.published_version or "-", err[:120])
+    return table
+
+
+def history_table(rec: JobRecord) -> Table:
+    table = Table(title=f"job {rec.job_id}  {rec.key}")
+    for col in ("time", "+s", "event", "state", "attempt", "error"):
+        table.add_column(col, overflow="fold")
+    history = rec.history
+    start = float(history[0]["time"]) if history else 0.0
+    for e in history:
+        err = e.get("error") or ""
+        if err and e.get("cause"):
+            err = f"{err}: {e['cause']}"
+        table.add_row(fmt_time(e.get("time")), f"{float(e['time']) - start:.3f}",
+                      str(e.get("type")), styled(str(e.get("state"))),
+                      str(e.get("attempt", "")), err[:160])
+    return table
+
+
+def durations_table(records: list[JobRecord]) -> Table:
+    table = Table(title="time per state (seconds)")
+    states = ["received", "fetched", "unpacked", "built", "deployed", "retrying"]
+    table.add_column("app")
+    for s in states:
+        table.add_column(s, justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("result")
+    for rec in records:
+        spent: dict[str, float] = {}
+        for state, secs in state_durations(rec.history):
+            spent[state] = spent.get(state, 0.0) + secs
+        total = (rec.finished_at or rec.updated_at) - rec.created_at
+        table.add_row(rec.app_name or rec.key, *[f"{spent[s]:.2f}" if s in spent else "-"
+                                                for s in states],
+                      f"{total:.2f}", styled(rec.state))
+    return table

@@ -1,0 +1,67 @@
+"""Composition: build the objects a worker (or the demo) needs from Settings.
+
+The one place that knows how the store, steps, runner, tracing and hooks fit
+together, so the CLI, tests and benchmarks assemble the pipeline the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.aws import Aws
+from orchestrator.config import Settings
+from orchestrator.pipeline import JobRunner
+from orchestrator.steps import StepEnv, Steps
+from orchestrator.store import JobStore
+from states import Hooks
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def function_role_arn(aws: Aws) -> str:
+    if aws.settings.deployed_role_arn:
+        return aws.settings.deployed_role_arn
+    return str(aws.iam.get_role(RoleName=aws.settings.role_name)["Role"]["Arn"])
+
+
+@dataclass
+class Runtime:
+    aws: Aws
+    store: JobStore
+    steps: Steps
+    runner: JobRunner
+
+    @property
+    def settings(self) -> Settings:
+        return self.aws.settings
+
+
+def build_runtime(settings: Settings | None = None, *, aws: Aws | None = None,
+                  owner: str | None = None, hooks: Sequence[Hooks] | None = None,
+                  work_root: Path | None = None) -> Runtime:
+    settings = settings or Settings.from_env()
+    aws = aws or Aws(settings)
+    store = JobStore(aws)
+    env = StepEnv(aws=aws, work_root=work_root or settings.work_dir / "jobs",
+                  role_arn=function_role_arn(aws))
+    steps = Steps(env)
+    if hooks is None:
+        hooks = default_hooks(settings)
+    runner = JobRunner(store=store, steps=steps, owner=owner or worker_identity(),
+                       lease_seconds=settings.lease_seconds, hooks=tuple(hooks))
+    return Runtime(aws=aws, store=store, steps=steps, runner=runner)
+
+
+def default_hooks(settings: Settings) -> list[Hooks]:
+    try:
+        from orchestrator.tracing import TracingHooks, make_tracer
+    except ImportError:  # tracing is optional at import time
+        return []
+    return [TracingHooks(make_tracer(settings))]
