@@ -85,7 +85,7 @@ class Aws:
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self.session.client(
-                service,  # type: ignore[call-overload]
+                service,
                 region_name=self.settings.region,
                 endpoint_url=self.settings.endpoint_url,
                 config=self._config,

@@ -58,7 +58,7 @@ def _record_to_ref(record: Any, index: int) -> ObjectRef | None:
     name = str(record.get("eventName", ""))
     if not name.startswith("ObjectCreated"):
         return None
-    s3 = record.get("s3")
+    s3: Any = record.get("s3")
     try:
         bucket = s3["bucket"]["name"]
         obj = s3["object"]
