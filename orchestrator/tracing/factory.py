@@ -1,0 +1,59 @@
+"""``make_tracer(settings)``: pick the tracing backend from configuration.
+
+``AUTO_LAMBDA_TRACING`` = ``off`` (or ``null``) forces no tracing, ``xray`` forces the
+X-Ray backend, ``memory`` keeps spans in memory; unset, X-Ray is used when a daemon
+address is configured (``Settings.xray_daemon`` / ``AWS_XRAY_DAEMON_ADDRESS``), else
+nothing. The SDK is imported only when the X-Ray backend is chosen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from orchestrator.config import Settings
+from orchestrator.errors import AutoLambdaError
+from orchestrator.tracing.base import Tracer
+from orchestrator.tracing.null import NullTracer
+
+TRACING_ENV = "AUTO_LAMBDA_TRACING"
+DAEMON_ENV = "AWS_XRAY_DAEMON_ADDRESS"
+_OFF = {"off", "null", "none", "0", "false"}
+
+
+class TracingConfigError(AutoLambdaError):
+    code = "TracingConfigInvalid"
+
+
+def tracing_mode(settings: Settings, env: Mapping[str, str] | None = None) -> str:
+    """``"xray"``, ``"memory"`` or ``"off"``, from the variables described above."""
+    env = os.environ if env is None else env
+    raw = (env.get(TRACING_ENV) or "").strip().lower()
+    if raw in _OFF:
+        return "off"
+    if raw in ("xray", "memory"):
+        return raw
+    if raw:
+        raise TracingConfigError(f"{TRACING_ENV}={raw!r} is not a tracing backend",
+                                 hint="use xray, memory or off")
+    return "xray" if (settings.xray_daemon or env.get(DAEMON_ENV)) else "off"
+
+
+def make_tracer(settings: Settings, env: Mapping[str, str] | None = None) -> Tracer:
+    env = os.environ if env is None else env
+    mode = tracing_mode(settings, env)
+    if mode == "memory":
+        from orchestrator.tracing.memory import MemoryTracer
+
+        return MemoryTracer()
+    if mode == "off":
+        return NullTracer()
+    from orchestrator.tracing.xray import DEFAULT_DAEMON_ADDRESS, XRayTracer
+
+    address = settings.xray_daemon or env.get(DAEMON_ENV) or DEFAULT_DAEMON_ADDRESS
+    try:
+        return XRayTracer(address, service=settings.prefix)
+    except Exception as exc:  # the SDK raises its own exception for a bad address
+        raise TracingConfigError(
+            f"cannot send X-Ray segments to {address!r}: {exc}",
+            hint=f"set {DAEMON_ENV} to host:port (e.g. 127.0.0.1:2000)") from exc
