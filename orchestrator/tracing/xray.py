@@ -117,9 +117,9 @@ class XRayTracer(Tracer):
 
     @contextmanager
     def span(self, name: str, annotations: Mapping[str, object] | None = None) -> Iterator[Span]:
-        recorder = self.recorder
-        if xray_patch.active_recorder() is not recorder:
-            yield NoopSpan(name)
+        recorder = xray_patch.active_recorder()
+        if recorder is None or recorder is not self.recorder:
+            yield NoopSpan(name)  # no job of ours open on this thread
             return
         subsegment = recorder.begin_subsegment(name)
         if subsegment is None:
