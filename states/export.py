@@ -1,0 +1,216 @@
+"""Exports of a Definition: mermaid ``stateDiagram-v2``, Amazon States Language and
+graphviz DOT. Output is deterministic (same definition, same text).
+
+The library's ``retrying`` state is drawn in the diagrams (it is a real state of the
+Machine); in ASL it is not a state but the Retry fields of each Task. Must not import
+anything beyond the definition model; rendering images is left to other tools.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from states.definition import Definition, FailState, Retrier, SucceedState, TaskState
+
+LAMBDA_INVOKE_ARN = "arn:aws:states:::lambda:invoke"
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _seconds(value: float) -> int:
+    """ASL wants whole seconds; a fractional value is rounded up (never shorter)."""
+    return math.ceil(value)
+
+
+def _num(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _fmt(value: float) -> str:
+    return f"{_num(value)}"
+
+
+# ---------------------------------------------------------------- mermaid
+def _mermaid_ids(definition: Definition) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for index, name in enumerate([*definition.names, definition.retrying_state]):
+        ids[name] = name if _ID.match(name) and name not in ("end", "state") else f"s{index}"
+    return ids
+
+
+def _task_description(s: TaskState) -> str:
+    parts = [f"runs {s.resource}"]
+    if s.timeout_seconds is not None:
+        parts.append(f"timeout {_fmt(s.timeout_seconds)}s")
+    if s.heartbeat_seconds is not None:
+        parts.append(f"heartbeat {_fmt(s.heartbeat_seconds)}s")
+    return ", ".join(parts)
+
+
+def _retry_errors(r: Retrier) -> str:
+    return "any error" if r.error_equals == ("States.ALL",) else ", ".join(r.error_equals)
+
+
+def _retry_label(r: Retrier) -> str:
+    if len(r.error_equals) > 2:
+        return f"retry ({len(r.error_equals)} error names), up to {r.max_attempts}x"
+    return f"retry {_retry_errors(r)}, up to {r.max_attempts}x"
+
+
+def _backoff_text(r: Retrier) -> str:
+    text = f"after {_fmt(r.interval_seconds)}s x{_fmt(r.backoff_rate)}"
+    if r.max_delay_seconds is not None:
+        text += f" (max {_fmt(r.max_delay_seconds)}s)"
+    return text + (", full jitter" if r.jitter == "FULL" else "")
+
+
+def _unique_retriers(definition: Definition) -> list[Retrier]:
+    seen: list[Retrier] = []
+    for s in definition.states:
+        if isinstance(s, TaskState):
+            seen.extend(r for r in s.retry if r not in seen)
+    return seen
+
+
+def to_mermaid(definition: Definition) -> str:
+    """A mermaid ``stateDiagram-v2``: every state, Next edges (labelled with the task),
+    the retrying loop of states that have retriers, and Catch edges."""
+    ids = _mermaid_ids(definition)
+    lines = ["stateDiagram-v2"]
+    if definition.comment:
+        lines.append(f"    %% {definition.comment}")
+    for name in [*definition.names, definition.retrying_state]:
+        if ids[name] != name:
+            lines.append(f'    state "{name}" as {ids[name]}')
+    retrying = definition.retrying_state
+    has_retry = any(isinstance(s, TaskState) and s.retry for s in definition.states)
+    for s in definition.states:
+        if isinstance(s, TaskState):
+            lines.append(f"    {ids[s.name]} : {s.name} - {_task_description(s)}")
+    if has_retry:
+        lines.append(f"    {ids[retrying]} : {retrying} - waits for the backoff delay")
+    lines.append(f"    [*] --> {ids[definition.start_at]}")
+    for s in definition.states:
+        if not isinstance(s, TaskState):
+            continue
+        assert s.next is not None
+        lines.append(f"    {ids[s.name]} --> {ids[s.next]} : {s.resource} ok")
+        for r in s.retry:
+            lines.append(f"    {ids[s.name]} --> {ids[retrying]} : {_retry_label(r)}")
+        if s.retry:
+            lines.append(f"    {ids[retrying]} --> {ids[s.name]} : retry {s.resource}")
+        for c in s.catch:
+            errors = "any error" if c.error_equals == ("States.ALL",) \
+                else " or ".join(c.error_equals)
+            lines.append(f"    {ids[s.name]} --> {ids[c.next]} : catch {errors}")
+    for s in definition.states:
+        if isinstance(s, (SucceedState, FailState)):
+            lines.append(f"    {ids[s.name]} --> [*]")
+    for r in _unique_retriers(definition):
+        lines.append(f"    note right of {ids[retrying]}")
+        lines.append(f"        retry on {_retry_errors(r)}")
+        lines.append(f"        up to {r.max_attempts}x, {_backoff_text(r)}")
+        lines.append("    end note")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- ASL
+def _asl_retrier(r: Retrier) -> dict[str, Any]:
+    out: dict[str, Any] = {"ErrorEquals": list(r.error_equals),
+                           "IntervalSeconds": max(1, _seconds(r.interval_seconds)),
+                           "MaxAttempts": r.max_attempts,
+                           "BackoffRate": float(r.backoff_rate)}
+    if r.max_delay_seconds is not None:
+        out["MaxDelaySeconds"] = max(1, _seconds(r.max_delay_seconds))
+    out["JitterStrategy"] = r.jitter
+    return out
+
+
+def to_asl(definition: Definition, resource_arn: str = LAMBDA_INVOKE_ARN) -> dict[str, Any]:
+    """Amazon States Language for ``definition``. Each Task invokes ``resource_arn`` with
+    Parameters naming its step; the retrying state is expressed by the Retry fields."""
+    states: dict[str, Any] = {}
+    for s in definition.states:
+        item: dict[str, Any]
+        if isinstance(s, TaskState):
+            item = {"Type": "Task", "Resource": resource_arn,
+                    "Parameters": {"FunctionName": s.resource,
+                                   "Payload": {"step": s.resource, "state": s.name,
+                                               "input.$": "$"}}}
+            if s.comment:
+                item["Comment"] = s.comment
+            if s.timeout_seconds is not None:
+                item["TimeoutSeconds"] = _seconds(s.timeout_seconds)
+            if s.heartbeat_seconds is not None:
+                item["HeartbeatSeconds"] = _seconds(s.heartbeat_seconds)
+            if s.retry:
+                item["Retry"] = [_asl_retrier(r) for r in s.retry]
+            if s.catch:
+                item["Catch"] = [{"ErrorEquals": list(c.error_equals), "Next": c.next,
+                                  "ResultPath": "$.error"} for c in s.catch]
+            item["Next"] = s.next
+        elif isinstance(s, SucceedState):
+            item = {"Type": "Succeed"}
+            if s.comment:
+                item["Comment"] = s.comment
+        else:
+            item = {"Type": "Fail"}
+            if s.comment:
+                item["Comment"] = s.comment
+            if s.error is not None:
+                item["Error"] = s.error
+            if s.cause is not None:
+                item["Cause"] = s.cause
+        states[s.name] = item
+    out: dict[str, Any] = {}
+    if definition.comment:
+        out["Comment"] = definition.comment
+    out["StartAt"] = definition.start_at
+    out["States"] = states
+    return out
+
+
+# ---------------------------------------------------------------- DOT
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_dot(definition: Definition) -> str:
+    """A graphviz digraph with the same nodes and edges as the mermaid diagram."""
+    retrying = definition.retrying_state
+    lines = [f"digraph {_q(definition.comment or 'workflow')} {{", "    rankdir=LR;",
+             '    node [shape=box, style=rounded, fontname="Helvetica"];',
+             '    edge [fontname="Helvetica", fontsize=10];',
+             '    "__start__" [shape=point, label=""];']
+    has_retry = False
+    for s in definition.states:
+        if isinstance(s, TaskState):
+            has_retry = has_retry or bool(s.retry)
+            label = f"{s.name}\\n{_task_description(s)}"
+            lines.append(f"    {_q(s.name)} [label=\"{label}\"];")
+        elif isinstance(s, SucceedState):
+            lines.append(f"    {_q(s.name)} [shape=doublecircle, color=darkgreen];")
+        else:
+            lines.append(f"    {_q(s.name)} [shape=doublecircle, color=red];")
+    if has_retry:
+        lines.append(f"    {_q(retrying)} [shape=ellipse, style=dashed];")
+    lines.append(f"    \"__start__\" -> {_q(definition.start_at)};")
+    for s in definition.states:
+        if not isinstance(s, TaskState):
+            continue
+        assert s.next is not None
+        lines.append(f"    {_q(s.name)} -> {_q(s.next)} [label={_q(s.resource + ' ok')}];")
+        for r in s.retry:
+            lines.append(f"    {_q(s.name)} -> {_q(retrying)} "
+                         f"[label={_q(_retry_label(r))}, style=dashed];")
+        if s.retry:
+            lines.append(f"    {_q(retrying)} -> {_q(s.name)} "
+                         f"[label={_q('retry ' + s.resource)}, style=dashed];")
+        for c in s.catch:
+            errors = "any error" if c.error_equals == ("States.ALL",) \
+                else " or ".join(c.error_equals)
+            lines.append(f"    {_q(s.name)} -> {_q(c.next)} "
+                         f"[label={_q('catch ' + errors)}, color=red];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
