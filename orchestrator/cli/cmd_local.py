@@ -1,0 +1,116 @@
+"""``auto-lambda local up`` and ``auto-lambda demo``: the pipeline on an embedded
+emulator, with nothing to install but this package."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.live import Live
+
+from orchestrator.localstack import ensure_fake_credentials
+
+
+@click.group()
+def local() -> None:
+    """Run the embedded local AWS stack."""
+
+
+@local.command("up")
+@click.option("--workers", "-w", default=1, show_default=True, help="Worker processes to start.")
+@click.option("--max-workers", default=4, show_default=True,
+              help="Upper bound for the local autoscaler.")
+@click.option("--autoscale/--no-autoscale", default=True, show_default=True,
+              help="Scale workers on BacklogPerInstance (the emulator never scales).")
+@click.option("--port", "-p", default=4747, show_default=True,
+              help="Port of the emulator on 127.0.0.1 (0 picks a free one).")
+@click.option("--xray-port", default=2000, show_default=True,
+              help="UDP port of the local X-Ray collector (0 picks a free one).")
+def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: int) -> None:
+    """Start the emulator, the resources and the workers; run until Ctrl-C.
+
+    Prints the endpoint and the `export` lines another shell needs to use
+    `auto-lambda submit`, `jobs`, `show` and the AWS CLI against it.
+    """
+    from checker.autoscaler import format_decision
+    from orchestrator.cli.stack import local_stack
+
+    ensure_fake_credentials()
+    err = Console(stderr=True)
+
+    def on_scale(step: Any) -> None:
+        if step.decision.changed:
+            err.print(f"[cyan]autoscaler[/cyan] {format_decision(step.decision, step.workers)}")
+
+    with local_stack(port=port, workers=workers, max_workers=max_workers,
+                     autoscale=autoscale, xray_port=xray_port, on_scale=on_scale) as stack:
+        s = stack.settings
+        click.echo(f"auto-lambda local stack on {stack.endpoint.url}")
+        click.echo(f"  incoming bucket  s3://{s.incoming_bucket}   queue {s.queue_name}"
+                   f"   table {s.table_name}")
+        click.echo(f"  workers {stack.workers()} (autoscale {'on' if autoscale else 'off'}, "
+                   f"max {max_workers}); logs in {s.work_dir / 'logs'}")
+        click.echo("In another shell:\n" + stack.exports())
+        click.echo("  auto-lambda submit my-app.zip && auto-lambda jobs", err=False)
+        sys.stdout.flush()
+        last = -1
+        try:
+            while True:
+                n = stack.workers()
+                if n != last:
+                    click.echo(f"workers: {n}")
+                    sys.stdout.flush()
+                    last = n
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            click.echo("stopping: workers hand back their jobs…", err=True)
+
+
+def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
+    if zips:
+        return list(zips)
+    from orchestrator.examples import example_dirs, zip_example
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [zip_example(d, out_dir) for d in example_dirs()]
+
+
+@click.command()
+@click.argument("zips", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workers", "-w", default=2, show_default=True, help="Worker processes.")
+@click.option("--timeout", default=900, show_default=True,
+              help="Seconds to wait for every job to end.")
+@click.option("--json", "as_json", is_flag=True, help="Print {\"jobs\": [...]} only.")
+def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> None:
+    """Start the embedded stack, submit ZIPS (default: every app in examples/), show
+    live progress, and exit 0 only if every job ends verified."""
+    from orchestrator.cli.stack import local_stack
+    from orchestrator.demo import run_demo
+
+    ensure_fake_credentials()
+    console = Console(stderr=True) if as_json else Console()
+    with local_stack(port=0, workers=workers, xray_port=0) as stack:
+        paths = _demo_zips(zips, stack.settings.work_dir / "demo-zips")
+        console.print(f"embedded stack on {stack.endpoint.url}; {len(paths)} app(s), "
+                      f"{workers} worker(s)")
+        with Live(console=console, refresh_per_second=4, transient=False) as live:
+            result = run_demo(stack.aws, paths, timeout=timeout,
+                              on_update=lambda table: live.update(table))
+        if as_json:
+            click.echo(json.dumps({"jobs": [r.to_json() for r in result.records]},
+                                  default=str))
+        else:
+            from orchestrator.report import durations_table
+
+            console.print(durations_table(result.records))
+            for line in result.summary_lines():
+                console.print(line)
+    sys.exit(0 if result.all_verified else 1)
+
+
+commands = [local, demo]

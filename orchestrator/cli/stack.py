@@ -1,0 +1,136 @@
+"""The embedded local stack that ``local up`` and ``demo`` run: a moto server on
+127.0.0.1, the pipeline's resources in it, an X-Ray collector, a pool of worker
+processes, and (optionally) the local autoscaler that stands in for Auto Scaling,
+which the emulator records but never acts on.
+
+Composition only; each piece lives in its own module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.aws import Aws
+from orchestrator.config import Settings
+from orchestrator.localstack import LocalEndpoint, start_server
+from orchestrator.resources import StackInfo, ensure_resources
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalStack:
+    settings: Settings
+    endpoint: LocalEndpoint
+    aws: Aws
+    info: StackInfo
+    env: dict[str, str]
+    pool: Any = None
+    collector: Any = None
+    scaling_thread: threading.Thread | None = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def exports(self) -> str:
+        keys = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                "AWS_EC2_METADATA_DISABLED", "AUTO_LAMBDA_PREFIX")
+        return "\n".join(f"export {k}={self.env[k]}" for k in keys if k in self.env)
+
+    def workers(self) -> int:
+        return int(self.pool.size()) if self.pool is not None else 0
+
+
+def _start_collector(aws: Aws, port: int) -> tuple[Any, str | None]:
+    try:
+        from orchestrator.tracing.collector import Collector
+    except ImportError:
+        return None, None
+    try:
+        collector = Collector(aws, port=port)
+        bound = collector.start()
+    except OSError as exc:
+        log.warning("X-Ray collector not started (%s): traces stay local", exc)
+        return None, None
+    return collector, f"127.0.0.1:{bound}"
+
+
+@contextlib.contextmanager
+def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
+                autoscale: bool = False, xray_port: int = 2000,
+                work_dir: Path | None = None, concurrency: int = 1,
+                on_scale: Callable[[Any], None] | None = None) -> Iterator[LocalStack]:
+    endpoint = start_server(port)
+    base = Settings.from_env(dict(os.environ) | {"AWS_ENDPOINT_URL": endpoint.url})
+    work_dir = (work_dir or base.work_dir).resolve()
+    settings = Settings.from_env(dict(os.environ) | {
+        "AWS_ENDPOINT_URL": endpoint.url, "AUTO_LAMBDA_WORK_DIR": str(work_dir)})
+    aws = Aws(settings)
+    stack: LocalStack | None = None
+    try:
+        info = ensure_resources(aws)
+        env = endpoint.env(settings) | {
+            "AUTO_LAMBDA_WORK_DIR": str(work_dir),
+            "AUTO_LAMBDA_CACHE_DIR": str(settings.cache_dir.resolve()),
+            "AUTO_LAMBDA_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
+        }
+        collector, daemon = _start_collector(aws, xray_port)
+        if daemon:
+            env["AWS_XRAY_DAEMON_ADDRESS"] = daemon
+        stack = LocalStack(settings=settings, endpoint=endpoint, aws=aws, info=info,
+                           env=env, collector=collector)
+        _start_workers(stack, workers, max_workers, autoscale, concurrency, on_scale)
+        yield stack
+    finally:
+        if stack is not None:
+            stack.stop_event.set()
+            if stack.scaling_thread is not None:
+                stack.scaling_thread.join(timeout=10)
+            if stack.pool is not None:
+                stack.pool.stop(timeout=30)
+            if stack.collector is not None:
+                with contextlib.suppress(Exception):
+                    stack.collector.stop()
+        endpoint.stop()
+
+
+def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale: bool,
+                   concurrency: int, on_scale: Callable[[Any], None] | None) -> None:
+    from checker.localgroup import ensure_local_group, set_capacity
+    from checker.pool import ProcessPool
+
+    argv = [sys.executable, "-m", "orchestrator.cli.main", "worker", "--wait", "2",
+            "--concurrency", str(concurrency)]
+    log_dir = stack.settings.work_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stack.pool = ProcessPool(argv, stack.env, log_dir)
+    ensure_local_group(stack.aws, stack.settings, min_size=min(workers, 1) if autoscale
+                       else workers, max_size=max(max_workers, workers))
+    stack.pool.resize(workers)
+    set_capacity(stack.aws, stack.settings, workers)
+    if not autoscale:
+        return
+    from checker.localloop import run_local_scaling_loop
+    from checker.rule import ScalingPolicy
+
+    # Local figures: a few seconds per job, so a small target and short windows make
+    # scaling visible within a demo; the rule is the same one the cloud stack uses.
+    policy = ScalingPolicy(target=2.0, min_capacity=1, max_capacity=max_workers,
+                           scale_in_window=15.0, scale_in_cooldown=5.0, warmup=3.0)
+
+    def loop() -> None:
+        try:
+            run_local_scaling_loop(stack.aws, stack.pool, policy=policy, period=1.0,
+                                   stop=stack.stop_event.is_set, on_step=on_scale,
+                                   sleep=stack.stop_event.wait)
+        except Exception:
+            log.exception("local autoscaler stopped")
+
+    stack.scaling_thread = threading.Thread(target=loop, name="autoscaler", daemon=True)
+    stack.scaling_thread.start()

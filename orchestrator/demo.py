@@ -1,0 +1,91 @@
+"""The demo's logic: submit zips, follow their jobs until terminal, check each
+verified function's ``live`` alias. Display is a callback; no terminal code here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.aws import Aws
+from orchestrator.config import LIVE_ALIAS
+from orchestrator.events import ObjectRef
+from orchestrator.report import jobs_table
+from orchestrator.store import JobRecord, JobStore
+from orchestrator.submit import submit_zip
+
+
+@dataclass
+class DemoResult:
+    records: list[JobRecord] = field(default_factory=list)
+    live_versions: dict[str, str | None] = field(default_factory=dict)
+    timed_out: bool = False
+
+    @property
+    def all_verified(self) -> bool:
+        return bool(self.records) and not self.timed_out and all(
+            r.state == "verified" and self.live_versions.get(r.job_id) == r.published_version
+            for r in self.records)
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        for r in self.records:
+            if r.state == "verified":
+                live = self.live_versions.get(r.job_id)
+                mode = ((r.snapshot.get("data") or {}).get("verify") or {}).get("mode", "?")
+                lines.append(f"[green]✔[/green] {r.app_name}: version {r.published_version} "
+                             f"live={live} (verify: {mode})")
+            else:
+                err = r.error or {}
+                lines.append(f"[red]✘[/red] {r.app_name or r.key}: {r.state} "
+                             f"[{err.get('code')}] {err.get('message')}")
+        if self.timed_out:
+            lines.append("[red]timed out waiting for jobs[/red]")
+        return lines
+
+
+def wait_for_jobs(store: JobStore, job_ids: list[str], *, timeout: float,
+                  on_update: Callable[[list[JobRecord]], None] | None = None,
+                  poll: float = 0.5, clock: Callable[[], float] = time.monotonic,
+                  sleep: Callable[[float], None] = time.sleep) -> tuple[list[JobRecord], bool]:
+    """Poll the store until every job is terminal; (records, timed_out)."""
+    deadline = clock() + timeout
+    while True:
+        records = [store.get(j) for j in job_ids]
+        present = [r for r in records if r is not None]
+        if on_update is not None:
+            on_update(present)
+        if len(present) == len(job_ids) and all(r.is_terminal for r in present):
+            return present, False
+        if clock() > deadline:
+            return present, True
+        sleep(poll)
+
+
+def live_version(aws: Aws, function_arn: str | None) -> str | None:
+    if not function_arn:
+        return None
+    try:
+        alias = aws.lambda_.get_alias(FunctionName=function_arn.split(":")[6], Name=LIVE_ALIAS)
+    except Exception:
+        return None
+    return str(alias.get("FunctionVersion"))
+
+
+def run_demo(aws: Aws, zips: list[Path], *, timeout: float,
+             on_update: Callable[[Any], None] | None = None) -> DemoResult:
+    store = JobStore(aws)
+    refs: list[ObjectRef] = [submit_zip(aws, path) for path in zips]
+    job_ids = [r.job_id for r in refs]
+
+    def show(records: list[JobRecord]) -> None:
+        if on_update is not None:
+            on_update(jobs_table(records, title="auto-lambda demo"))
+
+    records, timed_out = wait_for_jobs(store, job_ids, timeout=timeout, on_update=show)
+    result = DemoResult(records=records, timed_out=timed_out)
+    for r in records:
+        result.live_versions[r.job_id] = live_version(aws, r.function_arn)
+    return result
