@@ -1,0 +1,118 @@
+"""``auto-lambda trace JOB``: a job's transitions as a timeline, and its X-Ray trace.
+
+The timeline comes from the job record's history (always there); the X-Ray part
+fetches the trace with ``BatchGetTraces`` and reports how many segments and
+subsegments it holds and whether there is one transition subsegment per transition.
+Reads only; never writes to the store or to X-Ray.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator.aws import Aws, aws_call
+from orchestrator.config import Settings
+
+
+def _trace_id_of(record: Any) -> str | None:
+    if record.trace_id:
+        return str(record.trace_id)
+    snap_id = (record.snapshot or {}).get("trace_id")
+    if snap_id:
+        return str(snap_id)
+    for event in record.history:
+        if event.get("trace_id"):
+            return str(event["trace_id"])
+    return None
+
+
+def fetch_xray(aws: Aws, trace_id: str, timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """The trace summary, or ``{"trace_id", "found": False, "error"}`` when X-Ray fails."""
+    from orchestrator.tracing.timeline import summarize_trace
+
+    try:
+        with aws_call("xray.batch_get_traces"):
+            resp = aws.xray.batch_get_traces(TraceIds=[trace_id])
+    except Exception as exc:
+        return {"trace_id": trace_id, "found": False, "error": str(exc)}
+    return summarize_trace(resp, trace_id, timeline)
+
+
+def _clock(ts: float) -> str:
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def _timeline_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="transitions", title_justify="left")
+    for name in ("#", "state", "from", "start (UTC)", "duration", "attempt", "outcome"):
+        table.add_column(name, justify="right" if name in ("#", "duration", "attempt") else "left")
+    for index, row in enumerate(rows, 1):
+        duration = "running" if row["duration"] is None else f"{row['duration']:.3f}s"
+        outcome = row["outcome"] or "-"
+        if row["error"]:
+            outcome = f"{outcome} [red]{row['error']}[/red]"
+        state = row["state"] if row["event"] == "StateEntered" else f"redrive → {row['state']}"
+        table.add_row(str(index), str(state), str(row["from_state"] or "-"),
+                      _clock(row["start"]), duration, str(row["attempt"]), outcome)
+    return table
+
+
+def _print_xray(console: Console, xray: dict[str, Any] | None) -> None:
+    if xray is None:
+        console.print("X-Ray: not fetched (no trace id, or --no-xray)")
+        return
+    if xray.get("error"):
+        console.print(f"[yellow]X-Ray: could not fetch {xray['trace_id']}: {xray['error']}")
+        return
+    if not xray["found"]:
+        console.print(f"[yellow]X-Ray: trace {xray['trace_id']} not found[/yellow] "
+                      "(tracing off for this job, or segments not sent yet)")
+        return
+    verdict = ("[green]matches the transitions[/green]" if xray["matches"]
+               else "[red]does not match the transitions[/red]")
+    console.print(
+        f"X-Ray trace {xray['trace_id']}: {xray['segments']} segment(s), "
+        f"{xray['subsegments']} subsegment(s): {xray['transition_subsegments']} transition, "
+        f"{xray['attempt_subsegments']} attempt, {xray['aws_subsegments']} AWS call; "
+        f"{verdict} ({xray['transitions_expected']} expected)")
+    if xray["missing"]:
+        console.print(f"  missing: {', '.join(xray['missing'])}")
+    if xray["unexpected"]:
+        console.print(f"  not in the history: {', '.join(xray['unexpected'])}")
+
+
+@click.command()
+@click.argument("job")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"job_id","trace_id","timeline":[...],"xray":{...}|null}.')
+@click.option("--xray/--no-xray", "with_xray", default=True, show_default=True,
+              help="Also fetch the X-Ray trace and compare it with the history.")
+def trace(job: str, as_json: bool, with_xray: bool) -> None:
+    """The transitions of JOB (id or unique prefix) as a timeline, and its X-Ray trace."""
+    from orchestrator.store import JobStore
+    from orchestrator.tracing.timeline import build_timeline
+
+    aws = Aws(Settings.from_env())
+    record = JobStore(aws).find(job)
+    timeline = build_timeline(record.history)
+    trace_id = _trace_id_of(record)
+    xray = fetch_xray(aws, trace_id, timeline) if (with_xray and trace_id) else None
+    if as_json:
+        click.echo(json.dumps({"job_id": record.job_id, "trace_id": trace_id,
+                               "timeline": timeline, "xray": xray}, default=str))
+        return
+    console = Console()
+    console.print(f"[bold]{record.job_id}[/bold]  app={record.app_name}  "
+                  f"state={record.state}  trace={trace_id or '-'}")
+    console.print(_timeline_table(timeline))
+    if with_xray:
+        _print_xray(console, xray)
+
+
+commands = [trace]
