@@ -102,6 +102,8 @@ class JobRecord:
         for key in ("error", "artifact"):
             if isinstance(raw.get(key), str):
                 raw[key] = json.loads(raw[key])
+        raw.setdefault("bucket", "")
+        raw.setdefault("key", "")
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in raw.items() if k in known})
 

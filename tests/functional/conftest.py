@@ -1,0 +1,76 @@
+"""A pipeline on in-process moto: resources, a runtime and a worker that polls on demand."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+from orchestrator.aws import Aws
+from orchestrator.config import Settings
+from orchestrator.resources import StackInfo, ensure_resources
+from orchestrator.runtime import Runtime, build_runtime
+from orchestrator.store import JobRecord
+from worker.loop import Worker
+
+
+@dataclass
+class Pipeline:
+    aws: Aws
+    info: StackInfo
+    runtime: Runtime
+    worker: Worker
+
+    def upload(self, key: str, body: bytes) -> None:
+        self.aws.s3.put_object(Bucket=self.aws.settings.incoming_bucket, Key=key, Body=body)
+
+    def drain(self, max_polls: int = 20) -> list[JobRecord]:
+        """Poll until the queue is empty; every job handled synchronously."""
+        for _ in range(max_polls):
+            if self.worker.poll_once() == 0:
+                break
+        return self.runtime.store.list()
+
+    def queue_depth(self) -> int:
+        attrs = self.aws.sqs.get_queue_attributes(
+            QueueUrl=self.info.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages",
+                            "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(
+            attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def make_zip(files: dict[str, str | bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+    return buf.getvalue()
+
+
+HELLO_APP = {
+    "app.py": "import os\n\ndef handler(event, context):\n"
+              "    return {'message': os.environ.get('GREETING', 'hello') + ' ' + event['name']}\n",
+    "auto-lambda.toml": "[function]\nname = 'hello'\nruntime = 'python3.11'\n"
+                        "[function.environment]\nGREETING = 'hi'\n"
+                        "[verify]\nevent = { name = 'world' }\nexpect = { message = 'hi world' }\n",
+}
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
+    with mock_aws():
+        settings = Settings.from_env({"AWS_REGION": "us-east-1",
+                                      "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work")})
+        aws = Aws(settings)
+        info = ensure_resources(aws)
+        # the s3:TestEvent the notification setup sends is consumed like any message
+        rt = build_runtime(settings, aws=aws, hooks=[], work_root=tmp_path / "jobs")
+        worker = Worker(rt.runner, queue_url=info.queue_url, wait_seconds=0,
+                        expected_bucket=settings.incoming_bucket)
+        yield Pipeline(aws=aws, info=info, runtime=rt, worker=worker)

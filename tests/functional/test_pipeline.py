@@ -1,0 +1,76 @@
+"""The worker against in-process moto: upload → S3 event → SQS → state machine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
+
+
+def _by_key(records: list, key: str):  # type: ignore[no-untyped-def]
+    matches = [r for r in records if r.key == key]
+    assert len(matches) == 1, [r.key for r in records]
+    return matches[0]
+
+
+def test_upload_ends_verified_with_live_alias_on_the_new_version(pipeline: Pipeline) -> None:
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _by_key(pipeline.drain(), "hello.zip")
+    assert job.state == "verified", job.error
+    states = [e["state"] for e in job.history if e["type"] in ("ExecutionStarted",
+                                                                "StateEntered")]
+    assert states == ["received", "fetched", "unpacked", "built", "deployed", "verified"]
+    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-hello", Name="live")
+    assert alias["FunctionVersion"] == job.published_version
+    assert pipeline.queue_depth() == 0
+
+
+@pytest.mark.parametrize(("files", "code"), [
+    ({"../evil.py": "x = 1", "app.py": "def handler(e, c):\n    return 1\n"}, "ZipUnsafePath"),
+    ({"readme.txt": "no code here"}, "HandlerNotFound"),
+])
+def test_bad_zips_fail_with_their_code_and_the_worker_serves_the_next(
+        pipeline: Pipeline, files: dict[str, str], code: str) -> None:
+    pipeline.upload("bad.zip", make_zip(files))
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    records = pipeline.drain()
+    bad = _by_key(records, "bad.zip")
+    assert bad.state == "failed"
+    assert bad.error is not None and bad.error["code"] == code
+    assert _by_key(records, "hello.zip").state == "verified"
+    assert pipeline.queue_depth() == 0
+
+
+def test_corrupt_zip_fails_without_retries(pipeline: Pipeline) -> None:
+    data = make_zip(HELLO_APP)
+    pipeline.upload("corrupt.zip", data[: len(data) // 2])
+    job = _by_key(pipeline.drain(), "corrupt.zip")
+    assert job.state == "failed"
+    assert job.error is not None and job.error["code"].startswith("Zip")
+    assert not [e for e in job.history if e["type"] == "RetryScheduled"]
+
+
+def test_a_message_that_is_not_an_s3_event_is_recorded_and_acknowledged(
+        pipeline: Pipeline) -> None:
+    sqs = pipeline.aws.sqs
+    sqs.send_message(QueueUrl=pipeline.info.queue_url, MessageBody="not json at all")
+    sqs.send_message(QueueUrl=pipeline.info.queue_url, MessageBody=json.dumps({"hello": 1}))
+    records = pipeline.drain()
+    codes = sorted(r.error["code"] for r in records if r.error)
+    assert codes == ["BadEvent", "BadEvent"]
+    assert pipeline.queue_depth() == 0
+
+
+def test_duplicate_delivery_of_a_finished_job_does_no_work(pipeline: Pipeline) -> None:
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    first = _by_key(pipeline.drain(), "hello.zip")
+    body = json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": first.bucket}, "object": {"key": "hello.zip",
+                                                     "eTag": first.etag}}}]})
+    pipeline.aws.sqs.send_message(QueueUrl=pipeline.info.queue_url, MessageBody=body)
+    again = _by_key(pipeline.drain(), "hello.zip")
+    assert again.version == first.version  # nothing was written
+    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName="auto-lambda-hello")
+    assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]

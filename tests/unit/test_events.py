@@ -1,0 +1,71 @@
+"""S3 event parsing: key decoding, several records, test events, bad bodies."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from orchestrator.errors import BadEvent
+from orchestrator.events import job_id_for, parse_message
+
+
+def _event(*keys: str, etag: str = "abc", name: str = "ObjectCreated:Put") -> str:
+    return json.dumps({"Records": [
+        {"eventName": name, "s3": {"bucket": {"name": "b"},
+                                   "object": {"key": k, "size": 3, "eTag": etag}}}
+        for k in keys]})
+
+
+def test_keys_arrive_quote_plus_encoded_and_are_decoded() -> None:
+    parsed = parse_message(_event("incoming%2Fmy+app%2B1.zip"))
+    assert [r.key for r in parsed.refs] == ["incoming/my app+1.zip"]
+
+
+def test_several_records_become_several_refs_and_duplicates_collapse() -> None:
+    parsed = parse_message(_event("a.zip", "b.zip", "a.zip"))
+    assert [r.key for r in parsed.refs] == ["a.zip", "b.zip"]
+
+
+def test_s3_test_event_is_recognised() -> None:
+    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent",
+                       "Time": "2026-01-01T00:00:00Z", "Bucket": "b"})
+    parsed = parse_message(body)
+    assert parsed.test_event and parsed.refs == []
+
+
+def test_non_created_records_are_ignored_not_failed() -> None:
+    parsed = parse_message(_event("a.zip", name="ObjectRemoved:Delete"))
+    assert parsed.refs == [] and parsed.ignored == ["ObjectRemoved:Delete"]
+
+
+def test_sns_envelope_is_unwrapped() -> None:
+    body = json.dumps({"Type": "Notification", "Message": _event("x.zip")})
+    assert [r.key for r in parse_message(body).refs] == ["x.zip"]
+
+
+@pytest.mark.parametrize("body", ["", "not json", "[1, 2]", '{"hello": 1}',
+                                  '{"Records": "nope"}',
+                                  '{"Records": [{"eventName": "ObjectCreated:Put"}]}',
+                                  '{"Records": [42]}'])
+def test_bodies_that_are_not_s3_events_raise_bad_event(body: str) -> None:
+    with pytest.raises(BadEvent) as info:
+        parse_message(body)
+    assert info.value.code == "BadEvent"
+
+
+@given(st.text(min_size=1, max_size=60))
+def test_any_key_round_trips_through_quote_plus(key: str) -> None:
+    from urllib.parse import quote_plus
+
+    parsed = parse_message(_event(quote_plus(key)))
+    assert parsed.refs[0].key == key
+
+
+def test_job_id_depends_on_bucket_key_and_version() -> None:
+    base = job_id_for("b", "k.zip", "v1")
+    assert base == job_id_for("b", "k.zip", "v1")
+    assert len({base, job_id_for("b", "k.zip", "v2"), job_id_for("c", "k.zip", "v1"),
+                job_id_for("b", "j.zip", "v1")}) == 4
