@@ -21,14 +21,15 @@ from orchestrator.config import Settings
 
 
 def _trace_id_of(record: Any) -> str | None:
-    if record.trace_id:
-        return str(record.trace_id)
-    snap_id = (record.snapshot or {}).get("trace_id")
-    if snap_id:
-        return str(snap_id)
-    for event in record.history:
-        if event.get("trace_id"):
-            return str(event["trace_id"])
+    """The record's trace id (a whole AWSTraceHeader stored as one is reduced to its Root)."""
+    from orchestrator.tracing.base import TraceHeader
+
+    candidates = [record.trace_id, (record.snapshot or {}).get("trace_id")]
+    candidates += [event.get("trace_id") for event in record.history]
+    for value in candidates:
+        root = TraceHeader.parse(value).root if isinstance(value, str) else None
+        if root:
+            return root
     return None
 
 

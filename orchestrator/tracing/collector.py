@@ -73,7 +73,9 @@ class Collector:
                  max_pending: int = 10_000) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        self.client = xray_client
+        # An X-Ray client, or the Aws facade (its ``.xray`` client is used).
+        self.client = xray_client if hasattr(xray_client, "put_trace_segments") \
+            else xray_client.xray
         self.host, self.port = host, port
         self.batch_size = batch_size
         self.flush_interval = flush_interval

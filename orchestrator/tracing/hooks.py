@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 
-from orchestrator.tracing.base import NoopSpan, Span, TraceHeader, Tracer
+from orchestrator.tracing.base import NoopSpan, Span, TraceHeader, Tracer, is_trace_id
 from orchestrator.tracing.names import (
     EVENT_SPAN_TYPES,
     attempt_name,
@@ -79,8 +79,9 @@ class TracingHooks(Hooks):
         with ExitStack() as stack:
             try:
                 job = stack.enter_context(self.tracer.job(ex.id, self.parent_for(ex)))
-                if ex.trace_id is None:
-                    # Events recorded from now on carry the trace they belong to.
+                if not is_trace_id(ex.trace_id):
+                    # None, or a whole AWSTraceHeader passed as the id: events recorded
+                    # from now on (and the job record) carry the bare trace id.
                     ex.trace_id = job.trace_id
                 history = ex.history
                 for index in range(untraced_prefix_start(history), len(history)):
