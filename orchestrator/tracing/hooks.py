@@ -5,8 +5,9 @@ trace id (and the SQS message's AWSTraceHeader parent when it belongs to that tr
 one span per task attempt (task_scope; name = the task's resource, annotated job_id,
 state, attempt, error_code on failure); one short span per transition (on_event:
 ``transition:<from>-<to>`` for StateEntered, ``<EventType>:<state>`` for starts,
-retries, timeouts, redrives and the end). Events recorded before drive started
-(Execution.start, redrive) are traced when the job segment opens.
+retries, timeouts, redrives and the end). drive() delivers each history event once,
+including those recorded by Execution.start and redrive before it ran, so every
+transition is traced exactly once across drives and processes.
 
 Tracing must never change a job's outcome: tracer failures are logged and swallowed,
 task exceptions always propagate untouched. Talks only to the ``Tracer`` interface.
@@ -29,30 +30,14 @@ from states import EventType, Execution, HistoryEvent, Hooks, TaskCall, error_na
 
 log = logging.getLogger(__name__)
 
-# Events Execution.start() / redrive() append before drive() reports anything.
-_PRE_DRIVE_TYPES = frozenset({EventType.ExecutionStarted, EventType.ExecutionRedriven,
-                              EventType.StateEntered, EventType.StateExited,
-                              EventType.ExecutionSucceeded, EventType.ExecutionFailed})
-
 
 def previous_state(history: list[HistoryEvent], index: int) -> str | None:
-    """The state entered before the event at ``index`` (None at the very start)."""
-    for ev in reversed(history[:index]):
-        if ev.type is EventType.StateEntered:
-            return ev.state
+    """The state entered before the event at ``index`` (None at the very start).
+    Walks back from ``index`` without copying: histories may hold 25,000 events."""
+    for i in range(min(index, len(history)) - 1, -1, -1):
+        if history[i].type is EventType.StateEntered:
+            return history[i].state
     return None
-
-
-def untraced_prefix_start(history: list[HistoryEvent]) -> int:
-    """Index of the first event appended by start()/redrive() since the last drive, or
-    len(history) if the tail holds task events (an earlier drive reported them)."""
-    for index in range(len(history) - 1, -1, -1):
-        ev = history[index]
-        if ev.type not in _PRE_DRIVE_TYPES:
-            return len(history)
-        if ev.type in (EventType.ExecutionStarted, EventType.ExecutionRedriven):
-            return index
-    return len(history)
 
 
 class TracingHooks(Hooks):
@@ -83,9 +68,6 @@ class TracingHooks(Hooks):
                     # None, or a whole AWSTraceHeader passed as the id: events recorded
                     # from now on (and the job record) carry the bare trace id.
                     ex.trace_id = job.trace_id
-                history = ex.history
-                for index in range(untraced_prefix_start(history), len(history)):
-                    self._trace_event(ex, history[index], index)
             except Exception:
                 log.warning("tracing: could not open the job segment of %s", ex.id,
                             exc_info=True)
