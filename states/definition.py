@@ -99,7 +99,7 @@ class FailState:
 State = Union[TaskState, SucceedState, FailState]  # noqa: UP007 - used at runtime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Definition:
     """A validated workflow: ``start_at`` names the first state; ``states`` is a tuple of
     states (or a mapping name -> state). ``retrying_state`` is the library's own waiting
@@ -110,14 +110,18 @@ class Definition:
     comment: str = ""
     retrying_state: str = "retrying"
     max_history_events: int = 25000
-    _compiled: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
-                                      compare=False, hash=False)
+    _compiled: dict[str, Any] = field(default_factory=dict, repr=False, compare=False,
+                                      hash=False)
 
-    def __post_init__(self) -> None:
-        states: Any = self.states
-        if isinstance(states, Mapping):
-            states = tuple(states.values())
-        object.__setattr__(self, "states", tuple(states))
+    def __init__(self, start_at: str, states: Iterable[State] | Mapping[str, State],
+                 comment: str = "", retrying_state: str = "retrying",
+                 max_history_events: int = 25000) -> None:
+        items = tuple(states.values()) if isinstance(states, Mapping) else tuple(states)
+        for key, value in (("start_at", start_at), ("states", items), ("comment", comment),
+                           ("retrying_state", retrying_state),
+                           ("max_history_events", max_history_events),
+                           ("_compiled", {})):
+            object.__setattr__(self, key, value)
         from states.validate import validate
 
         validate(self)

@@ -71,19 +71,24 @@ class _Driver:
                  hooks: Sequence[Hooks], rng: random.Random | None) -> None:
         self.ex, self.tasks, self._persist = ex, tasks, persist
         self.clock, self.hooks, self.rng = clock, hooks, rng
-        self.reported = len(ex.history)
 
     def persist(self) -> None:
-        self._persist(self.ex)
-        history = self.ex.history
-        if self.hooks and self.reported < len(history):
-            for event in history[self.reported:]:
+        """Persist, then hand the new events to the hooks (at most once each)."""
+        ex = self.ex
+        first, total = ex.events_delivered, len(ex.history)
+        ex.events_delivered = total  # stored with the snapshot being persisted
+        try:
+            self._persist(ex)
+        except BaseException:
+            ex.events_delivered = first
+            raise
+        if self.hooks:
+            for event in ex.history[first:total]:
                 for hook in self.hooks:
-                    hook.on_event(self.ex, event)
-        self.reported = len(history)
+                    hook.on_event(ex, event)
 
     def persist_if_changed(self) -> None:
-        if self.reported != len(self.ex.history):
+        if self.ex.events_delivered != len(self.ex.history):
             self.persist()
 
     def heartbeat(self) -> None:

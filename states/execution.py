@@ -52,6 +52,9 @@ class Execution:
         self.next_attempt_at: float | None = None
         self.task: dict[str, Any] | None = None
         self.started_at = 0.0
+        # History events already persisted and handed to hooks by drive(); the rest
+        # (e.g. those of start()) are reported by the next drive().
+        self.events_delivered = 0
         self._serialized: list[dict[str, Any]] = []
 
     # ---- construction ----
@@ -92,6 +95,7 @@ class Execution:
         ex.next_attempt_at = snapshot.get("next_attempt_at")
         ex.task = dict(snapshot["task"]) if snapshot.get("task") else None
         ex.started_at = snapshot.get("started_at", 0.0)
+        ex.events_delivered = int(snapshot.get("events_delivered", 0))
         ex._serialized = [dict(e) for e in snapshot["history"]]
         ex.history = [HistoryEvent.from_dict(e) for e in ex._serialized]
         return ex
@@ -111,7 +115,8 @@ class Execution:
             "retries": {k: list(v) for k, v in self.retries.items()},
             "next_attempt_at": self.next_attempt_at,
             "task": dict(self.task) if self.task else None,
-            "started_at": self.started_at, "history": list(ser),
+            "started_at": self.started_at, "events_delivered": self.events_delivered,
+            "history": list(ser),
         }
 
     # ---- views ----
