@@ -164,12 +164,16 @@ class Collector:
             return self._cond.wait_for(lambda: self.stats.received >= count, timeout)
 
     def _run(self) -> None:
+        # Runs until stop()'s empty wake-up datagram (or an idle timeout after stop()),
+        # so every datagram sent before stop() is read first (loopback keeps order).
         assert self._sock is not None
         sock = self._sock
-        while not self._stopping.is_set():
+        while True:
             try:
                 data = sock.recv(MAX_DATAGRAM)
             except TimeoutError:
+                if self._stopping.is_set():
+                    break
                 self.flush()  # idle: do not let a partial batch wait
                 continue
             except OSError:
@@ -177,7 +181,7 @@ class Collector:
                     break
                 log.warning("X-Ray collector: receive failed", exc_info=True)
                 continue
-            if self._stopping.is_set() and not data:
+            if not data and self._stopping.is_set():
                 break
             try:
                 self.handle(data)
