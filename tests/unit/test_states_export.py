@@ -1,0 +1,90 @@
+"""Exports: mermaid, ASL and DOT show every state and edge, deterministically."""
+
+from __future__ import annotations
+
+import json
+
+from orchestrator import workflow
+from orchestrator.errors import TRANSIENT_CODES
+from orchestrator.workflow import DEPLOYMENT
+from states import Catcher, Definition, FailState, Retrier, SucceedState, TaskState
+from states.export import to_asl, to_dot, to_mermaid
+
+
+def test_mermaid_shows_every_state_next_retry_and_catch_edge() -> None:
+    text = to_mermaid(DEPLOYMENT)
+    assert text.startswith("stateDiagram-v2\n")
+    assert "    [*] --> received" in text
+    for src, dst in [("received", "fetched"), ("fetched", "unpacked"), ("unpacked", "built"),
+                     ("built", "deployed"), ("deployed", "verified")]:
+        assert f"    {src} --> {dst} : " in text
+        assert f"    {src} --> retrying : " in text
+        assert f"    retrying --> {src} : " in text
+        assert f"    {src} --> failed : catch any error" in text
+    assert "    verified --> [*]" in text and "    failed --> [*]" in text
+    assert to_mermaid(DEPLOYMENT) == text
+
+
+def test_mermaid_edges_match_the_machine_edges() -> None:
+    text = to_mermaid(DEPLOYMENT)
+    drawn = {(line.split()[0], line.split()[2]) for line in text.splitlines()
+             if " --> " in line and "[*]" not in line}
+    assert drawn == set(DEPLOYMENT.edges())
+
+
+def test_mermaid_aliases_names_it_cannot_use_as_ids() -> None:
+    d = Definition(start_at="first step", states=(
+        TaskState("first step", "r", next="end"), SucceedState("end")))
+    text = to_mermaid(d)
+    assert 'state "first step" as s0' in text and 'state "end" as s1' in text
+    assert "s0 --> s1 : r ok" in text
+
+
+def test_asl_has_tasks_with_retry_catch_and_timeouts_and_no_retrying_state() -> None:
+    doc = to_asl(DEPLOYMENT)
+    assert doc["StartAt"] == "received"
+    assert set(doc["States"]) == {"received", "fetched", "unpacked", "built", "deployed",
+                                  "verified", "failed"}
+    build = doc["States"]["unpacked"]
+    assert build["Type"] == "Task" and build["Next"] == "built"
+    assert build["TimeoutSeconds"] == 900 and build["HeartbeatSeconds"] == 60
+    assert build["Parameters"]["Payload"]["step"] == "build"
+    assert build["Retry"] == [{"ErrorEquals": list(TRANSIENT_CODES), "IntervalSeconds": 1,
+                               "MaxAttempts": 4, "BackoffRate": 2.0, "MaxDelaySeconds": 20,
+                               "JitterStrategy": "FULL"}]
+    assert build["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+    assert build["Catch"][0]["Next"] == "failed"
+    timeouts = {n: s.get("TimeoutSeconds") for n, s in doc["States"].items()}
+    assert timeouts == {"received": 120, "fetched": 120, "unpacked": 900, "built": 300,
+                        "deployed": 300, "verified": None, "failed": None}
+    assert "HeartbeatSeconds" not in doc["States"]["built"]
+    assert doc["States"]["verified"] == {"Type": "Succeed",
+                                         "Comment": "The new version is live behind the alias."}
+    assert doc["States"]["failed"]["Type"] == "Fail"
+    json.dumps(doc)
+
+
+def test_asl_rounds_fractional_seconds_up_and_keeps_fail_fields() -> None:
+    d = Definition(start_at="a", states=(
+        TaskState("a", "r", next="ok", timeout_seconds=2.5,
+                  retry=(Retrier(("X",), interval_seconds=0.2, backoff_rate=1.5),),
+                  catch=(Catcher(("States.ALL",), "bad"),)),
+        SucceedState("ok"), FailState("bad", error="E", cause="C")))
+    doc = to_asl(d)
+    assert doc["States"]["a"]["TimeoutSeconds"] == 3
+    assert doc["States"]["a"]["Retry"][0]["IntervalSeconds"] == 1
+    assert doc["States"]["bad"] == {"Type": "Fail", "Error": "E", "Cause": "C"}
+
+
+def test_dot_has_the_same_edges() -> None:
+    text = to_dot(DEPLOYMENT)
+    assert text.startswith("digraph ") and text.rstrip().endswith("}")
+    for src, dst in DEPLOYMENT.edges():
+        assert f'"{src}" -> "{dst}"' in text
+    assert '"__start__" -> "received"' in text
+
+
+def test_workflow_helpers_match_the_exports() -> None:
+    assert workflow.mermaid() == to_mermaid(DEPLOYMENT)
+    assert workflow.asl() == to_asl(DEPLOYMENT)
+    assert workflow.dot() == to_dot(DEPLOYMENT)
