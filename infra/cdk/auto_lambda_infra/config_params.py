@@ -1,0 +1,55 @@
+"""SSM parameters under ``/<prefix>/`` that configure auto-lambda on the instances, and the
+matching stack outputs.
+
+The instances' config script (scripts.py) turns ``/<prefix>/<name>`` into
+``AUTO_LAMBDA_<NAME>`` (``queue-url`` -> ``AUTO_LAMBDA_QUEUE_URL``), the variables
+``orchestrator/config.py`` reads. Standard-tier String parameters cost nothing at rest.
+Grants nothing: iam.py lets the instance roles read this path.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, CfnOutput
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from .names import Names
+
+
+def publish_configuration(scope: Construct, names: Names, values: dict[str, str]) -> None:
+    """One parameter and one output per value; keys are lowercase-hyphenated names."""
+    group = Construct(scope, "Config")
+    for key, value in values.items():
+        construct_id = "".join(part.capitalize() for part in key.split("-"))
+        ssm.StringParameter(
+            group,
+            construct_id,
+            parameter_name=f"{names.ssm_path}/{key}",
+            string_value=value,
+            description=f"auto-lambda configuration: AUTO_LAMBDA_{key.upper().replace('-', '_')}",
+        )
+        output_id = construct_id
+        if scope.node.try_find_child(output_id) is not None:  # e.g. the IncomingBucket itself
+            output_id += "Name"
+        CfnOutput(scope, output_id, value=value, description=f"{names.ssm_path}/{key}")
+
+
+def configuration_values(
+    names: Names, *, queue_url: str, dlq_url: str, table: str, incoming_bucket: str,
+    artifacts_bucket: str, function_role_arn: str, visibility_timeout_seconds: int,
+    max_receive_count: int,
+) -> dict[str, str]:
+    return {
+        "prefix": names.prefix,
+        "account": Aws.ACCOUNT_ID,  # the bucket-name suffix
+        "queue-url": queue_url,
+        "dlq-url": dlq_url,
+        "table": table,
+        "incoming-bucket": incoming_bucket,
+        "artifacts-bucket": artifacts_bucket,
+        "function-role-arn": function_role_arn,
+        "visibility-timeout": str(visibility_timeout_seconds),
+        "max-receive-count": str(max_receive_count),
+        "worker-group": names.worker_group,
+        "drain-hook": names.drain_hook,
+    }

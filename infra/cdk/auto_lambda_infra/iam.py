@@ -1,0 +1,219 @@
+"""IAM roles: the deployed functions' role, the worker's and the checker's instance roles.
+
+Least privilege is the point of this module. The worker may manage only functions named
+``<prefix>-*``, pass only the functions' role and only to Lambda, and touch only this
+stack's buckets, queues, table and its own Auto Scaling group. The checker may read queue
+attributes, describe groups, read the table and put metrics in the AutoLambda namespace.
+Statements whose resource must be ``*`` (the service has no resource-level permissions)
+are acknowledged for cdk-nag in nag.py, each with its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from .names import METRIC_NAMESPACE, Names
+from .queue import Queues
+from .storage import Buckets
+
+LAMBDA_MANAGE_ACTIONS = [
+    "lambda:CreateFunction",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:PublishVersion",
+    "lambda:ListVersionsByFunction",
+    "lambda:CreateAlias",
+    "lambda:UpdateAlias",
+    "lambda:GetAlias",
+    "lambda:InvokeFunction",
+    "lambda:TagResource",
+    "lambda:ListTags",
+]
+XRAY_WRITE_ACTIONS = [
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+]
+
+
+@dataclass(frozen=True)
+class Roles:
+    function: iam.Role
+    worker: iam.Role
+    checker: iam.Role
+
+
+def group_arn(stack: Stack, group_name: str) -> str:
+    """The group's ARN; the ``*`` stands for the group id, unknown until it exists."""
+    return stack.format_arn(
+        service="autoscaling",
+        resource="autoScalingGroup",
+        resource_name=f"*:autoScalingGroupName/{group_name}",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+def _ssm_read(stack: Stack, names: Names) -> iam.PolicyStatement:
+    # GetParametersByPath is authorized against the requested path, not each parameter.
+    return iam.PolicyStatement(
+        sid="ReadOwnConfiguration",
+        actions=["ssm:GetParametersByPath"],
+        resources=[
+            stack.format_arn(service="ssm", resource="parameter", resource_name=names.prefix)
+        ],
+    )
+
+
+def read_objects(bucket: s3.IBucket) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[bucket.arn_for_objects("*")]
+    )
+
+
+def list_bucket(*buckets: s3.IBucket) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=["s3:ListBucket", "s3:ListBucketVersions"],
+        resources=[bucket.bucket_arn for bucket in buckets],
+    )
+
+
+def _xray_write() -> iam.PolicyStatement:
+    return iam.PolicyStatement(sid="XRayDaemon", actions=XRAY_WRITE_ACTIONS, resources=["*"])
+
+
+def _instance_role(scope: Construct, construct_id: str, description: str) -> iam.Role:
+    return iam.Role(
+        scope,
+        construct_id,
+        assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+        description=description,
+        # Session Manager replaces SSH: no key pair, no open port.
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSSMManagedInstanceCore")
+        ],
+    )
+
+
+def create_function_role(scope: Construct, names: Names) -> iam.Role:
+    """The role every deployed function runs as: its own log groups and X-Ray, nothing else."""
+    stack = Stack.of(scope)
+    role = iam.Role(
+        scope,
+        "FunctionRole",
+        role_name=names.function_role,
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description="Execution role of the functions auto-lambda deploys (logs and X-Ray only)",
+    )
+    log_groups = stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=f"/aws/lambda/{names.prefix}-*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="BasicExecution",
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[log_groups, f"{log_groups}:log-stream:*"],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="XRayWrite", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            resources=["*"],
+        )
+    )
+    return role
+
+
+def create_worker_role(
+    scope: Construct, names: Names, buckets: Buckets, queues: Queues, table: dynamodb.Table,
+    function_role: iam.Role,
+) -> iam.Role:
+    stack = Stack.of(scope)
+    role = _instance_role(scope, "WorkerRole", "auto-lambda worker instances")
+    role.add_to_policy(read_objects(buckets.incoming))
+    role.add_to_policy(read_objects(buckets.artifacts))
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:PutObject"], resources=[buckets.artifacts.arn_for_objects("*")]
+        )
+    )
+    role.add_to_policy(list_bucket(buckets.incoming, buckets.artifacts))
+    queues.jobs.grant_consume_messages(role)
+    queues.jobs.grant_send_messages(role)  # replay re-sends a job
+    queues.dlq.grant_consume_messages(role)  # replay --dlq
+    table.grant_read_write_data(role)
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ManageOwnFunctions",
+            actions=LAMBDA_MANAGE_ACTIONS,
+            resources=[names.function_arn_pattern, names.qualified_function_arn_pattern],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="PassFunctionRoleToLambdaOnly",
+            actions=["iam:PassRole"],
+            resources=[function_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="DrainAndProtectOwnGroup",
+            actions=[
+                "autoscaling:CompleteLifecycleAction",
+                "autoscaling:RecordLifecycleActionHeartbeat",
+                "autoscaling:SetInstanceProtection",
+            ],
+            resources=[group_arn(stack, names.worker_group)],
+        )
+    )
+    role.add_to_policy(_ssm_read(stack, names))
+    role.add_to_policy(_xray_write())
+    return role
+
+
+def create_checker_role(
+    scope: Construct, names: Names, queues: Queues, table: dynamodb.Table
+) -> iam.Role:
+    stack = Stack.of(scope)
+    role = _instance_role(scope, "CheckerRole", "auto-lambda checker instance")
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ReadQueueDepth",
+            actions=["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+            resources=[queues.jobs.queue_arn, queues.dlq.queue_arn],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="DescribeWorkerGroup",
+            actions=["autoscaling:DescribeAutoScalingGroups"],
+            resources=["*"],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="PublishBacklogMetric",
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+        )
+    )
+    table.grant_read_data(role)
+    role.add_to_policy(_ssm_read(stack, names))
+    role.add_to_policy(_xray_write())
+    return role
+

@@ -1,0 +1,161 @@
+"""cdk-nag (AwsSolutions pack) wiring and every acknowledgement, each with its reason.
+
+cdk-nag 3 runs as a policy-validation plugin (``Validations.of(app).add_plugins``), not an
+Aspect; a finding is accepted with ``Validations.of(construct).acknowledge``, one finding id
+at a time (``AwsSolutions::<Rule>[<Finding>]``), never a whole rule. All of them are listed
+in ``acknowledgements`` so they can be reviewed (and counted) in one place.
+This module changes no resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+from .stack import AutoLambdaStack
+
+PACK = "AwsSolutions"
+# CDK's singleton function that writes the bucket's notification configuration.
+NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+SSM_CORE = "Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+SSM_CORE_REASON = (
+    "Session Manager replaces SSH (no key pair, no inbound port); AWS maintains the exact "
+    "set of ssm/ssmmessages/ec2messages actions the agent needs."
+)
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    construct: IConstruct
+    finding: str  # e.g. "AwsSolutions-IAM5[Resource::*]"
+    reason: str
+
+    @property
+    def id(self) -> str:
+        return f"{PACK}::{self.finding}"
+
+
+def _token(stack: Stack, construct: IConstruct, attribute: str) -> str:
+    """How cdk-nag spells a reference to ``construct``'s attribute in a finding id."""
+    resource = construct.node.default_child
+    assert isinstance(resource, CfnResource)
+    return f"<{stack.get_logical_id(resource)}.{attribute}>"
+
+
+def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
+    """Every accepted finding, with why it is acceptable."""
+    prefix = stack.names.prefix
+    incoming = _token(stack, stack.buckets.incoming, "Arn")
+    artifacts = _token(stack, stack.buckets.artifacts, "Arn")
+    log_groups = (
+        "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/"
+        f"{prefix}-*"
+    )
+    xray = "X-Ray trace and sampling actions support no resource-level permissions."
+    result = [
+        # ---- the deployed functions' role ----
+        Acknowledgement(
+            stack.function_role, f"AwsSolutions-IAM5[Resource::{log_groups}]",
+            "Functions are created at run time; each writes to its own /aws/lambda/<name> "
+            f"log group, all named {prefix}-*.",
+        ),
+        Acknowledgement(
+            stack.function_role, f"AwsSolutions-IAM5[Resource::{log_groups}:log-stream:*]",
+            "Lambda names log streams itself; the groups are limited to this prefix.",
+        ),
+        Acknowledgement(stack.function_role, "AwsSolutions-IAM5[Resource::*]", xray),
+        # ---- the worker ----
+        Acknowledgement(
+            stack.worker_role, "AwsSolutions-IAM5[Resource::*]",
+            xray + " (The worker's only Resource '*' statement is the X-Ray daemon's.)",
+        ),
+        Acknowledgement(
+            stack.worker_role, f"AwsSolutions-IAM5[Resource::{incoming}/*]",
+            "The worker fetches whatever zip a user uploads; keys are not known in advance.",
+        ),
+        Acknowledgement(
+            stack.worker_role, f"AwsSolutions-IAM5[Resource::{artifacts}/*]",
+            "The worker writes and reads one build artifact per job under keys it derives.",
+        ),
+        Acknowledgement(
+            stack.worker_role,
+            f"AwsSolutions-IAM5[Resource::arn:aws:lambda:*:*:function:{prefix}-*]",
+            "Deploying is the worker's job: it creates functions named after each uploaded "
+            f"app, confined to the {prefix}- name prefix.",
+        ),
+        Acknowledgement(
+            stack.worker_role,
+            f"AwsSolutions-IAM5[Resource::arn:aws:lambda:*:*:function:{prefix}-*:*]",
+            "Versions and the live alias of those same functions (qualified ARNs).",
+        ),
+        Acknowledgement(
+            stack.worker_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:"
+            f"<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/{prefix}-workers]",
+            "The '*' is the group's id, assigned at creation; the name pins the worker's own "
+            "group (drain hook and scale-in protection).",
+        ),
+        Acknowledgement(stack.worker_role, f"AwsSolutions-IAM4[{SSM_CORE}]", SSM_CORE_REASON),
+        # ---- the checker ----
+        Acknowledgement(
+            stack.checker_role, "AwsSolutions-IAM5[Resource::*]",
+            "autoscaling:DescribeAutoScalingGroups has no resource-level permissions; "
+            "cloudwatch:PutMetricData has none either and is limited by the "
+            "cloudwatch:namespace condition to AutoLambda; " + xray,
+        ),
+        Acknowledgement(stack.checker_role, f"AwsSolutions-IAM4[{SSM_CORE}]", SSM_CORE_REASON),
+        # ---- the image builder's build instances ----
+        Acknowledgement(
+            stack.image_pipeline.role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            "EC2InstanceProfileForImageBuilder]",
+            "The policy AWS documents for Image Builder build instances; it tracks the "
+            "service's needs (component download, logs, image tagging).",
+        ),
+        Acknowledgement(
+            stack.image_pipeline.role, f"AwsSolutions-IAM4[{SSM_CORE}]",
+            "Image Builder drives build instances through Systems Manager; required.",
+        ),
+        Acknowledgement(
+            stack.image_pipeline.role, f"AwsSolutions-IAM5[Resource::{artifacts}/*]",
+            "The package to bake may be any wheel uploaded to the artifacts bucket "
+            "(auto_lambda_package=s3://...); read-only.",
+        ),
+        # ---- Auto Scaling notifications ----
+        Acknowledgement(
+            stack.workers.group, "AwsSolutions-AS3",
+            "Scaling is automatic and frequent; its activity history and the "
+            "BacklogPerInstance metric are the record. An SNS topic nobody reads adds cost "
+            "and noise.",
+        ),
+        Acknowledgement(
+            stack.checker.group, "AwsSolutions-AS3",
+            "A fixed group of one; a replacement is visible in the group's activity history "
+            "and as a gap in the BacklogPerInstance metric.",
+        ),
+    ]
+    handler = stack.node.try_find_child(NOTIFICATIONS_HANDLER)
+    if handler is not None:
+        result.append(
+            Acknowledgement(
+                handler,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+                "CDK's own custom resource that writes the incoming bucket's notification "
+                "configuration; it only needs to log.",
+            )
+        )
+    return result
+
+
+def apply(app: App, stack: AutoLambdaStack) -> list[Acknowledgement]:
+    """Register the AwsSolutions pack on ``app`` and acknowledge the accepted findings."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    accepted = acknowledgements(stack)
+    for item in accepted:
+        Validations.of(item.construct).acknowledge(Acknowledgment(id=item.id, reason=item.reason))
+    return accepted

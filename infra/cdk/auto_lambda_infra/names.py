@@ -1,0 +1,75 @@
+"""Resource names shared by every construct, mirroring DESIGN.md "Resource names".
+
+A copy, on purpose, of what ``orchestrator/config.py`` derives at run time: the infrastructure
+must not import the runtime. ``tests/cdk`` checks that the two agree where both are
+installed. This module only computes strings; it creates no constructs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+METRIC_NAMESPACE = "AutoLambda"
+BACKLOG_METRIC = "BacklogPerInstance"
+LIVE_ALIAS = "live"
+# The worker's drain hook: the worker finishes (or hands back) its jobs, then completes it.
+DRAIN_HOOK_SUFFIX = "worker-drain"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every physical name derived from the prefix (and the account, as a token)."""
+
+    prefix: str
+
+    def incoming_bucket(self, account: str) -> str:
+        return f"{self.prefix}-incoming-{account}"
+
+    def artifacts_bucket(self, account: str) -> str:
+        return f"{self.prefix}-artifacts-{account}"
+
+    def log_bucket(self, account: str) -> str:
+        return f"{self.prefix}-logs-{account}"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}-jobs"
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.prefix}-jobs-dlq"
+
+    @property
+    def table(self) -> str:
+        return f"{self.prefix}-jobs"
+
+    @property
+    def function_role(self) -> str:
+        return f"{self.prefix}-function-role"
+
+    @property
+    def worker_group(self) -> str:
+        return f"{self.prefix}-workers"
+
+    @property
+    def checker_group(self) -> str:
+        return f"{self.prefix}-checker"
+
+    @property
+    def drain_hook(self) -> str:
+        return f"{self.prefix}-{DRAIN_HOOK_SUFFIX}"
+
+    @property
+    def ssm_path(self) -> str:
+        """The SSM parameter path the instances read their configuration from."""
+        return f"/{self.prefix}"
+
+    @property
+    def function_arn_pattern(self) -> str:
+        """Every function auto-lambda deploys, unqualified."""
+        return f"arn:aws:lambda:*:*:function:{self.prefix}-*"
+
+    @property
+    def qualified_function_arn_pattern(self) -> str:
+        """Their versions and aliases."""
+        return f"arn:aws:lambda:*:*:function:{self.prefix}-*:*"

@@ -1,0 +1,165 @@
+"""Shell text run on the instances: install auto-lambda, the X-Ray daemon, config and units.
+
+One source for both places that set an instance up: the Image Builder component (bakes
+it into the worker AMI) and launch-template user data (the fallback when no AMI is given;
+on a baked AMI each install step finds its work done and skips it). Pure string
+building: no constructs, no AWS calls at synth time.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+VENV = "/opt/auto-lambda"
+CONFIG_SCRIPT = "/usr/local/bin/auto-lambda-config"
+ENV_FILE = "/run/auto-lambda/env"
+# auto-lambda needs Python >= 3.11; AL2023's system python3 is 3.9, so it gets its own venv.
+HOST_PYTHON = "python3.12"
+# Interpreters for every Lambda Python runtime, so local verify can run any of them.
+RUNTIME_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
+
+
+def install_xray_daemon() -> str:
+    """The X-Ray daemon from AWS's regional bucket, as a systemd service (the RPM ships one)."""
+    return "\n".join(
+        [
+            "if ! rpm -q xray >/dev/null 2>&1; then",
+            "  TOKEN=$(curl -sS -X PUT http://169.254.169.254/latest/api/token "
+            "-H 'X-aws-ec2-metadata-token-ttl-seconds: 300')",
+            "  REGION=$(curl -sS -H \"X-aws-ec2-metadata-token: $TOKEN\" "
+            "http://169.254.169.254/latest/meta-data/placement/region)",
+            '  dnf install -y "https://s3.${REGION}.amazonaws.com/aws-xray-assets.${REGION}'
+            '/xray-daemon/aws-xray-daemon-3.x.rpm"',
+            "fi",
+            "systemctl enable xray",
+        ]
+    )
+
+
+def install_runtime_pythons() -> str:
+    """python3.10-3.14 via uv's standalone builds (AL2023's dnf carries only some of them)."""
+    versions = " ".join(RUNTIME_PYTHONS)
+    return "\n".join(
+        [
+            f"{VENV}/bin/pip install --quiet uv",
+            f"UV_PYTHON_INSTALL_DIR=/opt/pythons {VENV}/bin/uv python install {versions}",
+            "for v in " + versions + "; do",
+            "  p=$(UV_PYTHON_INSTALL_DIR=/opt/pythons " + VENV + "/bin/uv python find \"$v\")",
+            '  ln -sf "$p" "/usr/local/bin/python$v"',
+            "done",
+        ]
+    )
+
+
+def install_auto_lambda(package: str) -> str:
+    """auto-lambda into its own venv, from PyPI (a requirement spec) or an s3:// wheel."""
+    quoted = shlex.quote(package)
+    return "\n".join(
+        [
+            f"if [ ! -x {VENV}/bin/auto-lambda ]; then",
+            f"  dnf install -y {HOST_PYTHON} {HOST_PYTHON}-pip",
+            f"  {HOST_PYTHON} -m venv {VENV}",
+            f"  PKG={quoted}",
+            '  case "$PKG" in',
+            "    s3://*)",
+            '      aws s3 cp "$PKG" /tmp/ && PKG="/tmp/$(basename "$PKG")" ;;',
+            "  esac",
+            f'  {VENV}/bin/pip install --quiet --upgrade pip "$PKG"',
+            f"  ln -sf {VENV}/bin/auto-lambda /usr/local/bin/auto-lambda",
+            "fi",
+        ]
+    )
+
+
+def config_script(ssm_path: str, region: str) -> str:
+    """Write a script that turns the SSM parameters under ``ssm_path`` into AUTO_LAMBDA_*.
+
+    ``/<prefix>/queue-url`` becomes ``AUTO_LAMBDA_QUEUE_URL``. Run before each service
+    start, so a changed parameter takes effect on restart without replacing instances.
+    """
+    body = "\n".join(
+        [
+            "#!/bin/bash",
+            "set -euo pipefail",
+            f"mkdir -p $(dirname {ENV_FILE})",
+            f"tmp={ENV_FILE}.tmp",
+            f'echo "AWS_REGION={region}" > "$tmp"',
+            'echo "AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000" >> "$tmp"',
+            f"aws ssm get-parameters-by-path --region {region} --path {ssm_path} "
+            "--query 'Parameters[].[Name,Value]' --output text |",
+            "while IFS=$'\\t' read -r name value; do",
+            '  key=$(basename "$name" | tr "a-z-" "A-Z_")',
+            '  echo "AUTO_LAMBDA_${key}=${value}" >> "$tmp"',
+            "done",
+            f'mv "$tmp" {ENV_FILE}',
+        ]
+    )
+    return f"cat > {CONFIG_SCRIPT} <<'EOF'\n{body}\nEOF\nchmod 755 {CONFIG_SCRIPT}"
+
+
+def systemd_unit(name: str, command: str, stop_timeout_seconds: int) -> str:
+    """A unit that restarts the process forever and gives it time to drain on stop."""
+    unit = "\n".join(
+        [
+            "[Unit]",
+            f"Description=auto-lambda {name}",
+            "After=network-online.target xray.service",
+            "Wants=network-online.target",
+            "",
+            "[Service]",
+            # "+": the config step runs as root (it writes under /run); the service does not.
+            f"ExecStartPre=+{CONFIG_SCRIPT}",
+            # Re-read before each command; "-": absent until the config step has run once.
+            f"EnvironmentFile=-{ENV_FILE}",
+            f"ExecStart={VENV}/bin/auto-lambda {command}",
+            "Restart=always",
+            "RestartSec=5",
+            # SIGTERM asks the process to finish its jobs; give it as long as the drain hook.
+            "KillSignal=SIGTERM",
+            f"TimeoutStopSec={stop_timeout_seconds}",
+            "User=auto-lambda",
+            "WorkingDirectory=/var/lib/auto-lambda",
+            "",
+            "[Install]",
+            "WantedBy=multi-user.target",
+        ]
+    )
+    path = f"/etc/systemd/system/auto-lambda-{name}.service"
+    return f"cat > {path} <<'EOF'\n{unit}\nEOF"
+
+
+def service_user() -> str:
+    return "\n".join(
+        [
+            "id auto-lambda >/dev/null 2>&1 || useradd --system --home-dir /var/lib/auto-lambda "
+            "--create-home auto-lambda",
+        ]
+    )
+
+
+def base_install(package: str) -> list[str]:
+    """Everything the worker AMI holds; the user-data fallback runs the same steps."""
+    return [
+        "set -euxo pipefail",
+        install_xray_daemon(),
+        install_auto_lambda(package),
+        service_user(),
+    ]
+
+
+def instance_user_data(
+    *, package: str, ssm_path: str, region: str, name: str, command: str,
+    stop_timeout_seconds: int, with_runtimes: bool,
+) -> list[str]:
+    """User data for a worker or checker: install if missing, configure, start."""
+    lines = base_install(package)
+    if with_runtimes:
+        lines.append(f"[ -x /usr/local/bin/python3.14 ] || {{\n{install_runtime_pythons()}\n}}")
+    lines += [
+        config_script(ssm_path, region),
+        systemd_unit(name, command, stop_timeout_seconds),
+        "systemctl daemon-reload",
+        "systemctl start xray",
+        f"systemctl enable --now auto-lambda-{name}.service",
+    ]
+    return lines

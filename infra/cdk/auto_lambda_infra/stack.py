@@ -1,0 +1,76 @@
+"""The auto-lambda stack: composes the modules of this package, in dependency order.
+
+Holds no resource definitions of its own beyond wiring; each concern lives in its module.
+cdk-nag acknowledgements are applied by nag.py, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from . import iam as roles
+from .checker import Checker
+from .config_params import configuration_values, publish_configuration
+from .image_builder import WorkerImagePipeline
+from .names import Names
+from .network import create_network
+from .params import Params
+from .queue import create_queues, notify_on_zip_upload
+from .storage import create_buckets
+from .table import create_table
+from .workers import Workers
+
+
+class AutoLambdaStack(Stack):
+    """Everything auto-lambda needs in one account and region."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, params: Params, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.params = params
+        names = self.names = Names(params.prefix)
+
+        self.buckets = create_buckets(self, names)
+        self.queues = create_queues(self, names, params)
+        notify_on_zip_upload(self.buckets.incoming, self.queues.jobs)
+        self.table = create_table(self, names)
+
+        self.function_role = roles.create_function_role(self, names)
+        self.worker_role = roles.create_worker_role(
+            self, names, self.buckets, self.queues, self.table, self.function_role
+        )
+        self.checker_role = roles.create_checker_role(self, names, self.queues, self.table)
+
+        self.vpc, self.security_group = create_network(self, params, self.buckets.logs)
+        self.workers = Workers(
+            self, "Workers", names=names, params=params, role=self.worker_role, vpc=self.vpc,
+            security_group=self.security_group,
+        )
+        self.checker = Checker(
+            self, "Checker", names=names, params=params, role=self.checker_role, vpc=self.vpc,
+            security_group=self.security_group,
+        )
+        self.image_pipeline = WorkerImagePipeline(
+            self, "WorkerImage", names=names, params=params,
+            subnet=self.vpc.public_subnets[0], security_group=self.security_group,
+            artifacts=self.buckets.artifacts,
+        )
+        publish_configuration(
+            self,
+            names,
+            configuration_values(
+                names,
+                queue_url=self.queues.jobs.queue_url,
+                dlq_url=self.queues.dlq.queue_url,
+                table=self.table.table_name,
+                incoming_bucket=self.buckets.incoming.bucket_name,
+                artifacts_bucket=self.buckets.artifacts.bucket_name,
+                function_role_arn=self.function_role.role_arn,
+                visibility_timeout_seconds=params.visibility_timeout_minutes * 60,
+                max_receive_count=params.max_receive_count,
+            ),
+        )
