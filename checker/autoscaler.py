@@ -1,0 +1,160 @@
+"""The local autoscaler: what EC2 Auto Scaling does on AWS, done for local worker
+processes, because the emulator records groups but never scales them.
+
+``LocalAutoscaler.tick()`` reads the latest BacklogPerInstance the checker published
+(CloudWatch ``get_metric_data`` at a 1 s period; if there is no fresh datapoint, it
+computes the same value from the queue's attributes and the pool size), applies the
+target-tracking rule (``checker.rule.decide``), resizes the process pool and sets the
+emulator group's desired capacity to match, so the checker reads the same InService
+count the pool has. It returns the Decision for display.
+
+The rule itself lives in ``checker.rule`` (pure); this module does the I/O around it.
+API errors are logged and never raised from ``tick()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Protocol
+
+from checker.localgroup import set_capacity
+from checker.metric import BACKLOG_PER_INSTANCE, CheckerOptions, compute_metrics, metric_dimensions
+from checker.rule import Capacity, Decision, MetricSample, ScalingPolicy, decide, needed_capacity
+from checker.sources import read_queue_depth
+from orchestrator.aws import Aws, aws_call
+from orchestrator.config import METRIC_NAMESPACE, Settings
+
+__all__ = ["Capacity", "Decision", "LocalAutoscaler", "MetricSample", "Pool", "ScalingPolicy",
+           "decide", "needed_capacity"]
+
+log = logging.getLogger(__name__)
+
+
+class Pool(Protocol):
+    """What the autoscaler needs from a pool of workers (``ProcessPool`` or a fake)."""
+
+    def size(self) -> int: ...
+
+    def resize(self, n: int) -> None: ...
+
+
+class LocalAutoscaler:
+    def __init__(self, aws: Aws, settings: Settings, pool: Pool, policy: ScalingPolicy,
+                 clock: Callable[[], float] = time.time, metric_max_age: float = 30.0,
+                 checker_options: CheckerOptions | None = None) -> None:
+        self.aws = aws
+        self.settings = settings
+        self.pool = pool
+        self.policy = policy
+        self.clock = clock
+        self.metric_max_age = metric_max_age
+        self.checker_options = checker_options or CheckerOptions()
+        self.history: list[MetricSample] = []
+        self.launched_at: list[float] = []
+        self.last_scale_in_at: float | None = None
+        self.group_capacity: int | None = None
+        self.errors = 0
+        self._queue_url: str | None = None
+
+    # ---- reading the metric ----
+    def read_cloudwatch(self, now: float) -> MetricSample | None:
+        """The newest BacklogPerInstance datapoint not older than ``metric_max_age``,
+        with the InServiceInstances value published alongside it."""
+        dims = metric_dimensions(self.settings)
+
+        def query(qid: str, name: str) -> dict[str, object]:
+            return {"Id": qid, "ReturnData": True, "MetricStat": {
+                "Metric": {"Namespace": METRIC_NAMESPACE, "MetricName": name,
+                           "Dimensions": dims},
+                "Period": 1, "Stat": "Maximum"}}
+
+        with aws_call("cloudwatch.get_metric_data"):
+            resp = self.aws.cloudwatch.get_metric_data(
+                MetricDataQueries=[query("bpi", BACKLOG_PER_INSTANCE),
+                                   query("ins", "InServiceInstances")],
+                StartTime=dt.datetime.fromtimestamp(now - self.metric_max_age, tz=dt.UTC),
+                EndTime=dt.datetime.fromtimestamp(now + 1, tz=dt.UTC),
+                ScanBy="TimestampDescending")
+        series = {r["Id"]: dict(zip(r["Timestamps"], r["Values"], strict=False))
+                  for r in resp["MetricDataResults"]}
+        values = series.get("bpi", {})
+        if not values:
+            return None
+        stamp = max(values)
+        in_service = series.get("ins", {}).get(stamp)
+        return MetricSample(stamp.timestamp(), float(values[stamp]),
+                            None if in_service is None else int(in_service))
+
+    def read_queue(self, now: float) -> MetricSample:
+        """The same value the checker would publish, from the queue and the pool."""
+        if self._queue_url is None:
+            self._queue_url = self.aws.queue_url(self.settings.queue_name)
+        depth = read_queue_depth(self.aws, self._queue_url)
+        in_service = self.pool.size()
+        metrics = compute_metrics(depth, in_service, 0.0, self.checker_options)
+        return MetricSample(now, metrics[BACKLOG_PER_INSTANCE], in_service)
+
+    def _latest(self, now: float) -> tuple[MetricSample | None, str]:
+        try:
+            sample = self.read_cloudwatch(now)
+            if sample is not None:
+                return sample, "cloudwatch"
+        except Exception as exc:
+            self.errors += 1
+            log.warning("autoscaler: reading the metric failed: %s", exc)
+        try:
+            return self.read_queue(now), "queue"
+        except Exception as exc:
+            self.errors += 1
+            self._queue_url = None
+            log.warning("autoscaler: reading the queue failed: %s", exc)
+            return None, "none"
+
+    # ---- one step ----
+    def tick(self) -> Decision:
+        now = self.clock()
+        sample, source = self._latest(now)
+        if sample is not None and (not self.history or sample.time > self.history[-1].time):
+            self.history.append(sample)
+        self._trim(now)
+        current = self.pool.size()
+        self.launched_at = [t for t in self.launched_at if now - t < self.policy.warmup]
+        capacity = Capacity(current, tuple(self.launched_at), self.last_scale_in_at)
+        decision = replace(decide(capacity, self.history, self.policy, now), source=source)
+        if decision.desired != current:
+            self.pool.resize(decision.desired)
+            if decision.desired > current:
+                self.launched_at.extend([now] * (decision.desired - current))
+            else:
+                self.last_scale_in_at = now
+            log.info("autoscaler: %d -> %d (%s)", current, decision.desired, decision.reason)
+        self._sync_group(decision.desired)
+        return decision
+
+    def _sync_group(self, desired: int) -> None:
+        if self.group_capacity == desired:
+            return
+        try:
+            set_capacity(self.aws, self.settings, desired)
+            self.group_capacity = desired
+        except Exception as exc:
+            self.errors += 1
+            log.warning("autoscaler: setting the emulator group's capacity failed: %s", exc)
+
+    def _trim(self, now: float) -> None:
+        """Keep the window plus the one sample in force at its start."""
+        start = now - self.policy.scale_in_window
+        older = [i for i, s in enumerate(self.history) if s.time <= start]
+        if len(older) > 1:
+            del self.history[:older[-1]]
+
+
+def format_decision(decision: Decision, pool_size: int | None = None) -> str:
+    metric = "-" if decision.metric is None else f"{decision.metric:.2f}"
+    size = decision.desired if pool_size is None else pool_size
+    arrow = f"{decision.previous}->{decision.desired}" if decision.changed else str(size)
+    return f"workers={arrow} backlog/instance={metric} [{decision.source}] {decision.reason}"

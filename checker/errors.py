@@ -1,0 +1,20 @@
+"""Errors the checker and simulator show users. Each has a stable code.
+
+Only definitions live here: no I/O, no logging.
+"""
+
+from __future__ import annotations
+
+from orchestrator.errors import AutoLambdaError
+
+
+class CheckerConfigError(AutoLambdaError):
+    """A checker or simulator option is malformed (bad duration, bad range)."""
+
+    code = "CheckerConfigInvalid"
+
+
+class WorkloadError(AutoLambdaError):
+    """A simulator workload input (CSV of arrivals or build times) cannot be used."""
+
+    code = "SimWorkloadInvalid"

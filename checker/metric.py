@@ -1,0 +1,221 @@
+"""The checker loop behind ``auto-lambda checker``: every interval it reads the queue's
+Approximate* counters, the worker group's InService count and the recent average
+processing time, and publishes them to CloudWatch as high-resolution metrics
+(StorageResolution=1), so target tracking can react in seconds instead of minutes.
+
+Published in namespace ``AutoLambda`` with one dimension ``QueueName=<prefix>-jobs``:
+BacklogPerInstance, Backlog, Visible, InFlight, Delayed, InServiceInstances,
+AverageProcessingSeconds. Zeros are published too: target tracking never scales in on
+missing data.
+
+Rules: API errors are logged and counted, never raised out of the loop (a checker that
+dies stops all scaling). Clock and sleep are injected. This module decides no capacity;
+that is the Auto Scaling policy's job (or ``checker.autoscaler`` locally).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checker.sources import (
+    QueueDepth,
+    average_processing_seconds,
+    read_in_service,
+    read_queue_depth,
+)
+from orchestrator.aws import Aws, aws_call
+from orchestrator.config import METRIC_NAMESPACE, Settings
+
+log = logging.getLogger(__name__)
+
+BACKLOG_PER_INSTANCE = "BacklogPerInstance"
+METRIC_UNITS = {
+    "BacklogPerInstance": "Count",
+    "Backlog": "Count",
+    "Visible": "Count",
+    "InFlight": "Count",
+    "Delayed": "Count",
+    "InServiceInstances": "Count",
+    "AverageProcessingSeconds": "Seconds",
+}
+
+
+def metric_dimensions(settings: Settings) -> list[dict[str, str]]:
+    """The dimensions every checker metric carries (scaling policies must match them)."""
+    return [{"Name": "QueueName", "Value": settings.queue_name}]
+
+
+@dataclass(frozen=True)
+class CheckerOptions:
+    """How the checker counts the backlog and how often it looks."""
+
+    interval: float = 10.0
+    include_in_flight: bool = True
+    include_delayed: bool = False
+    # Like KEDA's activationQueueLength: a backlog of at most this many counts as 0.
+    activation: int = 0
+    history_window: float = 900.0
+    history_refresh: float = 60.0
+
+
+def compute_metrics(depth: QueueDepth, in_service: int, average_seconds: float,
+                    options: CheckerOptions) -> dict[str, float]:
+    """The values one tick publishes. Pure.
+
+    BacklogPerInstance is the backlog divided by InService; with no instance in service
+    and a backlog, it is the backlog itself, so a group at zero still scales out.
+    """
+    backlog = depth.visible
+    if options.include_in_flight:
+        backlog += depth.in_flight
+    if options.include_delayed:
+        backlog += depth.delayed
+    counted = 0 if options.activation > 0 and backlog <= options.activation else backlog
+    per_instance = counted / in_service if in_service > 0 else float(counted)
+    return {
+        "BacklogPerInstance": float(per_instance),
+        "Backlog": float(backlog),
+        "Visible": float(depth.visible),
+        "InFlight": float(depth.in_flight),
+        "Delayed": float(depth.delayed),
+        "InServiceInstances": float(in_service),
+        "AverageProcessingSeconds": float(average_seconds),
+    }
+
+
+@dataclass
+class TickResult:
+    """What one tick saw and did."""
+
+    time: float
+    metrics: dict[str, float] | None
+    published: bool
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"time": self.time, "metrics": self.metrics, "published": self.published,
+                "errors": self.errors, "error_count": self.error_count}
+
+    def line(self) -> str:
+        stamp = dt.datetime.fromtimestamp(self.time, tz=dt.UTC).strftime("%H:%M:%S")
+        if self.metrics is None:
+            return f"{stamp} no metrics this tick: {'; '.join(self.errors)}"
+        m = self.metrics
+        text = (f"{stamp} backlog={m['Backlog']:.0f} (visible={m['Visible']:.0f} "
+                f"in-flight={m['InFlight']:.0f} delayed={m['Delayed']:.0f}) "
+                f"in-service={m['InServiceInstances']:.0f} "
+                f"per-instance={m['BacklogPerInstance']:.2f} "
+                f"avg-processing={m['AverageProcessingSeconds']:.1f}s "
+                f"{'published' if self.published else 'NOT published'}")
+        if self.errors:
+            text += f" errors={self.error_count}: {'; '.join(self.errors)}"
+        return text
+
+
+class Checker:
+    """Polls the queue and the worker group, publishes the metrics. One ``tick()`` is one
+    poll-and-publish; ``run()`` repeats it every interval until ``stop()`` says so."""
+
+    def __init__(self, aws: Aws, options: CheckerOptions | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.aws = aws
+        self.settings = aws.settings
+        self.options = options or CheckerOptions()
+        self.clock = clock
+        self.error_count = 0
+        self.ticks = 0
+        self._queue_url: str | None = None
+        self._average: float = 0.0
+        self._average_read_at: float | None = None
+
+    # ---- one tick ----
+    def tick(self) -> TickResult:
+        now = self.clock()
+        self.ticks += 1
+        errors: list[str] = []
+        depth = self._attempt(errors, "queue depth", self._read_depth)
+        in_service = self._attempt(errors, "worker group",
+                                   lambda: read_in_service(self.aws,
+                                                           self.settings.worker_group_name))
+        self._refresh_average(now, errors)
+        if depth is None or in_service is None:
+            # Publishing a made-up value would steer the group wrongly; skip this tick.
+            return TickResult(now, None, False, errors, self.error_count)
+        metrics = compute_metrics(depth, in_service, self._average, self.options)
+        published = self._attempt(errors, "put_metric_data",
+                                  lambda: self._publish(metrics, now)) is not None
+        return TickResult(now, metrics, published, errors, self.error_count)
+
+    def _read_depth(self) -> QueueDepth:
+        if self._queue_url is None:
+            self._queue_url = self.aws.queue_url(self.settings.queue_name)
+        try:
+            return read_queue_depth(self.aws, self._queue_url)
+        except Exception:
+            self._queue_url = None  # the queue may have been recreated: look it up again
+            raise
+
+    def _refresh_average(self, now: float, errors: list[str]) -> None:
+        due = (self._average_read_at is None
+               or now - self._average_read_at >= self.options.history_refresh)
+        if not due:
+            return
+        result = self._attempt(errors, "job history", lambda: average_processing_seconds(
+            self.aws, self.settings.table_name, now, self.options.history_window))
+        if result is not None:
+            self._average = result[0]
+            self._average_read_at = now
+
+    def _publish(self, metrics: dict[str, float], now: float) -> bool:
+        stamp = dt.datetime.fromtimestamp(now, tz=dt.UTC)
+        dims = metric_dimensions(self.settings)
+        data = [{"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Value": value,
+                 "Unit": METRIC_UNITS[name], "StorageResolution": 1}
+                for name, value in metrics.items()]
+        with aws_call("cloudwatch.put_metric_data"):
+            self.aws.cloudwatch.put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=data)
+        return True
+
+    def _attempt(self, errors: list[str], what: str, read: Callable[[], Any]) -> Any:
+        try:
+            return read()
+        except Exception as exc:  # the loop must outlive any API failure
+            self.error_count += 1
+            code = getattr(exc, "code", None) or type(exc).__name__
+            errors.append(f"{what}: {code}")
+            log.warning("checker: %s failed (%s): %s", what, code, exc)
+            return None
+
+    # ---- the loop ----
+    def run(self, *, stop: Callable[[], bool] = lambda: False,
+            sleep: Callable[[float], object] = time.sleep,
+            on_tick: Callable[[TickResult], None] | None = None,
+            max_ticks: int | None = None) -> int:
+        """Tick every ``options.interval`` seconds (no drift) until ``stop()`` or
+        ``max_ticks``; returns the number of ticks. Never raises for AWS errors."""
+        done = 0
+        next_at = self.clock()
+        while not stop() and (max_ticks is None or done < max_ticks):
+            result = self.tick()
+            done += 1
+            if on_tick is not None:
+                on_tick(result)
+            if max_ticks is not None and done >= max_ticks:
+                break
+            next_at += self.options.interval
+            now = self.clock()
+            if next_at < now:  # fell behind (slow API): skip missed ticks, don't burst
+                next_at = now
+            sleep(max(0.0, next_at - now))
+        return done
+
+
+def format_tick(result: TickResult, as_json: bool) -> str:
+    return json.dumps(result.as_json(), sort_keys=True) if as_json else result.line()

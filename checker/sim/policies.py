@@ -1,0 +1,173 @@
+"""Scaling policies as simpy processes, with AWS's control-loop delays.
+
+- target tracking (``builtin``, ``checker-60s``, ``checker-10s``): the alarm pair
+  Auto Scaling creates: scale out when the last ``out_points`` datapoints are all above
+  the target, scale in when the last ``in_points`` are all below ``target * in_ratio``
+  and no instance is warming up. Missing datapoints never breach (no action on missing
+  data). The new capacity is ``ceil(value * InService / target)``, as target tracking
+  computes it for a per-instance metric.
+- step scaling (``checker-step``): one datapoint above the target adds capacity by step
+  (+1 up to 2x the target, +2 up to 4x, else +100% with at least 4), counted from the
+  instances past warm-up; ``in_points`` datapoints below ``target * step_in_ratio``
+  remove one instance per evaluation.
+- ``keda``: a direct poller (no CloudWatch): every ``keda_poll`` seconds
+  ``ceil(backlog / target)``, scale-up at most +100% (at least +4) per poll, scale-down
+  to the highest recommendation of the last ``keda_down_window`` seconds (HPA defaults).
+- ``fixed``: never changes capacity (baseline and queueing-theory checks).
+
+Only these processes call ``World.set_desired``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from checker.rule import needed_capacity
+from checker.sim import signals
+from checker.sim.signals import Point, Series
+from checker.sim.world import World
+
+
+@dataclass(frozen=True)
+class ControlParams:
+    """Knobs of the control loops (AWS's defaults where AWS has them)."""
+
+    target: float = 5.0
+    out_points: int = 3
+    in_points: int = 15
+    in_ratio: float = 0.9
+    builtin_lag: float = 60.0
+    checker_lag: float = 2.0
+    sleep_after: float = 6 * 3600.0
+    wake_delay: float = 900.0
+    step_in_points: int = 30
+    step_in_ratio: float = 0.5
+    keda_poll: float = 30.0
+    keda_activation: int = 0
+    keda_down_window: float = 300.0
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    kind: str  # "target" | "step" | "keda" | "fixed"
+    signal: str  # "builtin" | "checker" | "direct" | "none"
+    interval: float  # checker sample / poll interval, seconds
+    period: float  # metric and alarm period, seconds
+    description: str
+
+
+POLICIES: dict[str, PolicySpec] = {
+    "builtin": PolicySpec("builtin", "target", "builtin", 60, 60,
+                          "target tracking on SQS's built-in metric / InService (60 s)"),
+    "checker-60s": PolicySpec("checker-60s", "target", "checker", 60, 60,
+                              "target tracking on the checker's metric, 60 s"),
+    "checker-10s": PolicySpec("checker-10s", "target", "checker", 10, 10,
+                              "target tracking on the checker's high-res metric, 10 s"),
+    "checker-step": PolicySpec("checker-step", "step", "checker", 10, 10,
+                               "step scaling on the checker's high-res metric, 10 s"),
+    "keda": PolicySpec("keda", "keda", "direct", 30, 30,
+                       "KEDA-like poller setting desired capacity directly, 30 s"),
+    "fixed": PolicySpec("fixed", "fixed", "none", 0, 0, "fixed capacity (no scaling)"),
+}
+COMPARED = ("builtin", "checker-60s", "checker-10s", "checker-step", "keda")
+
+
+def start(world: World, spec: PolicySpec, params: ControlParams) -> Series | None:
+    """Start the policy's processes in ``world``; returns the metric series it reads."""
+    env = world.env
+    if spec.kind == "fixed":
+        return None
+    if spec.kind == "keda":
+        env.process(_keda(world, spec, params))
+        return None
+    if spec.signal == "builtin":
+        series = Series(spec.period, params.builtin_lag)
+        env.process(signals.builtin_sqs(world, series, sleep_after=params.sleep_after,
+                                        wake_delay=params.wake_delay))
+    else:
+        series = Series(spec.period, params.checker_lag)
+        env.process(signals.checker(world, series, spec.interval))
+    rule = _target_tracking if spec.kind == "target" else _step_scaling
+    env.process(_evaluate_every_period(world, series, lambda pts: rule(world, pts, params),
+                                       max(params.in_points, params.step_in_points)))
+    return series
+
+
+def _evaluate_every_period(world: World, series: Series, rule: Any,
+                           depth: int) -> Generator[Any, Any, None]:
+    env = world.env
+    yield env.timeout(series.period + series.lag)
+    while True:
+        rule(series.window(world.now, depth))
+        yield env.timeout(series.period)
+
+
+def _all(points: list[Point | None], test: Any) -> bool:
+    return bool(points) and all(p is not None and test(p.value) for p in points)
+
+
+def _needed(point: Point, target: float) -> int:
+    return needed_capacity(point.value * max(point.in_service, 1), target)
+
+
+def _target_tracking(world: World, points: list[Point | None], params: ControlParams) -> None:
+    latest = points[-1]
+    if latest is None:
+        return
+    if _all(points[-params.out_points:], lambda v: v > params.target):
+        needed = _needed(latest, params.target)
+        if needed > world.desired():
+            world.set_desired(needed)
+    elif (_all(points[-params.in_points:], lambda v: v < params.target * params.in_ratio)
+          and world.warming() == 0):
+        needed = _needed(latest, params.target)
+        if needed < world.desired():
+            world.set_desired(needed)
+
+
+def step_adjustment(ratio: float, ready: int) -> int:
+    """Instances to add when BacklogPerInstance is ``ratio`` times the target."""
+    if ratio <= 2:
+        return 1
+    if ratio <= 4:
+        return 2
+    return max(4, ready)
+
+
+def _step_scaling(world: World, points: list[Point | None], params: ControlParams) -> None:
+    latest = points[-1]
+    if latest is None:
+        return
+    if latest.value > params.target:
+        ready = world.ready()
+        wanted = ready + step_adjustment(latest.value / params.target, ready)
+        if wanted > world.desired():
+            world.set_desired(wanted)
+    elif (_all(points[-params.step_in_points:],
+               lambda v: v < params.target * params.step_in_ratio)
+          and world.warming() == 0 and world.desired() > world.config.min_capacity):
+        world.set_desired(world.desired() - 1)
+
+
+def _keda(world: World, spec: PolicySpec, params: ControlParams) -> Generator[Any, Any, None]:
+    env = world.env
+    recommendations: list[tuple[float, int]] = []
+    while True:
+        backlog = world.backlog()
+        wanted = 0 if backlog <= params.keda_activation else math.ceil(backlog / params.target)
+        wanted = max(world.config.min_capacity, min(world.config.max_capacity, wanted))
+        now = world.now
+        recommendations = [(t, r) for t, r in recommendations
+                           if now - t < params.keda_down_window] + [(now, wanted)]
+        current = world.desired()
+        if wanted > current:
+            world.set_desired(min(wanted, current + max(4, current)))
+        else:
+            stabilised = max(r for _, r in recommendations)
+            if stabilised < current:
+                world.set_desired(stabilised)
+        yield env.timeout(spec.interval)

@@ -1,0 +1,252 @@
+"""The simulated world: an SQS-like queue, a group of instances and the jobs.
+
+Instances go pending → InService (after ``launch_seconds``, or ``warm_launch_seconds``
+from a warm pool) → serving (after ``boot_seconds``), and each runs ``concurrency``
+worker slots taking one job at a time from the queue. Scale-in picks instances that
+are not serving yet first, then the newest; a stopping instance takes no new job,
+finishes the one it has (the drain lifecycle hook) and then terminates, so no job is
+lost. Policies only call ``set_desired``; they read what CloudWatch would see through
+``signals``. No scaling decisions are made here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import simpy
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    """The group's shape and the instances' timings."""
+
+    min_capacity: int = 1
+    max_capacity: int = 20
+    initial_capacity: int | None = None  # default: min_capacity
+    concurrency: int = 1
+    launch_seconds: float = 45.0
+    boot_seconds: float = 20.0
+    warm_pool_size: int = 0
+    warm_launch_seconds: float = 20.0
+    warm_boot_seconds: float = 10.0
+    warmup_seconds: float = 60.0
+    # Initial instances are already serving at t=0 (steady state before the scenario).
+    initial_ready: bool = True
+
+
+@dataclass
+class Job:
+    index: int
+    arrived: float
+    build_seconds: float
+    started: float | None = None
+    finished: float | None = None
+
+    @property
+    def latency(self) -> float:
+        assert self.finished is not None
+        return self.finished - self.arrived
+
+
+@dataclass
+class Instance:
+    ident: int
+    launched: float
+    in_service_at: float | None = None
+    serving_at: float | None = None
+    stopping: bool = False
+    terminated_at: float | None = None
+    busy: int = 0
+    from_warm_pool: bool = False
+    stop_event: Any = None
+    slots_left: int = 0
+
+    def warming(self, now: float, warmup: float) -> bool:
+        return self.in_service_at is None or now - self.in_service_at < warmup
+
+
+@dataclass
+class Sample:
+    time: float
+    visible: int
+    in_flight: int
+    desired: int
+    in_service: int
+
+
+@dataclass
+class World:
+    env: simpy.Environment
+    config: GroupConfig
+    jobs: list[Job] = field(default_factory=list)
+    instances: list[Instance] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    max_backlog: int = 0
+    last_activity: float = 0.0
+    warm_pool: int = 0
+
+    def __post_init__(self) -> None:
+        self.queue: simpy.Store = simpy.Store(self.env)
+        self._ids = itertools.count(1)
+        self.warm_pool = self.config.warm_pool_size
+        self.scale_events: list[tuple[float, int]] = []
+
+    # ---- what an observer sees ----
+    @property
+    def now(self) -> float:
+        return float(self.env.now)
+
+    def visible(self) -> int:
+        return len(self.queue.items)
+
+    def in_flight(self) -> int:
+        return sum(i.busy for i in self.instances if i.terminated_at is None)
+
+    def backlog(self) -> int:
+        return self.visible() + self.in_flight()
+
+    def active(self) -> list[Instance]:
+        return [i for i in self.instances if i.terminated_at is None and not i.stopping]
+
+    def desired(self) -> int:
+        return len(self.active())
+
+    def in_service(self) -> int:
+        """InService instances as Auto Scaling reports them (draining ones included)."""
+        return sum(1 for i in self.instances
+                   if i.terminated_at is None and i.in_service_at is not None)
+
+    def warming(self) -> int:
+        return sum(1 for i in self.active() if i.warming(self.now, self.config.warmup_seconds))
+
+    def ready(self) -> int:
+        """Active instances past their warm-up: what step scaling counts as capacity."""
+        return len(self.active()) - self.warming()
+
+    def is_polled(self) -> bool:
+        """Whether some worker is long-polling the queue (that keeps SQS metrics awake)."""
+        return any(i.serving_at is not None and i.terminated_at is None for i in self.instances)
+
+    # ---- set-up ----
+    def start(self, arrivals: Sequence[float], build_times: Sequence[float]) -> None:
+        initial = self.config.initial_capacity
+        count = self.config.min_capacity if initial is None else initial
+        for _ in range(count):
+            self._launch(ready=self.config.initial_ready)
+        self.env.process(self._arrive(arrivals, build_times))
+
+    def _arrive(self, arrivals: Sequence[float],
+                build_times: Sequence[float]) -> Generator[Any, Any, None]:
+        for index, (at, build) in enumerate(zip(arrivals, build_times, strict=True)):
+            if at > self.env.now:
+                yield self.env.timeout(at - self.env.now)
+            job = Job(index, float(self.env.now), build)
+            self.jobs.append(job)
+            self.queue.put(job)
+            self.last_activity = self.now
+            self.max_backlog = max(self.max_backlog, self.backlog())
+
+    # ---- capacity ----
+    def set_desired(self, n: int) -> int:
+        """Launch or stop instances so ``desired() == n`` (clamped to [min, max])."""
+        n = max(self.config.min_capacity, min(self.config.max_capacity, n))
+        current = self.desired()
+        if n != current:
+            self.scale_events.append((self.now, n))
+        for _ in range(n - current):
+            self._launch(ready=False)
+        if n < current:
+            victims = sorted(self.active(),
+                             key=lambda i: (i.serving_at is not None, i.busy > 0, i.launched))
+            for inst in victims[:current - n]:
+                self._stop(inst)
+        return n
+
+    def _launch(self, ready: bool) -> None:
+        inst = Instance(next(self._ids), self.now)
+        inst.stop_event = self.env.event()
+        self.instances.append(inst)
+        if ready:
+            inst.in_service_at = self.now - self.config.warmup_seconds
+            inst.serving_at = inst.in_service_at
+            self._start_slots(inst)
+            return
+        if self.warm_pool > 0:
+            self.warm_pool -= 1
+            inst.from_warm_pool = True
+            self.env.process(self._refill_warm_pool())
+        self.env.process(self._boot(inst))
+
+    def _refill_warm_pool(self) -> Generator[Any, Any, None]:
+        # A replacement is launched, initialised and stopped again: it takes a full boot.
+        yield self.env.timeout(self.config.launch_seconds + self.config.boot_seconds)
+        self.warm_pool = min(self.config.warm_pool_size, self.warm_pool + 1)
+
+    def _boot(self, inst: Instance) -> Generator[Any, Any, None]:
+        cfg = self.config
+        launch = cfg.warm_launch_seconds if inst.from_warm_pool else cfg.launch_seconds
+        boot = cfg.warm_boot_seconds if inst.from_warm_pool else cfg.boot_seconds
+        yield self.env.timeout(launch)
+        if inst.stopping:
+            self._terminate(inst)
+            return
+        inst.in_service_at = self.now
+        yield self.env.timeout(boot)
+        if inst.stopping:
+            self._terminate(inst)
+            return
+        inst.serving_at = self.now
+        self._start_slots(inst)
+
+    def _start_slots(self, inst: Instance) -> None:
+        inst.slots_left = self.config.concurrency
+        for _ in range(self.config.concurrency):
+            self.env.process(self._slot(inst))
+
+    def _stop(self, inst: Instance) -> None:
+        inst.stopping = True
+        # A serving instance's slots wake up and leave once their job is done; a booting
+        # one is terminated by _boot when its current phase ends.
+        if not inst.stop_event.triggered:
+            inst.stop_event.succeed()
+
+    def _terminate(self, inst: Instance) -> None:
+        if inst.terminated_at is None:
+            inst.terminated_at = self.now
+
+    def _slot(self, inst: Instance) -> Generator[Any, Any, None]:
+        while not inst.stopping:
+            get = self.queue.get()
+            yield get | inst.stop_event
+            if not get.triggered:
+                get.cancel()
+                break
+            job = cast(Job, get.value)
+            job.started = self.now
+            inst.busy += 1
+            self.last_activity = self.now
+            yield self.env.timeout(job.build_seconds)
+            job.finished = self.now
+            inst.busy -= 1
+        inst.slots_left -= 1
+        if inst.slots_left == 0:
+            self._terminate(inst)
+
+    # ---- recording ----
+    def record(self, every: float) -> Generator[Any, Any, None]:
+        while True:
+            self.samples.append(Sample(self.now, self.visible(), self.in_flight(),
+                                       self.desired(), self.in_service()))
+            yield self.env.timeout(every)
+
+    def instance_seconds(self, until: float) -> float:
+        """Billed time: from launch to termination (or ``until``)."""
+        total = 0.0
+        for inst in self.instances:
+            start = max(0.0, inst.launched)
+            end = inst.terminated_at if inst.terminated_at is not None else until
+            total += max(0.0, min(end, until) - start)
+        return total

@@ -1,0 +1,239 @@
+"""``auto-lambda checker`` (publish the queue-backlog metric the worker group scales on)
+and ``auto-lambda simulate`` (compare scaling policies in a discrete-event simulation).
+
+Thin click wrappers: parse options, build the objects, print. ``checker`` is imported
+inside the command functions only, so the CLI loads fast and the layering holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+log = logging.getLogger(__name__)
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from checker.durations import parse_duration
+    from checker.errors import CheckerConfigError
+
+    try:
+        return parse_duration(value)
+    except CheckerConfigError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command()
+@click.option("--interval", default="10s", show_default=True, callback=_duration,
+              help="Time between polls, e.g. 10s, 1m. Match the scaling policy's metric "
+                   "period (10 s for high-resolution target tracking).")
+@click.option("--once", is_flag=True, help="Poll and publish once, then exit.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per tick (time, metrics, published, errors).")
+@click.option("--include-in-flight/--no-include-in-flight", default=True, show_default=True,
+              help="Count messages being processed (ApproximateNumberOfMessagesNotVisible) "
+                   "in the backlog, as KEDA's scaleOnInFlight.")
+@click.option("--include-delayed/--no-include-delayed", default=False, show_default=True,
+              help="Count delayed messages (ApproximateNumberOfMessagesDelayed) too.")
+@click.option("--activation", default=0, show_default=True, type=click.IntRange(min=0),
+              help="A backlog of at most N messages counts as 0 for BacklogPerInstance "
+                   "(as KEDA's activationQueueLength); 0 turns this off.")
+@click.option("--history-window", default="15m", show_default=True, callback=_duration,
+              help="AverageProcessingSeconds averages jobs finished within this window.")
+def checker(interval: float, once: bool, as_json: bool, include_in_flight: bool,
+            include_delayed: bool, activation: int, history_window: float) -> None:
+    """Publish the high-resolution metric the worker group scales on.
+
+    Every interval: read the jobs queue's ApproximateNumberOfMessages, ...NotVisible
+    and ...Delayed, the worker group's InService instance count and the average
+    processing time of recently finished jobs, and publish to CloudWatch namespace
+    AutoLambda (dimension QueueName=<prefix>-jobs, StorageResolution=1):
+
+    \b
+      BacklogPerInstance  backlog / InService (the backlog itself when InService is 0)
+      Backlog, Visible, InFlight, Delayed, InServiceInstances, AverageProcessingSeconds
+
+    Zeros are published too: target tracking never scales in on missing data. API
+    errors are logged and counted; the loop keeps going. Ctrl-C (or SIGTERM) stops it.
+    """
+    from checker.metric import Checker, CheckerOptions, format_tick
+    from orchestrator.aws import Aws
+    from orchestrator.config import Settings
+
+    settings = Settings.from_env()
+    options = CheckerOptions(interval=interval, include_in_flight=include_in_flight,
+                             include_delayed=include_delayed, activation=activation,
+                             history_window=history_window)
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker = Checker(Aws(settings), options)
+
+    def show(result: Any) -> None:
+        click.echo(format_tick(result, as_json))
+        sys.stdout.flush()
+
+    if not as_json:
+        click.echo(f"checker: queue {settings.queue_name}, group {settings.worker_group_name}, "
+                   f"every {interval:g}s" + (f", endpoint {settings.endpoint_url}"
+                                            if settings.endpoint_url else ""), err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        worker.run(stop=stop.is_set, sleep=stop.wait, on_tick=show,
+                   max_ticks=1 if once else None)
+    if once and worker.error_count:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--scenario", type=click.Choice(["steady", "burst", "diurnal", "idle-wake"]),
+              default="burst", show_default=True,
+              help="steady: 6 uploads/min for 3 h. burst: 500 uploads at once. diurnal: a "
+                   "day from 1 to 19 uploads/min. idle-wake: 50 uploads after 6 idle hours "
+                   "at zero instances.")
+@click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same result).")
+@click.option("--policy", "policy_names", multiple=True,
+              help="Policy to run (repeatable): builtin, checker-60s, checker-10s, "
+                   "checker-step, keda, fixed. Default: all but fixed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write backlog and capacity over time per policy to FILE.png.")
+@click.option("--target", default=5.0, show_default=True,
+              help="Target BacklogPerInstance (acceptable latency / seconds per build).")
+@click.option("--min", "min_capacity", type=int, help="Min instances (default 1; idle-wake 0).")
+@click.option("--max", "max_capacity", default=20, show_default=True, help="Max instances.")
+@click.option("--concurrency", default=1, show_default=True, help="Builds per instance at once.")
+@click.option("--build-mean", default=30.0, show_default=True,
+              help="Mean build seconds (lognormal).")
+@click.option("--build-sigma", default=0.5, show_default=True,
+              help="Lognormal sigma of build seconds (spread).")
+@click.option("--build-times-csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Fit the lognormal to these build durations (seconds, first column).")
+@click.option("--fit-from-jobs", is_flag=True,
+              help="Fit the lognormal to finished jobs' durations in the jobs table "
+                   "(finished_at - created_at; uses the AWS settings).")
+@click.option("--arrivals-csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Use these upload timestamps (epoch seconds or ISO 8601) as arrivals.")
+@click.option("--launch-seconds", default=45.0, show_default=True,
+              help="Launch to InService for a new instance.")
+@click.option("--boot-seconds", default=20.0, show_default=True,
+              help="InService to the worker polling.")
+@click.option("--warm-pool", default=0, show_default=True,
+              help="Warm pool size (pre-initialised instances serve in ~30 s).")
+@click.option("--warmup", default=60.0, show_default=True,
+              help="DefaultInstanceWarmup seconds.")
+@click.option("--wake-delay", default=900.0, show_default=True,
+              help="Seconds SQS metrics stay missing after an idle queue wakes (up to 900).")
+@click.option("--instance-price", default=0.0416, show_default=True,
+              help="Worker $/hour (t3.medium us-east-1 on-demand).")
+@click.option("--checker-price", default=0.0104, show_default=True,
+              help="Checker host $/hour (t3.micro).")
+@click.option("--checker-host", type=click.Choice(["dedicated", "shared"]), default="dedicated",
+              show_default=True, help="Whether the checker has its own instance.")
+def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: bool,
+             plot: Path | None, target: float, min_capacity: int | None, max_capacity: int,
+             concurrency: int, build_mean: float, build_sigma: float,
+             build_times_csv: Path | None, fit_from_jobs: bool, arrivals_csv: Path | None,
+             launch_seconds: float, boot_seconds: float, warm_pool: int, warmup: float,
+             wake_delay: float, instance_price: float, checker_price: float,
+             checker_host: str) -> None:
+    """Compare scaling policies on a simulated upload workload.
+
+    A discrete-event simulation of the queue and the worker group with AWS's control
+    delays: built-in SQS metrics once a minute (missing for up to 15 min after 6 idle
+    hours), target-tracking alarms (3 datapoints to scale out, 15 to scale in), 10 s
+    periods for high-resolution metrics, instance launch, boot and warm-up.
+
+    \b
+    Policies: builtin       target tracking on SQS's own metric (AWS default)
+              checker-60s   target tracking on the checker's metric, 60 s
+              checker-10s   target tracking on the checker's metric, 10 s
+              checker-step  step scaling on the checker's metric, 10 s
+              keda          a poller setting desired capacity directly, 30 s
+
+    Reports p50/p95/p99 upload-to-verified latency, max backlog, instance-hours and cost
+    including each policy's own control cost.
+    """
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from checker.sim import report
+    from checker.sim.costs import Prices
+    from checker.sim.policies import COMPARED, ControlParams
+    from checker.sim.runner import SimOptions
+    from checker.sim.runner import simulate as run
+    from checker.sim.scenarios import get_scenario
+    from checker.sim.workload import (
+        LogNormal,
+        csv_arrivals,
+        csv_durations,
+        fit_lognormal,
+    )
+    from checker.sim.world import GroupConfig
+
+    chosen = get_scenario(scenario)
+    if build_times_csv is not None:
+        builds = fit_lognormal(csv_durations(build_times_csv))
+    elif fit_from_jobs:
+        builds = fit_lognormal(_job_durations())
+    else:
+        builds = LogNormal.from_mean(build_mean, build_sigma)
+    group = GroupConfig(max_capacity=max_capacity, concurrency=concurrency,
+                        launch_seconds=launch_seconds, boot_seconds=boot_seconds,
+                        warm_pool_size=warm_pool, warmup_seconds=warmup)
+    if min_capacity is not None:
+        group = replace(group, min_capacity=min_capacity, initial_capacity=min_capacity)
+        chosen = replace(chosen, group={})
+    options = SimOptions(group=group, control=ControlParams(target=target, wake_delay=wake_delay),
+                         prices=Prices(instance_per_hour=instance_price,
+                                       checker_per_hour=checker_price,
+                                       checker_host=checker_host),
+                         builds=builds)
+    arrivals = csv_arrivals(arrivals_csv) if arrivals_csv is not None else None
+    workload, results = run(chosen, seed, list(policy_names) or list(COMPARED), options,
+                            arrivals)
+    if plot is not None:
+        from checker.sim.plot import plot as draw
+
+        draw(plot, chosen, results)
+    if as_json:
+        click.echo(json.dumps(report.as_json(chosen, seed, workload, results, options),
+                              sort_keys=True))
+        return
+    report.print_table(Console(), chosen, seed, workload, results, options)
+    if plot is not None:
+        click.echo(f"plot written to {plot}")
+
+
+def _job_durations() -> list[float]:
+    """finished_at - created_at of every finished job in the jobs table."""
+    from orchestrator.aws import Aws, aws_call
+    from orchestrator.config import Settings
+
+    aws = Aws(Settings.from_env())
+    out: list[float] = []
+    kwargs: dict[str, Any] = {"TableName": aws.settings.table_name,
+                              "ProjectionExpression": "created_at, finished_at",
+                              "FilterExpression": "attribute_exists(finished_at)"}
+    while True:
+        with aws_call("dynamodb.scan(job durations)"):
+            page = aws.dynamodb.scan(**kwargs)
+        for item in page.get("Items", []):
+            try:
+                out.append(float(item["finished_at"]["N"]) - float(item["created_at"]["N"]))
+            except (KeyError, ValueError):
+                continue
+        if not page.get("LastEvaluatedKey"):
+            return out
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+commands = [checker, simulate]
