@@ -1,9 +1,15 @@
 """The app zip contract: ``auto-lambda.toml`` at the zip root, its defaults, and
-handler detection. Pure: reads files under an unpacked app directory, writes nothing.
+handler detection. Pure: reads files under an unpacked app directory, writes nothing,
+and never imports or runs the app (the handler check is static; verify goes deeper).
+
+Strict by design: unknown keys, wrong types and out-of-range values are refused with
+``ManifestInvalid`` naming the key, so a typo never silently falls back to a default.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -11,6 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import ManifestError
+
+CHALICE_CONFIG = Path(".chalice") / "config.json"
+CHALICE_HANDLER = "app.app"
+MAX_MANIFEST_BYTES = 64 * 1024
+_VALID_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+_HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Lambda refuses these as function environment variables (it sets them itself).
+RESERVED_ENV = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+_FUNCTION_KEYS = ("name", "handler", "runtime", "architecture", "memory", "timeout", "environment")
+_VERIFY_KEYS = ("event", "expect")
 
 MANIFEST_NAME = "auto-lambda.toml"
 SUPPORTED_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
@@ -62,3 +85,198 @@ def _detect_handler(app_dir: Path) -> str | None:
         if (app_dir / f"{module}.py").is_file():
             return candidate
     return None
+
+
+def _invalid(message: str, hint: str | None = None, code: str = "ManifestInvalid") -> ManifestError:
+    return ManifestError(message, code=code, hint=hint)
+
+
+def _read_manifest(app_dir: Path) -> dict[str, Any]:
+    path = app_dir / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    raw = path.read_bytes()
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise _invalid(f"{MANIFEST_NAME} is {len(raw):,} bytes, over {MAX_MANIFEST_BYTES:,}")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _invalid(f"{MANIFEST_NAME} is not UTF-8 text", "save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise _invalid(f"{MANIFEST_NAME} is not valid TOML: {exc}",
+                       "fix the syntax (see https://toml.io)") from exc
+
+
+def _table(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise _invalid(f"[{key}] in {MANIFEST_NAME} must be a table, got {type(value).__name__}")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise _invalid(f"unknown key(s) in [{key}]: {', '.join(unknown)}",
+                       f"allowed keys are: {', '.join(allowed)}")
+    return value
+
+
+def _typed(table: dict[str, Any], key: str, kind: type, where: str = "function") -> Any:
+    value = table.get(key)
+    if value is None:
+        return None
+    # bool is an int subclass in Python; TOML true is never a valid memory size.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _invalid(f"[{where}].{key} must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _int_in(table: dict[str, Any], key: str, low: int, high: int, default: int) -> int:
+    value = _typed(table, key, int)
+    if value is None:
+        return default
+    if not low <= value <= high:
+        raise _invalid(f"[function].{key} = {value} is out of range",
+                       f"use a value from {low} to {high}")
+    return int(value)
+
+
+def _environment(table: dict[str, Any]) -> dict[str, str]:
+    env = table.get("environment", {})
+    if not isinstance(env, dict):
+        raise _invalid("[function.environment] must be a table of NAME = \"value\"")
+    out: dict[str, str] = {}
+    for key, value in env.items():
+        if not _ENV_KEY_RE.match(key):
+            raise _invalid(f"environment variable name {key!r} is not valid",
+                           "use letters, digits and underscores, starting with a letter")
+        if key in RESERVED_ENV or key.startswith("AWS_LAMBDA_"):
+            raise _invalid(f"environment variable {key} is reserved by Lambda", "rename it")
+        if not isinstance(value, str):
+            raise _invalid(f"environment variable {key} must be a string, got {value!r}",
+                           f'quote it: {key} = "{value}"')
+        out[key] = value
+    if len(json.dumps(out)) > 4096:
+        raise _invalid("[function.environment] exceeds Lambda's 4 KB limit")
+    return out
+
+
+def _module_file(app_dir: Path, module: str) -> Path | None:
+    base = app_dir.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _defines(source: str, func: str) -> bool:
+    """Whether ``func`` is bound at module level: def, class, assignment or import."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        # The app may target a newer Python than the one parsing it: fall back to text.
+        pattern = (rf"^(?:async\s+)?def\s+{func}\b|^class\s+{func}\b|^{func}\s*[:=]"
+                   rf"|^(?:from\s+\S+\s+)?import\s+.*\b{func}\b")
+        return re.search(pattern, source, re.MULTILINE) is not None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if node.name == func:
+                return True
+        elif isinstance(node, ast.Assign):
+            if any(isinstance(t, ast.Name) and t.id == func for t in node.targets):
+                return True
+        elif isinstance(node, ast.AnnAssign):
+            if isinstance(node.target, ast.Name) and node.target.id == func:
+                return True
+        elif isinstance(node, ast.Import | ast.ImportFrom) and any(
+                (a.asname or a.name.split(".")[0]) == func for a in node.names):
+            return True
+    return False
+
+
+def _nesting_hint(app_dir: Path) -> str:
+    entries = [p for p in app_dir.iterdir() if p.name not in {MANIFEST_NAME, "__MACOSX"}]
+    if len(entries) == 1 and entries[0].is_dir():
+        return (f"the zip holds a single folder '{entries[0].name}/': zip the folder's "
+                "contents, not the folder")
+    return ("add app.py with def handler(event, context), or set handler = "
+            '"module.function" in [function] of auto-lambda.toml')
+
+
+def check_handler(app_dir: Path, handler: str) -> None:
+    """Static check that ``module.function`` exists; raises HandlerNotFound."""
+    if not _HANDLER_RE.match(handler):
+        raise _invalid(f"handler {handler!r} is not of the form module.function",
+                       'for example handler = "app.handler"')
+    module, _, func = handler.rpartition(".")
+    path = _module_file(app_dir, module)
+    if path is None:
+        looked = module.replace(".", "/")
+        raise _invalid(f"handler module '{module}' not found (looked for {looked}.py)",
+                       _nesting_hint(app_dir), code="HandlerNotFound")
+    source = path.read_bytes().decode("utf-8", errors="replace")
+    if not _defines(source, func):
+        raise _invalid(f"{path.relative_to(app_dir)} does not define '{func}'",
+                       f"add def {func}(event, context) or fix handler in auto-lambda.toml",
+                       code="HandlerNotFound")
+
+
+def app_name_from_zip(zip_name: str) -> str:
+    base = zip_name.replace("\\", "/").rsplit("/", 1)[-1]
+    if base.lower().endswith(".zip"):
+        base = base[:-4]
+    return slugify(base)
+
+
+def is_chalice_project(app_dir: Path) -> bool:
+    return (app_dir / CHALICE_CONFIG).is_file()
+
+
+def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
+    """Read ``auto-lambda.toml`` (optional) under ``app_dir``, apply defaults, detect the
+    handler and chalice projects; raise ManifestError with a stable code on any problem."""
+    app_dir = Path(app_dir)
+    data = _read_manifest(app_dir)
+    unknown = sorted(set(data) - {"function", "verify"})
+    if unknown:
+        raise _invalid(f"unknown table(s) or key(s) in {MANIFEST_NAME}: {', '.join(unknown)}",
+                       "only [function] and [verify] are read")
+    fn = _table(data, "function", _FUNCTION_KEYS)
+    verify = _table(data, "verify", _VERIFY_KEYS)
+
+    name = _typed(fn, "name", str)
+    if name is None:
+        name = app_name_from_zip(zip_name)
+    elif not _VALID_NAME_RE.match(name):
+        raise _invalid(f"[function].name {name!r} is not a valid app name",
+                       f"use lower-case letters, digits and dashes, at most 40 characters, "
+                       f"for example {slugify(name)!r}")
+
+    runtime = _typed(fn, "runtime", str) or DEFAULT_RUNTIME
+    if runtime not in SUPPORTED_RUNTIMES:
+        raise _invalid(f"runtime {runtime!r} is not supported",
+                       f"use one of {', '.join(SUPPORTED_RUNTIMES)}", code="UnsupportedRuntime")
+    arch = _typed(fn, "architecture", str) or "x86_64"
+    if arch not in ARCHITECTURES:
+        raise _invalid(f"architecture {arch!r} is not supported",
+                       'use "x86_64" or "arm64"', code="UnsupportedArchitecture")
+
+    chalice = is_chalice_project(app_dir)
+    handler = _typed(fn, "handler", str)
+    if handler is None:
+        handler = CHALICE_HANDLER if chalice else _detect_handler(app_dir)
+    if handler is None:
+        raise _invalid("no handler found: none of " + ", ".join(HANDLER_CANDIDATES)
+                       + " exists", _nesting_hint(app_dir), code="HandlerNotFound")
+    check_handler(app_dir, handler)
+
+    return AppSpec(
+        name=name,
+        handler=handler,
+        runtime=runtime,
+        architecture=arch,
+        memory=_int_in(fn, "memory", 128, 10240, 256),
+        timeout=_int_in(fn, "timeout", 1, 900, 30),
+        environment=_environment(fn),
+        verify_event=verify.get("event", {}),
+        verify_expect=verify.get("expect"),
+        has_expect="expect" in verify,
+        chalice=chalice,
+    )

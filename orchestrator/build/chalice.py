@@ -1,0 +1,106 @@
+"""Packaging a chalice project with ``chalice package``.
+
+Chalice builds for the interpreter it runs on only (python3.11 on x86_64 here), so a
+project asking for another runtime or architecture is refused with
+``ChaliceRuntimeMismatch``. Chalice imports ``app.py`` while packaging, so the app's
+code runs here: in a subprocess, in a temporary copy of the project, with a scrubbed
+environment (no AWS credentials), a memory limit, a timeout and no network (the
+requirements are installed beforehand by auto-lambda's own cross-install and put on
+PYTHONPATH, so chalice needs no download). The copy has no ``.chalice/deployments``
+(chalice caches broken dependency builds there) and no ``requirements.txt`` (the
+dependencies come from the build cache instead, and chalice would otherwise fetch and
+possibly compile sdists on this host). Output that says "Could not install
+dependencies" fails the build with ``ChaliceDependencyFailed``.
+
+The resulting deployment.zip is unpacked with the safe unpacker (its content came from
+untrusted code) into a folder the caller packages deterministically.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from orchestrator.build.sandbox import run_tool, scrubbed_env
+from orchestrator.build.target import Target
+from orchestrator.errors import BuildError
+from orchestrator.unpack import UnpackLimits, unpack_zip
+
+CHALICE_TIMEOUT = 300.0
+CHALICE_MEMORY = 2 * 1024 ** 3
+_SKIP_TOP = {"requirements.txt", "__pycache__"}
+
+
+def local_runtime() -> str:
+    return f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def local_architecture() -> str:
+    machine = platform.machine().lower()
+    return "arm64" if machine in ("aarch64", "arm64") else "x86_64"
+
+
+def chalice_version() -> str:
+    try:
+        return metadata.version("chalice")
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+def check_chalice_target(target: Target) -> None:
+    runtime, arch = local_runtime(), local_architecture()
+    if target.runtime != runtime or target.architecture != arch:
+        raise BuildError(
+            f"this is a chalice project asking for {target.runtime} on {target.architecture}, "
+            f"but chalice packages only for the interpreter it runs on ({runtime} on {arch})",
+            code="ChaliceRuntimeMismatch",
+            hint=f'set runtime = "{runtime}" and architecture = "{arch}" in auto-lambda.toml, '
+                 "or turn the project into a plain app (app.py with a handler function)")
+
+
+def _copy_project(app_dir: Path, dest: Path) -> None:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = {n for n in names if n == "__pycache__"}
+        if Path(directory) == app_dir:
+            skipped |= {n for n in names if n in _SKIP_TOP}
+        if Path(directory) == app_dir / ".chalice":
+            skipped |= {n for n in names if n == "deployments"}
+        return skipped
+
+    shutil.copytree(app_dir, dest, symlinks=False, ignore=ignore)
+
+
+def chalice_package(app_dir: Path, work_dir: Path, target: Target, deps_dir: Path | None,
+                    *, timeout: float = CHALICE_TIMEOUT) -> Path:
+    """Run ``chalice package`` on a copy of ``app_dir``; return the unpacked app folder."""
+    check_chalice_target(target)
+    project = work_dir / "project"
+    _copy_project(app_dir, project)
+    out_dir = work_dir / "chalice-out"
+    extra = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    if deps_dir is not None:
+        extra["PYTHONPATH"] = str(deps_dir)
+    cmd = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())",
+           "package", str(out_dir)]
+    result = run_tool(cmd, cwd=project, env=scrubbed_env(extra), timeout=timeout,
+                      what="chalice package", offline=True, memory_bytes=CHALICE_MEMORY)
+    output = result.output
+    if "Could not install dependencies" in output:
+        detail = output[output.index("Could not install dependencies"):].strip()[:600]
+        raise BuildError(f"chalice could not install the dependencies: {detail}",
+                         code="ChaliceDependencyFailed",
+                         hint="use packages that publish manylinux wheels for "
+                              f"{target.runtime}, or build them yourself into vendor/")
+    deployment = out_dir / "deployment.zip"
+    if result.returncode != 0 or not deployment.is_file():
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        raise BuildError(f"chalice package failed (exit {result.returncode}): {tail}",
+                         code="ChalicePackageFailed",
+                         hint="run `chalice package out/` in the project to see the full error; "
+                              "app.py must import without errors")
+    unpacked = work_dir / "chalice-app"
+    unpack_zip(deployment, unpacked, UnpackLimits(max_entry_ratio=1000.0, max_total_ratio=1000.0))
+    return unpacked

@@ -1,0 +1,229 @@
+"""Deterministic zip archives: the same files give the same bytes, every time.
+
+Entries are sorted by name; every timestamp is 1980-01-01 00:00; modes are 0o644, or
+0o755 when the source is executable; data is deflated at a fixed level; no directory
+entries, no extra fields, no comments except the one given. Entries may also be copied
+as already-compressed bytes out of another zip written here (``RawSource``), which is
+how a cached dependency zip is reused without compressing it again.
+
+The writer is hand-rolled (zipfile cannot copy compressed data, and stamps times and
+modes from the file system). It writes only the output file it is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import stat
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from orchestrator.errors import BuildError
+
+DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1
+DOS_TIME_MIDNIGHT = 0
+COMPRESS_LEVEL = 6
+CHUNK = 1024 * 1024
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_EOCD = struct.Struct("<IHHHHIIH")
+_EOCD64 = struct.Struct("<IQHHIIQQQQ")
+_EOCD64_LOCATOR = struct.Struct("<IIQI")
+_U16 = 0xFFFF
+_U32 = 0xFFFFFFFF
+_MADE_BY_UNIX = (3 << 8) | 20
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """Compressed bytes of one member of a zip on disk, ready to copy as they are."""
+
+    archive: Path
+    data_offset: int
+    compress_size: int
+    crc: int
+    method: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file of an archive-to-be: read from ``open()`` or copied from ``raw``."""
+
+    name: str
+    size: int
+    executable: bool = False
+    open: Callable[[], BinaryIO] | None = None
+    raw: RawSource | None = None
+
+
+@dataclass(frozen=True)
+class ZipSummary:
+    path: Path
+    size: int
+    sha256: str
+    unzipped_size: int
+    count: int
+
+
+def _file_opener(path: Path) -> Callable[[], BinaryIO]:
+    return lambda: path.open("rb")
+
+
+def dir_entries(root: Path, prefix: str = "",
+                skip: Callable[[str], bool] | None = None) -> list[Entry]:
+    """Regular files under ``root`` as entries named ``prefix + relative/posix/path``.
+    Symlinks are followed only when they point at a file inside ``root``."""
+    root = Path(root)
+    real_root = root.resolve()
+    out: list[Entry] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        base = Path(dirpath)
+        for fname in sorted(filenames):
+            path = base / fname
+            rel = path.relative_to(root).as_posix()
+            if skip is not None and skip(rel):
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            out.append(Entry(prefix + rel, st.st_size, bool(st.st_mode & 0o111),
+                             open=_file_opener(path)))
+    return out
+
+
+def raw_entries(archive: Path) -> list[Entry]:
+    """The members of a zip as entries that copy their compressed bytes unchanged."""
+    archive = Path(archive)
+    out: list[Entry] = []
+    with zipfile.ZipFile(archive) as zf, archive.open("rb") as fh:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            fh.seek(info.header_offset)
+            header = fh.read(_LOCAL.size)
+            fields = _LOCAL.unpack(header)
+            data_offset = info.header_offset + _LOCAL.size + fields[9] + fields[10]
+            mode = info.external_attr >> 16
+            out.append(Entry(info.filename, info.file_size, bool(mode & 0o111),
+                             raw=RawSource(archive, data_offset, info.compress_size,
+                                           info.CRC, info.compress_type)))
+    return out
+
+
+def _copy_raw(out: BinaryIO, raw: RawSource) -> None:
+    with raw.archive.open("rb") as src:
+        src.seek(raw.data_offset)
+        left = raw.compress_size
+        while left:
+            chunk = src.read(min(CHUNK, left))
+            if not chunk:
+                raise BuildError(f"cached archive {raw.archive.name} is truncated",
+                                 code="BuildCacheCorrupt", hint="delete the cache directory")
+            out.write(chunk)
+            left -= len(chunk)
+
+
+def _deflate(out: BinaryIO, entry: Entry, level: int) -> tuple[int, int, int]:
+    assert entry.open is not None
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+    crc = 0
+    size = 0
+    csize = 0
+    with entry.open() as src:
+        while True:
+            chunk = src.read(CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            crc = zlib.crc32(chunk, crc)
+            data = comp.compress(chunk)
+            csize += len(data)
+            out.write(data)
+    tail = comp.flush()
+    csize += len(tail)
+    out.write(tail)
+    return crc, size, csize
+
+
+def write_zip(entries: Iterable[Entry], out_path: Path, *, comment: bytes = b"",
+              level: int = COMPRESS_LEVEL) -> ZipSummary:
+    """Write ``entries`` (sorted here; names must be unique) to ``out_path``."""
+    ordered = sorted(entries, key=lambda e: e.name)
+    for a, b in itertools.pairwise(ordered):
+        if a.name == b.name:
+            raise BuildError(f"two files would be packaged as '{a.name}'", code="BuildFailed")
+    out_path = Path(out_path)
+    tmp = out_path.with_name(out_path.name + ".part")
+    central: list[bytes] = []
+    unzipped = 0
+    with tmp.open("wb") as out:
+        for entry in ordered:
+            name = entry.name.encode("utf-8")
+            flags = 0x800 if not entry.name.isascii() else 0
+            offset = out.tell()
+            if offset >= _U32:
+                raise BuildError("the package is over 4 GB", code="PackageTooLarge")
+            out.write(b"\0" * (_LOCAL.size + len(name)))
+            if entry.raw is not None:
+                _copy_raw(out, entry.raw)
+                crc, size, csize, method = (entry.raw.crc, entry.size,
+                                            entry.raw.compress_size, entry.raw.method)
+            elif entry.size == 0 and entry.open is not None:
+                crc, size, csize, method = 0, 0, 0, zipfile.ZIP_STORED
+            else:
+                crc, size, csize = _deflate(out, entry, level)
+                method = zipfile.ZIP_DEFLATED
+            if size >= _U32 or csize >= _U32:
+                raise BuildError(f"'{entry.name}' is over 4 GB", code="PackageTooLarge")
+            end = out.tell()
+            out.seek(offset)
+            out.write(_LOCAL.pack(0x04034B50, 20, flags, method, DOS_TIME_MIDNIGHT,
+                                  DOS_DATE_1980_01_01, crc, csize, size, len(name), 0))
+            out.write(name)
+            out.seek(end)
+            mode = (stat.S_IFREG | (0o755 if entry.executable else 0o644)) << 16
+            central.append(_CENTRAL.pack(0x02014B50, _MADE_BY_UNIX, 20, flags, method,
+                                         DOS_TIME_MIDNIGHT, DOS_DATE_1980_01_01, crc, csize,
+                                         size, len(name), 0, 0, 0, 0, mode, offset) + name)
+            unzipped += size
+        cd_offset = out.tell()
+        for record in central:
+            out.write(record)
+        cd_size = out.tell() - cd_offset
+        count = len(central)
+        if count >= _U16 or cd_offset >= _U32:
+            eocd64_offset = out.tell()
+            out.write(_EOCD64.pack(0x06064B50, _EOCD64.size - 12, _MADE_BY_UNIX, 45, 0, 0,
+                                   count, count, cd_size, cd_offset))
+            out.write(_EOCD64_LOCATOR.pack(0x07064B50, 0, eocd64_offset, 1))
+        out.write(_EOCD.pack(0x06054B50, 0, 0, min(count, _U16), min(count, _U16),
+                             min(cd_size, _U32), min(cd_offset, _U32), len(comment)))
+        out.write(comment)
+    os.replace(tmp, out_path)
+    return ZipSummary(out_path, out_path.stat().st_size, file_sha256(out_path), unzipped, count)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def zip_directory(root: Path, out_path: Path,
+                  skip: Callable[[str], bool] | None = None) -> ZipSummary:
+    """Deterministic zip of a folder (what the examples and tests use)."""
+    return write_zip(dir_entries(root, skip=skip), out_path)

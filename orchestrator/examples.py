@@ -1,0 +1,57 @@
+"""Locating the sample apps under ``examples/`` and zipping them deterministically,
+for the demo and the tests. Reads the examples folder; writes only the zips asked for.
+
+The folder is found next to the package in a source checkout (the project is installed
+editable), or where ``AUTO_LAMBDA_EXAMPLES_DIR`` points.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from orchestrator.build.zipdet import zip_directory
+from orchestrator.errors import AutoLambdaError
+
+
+def examples_root() -> Path:
+    override = os.environ.get("AUTO_LAMBDA_EXAMPLES_DIR")
+    candidates = [Path(override)] if override else []
+    candidates.append(Path(__file__).resolve().parent.parent / "examples")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise AutoLambdaError(
+        "the examples folder was not found (looked in "
+        + ", ".join(str(c) for c in candidates) + ")",
+        code="ExamplesNotFound",
+        hint="run from a source checkout of auto-lambda, or set AUTO_LAMBDA_EXAMPLES_DIR")
+
+
+def example_dirs() -> list[Path]:
+    """Every example app folder, sorted by name."""
+    root = examples_root()
+    return sorted(p for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def example_dir(name: str) -> Path:
+    for path in example_dirs():
+        if path.name == name:
+            return path
+    raise AutoLambdaError(f"no example named {name!r}", code="ExamplesNotFound",
+                          hint="choose one of: " + ", ".join(p.name for p in example_dirs()))
+
+
+def _skip(rel: str) -> bool:
+    parts = rel.split("/")
+    return ("__pycache__" in parts or rel.startswith(".chalice/deployments/")
+            or parts[-1].endswith(".pyc"))
+
+
+def zip_example(path: Path, out_dir: Path) -> Path:
+    """Zip an example folder's contents (not the folder) into ``out_dir/<name>.zip``."""
+    path = Path(path)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return zip_directory(path, out_dir / f"{path.name}.zip", skip=_skip).path
