@@ -103,9 +103,9 @@ def test_xray_samples_every_job_even_when_the_header_says_not_to() -> None:
     capture = Capture()
     tracer = XRayTracer(emitter=capture, patch_aws=False)
     for n in range(30):  # the SDK's default sampler would keep ~1/s + 5 %
-        with tracer.job(f"j{n}", f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=0"):
-            with tracer.span("fetch", {"job_id": f"j{n}"}):
-                pass
+        header = f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=0"
+        with tracer.job(f"j{n}", header), tracer.span("fetch", {"job_id": f"j{n}"}):
+            pass
     assert len(capture.sent) == 30
     first = capture.sent[0]
     assert first["trace_id"] == ROOT
