@@ -1,0 +1,107 @@
+"""Waiting for Lambda to settle between changes, driven by a hand-written fake client and
+an injected clock and sleep (no real waiting)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from orchestrator.errors import DeployError, TransientError
+from orchestrator.lambda_waits import retry_conflicts, wait_until_ready
+
+
+class FakeLambda:
+    """Answers get_function_configuration from a script of (State, LastUpdateStatus)."""
+
+    def __init__(self, script: list[tuple[str, str | None]]) -> None:
+        self.script = script
+        self.calls = 0
+
+    def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
+        state, update = self.script[min(self.calls, len(self.script) - 1)]
+        self.calls += 1
+        return {"FunctionName": FunctionName, "State": state, "LastUpdateStatus": update,
+                "LastUpdateStatusReason": "role is broken" if update == "Failed" else None}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_waits_through_pending_and_in_progress() -> None:
+    fake = FakeLambda([("Pending", None), ("Active", "InProgress"), ("Active", "InProgress"),
+                       ("Active", "Successful")])
+    clock = Clock()
+    config = wait_until_ready(fake, "f", sleep=clock.sleep, clock=clock.time)
+    assert config["LastUpdateStatus"] == "Successful"
+    assert fake.calls == 4
+    assert clock.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_ready_function_needs_no_sleep() -> None:
+    clock = Clock()
+    wait_until_ready(FakeLambda([("Active", None)]), "f", sleep=clock.sleep, clock=clock.time)
+    assert clock.sleeps == []
+
+
+def test_endless_update_becomes_transient() -> None:
+    clock = Clock()
+    with pytest.raises(TransientError) as exc:
+        wait_until_ready(FakeLambda([("Active", "InProgress")]), "f", sleep=clock.sleep,
+                         clock=clock.time, timeout=60)
+    assert exc.value.code == "LambdaUpdateInProgress"
+    assert 60 <= clock.now <= 80
+    assert max(clock.sleeps) == 10.0
+
+
+def test_failed_update_is_deploy_failed_with_the_reason() -> None:
+    clock = Clock()
+    with pytest.raises(DeployError) as exc:
+        wait_until_ready(FakeLambda([("Active", "InProgress"), ("Active", "Failed")]), "f",
+                         sleep=clock.sleep, clock=clock.time)
+    assert exc.value.code == "DeployFailed"
+    assert "role is broken" in str(exc.value)
+
+
+def client_error(code: str, status: int = 400) -> botocore.exceptions.ClientError:
+    return botocore.exceptions.ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "UpdateFunctionCode")
+
+
+def test_permanent_errors_are_not_retried() -> None:
+    calls: list[int] = []
+    clock = Clock()
+
+    def call() -> None:
+        calls.append(1)
+        raise client_error("InvalidParameterValueException")
+
+    with pytest.raises(botocore.exceptions.ClientError):
+        retry_conflicts(call, "update", sleep=clock.sleep)
+    assert calls == [1] and clock.sleeps == []
+
+
+def test_conflicts_back_off_exponentially_with_a_cap() -> None:
+    clock = Clock()
+    attempts: list[int] = []
+
+    def call() -> str:
+        attempts.append(1)
+        if len(attempts) < 6:
+            raise client_error("ResourceConflictException", 409)
+        return "done"
+
+    assert retry_conflicts(call, "update", sleep=clock.sleep, attempts=6, max_delay=4) == "done"
+    assert clock.sleeps == [1.0, 2.0, 4.0, 4.0, 4.0]

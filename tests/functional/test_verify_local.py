@@ -1,0 +1,275 @@
+"""Local verification end to end: tiny package zips run in the sandbox with the machine's
+own interpreter; every failure class ends in its own code; the sandbox sees no
+credentials, no network (where unshare works) and none of the worker's packages."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.aws import Aws
+from orchestrator.config import Settings
+from orchestrator.deploy import DeployResult
+from orchestrator.errors import VerifyError
+from orchestrator.manifest import AppSpec
+from orchestrator.verify import VerifyResult, run_local, verify_deployment
+from orchestrator.verify.interpreters import find_interpreter
+from orchestrator.verify.runner import network_isolation
+
+RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+LOCAL = Aws(Settings(endpoint_url="http://127.0.0.1:9"))  # local mode; no call is made
+DEPLOYED = DeployResult("auto-lambda-t", "arn:aws:lambda:us-east-1:123456789012:function:"
+                        "auto-lambda-t", "7", "c2hh", True, "6")
+
+
+def package(tmp_path: Path, files: dict[str, str]) -> Path:
+    path = tmp_path / f"pkg-{uuid.uuid4().hex[:8]}.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, body in files.items():
+            zf.writestr(name, body)
+    return path
+
+
+def spec(**kw: Any) -> AppSpec:
+    base: dict[str, Any] = {"name": "t", "handler": "app.handler", "runtime": RUNTIME,
+                            "memory": 128, "timeout": 5, "verify_event": {"name": "world"}}
+    base.update(kw)
+    return AppSpec(**base)
+
+
+def verify(tmp_path: Path, source: str, **kw: Any) -> VerifyResult:
+    zip_path = package(tmp_path, {"app.py": source})
+    return verify_deployment(LOCAL, spec(**kw), DEPLOYED, zip_path, work_dir=tmp_path / "work")
+
+
+def failure(tmp_path: Path, source: str, **kw: Any) -> VerifyError:
+    with pytest.raises(VerifyError) as exc:
+        verify(tmp_path, source, **kw)
+    return exc.value
+
+
+GREET = ("import json\n"
+         "def handler(event, context):\n"
+         "    print('log line that is not the result')\n"
+         "    return {'message': 'hi ' + event['name']}\n")
+
+
+def test_handler_output_matching_expect_passes(tmp_path: Path) -> None:
+    result = verify(tmp_path, GREET, verify_expect={"message": "hi world"}, has_expect=True)
+    assert result.mode == "local"
+    assert result.output == {"message": "hi world"}
+    assert result.interpreter is not None
+    assert result.static["function"] == "handler"
+    assert json.loads(json.dumps(result.to_dict()))["mode"] == "local"
+
+
+def test_mismatch_shows_expected_and_got(tmp_path: Path) -> None:
+    err = failure(tmp_path, GREET, verify_expect={"message": "hello world"}, has_expect=True)
+    assert err.code == "VerifyMismatch"
+    assert "hello world" in str(err) and "hi world" in str(err)
+
+
+def test_syntax_error(tmp_path: Path) -> None:
+    assert failure(tmp_path, "def handler(e, c)\n    return 1\n").code == "HandlerSyntaxError"
+
+
+def test_missing_handler(tmp_path: Path) -> None:
+    assert failure(tmp_path, "def other(e, c):\n    return 1\n").code == "HandlerNotFound"
+
+
+def test_handler_defined_only_on_a_branch_not_taken_is_not_found_at_init(tmp_path: Path) -> None:
+    err = failure(tmp_path, "if False:\n    def handler(e, c):\n        return 1\n")
+    assert err.code == "HandlerNotFound"
+
+
+def test_error_while_importing_is_import_error_at_init(tmp_path: Path) -> None:
+    err = failure(tmp_path, "import os\nCONFIG = os.environ['MISSING_SETTING']\n"
+                            "def handler(e, c):\n    return 1\n")
+    assert err.code == "ImportErrorAtInit"
+    assert "KeyError" in str(err) and "MISSING_SETTING" in str(err)
+
+
+def test_missing_dependency_is_import_error_at_init(tmp_path: Path) -> None:
+    err = failure(tmp_path, "import definitely_not_installed\ndef handler(e, c):\n    return 1\n")
+    assert err.code == "ImportErrorAtInit"
+
+
+def test_handler_raising_reports_type_and_message(tmp_path: Path) -> None:
+    err = failure(tmp_path, "def handler(e, c):\n    raise ValueError('no name ' + e['name'])\n")
+    assert err.code == "HandlerRaised"
+    assert "ValueError" in str(err) and "no name world" in str(err)
+    assert err.details["error_type"] == "ValueError"
+    assert any("raise ValueError" in line for line in err.details["trace"])
+
+
+def test_handler_calling_sys_exit_is_handler_raised(tmp_path: Path) -> None:
+    err = failure(tmp_path, "import sys\ndef handler(e, c):\n    sys.exit(3)\n")
+    assert err.code == "HandlerRaised" and "SystemExit" in str(err)
+
+
+def test_not_json_output_is_bad_output(tmp_path: Path) -> None:
+    assert failure(tmp_path, "def handler(e, c):\n    return {1, 2}\n").code == "VerifyBadOutput"
+
+
+def test_hang_is_handler_timeout_and_the_process_group_dies(tmp_path: Path) -> None:
+    marker = f"verify-hang-{uuid.uuid4().hex}"
+    source = ("import subprocess\n"
+              "def handler(e, c):\n"
+              f"    subprocess.Popen(['sleep', '300', '{marker}'])\n"
+              "    while True:\n"
+              "        pass\n")
+    err = failure(tmp_path, source, timeout=1)
+    assert err.code == "HandlerTimeout"
+    assert "1 s" in str(err)
+    assert wait_for(lambda: not processes_with(marker)), "the handler's child survived"
+
+
+def test_memory_hog_is_handler_memory_exceeded(tmp_path: Path) -> None:
+    source = ("def handler(e, c):\n"
+              "    hoard = []\n"
+              "    while True:\n"
+              "        hoard.append(bytearray(16 * 1024 * 1024))\n")
+    err = failure(tmp_path, source, memory=128)
+    assert err.code == "HandlerMemoryExceeded"
+    assert "128 MB" in str(err)
+
+
+def test_no_interpreter_for_the_runtime_is_static_only(tmp_path: Path) -> None:
+    zip_path = package(tmp_path, {"app.py": GREET})
+    result = verify_deployment(LOCAL, spec(runtime="python3.14"), DEPLOYED, zip_path,
+                               work_dir=tmp_path / "work", find=lambda version: None)
+    assert result.mode == "static-only"
+    assert result.output is None
+    assert "NOT run" in result.note and "python3.14" in result.note
+    assert result.static["function"] == "handler"
+
+
+def test_static_only_still_fails_a_broken_package(tmp_path: Path) -> None:
+    zip_path = package(tmp_path, {"app.py": "def handler(e, c):\n  return (\n"})
+    with pytest.raises(VerifyError) as exc:
+        verify_deployment(LOCAL, spec(), DEPLOYED, zip_path, work_dir=tmp_path / "work",
+                          find=lambda version: None)
+    assert exc.value.code == "HandlerSyntaxError"
+
+
+def test_context_looks_like_lambdas(tmp_path: Path) -> None:
+    source = ("import os\n"
+              "def handler(e, c):\n"
+              "    return {'name': c.function_name, 'version': c.function_version,\n"
+              "            'arn': c.invoked_function_arn, 'memory': int(c.memory_limit_in_mb),\n"
+              "            'request': len(c.aws_request_id), 'group': c.log_group_name,\n"
+              "            'stream': bool(c.log_stream_name),\n"
+              "            'remaining': 0 < c.get_remaining_time_in_millis() <= 5000,\n"
+              "            'root': os.environ['LAMBDA_TASK_ROOT'] == os.getcwd(),\n"
+              "            'greeting': os.environ['GREETING']}\n")
+    out = verify(tmp_path, source, environment={"GREETING": "hi"}).output
+    assert out == {"name": "auto-lambda-t", "version": "7", "arn": DEPLOYED.function_arn + ":7",
+                   "memory": 128, "request": 36, "group": "/aws/lambda/auto-lambda-t",
+                   "stream": True, "remaining": True, "root": True, "greeting": "hi"}
+
+
+CREDENTIAL_PROBE = (
+    "import os\n"
+    "def handler(e, c):\n"
+    "    names = sorted(k for k in os.environ if k.startswith('AWS_') and not\n"
+    "                   k.startswith(('AWS_LAMBDA_', 'AWS_REGION', 'AWS_DEFAULT_REGION',\n"
+    "                                 'AWS_EXECUTION_ENV')))\n"
+    "    secrets = sorted(k for k, v in os.environ.items() if 'fake-secret' in v)\n"
+    "    return {'aws_vars': names, 'holding_secrets': secrets}\n")
+
+
+def test_sandbox_sees_no_aws_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_SECURITY_TOKEN", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.setenv(name, "fake-secret-" + name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/fake-secret")
+    monkeypatch.setenv("AWS_PROFILE", "fake-secret-profile")
+    assert os.environ["AWS_SECRET_ACCESS_KEY"].startswith("fake-secret")
+    out = verify(tmp_path, CREDENTIAL_PROBE).output
+    assert out == {"aws_vars": [], "holding_secrets": []}
+
+
+def test_sandbox_has_no_network_even_loopback(tmp_path: Path) -> None:
+    if network_isolation() is None:
+        pytest.skip("unshare cannot remove the network here")
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    try:
+        source = ("import socket\n"
+                  "def handler(e, c):\n"
+                  "    s = socket.socket()\n"
+                  "    s.settimeout(3)\n"
+                  "    try:\n"
+                  f"        s.connect(('127.0.0.1', {port}))\n"
+                  "        return 'connected'\n"
+                  "    except OSError as exc:\n"
+                  "        return type(exc).__name__ + ': ' + str(exc)\n")
+        result = verify(tmp_path, source)
+    finally:
+        listener.close()
+    assert result.output != "connected"
+    assert "without network" in result.note
+
+
+SITE_PROBE = (
+    "import importlib, sys\n"
+    "def handler(e, c):\n"
+    "    found = {}\n"
+    "    for name in ('boto3', 'moto', 'click', 'orchestrator', 'json'):\n"
+    "        try:\n"
+    "            importlib.import_module(name)\n"
+    "            found[name] = True\n"
+    "        except ImportError:\n"
+    "            found[name] = False\n"
+    "    found['site_paths'] = [p for p in sys.path if 'site-packages' in p]\n"
+    "    return found\n")
+
+
+def test_worker_site_packages_are_invisible_but_boto3_is_provided(tmp_path: Path) -> None:
+    out = verify(tmp_path, SITE_PROBE).output
+    assert out == {"boto3": True, "moto": False, "click": False, "orchestrator": False,
+                   "json": True, "site_paths": []}
+
+
+def test_run_local_reports_stdout_and_isolation(tmp_path: Path) -> None:
+    interpreter = find_interpreter(RUNTIME.removeprefix("python"))
+    assert interpreter is not None
+    run = run_local(package(tmp_path, {"app.py": GREET}), spec(), interpreter,
+                    work_dir=tmp_path / "work", isolate_network=False)
+    assert run.output == {"message": "hi world"}
+    assert "log line that is not the result" in run.stdout_tail
+    assert run.network_isolated is False and run.notes
+    assert list((tmp_path / "work").iterdir()) == []  # the sandbox dir is removed
+
+
+def processes_with(marker: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker.encode() in (proc / "cmdline").read_bytes():
+                    found.append(proc.name)
+            except OSError:
+                continue
+    return found
+
+
+def wait_for(condition: Any, limit: float = 10.0) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return bool(condition())

@@ -1,0 +1,65 @@
+"""Comparing a handler's output with the manifest's [verify] expect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orchestrator.errors import VerifyError
+from orchestrator.manifest import AppSpec
+from orchestrator.verify.deployment import check_output, first_difference, json_equal
+
+
+@pytest.mark.parametrize(("a", "b", "equal"), [
+    ({"a": 1}, {"a": 1.0}, True),
+    ({"a": True}, {"a": 1}, False),
+    ({"a": "1"}, {"a": 1}, False),
+    ([1, 2], [2, 1], False),
+    ({"a": [1, {"b": None}]}, {"a": [1, {"b": None}]}, True),
+    ({"a": 1}, {"a": 1, "b": 2}, False),
+    (None, {}, False),
+    (0, False, False),
+])
+def test_json_equality(a: Any, b: Any, equal: bool) -> None:
+    assert json_equal(a, b) is equal
+    assert json_equal(b, a) is equal
+
+
+def test_first_difference_points_at_the_path() -> None:
+    assert first_difference({"a": {"b": [1, 2]}}, {"a": {"b": [1, 3]}}) == "$.a.b[1]"
+    assert first_difference({"a": 1}, {}) == "$.a (missing)"
+    assert first_difference({}, {"z": 1}) == "$.z (unexpected)"
+
+
+def spec(**kw: Any) -> AppSpec:
+    return AppSpec(name="x", handler="app.handler", **kw)
+
+
+def test_mismatch_shows_expected_and_got_truncated() -> None:
+    expected = {"message": "hi world"}
+    with pytest.raises(VerifyError) as exc:
+        check_output(spec(verify_expect=expected, has_expect=True),
+                     {"message": "hello world", "pad": "x" * 5000})
+    assert exc.value.code == "VerifyMismatch"
+    text = str(exc.value)
+    assert '"message": "hi world"' in text and '"message": "hello world"' in text
+    assert len(text) < 1500
+    assert exc.value.details["at"] == "$.message"
+
+
+def test_no_expect_accepts_any_json() -> None:
+    check_output(spec(), {"anything": [1, 2]})
+
+
+def test_expected_null_is_checked_when_given() -> None:
+    with pytest.raises(VerifyError):
+        check_output(spec(verify_expect=None, has_expect=True), {"a": 1})
+    check_output(spec(verify_expect=None, has_expect=True), None)
+
+
+@pytest.mark.parametrize("value", [{1, 2}, float("nan"), {"a": b"bytes"}])
+def test_not_json_is_bad_output(value: Any) -> None:
+    with pytest.raises(VerifyError) as exc:
+        check_output(spec(), value)
+    assert exc.value.code == "VerifyBadOutput"
