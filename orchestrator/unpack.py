@@ -62,8 +62,8 @@ class UnpackResult:
     directories: int = 0
 
 
-def _fail(code: str, message: str, hint: str | None = None) -> ZipError:
-    return ZipError(message, code=code, hint=hint)
+def _fail(code: str, message: str, hint: str | None = None, **details: object) -> ZipError:
+    return ZipError(message, code=code, hint=hint, details=dict(details) or None)
 
 
 def _raw_name(info: zipfile.ZipInfo) -> bytes:
@@ -265,14 +265,16 @@ def _extract_one(fp: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, total
                     raise _fail("ZipTooLarge",
                                 f"the app unzips to more than {limits.max_total_bytes:,} bytes "
                                 f"(stopped at '{info.filename}')",
-                                "Lambda allows 250 MB unzipped: remove large files or dependencies")
+                                "Lambda allows 250 MB unzipped: remove large files or dependencies",
+                                bytes_written=total)
                 if written > entry_cap or total > total_cap:
                     raise _fail("ZipBomb",
                                 f"entry '{info.filename}' expands more than "
                                 f"{limits.max_entry_ratio:g}x its compressed size "
                                 "(or the archive more than "
                                 f"{limits.max_total_ratio:g}x)",
-                                "this looks like a zip bomb; remove padding or huge blank files")
+                                "this looks like a zip bomb; remove padding or huge blank files",
+                                bytes_written=total)
                 out.write(chunk)
     except ZipError:
         raise

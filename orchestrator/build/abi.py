@@ -66,7 +66,7 @@ class _Reader:
         self.fh = fh
         self.end = "<" if little else ">"
         self.is64 = is64
-        self.size = os.fstat(fh.fileno()).st_size
+        self.size = fh.seek(0, os.SEEK_END)
 
     def unpack(self, fmt: str, offset: int) -> tuple[int, ...]:
         st = struct.Struct(self.end + fmt)

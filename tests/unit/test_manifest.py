@@ -1,0 +1,153 @@
+"""auto-lambda.toml: defaults, detection, and a clear code for every mistake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator.errors import ManifestError
+from orchestrator.examples import example_dirs
+from orchestrator.manifest import AppSpec, load_app_spec
+
+HANDLER = "def handler(event, context):\n    return event\n"
+
+
+def app(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "app"
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    root.mkdir(exist_ok=True)
+    return root
+
+
+def code_of(root: Path, zip_name: str = "app.zip") -> str:
+    with pytest.raises(ManifestError) as info:
+        load_app_spec(root, zip_name)
+    assert str(info.value)
+    return info.value.code
+
+
+def test_defaults_without_a_manifest(tmp_path: Path) -> None:
+    spec = load_app_spec(app(tmp_path, {"app.py": HANDLER}), "incoming/My Cool+App.zip")
+    assert spec == AppSpec(name="my-cool-app", handler="app.handler")
+    assert spec.runtime == "python3.12" and spec.architecture == "x86_64"
+    assert spec.verify_event == {} and spec.has_expect is False and spec.chalice is False
+
+
+@pytest.mark.parametrize(("module", "expected"), [
+    ("lambda_function.py", "lambda_function.lambda_handler"), ("handler.py", "handler.handler")])
+def test_handler_detection(tmp_path: Path, module: str, expected: str) -> None:
+    func = expected.rsplit(".", 1)[1]
+    root = app(tmp_path, {module: f"def {func}(event, context):\n    return 1\n"})
+    assert load_app_spec(root, "x.zip").handler == expected
+
+
+def test_full_manifest(tmp_path: Path) -> None:
+    root = app(tmp_path, {"svc/main.py": "async def run(e, c):\n    pass\n", "auto-lambda.toml": """
+[function]
+name = "svc-1"
+handler = "svc.main.run"
+runtime = "python3.13"
+architecture = "arm64"
+memory = 1024
+timeout = 60
+[function.environment]
+GREETING = "hi"
+[verify]
+event = { name = "world", n = [1, 2] }
+expect = { message = "hi world" }
+"""})
+    spec = load_app_spec(root, "ignored.zip")
+    assert spec.name == "svc-1" and spec.handler == "svc.main.run"
+    assert (spec.runtime, spec.architecture, spec.memory, spec.timeout) == (
+        "python3.13", "arm64", 1024, 60)
+    assert spec.environment == {"GREETING": "hi"}
+    assert spec.verify_event == {"name": "world", "n": [1, 2]}
+    assert spec.verify_expect == {"message": "hi world"} and spec.has_expect
+    assert AppSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_expect_null_like_values_still_count_as_given(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": HANDLER, "auto-lambda.toml": "[verify]\nexpect = []\n"})
+    spec = load_app_spec(root, "a.zip")
+    assert spec.has_expect and spec.verify_expect == []
+
+
+@pytest.mark.parametrize(("toml", "code"), [
+    ("[function\nname = 1", "ManifestInvalid"),
+    ("[function]\nnmae = 'x'", "ManifestInvalid"),
+    ("[other]\nx = 1", "ManifestInvalid"),
+    ("function = 3", "ManifestInvalid"),
+    ("[function]\nmemory = '256'", "ManifestInvalid"),
+    ("[function]\nmemory = true", "ManifestInvalid"),
+    ("[function]\nmemory = 64", "ManifestInvalid"),
+    ("[function]\ntimeout = 901", "ManifestInvalid"),
+    ("[function]\nname = 'Bad Name!'", "ManifestInvalid"),
+    ("[function]\nname = '-x'", "ManifestInvalid"),
+    ("[function]\nhandler = 'nodots'", "ManifestInvalid"),
+    ("[function.environment]\nAWS_REGION = 'x'", "ManifestInvalid"),
+    ("[function.environment]\nN = 1", "ManifestInvalid"),
+    ("[function.environment]\n'1BAD' = 'x'", "ManifestInvalid"),
+    ("[verify]\nevent = {}\nextra = 1", "ManifestInvalid"),
+    ("[function]\nruntime = 'python2.7'", "UnsupportedRuntime"),
+    ("[function]\nruntime = 'nodejs20.x'", "UnsupportedRuntime"),
+    ("[function]\narchitecture = 'aarch64'", "UnsupportedArchitecture"),
+    ("[function]\nhandler = 'app.missing'", "HandlerNotFound"),
+    ("[function]\nhandler = 'nomodule.handler'", "HandlerNotFound"),
+])
+def test_mistakes_have_codes(tmp_path: Path, toml: str, code: str) -> None:
+    root = app(tmp_path, {"app.py": HANDLER, "auto-lambda.toml": toml})
+    assert code_of(root) == code
+
+
+def test_manifest_not_utf8(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": HANDLER})
+    (root / "auto-lambda.toml").write_bytes(b"[function]\nname = '\xff'\n")
+    assert code_of(root) == "ManifestInvalid"
+
+
+def test_no_handler_anywhere(tmp_path: Path) -> None:
+    assert code_of(app(tmp_path, {"util.py": "x = 1\n"})) == "HandlerNotFound"
+
+
+def test_module_without_the_function(tmp_path: Path) -> None:
+    assert code_of(app(tmp_path, {"app.py": "def other(e, c):\n    pass\n"})) == "HandlerNotFound"
+
+
+def test_zip_of_a_folder_gets_a_hint(tmp_path: Path) -> None:
+    root = app(tmp_path, {"myapp/app.py": HANDLER})
+    with pytest.raises(ManifestError) as info:
+        load_app_spec(root, "a.zip")
+    assert info.value.code == "HandlerNotFound"
+    assert "myapp/" in str(info.value)
+
+
+def test_handler_in_newer_syntax_is_found_by_text(tmp_path: Path) -> None:
+    # PEP 695 syntax does not parse on 3.11; the static check falls back to text.
+    source = "type Num = int | float\n\ndef handler(event, context):\n    return 1\n"
+    assert load_app_spec(app(tmp_path, {"app.py": source}), "a.zip").handler == "app.handler"
+
+
+def test_handler_bound_by_assignment_or_import(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": "from impl import run as handler\n", "impl.py": HANDLER})
+    assert load_app_spec(root, "a.zip").handler == "app.handler"
+
+
+def test_chalice_project_detected(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": "from chalice import Chalice\napp = Chalice('x')\n",
+                          ".chalice/config.json": "{}"})
+    spec = load_app_spec(root, "chalice-app.zip")
+    assert spec.chalice and spec.handler == "app.app"
+
+
+def test_examples_load(tmp_path: Path) -> None:
+    specs = {d.name: load_app_spec(d, d.name + ".zip") for d in example_dirs()}
+    assert set(specs) >= {"hello", "numpy-stats", "chalice-hello"}
+    assert specs["hello"].runtime == "python3.12" and specs["hello"].has_expect
+    assert specs["numpy-stats"].runtime == "python3.12"
+    assert specs["chalice-hello"].chalice and specs["chalice-hello"].runtime == "python3.11"
+    assert specs["chalice-hello"].handler == "app.add"
