@@ -1,0 +1,87 @@
+"""Synthesizes the CDK app once for the whole session (synth is slow: ~8 s cold).
+
+Skips every CDK test cleanly when the ``cdk`` extra (aws-cdk-lib) is not installed; CI
+installs it. The synthesized assembly goes to a temporary directory, never infra/cdk/cdk.out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+INFRA = Path(__file__).resolve().parents[2] / "infra" / "cdk"
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+if str(INFRA) not in sys.path:
+    sys.path.insert(0, str(INFRA))
+
+BAKED_AMI = "ami-0123456789abcdef0"
+
+
+@dataclass
+class Synth:
+    """One synthesized app: the stack, its template, cdk-nag's report and what it cost."""
+
+    stack: Any
+    template: Any  # aws_cdk.assertions.Template
+    resources: dict[str, dict[str, Any]]
+    template_path: Path
+    report: dict[str, Any]
+    synth_error: str | None
+    acknowledgements: list[Any]
+    seconds: float
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+
+
+def synthesize(outdir: Path, **context: Any) -> Synth:
+    from auto_lambda_infra import nag
+    from auto_lambda_infra.entry import build, default_context
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+
+    started = time.perf_counter()
+    app = App(outdir=str(outdir), context={**default_context(), **context})
+    stack = build(app, environ={})
+    error = None
+    try:
+        app.synth()
+    except RuntimeError as exc:  # cdk-nag findings fail synthesis as a RuntimeError
+        error = str(exc)
+    seconds = time.perf_counter() - started
+    template_path = outdir / f"{stack.stack_name}.template.json"
+    report_path = outdir / "validation-report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    resources = json.loads(template_path.read_text())["Resources"] if error is None else {}
+    template = Template.from_stack(stack) if error is None else None
+    return Synth(
+        stack=stack, template=template, resources=resources, template_path=template_path,
+        report=report, synth_error=error, acknowledgements=nag.acknowledgements(stack),
+        seconds=seconds,
+    )
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    pytest.importorskip("aws_cdk")
+    pytest.importorskip("cdk_nag")
+    result = synthesize(tmp_path_factory.mktemp("cdk-out"))
+    assert result.synth_error is None, result.synth_error
+    return result
+
+
+@pytest.fixture(scope="session")
+def baked(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Phase two: the same app given the AMI the Image Builder pipeline produced."""
+    pytest.importorskip("aws_cdk")
+    pytest.importorskip("cdk_nag")
+    result = synthesize(tmp_path_factory.mktemp("cdk-out-baked"), worker_ami_id=BAKED_AMI)
+    assert result.synth_error is None, result.synth_error
+    return result

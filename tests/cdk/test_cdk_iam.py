@@ -1,0 +1,123 @@
+"""Least privilege, read straight from the synthesized policies."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cdk.conftest import Synth
+from tests.cdk.helpers import actions, as_list, logical_id, role_statements, text
+
+pytestmark = pytest.mark.cdk
+
+PREFIX = "auto-lambda"
+FUNCTIONS = f"arn:aws:lambda:*:*:function:{PREFIX}-*"
+QUALIFIED = f"arn:aws:lambda:*:*:function:{PREFIX}-*:*"
+
+
+def test_worker_manages_only_prefixed_functions(synth: Synth) -> None:
+    lambda_statements = [
+        s for s in role_statements(synth, synth.stack.worker_role)
+        if any(a.startswith("lambda:") for a in actions(s))
+    ]
+    assert lambda_statements
+    for statement in lambda_statements:
+        assert statement["Effect"] == "Allow"
+        assert sorted(as_list(statement["Resource"])) == sorted([FUNCTIONS, QUALIFIED])
+        assert all(a.startswith("lambda:") and "*" not in a for a in actions(statement))
+    granted = {a for s in lambda_statements for a in actions(s)}
+    assert {"lambda:CreateFunction", "lambda:PublishVersion", "lambda:UpdateAlias"} <= granted
+
+
+def test_worker_passes_only_the_function_role_and_only_to_lambda(synth: Synth) -> None:
+    role_arn = {"Fn::GetAtt": [logical_id(synth, synth.stack.function_role), "Arn"]}
+    statements = role_statements(synth, synth.stack.worker_role)
+    passing = [s for s in statements if any(a.startswith("iam:") for a in actions(s))]
+    assert len(passing) == 1
+    (statement,) = passing
+    assert actions(statement) == ["iam:PassRole"]
+    assert statement["Resource"] == role_arn
+    assert statement["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}
+    }
+
+
+def test_worker_touches_only_this_stacks_data(synth: Synth) -> None:
+    stack = synth.stack
+    allowed = {
+        "s3": {
+            logical_id(synth, stack.buckets.incoming),
+            logical_id(synth, stack.buckets.artifacts),
+        },
+        "sqs": {logical_id(synth, stack.queues.jobs), logical_id(synth, stack.queues.dlq)},
+        "dynamodb": {logical_id(synth, stack.table)},
+    }
+    for statement in role_statements(synth, stack.worker_role):
+        services = {a.split(":")[0] for a in actions(statement)}
+        for service in services & set(allowed):
+            assert len(services) == 1, statement
+            for resource in as_list(statement["Resource"]):
+                assert any(key in text(resource) for key in allowed[service]), resource
+        if "*" in as_list(statement["Resource"]):
+            assert services == {"xray"}, statement
+    writes_incoming = [
+        s for s in role_statements(synth, stack.worker_role)
+        if "s3:PutObject" in actions(s)
+        and logical_id(synth, stack.buckets.incoming) in text(s["Resource"])
+    ]
+    assert not writes_incoming
+
+
+def test_worker_drains_and_protects_only_its_own_group(synth: Synth) -> None:
+    statements = [
+        s for s in role_statements(synth, synth.stack.worker_role)
+        if any(a.startswith("autoscaling:") for a in actions(s))
+    ]
+    granted = {a for s in statements for a in actions(s)}
+    assert granted == {
+        "autoscaling:SetInstanceProtection",
+        "autoscaling:CompleteLifecycleAction",
+        "autoscaling:RecordLifecycleActionHeartbeat",
+    }
+    for statement in statements:
+        assert text(statement["Resource"]).endswith(
+            f':autoScalingGroup:*:autoScalingGroupName/{PREFIX}-workers"]]}}'
+        )
+
+
+def test_checker_reads_queues_and_groups_and_publishes_only_its_namespace(synth: Synth) -> None:
+    statements = role_statements(synth, synth.stack.checker_role)
+    granted = {a for s in statements for a in actions(s)}
+    assert {a for a in granted if a.startswith("sqs:")} == {
+        "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+    }
+    assert {a for a in granted if a.startswith("autoscaling:")} == {
+        "autoscaling:DescribeAutoScalingGroups",
+    }
+    dynamodb = {a for a in granted if a.startswith("dynamodb:")}
+    assert dynamodb and not dynamodb & {
+        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+    }
+    assert not {a for a in granted if a.split(":")[0] in {"lambda", "iam", "s3"}}
+    (metrics,) = [s for s in statements if "cloudwatch:PutMetricData" in actions(s)]
+    assert actions(metrics) == ["cloudwatch:PutMetricData"]
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "AutoLambda"}}
+
+
+def test_function_role_is_named_and_limited_to_logs_and_xray(synth: Synth) -> None:
+    role_id = logical_id(synth, synth.stack.function_role)
+    props = synth.resources[role_id]["Properties"]
+    assert props["RoleName"] == f"{PREFIX}-function-role"
+    assert props["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"
+    }
+    granted = {a for s in role_statements(synth, synth.stack.function_role) for a in actions(s)}
+    assert {a.split(":")[0] for a in granted} == {"logs", "xray"}
+    assert "xray:PutTraceSegments" in granted and "logs:PutLogEvents" in granted
+
+
+def test_instances_get_session_manager_not_ssh(synth: Synth) -> None:
+    for role in (synth.stack.worker_role, synth.stack.checker_role):
+        props = synth.resources[logical_id(synth, role)]["Properties"]
+        assert "AmazonSSMManagedInstanceCore" in text(props["ManagedPolicyArns"])
+        granted = {a for s in role_statements(synth, role) for a in actions(s)}
+        assert "xray:PutTraceSegments" in granted and "ssm:GetParametersByPath" in granted
