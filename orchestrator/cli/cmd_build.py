@@ -1,0 +1,107 @@
+"""``auto-lambda build ZIP -o OUT.zip``: the build step on its own, without AWS.
+
+Unpacks the zip safely into a temporary folder, reads its manifest, applies
+--runtime/--arch, builds a deterministic Lambda package and reports what was
+installed, sizes, cache hits and time (rich table, or one JSON document with
+--json). A failure prints its code and message and exits 2. Deploys nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orchestrator.errors import AutoLambdaError
+from orchestrator.manifest import ARCHITECTURES, SUPPORTED_RUNTIMES
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB"
+
+
+def _print_human(doc: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    b = doc["build"]
+    app = doc["app"]
+    console.print(f"[bold green]built[/] {b['zip_path']}  ({app['name']}, {b['runtime']} "
+                  f"{b['architecture']}, handler {app['handler']})")
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("sha256", b["sha256"])
+    table.add_row("zipped", f"{_mb(b['size'])}"
+                  + ("  (over 50 MB: deploy through S3)" if b["upload_via_s3"] else ""))
+    table.add_row("unzipped", f"{_mb(b['unzipped_size'])} of 262.14 MB allowed, "
+                              f"{b['files']} files")
+    table.add_row("installed", ", ".join(f"{i['name']} {i['version']}" for i in b["installed"])
+                  or "(no requirements)")
+    table.add_row("newest glibc", b["newest_glibc"] or "(no native code)")
+    table.add_row("cache hits", ", ".join(b["cache_hits"]) or "none (cold build)")
+    if b["overridden"]:
+        table.add_row("overridden", ", ".join(b["overridden"][:10]))
+    table.add_row("largest", ", ".join(f"{x['path']} {_mb(x['bytes'])}" for x in b["largest"][:5]))
+    table.add_row("time", f"{b['duration']:.2f} s build, {doc['total_seconds']:.2f} s total")
+    console.print(table)
+
+
+@click.command("build")
+@click.argument("zip_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False,
+              path_type=Path), help="Where to write the Lambda package zip.")
+@click.option("--runtime", type=click.Choice(SUPPORTED_RUNTIMES),
+              help="Override the manifest's runtime.")
+@click.option("--arch", type=click.Choice(ARCHITECTURES), help="Override the architecture.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Build cache folder (default: AUTO_LAMBDA_CACHE_DIR or .auto-lambda/cache).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
+          cache_dir: Path | None, as_json: bool) -> None:
+    """Build ZIP (an app zip as uploaded) into a Lambda package, locally.
+
+    Dependencies from requirements.txt are installed as wheels for the target
+    runtime and architecture, native code is checked against the runtime's glibc,
+    and the package is byte-for-byte reproducible. Exit 2 on a build error.
+    """
+    from orchestrator.build import BuildCache, build_package
+    from orchestrator.config import Settings
+    from orchestrator.manifest import load_app_spec
+    from orchestrator.unpack import unpack_zip
+
+    start = time.monotonic()
+    cache_root = cache_dir or Settings.from_env().cache_dir
+    say = (lambda _m: None) if as_json else (lambda m: click.echo(f"  {m}", err=True))
+    try:
+        with tempfile.TemporaryDirectory(prefix="auto-lambda-app-") as tmp:
+            app_dir = Path(tmp) / "app"
+            unpacked = unpack_zip(zip_file, app_dir)
+            say(f"unpacked {len(unpacked.files)} files ({_mb(unpacked.bytes_written)})")
+            spec = load_app_spec(app_dir, zip_file.name)
+            if runtime:
+                spec = replace(spec, runtime=runtime)
+            if arch:
+                spec = replace(spec, architecture=arch)
+            cache = BuildCache(cache_root, pip_cache_dir=cache_root / "pip")
+            res = build_package(app_dir, spec, out, cache=cache, progress=say)
+    except AutoLambdaError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "error": exc.as_dict()}, indent=2))
+        else:
+            click.echo(f"error [{exc.code}]: {exc}", err=True)
+        sys.exit(2)
+    doc = {"ok": True, "app": spec.to_dict(), "build": res.to_dict(),
+           "total_seconds": round(time.monotonic() - start, 3)}
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        _print_human(doc)
+
+
+commands = [build]
