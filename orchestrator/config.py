@@ -28,6 +28,17 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return None
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything auto-lambda needs to know about where it runs."""
@@ -43,6 +54,10 @@ class Settings:
     lease_seconds: int = 60
     deployed_role_arn: str | None = None
     xray_daemon: str | None = None
+    # Local mode (verify in a sandboxed subprocess, not by invoking Lambda) follows the
+    # endpoint: an emulator is local, AWS is not. In-process emulators (moto's mock_aws
+    # in tests) set no endpoint, so AUTO_LAMBDA_LOCAL=1 forces it.
+    local_override: bool | None = None
 
     # ---- derived names (DESIGN.md "Resource names") ----
     @property
@@ -78,6 +93,8 @@ class Settings:
 
     @property
     def is_local(self) -> bool:
+        if self.local_override is not None:
+            return self.local_override
         return self.endpoint_url is not None
 
     def with_endpoint(self, endpoint_url: str | None) -> Settings:
@@ -100,4 +117,5 @@ class Settings:
             lease_seconds=_env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", 60),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
+            local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),
         )

@@ -66,7 +66,8 @@ HELLO_APP = {
 def pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
     with mock_aws():
         settings = Settings.from_env({"AWS_REGION": "us-east-1",
-                                      "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work")})
+                                      "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
+                                      "AUTO_LAMBDA_LOCAL": "1"})
         aws = Aws(settings)
         info = ensure_resources(aws)
         # the s3:TestEvent the notification setup sends is consumed like any message

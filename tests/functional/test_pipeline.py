@@ -19,8 +19,7 @@ def test_upload_ends_verified_with_live_alias_on_the_new_version(pipeline: Pipel
     pipeline.upload("hello.zip", make_zip(HELLO_APP))
     job = _by_key(pipeline.drain(), "hello.zip")
     assert job.state == "verified", job.error
-    states = [e["state"] for e in job.history if e["type"] in ("ExecutionStarted",
-                                                                "StateEntered")]
+    states = [e["state"] for e in job.history if e["type"] == "StateEntered"]
     assert states == ["received", "fetched", "unpacked", "built", "deployed", "verified"]
     alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-hello", Name="live")
     assert alias["FunctionVersion"] == job.published_version
