@@ -108,9 +108,12 @@ class _Driver:
         ctx = TaskContext(ex.id, call.state, ex.attempt, MappingProxyType(ex.data),
                           ex.task_deadline(), self.heartbeat)
         try:
-            with ExitStack() as stack:
-                for hook in self.hooks:
-                    stack.enter_context(hook.task_scope(ex, call))
+            if self.hooks:
+                with ExitStack() as stack:
+                    for hook in self.hooks:
+                        stack.enter_context(hook.task_scope(ex, call))
+                    output = fn(ctx)
+            else:
                 output = fn(ctx)
         except Exception as exc:  # every task error is data for Retry/Catch
             name = error_name_of(exc)

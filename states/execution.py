@@ -22,7 +22,7 @@ from states.errors import (
     HistoryLimitExceeded,
 )
 from states.history import EventType, HistoryEvent, Status
-from states.machine import CompiledMachine, compiled, trigger_redrive, trigger_to
+from states.machine import CompiledMachine, compiled, trigger_redrive
 from states.retry import backoff_delay
 
 SNAPSHOT_FORMAT = 1
@@ -38,6 +38,7 @@ class Execution:
     def __init__(self, definition: Definition, execution_id: str) -> None:
         self.definition = definition
         self._cm: CompiledMachine = compiled(definition)
+        self._specs: dict[str, Any] = definition._compiled["by_name"]
         self.id = execution_id
         self.trace_id: str | None = None
         self.state: str = definition.start_at  # set by the transitions Machine
@@ -152,7 +153,7 @@ class Execution:
                 target = self.failed_state
                 assert target is not None
                 self._emit(_E.StateExited, self.state, now)
-                self._cm.move(self, trigger_to(target))
+                self._cm.move_to(self, target)
                 self.status = Status.RUNNING
                 self.next_attempt_at = None
                 self._emit(_E.StateEntered, target, now)
@@ -202,7 +203,7 @@ class Execution:
         self.failed_state = None
         self._emit(_E.StateExited, spec.name, now)
         assert spec.next is not None
-        self._cm.move(self, trigger_to(spec.next))
+        self._cm.move_to(self, spec.next)
         self._entered(spec.next, now, caught=None)
 
     def task_failed(self, error: str, cause: str, now: float,
@@ -250,8 +251,8 @@ class Execution:
                                          self.trace_id, details or {}))
 
     def _task_spec(self) -> TaskState:
-        spec = self.definition.state(self.state)
-        if not isinstance(spec, TaskState):
+        spec = self._specs.get(self.state)
+        if spec.__class__ is not TaskState:
             raise ExecutionError(f"state {self.state!r} is not a Task state")
         return spec
 
@@ -270,7 +271,7 @@ class Execution:
         self.attempt = 1
         self.retries.pop(name, None)
         self._emit(_E.StateEntered, name, now)
-        spec = self.definition.state(name)
+        spec = self._specs[name]
         if isinstance(spec, SucceedState):
             self.status = Status.SUCCEEDED
             self._emit(_E.ExecutionSucceeded, name, now)
@@ -304,7 +305,7 @@ class Execution:
                        details={"delay": delay, "retrier": index, "retry": counts[index],
                                 "next_attempt_at": self.next_attempt_at})
             self._emit(_E.StateExited, name, now)
-            self._cm.move(self, trigger_to(self.definition.retrying_state))
+            self._cm.move_to(self, self.definition.retrying_state)
             self.status = Status.RETRYING
             self._emit(_E.StateEntered, self.state, now)
             return Decision("retry", error, name, delay, index)
@@ -312,7 +313,7 @@ class Execution:
         for catcher in spec.catch:
             if catcher.matches(error):
                 self._emit(_E.StateExited, name, now)
-                self._cm.move(self, trigger_to(catcher.next))
+                self._cm.move_to(self, catcher.next)
                 self._entered(catcher.next, now, caught=caught)
                 return Decision("catch", error, catcher.next)
         self.status = Status.FAILED

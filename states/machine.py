@@ -56,6 +56,20 @@ class CompiledMachine:
                                auto_transitions=False, ignore_invalid_triggers=False,
                                send_event=False)
         self._events = self.machine.events
+        self._to = {dst: self._events[trigger_to(dst)] for dst in sources}
+
+    def move_to(self, model: Model, dest: str) -> None:
+        """Follow the edge from the model's current state to ``dest`` (Next, Catch or the
+        retrying loop); ExecutionError if the definition has no such edge."""
+        event = self._to.get(dest)
+        if event is None:
+            raise ExecutionError(f"no transition into {dest!r} in this definition "
+                                 f"(current state {model.state!r})")
+        try:
+            event.trigger(model)
+        except MachineError as exc:
+            raise ExecutionError(f"transition {model.state!r} -> {dest!r} is not allowed: "
+                                 f"{exc.value}") from exc
 
     def move(self, model: Model, trigger: str) -> None:
         """Fire ``trigger`` on ``model``; raises ExecutionError if the definition has no
