@@ -83,6 +83,11 @@ class Execution:
                 f"start a new execution instead of resuming this one")
         if snapshot.get("format") != SNAPSHOT_FORMAT:
             raise DefinitionError(f"unknown snapshot format {snapshot.get('format')!r}")
+        known = {*definition.names, definition.retrying_state}
+        if snapshot.get("state") not in known:
+            raise DefinitionError(f"snapshot of execution {snapshot.get('execution_id')!r} is "
+                                  f"in state {snapshot.get('state')!r}, which the definition "
+                                  f"does not have")
         ex = cls(definition, snapshot["execution_id"])
         ex.trace_id = snapshot.get("trace_id")
         ex.state = snapshot["state"]

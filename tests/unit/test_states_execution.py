@@ -302,3 +302,10 @@ def test_invalid_transitions_are_refused_by_the_machine() -> None:
         compiled(DEF).move(ex, trigger_to("done"))  # one -> done is not an edge
     assert ex.state == "one"
     assert not hasattr(ex, "to_done")
+
+
+def test_restore_refuses_a_state_the_definition_does_not_have() -> None:
+    snap = Execution.start(DEF, "x", {}, now=0).snapshot()
+    snap["state"] = "vanished"
+    with pytest.raises(DefinitionError, match="'vanished'"):
+        Execution.restore(DEF, snap)
