@@ -166,7 +166,7 @@ def test_loop_survives_api_errors_and_counts_them(aws: Aws) -> None:
 
 
 def test_run_stops_when_told(aws: Aws) -> None:
-    calls = []
+    calls: list[float] = []
     checker = Checker(aws, CheckerOptions(interval=10), clock=lambda: NOW)
     ticks = checker.run(stop=lambda: len(calls) >= 3, sleep=calls.append)
     assert ticks == 3
