@@ -39,10 +39,19 @@ def text(value: Any) -> str:
 
 
 def user_data(synth: Synth, template_construct_path_part: str) -> str:
-    """The user-data script of the launch template whose logical id contains the part."""
+    """The user-data script of the launch template whose logical id contains the part.
+
+    References (``{"Ref": "AWS::Region"}``) are rendered as ``REF_<name>`` so the script
+    stays valid shell text.
+    """
     for key, resource in synth.of_type("AWS::EC2::LaunchTemplate").items():
         if template_construct_path_part in key:
             joined = resource["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]
             parts = joined["Fn::Join"][1] if isinstance(joined, dict) else [joined]
-            return "".join(p if isinstance(p, str) else "${" + text(p) + "}" for p in parts)
+            return "".join(p if isinstance(p, str) else _placeholder(p) for p in parts)
     raise KeyError(template_construct_path_part)
+
+
+def _placeholder(value: Any) -> str:
+    name = value.get("Ref") if isinstance(value, dict) else None
+    return "REF_" + (str(name).replace("::", "_") if name else "VALUE")

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.cdk
 
 
 def test_cdk_nag_reports_no_unacknowledged_findings(synth: Synth) -> None:
-    (report,) = synth.report["pluginReports"]
+    (report,) = synth.report["pluginReports"]  # written whether synthesis passed or not
     assert report["pluginName"] == "AwsSolutions"
     unacknowledged = [
         (v["ruleName"], [c["constructPath"] for c in v["violatingConstructs"]])
@@ -20,6 +20,7 @@ def test_cdk_nag_reports_no_unacknowledged_findings(synth: Synth) -> None:
     ]
     assert unacknowledged == []
     assert report["conclusion"] == "success"
+    assert synth.synth_error is None
 
 
 def test_every_acknowledgement_is_used_and_explained(synth: Synth) -> None:

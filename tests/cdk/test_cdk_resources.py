@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
@@ -193,7 +196,7 @@ def test_worker_user_data_installs_configures_and_runs_the_worker(synth: Synth) 
     assert "ExecStart=/opt/auto-lambda/bin/auto-lambda worker" in script
     assert "systemctl enable --now auto-lambda-worker.service" in script
     assert "get-parameters-by-path" in script and f"--path /{PREFIX} " in script
-    assert "AUTO_LAMBDA_${key}" in script and "AWS_REGION=" in script
+    assert "AUTO_LAMBDA_${key}" in script and "AWS_REGION=REF_AWS_Region" in script
     assert "aws-xray-daemon" in script and "systemctl start xray" in script
     assert "python3.14" in script  # every Lambda runtime for local verify
 
@@ -250,3 +253,35 @@ def test_configuration_is_published_under_the_prefix(synth: Synth) -> None:
     assert params[f"/{PREFIX}/function-role-arn"] == {"Fn::GetAtt": [role, "Arn"]}
     outputs = synth.template.to_json()["Outputs"]
     assert {"QueueUrl", "Table", "IncomingBucketName", "FunctionRoleArn"} <= set(outputs)
+
+
+@pytest.mark.parametrize("group", ["Workers", "Checker"])
+def test_user_data_is_valid_bash(synth: Synth, group: str) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash to parse with")
+    result = subprocess.run(
+        [bash, "-n"], input=user_data(synth, group), capture_output=True, text=True,
+        check=False, timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_image_component_commands_are_valid_bash(synth: Synth) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash to parse with")
+    (component,) = synth.of_type("AWS::ImageBuilder::Component").values()
+    document = json.loads(component["Properties"]["Data"])
+    commands = [
+        command
+        for phase in document["phases"]
+        for step in phase["steps"]
+        for command in step["inputs"]["commands"]
+    ]
+    assert len(commands) == 2
+    for command in commands:
+        result = subprocess.run(
+            [bash, "-n"], input=command, capture_output=True, text=True, check=False, timeout=30
+        )
+        assert result.returncode == 0, result.stderr

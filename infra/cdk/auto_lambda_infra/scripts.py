@@ -52,19 +52,24 @@ def install_runtime_pythons() -> str:
 
 
 def install_auto_lambda(package: str) -> str:
-    """auto-lambda into its own venv, from PyPI (a requirement spec) or an s3:// wheel."""
+    """auto-lambda into its own venv, from PyPI (a requirement spec or URL) or an s3:// wheel.
+
+    Retries for up to 30 minutes: on a first deploy the wheel may be uploaded to the
+    artifacts bucket only after the stack (and so the bucket) exists.
+    """
     quoted = shlex.quote(package)
     return "\n".join(
         [
+            "retry() { for _ in $(seq 60); do \"$@\" && return 0; sleep 30; done; return 1; }",
             f"if [ ! -x {VENV}/bin/auto-lambda ]; then",
             f"  dnf install -y {HOST_PYTHON} {HOST_PYTHON}-pip",
             f"  {HOST_PYTHON} -m venv {VENV}",
             f"  PKG={quoted}",
             '  case "$PKG" in',
             "    s3://*)",
-            '      aws s3 cp "$PKG" /tmp/ && PKG="/tmp/$(basename "$PKG")" ;;',
+            '      retry aws s3 cp "$PKG" /tmp/ && PKG="/tmp/$(basename "$PKG")" ;;',
             "  esac",
-            f'  {VENV}/bin/pip install --quiet --upgrade pip "$PKG"',
+            f'  retry {VENV}/bin/pip install --quiet --upgrade pip "$PKG"',
             f"  ln -sf {VENV}/bin/auto-lambda /usr/local/bin/auto-lambda",
             "fi",
         ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from . import iam as roles
@@ -59,6 +59,11 @@ class AutoLambdaStack(Stack):
             subnet=self.vpc.public_subnets[0], security_group=self.security_group,
             artifacts=self.buckets.artifacts,
         )
+        CfnOutput(
+            self, "WorkerImagePipelineArn", value=self.image_pipeline.pipeline.attr_arn,
+            description="Run it to bake the worker AMI, then deploy with -c worker_ami_id=...",
+        )
+        CfnOutput(self, "WorkerGroupName", value=self.workers.group.auto_scaling_group_name)
         publish_configuration(
             self,
             names,
