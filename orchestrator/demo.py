@@ -34,9 +34,12 @@ class DemoResult:
         for r in self.records:
             if r.state == "verified":
                 live = self.live_versions.get(r.job_id)
-                mode = ((r.snapshot.get("data") or {}).get("verify") or {}).get("mode", "?")
+                verify = (r.snapshot.get("data") or {}).get("verify") or {}
+                how = verify.get("mode", "?")
+                if verify.get("interpreter"):
+                    how += f", {verify['interpreter']}"
                 lines.append(f"[green]✔[/green] {r.app_name}: version {r.published_version} "
-                             f"live={live} (verify: {mode})")
+                             f"live={live} (verify: {how})")
             else:
                 err = r.error or {}
                 lines.append(f"[red]✘[/red] {r.app_name or r.key}: {r.state} "

@@ -71,20 +71,30 @@ def history_table(rec: JobRecord) -> Table:
     return table
 
 
+def _step_of_state() -> dict[str, str]:
+    """Which step runs in which state, from the workflow declaration."""
+    from orchestrator.workflow import DEPLOYMENT
+    from states import TaskState
+
+    return {st.name: st.resource for st in DEPLOYMENT.states if isinstance(st, TaskState)}
+
+
 def durations_table(records: list[JobRecord]) -> Table:
-    table = Table(title="time per state (seconds)")
-    states = ["received", "fetched", "unpacked", "built", "deployed", "retrying"]
+    """Seconds each step took per job (time spent in the state that runs it)."""
+    step_of = _step_of_state()
+    steps = list(step_of.values())
+    table = Table(title="seconds per step")
     table.add_column("app")
-    for s in states:
-        table.add_column(s, justify="right")
-    table.add_column("total", justify="right")
+    for name in [*steps, "retrying", "total"]:
+        table.add_column(name, justify="right")
     table.add_column("result")
     for rec in records:
         spent: dict[str, float] = {}
         for state, secs in state_durations(rec.history):
-            spent[state] = spent.get(state, 0.0) + secs
+            label = step_of.get(state, state)
+            spent[label] = spent.get(label, 0.0) + secs
         total = (rec.finished_at or rec.updated_at) - rec.created_at
-        table.add_row(rec.app_name or rec.key, *[f"{spent[s]:.2f}" if s in spent else "-"
-                                                for s in states],
+        table.add_row(rec.app_name or rec.key,
+                      *[f"{spent[s]:.2f}" if s in spent else "-" for s in [*steps, "retrying"]],
                       f"{total:.2f}", styled(rec.state))
     return table

@@ -101,6 +101,7 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> N
         with Live(console=console, refresh_per_second=4, transient=False) as live:
             result = run_demo(stack.aws, paths, timeout=timeout,
                               on_update=lambda table: live.update(table))
+        console.print()
         if as_json:
             click.echo(json.dumps({"jobs": [r.to_json() for r in result.records]},
                                   default=str))

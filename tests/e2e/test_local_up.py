@@ -1,0 +1,61 @@
+"""The real CLI: `auto-lambda local up` in one process, uploads and checks from outside."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestrator.examples import example_dirs, zip_example
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _wait_terminal(up, job_id: str, timeout: float = 120.0) -> dict:  # type: ignore[no-untyped-def]
+    ddb = up.client("dynamodb")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = ddb.get_item(TableName="auto-lambda-jobs", Key={"job_id": {"S": job_id}},
+                            ConsistentRead=True).get("Item")
+        if item and item["state"]["S"] in ("verified", "failed"):
+            return item
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} not terminal after {timeout}s")
+
+
+def test_local_up_deploys_an_uploaded_example_and_moves_live(local_up_factory, tmp_path):  # type: ignore[no-untyped-def]
+    up = local_up_factory("--workers", "1", "--no-autoscale")
+    up.wait_for_line(r"export AWS_ENDPOINT_URL=", timeout=10)
+    hello = next(d for d in example_dirs() if d.name == "hello")
+    zip_path = zip_example(hello, tmp_path)
+
+    # upload from outside, as a team would, with the AWS CLI
+    subprocess.run(["aws", "s3", "cp", str(zip_path), "s3://auto-lambda-incoming-local/hello.zip",
+                    "--endpoint-url", up.endpoint], check=True, env=up.env,
+                   capture_output=True)
+    show = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "jobs", "--json"],
+                          check=True, env=up.env, capture_output=True, text=True, cwd=REPO)
+    deadline = time.monotonic() + 30
+    while not json.loads(show.stdout)["jobs"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        show = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "jobs", "--json"],
+                              check=True, env=up.env, capture_output=True, text=True, cwd=REPO)
+    jobs = json.loads(show.stdout)["jobs"]
+    assert [j["key"] for j in jobs] == ["hello.zip"]
+    item = _wait_terminal(up, jobs[0]["job_id"])
+    assert item["state"]["S"] == "verified", item.get("error")
+
+    out = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "show",
+                          jobs[0]["job_id"][:10], "--json"],
+                         check=True, env=up.env, capture_output=True, text=True, cwd=REPO)
+    job = json.loads(out.stdout)
+    entered = [e["state"] for e in job["history"] if e["type"] == "StateEntered"]
+    assert entered == ["received", "fetched", "unpacked", "built", "deployed", "verified"]
+    assert all(e["time"] for e in job["history"])
+
+    alias = subprocess.run(["aws", "lambda", "get-alias", "--function-name", "auto-lambda-hello",
+                            "--name", "live", "--endpoint-url", up.endpoint],
+                           check=True, env=up.env, capture_output=True, text=True)
+    assert json.loads(alias.stdout)["FunctionVersion"] == job["published_version"] == "1"
