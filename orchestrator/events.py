@@ -3,7 +3,10 @@
 Handles S3 event notifications (several Records per message), the ``s3:TestEvent``
 S3 sends when a notification is configured, and S3 events wrapped in an SNS envelope.
 Keys arrive URL-encoded with ``+`` for spaces (``quote_plus``) and are decoded here.
-Pure: no AWS calls. Anything else raises :class:`BadEvent` with what was wrong.
+A record may carry ``"autoLambda": {"jobId": ...}``: ``replay`` re-enqueues a job that
+way so the delivery reaches exactly that job whatever became of the object since.
+``s3_event_body`` writes such a message. Pure: no AWS calls. Anything else raises
+:class:`BadEvent` with what was wrong.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 from orchestrator.errors import BadEvent
 
@@ -29,9 +32,12 @@ class ObjectRef:
     etag: str | None = None
     size: int | None = None
     event_name: str = "ObjectCreated:Put"
+    pinned_job_id: str | None = None  # set by replay: this delivery is for that job
 
     @property
     def job_id(self) -> str:
+        if self.pinned_job_id:
+            return self.pinned_job_id
         return job_id_for(self.bucket, self.key, self.version_id or self.etag or "")
 
 
@@ -70,6 +76,8 @@ def _record_to_ref(record: Any, index: int) -> ObjectRef | None:
         raise BadEvent(f"Records[{index}] has an empty or non-string bucket or key")
     etag = obj.get("eTag") or obj.get("etag")
     size = obj.get("size")
+    pinned = (record.get("autoLambda") or {}).get("jobId") if isinstance(
+        record.get("autoLambda"), dict) else None
     return ObjectRef(
         bucket=bucket,
         key=unquote_plus(raw_key),
@@ -77,7 +85,24 @@ def _record_to_ref(record: Any, index: int) -> ObjectRef | None:
         etag=str(etag).strip('"') if etag else None,
         size=int(size) if isinstance(size, int | float) else None,
         event_name=name,
+        pinned_job_id=str(pinned) if pinned else None,
     )
+
+
+def s3_event_body(bucket: str, key: str, *, version_id: str | None = None,
+                  etag: str | None = None, job_id: str | None = None,
+                  event_name: str = "ObjectCreated:Put") -> str:
+    """An S3 event notification body for one object, as S3 would send it."""
+    obj: dict[str, Any] = {"key": quote_plus(key)}
+    if version_id:
+        obj["versionId"] = version_id
+    if etag:
+        obj["eTag"] = etag
+    record: dict[str, Any] = {"eventSource": "aws:s3", "eventName": event_name,
+                              "s3": {"bucket": {"name": bucket}, "object": obj}}
+    if job_id:
+        record["autoLambda"] = {"jobId": job_id}
+    return json.dumps({"Records": [record]})
 
 
 def parse_message(body: str) -> ParsedMessage:

@@ -1,26 +1,42 @@
 """One job, start to finish: create or load its record, claim the lease, and drive its
 state machine with the steps, persisting every transition before the next step starts.
 
+Leases: every claim uses a fresh token (``<owner>/<random>``), so even two deliveries
+of one message to the same process cannot both run the job. While the job runs, a
+``LeaseKeeper`` thread extends the lease (``JobStore.extend_lease``, no version bump);
+if the lease is no longer ours, the drive stops between steps and the job is left to
+its new owner. A job claimed with a task started but never finished (its worker died,
+or was stopped past its drain deadline) records that task as timed out first, so the
+workflow's Retry reruns only that step: never the steps before it.
+
 Only the state machine changes a job's state; this module copies what the execution
 says into the record and writes it (conditionally). It knows nothing of SQS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
+import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from types import TracebackType
 from typing import Any
 
+from orchestrator.aws import aws_call, error_code
 from orchestrator.events import ObjectRef
+from orchestrator.faults import fault_point
 from orchestrator.steps import Steps
 from orchestrator.store import JobRecord, JobStore, LeaseLost
 from orchestrator.workflow import DEPLOYMENT
-from states import Execution, Hooks, drive
+from states import DefinitionError, Execution, HistoryLimitExceeded, Hooks, Status, drive
 
 log = logging.getLogger(__name__)
+
+_MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"}
 
 
 class Outcome(enum.StrEnum):
@@ -29,6 +45,50 @@ class Outcome(enum.StrEnum):
     BUSY = "busy"                # another worker holds a live lease
     INTERRUPTED = "interrupted"  # stopped between steps (shutdown); resumable
     LOST = "lost"                # another worker took over mid-run
+
+
+class LeaseKeeper:
+    """Extends one job's lease every ``interval`` seconds until closed. ``lost`` is set
+    when the lease is no longer ours (another worker claimed it, or it was released)."""
+
+    def __init__(self, store: JobStore, job_id: str, token: str, ttl: float,
+                 clock: Callable[[], float], interval: float) -> None:
+        self.store, self.job_id, self.token, self.ttl = store, job_id, token, ttl
+        self.clock = clock
+        self.interval = max(interval, 0.05)
+        self.lost = threading.Event()
+        self.beats = 0
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id[:8]}",
+                                        daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                if not self.store.extend_lease(self.job_id, self.token, self.clock(), self.ttl):
+                    log.warning("job %s: lease %s is no longer ours", self.job_id, self.token)
+                    self.lost.set()
+                    return
+                self.beats += 1
+            except Exception:  # a missed beat is retried next interval; never kill the job
+                self.failures += 1
+                log.warning("job %s: lease heartbeat failed", self.job_id, exc_info=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+@dataclass
+class _Active:
+    job_id: str
+    token: str
 
 
 @dataclass
@@ -41,7 +101,11 @@ class JobRunner:
     sleep: Callable[[float], None] = time.sleep
     hooks: Sequence[Hooks] = field(default_factory=tuple)
     on_record: Callable[[JobRecord], None] = field(default=lambda rec: None)
+    heartbeat_interval: float | None = None  # default: a third of the lease
+    _active: dict[str, _Active] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
+    # ---- records ----
     def new_record(self, ref: ObjectRef, now: float, trace_id: str | None) -> JobRecord:
         ex = Execution.start(DEPLOYMENT, ref.job_id, {
             "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
@@ -59,6 +123,7 @@ class JobRunner:
         rec = self.new_record(ref, self.clock(), trace_id)
         if self.store.create(rec):
             self.on_record(rec)
+            fault_point("after:received", job_id=rec.job_id, key=rec.key)
             return rec
         existing = self.store.get(ref.job_id)  # a concurrent delivery created it first
         assert existing is not None
@@ -66,19 +131,26 @@ class JobRunner:
 
     def resolve_version(self, ref: ObjectRef) -> ObjectRef:
         """Pin an event without a versionId (the emulator sends none) to the object's
-        version, so a job's identity is the same as on AWS and as ``submit`` reports."""
-        if ref.version_id:
+        version, so a job's identity is the same as on AWS and as ``submit`` reports.
+
+        A transient failure of the lookup raises (the message comes back later) rather
+        than falling back to the etag: the same upload must always get the same job id."""
+        if ref.version_id or ref.pinned_job_id:
             return ref
         try:
-            head = self.steps.env.aws.s3.head_object(Bucket=ref.bucket, Key=ref.key)
-        except Exception:
-            return ref  # gone or unreadable: fetch will record why
+            with aws_call(f"s3.head_object({ref.key})"):
+                head = self.steps.env.aws.s3.head_object(Bucket=ref.bucket, Key=ref.key)
+        except Exception as exc:
+            if error_code(exc) in _MISSING_CODES or error_code(exc) in {"403", "AccessDenied"}:
+                return ref  # gone or unreadable: fetch will record why
+            raise
         version = head.get("VersionId")
         etag = str(head.get("ETag", "")).strip('"')
         if version and version != "null" and (not ref.etag or etag == ref.etag):
             return replace(ref, version_id=version)
         return ref
 
+    # ---- running ----
     def process(self, ref: ObjectRef, *, trace_id: str | None = None,
                 stop: Callable[[], bool] = lambda: False) -> tuple[Outcome, JobRecord]:
         ref = self.resolve_version(ref)
@@ -87,18 +159,31 @@ class JobRunner:
             return Outcome.ALREADY_DONE, rec
         return self.resume(rec.job_id, stop=stop)
 
+    def new_token(self) -> str:
+        return f"{self.owner}/{uuid.uuid4().hex[:8]}"
+
     def resume(self, job_id: str, *, stop: Callable[[], bool] = lambda: False,
                prepare: Callable[[Execution], None] | None = None
                ) -> tuple[Outcome, JobRecord]:
-        claimed = self.store.claim(job_id, self.owner, self.clock(), self.lease_seconds)
+        token = self.new_token()
+        claimed = self.store.claim(job_id, token, self.clock(), self.lease_seconds)
         if claimed is None:
             current = self.store.get(job_id)
             assert current is not None
             return Outcome.BUSY, current
         rec = claimed
-        ex = Execution.restore(DEPLOYMENT, rec.snapshot)
+        if rec.is_terminal and prepare is None:
+            self._release_quietly(rec)
+            return Outcome.ALREADY_DONE, rec
+        try:
+            ex = Execution.restore(DEPLOYMENT, rec.snapshot)
+        except DefinitionError as exc:
+            return self._fail_unresumable(rec, exc), rec
+        changed = abandon_started_task(ex, self.clock())
         if prepare is not None:
             prepare(ex)
+            changed = True
+        last_state = [rec.state]
 
         def persist(execution: Execution) -> None:
             copy_execution(rec, execution)
@@ -108,20 +193,127 @@ class JobRunner:
                 rec.finished_at = rec.updated_at
             self.store.save(rec)
             self.on_record(rec)
+            if execution.state != last_state[0]:
+                last_state[0] = execution.state
+                fault_point(f"after:{execution.state}", job_id=rec.job_id, key=rec.key)
 
-        if prepare is not None:
-            persist(ex)
+        with self._lock:
+            self._active[job_id] = _Active(job_id, token)
+        keeper = LeaseKeeper(self.store, job_id, token, self.lease_seconds, self.clock,
+                             self.heartbeat_interval or self.lease_seconds / 3)
         try:
-            drive(ex, self.steps.tasks(), persist=persist, clock=self.clock, sleep=self.sleep,
-                  hooks=self.hooks, stop=stop)
+            with keeper:
+                if changed:
+                    persist(ex)
+                drive(ex, self.steps.tasks(), persist=persist, clock=self.clock,
+                      sleep=self.sleep, hooks=self.hooks,
+                      stop=lambda: stop() or keeper.lost.is_set())
         except LeaseLost:
             log.warning("job %s: another worker took over; leaving it", job_id)
+            return Outcome.LOST, rec
+        except HistoryLimitExceeded:
+            log.error("job %s: history limit reached; the job is failed", job_id)
+        finally:
+            with self._lock:
+                self._active.pop(job_id, None)
+        if keeper.lost.is_set() and not ex.is_terminal:
             return Outcome.LOST, rec
         try:
             self.store.release(rec)
         except LeaseLost:
             return Outcome.LOST, rec
         return (Outcome.DONE if ex.is_terminal else Outcome.INTERRUPTED), rec
+
+    def _release_quietly(self, rec: JobRecord) -> None:
+        with contextlib.suppress(LeaseLost):
+            self.store.release(rec)
+
+    def _fail_unresumable(self, rec: JobRecord, exc: Exception) -> Outcome:
+        """A snapshot this workflow cannot continue: fail the job, with what to do."""
+        now = self.clock()
+        message = f"{exc} (use `auto-lambda replay --restart {rec.job_id}`)"
+        rec.error = {"code": "WorkflowChanged", "message": message, "state": rec.state}
+        rec.state, rec.status = "failed", Status.FAILED.value
+        rec.updated_at = rec.finished_at = now
+        try:
+            self.store.release(rec)
+        except LeaseLost:
+            return Outcome.LOST
+        return Outcome.DONE
+
+    # ---- shutdown ----
+    def active_jobs(self) -> list[str]:
+        with self._lock:
+            return sorted(self._active)
+
+    def interrupt_active(self, reason: str) -> list[str]:
+        """Persist the interruption of every job still running in this process (its
+        running task recorded as timed out, so a retry reruns it elsewhere) and release
+        their leases. Called on shutdown once the drain deadline passed."""
+        with self._lock:
+            active = list(self._active.values())
+        done: list[str] = []
+        for job in active:
+            for _ in range(3):
+                rec = self.store.get(job.job_id)
+                if rec is None or rec.lease_owner != job.token:
+                    break
+                try:
+                    ex = Execution.restore(DEPLOYMENT, rec.snapshot)
+                except DefinitionError:
+                    break
+                now = self.clock()
+                abandon_started_task(ex, now, cause=reason)
+                copy_execution(rec, ex)
+                rec.updated_at = now
+                rec.lease_owner, rec.lease_expires = None, 0.0
+                try:
+                    self.store.save(rec)
+                except LeaseLost:
+                    continue  # the job's own thread persisted meanwhile: read again
+                done.append(job.job_id)
+                log.warning("job %s: interrupted in %s; lease released", job.job_id, rec.state)
+                break
+        return done
+
+    # ---- replay ----
+    def rewrite(self, job_id: str,
+                change: Callable[[JobRecord, Execution | None], Execution]
+                ) -> JobRecord | None:
+        """Under the job's lease, replace its execution with ``change(record, execution)``
+        (execution None when its snapshot cannot be continued) and persist; None when
+        another worker holds the lease. Errors from ``change`` release the lease."""
+        token = self.new_token()
+        rec = self.store.claim(job_id, token, self.clock(), self.lease_seconds)
+        if rec is None:
+            return None
+        try:
+            current: Execution | None = Execution.restore(DEPLOYMENT, rec.snapshot)
+        except (DefinitionError, KeyError):
+            current = None
+        try:
+            ex = change(rec, current)
+        except BaseException:
+            self._release_quietly(rec)
+            raise
+        copy_execution(rec, ex)
+        now = self.clock()
+        rec.updated_at = now
+        rec.finished_at = now if ex.is_terminal else None
+        rec.lease_owner, rec.lease_expires = None, 0.0
+        self.store.save(rec)
+        self.on_record(rec)
+        return rec
+
+
+def abandon_started_task(ex: Execution, now: float, cause: str | None = None) -> bool:
+    """A task that started but has no outcome, found by whoever now holds the lease:
+    its worker is gone. Record it as timed out so Retry reruns just that step."""
+    if ex.task is None or ex.status is not Status.RUNNING:
+        return False
+    ex.task_timed_out(now, cause=cause or (
+        f"the worker running {ex.state!r} stopped before it finished (its lease expired)"))
+    return True
 
 
 def copy_execution(rec: JobRecord, ex: Execution) -> None:
@@ -142,5 +334,4 @@ def copy_execution(rec: JobRecord, ex: Execution) -> None:
     rec.artifact = data.get("artifact") or rec.artifact
     deployed = data.get("deploy") or {}
     rec.function_arn = deployed.get("function_arn") or rec.function_arn
-    if ex.state == "verified":
-        rec.published_version = deployed.get("version")
+    rec.published_version = deployed.get("version") if ex.state == "verified" else None

@@ -10,8 +10,11 @@ version, the artifact by content hash) without rerunning an earlier step.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +22,55 @@ from typing import Any
 
 from orchestrator.aws import Aws, aws_call, error_code
 from orchestrator.errors import ObjectMissing, ZipError
+from orchestrator.faults import fault_point
 
 log = logging.getLogger(__name__)
 
 # Lambda's unzipped limit; a larger upload cannot become a function.
 MAX_SOURCE_BYTES = 262_144_000
 _CHUNK = 1 << 20
+# Lowers the unzip caps (bytes, entries) for drills and tests of the limits; never raises them.
+ENV_UNPACK_MAX_BYTES = "AUTO_LAMBDA_UNPACK_MAX_BYTES"
+ENV_UNPACK_MAX_ENTRIES = "AUTO_LAMBDA_UNPACK_MAX_ENTRIES"
+
+
+def unpack_limits(env: Any = None) -> Any:
+    """The unzip limits, lowered by the environment where asked (for drills)."""
+    from orchestrator.unpack import UnpackLimits
+
+    env = os.environ if env is None else env
+    base = UnpackLimits()
+    changes: dict[str, int] = {}
+    for name, attr in ((ENV_UNPACK_MAX_BYTES, "max_total_bytes"),
+                       (ENV_UNPACK_MAX_ENTRIES, "max_entries")):
+        raw = env.get(name)
+        if raw and raw.isdigit():
+            changes[attr] = min(int(raw), getattr(base, attr))
+    if not changes:
+        return base
+    from dataclasses import replace
+
+    return replace(base, **changes)
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:6]}.part{path.suffix}")
 
 
 @dataclass
@@ -85,22 +131,25 @@ class Steps:
                 f"this job (etag {expected} -> {etag})",
                 hint="the newer upload has its own job")
         written = 0
-        tmp = dest.with_suffix(".part")
-        with tmp.open("wb") as out:
-            for chunk in resp["Body"].iter_chunks(_CHUNK):
-                written += len(chunk)
-                if written > MAX_SOURCE_BYTES:
-                    raise ZipError(f"the upload is over {MAX_SOURCE_BYTES:,} bytes",
-                                   code="ZipTooLarge",
-                                   hint="Lambda packages are at most 250 MB unzipped")
-                out.write(chunk)
-        tmp.replace(dest)
+        tmp = _tmp_name(dest)
+        try:
+            with tmp.open("wb") as out:
+                for chunk in resp["Body"].iter_chunks(_CHUNK):
+                    written += len(chunk)
+                    if written > MAX_SOURCE_BYTES:
+                        raise ZipError(f"the upload is over {MAX_SOURCE_BYTES:,} bytes",
+                                       code="ZipTooLarge",
+                                       hint="Lambda packages are at most 250 MB unzipped")
+                    out.write(chunk)
+            tmp.replace(dest)
+        finally:
+            tmp.unlink(missing_ok=True)
         return {"version_id": resp.get("VersionId") if resp.get("VersionId") != "null" else None,
                 "etag": etag, "size": written}
 
     def _source_zip(self, ctx: Any) -> Path:
         path = self.job_dir(ctx.execution_id) / "source.zip"
-        if not path.exists():
+        if not (path.exists() and _source_checks_out(path, ctx.data.get("source") or {})):
             self._download_source(dict(ctx.data), path)
         return path
 
@@ -110,7 +159,7 @@ class Steps:
         app = self.job_dir(ctx.execution_id) / "app"
         if not (app / ".unpacked").exists():
             shutil.rmtree(app, ignore_errors=True)
-            unpack_zip(self._source_zip(ctx), app)
+            unpack_zip(self._source_zip(ctx), app, unpack_limits())
             (app / ".unpacked").touch()
         return app
 
@@ -120,62 +169,143 @@ class Steps:
         return AppSpec.from_dict(dict(ctx.data["app"]))
 
     # ---- the five tasks ----
+    def _point(self, when: str, ctx: Any, step: str) -> None:
+        fault_point(f"{when}:{step}", job_id=ctx.execution_id, key=str(ctx.data.get("key", "")))
+
     def fetch(self, ctx: Any) -> dict[str, Any]:
+        self._point("before", ctx, "fetch")
         path = self.job_dir(ctx.execution_id) / "source.zip"
         source = self._download_source(dict(ctx.data), path)
         self.env.progress(ctx.execution_id, f"fetched {source['size']:,} bytes")
+        self._point("during", ctx, "fetch")
         return {"source": source}
 
     def unpack(self, ctx: Any) -> dict[str, Any]:
         from orchestrator.manifest import load_app_spec
         from orchestrator.unpack import unpack_zip
 
+        self._point("before", ctx, "unpack")
         app = self.job_dir(ctx.execution_id) / "app"
         shutil.rmtree(app, ignore_errors=True)
-        result = unpack_zip(self._source_zip(ctx), app)
+        result = unpack_zip(self._source_zip(ctx), app, unpack_limits())
         spec = load_app_spec(app, Path(str(ctx.data["key"])).name)
         (app / ".unpacked").touch()
+        self._point("during", ctx, "unpack")
         return {"app": spec.to_dict(),
                 "unpacked": {"files": result.files, "bytes": result.bytes_written}}
 
     def build(self, ctx: Any) -> dict[str, Any]:
         from orchestrator.build import build_package, store_artifact
 
+        self._point("before", ctx, "build")
         spec = self._spec(ctx)
         out = self.job_dir(ctx.execution_id) / "package.zip"
+        tmp = _tmp_name(out)
 
         def progress(msg: str) -> None:
             ctx.heartbeat()
             self.env.progress(ctx.execution_id, msg)
 
-        result = build_package(self._app_dir(ctx), spec, out, cache=self.env.cache,
-                               progress=progress)
+        try:
+            result = build_package(self._app_dir(ctx), spec, tmp, cache=self.env.cache,
+                                   progress=progress)
+            tmp.replace(out)
+        finally:
+            tmp.unlink(missing_ok=True)
+        result.zip_path = out
         artifact = store_artifact(self.env.aws, result)
+        self._point("during", ctx, "build")
         return {"artifact": artifact, "build": result.to_dict() | {"zip_path": str(out)}}
 
     def deploy(self, ctx: Any) -> dict[str, Any]:
         from orchestrator.deploy import deploy_function
 
-        res = deploy_function(self.env.aws, self._spec(ctx), dict(ctx.data["artifact"]),
-                              self.env.role_arn)
+        self._point("before", ctx, "deploy")
+        spec = self._spec(ctx)
+        artifact = dict(ctx.data["artifact"])
+        res = reuse_published_version(self.env.aws, spec, artifact, self.env.role_arn)
+        if res is None:
+            res = deploy_function(self.env.aws, spec, artifact, self.env.role_arn)
+        self._point("during", ctx, "deploy")
         return {"deploy": res.to_dict()}
 
     def _package_zip(self, ctx: Any) -> Path:
         path = self.job_dir(ctx.execution_id) / "package.zip"
-        if not path.exists():
-            artifact = ctx.data["artifact"]
+        artifact = ctx.data["artifact"]
+        if path.exists() and _sha256_of(path) == artifact.get("sha256"):
+            return path
+        tmp = _tmp_name(path)
+        try:
             with aws_call("s3.download_file(artifact)"):
-                self.env.aws.s3.download_file(artifact["bucket"], artifact["key"], str(path))
+                self.env.aws.s3.download_file(artifact["bucket"], artifact["key"], str(tmp))
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     def verify(self, ctx: Any) -> dict[str, Any]:
         from orchestrator.deploy import DeployResult, promote
         from orchestrator.verify import verify_deployment
 
+        self._point("before", ctx, "verify")
         deployed = DeployResult.from_dict(dict(ctx.data["deploy"]))
         result = verify_deployment(self.env.aws, self._spec(ctx), deployed,
                                    self._package_zip(ctx),
                                    work_dir=self.job_dir(ctx.execution_id) / "verify")
         # `live` moves only now, after the new version passed.
         promote(self.env.aws, deployed.function_name, deployed.version)
+        self._point("during", ctx, "verify")
         return {"verify": result.to_dict()}
+
+
+def _source_checks_out(path: Path, source: dict[str, Any]) -> bool:
+    """A source zip left by an earlier attempt is reused only if it is whole."""
+    size = source.get("size")
+    if size is not None and path.stat().st_size != int(size):
+        return False
+    etag = str(source.get("etag") or "")
+    if etag and "-" not in etag and len(etag) == 32:  # single-part upload: etag is the MD5
+        return _md5_of(path) == etag
+    return size is not None
+
+
+def reuse_published_version(aws: Aws, spec: Any, artifact: dict[str, Any],
+                            role_arn: str) -> Any:
+    """A published version that already runs this artifact's code with the spec's
+    configuration (an earlier attempt published it, then crashed before recording it),
+    as a DeployResult; None when there is none, so deploy_function publishes one."""
+    from orchestrator.deploy import (
+        DeployResult,
+        configuration_matches,
+        desired_configuration,
+        live_version,
+    )
+
+    want_sha = str(artifact.get("code_sha256") or "")
+    if not want_sha:
+        return None
+    name = aws.settings.function_name(spec.name)
+    desired = desired_configuration(spec, role_arn)
+    found: dict[str, Any] | None = None
+    try:
+        with aws_call(f"lambda.list_versions_by_function({name})"):
+            pages = aws.lambda_.get_paginator("list_versions_by_function").paginate(
+                FunctionName=name)
+            for page in pages:
+                for version in page.get("Versions", []):
+                    if (found is None and version.get("Version") != "$LATEST"
+                            and version.get("CodeSha256") == want_sha
+                            and configuration_matches(version, desired, spec.architecture)):
+                        found = version
+    except Exception as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+    if found is None:
+        return None
+    number = str(found["Version"])
+    arn = str(found["FunctionArn"])
+    if arn.endswith(f":{number}"):
+        arn = arn[: -len(number) - 1]
+    log.info("function %s: version %s already runs this package; reusing it", name, number)
+    return DeployResult(name, arn, number, want_sha, False, live_version(aws, name))

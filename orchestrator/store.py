@@ -65,6 +65,9 @@ class JobRecord:
     finished_at: float | None = None
     trace_id: str | None = None
     snapshot: dict[str, Any] = field(default_factory=dict)
+    # Earlier executions of this job (``replay --restart``), oldest first: each a summary
+    # {"run", "state", "error", "started_at", "finished_at", "redrive_count", "history"}.
+    previous_runs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_terminal(self) -> bool:
@@ -86,6 +89,8 @@ class JobRecord:
     def to_item(self) -> dict[str, Any]:
         plain = asdict(self)
         plain["snapshot"] = json.dumps(self.snapshot, separators=(",", ":"), default=str)
+        plain["previous_runs"] = (json.dumps(self.previous_runs, separators=(",", ":"),
+                                             default=str) if self.previous_runs else None)
         for key in ("error", "artifact"):
             plain[key] = json.dumps(plain[key]) if plain[key] is not None else None
         clean = {k: v for k, v in plain.items() if v is not None and v != ""}
@@ -99,6 +104,7 @@ class JobRecord:
             if isinstance(v, Decimal):
                 raw[k] = int(v) if k in {"version", "redrive_count"} else float(v)
         raw["snapshot"] = json.loads(raw.get("snapshot") or "{}")
+        raw["previous_runs"] = json.loads(raw.get("previous_runs") or "[]")
         for key in ("error", "artifact"):
             if isinstance(raw.get(key), str):
                 raw[key] = json.loads(raw[key])

@@ -1,15 +1,16 @@
-"""Keeps a message invisible and a job's lease alive while the job runs.
+"""Keeps a message invisible while its job runs.
 
-A daemon thread that, every ``interval`` seconds, extends the SQS message's
-visibility and the job's DynamoDB lease. If the worker dies the heartbeats stop, the
-lease expires and another worker resumes the job from its last persisted state.
+A daemon thread that, every ``interval`` seconds, calls ``beat`` (the worker extends
+the SQS message's visibility; the job's DynamoDB lease has its own keeper in
+``orchestrator.pipeline``). If the worker dies the heartbeats stop, the message
+reappears, the lease expires and another worker resumes the job from its last
+persisted state. A failed beat is logged and retried; it never touches the job.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from types import TracebackType
 
@@ -17,8 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    def __init__(self, beat: Callable[[], None], interval: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, beat: Callable[[], None], interval: float) -> None:
         self._beat = beat
         self._interval = max(interval, 0.05)
         self._stop = threading.Event()
@@ -34,6 +34,10 @@ class Heartbeat:
             except Exception:  # a missed beat is retried next interval; never kill the job
                 self.failures += 1
                 log.warning("heartbeat failed", exc_info=True)
+
+    def stop(self) -> None:
+        """No more beats (the thread ends at its next wake-up)."""
+        self._stop.set()
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()

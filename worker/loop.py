@@ -1,25 +1,37 @@
 """The worker's receive loop: long-poll the jobs queue, run up to ``concurrency``
 messages at once, heartbeat each, and acknowledge by outcome.
 
-Stopping (``stop`` event set, e.g. by SIGTERM) ends receiving at once; running jobs
-stop between steps, persist, release their lease and make their message visible
-again, so nothing is lost.
+Stopping (``request_stop()``, e.g. on SIGTERM) ends receiving at once; running jobs
+finish their current step, persist, release their lease and make their message visible
+again. If they are still running when the drain deadline passes, the worker persists
+their interruption itself (``JobRunner.interrupt_active``), stops their heartbeats,
+makes their messages visible and reports them as ``abandoned``: the caller then exits
+without waiting for those threads. Nothing is lost either way: the lease and the
+message visibility expire on their own if even that fails.
+
+No exception from a job ever leaves ``handle``: a job failure is the job's, never the
+worker's.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.aws import aws_call
 from orchestrator.pipeline import JobRunner
 from worker.heartbeat import Heartbeat
+from worker.instance import InstanceConfig, ScaleInGuard
 from worker.messages import Ack, Handled, handle_body
 
 log = logging.getLogger(__name__)
+
+MAX_BUSY_DELAY = 900  # SQS allows 12 h; a busy job is retried well before that
 
 
 @dataclass
@@ -30,104 +42,191 @@ class Stats:
     released: int = 0
     kept: int = 0
     errors: int = 0
+    abandoned: int = 0
     outcomes: list[Handled] = field(default_factory=list)
+
+
+def busy_delay_for(receive_count: int, base: int) -> int:
+    """How long a delivery of a job another worker holds stays hidden: doubling with
+    each receive, so a long job does not burn the message's receives (and land it in
+    the DLQ) while its owner is still working."""
+    exponent = min(max(receive_count, 1) - 1, 16)
+    return int(min(max(base, 1) * (2 ** exponent), MAX_BUSY_DELAY))
 
 
 class Worker:
     def __init__(self, runner: JobRunner, *, queue_url: str, concurrency: int = 1,
                  wait_seconds: int = 20, visibility: int = 60, busy_delay: int = 15,
                  expected_bucket: str | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, drain_seconds: float = 30.0,
+                 guard: ScaleInGuard | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.runner = runner
         self.aws = runner.steps.env.aws
         self.queue_url = queue_url
         self.concurrency = max(1, concurrency)
         self.wait_seconds = wait_seconds
-        self.visibility = visibility
+        self.visibility = max(1, int(visibility))
         self.busy_delay = busy_delay
         self.expected_bucket = expected_bucket
         self.stop = stop or threading.Event()
+        self.drain_seconds = drain_seconds
+        self.guard = guard or ScaleInGuard(lambda: self.aws.autoscaling, InstanceConfig())
+        self.clock = clock
         self.stats = Stats()
+        self.stopped_at: float | None = None
         self._lock = threading.Lock()
         self._running: set[Future[Any]] = set()
+        self._inflight: dict[str, Heartbeat] = {}
+
+    def request_stop(self) -> None:
+        """Stop receiving; the drain deadline counts from the first request."""
+        if self.stopped_at is None:
+            self.stopped_at = self.clock()
+        self.stop.set()
 
     # ---- one message ----
-    def _receive(self, n: int, wait: int) -> list[dict[str, Any]]:
+    def _receive(self, n: int, wait_s: int) -> list[dict[str, Any]]:
         with aws_call("sqs.receive_message"):
             resp = self.aws.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, n),
-                WaitTimeSeconds=wait, VisibilityTimeout=self.visibility,
+                QueueUrl=self.queue_url, MaxNumberOfMessages=max(1, min(10, n)),
+                WaitTimeSeconds=wait_s, VisibilityTimeout=self.visibility,
                 MessageSystemAttributeNames=["AWSTraceHeader", "ApproximateReceiveCount"])
         messages: list[dict[str, Any]] = resp.get("Messages", [])
         return messages
 
-    def _extend(self, receipt: str) -> None:
+    def _set_visibility(self, receipt: str, seconds: int) -> None:
         self.aws.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt,
-                                               VisibilityTimeout=self.visibility)
+                                               VisibilityTimeout=seconds)
 
     def handle(self, msg: dict[str, Any]) -> Handled:
-        receipt = msg["ReceiptHandle"]
-        trace_header = (msg.get("Attributes") or {}).get("AWSTraceHeader")
-        with Heartbeat(lambda: self._extend(receipt), interval=self.visibility / 3):
-            try:
+        """Run one message's jobs and acknowledge it. Never raises."""
+        receipt = msg.get("ReceiptHandle", "")
+        attrs = msg.get("Attributes") or {}
+        handled = Handled(Ack.KEEP, (), "unexpected error")
+        self.guard.job_started()
+        try:
+            beat = Heartbeat(lambda: self._set_visibility(receipt, self.visibility),
+                             interval=self.visibility / 3)
+            with self._lock:
+                self._inflight[receipt] = beat
+            with beat:
                 handled = handle_body(self.runner, msg.get("Body", ""),
                                       message_id=msg.get("MessageId", "?"),
                                       expected_bucket=self.expected_bucket,
-                                      trace_id=trace_header, stop=self.stop.is_set)
+                                      trace_id=attrs.get("AWSTraceHeader"),
+                                      stop=self.stop.is_set)
+        except Exception:
+            log.exception("message %s: unexpected failure; it will be redelivered",
+                          msg.get("MessageId"))
+        finally:
+            with self._lock:
+                self._inflight.pop(receipt, None)
+            try:
+                self._acknowledge(receipt, handled, int(attrs.get("ApproximateReceiveCount",
+                                                                  1) or 1))
             except Exception:
-                log.exception("message %s: unexpected failure; it will be redelivered",
-                              msg.get("MessageId"))
-                handled = Handled(Ack.KEEP, (), "unexpected error")
-        self._acknowledge(receipt, handled)
+                log.exception("message %s: acknowledging failed", msg.get("MessageId"))
+            self.guard.job_finished()
         return handled
 
-    def _acknowledge(self, receipt: str, handled: Handled) -> None:
+    def _acknowledge(self, receipt: str, handled: Handled, receive_count: int = 1) -> None:
         sqs = self.aws.sqs
         try:
             if handled.ack is Ack.DELETE:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
             elif handled.ack is Ack.DELAY:
-                sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt,
-                                              VisibilityTimeout=self.busy_delay)
+                self._set_visibility(receipt, busy_delay_for(receive_count, self.busy_delay))
             elif handled.ack is Ack.RELEASE:
-                sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt,
-                                              VisibilityTimeout=0)
+                self._set_visibility(receipt, 0)
         except Exception:
             log.warning("could not acknowledge a message (%s); it will be redelivered and "
                         "recognised as done", handled.ack, exc_info=True)
         with self._lock:
             self.stats.outcomes.append(handled)
+            if len(self.stats.outcomes) > 1000:  # a long-running worker keeps recent ones
+                del self.stats.outcomes[:500]
             attr = {"delete": "deleted", "delay": "delayed", "release": "released",
                     "keep": "kept"}[handled.ack.value]
             setattr(self.stats, attr, getattr(self.stats, attr) + 1)
 
     # ---- the loop ----
-    def poll_once(self, wait: int = 0) -> int:
+    def poll_once(self, wait_s: int = 0) -> int:
         """Receive one batch and handle it synchronously; how many messages."""
-        messages = self._receive(self.concurrency, wait)
+        messages = self._receive(self.concurrency, wait_s)
         self.stats.received += len(messages)
         for msg in messages:
             self.handle(msg)
         return len(messages)
 
+    def _on_done(self, future: Future[Any]) -> None:
+        exc = future.exception() if not future.cancelled() else None
+        if exc is not None:  # handle() never raises; this is a last line of defence
+            log.error("a job thread ended with %r", exc)
+
     def run(self) -> Stats:
-        with ThreadPoolExecutor(max_workers=self.concurrency,
-                                thread_name_prefix="job") as pool:
-            while not self.stop.is_set():
-                self._running = {f for f in self._running if not f.done()}
-                free = self.concurrency - len(self._running)
-                if free <= 0:
-                    self.stop.wait(0.2)
-                    continue
-                try:
-                    messages = self._receive(free, min(self.wait_seconds, 5))
-                except Exception:
-                    self.stats.errors += 1
-                    log.warning("receive failed; retrying", exc_info=True)
-                    self.stop.wait(min(2.0 * self.stats.errors, 10.0))
-                    continue
-                self.stats.errors = 0
-                self.stats.received += len(messages)
-                for msg in messages:
-                    self._running.add(pool.submit(self.handle, msg))
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="job")
+        try:
+            self._loop(pool)
+        finally:
+            self._drain(pool)
         return self.stats
+
+    def _loop(self, pool: ThreadPoolExecutor) -> None:
+        while not self.stop.is_set():
+            self._running = {f for f in self._running if not f.done()}
+            free = self.concurrency - len(self._running)
+            if free <= 0:
+                wait(self._running, timeout=0.5, return_when=FIRST_COMPLETED)
+                continue
+            try:
+                messages = self._receive(free, min(self.wait_seconds, 5))
+            except Exception:
+                self.stats.errors += 1
+                log.warning("receive failed; retrying", exc_info=True)
+                self.stop.wait(min(2.0 * self.stats.errors, 10.0))
+                continue
+            self.stats.errors = 0
+            self.stats.received += len(messages)
+            if self.stop.is_set():  # received while stopping: hand them straight back
+                for msg in messages:
+                    self._release_message(msg.get("ReceiptHandle", ""))
+                break
+            for msg in messages:
+                future = pool.submit(self.handle, msg)
+                future.add_done_callback(self._on_done)
+                self._running.add(future)
+
+    def _release_message(self, receipt: str) -> None:
+        try:
+            self._set_visibility(receipt, 0)
+        except Exception:
+            log.warning("could not release a message; it reappears after its visibility "
+                        "timeout", exc_info=True)
+
+    def _drain(self, pool: ThreadPoolExecutor) -> None:
+        running = {f for f in self._running if not f.done()}
+        if running:
+            start = self.stopped_at if self.stopped_at is not None else self.clock()
+            remaining = max(0.0, start + self.drain_seconds - self.clock())
+            log.warning("draining %d running job(s), up to %.0f s", len(running), remaining)
+            _, running = wait(running, timeout=remaining)
+        if not running:
+            pool.shutdown(wait=True)
+            return
+        self.abandon(f"the worker shut down while this step ran (drain deadline of "
+                     f"{self.drain_seconds:g} s passed)")
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def abandon(self, reason: str) -> None:
+        """Past the drain deadline: persist each running job's interruption, release its
+        lease, stop its message heartbeat and make the message visible again."""
+        jobs = self.runner.interrupt_active(reason)
+        with self._lock:
+            inflight = dict(self._inflight)
+        for receipt, beat in inflight.items():
+            beat.stop()
+            self._release_message(receipt)
+        self.stats.abandoned = len(inflight)
+        log.warning("drain deadline passed: %d job(s) interrupted and handed back (%s)",
+                    len(jobs), ", ".join(jobs) or "none persisted")

@@ -1,9 +1,20 @@
-"""``auto-lambda worker``: what each Auto Scaling instance runs."""
+"""``auto-lambda worker``: what each Auto Scaling instance runs.
+
+Signals: the first SIGTERM (or Ctrl-C) stops receiving and drains: running steps may
+finish until ``--drain-seconds``; then each job is persisted, its lease released and
+its message made visible again, and the process exits 0. A second signal exits at
+once (status 128+signal); nothing is lost then either, because leases and message
+visibility expire on their own. On AWS the instance is protected from scale-in while
+jobs run, and the termination lifecycle hook is completed after draining.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -11,39 +22,84 @@ import click
 
 from orchestrator.config import Settings
 
+log = logging.getLogger("worker")
+
 
 @click.command()
 @click.option("--concurrency", "-c", default=1, show_default=True,
               help="Jobs run at once by this worker.")
 @click.option("--wait", default=20, show_default=True,
-              help="SQS long-poll wait in seconds.")
-def worker(concurrency: int, wait: int) -> None:
+              help="SQS long-poll wait in seconds (at most 5 s per call while running, "
+                   "so a stop is noticed quickly).")
+@click.option("--drain-seconds", default=30.0, show_default=True, type=float,
+              help="On SIGTERM, how long running steps may take to finish.")
+@click.option("--lease-seconds", type=float, default=None,
+              help="Job lease length [default: AUTO_LAMBDA_LEASE_SECONDS or 60].")
+@click.option("--visibility", type=int, default=None,
+              help="Message visibility while a job runs, extended by heartbeats "
+                   "[default: AUTO_LAMBDA_VISIBILITY_TIMEOUT or 60].")
+@click.option("--busy-delay", type=int, default=None,
+              help="Base delay before a delivery of a job another worker holds comes "
+                   "back; doubles with each receive [default: AUTO_LAMBDA_BUSY_DELAY or 15].")
+def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: float | None,
+           visibility: int | None, busy_delay: int | None) -> None:
     """Consume the jobs queue until SIGTERM or Ctrl-C.
 
-    On the first signal the worker stops receiving, lets running steps finish, then
-    persists each job and makes its message visible again; nothing is lost.
+    On the first signal the worker stops receiving, lets running steps finish (up to
+    --drain-seconds), then persists each job and makes its message visible again;
+    nothing is lost. A second signal exits at once.
     """
     from orchestrator.runtime import build_runtime
+    from worker.instance import InstanceConfig, ScaleInGuard
     from worker.loop import Worker
 
     settings = Settings.from_env()
     rt = build_runtime(settings)
-    stop = threading.Event()
+    if lease_seconds is not None:
+        rt.runner.lease_seconds = lease_seconds
+    env = os.environ
+    vis = visibility or settings.visibility_timeout
+    busy = busy_delay if busy_delay is not None else int(env.get("AUTO_LAMBDA_BUSY_DELAY")
+                                                         or 15)
+    guard = ScaleInGuard(lambda: rt.aws.autoscaling, InstanceConfig.from_env(env, settings))
+    w = Worker(rt.runner, queue_url=rt.aws.queue_url(), concurrency=concurrency,
+               wait_seconds=wait, visibility=vis, busy_delay=busy,
+               expected_bucket=settings.incoming_bucket, drain_seconds=drain_seconds,
+               guard=guard, stop=threading.Event())
+    signals = {"count": 0}
 
     def on_signal(signum: int, frame: Any) -> None:
-        logging.getLogger("worker").warning("signal %s: stopping after the current steps",
-                                            signum)
-        stop.set()
+        signals["count"] += 1
+        if signals["count"] > 1:
+            log.warning("second signal %s: exiting now; leases and messages expire on "
+                        "their own", signum)
+            _flush()
+            os._exit(128 + signum)
+        log.warning("signal %s: stopping; running steps have %.0f s to finish",
+                    signum, drain_seconds)
+        w.request_stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    w = Worker(rt.runner, queue_url=rt.aws.queue_url(), concurrency=concurrency,
-               wait_seconds=wait, visibility=settings.visibility_timeout,
-               expected_bucket=settings.incoming_bucket, stop=stop)
     click.echo(f"worker {rt.runner.owner} consuming {settings.queue_name} "
-               f"(concurrency {concurrency})", err=True)
+               f"(concurrency {concurrency}, lease {rt.runner.lease_seconds:g} s, "
+               f"visibility {vis} s)", err=True)
     stats = w.run()
-    click.echo(f"worker stopped: {stats.received} received, {stats.deleted} done", err=True)
+    if guard.config.enabled and w.stop.is_set():
+        guard.complete_termination()
+    click.echo(f"worker stopped: {stats.received} received, {stats.deleted} done, "
+               f"{stats.released} handed back, {stats.abandoned} interrupted", err=True)
+    if stats.abandoned:
+        # Job threads still run past the deadline; their jobs are already persisted
+        # and handed back, so leave without waiting for them.
+        _flush()
+        os._exit(0)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe must not change the status
+            stream.flush()
 
 
 commands = [worker]

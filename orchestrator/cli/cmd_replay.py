@@ -1,0 +1,128 @@
+"""``auto-lambda replay``: redrive failed jobs, restart them, or move DLQ messages back.
+
+A thin shell over ``orchestrator.replay``: gather, plan, print the plan (``--dry-run``
+stops there), execute, and optionally wait for the replayed jobs to end.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from typing import Any
+
+import click
+
+from orchestrator.config import Settings
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``15m``, ``2h``, ``1d``, ``1h30m`` -> seconds."""
+    raw = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", raw):
+        return float(raw)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw])", raw)
+    if not parts or "".join(n + u for n, u in parts) != raw:
+        raise click.BadParameter(f"{text!r} is not a duration (e.g. 30m, 2h, 1d)")
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+@click.command()
+@click.argument("jobs", nargs=-1)
+@click.option("--failed", is_flag=True, help="Every failed job (narrow with --since/--error).")
+@click.option("--since", "since", default=None, help="With --failed: failed within DURATION "
+              "(e.g. 30m, 2h, 1d).")
+@click.option("--error", "error_code", default=None, help="With --failed: only this error code.")
+@click.option("--dlq", is_flag=True, help="Move the DLQ's messages back to the jobs queue.")
+@click.option("--restart", is_flag=True, help="A new execution from the start instead of a "
+              "redrive (same job id; the old run is kept in previous_runs).")
+@click.option("--here", is_flag=True, help="Drive replayed jobs in this process instead of "
+              "re-enqueueing them for the workers.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--wait", "wait_", is_flag=True, help="Wait until the replayed jobs end.")
+@click.option("--timeout", default=900.0, show_default=True, help="Seconds --wait waits.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def replay(jobs: tuple[str, ...], failed: bool, since: str | None, error_code: str | None,
+           dlq: bool, restart: bool, here: bool, dry_run: bool, wait_: bool, timeout: float,
+           as_json: bool) -> None:
+    """Replay failed jobs (JOB... or --failed) or dead-lettered messages (--dlq).
+
+    A redrive continues a failed job at the step that failed, with the same job id and
+    input, as Step Functions' redrive: steps that succeeded are not rerun. The job is
+    then re-enqueued so any worker picks it up (or run here with --here). A job whose
+    app object changed since it ran needs --restart.
+    """
+    from orchestrator.aws import Aws
+    from orchestrator.replay import (
+        Executor,
+        Request,
+        gather,
+        plan,
+        release_dlq,
+        wait_terminal,
+    )
+    from orchestrator.store import JobStore
+
+    if not (jobs or failed or dlq):
+        raise click.UsageError("name JOB ids, or use --failed or --dlq")
+    if (since or error_code) and not failed:
+        raise click.UsageError("--since and --error narrow --failed")
+    request = Request(job_ids=tuple(jobs), failed=failed,
+                      since_seconds=parse_duration(since) if since else None,
+                      error_code=error_code, dlq=dlq, restart=restart, here=here)
+    settings = Settings.from_env()
+    aws = Aws(settings)
+    store = JobStore(aws)
+    dlq_url = aws.queue_url(settings.dlq_name) if dlq else None
+    facts = gather(request, store, aws, time.time(), dlq_url=dlq_url)
+    actions = plan(request, facts)
+    if dry_run:
+        if dlq_url:
+            release_dlq(aws, dlq_url, facts.dlq)
+        _print(as_json, {"dry_run": True, "actions": [a.to_dict() for a in actions]},
+               [_line(a.to_dict()) for a in actions] or ["nothing to replay"])
+        return
+
+    from orchestrator.runtime import build_runtime
+
+    rt = build_runtime(settings, aws=aws)
+    results = Executor(rt.runner, aws, aws.queue_url(), dlq_url, here=here).apply(
+        actions, facts)
+    doc: dict[str, Any] = {"dry_run": False, "actions": [a.to_dict() for a in actions],
+                           "results": [r.to_dict() for r in results]}
+    lines = [f"{'ok  ' if r.ok else '--  '}{_line(r.action.to_dict())}: {r.detail}"
+             for r in results] or ["nothing to replay"]
+    replayed = [str(r.job_id) for r in results
+                if r.ok and r.action.kind in ("redrive", "restart") and r.job_id]
+    finals = []
+    if wait_ and replayed:
+        finals = wait_terminal(store, replayed, timeout)
+        doc["jobs"] = [r.to_json() for r in finals]
+        lines += [f"{r.job_id}  {r.key}  {r.state}"
+                  + (f"  [{(r.error or {}).get('code')}]" if r.error else "") for r in finals]
+    _print(as_json, doc, lines)
+    bad = any(not r.ok and r.action.kind != "skip" for r in results)
+    skipped_named = any(r.action.kind == "skip" and r.job_id in jobs for r in results)
+    unfinished = any(r.state != "verified" for r in finals)
+    if bad or skipped_named or unfinished:
+        sys.exit(1)
+
+
+def _line(action: dict[str, Any]) -> str:
+    who = action.get("job_id") or action.get("message_id") or ""
+    key = f"  {action['key']}" if action.get("key") else ""
+    return f"{action['kind']:<9} {who}{key}  {action['reason']}"
+
+
+def _print(as_json: bool, doc: dict[str, Any], lines: list[str]) -> None:
+    if as_json:
+        click.echo(json.dumps(doc, default=str))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+commands = [replay]
