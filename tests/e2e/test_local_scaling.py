@@ -16,8 +16,9 @@ def _app(i: int) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("app.py", f"def handler(event, context):\n    return {{'n': {i}}}\n")
-        zf.writestr("auto-lambda.toml", f"[function]\nname = 'burst-{i}'\n"
-                                        f"runtime = 'python3.11'\n[verify]\nexpect = {{ n = {i} }}\n")
+        zf.writestr("auto-lambda.toml",
+                    f"[function]\nname = 'burst-{i}'\nruntime = 'python3.11'\n"
+                    f"[verify]\nexpect = {{ n = {i} }}\n")
     return buf.getvalue()
 
 
