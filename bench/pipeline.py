@@ -17,19 +17,26 @@ import io
 import json
 import logging
 import os
+import sys
 import tempfile
 import threading
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
-from orchestrator.aws import Aws
-from orchestrator.config import Settings
-from orchestrator.localstack import ensure_fake_credentials, start_server
-from orchestrator.resources import ensure_resources
-from orchestrator.runtime import build_runtime
-from orchestrator.submit import submit_zip
-from worker.loop import Worker
+# Run as a script, this folder comes first on sys.path, and bench/states.py would hide
+# the ``states`` package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from orchestrator.aws import Aws  # noqa: E402
+from orchestrator.config import Settings  # noqa: E402
+from orchestrator.localstack import ensure_fake_credentials, start_server  # noqa: E402
+from orchestrator.resources import ensure_resources  # noqa: E402
+from orchestrator.runtime import build_runtime  # noqa: E402
+from orchestrator.submit import submit_zip  # noqa: E402
+from worker.loop import Worker  # noqa: E402
 
 
 def app_zip(i: int, runtime: str) -> bytes:
@@ -42,7 +49,20 @@ def app_zip(i: int, runtime: str) -> bytes:
     return buf.getvalue()
 
 
-def run_pipeline(aws: Aws, n: int, tmp: Path, runtime: str) -> float:
+def step_means(records: list[Any]) -> dict[str, float]:
+    """Mean seconds per step over the jobs (time in the state that runs the step)."""
+    from orchestrator.report import _step_of_state, state_durations
+
+    step_of = _step_of_state()
+    sums: dict[str, float] = {}
+    for rec in records:
+        for state, secs in state_durations(rec.history):
+            label = step_of.get(state, state)
+            sums[label] = sums.get(label, 0.0) + secs
+    return {k: round(v / max(len(records), 1), 3) for k, v in sums.items()}
+
+
+def run_pipeline(aws: Aws, n: int, tmp: Path, runtime: str) -> tuple[float, dict[str, float]]:
     info = ensure_resources(aws)
     rt = build_runtime(aws.settings, aws=aws, hooks=[], work_root=tmp / "jobs")
     stop = threading.Event()
@@ -70,7 +90,7 @@ def run_pipeline(aws: Aws, n: int, tmp: Path, runtime: str) -> float:
     bad = [r.job_id for r in recs if r is not None and r.state != "verified"]
     if bad:
         raise SystemExit(f"{len(bad)} jobs did not verify: {bad[:3]}")
-    return elapsed
+    return elapsed, step_means([r for r in recs if r is not None])
 
 
 def run_bare(aws: Aws, n: int) -> float:
@@ -110,7 +130,7 @@ def main() -> None:
             settings = Settings.from_env(dict(os.environ) | {
                 "AWS_ENDPOINT_URL": endpoint.url, "AUTO_LAMBDA_WORK_DIR": tmp})
             aws = Aws(settings)
-            pipeline = run_pipeline(aws, args.jobs, Path(tmp), args.runtime)
+            pipeline, steps = run_pipeline(aws, args.jobs, Path(tmp), args.runtime)
             bare = run_bare(aws, args.jobs)
     finally:
         endpoint.stop()
@@ -121,6 +141,7 @@ def main() -> None:
         "pipeline_jobs_per_s": round(args.jobs / pipeline, 2),
         "bare_jobs_per_s": round(args.jobs / bare, 2),
         "overhead_ratio": round(pipeline / bare, 2),
+        "pipeline_seconds_per_step": steps,
     }
     if args.json:
         print(json.dumps(figures))
@@ -129,6 +150,8 @@ def main() -> None:
     print(f"  pipeline : {figures['pipeline_jobs_per_s']:7.2f} jobs/s  ({pipeline:.2f} s)")
     print(f"  bare     : {figures['bare_jobs_per_s']:7.2f} jobs/s  ({bare:.2f} s)")
     print(f"  overhead : {figures['overhead_ratio']:.2f}x  (pipeline ÷ bare, time per job)")
+    print("  pipeline seconds per step (mean): "
+          + ", ".join(f"{k} {v:.3f}" for k, v in steps.items()))
 
 
 if __name__ == "__main__":
