@@ -8,13 +8,20 @@ import base64
 import hashlib
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from moto import mock_aws
 
 from orchestrator.aws import Aws
-from orchestrator.build import BuildCache, S3RemoteCache, build_package, store_artifact
+from orchestrator.build import (
+    BuildCache,
+    BuildResult,
+    S3RemoteCache,
+    build_package,
+    store_artifact,
+)
 from orchestrator.build.zipdet import dir_entries
 from orchestrator.config import Settings
 from orchestrator.errors import BuildError
@@ -34,18 +41,18 @@ def copy_example(name: str, dest: Path) -> Path:
 
 
 def build(app: Path, tmp_path: Path, out: str = "out.zip", cache: BuildCache | None = None,
-          **overrides: str):
+          runtime: str | None = None, architecture: str | None = None) -> BuildResult:
     spec = load_app_spec(app, app.name + ".zip")
-    if overrides:
-        from dataclasses import replace
-        spec = replace(spec, **overrides)
+    spec = replace(spec, runtime=runtime or spec.runtime,
+                   architecture=architecture or spec.architecture)
     cache = cache or BuildCache(tmp_path / "cache")
     return build_package(app, spec, tmp_path / out, cache=cache)
 
 
-def build_code(app: Path, tmp_path: Path, **overrides: str) -> BuildError:
+def build_code(app: Path, tmp_path: Path, runtime: str | None = None,
+               architecture: str | None = None) -> BuildError:
     with pytest.raises(BuildError) as info:
-        build(app, tmp_path, **overrides)
+        build(app, tmp_path, runtime=runtime, architecture=architecture)
     assert str(info.value)
     return info.value
 
@@ -195,3 +202,25 @@ def test_store_artifact_is_content_addressed_and_idempotent(tmp_path: Path) -> N
         assert aws.s3.list_object_versions(Bucket=bucket).get("Versions", []) == versions_before
         body = aws.s3.get_object(Bucket=bucket, Key=first["key"])["Body"].read()
         assert body == res.zip_path.read_bytes()
+
+
+def test_chalice_output_saying_it_could_not_install_fails(tmp_path: Path) -> None:
+    # A stand-in chalice on the subprocess's PYTHONPATH prints what chalice 1.34 prints
+    # for a dependency it cannot build (and exits 0, as chalice does).
+    fake = tmp_path / "fake-site" / "chalice"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "cli.py").write_text(
+        "def main():\n"
+        "    print('Could not install dependencies:\\nnumpy==2.3.0\\nYou will have to build '\n"
+        "          'these yourself and vendor them in the chalice vendor folder.')\n"
+        "    return 0\n")
+    from orchestrator.build.chalice import chalice_package
+    from orchestrator.build.target import Target
+
+    app = copy_example("chalice-hello", tmp_path / "c")
+    with pytest.raises(BuildError) as info:
+        chalice_package(app, tmp_path / "work", Target("python3.11", "x86_64"),
+                        tmp_path / "fake-site")
+    assert info.value.code == "ChaliceDependencyFailed"
+    assert "numpy==2.3.0" in str(info.value)
