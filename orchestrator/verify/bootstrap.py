@@ -1,5 +1,5 @@
 """The sandbox side of local verification: copied next to the package and run by the
-target interpreter as ``python -I -S bootstrap.py RESULT_FD HANDLER ARN TIMEOUT_MS
+target interpreter as ``python -I -S -B bootstrap.py RESULT_FD HANDLER ARN TIMEOUT_MS
 TASK_ROOT [RUNTIME_LIB]``, with the event as JSON on stdin.
 
 It imports the handler module, builds a Lambda-like context, calls the handler once and

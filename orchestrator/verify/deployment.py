@@ -111,6 +111,7 @@ def verify_deployment(
     find: Callable[[str], Path | None] = find_interpreter,
     isolate_network: bool = True,
     clock: Callable[[], float] = time.monotonic,
+    cache_dir: Path | None = None,
 ) -> VerifyResult:
     """Check ``deployed.version`` of ``spec`` (built as ``package_zip``); raise VerifyError.
 
@@ -145,11 +146,14 @@ def verify_deployment(
                 "static-only", static, None, clock() - started,
                 str(interpreter) if interpreter else None,
                 f"STATIC CHECK ONLY: the handler was NOT run, because {skip or 'no interpreter'}. "
-                "The package's files, syntax and imports were checked; its behaviour was not.")
+                "The package's files, syntax and imports were checked; its behaviour was not."
+                + "".join(f" Note: {n}." for n in static.get("notes", [])))
         run = run_local(task, spec, interpreter, work_dir=root,
                         function_name=deployed.function_name, version=deployed.version,
                         function_arn=f"{deployed.function_arn}:{deployed.version}",
-                        region=aws.settings.region, isolate_network=isolate_network)
+                        region=aws.settings.region, isolate_network=isolate_network,
+                        cache_dir=cache_dir or aws.settings.cache_dir / "verify",
+                        precompile=any(i["from"] == "runtime" for i in static["imports"]))
         check_output(spec, run.output)
         note = f"ran {spec.handler} once in a local sandbox with {interpreter}"
         note += " without network" if run.network_isolated else ""

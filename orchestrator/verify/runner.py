@@ -16,7 +16,6 @@ sees its file system: it is a damage limiter for a verification run, not a jail.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import logging
 import os
@@ -33,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import VerifyError
+from orchestrator.errors import TransientError, VerifyError
 from orchestrator.manifest import AppSpec
-from orchestrator.verify.static import RUNTIME_PROVIDED
+from orchestrator.verify.provided import precompile as precompile_lib
+from orchestrator.verify.provided import runtime_lib
 
 log = logging.getLogger(__name__)
 
@@ -104,23 +104,6 @@ def extract_package(package_zip: Path, dest: Path) -> None:
                           code="VerifyFailed", hint="rebuild the package") from exc
 
 
-def _runtime_lib(dest: Path) -> Path:
-    """A dir of links to the runtime-provided modules installed for the worker."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in sorted(RUNTIME_PROVIDED):
-        try:
-            found = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            found = None
-        if found is None or not found.origin or found.origin in {"built-in", "frozen"}:
-            continue
-        origin = Path(found.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        with contextlib.suppress(OSError):
-            (dest / source.name).symlink_to(source)
-    return dest
-
-
 def sandbox_environment(spec: AppSpec, *, function_name: str, version: str, region: str,
                         task_dir: Path, home: Path) -> dict[str, str]:
     """The function's own variables plus what Lambda sets; nothing from the worker."""
@@ -164,6 +147,14 @@ def _limits(memory_mb: int, cpu_seconds: int) -> Any:
             setrlimit(which, value)
 
     return apply
+
+
+def _start(cmd: list[str], *, env: dict[str, str], cwd: Path, write_fd: int, limits: Any,
+           stdout: Any, stderr: Any) -> subprocess.Popen[bytes]:
+    """Start the sandbox in its own session, limits applied between fork and exec."""
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, env=env,
+                            cwd=str(cwd), pass_fds=(write_fd,), start_new_session=True,
+                            preexec_fn=limits, close_fds=True)
 
 
 def _tail(path: Path, limit: int = 4000) -> str:
@@ -285,10 +276,15 @@ def run_local(
     region: str = "us-east-1",
     isolate_network: bool = True,
     init_timeout: float = INIT_TIMEOUT,
+    cache_dir: Path | None = None,
+    precompile: bool = True,
 ) -> LocalRun:
     """Invoke ``spec.handler`` from ``package`` (a built zip, or a dir already unpacked)
     once with ``event`` (default ``spec.verify_event``) and return its output.
 
+    ``cache_dir`` (default ``work_dir/verify-cache``) keeps the links to the runtime-provided
+    modules and their byte code between runs; keep it stable per worker. ``precompile``
+    byte-compiles that copy for the interpreter when it is not yet.
     Raises VerifyError (HandlerNotFound, HandlerSyntaxError, ImportErrorAtInit,
     HandlerRaised, HandlerTimeout, HandlerMemoryExceeded, VerifyBadOutput).
     """
@@ -308,7 +304,10 @@ def run_local(
         runtime_dir = root / "runtime"
         runtime_dir.mkdir()
         shutil.copyfile(BOOTSTRAP, runtime_dir / "bootstrap.py")
-        lib = _runtime_lib(runtime_dir / "lib")
+        cache = (cache_dir or work_dir / "verify-cache").resolve()
+        lib = runtime_lib(cache)
+        if precompile:
+            precompile_lib(interpreter, spec.python_version, lib)
         home = root / "tmp"
         home.mkdir()
         env = sandbox_environment(spec, function_name=function_name, version=version,
@@ -318,19 +317,23 @@ def run_local(
             notes.append("ran WITH network access: unshare is not available here"
                          if isolate_network else "ran with network access (isolation off)")
         read_fd, write_fd = os.pipe()
-        cmd = [*(prefix or ()), str(interpreter), "-I", "-S", str(runtime_dir / "bootstrap.py"),
-               str(write_fd), spec.handler, function_arn, str(int(spec.timeout * 1000)),
-               str(task_dir), str(lib)]
+        # -I -S: no site-packages, no PYTHON* variables; -B: write no byte code anywhere
+        cmd = [*(prefix or ()), str(interpreter), "-I", "-S", "-B",
+               str(runtime_dir / "bootstrap.py"), str(write_fd), spec.handler, function_arn,
+               str(int(spec.timeout * 1000)), str(task_dir), str(lib)]
         cpu = int(init_timeout + spec.timeout) + 5
         out_path, err_path = root / "stdout.log", root / "stderr.log"
         messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         started = time.monotonic()
         with out_path.open("wb") as out, err_path.open("wb") as err:
             try:
-                proc = subprocess.Popen(
-                    cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, env=env,
-                    cwd=str(task_dir), pass_fds=(write_fd,), start_new_session=True,
-                    preexec_fn=_limits(spec.memory, cpu), close_fds=True)
+                proc = _start(cmd, env=env, cwd=task_dir, write_fd=write_fd,
+                              limits=_limits(spec.memory, cpu), stdout=out, stderr=err)
+            except OSError as exc:
+                os.close(read_fd)
+                raise TransientError(
+                    f"could not start the verify sandbox ({cmd[0]}): {exc}", code="Transient",
+                    hint="the worker's interpreter or unshare is missing; retried") from exc
             finally:
                 os.close(write_fd)
         reader = threading.Thread(target=_read_messages, args=(read_fd, messages),

@@ -26,6 +26,7 @@ from orchestrator.verify.runner import network_isolation
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 LOCAL = Aws(Settings(endpoint_url="http://127.0.0.1:9"))  # local mode; no call is made
+CACHE = LOCAL.settings.cache_dir / "verify"  # what verify_deployment uses; kept between runs
 DEPLOYED = DeployResult("auto-lambda-t", "arn:aws:lambda:us-east-1:123456789012:function:"
                         "auto-lambda-t", "7", "c2hh", True, "6")
 
@@ -247,7 +248,8 @@ def test_run_local_reports_stdout_and_isolation(tmp_path: Path) -> None:
     interpreter = find_interpreter(RUNTIME.removeprefix("python"))
     assert interpreter is not None
     run = run_local(package(tmp_path, {"app.py": GREET}), spec(), interpreter,
-                    work_dir=tmp_path / "work", isolate_network=False)
+                    work_dir=tmp_path / "work", isolate_network=False,
+                    cache_dir=CACHE, precompile=False)
     assert run.output == {"message": "hi world"}
     assert "log line that is not the result" in run.stdout_tail
     assert run.network_isolated is False and run.notes
@@ -273,3 +275,37 @@ def wait_for(condition: Any, limit: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return bool(condition())
+
+
+def test_hang_while_importing_is_an_init_timeout(tmp_path: Path) -> None:
+    interpreter = find_interpreter(RUNTIME.removeprefix("python"))
+    assert interpreter is not None
+    zip_path = package(tmp_path, {"app.py": "while True:\n    pass\n"})
+    with pytest.raises(VerifyError) as exc:
+        run_local(zip_path, spec(), interpreter, work_dir=tmp_path / "work", init_timeout=1,
+                  cache_dir=CACHE)
+    assert exc.value.code == "HandlerTimeout"
+    assert "init phase" in str(exc.value)
+
+
+def test_response_over_lambdas_limit_is_bad_output(tmp_path: Path) -> None:
+    err = failure(tmp_path, "def handler(e, c):\n    return 'x' * (7 * 1024 * 1024)\n")
+    assert err.code == "VerifyBadOutput"
+
+
+def test_foreign_architecture_with_native_code_is_static_only(tmp_path: Path) -> None:
+    import platform
+
+    other = "x86_64" if platform.machine() in {"aarch64", "arm64"} else "arm64"
+    zip_path = package(tmp_path, {"app.py": GREET, "fast/_core.abi3.so": "\x7fELF"})
+    result = verify_deployment(LOCAL, spec(architecture=other), DEPLOYED, zip_path,
+                               work_dir=tmp_path / "work")
+    assert result.mode == "static-only"
+    assert other in result.note and "NOT run" in result.note
+
+
+def test_unsafe_package_entry_is_refused(tmp_path: Path) -> None:
+    zip_path = package(tmp_path, {"app.py": GREET, "../escape.py": "x = 1\n"})
+    with pytest.raises(VerifyError, match="escapes the package"):
+        verify_deployment(LOCAL, spec(), DEPLOYED, zip_path, work_dir=tmp_path / "work")
+    assert not (tmp_path / "escape.py").exists()
