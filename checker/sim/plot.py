@@ -33,7 +33,7 @@ def plot(path: Path, scenario: Scenario, results: Sequence[PolicyResult],
                     linewidth=1)
     top.set_ylabel("backlog (messages)")
     bottom.set_ylabel("InService instances")
-    offset = f" after {start / 3600:g} h" if start else ""
+    offset = f" from hour {start / 3600:g}" if start else ""
     bottom.set_xlabel(f"time ({unit}){offset}")
     top.set_title(f"{scenario.name}: {scenario.description}", fontsize=10)
     top.legend(fontsize=8, ncol=3)

@@ -5,7 +5,8 @@
   the target, scale in when the last ``in_points`` are all below ``target * in_ratio``
   and no instance is warming up. Missing datapoints never breach (no action on missing
   data). The new capacity is ``ceil(value * InService / target)``, as target tracking
-  computes it for a per-instance metric.
+  computes it for a per-instance metric; scale-in removes at most ``in_step_fraction``
+  of the capacity (at least one) per evaluation, since AWS scales in "more gradually".
 - step scaling (``checker-step``): one datapoint above the target adds capacity by step
   (+1 up to 2x the target, +2 up to 4x, else +100% with at least 4), counted from the
   instances past warm-up; ``in_points`` datapoints below ``target * step_in_ratio``
@@ -39,6 +40,9 @@ class ControlParams:
     out_points: int = 3
     in_points: int = 15
     in_ratio: float = 0.9
+    # AWS: target tracking "scales in more gradually" (rate not published). Assumed: at
+    # most this fraction of the capacity (at least one instance) per evaluation.
+    in_step_fraction: float = 0.1
     builtin_lag: float = 60.0
     checker_lag: float = 2.0
     sleep_after: float = 6 * 3600.0
@@ -125,8 +129,10 @@ def _target_tracking(world: World, points: list[Point | None], params: ControlPa
     elif (_all(points[-params.in_points:], lambda v: v < params.target * params.in_ratio)
           and world.warming() == 0):
         needed = _needed(latest, params.target)
-        if needed < world.desired():
-            world.set_desired(needed)
+        current = world.desired()
+        if needed < current:
+            step = max(1, math.floor(current * params.in_step_fraction))
+            world.set_desired(max(needed, current - step))
 
 
 def step_adjustment(ratio: float, ready: int) -> int:

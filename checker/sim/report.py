@@ -28,6 +28,7 @@ def assumptions(options: SimOptions) -> dict[str, Any]:
         "control": {"target_backlog_per_instance": c.target,
                     "scale_out_datapoints": c.out_points, "scale_in_datapoints": c.in_points,
                     "scale_in_below": c.target * c.in_ratio,
+                    "scale_in_step_fraction": c.in_step_fraction,
                     "builtin_metric_lag_seconds": c.builtin_lag,
                     "checker_metric_lag_seconds": c.checker_lag,
                     "sqs_metrics_sleep_after_seconds": c.sleep_after,

@@ -51,11 +51,12 @@ SCENARIOS: dict[str, Scenario] = {
     "diurnal": Scenario(
         "diurnal", "a day of Poisson uploads, 1/min at midnight to 19/min at noon",
         24 * HOUR + 1800,
-        lambda rng: wl.diurnal_arrivals(10 / 60, 0.9, 0, 24 * HOUR, rng), sample_every=60),
+        lambda rng: wl.diurnal_arrivals(10 / 60, 0.9, 0, 24 * HOUR, rng), sample_every=30,
+        plot_from=10 * HOUR, plot_until=13 * HOUR),
     "idle-wake": Scenario(
         "idle-wake", "6 h idle at zero instances, then 50 at once and 3/min for 1 h",
         8 * HOUR, _idle_wake, group={"min_capacity": 0, "initial_capacity": 0},
-        sample_every=30, plot_from=6 * HOUR - 300, plot_until=7.5 * HOUR),
+        sample_every=30, plot_from=6 * HOUR, plot_until=7.5 * HOUR),
 }
 
 
