@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,8 @@ class BuildCache:
         if len(comment) > MAX_COMMENT:
             full = {"key": key, "kind": kind, "installed": meta.get("installed", [])}
             comment = json.dumps(full, sort_keys=True).encode("utf-8")[:MAX_COMMENT]
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        # Unique per writer: threads of one worker may build the same key at once.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
         summary: ZipSummary = write_zip(entries, tmp, comment=comment)
         os.replace(summary.path, path)
         if self.remote is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import platform
 import shutil
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -74,7 +75,8 @@ def _copy_project(app_dir: Path, dest: Path) -> None:
 
 
 def chalice_package(app_dir: Path, work_dir: Path, target: Target, deps_dir: Path | None,
-                    *, timeout: float = CHALICE_TIMEOUT) -> Path:
+                    *, timeout: float = CHALICE_TIMEOUT,
+                    progress: Callable[[str], None] | None = None) -> Path:
     """Run ``chalice package`` on a copy of ``app_dir``; return the unpacked app folder."""
     check_chalice_target(target)
     project = work_dir / "project"
@@ -86,7 +88,8 @@ def chalice_package(app_dir: Path, work_dir: Path, target: Target, deps_dir: Pat
     cmd = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())",
            "package", str(out_dir)]
     result = run_tool(cmd, cwd=project, env=scrubbed_env(extra), timeout=timeout,
-                      what="chalice package", offline=True, memory_bytes=CHALICE_MEMORY)
+                      what="chalice package", offline=True, memory_bytes=CHALICE_MEMORY,
+                      tick=progress)
     output = result.output
     if "Could not install dependencies" in output:
         detail = output[output.index("Could not install dependencies"):].strip()[:600]

@@ -197,7 +197,8 @@ class _Builder:
                                                           max_entry_ratio=1e9,
                                                           max_total_ratio=1e9))
         self.say("running chalice package")
-        out = chalice_build.chalice_package(self.app_dir, self.work, self.target, deps_tree)
+        out = chalice_build.chalice_package(self.app_dir, self.work, self.target, deps_tree,
+                                            progress=self.say)
         report = scan_tree(out, self.target)
         glibc = "%d.%d" % report.newest_glibc if report.newest_glibc else None  # noqa: UP031
         self._note_glibc(glibc)

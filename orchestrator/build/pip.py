@@ -147,7 +147,7 @@ def pip_install(requirements: list[str], target_dir: Path, target: Target, *,
         progress(f"pip install {' '.join(requirements)} for {target.runtime}/{target.architecture}")
     start = clock()
     result = run_tool(cmd, cwd=target_dir.parent, env=scrubbed_env(), timeout=timeout,
-                      what="pip install")
+                      what="pip install", tick=progress)
     duration = clock() - start
     req_file.unlink(missing_ok=True)
     if result.returncode != 0:

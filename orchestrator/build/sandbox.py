@@ -13,7 +13,7 @@ import resource
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -75,19 +75,29 @@ def _limit(pid: int, memory_bytes: int | None) -> None:
 
 
 def run_tool(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float,
-             what: str, offline: bool = False, memory_bytes: int | None = None) -> RunResult:
-    """Run ``cmd``; on timeout kill its process group and raise BuildError(BuildTimeout)."""
+             what: str, offline: bool = False, memory_bytes: int | None = None,
+             tick: Callable[[str], None] | None = None, tick_seconds: float = 10.0) -> RunResult:
+    """Run ``cmd``; on timeout kill its process group and raise BuildError(BuildTimeout).
+    ``tick`` is called every ``tick_seconds`` while it runs (the worker's heartbeat)."""
     argv = [*offline_prefix(), *cmd] if offline else list(cmd)
     proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, errors="replace",
                             stdin=subprocess.DEVNULL, start_new_session=True)
     _limit(proc.pid, memory_bytes)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise BuildError(f"{what} did not finish within {timeout:g} s", code="BuildTimeout",
-                         hint="reduce the dependencies or retry later") from None
+    waited = 0.0
+    while True:
+        step = min(tick_seconds, timeout - waited) if tick else timeout - waited
+        try:
+            out, err = proc.communicate(timeout=max(step, 0.01))
+            break
+        except subprocess.TimeoutExpired:
+            waited += step
+            if waited < timeout and tick is not None:
+                tick(f"{what} still running ({waited:.0f} s)")
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise BuildError(f"{what} did not finish within {timeout:g} s", code="BuildTimeout",
+                             hint="reduce the dependencies or retry later") from None
     return RunResult(proc.returncode, out, err)
