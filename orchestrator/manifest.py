@@ -267,6 +267,14 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
                        + " exists", _nesting_hint(app_dir), code="HandlerNotFound")
     check_handler(app_dir, handler)
 
+    for key in ("event", "expect"):
+        try:
+            json.dumps(verify.get(key))
+        except (TypeError, ValueError) as exc:
+            raise _invalid(f"[verify].{key} holds a value JSON cannot carry ({exc})",
+                           "use strings, numbers, booleans, arrays and tables only "
+                           "(quote dates and times)") from exc
+
     return AppSpec(
         name=name,
         handler=handler,

@@ -93,6 +93,7 @@ def test_expect_null_like_values_still_count_as_given(tmp_path: Path) -> None:
     ("[function.environment]\nN = 1", "ManifestInvalid"),
     ("[function.environment]\n'1BAD' = 'x'", "ManifestInvalid"),
     ("[verify]\nevent = {}\nextra = 1", "ManifestInvalid"),
+    ("[verify]\nevent = { when = 2024-01-01T00:00:00Z }", "ManifestInvalid"),
     ("[function]\nruntime = 'python2.7'", "UnsupportedRuntime"),
     ("[function]\nruntime = 'nodejs20.x'", "UnsupportedRuntime"),
     ("[function]\narchitecture = 'aarch64'", "UnsupportedArchitecture"),
