@@ -105,7 +105,8 @@ def cases() -> list[Case]:
         Case("handler raises", "HandlerRaised", "h-raises.zip",
              _app_with("h-raises", "def handler(e, c):\n    raise ValueError('boom')\n")),
         Case("handler hangs", "HandlerTimeout", "h-hangs.zip",
-             _app_with("h-hangs", "def handler(e, c):\n    while True:\n        pass\n", timeout=2)),
+             _app_with("h-hangs", "def handler(e, c):\n    while True:\n        pass\n",
+                       timeout=2)),
         Case("handler exhausts memory", "HandlerMemoryExceeded", "h-memory.zip",
              _app_with("h-memory", "def handler(e, c):\n    hog = []\n    while True:\n"
                        "        hog.append(bytearray(16 * 1024 * 1024))\n")),

@@ -27,7 +27,8 @@ def _planted(root: Path) -> list[Path]:
 def test_hostile_catalogue_fails_each_case_with_its_own_code(stack: ChaosStack,
                                                              figures: Figures) -> None:
     catalogue = cases()
-    worker = stack.start_worker(concurrency=2, env={"AUTO_LAMBDA_UNPACK_MAX_BYTES": str(TOO_LARGE_CAP)})
+    worker = stack.start_worker(concurrency=2,
+                                env={"AUTO_LAMBDA_UNPACK_MAX_BYTES": str(TOO_LARGE_CAP)})
     test_event = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent",
                              "Bucket": stack.settings.incoming_bucket})
     stack.send(test_event)
