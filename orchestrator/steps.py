@@ -157,10 +157,12 @@ class Steps:
         from orchestrator.unpack import unpack_zip
 
         app = self.job_dir(ctx.execution_id) / "app"
-        if not (app / ".unpacked").exists():
+        # The marker sits next to the folder: inside it, it would be packaged.
+        marker = app.with_name("app.unpacked")
+        if not marker.exists():
             shutil.rmtree(app, ignore_errors=True)
             unpack_zip(self._source_zip(ctx), app, unpack_limits())
-            (app / ".unpacked").touch()
+            marker.touch()
         return app
 
     def _spec(self, ctx: Any) -> Any:
@@ -186,10 +188,12 @@ class Steps:
 
         self._point("before", ctx, "unpack")
         app = self.job_dir(ctx.execution_id) / "app"
+        marker = app.with_name("app.unpacked")
+        marker.unlink(missing_ok=True)
         shutil.rmtree(app, ignore_errors=True)
         result = unpack_zip(self._source_zip(ctx), app, unpack_limits())
         spec = load_app_spec(app, Path(str(ctx.data["key"])).name)
-        (app / ".unpacked").touch()
+        marker.touch()
         self._point("during", ctx, "unpack")
         return {"app": spec.to_dict(),
                 "unpacked": {"files": result.files, "bytes": result.bytes_written}}
