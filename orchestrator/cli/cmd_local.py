@@ -4,6 +4,7 @@ emulator, with nothing to install but this package."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
 
     ensure_fake_credentials()
     err = Console(stderr=True)
+    _stop_on_sigterm()
 
     def on_scale(step: Any) -> None:
         if step.decision.changed:
@@ -71,6 +73,16 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
             click.echo("stopping: workers hand back their jobs…", err=True)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a process manager, `kill`) stops the stack as Ctrl-C does: workers hand
+    back their jobs and the emulator shuts down."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
     if zips:
         return list(zips)
@@ -93,6 +105,7 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> N
     from orchestrator.demo import run_demo
 
     ensure_fake_credentials()
+    _stop_on_sigterm()
     console = Console(stderr=True) if as_json else Console()
     with local_stack(port=0, workers=workers, xray_port=0) as stack:
         paths = _demo_zips(zips, stack.settings.work_dir / "demo-zips")
