@@ -73,3 +73,29 @@ def test_duplicate_delivery_of_a_finished_job_does_no_work(pipeline: Pipeline) -
     assert again.version == first.version  # nothing was written
     versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName="auto-lambda-hello")
     assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
+
+
+def test_reuploading_an_unchanged_app_publishes_no_new_version(pipeline: Pipeline) -> None:
+    body = make_zip(HELLO_APP)
+    pipeline.upload("hello.zip", body)
+    first = _by_key(pipeline.drain(), "hello.zip")
+    pipeline.upload("hello.zip", body)  # a new object version with the same bytes
+    records = [r for r in pipeline.drain() if r.key == "hello.zip"]
+    assert len(records) == 2 and {r.state for r in records} == {"verified"}
+    assert {r.published_version for r in records} == {first.published_version}
+    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName="auto-lambda-hello")
+    assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
+
+
+def test_a_failing_verify_leaves_live_on_the_previous_version(pipeline: Pipeline) -> None:
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    good = _by_key(pipeline.drain(), "hello.zip")
+    broken = dict(HELLO_APP)
+    broken["app.py"] = HELLO_APP["app.py"].replace("' ' + event['name']", "' ' + 'nobody'")
+    pipeline.upload("hello.zip", make_zip(broken))
+    bad = next(r for r in pipeline.drain() if r.key == "hello.zip" and r.job_id != good.job_id)
+    assert bad.state == "failed"
+    assert bad.error is not None and bad.error["code"] == "VerifyMismatch"
+    assert bad.error["state"] == "deployed"
+    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-hello", Name="live")
+    assert alias["FunctionVersion"] == good.published_version == "1"
