@@ -1,0 +1,106 @@
+"""Transient AWS faults (throttling, 5xx, connection resets, slow responses) are retried
+and the job still ends verified: by botocore's own retries when they pass quickly, by
+the workflow's Retry (RetryScheduled events) when they outlast those."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from orchestrator.store import JobRecord
+from tests import faults
+from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
+
+
+class FakeClock:
+    """Wall time that jumps forward on sleep, so retry waits take no real time."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += max(seconds, 0.0)
+
+
+@pytest.fixture
+def fast_retries(pipeline: Pipeline) -> Iterator[FakeClock]:
+    import time
+
+    clock = FakeClock(time.time())
+    runner = pipeline.runtime.runner
+    runner.clock, runner.sleep = clock, clock.sleep
+    yield clock
+
+
+def _job(pipeline: Pipeline) -> JobRecord:
+    jobs = [j for j in pipeline.drain() if j.key == "hello.zip"]
+    assert len(jobs) == 1
+    return jobs[0]
+
+
+def _retries(job: JobRecord) -> list[str]:
+    return [str(e["error"]) for e in job.history if e["type"] == "RetryScheduled"]
+
+
+def test_a_few_5xx_are_absorbed_by_botocore_retries(pipeline: Pipeline,
+                                                    fast_retries: FakeClock) -> None:
+    inj = faults.status_response(pipeline.aws.s3, "GetObject", times=2, status=503)
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _job(pipeline)
+    assert inj.fired == 2
+    assert job.state == "verified", job.error
+    assert _retries(job) == []
+
+
+def test_5xx_outlasting_botocore_retries_are_retried_by_the_workflow(
+        pipeline: Pipeline, fast_retries: FakeClock) -> None:
+    inj = faults.status_response(pipeline.aws.s3, "GetObject", times=4, status=500)
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _job(pipeline)
+    assert inj.fired == 4
+    assert job.state == "verified", job.error
+    assert _retries(job) == ["AwsServerError"]
+    assert fast_retries.slept  # the backoff was waited (on the injected clock)
+
+
+def test_throttled_publish_is_retried_and_publishes_once(pipeline: Pipeline,
+                                                         fast_retries: FakeClock) -> None:
+    inj = faults.error_response(pipeline.aws.lambda_, "PublishVersion", times=2,
+                                code="TooManyRequestsException", status=429)
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _job(pipeline)
+    assert inj.fired == 2
+    assert job.state == "verified", job.error
+    assert _retries(job) == ["AwsThrottled", "AwsThrottled"]
+    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName="auto-lambda-hello")
+    assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
+
+
+def test_connection_resets_on_the_job_store_and_a_slow_download(pipeline: Pipeline,
+                                                               fast_retries: FakeClock) -> None:
+    db = pipeline.aws.dynamodb
+    reset = faults.connection_reset(db, "PutItem", times=2)
+    lag = faults.slow(pipeline.aws.s3, "GetObject", times=1, seconds=0.05)
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _job(pipeline)
+    assert (reset.fired, lag.fired) == (2, 1)
+    assert job.state == "verified", job.error
+
+
+def test_faults_that_outlast_every_retry_fail_the_job_with_a_transient_code(
+        pipeline: Pipeline, fast_retries: FakeClock) -> None:
+    faults.error_response(pipeline.aws.s3, "GetObject", times=100, code="SlowDown",
+                          status=503)
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _job(pipeline)
+    assert job.state == "failed"
+    assert job.error is not None and job.error["code"] == "AwsThrottled"
+    assert Counter(_retries(job)) == Counter({"AwsThrottled": 4})
+    assert pipeline.queue_depth() == 0
