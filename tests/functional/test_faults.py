@@ -39,6 +39,11 @@ def fast_retries(pipeline: Pipeline) -> Iterator[FakeClock]:
     yield clock
 
 
+def _hello() -> bytes:
+    files: dict[str, str | bytes] = dict(HELLO_APP)
+    return make_zip(files)
+
+
 def _job(pipeline: Pipeline) -> JobRecord:
     jobs = [j for j in pipeline.drain() if j.key == "hello.zip"]
     assert len(jobs) == 1
@@ -52,7 +57,7 @@ def _retries(job: JobRecord) -> list[str]:
 def test_a_few_5xx_are_absorbed_by_botocore_retries(pipeline: Pipeline,
                                                     fast_retries: FakeClock) -> None:
     inj = faults.status_response(pipeline.aws.s3, "GetObject", times=2, status=503)
-    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    pipeline.upload("hello.zip", _hello())
     job = _job(pipeline)
     assert inj.fired == 2
     assert job.state == "verified", job.error
@@ -62,7 +67,7 @@ def test_a_few_5xx_are_absorbed_by_botocore_retries(pipeline: Pipeline,
 def test_5xx_outlasting_botocore_retries_are_retried_by_the_workflow(
         pipeline: Pipeline, fast_retries: FakeClock) -> None:
     inj = faults.status_response(pipeline.aws.s3, "GetObject", times=4, status=500)
-    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    pipeline.upload("hello.zip", _hello())
     job = _job(pipeline)
     assert inj.fired == 4
     assert job.state == "verified", job.error
@@ -74,7 +79,7 @@ def test_throttled_publish_is_retried_and_publishes_once(pipeline: Pipeline,
                                                          fast_retries: FakeClock) -> None:
     inj = faults.error_response(pipeline.aws.lambda_, "PublishVersion", times=2,
                                 code="TooManyRequestsException", status=429)
-    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    pipeline.upload("hello.zip", _hello())
     job = _job(pipeline)
     assert inj.fired == 2
     assert job.state == "verified", job.error
@@ -88,7 +93,7 @@ def test_connection_resets_on_the_job_store_and_a_slow_download(pipeline: Pipeli
     db = pipeline.aws.dynamodb
     reset = faults.connection_reset(db, "PutItem", times=2)
     lag = faults.slow(pipeline.aws.s3, "GetObject", times=1, seconds=0.05)
-    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    pipeline.upload("hello.zip", _hello())
     job = _job(pipeline)
     assert (reset.fired, lag.fired) == (2, 1)
     assert job.state == "verified", job.error
@@ -98,7 +103,7 @@ def test_faults_that_outlast_every_retry_fail_the_job_with_a_transient_code(
         pipeline: Pipeline, fast_retries: FakeClock) -> None:
     faults.error_response(pipeline.aws.s3, "GetObject", times=100, code="SlowDown",
                           status=503)
-    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    pipeline.upload("hello.zip", _hello())
     job = _job(pipeline)
     assert job.state == "failed"
     assert job.error is not None and job.error["code"] == "AwsThrottled"
