@@ -1,0 +1,282 @@
+"""Leases, heartbeats, duplicate deliveries, crashes, drains and scale-in protection,
+on in-process moto with steps that can be held open by the test."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from orchestrator.events import ObjectRef, s3_event_body
+from orchestrator.pipeline import JobRunner, Outcome
+from orchestrator.steps import Steps
+from orchestrator.store import JobRecord
+from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
+from worker.instance import InstanceConfig, ScaleInGuard
+from worker.loop import Worker, busy_delay_for
+from worker.messages import Ack
+
+T = TypeVar("T")
+LEASE = 0.6
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = 20) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class GatedSteps(Steps):
+    """Steps whose build waits for ``gate`` (or dies, if ``die`` is set)."""
+
+    def __init__(self, base: Steps, gate: threading.Event, die: bool = False) -> None:
+        super().__init__(base.env)
+        self.gate, self.die = gate, die
+        self.builds = 0
+
+    def build(self, ctx: Any) -> dict[str, Any]:
+        self.builds += 1
+        if self.die:
+            raise SystemExit("the worker process died here")
+        self.gate.wait(30)
+        return super().build(ctx)
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()  # never leave a job thread waiting
+
+
+def runner_for(pipeline: Pipeline, owner: str, steps: Steps | None = None) -> JobRunner:
+    rt = pipeline.runtime
+    return JobRunner(store=rt.store, steps=steps or rt.steps, owner=owner,
+                     lease_seconds=LEASE, heartbeat_interval=LEASE / 4)
+
+
+def upload_hello(pipeline: Pipeline) -> ObjectRef:
+    files: dict[str, str | bytes] = dict(HELLO_APP)
+    put = pipeline.aws.s3.put_object(Bucket=pipeline.aws.settings.incoming_bucket,
+                                     Key="hello.zip", Body=make_zip(files))
+    return ObjectRef(bucket=pipeline.aws.settings.incoming_bucket, key="hello.zip",
+                     version_id=put["VersionId"], etag=put["ETag"].strip('"'))
+
+
+def in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    thread.start()
+    return thread, out
+
+
+def building(pipeline: Pipeline, job_id: str) -> JobRecord | None:
+    rec = pipeline.runtime.store.get(job_id)
+    if rec and rec.state == "unpacked" and rec.history[-1]["type"] == "TaskStarted":
+        return rec
+    return None
+
+
+def test_the_lease_is_kept_alive_while_a_long_step_runs(pipeline: Pipeline,
+                                                        gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    thread, out = in_thread(lambda: runner_for(pipeline, "a", steps).process(ref))
+    first = wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    # Well past the first lease's expiry, heartbeats have pushed it on ...
+    store = pipeline.runtime.store
+    wait_for("the lease to be extended twice over", lambda: (
+        (rec := store.get(ref.job_id)) is not None
+        and rec.lease_expires > first.lease_expires + 2 * LEASE))
+    # ... so another worker cannot take the job, and no version was bumped by beats.
+    assert store.claim(ref.job_id, "b/x", time.time(), LEASE) is None
+    assert store.get(ref.job_id).version == first.version  # type: ignore[union-attr]
+    gate.set()
+    thread.join(30)
+    outcome, rec = out[0]
+    assert outcome is Outcome.DONE and rec.state == "verified"
+
+
+def test_a_second_delivery_in_the_same_process_is_busy_not_worked(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    runner = runner_for(pipeline, "same-owner", steps)
+    thread, out = in_thread(lambda: runner.process(ref))
+    wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    outcome, _ = runner.process(ref)  # same runner, same owner: still a different claim
+    assert outcome is Outcome.BUSY
+    gate.set()
+    thread.join(30)
+    assert out[0][0] is Outcome.DONE and steps.builds == 1
+
+
+def test_a_worker_that_dies_mid_step_is_resumed_there_after_its_lease_expires(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    dying = runner_for(pipeline, "dies", GatedSteps(pipeline.runtime.steps, gate, die=True))
+    with pytest.raises(SystemExit):
+        dying.process(ref)
+    store = pipeline.runtime.store
+    crashed = store.get(ref.job_id)
+    assert crashed is not None and crashed.lease_owner and crashed.lease_owner.startswith("dies/")
+    survivor = runner_for(pipeline, "survivor")
+    assert survivor.process(ref)[0] is Outcome.BUSY  # the dead worker's lease is still live
+    wait_for("the dead worker's lease to expire", lambda: time.time() > crashed.lease_expires)
+    outcome, rec = survivor.process(ref)
+    assert outcome is Outcome.DONE and rec.state == "verified", rec.error
+    starts = Counter(e["state"] for e in rec.history if e["type"] == "TaskStarted")
+    assert starts == Counter({"received": 1, "fetched": 1, "unpacked": 2, "built": 1,
+                              "deployed": 1})
+    timed_out = [e for e in rec.history if e["type"] == "TaskTimedOut"]
+    assert len(timed_out) == 1 and "lease expired" in str(timed_out[0]["cause"])
+
+
+def test_a_worker_that_lost_its_lease_leaves_the_job_alone(pipeline: Pipeline,
+                                                           gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    thread, out = in_thread(lambda: runner_for(pipeline, "slow", steps).process(ref))
+    rec = wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    store = pipeline.runtime.store
+    # Another worker takes over (as if the heartbeats had stopped reaching DynamoDB).
+    rec.lease_expires = 0.0
+    store.save(rec)
+    taken = store.claim(ref.job_id, "other/1", time.time(), 60)
+    assert taken is not None
+    gate.set()
+    thread.join(30)
+    assert out[0][0] is Outcome.LOST
+    after = store.get(ref.job_id)
+    assert after is not None and after.lease_owner == "other/1" and after.state == "unpacked"
+
+
+def test_an_exception_in_a_job_never_takes_the_worker_down(pipeline: Pipeline) -> None:
+    class Exploding(JobRunner):
+        def process(self, ref: ObjectRef, **kwargs: Any) -> Any:
+            raise RuntimeError("a bug in the pipeline")
+
+    rt = pipeline.runtime
+    runner = Exploding(store=rt.store, steps=rt.steps, owner="x")
+    worker = Worker(runner, queue_url=pipeline.info.queue_url, wait_seconds=0)
+    pipeline.aws.sqs.purge_queue(QueueUrl=pipeline.info.queue_url)  # the s3:TestEvent
+    pipeline.aws.sqs.send_message(QueueUrl=pipeline.info.queue_url,
+                                  MessageBody=s3_event_body("auto-lambda-incoming-local",
+                                                            "x.zip", etag="e"))
+    msg = wait_for("the message", lambda: pipeline.aws.sqs.receive_message(
+        QueueUrl=pipeline.info.queue_url, MaxNumberOfMessages=10).get("Messages"))
+    handled = [worker.handle(m) for m in msg]
+    assert {h.ack for h in handled} == {Ack.KEEP}
+
+
+def test_stopping_past_the_drain_deadline_persists_the_interruption(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    runner = runner_for(pipeline, "drainer", steps)
+    worker = Worker(runner, queue_url=pipeline.info.queue_url, wait_seconds=1, visibility=30,
+                    drain_seconds=0.2, expected_bucket=pipeline.aws.settings.incoming_bucket)
+    thread, out = in_thread(worker.run)
+    store = pipeline.runtime.store
+    rec = wait_for("the build to start", lambda: next(
+        (r for r in store.list() if r.key == "hello.zip" and building(pipeline, r.job_id)),
+        None))
+    worker.request_stop()
+    thread.join(30)
+    assert not thread.is_alive() and out[0].abandoned == 1
+    after = store.get(rec.job_id)
+    assert after is not None and after.lease_owner is None and not after.is_terminal
+    timed_out = [e for e in after.history if e["type"] == "TaskTimedOut"]
+    assert timed_out and "shut down" in str(timed_out[-1]["cause"])
+    assert after.history[-1]["type"] == "StateEntered" and after.state == "retrying"
+    # The message is visible again at once: the next worker gets it.
+    again = pipeline.aws.sqs.receive_message(QueueUrl=pipeline.info.queue_url,
+                                             MaxNumberOfMessages=10)
+    assert any("hello.zip" in m["Body"] for m in again.get("Messages", []))
+
+
+def test_busy_deliveries_back_off_so_a_long_job_does_not_exhaust_receives() -> None:
+    assert [busy_delay_for(n, 15) for n in (1, 2, 3, 4)] == [15, 30, 60, 120]
+    assert busy_delay_for(30, 15) == 900
+    assert busy_delay_for(0, 0) == 1
+
+
+def _group_with_instance(pipeline: Pipeline) -> str:
+    ec2 = pipeline.aws.client("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    asg = pipeline.aws.autoscaling
+    asg.create_launch_configuration(LaunchConfigurationName="lc", ImageId=image,
+                                    InstanceType="t3.micro")
+    asg.create_auto_scaling_group(AutoScalingGroupName="auto-lambda-workers",
+                                  LaunchConfigurationName="lc", MinSize=1, MaxSize=1,
+                                  DesiredCapacity=1, AvailabilityZones=["us-east-1a"])
+    group = asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]
+    return str(group["Instances"][0]["InstanceId"])
+
+
+def test_scale_in_protection_is_held_while_jobs_run(pipeline: Pipeline) -> None:
+    instance = _group_with_instance(pipeline)
+    settings = pipeline.aws.settings
+    config = InstanceConfig.from_env({"AUTO_LAMBDA_INSTANCE_ID": instance}, settings,
+                                     lookup=lambda: pytest.fail("IMDS must not be asked"))
+    guard = ScaleInGuard(lambda: pipeline.aws.autoscaling, config)
+
+    def protected() -> bool:
+        inst = pipeline.aws.autoscaling.describe_auto_scaling_instances(
+            InstanceIds=[instance])["AutoScalingInstances"][0]
+        return bool(inst["ProtectedFromScaleIn"])
+
+    guard.job_started()
+    guard.job_started()
+    assert protected()
+    guard.job_finished()
+    assert protected()  # one job still runs
+    guard.job_finished()
+    assert not protected()
+    assert guard.calls == [True, False]
+
+
+def test_instance_protection_is_off_locally_and_never_asks_imds(pipeline: Pipeline) -> None:
+    local = pipeline.aws.settings.with_endpoint("http://127.0.0.1:1")
+    config = InstanceConfig.from_env({"AUTO_LAMBDA_INSTANCE_PROTECTION": "on"}, local,
+                                     lookup=lambda: pytest.fail("IMDS must not be asked"))
+    assert not config.enabled
+    guard = ScaleInGuard(lambda: pytest.fail("no AWS call expected"), config)
+    guard.job_started()
+    guard.job_finished()
+    assert guard.calls == [] and guard.complete_termination() is False
+
+
+def test_the_termination_hook_is_completed_with_continue() -> None:
+    calls: list[dict[str, Any]] = []
+
+    class FakeAutoScaling:
+        def complete_lifecycle_action(self, **kwargs: Any) -> None:
+            calls.append(kwargs)
+
+    config = InstanceConfig(instance_id="i-123", group_name="g", drain_hook="h",
+                            protection=True)
+    assert ScaleInGuard(FakeAutoScaling, config).complete_termination()
+    assert calls == [{"LifecycleHookName": "h", "AutoScalingGroupName": "g",
+                      "LifecycleActionResult": "CONTINUE", "InstanceId": "i-123"}]
+
+
+def test_a_test_event_and_an_unexpected_bucket_are_acknowledged_without_work(
+        pipeline: Pipeline) -> None:
+    sqs, url = pipeline.aws.sqs, pipeline.info.queue_url
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(
+        {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"}))
+    sqs.send_message(QueueUrl=url, MessageBody=s3_event_body("elsewhere", "x.zip", etag="e"))
+    records = pipeline.drain()
+    assert [r.error["code"] for r in records if r.error] == ["UnexpectedBucket"]
+    assert pipeline.queue_depth() == 0
