@@ -1,0 +1,163 @@
+"""Replay against in-process moto: redrive at the failed step (here or through the
+queue), restart keeping the old run, refusals that explain themselves, the DLQ moved
+back only after each send succeeded, and the CLI's dry run."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orchestrator.cli.main import cli
+from orchestrator.replay import Executor, Facts, Request, Result, gather, plan
+from orchestrator.store import JobRecord
+from tests import faults
+from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
+
+OUTAGE = "before:deploy=raise:DeployFailed:1"
+
+
+def _hello() -> bytes:
+    files: dict[str, str | bytes] = dict(HELLO_APP)
+    return make_zip(files)
+
+
+def _starts(job: JobRecord) -> Counter[str]:
+    return Counter(e["state"] for e in job.history if e["type"] == "TaskStarted")
+
+
+@pytest.fixture
+def failed_at_deploy(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch,
+                     tmp_path: Path) -> Iterator[JobRecord]:
+    monkeypatch.setenv("AUTO_LAMBDA_FAULT_DIR", str(tmp_path / "faults"))  # counts per test
+    monkeypatch.setenv("AUTO_LAMBDA_FAULTS", OUTAGE)
+    pipeline.upload("hello.zip", _hello())
+    [job] = [j for j in pipeline.drain() if j.key == "hello.zip"]
+    monkeypatch.delenv("AUTO_LAMBDA_FAULTS")
+    assert job.state == "failed" and job.error and job.error["state"] == "built"
+    yield job
+
+
+def _replay(pipeline: Pipeline, request: Request) -> tuple[Facts, list[Result]]:
+    rt = pipeline.runtime
+    facts = gather(request, rt.store, pipeline.aws, time.time(),
+                   dlq_url=pipeline.info.dlq_url)
+    actions = plan(request, facts)
+    results = Executor(rt.runner, pipeline.aws, pipeline.info.queue_url, pipeline.info.dlq_url,
+                       here=request.here).apply(actions, facts)
+    return facts, results
+
+
+def test_redrive_here_resumes_at_the_failed_step(pipeline: Pipeline,
+                                                 failed_at_deploy: JobRecord) -> None:
+    _, results = _replay(pipeline, Request(job_ids=(failed_at_deploy.job_id[:8],), here=True))
+    assert [(r.action.kind, r.ok) for r in results] == [("redrive", True)]
+    job = pipeline.runtime.store.get(failed_at_deploy.job_id)
+    assert job is not None and job.state == "verified", job and job.error
+    assert job.redrive_count == 1
+    redriven = [e for e in job.history if e["type"] == "ExecutionRedriven"]
+    assert [(e["state"], e["details"]["redrive_count"]) for e in redriven] == [("built", 1)]
+    assert _starts(job) == Counter({"received": 1, "fetched": 1, "unpacked": 1, "built": 2,
+                                    "deployed": 1})
+
+
+def test_redrive_re_enqueues_the_job_for_any_worker(pipeline: Pipeline,
+                                                    failed_at_deploy: JobRecord) -> None:
+    _, results = _replay(pipeline, Request(failed=True, since_seconds=3600))
+    assert [(r.action.kind, r.ok) for r in results] == [("redrive", True)]
+    waiting = pipeline.runtime.store.get(failed_at_deploy.job_id)
+    assert waiting is not None and waiting.state == "built" and waiting.finished_at is None
+    [job] = [j for j in pipeline.drain() if j.key == "hello.zip"]
+    assert job.state == "verified" and job.job_id == failed_at_deploy.job_id
+    assert _starts(job)["unpacked"] == 1
+    assert pipeline.queue_depth() == 0
+
+
+def test_failed_filters_by_error_code_and_age(pipeline: Pipeline,
+                                              failed_at_deploy: JobRecord) -> None:
+    rt = pipeline.runtime
+    now = time.time()
+    assert gather(Request(failed=True, error_code="DeployFailed"), rt.store, pipeline.aws,
+                  now).jobs
+    assert not gather(Request(failed=True, error_code="ZipBomb"), rt.store, pipeline.aws,
+                      now).jobs
+    assert not gather(Request(failed=True, since_seconds=60), rt.store, pipeline.aws,
+                      now + 3600).jobs
+
+
+def test_a_changed_object_needs_restart_which_keeps_the_old_run(
+        pipeline: Pipeline, failed_at_deploy: JobRecord) -> None:
+    pipeline.aws.s3.put_object(Bucket=pipeline.aws.settings.incoming_bucket,
+                               Key="hello.zip", Body=b"something else")  # a new version
+    request = Request(job_ids=(failed_at_deploy.job_id,))
+    facts = gather(request, pipeline.runtime.store, pipeline.aws, time.time())
+    [action] = plan(request, facts)
+    assert action.kind == "skip" and "changed" in action.reason and "--restart" in action.reason
+
+    _, results = _replay(pipeline, Request(job_ids=(failed_at_deploy.job_id,), restart=True,
+                                           here=True))
+    assert [(r.action.kind, r.ok) for r in results] == [("restart", True)]
+    job = pipeline.runtime.store.get(failed_at_deploy.job_id)
+    assert job is not None and job.state == "verified", job and job.error
+    assert len(job.previous_runs) == 1
+    old = job.previous_runs[0]
+    assert old["state"] == "failed" and old["error"]["code"] == "DeployFailed"
+    assert [e["type"] for e in job.history].count("ExecutionStarted") == 1
+    assert job.redrive_count == 0
+
+
+def test_a_job_whose_object_was_deleted_before_fetch_is_explained(pipeline: Pipeline) -> None:
+    bucket = pipeline.aws.settings.incoming_bucket
+    pipeline.upload("gone.zip", _hello())
+    pipeline.aws.s3.delete_object(Bucket=bucket, Key="gone.zip")
+    [job] = [j for j in pipeline.drain() if j.key == "gone.zip"]
+    assert job.state == "failed" and job.error and job.error["code"] == "ObjectMissing"
+    request = Request(failed=True)
+    facts = gather(request, pipeline.runtime.store, pipeline.aws, time.time())
+    [action] = plan(request, facts)
+    assert action.kind == "skip"
+    assert "no longer exists" in action.reason and "fetching" in action.reason
+    assert "upload the app again" in action.reason
+
+
+def test_dlq_messages_leave_the_dlq_only_after_they_were_sent(pipeline: Pipeline) -> None:
+    sqs = pipeline.aws.sqs
+    for body in ("first", "second"):
+        sqs.send_message(QueueUrl=pipeline.info.dlq_url, MessageBody=body)
+    sqs.purge_queue(QueueUrl=pipeline.info.queue_url)
+    broken = faults.error_response(sqs, "SendMessage", times=1, code="InternalError",
+                                   status=500)
+    _, results = _replay(pipeline, Request(dlq=True))
+    assert broken.fired == 1
+    assert sorted(r.ok for r in results) == [False, True]
+    moved = sqs.receive_message(QueueUrl=pipeline.info.queue_url, MaxNumberOfMessages=10)
+    assert len(moved["Messages"]) == 1
+    kept = [r for r in results if not r.ok]
+    assert "failed" in kept[0].detail
+    attrs = sqs.get_queue_attributes(QueueUrl=pipeline.info.dlq_url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    assert sum(int(v) for v in attrs.values()) == 1  # the unsent one is still in the DLQ
+
+
+def test_cli_dry_run_prints_the_plan_and_changes_nothing(
+        pipeline: Pipeline, failed_at_deploy: JobRecord,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTO_LAMBDA_WORK_DIR", str(pipeline.aws.settings.work_dir))
+    result = CliRunner().invoke(cli, ["replay", "--failed", "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["dry_run"] is True
+    assert [(a["kind"], a["job_id"], a["from_state"]) for a in doc["actions"]] == [
+        ("redrive", failed_at_deploy.job_id, "built")]
+    after = pipeline.runtime.store.get(failed_at_deploy.job_id)
+    assert after is not None and after.version == failed_at_deploy.version
+
+
+def test_cli_refuses_a_request_without_a_selection() -> None:
+    result = CliRunner().invoke(cli, ["replay"])
+    assert result.exit_code != 0 and "--failed" in result.output
