@@ -28,11 +28,12 @@ def test_deploy_outage_then_replay_failed_resumes_at_deploy(stack: ChaosStack,
     assert job.job_id in dry.stdout and "redrive" in dry.stdout and "built" in dry.stdout
     assert stack.job_for("outage.zip").version == job.version  # the dry run wrote nothing
 
-    done = stack.cli("replay", "--failed", "--json")
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = stack.cli("replay", "--failed", "--json", "--wait", "--timeout", "90")
+    assert done.returncode == 0, done.stdout + done.stderr + stack.logs()
     doc = json.loads(done.stdout)
     assert [r["ok"] for r in doc["results"]] == [True]
-    stack.wait_for("the replayed job to end", lambda: stack.settled(1), timeout=60)
+    assert [j["state"] for j in doc["jobs"]] == ["verified"]
+    stack.wait_for("the replayed job's message to go", lambda: stack.settled(1), timeout=60)
 
     job = stack.job_for("outage.zip")
     assert job.state == "verified", (job.error, stack.logs())

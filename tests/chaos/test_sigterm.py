@@ -47,3 +47,25 @@ def test_sigterm_during_build_hands_the_job_over(stack: ChaosStack, figures: Fig
     figures.add("sigterm", jobs_run=1, sigterm_drains=1,
                 jobs_lost=0 if job.state == "verified" else 1,
                 duplicate_deployments=len(stack.published_versions("term")) - 1)
+
+
+def test_a_second_sigterm_exits_at_once_and_loses_nothing(stack: ChaosStack,
+                                                          figures: Figures) -> None:
+    stack.upload("twice.zip", app_zip("twice"))
+    first = stack.start_worker(drain=60, env={"AUTO_LAMBDA_FAULTS": "during:build=sleep:60"})
+    stack.wait_for("the build to be under way", lambda: _sleeping(stack), timeout=60)
+    first.signal(signal.SIGTERM)
+    # Pending signals coalesce: send the second once the first was handled.
+    stack.wait_for("the first signal to be handled",
+                   lambda: "stopping; running steps" in first.log_path.read_text(), timeout=15)
+    first.signal(signal.SIGTERM)
+    assert first.wait(timeout=15) == 128 + signal.SIGTERM, first.tail()
+
+    stack.start_worker()  # the lease and the message expire on their own
+    stack.wait_for("the job to end", lambda: stack.settled(1), timeout=60)
+    job = stack.job_for("twice.zip")
+    assert job.state == "verified", (job.error, stack.logs())
+    assert task_starts(job)["unpacked"] == 2 and task_starts(job)["received"] == 1
+    assert stack.published_versions("twice") == ["1"]
+    figures.add("sigterm-twice", jobs_run=1, sigterm_drains=1, jobs_lost=0,
+                duplicate_deployments=len(stack.published_versions("twice")) - 1)
