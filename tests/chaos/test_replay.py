@@ -58,9 +58,12 @@ def test_replay_dlq_brings_back_messages_that_exhausted_their_receives(
     for app in ("dlq-a", "dlq-b"):
         stack.upload(f"{app}.zip", app_zip(app))
     # Nobody acknowledges: receive until the queue has handed every message to the DLQ.
-    stack.wait_for("both messages to reach the DLQ", lambda: sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages") is None
-        and stack.dlq_depth() == 2, timeout=30)
+    def drained_to_dlq() -> bool:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                  WaitTimeSeconds=0)
+        return "Messages" not in got and stack.dlq_depth() == 2
+
+    stack.wait_for("both messages to reach the DLQ", drained_to_dlq, timeout=30)
 
     dry = stack.cli("replay", "--dlq", "--dry-run")
     assert dry.returncode == 0 and dry.stdout.count("move-dlq") == 2, dry.stdout + dry.stderr
