@@ -132,19 +132,26 @@ class _Builder:
         text = path.read_bytes().decode("utf-8", errors="replace")
         return parse_requirements(text)
 
-    def dependencies(self, requirements: list[str]) -> tuple[CachedZip | None, Path | None]:
-        """The cached dependency zip, and (on a cold build) the installed tree."""
+    def deps_key(self, requirements: list[str]) -> str | None:
         if not requirements:
-            return None, None
+            return None
         t = self.target
-        key = cache_key(requirements=requirements, runtime=t.runtime, arch=t.architecture,
-                        tags=t.platform_tags(), builder=BUILDER_VERSION, pip=_pip_version())
+        return cache_key(requirements=requirements, runtime=t.runtime, arch=t.architecture,
+                         tags=t.platform_tags(), builder=BUILDER_VERSION, pip=_pip_version())
+
+    def cached_dependencies(self, key: str | None) -> CachedZip | None:
+        if key is None:
+            return None
         cached = self.cache.get(DEPS, key)
         if cached is not None:
             self.cache_hits.append(f"dependencies ({cached.source}) {key[:12]}")
             self.say(f"dependencies from cache ({cached.source}): {key[:12]}")
             self._note_glibc(cached.meta.get("newest_glibc"))
-            return cached, None
+        return cached
+
+    def install_dependencies(self, requirements: list[str], key: str) -> CachedZip:
+        """Cross-install into ``work/deps``, check the native code, cache it as a zip."""
+        t = self.target
         site = self.work / "deps"
         report = pip_install(requirements, site, t, cache_dir=self.cache.pip_cache_dir,
                              progress=self.say)
@@ -157,7 +164,7 @@ class _Builder:
                 "runtime": t.runtime, "architecture": t.architecture}
         cached = self.cache.put(DEPS, key, entries, meta)
         self._note_glibc(meta.get("newest_glibc"))
-        return cached, site
+        return cached
 
     def _note_glibc(self, text: Any) -> None:
         if isinstance(text, str) and "." in text:
@@ -178,32 +185,55 @@ class _Builder:
         vendor = dir_entries(vendor_dir) if vendor_dir.is_dir() else []
         return app, vendor
 
-    def chalice_app(self, deps_tree: Path | None, deps: CachedZip | None) -> list[Entry]:
-        chalice_build.check_chalice_target(self.target)
+    def chalice_key(self, deps_key: str | None) -> str:
         skip: Callable[[str], bool] = lambda rel: (rel.startswith(".chalice/deployments/")  # noqa: E731
                                                    or "__pycache__" in rel.split("/"))
-        key = cache_key(project=_tree_digest(self.app_dir, skip), runtime=self.target.runtime,
-                        arch=self.target.architecture, chalice=chalice_build.chalice_version(),
-                        deps=deps.key if deps else None, builder=BUILDER_VERSION)
+        return cache_key(project=_tree_digest(self.app_dir, skip), runtime=self.target.runtime,
+                         arch=self.target.architecture, chalice=chalice_build.chalice_version(),
+                         deps=deps_key, builder=BUILDER_VERSION)
+
+    def cached_chalice(self, key: str) -> list[Entry] | None:
         cached = self.cache.get("chalice", key)
-        if cached is not None:
-            self.cache_hits.append(f"chalice package ({cached.source}) {key[:12]}")
-            self.say("chalice package output from cache")
-            self._note_glibc(cached.meta.get("newest_glibc"))
-            return cached.entries()
-        if deps is not None and deps_tree is None:
-            deps_tree = self.work / "deps-import"
-            unpack_zip(deps.path, deps_tree, UnpackLimits(max_entries=1_000_000,
-                                                          max_entry_ratio=1e9,
-                                                          max_total_ratio=1e9))
+        if cached is None:
+            return None
+        self.cache_hits.append(f"chalice package ({cached.source}) {key[:12]}")
+        self.say("chalice package output from cache")
+        self._note_glibc(cached.meta.get("newest_glibc"))
+        return cached.entries()
+
+    def finish_chalice(self, run: chalice_build.ChaliceRun, key: str) -> list[Entry]:
         self.say("running chalice package")
-        out = chalice_build.chalice_package(self.app_dir, self.work, self.target, deps_tree,
-                                            progress=self.say)
+        out = run.finish(progress=self.say)
         report = scan_tree(out, self.target)
         glibc = "%d.%d" % report.newest_glibc if report.newest_glibc else None  # noqa: UP031
         self._note_glibc(glibc)
         cached = self.cache.put("chalice", key, dir_entries(out), {"newest_glibc": glibc})
         return cached.entries()
+
+    def build_chalice(self, requirements: list[str]) -> tuple[CachedZip | None, list[Entry]]:
+        """Dependencies and chalice's output. On a miss chalice starts first and imports
+        its own code while pip installs; it goes on to the app once the dependency tree
+        is complete and cached."""
+        dkey = self.deps_key(requirements)
+        deps = self.cached_dependencies(dkey)
+        ckey = self.chalice_key(dkey)
+        entries = self.cached_chalice(ckey)
+        if entries is not None:
+            if dkey is not None and deps is None:
+                deps = self.install_dependencies(requirements, dkey)
+            return deps, entries
+        tree = None if dkey is None else self.work / ("deps" if deps is None else "deps-import")
+        run = chalice_build.start_chalice(self.app_dir, self.work, self.target, tree)
+        try:
+            if dkey is not None and deps is None:
+                deps = self.install_dependencies(requirements, dkey)
+            elif deps is not None and tree is not None:
+                unpack_zip(deps.path, tree, UnpackLimits(max_entries=1_000_000,
+                                                         max_entry_ratio=1e9,
+                                                         max_total_ratio=1e9))
+            return deps, self.finish_chalice(run, ckey)
+        finally:
+            run.cancel()
 
 
 def _too_large(entries: list[Entry], total: int) -> BuildError:
@@ -231,14 +261,17 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
         if spec.chalice:  # refuse before spending time on pip
             chalice_build.check_chalice_target(b.target)
         requirements = b.requirements()
-        deps, deps_tree = b.dependencies(requirements)
-        dep_entries = deps.entries() if deps is not None else []
-        installed = [(str(n), str(v)) for n, v in deps.meta.get("installed", [])] if deps else []
         vendor_entries: list[Entry] = []
         if spec.chalice:
-            app_entries = b.chalice_app(deps_tree, deps)
+            deps, app_entries = b.build_chalice(requirements)
         else:
+            key = b.deps_key(requirements)
+            deps = b.cached_dependencies(key)
+            if key is not None and deps is None:
+                deps = b.install_dependencies(requirements, key)
             app_entries, vendor_entries = b.plain_app()
+        dep_entries = deps.entries() if deps is not None else []
+        installed = [(str(n), str(v)) for n, v in deps.meta.get("installed", [])] if deps else []
         entries, overridden = _merge(app_entries, vendor_entries, dep_entries)
         total = sum(e.size for e in entries)
         if total > LAMBDA_UNZIPPED_LIMIT:

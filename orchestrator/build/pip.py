@@ -94,10 +94,12 @@ def installed_distributions(site_dir: Path) -> list[tuple[str, str]]:
 
 def pip_command(requirements_file: Path, target_dir: Path, target: Target,
                 cache_dir: Path | None = None, python: str = sys.executable) -> list[str]:
+    # --no-warn-conflicts: the check reads the metadata of every distribution installed
+    # where pip runs (the worker's own environment, nothing to do with the target): ~0.3 s.
     cmd = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
            "--progress-bar", "off", "--only-binary=:all:", "--implementation", "cp",
            "--python-version", target.python_version, "--target", str(target_dir),
-           "--no-compile"]
+           "--no-compile", "--no-warn-conflicts", "--no-warn-script-location"]
     for tag in target.platform_tags():
         cmd += ["--platform", tag]
     if cache_dir is not None:

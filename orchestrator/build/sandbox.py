@@ -74,6 +74,80 @@ def _limit(pid: int, memory_bytes: int | None) -> None:
             resource.prlimit(pid, resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
 
+class StartedTool:
+    """A tool started ahead of time (``start_tool``) that waits on its stdin for a go-ahead.
+
+    Its output goes to files (it may print while it waits; a pipe could fill up).
+    ``finish`` sends the go-ahead and waits like ``run_tool``; ``kill`` stops it at once.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes], out_path: Path, err_path: Path,
+                 what: str) -> None:
+        self.proc = proc
+        self.out_path = out_path
+        self.err_path = err_path
+        self.what = what
+
+    def finish(self, message: bytes, *, timeout: float,
+               tick: Callable[[str], None] | None = None,
+               tick_seconds: float = 10.0) -> RunResult:
+        assert self.proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError, OSError):  # it may have ended already
+            self.proc.stdin.write(message)
+            self.proc.stdin.close()
+        waited = 0.0
+        while True:
+            step = min(tick_seconds, timeout - waited) if tick else timeout - waited
+            try:
+                self.proc.wait(timeout=max(step, 0.01))
+                break
+            except subprocess.TimeoutExpired:
+                waited += step
+                if waited < timeout and tick is not None:
+                    tick(f"{self.what} still running ({waited:.0f} s)")
+                    continue
+                self.kill()
+                raise BuildError(f"{self.what} did not finish within {timeout:g} s",
+                                 code="BuildTimeout",
+                                 hint="reduce the dependencies or retry later") from None
+        return RunResult(self.proc.returncode, _read_text(self.out_path),
+                         _read_text(self.err_path))
+
+    def kill(self) -> None:
+        """Stop its process group, unless it has ended and been reaped (then its group id
+        may belong to someone else)."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=10)
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def start_tool(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str], what: str,
+               log_dir: Path, offline: bool = False,
+               memory_bytes: int | None = None) -> StartedTool:
+    """Start ``cmd`` now, with its stdin a pipe it waits on; ``finish`` lets it go on.
+    Same environment, session, limits and isolation rules as ``run_tool``."""
+    argv = [*offline_prefix(), *cmd] if offline else list(cmd)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = log_dir / "stdout.log", log_dir / "stderr.log"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=out, stderr=err,
+                                stdin=subprocess.PIPE, start_new_session=True)
+    _limit(proc.pid, memory_bytes)
+    return StartedTool(proc, out_path, err_path, what)
+
+
 def run_tool(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float,
              what: str, offline: bool = False, memory_bytes: int | None = None,
              tick: Callable[[str], None] | None = None, tick_seconds: float = 10.0) -> RunResult:

@@ -205,22 +205,52 @@ def test_store_artifact_is_content_addressed_and_idempotent(tmp_path: Path) -> N
 
 
 def test_chalice_output_saying_it_could_not_install_fails(tmp_path: Path) -> None:
-    # A stand-in chalice on the subprocess's PYTHONPATH prints what chalice 1.34 prints
-    # for a dependency it cannot build (and exits 0, as chalice does).
-    fake = tmp_path / "fake-site" / "chalice"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("")
-    (fake / "cli.py").write_text(
-        "def main():\n"
-        "    print('Could not install dependencies:\\nnumpy==2.3.0\\nYou will have to build '\n"
-        "          'these yourself and vendor them in the chalice vendor folder.')\n"
-        "    return 0\n")
+    # A stand-in interpreter that waits for the go-ahead, then prints what chalice 1.34
+    # prints for a dependency it cannot build (and exits 0, as chalice does).
+    fake = tmp_path / "fake-python"
+    fake.write_text("#!/bin/sh\nread go\n"
+                    "echo 'Could not install dependencies:'\necho 'numpy==2.3.0'\n"
+                    "echo 'You will have to build these yourself and vendor them in the "
+                    "chalice vendor folder.'\nexit 0\n")
+    fake.chmod(0o755)
     from orchestrator.build.chalice import chalice_package
     from orchestrator.build.target import Target
 
     app = copy_example("chalice-hello", tmp_path / "c")
     with pytest.raises(BuildError) as info:
         chalice_package(app, tmp_path / "work", Target("python3.11", "x86_64"),
-                        tmp_path / "fake-site")
+                        tmp_path / "deps", python=str(fake))
     assert info.value.code == "ChaliceDependencyFailed"
     assert "numpy==2.3.0" in str(info.value)
+
+
+def test_chalice_starts_early_and_imports_the_app_only_after_the_go_ahead(
+        tmp_path: Path) -> None:
+    from orchestrator.build.chalice import start_chalice
+    from orchestrator.build.target import Target
+
+    app = copy_example("chalice-hello", tmp_path / "c")
+    # app.py needs a module that is not there yet when chalice starts
+    (app / "app.py").write_text("import late_dependency\n" + (app / "app.py").read_text())
+    deps = tmp_path / "work" / "deps"
+    run = start_chalice(app, tmp_path / "work", Target("python3.11", "x86_64"), deps)
+    try:
+        deps.mkdir(parents=True)
+        (deps / "late_dependency.py").write_text("VALUE = 1\n")
+        out = run.finish()
+    finally:
+        run.cancel()
+    assert (out / "app.py").is_file()
+    assert "import late_dependency" in (out / "app.py").read_text()
+    assert run.tool.proc.returncode == 0
+
+
+def test_chalice_that_never_gets_the_go_ahead_is_stopped(tmp_path: Path) -> None:
+    from orchestrator.build.chalice import start_chalice
+    from orchestrator.build.target import Target
+
+    app = copy_example("chalice-hello", tmp_path / "c")
+    run = start_chalice(app, tmp_path / "work", Target("python3.11", "x86_64"), None)
+    run.cancel()
+    assert run.tool.proc.returncode is not None
+    assert not (tmp_path / "work" / "chalice-out").exists()
