@@ -12,6 +12,7 @@ nor written. Copying and compiling happen here, in trusted code, never in an app
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import importlib.util
 import logging
@@ -43,6 +44,7 @@ def _sources() -> list[Path]:
     return found
 
 
+@functools.cache
 def _tag() -> str:
     parts = []
     for dist in ("boto3", "botocore"):

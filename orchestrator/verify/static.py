@@ -2,9 +2,10 @@
 function exist, the module compiles, and its top-level imports can be satisfied by the
 package, the target runtime's standard library or what Lambda's Python runtime provides.
 
-Reads files and parses them with ``ast``; with an ``interpreter`` of the target version
-it asks that interpreter to *compile* (never run) the module, so newer syntax is judged
-by the right grammar. It never imports or executes app code.
+Reads files and parses them with ``ast``; with an ``interpreter`` of a target version
+other than the runner's it asks that interpreter to *compile* (never run) the module,
+so newer syntax is judged by the right grammar (of the same version, the runner compiles
+it itself). It never imports or executes app code.
 """
 
 from __future__ import annotations
@@ -139,8 +140,13 @@ def static_check(package_dir: Path, handler: str, *, runtime_version: str | None
     path, func = handler_module_path(package_dir, handler)
     rel = path.relative_to(package_dir).as_posix()
     notes: list[str] = []
+    # The target's interpreter is only needed for a grammar the runner does not have:
+    # of the same version, the runner's own compiler gives the same answer, without a
+    # process (the source is parsed here below anyway).
+    same_version = target_v == sys.version_info[:2]
+    compiler = None if same_version else interpreter
     try:
-        _compile(path, interpreter)
+        _compile(path, compiler)
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
         raise VerifyError(f"{rel} cannot be compiled: {type(exc).__name__}: {exc}",
                           code="HandlerSyntaxError",
@@ -163,7 +169,7 @@ def static_check(package_dir: Path, handler: str, *, runtime_version: str | None
             notes.append(f"python{sys.version_info[0]}.{sys.version_info[1]} cannot parse "
                          f"{rel}; the function and its imports were not checked statically")
     result: dict[str, Any] = {"handler": handler, "module_file": rel, "function": func,
-                              "compiled_with": str(interpreter) if interpreter else
+                              "compiled_with": str(compiler) if compiler else
                               f"python{runner_version} (runner)",
                               "imports": [], "notes": notes}
     if tree is None:

@@ -143,6 +143,32 @@ def test_memory_hog_is_handler_memory_exceeded(tmp_path: Path) -> None:
     assert "128 MB" in str(err)
 
 
+def test_limits_are_in_force_before_the_app_is_imported(tmp_path: Path) -> None:
+    # read at import time: the limits must already be set when the app's module loads
+    source = ("import resource, uuid\n"
+              "AT_IMPORT = {n: list(resource.getrlimit(getattr(resource, n)))\n"
+              "             for n in ('RLIMIT_AS', 'RLIMIT_NOFILE', 'RLIMIT_FSIZE',\n"
+              "                       'RLIMIT_CORE', 'RLIMIT_CPU')}\n"
+              "def handler(e, c):\n"
+              "    return {'limits': AT_IMPORT,\n"
+              "            'uuid4': uuid.UUID(c.aws_request_id).version}\n")
+    out = verify(tmp_path, source, memory=256, timeout=3).output
+    address_space = (256 + 256) * 1024 * 1024
+    assert out["limits"]["RLIMIT_AS"] == [address_space, address_space]
+    assert out["limits"]["RLIMIT_NOFILE"] == [1024, 1024]
+    assert out["limits"]["RLIMIT_FSIZE"] == [512 * 1024 * 1024] * 2
+    assert out["limits"]["RLIMIT_CORE"] == [0, 0]
+    assert out["limits"]["RLIMIT_CPU"] == [18, 23]  # init 10 s + timeout 3 s + 5
+    assert out["uuid4"] == 4
+
+
+def test_same_version_interpreter_compiles_in_the_runner(tmp_path: Path) -> None:
+    result = verify(tmp_path, GREET)
+    assert result.static["compiled_with"].endswith("(runner)")
+    err = failure(tmp_path, "def handler(e, c):\n    return (1\n")
+    assert err.code == "HandlerSyntaxError" and "line" in str(err)
+
+
 def test_no_interpreter_for_the_runtime_is_static_only(tmp_path: Path) -> None:
     zip_path = package(tmp_path, {"app.py": GREET})
     result = verify_deployment(LOCAL, spec(runtime="python3.14"), DEPLOYED, zip_path,
