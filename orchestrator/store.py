@@ -3,12 +3,15 @@
 Every write is conditional on the item's ``version`` (or on its absence for the first
 write), so two workers can never both believe they moved a job. Leases are claimed
 the same way: a conditional update that succeeds only when the lease is free, expired
-or already ours::
+or held by the same token. The runner claims with a fresh token each time
+(``<worker>/<random>``), so two deliveries in one process cannot share a lease::
 
-    worker A: claim(job, A, now=0, ttl=60)  ok   lease A until 60
-    worker B: claim(job, B, now=10)         ConditionalCheckFailed -> put message back
-    worker A dies at 20 (no more heartbeats)
-    worker B: claim(job, B, now=61)         ok   lease B until 121, resumes from snapshot
+    worker A: claim(job, A/1, now=0, ttl=60)  ok   lease A/1 until 60 (version +1)
+    worker A: extend_lease(job, A/1, now=20)  ok   until 80 (heartbeat, no version bump)
+    worker B: claim(job, B/1, now=30)         ConditionalCheckFailed -> message put back
+    worker A dies at 40 (no more heartbeats)
+    worker B: claim(job, B/2, now=81)         ok   lease B/2 until 141, resumes from snapshot
+    worker A (had it only stalled): save()    LeaseLost (version moved on) -> leaves the job
 
 The execution snapshot (states library) is stored as a JSON string so floats and
 nested history survive unchanged. No workflow decisions are made here.

@@ -58,8 +58,12 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
         log.warning("message %s rejected [%s]: %s", message_id, exc.code, exc)
         return Handled(Ack.DELETE, (job,), exc.code)
     if parsed.test_event:
+        log.info("message %s: s3:TestEvent (sent when a notification is configured); "
+                 "acknowledged", message_id)
         return Handled(Ack.DELETE, (), "s3:TestEvent")
     if not parsed.refs:
+        log.info("message %s: no ObjectCreated records (%s); acknowledged", message_id,
+                 ", ".join(parsed.ignored) or "none")
         return Handled(Ack.DELETE, (), "no ObjectCreated records")
     acks: list[Ack] = []
     jobs: list[str] = []
@@ -73,6 +77,7 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
             acks.append(Ack.DELETE)
             continue
         outcome, rec = run_ref(runner, ref, trace_id=trace_id, stop=stop)
+        log.info("message %s: job %s %s (%s)", message_id, rec.job_id, outcome.value, rec.state)
         jobs.append(rec.job_id)
         acks.append(_ACK_FOR[outcome])
     for strongest in (Ack.KEEP, Ack.RELEASE, Ack.DELAY):
