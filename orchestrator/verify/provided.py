@@ -2,11 +2,14 @@
 botocore and their dependencies), made importable inside the verify sandbox.
 
 They are copied once per worker from the worker's own installation (pure Python, so any
-3.10+ interpreter can load them) into ``cache_dir/runtime-lib-<versions>`` (~35 MB), and
+3.10+ interpreter can load them) into ``cache_dir/runtime-lib-<versions>`` (~35 MB; the
+JSON service models under ``data/`` are hard-linked where the file system allows), and
 byte-compiled there once per target interpreter, so that a run does not recompile
 botocore (~4.7 s under python3.12 here, against ~0.7 s from byte code). The sandbox runs
-with ``-B`` and only reads this copy; the worker's own site-packages are never exposed
-nor written. Copying and compiling happen here, in trusted code, never in an app.
+with ``-B`` and only reads this copy; nothing here writes to the worker's site-packages.
+(A run that wrote into a linked model file would change the worker's file as well: as
+the runner says, the sandbox is a damage limiter, not a jail.) Copying and compiling
+happen here, in trusted code, never in an app.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from orchestrator.verify.static import RUNTIME_PROVIDED
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
+_DATA_DIR = "data"
 _COMPILE = "import compileall, sys; compileall.compile_dir(sys.argv[1], quiet=2, workers=1)"
 
 
@@ -53,6 +57,19 @@ def _tag() -> str:
     return "-".join(parts) or "none"
 
 
+def _copy_or_link(src: str, dst: str) -> None:
+    """botocore's service models (~1,900 JSON files, 28 MB: most of the copy's time) are
+    hard-linked, everything else copied. Nothing here writes to them, and Python code,
+    the only thing a run could change by accident through its path, is always copied."""
+    if _DATA_DIR in Path(src).parts and src.endswith((".json", ".json.gz")):
+        try:
+            os.link(src, dst)
+            return
+        except OSError:  # another file system, or links not allowed
+            pass
+    shutil.copy2(src, dst)
+
+
 def runtime_lib(cache_dir: Path) -> Path:
     """A private copy of the provided modules under ``cache_dir`` (made on first use)."""
     dest = cache_dir / f"runtime-lib-{_tag()}"
@@ -65,7 +82,7 @@ def runtime_lib(cache_dir: Path) -> Path:
         staging.mkdir()
         for source in _sources():
             if source.is_dir():
-                shutil.copytree(source, staging / source.name,
+                shutil.copytree(source, staging / source.name, copy_function=_copy_or_link,
                                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
             else:
                 shutil.copy2(source, staging / source.name)
