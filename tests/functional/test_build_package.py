@@ -57,6 +57,17 @@ def build_code(app: Path, tmp_path: Path, runtime: str | None = None,
     return info.value
 
 
+def test_app_without_requirements_runs_no_installer(tmp_path: Path) -> None:
+    app = copy_example("hello", tmp_path / "hello")
+    (app / "requirements.txt").write_text("# nothing needed\n")
+    said: list[str] = []
+    spec = load_app_spec(app, "hello.zip")
+    res = build_package(app, spec, tmp_path / "o.zip", cache=BuildCache(tmp_path / "cache"),
+                        progress=said.append)
+    assert said and not any("pip" in msg or "install" in msg for msg in said)
+    assert res.installed == [] and not (tmp_path / "cache" / "deps").exists()
+
+
 def test_plain_app_builds_deterministically(tmp_path: Path) -> None:
     app = copy_example("hello", tmp_path / "hello")
     (app / "__pycache__").mkdir()
