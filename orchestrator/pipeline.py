@@ -49,14 +49,21 @@ class Outcome(enum.StrEnum):
 
 class LeaseKeeper:
     """Extends one job's lease every ``interval`` seconds until closed. ``lost`` is set
-    when the lease is no longer ours (another worker claimed it, or it was released)."""
+    when the lease is no longer ours (another worker claimed it, or it was released).
+
+    ``overdue()`` true means the running task is well past its deadline (hung): the
+    keeper then stops extending (``gave_up``), so the lease expires and another worker
+    can record the timeout and retry the step, instead of the job staying stuck."""
 
     def __init__(self, store: JobStore, job_id: str, token: str, ttl: float,
-                 clock: Callable[[], float], interval: float) -> None:
+                 clock: Callable[[], float], interval: float,
+                 overdue: Callable[[], bool] = lambda: False) -> None:
         self.store, self.job_id, self.token, self.ttl = store, job_id, token, ttl
         self.clock = clock
         self.interval = max(interval, 0.05)
+        self.overdue = overdue
         self.lost = threading.Event()
+        self.gave_up = threading.Event()
         self.beats = 0
         self.failures = 0
         self._stop = threading.Event()
@@ -65,6 +72,11 @@ class LeaseKeeper:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            if self.overdue():
+                log.error("job %s: the running step is past its deadline; no longer "
+                          "extending the lease, so another worker can retry it", self.job_id)
+                self.gave_up.set()
+                return
             try:
                 if not self.store.extend_lease(self.job_id, self.token, self.clock(), self.ttl):
                     log.warning("job %s: lease %s is no longer ours", self.job_id, self.token)
@@ -89,6 +101,8 @@ class LeaseKeeper:
 class _Active:
     job_id: str
     token: str
+    thread: int
+    keeper: LeaseKeeper | None = None
 
 
 @dataclass
@@ -197,10 +211,14 @@ class JobRunner:
                 last_state[0] = execution.state
                 fault_point(f"after:{execution.state}", job_id=rec.job_id, key=rec.key)
 
-        with self._lock:
-            self._active[job_id] = _Active(job_id, token)
+        def overdue() -> bool:
+            deadline = ex.task_deadline() if ex.task is not None else None
+            return deadline is not None and self.clock() > deadline + self.lease_seconds
+
         keeper = LeaseKeeper(self.store, job_id, token, self.lease_seconds, self.clock,
-                             self.heartbeat_interval or self.lease_seconds / 3)
+                             self.heartbeat_interval or self.lease_seconds / 3, overdue)
+        with self._lock:
+            self._active[job_id] = _Active(job_id, token, threading.get_ident(), keeper)
         try:
             with keeper:
                 if changed:
@@ -241,11 +259,19 @@ class JobRunner:
             return Outcome.LOST
         return Outcome.DONE
 
-    # ---- shutdown ----
+    # ---- watching ----
     def active_jobs(self) -> list[str]:
         with self._lock:
             return sorted(self._active)
 
+    def hung_in_thread(self, thread: int) -> bool:
+        """True when a job run by ``thread`` gave up its lease because its step hung
+        (the worker then stops keeping that job's message invisible too)."""
+        with self._lock:
+            return any(a.thread == thread and a.keeper is not None and a.keeper.gave_up.is_set()
+                       for a in self._active.values())
+
+    # ---- shutdown ----
     def interrupt_active(self, reason: str) -> list[str]:
         """Persist the interruption of every job still running in this process (its
         running task recorded as timed out, so a retry reruns it elsewhere) and release

@@ -105,9 +105,16 @@ class Worker:
         attrs = msg.get("Attributes") or {}
         handled = Handled(Ack.KEEP, (), "unexpected error")
         self.guard.job_started()
+        thread = threading.get_ident()
+
+        def keep_invisible() -> None:
+            # A job whose step hung past its deadline has let its lease go; let the
+            # message go too, so another worker picks the job up and retries the step.
+            if not self.runner.hung_in_thread(thread):
+                self._set_visibility(receipt, self.visibility)
+
         try:
-            beat = Heartbeat(lambda: self._set_visibility(receipt, self.visibility),
-                             interval=self.visibility / 3)
+            beat = Heartbeat(keep_invisible, interval=self.visibility / 3)
             with self._lock:
                 self._inflight[receipt] = beat
             with beat:

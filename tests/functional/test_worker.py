@@ -280,3 +280,41 @@ def test_a_test_event_and_an_unexpected_bucket_are_acknowledged_without_work(
     records = pipeline.drain()
     assert [r.error["code"] for r in records if r.error] == ["UnexpectedBucket"]
     assert pipeline.queue_depth() == 0
+
+
+class JumpClock:
+    """Wall time the test moves forward by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+def test_a_step_hung_past_its_deadline_lets_the_job_go_to_another_worker(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    clock = JumpClock()
+    hung = runner_for(pipeline, "hung", GatedSteps(pipeline.runtime.steps, gate))
+    hung.clock, hung.sleep = clock, clock.sleep
+    thread, out = in_thread(lambda: hung.process(ref))
+    wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    ident = thread.ident
+    assert ident is not None and not hung.hung_in_thread(ident)
+    clock.now += 900 + 60 + LEASE + 1  # past the build's timeout and its heartbeat
+    wait_for("the keeper to give the lease up", lambda: hung.hung_in_thread(ident))
+
+    other = runner_for(pipeline, "other")
+    other.clock, other.sleep = clock, clock.sleep
+    outcome, rec = other.process(ref)
+    assert outcome is Outcome.DONE and rec.state == "verified", rec.error
+    assert [e["type"] for e in rec.history].count("TaskTimedOut") == 1
+    gate.set()  # the hung step finally returns: its worker must leave the job alone
+    thread.join(30)
+    assert out[0][0] is Outcome.LOST
+    final = pipeline.runtime.store.get(ref.job_id)
+    assert final is not None and final.state == "verified"
