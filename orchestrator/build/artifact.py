@@ -14,6 +14,8 @@ from typing import Any
 from orchestrator.aws import aws_call, error_code
 from orchestrator.build.package import BuildResult
 
+SINGLE_PUT_LIMIT = 8 * 1024 * 1024  # boto3's multipart threshold
+
 
 def code_sha256(sha256_hex: str) -> str:
     """Lambda's CodeSha256: base64 of the digest bytes, not of the hex string."""
@@ -36,9 +38,14 @@ def store_artifact(aws: Any, res: BuildResult) -> dict[str, Any]:
             if error_code(exc) not in {"404", "NoSuchKey", "NotFound"}:
                 raise
     if not exists:
-        with aws_call(f"s3.upload_file({bucket}/{key})"):
-            aws.s3.upload_file(str(res.zip_path), bucket, key, ExtraArgs={
-                "ContentType": "application/zip",
-                "Metadata": {"sha256": res.sha256}})
+        extra = {"ContentType": "application/zip", "Metadata": {"sha256": res.sha256}}
+        if res.size < SINGLE_PUT_LIMIT:
+            # what upload_file would do below its multipart threshold, without starting
+            # a transfer manager and its threads for every package
+            with aws_call(f"s3.put_object({bucket}/{key})"), res.zip_path.open("rb") as body:
+                aws.s3.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+        else:
+            with aws_call(f"s3.upload_file({bucket}/{key})"):
+                aws.s3.upload_file(str(res.zip_path), bucket, key, ExtraArgs=extra)
     return {"uri": f"s3://{bucket}/{key}", "bucket": bucket, "key": key,
             "sha256": res.sha256, "size": res.size, "code_sha256": code_sha256(res.sha256)}
