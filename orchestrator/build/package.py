@@ -4,7 +4,9 @@ Stages, in order: read requirements.txt; get the dependency tree from the cache 
 cross-install it with pip (then check its ABI and cache it as a ready-made zip);
 collect the app's files (``vendor/`` contents go to the package root, as chalice does;
 ``.chalice/deployments`` and ``__pycache__`` are left out) or, for a chalice project,
-run ``chalice package`` (its output is cached by a hash of the project's files);
+run ``chalice package`` (its output is cached by a hash of the project's files; on a
+miss chalice is started before pip, so its own start-up overlaps the install, and it
+imports the app only once the dependency tree is complete and cached);
 check every native file in the app part; refuse packages over Lambda's 250 MB
 unzipped; write one deterministic zip. Precedence on a clash: app files, then vendor/,
 then dependencies.
