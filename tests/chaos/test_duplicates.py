@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from orchestrator.events import s3_event_body
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
+
+pytestmark = pytest.mark.slow
 
 APPS = ("dup-a", "dup-b", "dup-c")
 

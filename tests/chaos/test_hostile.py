@@ -7,8 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.chaos.conftest import ChaosStack, Figures, app_zip
 from tests.chaos.hostile import ABSOLUTE_TARGET, MARK, TOO_LARGE_CAP, cases
+
+pytestmark = pytest.mark.slow
 
 PEAK_RSS_LIMIT_KB = 400 * 1024
 

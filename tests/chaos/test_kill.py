@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from orchestrator.faults import fired
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
+
+pytestmark = pytest.mark.slow
 
 STEPS = ("fetch", "unpack", "build", "deploy", "verify")
 STATE_OF_STEP = {"fetch": "received", "unpack": "fetched", "build": "unpacked",

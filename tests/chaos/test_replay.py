@@ -11,6 +11,8 @@ import pytest
 
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
 
+pytestmark = pytest.mark.slow
+
 
 def test_deploy_outage_then_replay_failed_resumes_at_deploy(stack: ChaosStack,
                                                             figures: Figures) -> None:

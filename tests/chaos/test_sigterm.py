@@ -10,6 +10,8 @@ import pytest
 from orchestrator.faults import fired
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
 
+pytestmark = pytest.mark.slow
+
 
 def _sleeping(stack: ChaosStack) -> bool:
     return any(f["action"] == "sleep" for f in fired(stack.fault_dir))
