@@ -25,6 +25,7 @@ from typing import Any
 
 from orchestrator.aws import aws_call
 from orchestrator.pipeline import JobRunner
+from orchestrator.tracing.base import trace_id_for
 from worker.heartbeat import Heartbeat
 from worker.instance import InstanceConfig, ScaleInGuard
 from worker.messages import Ack, Handled, handle_body
@@ -121,7 +122,7 @@ class Worker:
                 handled = handle_body(self.runner, msg.get("Body", ""),
                                       message_id=msg.get("MessageId", "?"),
                                       expected_bucket=self.expected_bucket,
-                                      trace_id=attrs.get("AWSTraceHeader"),
+                                      trace_id=trace_id_for(attrs.get("AWSTraceHeader")),
                                       stop=self.stop.is_set)
         except Exception:
             log.exception("message %s: unexpected failure; it will be redelivered",

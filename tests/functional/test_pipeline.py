@@ -99,3 +99,24 @@ def test_a_failing_verify_leaves_live_on_the_previous_version(pipeline: Pipeline
     assert bad.error["state"] == "deployed"
     alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-hello", Name="live")
     assert alias["FunctionVersion"] == good.published_version == "1"
+
+
+def test_the_sqs_trace_header_becomes_the_jobs_trace_id(pipeline: Pipeline) -> None:
+    pipeline.aws.s3.put_object(Bucket=pipeline.aws.settings.incoming_bucket, Key="t.zip",
+                               Body=make_zip(HELLO_APP))
+    pipeline.drain()  # the notification's own message
+    root = "1-5759e988-bd862e3fe1be46a994272793"
+    body = json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": pipeline.aws.settings.incoming_bucket},
+        "object": {"key": "t2.zip"}}}]})
+    pipeline.aws.s3.put_object(Bucket=pipeline.aws.settings.incoming_bucket, Key="t2.zip",
+                               Body=make_zip(HELLO_APP))
+    pipeline.aws.sqs.purge_queue(QueueUrl=pipeline.info.queue_url)
+    pipeline.aws.sqs.send_message(
+        QueueUrl=pipeline.info.queue_url, MessageBody=body,
+        MessageSystemAttributes={"AWSTraceHeader": {
+            "DataType": "String", "StringValue": f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1"}})
+    job = _by_key(pipeline.drain(), "t2.zip")
+    assert job.state == "verified"
+    assert job.trace_id == root
+    assert {e.get("trace_id") for e in job.history} == {root}
