@@ -265,3 +265,18 @@ def test_chalice_that_never_gets_the_go_ahead_is_stopped(tmp_path: Path) -> None
     run.cancel()
     assert run.tool.proc.returncode is not None
     assert not (tmp_path / "work" / "chalice-out").exists()
+
+
+def test_started_tool_that_overruns_is_killed_with_build_timeout(tmp_path: Path) -> None:
+    from orchestrator.build.sandbox import scrubbed_env, start_tool
+
+    tool = start_tool(["sh", "-c", "read go; echo started; sleep 60"], cwd=tmp_path,
+                      env=scrubbed_env(), what="stand-in", log_dir=tmp_path / "log")
+    with pytest.raises(BuildError) as info:
+        tool.finish(b"go\n", timeout=0.5)
+    assert info.value.code == "BuildTimeout"
+    assert tool.proc.returncode is not None  # the whole group was killed and reaped
+    quick = start_tool(["sh", "-c", "read go; echo \"got $go\"; exit 3"], cwd=tmp_path,
+                       env=scrubbed_env(), what="stand-in", log_dir=tmp_path / "log2")
+    result = quick.finish(b"go\n", timeout=30)
+    assert (result.returncode, result.stdout.strip()) == (3, "got go")
