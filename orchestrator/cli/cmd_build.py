@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from orchestrator.cli.console import console as make_console
 from orchestrator.errors import AutoLambdaError
 from orchestrator.manifest import ARCHITECTURES, SUPPORTED_RUNTIMES
 
@@ -27,10 +28,9 @@ def _mb(n: int) -> str:
 
 
 def _print_human(doc: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = make_console()
     b = doc["build"]
     app = doc["app"]
     console.print(f"[bold green]built[/] {b['zip_path']}  ({app['name']}, {b['runtime']} "

@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from orchestrator.cli.console import console as make_console
+
 log = logging.getLogger(__name__)
 
 
@@ -163,8 +165,6 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
     """
     from dataclasses import replace
 
-    from rich.console import Console
-
     from checker.sim import report
     from checker.sim.costs import Prices
     from checker.sim.policies import COMPARED, ControlParams
@@ -208,7 +208,7 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
         click.echo(json.dumps(report.as_json(chosen, seed, workload, results, options),
                               sort_keys=True))
         return
-    report.print_table(Console(), chosen, seed, workload, results, options)
+    report.print_table(make_console(), chosen, seed, workload, results, options)
     if plot is not None:
         click.echo(f"plot written to {plot}")
 

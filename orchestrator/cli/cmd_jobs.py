@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from orchestrator.aws import Aws
+from orchestrator.cli.console import console as make_console
 from orchestrator.config import Settings
 
 
@@ -46,7 +46,7 @@ def jobs(state: str | None, limit: int | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"jobs": [r.to_json() for r in records]}, default=str))
     else:
-        Console().print(jobs_table(records))
+        make_console().print(jobs_table(records))
 
 
 @click.command()
@@ -61,7 +61,7 @@ def show(job: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rec.to_json(), default=str))
         return
-    console = Console()
+    console = make_console()
     console.print(f"[bold]{rec.job_id}[/bold]  app={rec.app_name}  state={rec.state}  "
                   f"version={rec.published_version or '-'}  redrives={rec.redrive_count}")
     if rec.function_arn:

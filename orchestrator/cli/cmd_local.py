@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.live import Live
 
+from orchestrator.cli.console import console as make_console
 from orchestrator.localstack import ensure_fake_credentials
 
 
@@ -42,7 +42,7 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
     from orchestrator.cli.stack import local_stack
 
     ensure_fake_credentials()
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     _stop_on_sigterm()
 
     def on_scale(step: Any) -> None:
@@ -106,7 +106,7 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> N
 
     ensure_fake_credentials()
     _stop_on_sigterm()
-    console = Console(stderr=True) if as_json else Console()
+    console = make_console(stderr=True) if as_json else make_console()
     with local_stack(port=0, workers=workers, xray_port=0) as stack:
         paths = _demo_zips(zips, stack.settings.work_dir / "demo-zips")
         console.print(f"embedded stack on {stack.endpoint.url}; {len(paths)} app(s), "

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.aws import Aws, aws_call
+from orchestrator.cli.console import console as make_console
 from orchestrator.config import Settings
 
 
@@ -108,7 +109,7 @@ def trace(job: str, as_json: bool, with_xray: bool) -> None:
         click.echo(json.dumps({"job_id": record.job_id, "trace_id": trace_id,
                                "timeline": timeline, "xray": xray}, default=str))
         return
-    console = Console()
+    console = make_console()
     console.print(f"[bold]{record.job_id}[/bold]  app={record.app_name}  "
                   f"state={record.state}  trace={trace_id or '-'}")
     console.print(_timeline_table(timeline))
