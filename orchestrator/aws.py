@@ -69,6 +69,18 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+# What S3 answers (GetObject, HeadObject) when the object, its version or its bucket is gone.
+S3_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"})
+
+
+def s3_version_etag(resp: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The version id and unquoted etag of a PutObject/HeadObject response; None for
+    absent values and for the ``"null"`` version of an unversioned bucket."""
+    version = resp.get("VersionId")
+    etag = str(resp.get("ETag", "")).strip('"')
+    return (version if version and version != "null" else None), (etag or None)
+
+
 class Aws:
     """Lazily created boto3 clients for one Settings (endpoint, region)."""
 

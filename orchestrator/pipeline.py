@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
-from orchestrator.aws import aws_call, error_code
+from orchestrator.aws import S3_MISSING_CODES, aws_call, error_code, s3_version_etag
 from orchestrator.events import ObjectRef
 from orchestrator.faults import fault_point
 from orchestrator.steps import Steps
@@ -35,8 +35,6 @@ from orchestrator.workflow import DEPLOYMENT
 from states import DefinitionError, Execution, HistoryLimitExceeded, Hooks, Status, drive
 
 log = logging.getLogger(__name__)
-
-_MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"}
 
 
 class Outcome(enum.StrEnum):
@@ -155,12 +153,11 @@ class JobRunner:
             with aws_call(f"s3.head_object({ref.key})"):
                 head = self.steps.env.aws.s3.head_object(Bucket=ref.bucket, Key=ref.key)
         except Exception as exc:
-            if error_code(exc) in _MISSING_CODES or error_code(exc) in {"403", "AccessDenied"}:
+            if error_code(exc) in S3_MISSING_CODES | {"403", "AccessDenied"}:
                 return ref  # gone or unreadable: fetch will record why
             raise
-        version = head.get("VersionId")
-        etag = str(head.get("ETag", "")).strip('"')
-        if version and version != "null" and (not ref.etag or etag == ref.etag):
+        version, etag = s3_version_etag(head)
+        if version and (not ref.etag or etag == ref.etag):
             return replace(ref, version_id=version)
         return ref
 

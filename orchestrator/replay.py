@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from orchestrator.aws import Aws, aws_call, error_code
+from orchestrator.aws import S3_MISSING_CODES, Aws, aws_call, error_code, s3_version_etag
 from orchestrator.errors import BadEvent
 from orchestrator.events import parse_message, s3_event_body
 from orchestrator.pipeline import JobRunner
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 MAX_PREVIOUS_RUNS = 5
 MAX_PREVIOUS_EVENTS = 200
-_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchBucket"}
 # A failure in these states can be redriven without the source object: later steps
 # rehydrate from the stored artifact.
 _NEEDS_NO_SOURCE = {"built", "deployed"}
@@ -155,12 +154,10 @@ def head_now(aws: Aws, bucket: str, key: str) -> ObjectNow:
         with aws_call(f"s3.head_object({key})"):
             head = aws.s3.head_object(Bucket=bucket, Key=key)
     except Exception as exc:
-        if error_code(exc) in _MISSING:
+        if error_code(exc) in S3_MISSING_CODES:
             return ObjectNow(exists=False)
         raise
-    version = head.get("VersionId")
-    return ObjectNow(True, version if version and version != "null" else None,
-                     str(head.get("ETag", "")).strip('"') or None)
+    return ObjectNow(True, *s3_version_etag(head))
 
 
 def receive_dlq(aws: Aws, dlq_url: str, limit: int, visibility: int) -> list[DlqMessage]:

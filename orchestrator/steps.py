@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws import Aws, aws_call, error_code
+from orchestrator.aws import S3_MISSING_CODES, Aws, aws_call, error_code
 from orchestrator.errors import ObjectMissing, ZipError
 from orchestrator.faults import fault_point
 
@@ -118,7 +118,7 @@ class Steps:
             with aws_call(f"s3.get_object({data['key']})"):
                 resp = s3.get_object(**kwargs)
         except Exception as exc:
-            if error_code(exc) in {"NoSuchKey", "NoSuchVersion", "404", "NoSuchBucket"}:
+            if error_code(exc) in S3_MISSING_CODES:
                 raise ObjectMissing(
                     f"s3://{data['bucket']}/{data['key']} no longer exists",
                     hint="it was deleted before it could be fetched; upload it again") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.aws import Aws, aws_call
+from orchestrator.aws import Aws, aws_call, s3_version_etag
 from orchestrator.errors import AutoLambdaError
 from orchestrator.events import ObjectRef
 
@@ -18,7 +18,5 @@ def submit_zip(aws: Aws, zip_path: Path, name: str | None = None) -> ObjectRef:
     with aws_call(f"s3.put_object({key})"), zip_path.open("rb") as body:
         resp = aws.s3.put_object(Bucket=bucket, Key=key, Body=body,
                                  ContentType="application/zip")
-    version = resp.get("VersionId")
-    return ObjectRef(bucket=bucket, key=key,
-                     version_id=version if version and version != "null" else None,
-                     etag=str(resp.get("ETag", "")).strip('"') or None)
+    version_id, etag = s3_version_etag(resp)
+    return ObjectRef(bucket=bucket, key=key, version_id=version_id, etag=etag)
