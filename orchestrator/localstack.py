@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from orchestrator.config import Settings
@@ -72,11 +70,3 @@ def start_server(port: int = 0, host: str = "127.0.0.1") -> LocalEndpoint:
     server.start()
     return LocalEndpoint(url=f"http://{host}:{port}", port=port, server=server)
 
-
-@contextmanager
-def running_server(port: int = 0) -> Iterator[LocalEndpoint]:
-    endpoint = start_server(port)
-    try:
-        yield endpoint
-    finally:
-        endpoint.stop()

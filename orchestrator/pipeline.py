@@ -257,10 +257,6 @@ class JobRunner:
         return Outcome.DONE
 
     # ---- watching ----
-    def active_jobs(self) -> list[str]:
-        with self._lock:
-            return sorted(self._active)
-
     def hung_in_thread(self, thread: int) -> bool:
         """True when a job run by ``thread`` gave up its lease because its step hung
         (the worker then stops keeping that job's message invisible too)."""

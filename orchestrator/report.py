@@ -1,5 +1,5 @@
-"""Turn job records into what people and scripts read: the ``--json`` shape, time
-spent per state, and rich tables. Pure formatting; no AWS calls."""
+"""Turn job records into what people read: time spent per state and rich tables (the
+``--json`` shape is ``JobRecord.to_json``). Pure formatting; no AWS calls."""
 
 from __future__ import annotations
 
@@ -11,10 +11,6 @@ from rich.table import Table
 from orchestrator.store import JobRecord
 
 STATE_STYLES = {"verified": "green", "failed": "red", "retrying": "yellow"}
-
-
-def job_json(rec: JobRecord) -> dict[str, Any]:
-    return rec.to_json()
 
 
 def state_durations(history: list[dict[str, Any]], end: float | None = None

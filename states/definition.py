@@ -143,10 +143,6 @@ class Definition:
             raise KeyError(f"state {name!r} is not a Task state")
         return state
 
-    def is_terminal_state(self, name: str) -> bool:
-        return name in self._compiled["by_name"] and not isinstance(
-            self._compiled["by_name"][name], TaskState)
-
     def edges(self, *, include_retrying: bool = True,
               include_redrive: bool = False) -> frozenset[tuple[str, str]]:
         """Every (source, destination) pair the execution may move along: Next and Catch
