@@ -64,11 +64,15 @@ def _print_human(doc: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
           cache_dir: Path | None, as_json: bool) -> None:
-    """Build ZIP (an app zip as uploaded) into a Lambda package, locally.
+    """Build ZIP_FILE (an app zip as uploaded) into a Lambda package, locally.
 
     Dependencies from requirements.txt are installed as wheels for the target
     runtime and architecture, native code is checked against the runtime's glibc,
     and the package is byte-for-byte reproducible. Exit 2 on a build error.
+
+    \b
+    Example:
+      auto-lambda build app.zip -o package.zip --runtime python3.12 --arch arm64
     """
     from orchestrator.build import BuildCache, build_package
     from orchestrator.config import Settings

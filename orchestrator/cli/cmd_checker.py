@@ -65,6 +65,11 @@ def checker(interval: float, once: bool, as_json: bool, include_in_flight: bool,
 
     Zeros are published too: target tracking never scales in on missing data. API
     errors are logged and counted; the loop keeps going. Ctrl-C (or SIGTERM) stops it.
+
+    \b
+    Example:
+      auto-lambda checker --interval 10s
+      auto-lambda checker --once --json
     """
     from checker.metric import Checker, CheckerOptions, format_tick
     from orchestrator.aws import Aws
@@ -162,6 +167,11 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
 
     Reports p50/p95/p99 upload-to-verified latency, max backlog, instance-hours and cost
     including each policy's own control cost.
+
+    \b
+    Example:
+      auto-lambda simulate --scenario burst --policy builtin --policy checker-10s
+      auto-lambda simulate --scenario diurnal --json --plot diurnal.png
     """
     from dataclasses import replace
 

@@ -21,7 +21,13 @@ def _aws() -> Aws:
 @click.option("--name", help="Object name in the bucket (default: the file name).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def submit(zip_path: Path, name: str | None, as_json: bool) -> None:
-    """Upload ZIP_PATH to the incoming bucket; a job starts from its S3 event."""
+    """Upload ZIP_PATH to the incoming bucket; a job starts from its S3 event.
+
+    \b
+    Example:
+      auto-lambda submit hello.zip
+      auto-lambda submit build/app.zip --name hello.zip --json
+    """
     from orchestrator.submit import submit_zip
 
     aws = _aws()
@@ -38,7 +44,12 @@ def submit(zip_path: Path, name: str | None, as_json: bool) -> None:
 @click.option("--limit", type=int, help="At most this many, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"jobs\": [...]}.")
 def jobs(state: str | None, limit: int | None, as_json: bool) -> None:
-    """List jobs, newest first."""
+    """List jobs, newest first.
+
+    \b
+    Example:
+      auto-lambda jobs --state failed --limit 20
+    """
     from orchestrator.report import jobs_table
     from orchestrator.store import JobStore
 
@@ -53,7 +64,12 @@ def jobs(state: str | None, limit: int | None, as_json: bool) -> None:
 @click.argument("job")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as one JSON document.")
 def show(job: str, as_json: bool) -> None:
-    """One job and its full history (JOB may be a unique prefix of the id)."""
+    """One job and its full history (JOB may be a unique prefix of the id).
+
+    \b
+    Example:
+      auto-lambda show 3f2a9c
+    """
     from orchestrator.report import durations_table, history_table
     from orchestrator.store import JobStore
 

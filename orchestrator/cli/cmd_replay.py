@@ -54,6 +54,12 @@ def replay(jobs: tuple[str, ...], failed: bool, since: str | None, error_code: s
     input, as Step Functions' redrive: steps that succeeded are not rerun. The job is
     then re-enqueued so any worker picks it up (or run here with --here). A job whose
     app object changed since it ran needs --restart.
+
+    \b
+    Example:
+      auto-lambda replay --failed --since 2h --error AwsThrottled --dry-run
+      auto-lambda replay 3f2a9c --restart --wait
+      auto-lambda replay --dlq
     """
     from orchestrator.aws import Aws
     from orchestrator.replay import (

@@ -96,7 +96,12 @@ def _print_xray(console: Console, xray: dict[str, Any] | None) -> None:
 @click.option("--xray/--no-xray", "with_xray", default=True, show_default=True,
               help="Also fetch the X-Ray trace and compare it with the history.")
 def trace(job: str, as_json: bool, with_xray: bool) -> None:
-    """The transitions of JOB (id or unique prefix) as a timeline, and its X-Ray trace."""
+    """The transitions of JOB (id or unique prefix) as a timeline, and its X-Ray trace.
+
+    \b
+    Example:
+      auto-lambda trace 3f2a9c --no-xray
+    """
     from orchestrator.store import JobStore
     from orchestrator.tracing.timeline import build_timeline
 

@@ -48,6 +48,10 @@ def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: flo
     On the first signal the worker stops receiving, lets running steps finish (up to
     --drain-seconds), then persists each job and makes its message visible again;
     nothing is lost. A second signal exits at once.
+
+    \b
+    Example:
+      auto-lambda worker --concurrency 2 --drain-seconds 60
     """
     from orchestrator.runtime import build_runtime
     from worker.instance import InstanceConfig, ScaleInGuard
