@@ -3,7 +3,8 @@
 Standard AWS variables (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL) select the account
 and endpoint; ``AUTO_LAMBDA_*`` variables set everything else. Resource names are
 derived here and nowhere else, so the local stack and the CDK stack agree.
-This module performs no I/O beyond reading the environment mapping it is given.
+This module performs no I/O beyond reading the environment mapping it is given; a
+value it cannot read raises ConfigError (code ConfigInvalid).
 """
 
 from __future__ import annotations
@@ -13,19 +14,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from orchestrator.errors import ConfigError
+
 DEFAULT_PREFIX = "auto-lambda"
 METRIC_NAMESPACE = "AutoLambda"
 LIVE_ALIAS = "live"
 
 
-def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}",
+                          hint=f"set {name} to a number, or unset it for {default}") from exc
 
 
 def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
@@ -36,7 +40,8 @@ def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
         return True
     if raw in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
+    raise ConfigError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}",
+                      hint=f"unset {name} to use the default")
 
 
 @dataclass(frozen=True)
@@ -112,9 +117,9 @@ class Settings:
             account_suffix=env.get("AUTO_LAMBDA_ACCOUNT", "local"),
             work_dir=work_dir,
             cache_dir=Path(env.get("AUTO_LAMBDA_CACHE_DIR", str(work_dir / "cache"))),
-            max_receive_count=_env_int(env, "AUTO_LAMBDA_MAX_RECEIVE_COUNT", 5),
-            visibility_timeout=_env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT", 60),
-            lease_seconds=_env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", 60),
+            max_receive_count=env_int(env, "AUTO_LAMBDA_MAX_RECEIVE_COUNT", 5),
+            visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT", 60),
+            lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", 60),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),

@@ -35,6 +35,12 @@ class AutoLambdaError(Exception):
         return out
 
 
+class ConfigError(AutoLambdaError):
+    """An AUTO_LAMBDA_* variable or option holds a value auto-lambda cannot use."""
+
+    code = "ConfigInvalid"
+
+
 # ---- input errors (permanent) ----
 class BadEvent(AutoLambdaError):
     code = "BadEvent"

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from orchestrator.config import Settings
+from orchestrator.config import Settings, env_int
 
 log = logging.getLogger("worker")
 
@@ -63,8 +63,7 @@ def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: flo
         rt.runner.lease_seconds = lease_seconds
     env = os.environ
     vis = visibility or settings.visibility_timeout
-    busy = busy_delay if busy_delay is not None else int(env.get("AUTO_LAMBDA_BUSY_DELAY")
-                                                         or 15)
+    busy = busy_delay if busy_delay is not None else env_int(env, "AUTO_LAMBDA_BUSY_DELAY", 15)
     guard = ScaleInGuard(lambda: rt.aws.autoscaling, InstanceConfig.from_env(env, settings))
     w = Worker(rt.runner, queue_url=rt.aws.queue_url(), concurrency=concurrency,
                wait_seconds=wait, visibility=vis, busy_delay=busy,
