@@ -69,6 +69,27 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+def as_user_error(exc: BaseException) -> AutoLambdaError | None:
+    """A botocore failure that reached the command line, as an error with a code and a
+    hint (the AWS error code for a refused call); None for anything else."""
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return AutoLambdaError(
+            "no AWS credentials found", code="NoCredentials",
+            hint="set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for the "
+                 "local stack use the export lines `auto-lambda local up` prints")
+    if isinstance(exc, botocore.exceptions.ClientError):
+        message = exc.response.get("Error", {}).get("Message") or str(exc)
+        return AutoLambdaError(
+            f"AWS refused {exc.operation_name}: {message}", code=error_code(exc) or "AwsError",
+            hint="check that AWS_REGION, AWS_ENDPOINT_URL and AUTO_LAMBDA_PREFIX name a "
+                 "deployed stack and that these credentials may use it")
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return AutoLambdaError(str(exc), code="AwsError",
+                               hint="check the AWS settings (AWS_PROFILE, AWS_REGION, "
+                                    "AWS_ENDPOINT_URL)")
+    return None
+
+
 # What S3 answers (GetObject, HeadObject) when the object, its version or its bucket is gone.
 S3_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"})
 

@@ -1,4 +1,5 @@
-"""Entry point of the ``auto-lambda`` console script."""
+"""Entry point of the ``auto-lambda`` console script: registers the ``cmd_*`` modules'
+commands and turns errors into one line, ``error [CODE]: message (hint)``, exit status 2."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import importlib
 import logging
 import pkgutil
 import sys
+from typing import NoReturn
 
 import click
 
@@ -56,12 +58,23 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except AutoLambdaError as exc:
-        click.echo(f"error [{exc.code}]: {exc}", err=True)
-        sys.exit(2)
+        _fail(exc)
     except SystemExit:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        from orchestrator.aws import as_user_error
+
+        mapped = as_user_error(exc)
+        if mapped is None:
+            raise
+        _fail(mapped)
+
+
+def _fail(exc: AutoLambdaError) -> NoReturn:
+    click.echo(f"error [{exc.code}]: {exc}", err=True)
+    sys.exit(2)
 
 
 if __name__ == "__main__":
