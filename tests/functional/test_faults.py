@@ -11,22 +11,8 @@ import pytest
 
 from orchestrator.store import JobRecord
 from tests import faults
+from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
-
-
-class FakeClock:
-    """Wall time that jumps forward on sleep, so retry waits take no real time."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += max(seconds, 0.0)
 
 
 @pytest.fixture

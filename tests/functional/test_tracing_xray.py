@@ -23,44 +23,12 @@ from orchestrator.tracing.collector import Collector
 from orchestrator.tracing.timeline import build_timeline, summarize_trace
 from orchestrator.tracing.xray import XRayTracer
 from states import (
-    Catcher,
-    Definition,
     EventType,
     Execution,
-    FailState,
-    Retrier,
-    SucceedState,
     TaskContext,
-    TaskState,
     drive,
 )
-
-DEFINITION = Definition(start_at="received", states=(
-    TaskState("received", resource="fetch", next="fetched",
-              catch=(Catcher(("States.ALL",), "failed"),)),
-    TaskState("fetched", resource="build", next="built",
-              retry=(Retrier(("Transient",), interval_seconds=1.0, max_attempts=2),),
-              catch=(Catcher(("States.ALL",), "failed"),)),
-    SucceedState("built"),
-    FailState("failed"),
-))
-
-
-class Flaky(Exception):
-    code = "Transient"
-
-
-class FakeClock:
-    """The workflow's clock; the retry wait advances it instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.fakes import FETCH_BUILD, FakeClock, Flaky
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +73,7 @@ def run_job(aws: Aws, collector: Collector, job_id: str,
             raise Flaky("throttled, try again")
 
     clock = FakeClock()
-    ex = Execution.start(DEFINITION, job_id, {}, clock())
+    ex = Execution.start(FETCH_BUILD, job_id, {}, clock())
     drive(ex, {"fetch": fetch, "build": build}, persist=lambda _e: None, clock=clock,
           sleep=clock.sleep, hooks=[TracingHooks(tracer)])
     collector.stop()  # reads every datagram sent so far and forwards them

@@ -16,6 +16,7 @@ from orchestrator.events import ObjectRef, s3_event_body
 from orchestrator.pipeline import JobRunner, Outcome
 from orchestrator.steps import Steps
 from orchestrator.store import JobRecord
+from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.instance import InstanceConfig, ScaleInGuard
 from worker.loop import Worker, busy_delay_for
@@ -282,23 +283,10 @@ def test_a_test_event_and_an_unexpected_bucket_are_acknowledged_without_work(
     assert pipeline.queue_depth() == 0
 
 
-class JumpClock:
-    """Wall time the test moves forward by hand."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-
-
 def test_a_step_hung_past_its_deadline_lets_the_job_go_to_another_worker(
         pipeline: Pipeline, gate: threading.Event) -> None:
     ref = upload_hello(pipeline)
-    clock = JumpClock()
+    clock = FakeClock(time.time())
     hung = runner_for(pipeline, "hung", GatedSteps(pipeline.runtime.steps, gate))
     hung.clock, hung.sleep = clock, clock.sleep
     thread, out = in_thread(lambda: hung.process(ref))

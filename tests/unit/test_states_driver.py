@@ -29,6 +29,7 @@ from states import (
     TaskTimeout,
     drive,
 )
+from tests.fakes import FakeClock
 
 E = EventType
 DEF = Definition(start_at="one", states=(
@@ -37,19 +38,6 @@ DEF = Definition(start_at="one", states=(
               heartbeat_seconds=10),
     TaskState("two", "do_two", next="done", catch=(Catcher(("States.ALL",), "failed"),)),
     SucceedState("done"), FailState("failed")))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 class Flaky(Exception):
@@ -61,7 +49,7 @@ def _ok(ctx: TaskContext) -> dict[str, Any]:
 
 
 def test_drive_runs_to_success_and_persists_after_every_transition() -> None:
-    clock = Clock()
+    clock = FakeClock()
     ex = Execution.start(DEF, "x", {}, clock())
     persisted: list[dict[str, Any]] = []
     drive(ex, {"do_one": _ok, "do_two": _ok}, persist=lambda e: persisted.append(e.snapshot()),
@@ -74,7 +62,7 @@ def test_drive_runs_to_success_and_persists_after_every_transition() -> None:
 
 
 def test_retry_sleeps_the_backoff_then_succeeds() -> None:
-    clock = Clock()
+    clock = FakeClock()
     calls: list[int] = []
 
     def one(ctx: TaskContext) -> dict[str, Any]:
@@ -91,7 +79,7 @@ def test_retry_sleeps_the_backoff_then_succeeds() -> None:
 
 
 def test_max_wait_returns_and_a_later_drive_continues() -> None:
-    clock = Clock()
+    clock = FakeClock()
     persisted: list[dict[str, Any]] = []
     failures = [Flaky("later")]
 
@@ -112,7 +100,7 @@ def test_max_wait_returns_and_a_later_drive_continues() -> None:
 
 
 def test_stop_is_checked_between_tasks() -> None:
-    clock = Clock()
+    clock = FakeClock()
     ex = Execution.start(DEF, "x", {}, clock())
     ran: list[str] = []
     persisted: list[str] = []
@@ -127,7 +115,7 @@ def test_stop_is_checked_between_tasks() -> None:
 
 
 def test_persist_failure_stops_the_drive() -> None:
-    clock = Clock()
+    clock = FakeClock()
     ex = Execution.start(DEF, "x", {}, clock())
     ran: list[str] = []
 
@@ -142,7 +130,7 @@ def test_persist_failure_stops_the_drive() -> None:
 
 
 def test_keyboard_interrupt_propagates_and_leaves_the_task_started() -> None:
-    clock = Clock()
+    clock = FakeClock()
     ex = Execution.start(DEF, "x", {}, clock())
     persisted: list[dict[str, Any]] = []
 
@@ -157,7 +145,7 @@ def test_keyboard_interrupt_propagates_and_leaves_the_task_started() -> None:
 
 
 def test_task_timeout_exception_and_late_results_are_timeouts() -> None:
-    clock = Clock()
+    clock = FakeClock()
 
     def raises_timeout(ctx: TaskContext) -> None:
         raise TaskTimeout("took too long")
@@ -180,7 +168,7 @@ def test_task_timeout_exception_and_late_results_are_timeouts() -> None:
 
 
 def test_heartbeat_extends_the_deadline_persists_and_calls_hooks() -> None:
-    clock = Clock()
+    clock = FakeClock()
     beats: list[float | None] = []
     persisted: list[float | None] = []
 
@@ -202,7 +190,7 @@ def test_heartbeat_extends_the_deadline_persists_and_calls_hooks() -> None:
 
 
 def test_hooks_see_every_event_once_and_wrap_tasks() -> None:
-    clock = Clock()
+    clock = FakeClock()
     log: list[str] = []
 
     class Recorder(Hooks):
@@ -233,14 +221,14 @@ def test_hooks_see_every_event_once_and_wrap_tasks() -> None:
 
 
 def test_missing_task_is_a_wiring_error() -> None:
-    clock = Clock()
+    clock = FakeClock()
     ex = Execution.start(DEF, "x", {}, clock())
     with pytest.raises(DefinitionError, match="no task registered for resource 'do_one'"):
         drive(ex, {}, persist=lambda e: None, clock=clock, sleep=clock.sleep)
 
 
 def test_task_context_data_is_read_only() -> None:
-    clock = Clock()
+    clock = FakeClock()
 
     def one(ctx: TaskContext) -> None:
         ctx.data["x"] = 1  # type: ignore[index]
@@ -254,7 +242,7 @@ def test_history_limit_is_persisted_then_raised() -> None:
     d = Definition(start_at="a", max_history_events=30, states=(
         TaskState("a", "r", next="ok", retry=(Retrier(("Flaky",), max_attempts=99),)),
         SucceedState("ok")))
-    clock = Clock()
+    clock = FakeClock()
     persisted: list[dict[str, Any]] = []
 
     def flaky(ctx: TaskContext) -> None:
@@ -269,7 +257,7 @@ def test_history_limit_is_persisted_then_raised() -> None:
 
 
 def test_a_resumed_drive_does_not_report_events_twice() -> None:
-    clock = Clock()
+    clock = FakeClock()
     seen: list[str] = []
     snaps: list[dict[str, Any]] = []
     failures = [Flaky("later")]

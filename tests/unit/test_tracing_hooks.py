@@ -12,53 +12,23 @@ import pytest
 from orchestrator.tracing import MemoryTracer, TracingHooks, new_trace_id
 from orchestrator.tracing.base import TraceHeader, is_trace_id
 from states import (
-    Catcher,
-    Definition,
     EventType,
     Execution,
-    FailState,
-    Retrier,
-    SucceedState,
     TaskContext,
-    TaskState,
     drive,
 )
-
-DEFINITION = Definition(start_at="received", states=(
-    TaskState("received", resource="fetch", next="fetched",
-              catch=(Catcher(("States.ALL",), "failed"),)),
-    TaskState("fetched", resource="build", next="built",
-              retry=(Retrier(("Transient",), interval_seconds=1.0, max_attempts=2),),
-              catch=(Catcher(("States.ALL",), "failed"),)),
-    SucceedState("built"),
-    FailState("failed"),
-))
-
-
-class Flaky(Exception):
-    code = "Transient"
+from tests.fakes import FETCH_BUILD, FakeClock, Flaky
 
 
 class Broken(Exception):
     code = "ZipBomb"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def run(tasks: dict[str, Callable[[TaskContext], dict[str, Any] | None]],
         tracer: MemoryTracer, parent: str | None = None,
         trace_id: str | None = None) -> Execution:
     clock = FakeClock()
-    ex = Execution.start(DEFINITION, "job-1", {"key": "app.zip"}, clock(), trace_id=trace_id)
+    ex = Execution.start(FETCH_BUILD, "job-1", {"key": "app.zip"}, clock(), trace_id=trace_id)
     return drive(ex, tasks, persist=lambda _ex: None, clock=clock, sleep=clock.sleep,
                  hooks=[TracingHooks(tracer, parent=parent)])
 
@@ -178,7 +148,7 @@ def test_a_header_passed_as_the_trace_id_is_continued_and_reduced_to_its_root() 
 def test_an_execution_resumed_by_a_second_drive_is_a_second_segment_of_the_same_trace() -> None:
     tracer = MemoryTracer()
     clock = FakeClock()
-    ex = Execution.start(DEFINITION, "job-2", {}, clock(), trace_id=new_trace_id())
+    ex = Execution.start(FETCH_BUILD, "job-2", {}, clock(), trace_id=new_trace_id())
     build = failing_then_ok(1, Flaky)
     hooks = [TracingHooks(tracer)]
     # max_wait=0 returns while the retry waits, as a worker re-queueing the job would.
@@ -186,7 +156,7 @@ def test_an_execution_resumed_by_a_second_drive_is_a_second_segment_of_the_same_
           sleep=clock.sleep, hooks=hooks, max_wait=0)
     assert ex.state == "retrying"
     clock.now += 5
-    resumed = Execution.restore(DEFINITION, ex.snapshot())
+    resumed = Execution.restore(FETCH_BUILD, ex.snapshot())
     drive(resumed, {"fetch": ok, "build": build}, persist=lambda _e: None, clock=clock,
           sleep=clock.sleep, hooks=hooks)
 
