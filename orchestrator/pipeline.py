@@ -119,13 +119,10 @@ class JobRunner:
 
     # ---- records ----
     def new_record(self, ref: ObjectRef, now: float, trace_id: str | None) -> JobRecord:
-        ex = Execution.start(DEPLOYMENT, ref.job_id, {
-            "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
-            "etag": ref.etag}, now, trace_id=trace_id)
         rec = JobRecord(job_id=ref.job_id, bucket=ref.bucket, key=ref.key,
                         version_id=ref.version_id, etag=ref.etag, created_at=now,
                         updated_at=now, trace_id=trace_id)
-        copy_execution(rec, ex)
+        copy_execution(rec, start_execution(rec, now))
         return rec
 
     def ensure_record(self, ref: ObjectRef, trace_id: str | None = None) -> JobRecord:
@@ -323,6 +320,14 @@ class JobRunner:
         self.store.save(rec)
         self.on_record(rec)
         return rec
+
+
+def start_execution(rec: JobRecord, now: float) -> Execution:
+    """A new run of the deployment workflow for the record's upload (its input is the
+    object's bucket, key, version id and etag)."""
+    return Execution.start(DEPLOYMENT, rec.job_id, {
+        "bucket": rec.bucket, "key": rec.key, "version_id": rec.version_id,
+        "etag": rec.etag}, now, trace_id=rec.trace_id)
 
 
 def abandon_started_task(ex: Execution, now: float, cause: str | None = None) -> bool:

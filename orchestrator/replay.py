@@ -34,7 +34,7 @@ from typing import Any
 from orchestrator.aws import S3_MISSING_CODES, Aws, aws_call, error_code, s3_version_etag
 from orchestrator.errors import BadEvent
 from orchestrator.events import parse_message, s3_event_body
-from orchestrator.pipeline import JobRunner
+from orchestrator.pipeline import JobRunner, start_execution
 from orchestrator.store import JobNotFound, JobRecord, JobStore
 from orchestrator.workflow import DEPLOYMENT
 from states import Execution
@@ -360,9 +360,7 @@ def _restart_change(now: float) -> Callable[[JobRecord, Execution | None], Execu
         rec.artifact = rec.function_arn = rec.published_version = None
         rec.error = None
         rec.finished_at = None
-        return Execution.start(DEPLOYMENT, rec.job_id, {
-            "bucket": rec.bucket, "key": rec.key, "version_id": rec.version_id,
-            "etag": rec.etag}, now, trace_id=rec.trace_id)
+        return start_execution(rec, now)
     return change
 
 
