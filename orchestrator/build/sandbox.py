@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from orchestrator.errors import BuildError
 
@@ -25,6 +26,7 @@ _KEEP_EXACT = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL
                "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NO_PROXY", "no_proxy", "HTTP_PROXY",
                "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"}
 _KEEP_PREFIXES = ("PIP_",)
+_T = TypeVar("_T")
 
 
 def scrubbed_env(extra: Mapping[str, str] | None = None,
@@ -96,21 +98,8 @@ class StartedTool:
         with contextlib.suppress(BrokenPipeError, OSError):  # it may have ended already
             self.proc.stdin.write(message)
             self.proc.stdin.close()
-        waited = 0.0
-        while True:
-            step = min(tick_seconds, timeout - waited) if tick else timeout - waited
-            try:
-                _wait_exit(self.proc, max(step, 0.01))
-                break
-            except subprocess.TimeoutExpired:
-                waited += step
-                if waited < timeout and tick is not None:
-                    tick(f"{self.what} still running ({waited:.0f} s)")
-                    continue
-                self.kill()
-                raise BuildError(f"{self.what} did not finish within {timeout:g} s",
-                                 code="BuildTimeout",
-                                 hint="reduce the dependencies or retry later") from None
+        _wait_or_kill(lambda step: _wait_exit(self.proc, step), self.kill, what=self.what,
+                      timeout=timeout, tick=tick, tick_seconds=tick_seconds)
         return RunResult(self.proc.returncode, _read_text(self.out_path),
                          _read_text(self.err_path))
 
@@ -145,6 +134,26 @@ def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
     proc.wait(timeout=10)  # it has exited: reap it
 
 
+def _wait_or_kill(wait: Callable[[float], _T], kill: Callable[[], None], *, what: str,
+                  timeout: float, tick: Callable[[str], None] | None,
+                  tick_seconds: float) -> _T:
+    """``wait(step)`` until it returns, calling ``tick`` every ``tick_seconds``; past
+    ``timeout``, ``kill()`` and raise BuildError(BuildTimeout)."""
+    waited = 0.0
+    while True:
+        step = min(tick_seconds, timeout - waited) if tick else timeout - waited
+        try:
+            return wait(max(step, 0.01))
+        except subprocess.TimeoutExpired:
+            waited += step
+            if waited < timeout and tick is not None:
+                tick(f"{what} still running ({waited:.0f} s)")
+                continue
+            kill()
+            raise BuildError(f"{what} did not finish within {timeout:g} s", code="BuildTimeout",
+                             hint="reduce the dependencies or retry later") from None
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8", errors="replace")
@@ -177,20 +186,12 @@ def run_tool(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: 
                             stderr=subprocess.PIPE, text=True, errors="replace",
                             stdin=subprocess.DEVNULL, start_new_session=True)
     _limit(proc.pid, memory_bytes)
-    waited = 0.0
-    while True:
-        step = min(tick_seconds, timeout - waited) if tick else timeout - waited
-        try:
-            out, err = proc.communicate(timeout=max(step, 0.01))
-            break
-        except subprocess.TimeoutExpired:
-            waited += step
-            if waited < timeout and tick is not None:
-                tick(f"{what} still running ({waited:.0f} s)")
-                continue
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise BuildError(f"{what} did not finish within {timeout:g} s", code="BuildTimeout",
-                             hint="reduce the dependencies or retry later") from None
+
+    def kill() -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+
+    out, err = _wait_or_kill(lambda step: proc.communicate(timeout=step), kill, what=what,
+                             timeout=timeout, tick=tick, tick_seconds=tick_seconds)
     return RunResult(proc.returncode, out, err)
