@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from orchestrator.aws import Aws
 from orchestrator.cli.console import console as make_console
 from orchestrator.config import Settings
 
+if TYPE_CHECKING:
+    from orchestrator.aws import Aws
+
 
 def _aws() -> Aws:
+    # boto3 is imported here, not at module level: every command's start-up (and
+    # --help) would otherwise pay for it.
+    from orchestrator.aws import Aws
+
     return Aws(Settings.from_env())
 
 

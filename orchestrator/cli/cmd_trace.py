@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.aws import Aws, aws_call
 from orchestrator.cli.console import console as make_console
 from orchestrator.config import Settings
+
+if TYPE_CHECKING:
+    from orchestrator.aws import Aws
 
 
 def _trace_id_of(record: Any) -> str | None:
@@ -36,6 +38,7 @@ def _trace_id_of(record: Any) -> str | None:
 
 def fetch_xray(aws: Aws, trace_id: str, timeline: list[dict[str, Any]]) -> dict[str, Any]:
     """The trace summary, or ``{"trace_id", "found": False, "error"}`` when X-Ray fails."""
+    from orchestrator.aws import aws_call
     from orchestrator.tracing.timeline import summarize_trace
 
     try:
@@ -102,6 +105,7 @@ def trace(job: str, as_json: bool, with_xray: bool) -> None:
     Example:
       auto-lambda trace 3f2a9c --no-xray
     """
+    from orchestrator.aws import Aws
     from orchestrator.store import JobStore
     from orchestrator.tracing.timeline import build_timeline
 
