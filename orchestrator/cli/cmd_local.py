@@ -37,6 +37,10 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
 
     Prints the endpoint and the `export` lines another shell needs to use
     `auto-lambda submit`, `jobs`, `show` and the AWS CLI against it.
+
+    \b
+    auto-lambda local up --workers 2 --max-workers 6
+    auto-lambda local up --no-autoscale --port 0
     """
     from checker.autoscaler import format_decision
     from orchestrator.cli.stack import local_stack
@@ -100,7 +104,12 @@ def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
 @click.option("--json", "as_json", is_flag=True, help="Print {\"jobs\": [...]} only.")
 def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> None:
     """Start the embedded stack, submit ZIPS (default: every app in examples/), show
-    live progress, and exit 0 only if every job ends verified."""
+    live progress, and exit 0 only if every job ends verified.
+
+    \b
+    auto-lambda demo
+    auto-lambda demo my-app.zip other-app.zip --json
+    """
     from orchestrator.cli.stack import local_stack
     from orchestrator.demo import run_demo
 
