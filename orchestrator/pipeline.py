@@ -23,12 +23,12 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from types import TracebackType
 from typing import Any
 
 from orchestrator.aws import S3_MISSING_CODES, aws_call, error_code, s3_version_etag
 from orchestrator.events import ObjectRef
 from orchestrator.faults import fault_point
+from orchestrator.heartbeat import Heartbeat
 from orchestrator.steps import Steps
 from orchestrator.store import JobRecord, JobStore, LeaseLost
 from orchestrator.workflow import DEPLOYMENT
@@ -45,7 +45,7 @@ class Outcome(enum.StrEnum):
     LOST = "lost"                # another worker took over mid-run
 
 
-class LeaseKeeper:
+class LeaseKeeper(Heartbeat):
     """Extends one job's lease every ``interval`` seconds until closed. ``lost`` is set
     when the lease is no longer ours (another worker claimed it, or it was released).
 
@@ -58,41 +58,22 @@ class LeaseKeeper:
                  overdue: Callable[[], bool] = lambda: False) -> None:
         self.store, self.job_id, self.token, self.ttl = store, job_id, token, ttl
         self.clock = clock
-        self.interval = max(interval, 0.05)
         self.overdue = overdue
         self.lost = threading.Event()
         self.gave_up = threading.Event()
-        self.beats = 0
-        self.failures = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id[:8]}",
-                                        daemon=True)
+        super().__init__(self._extend, interval, name=f"lease-{job_id[:8]}")
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            if self.overdue():
-                log.error("job %s: the running step is past its deadline; no longer "
-                          "extending the lease, so another worker can retry it", self.job_id)
-                self.gave_up.set()
-                return
-            try:
-                if not self.store.extend_lease(self.job_id, self.token, self.clock(), self.ttl):
-                    log.warning("job %s: lease %s is no longer ours", self.job_id, self.token)
-                    self.lost.set()
-                    return
-                self.beats += 1
-            except Exception:  # a missed beat is retried next interval; never kill the job
-                self.failures += 1
-                log.warning("job %s: lease heartbeat failed", self.job_id, exc_info=True)
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def _extend(self) -> bool:
+        if self.overdue():
+            log.error("job %s: the running step is past its deadline; no longer "
+                      "extending the lease, so another worker can retry it", self.job_id)
+            self.gave_up.set()
+            return False
+        if not self.store.extend_lease(self.job_id, self.token, self.clock(), self.ttl):
+            log.warning("job %s: lease %s is no longer ours", self.job_id, self.token)
+            self.lost.set()
+            return False
+        return True
 
 
 @dataclass

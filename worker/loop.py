@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.aws import aws_call
+from orchestrator.heartbeat import Heartbeat
 from orchestrator.pipeline import JobRunner
 from orchestrator.tracing.base import trace_id_for
-from worker.heartbeat import Heartbeat
 from worker.instance import InstanceConfig, ScaleInGuard
 from worker.messages import Ack, Handled, handle_body
 

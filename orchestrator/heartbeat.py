@@ -1,10 +1,10 @@
-"""Keeps a message invisible while its job runs.
+"""A periodic beat on a daemon thread: what keeps a message invisible and a job's
+lease alive while the job runs.
 
-A daemon thread that, every ``interval`` seconds, calls ``beat`` (the worker extends
-the SQS message's visibility; the job's DynamoDB lease has its own keeper in
-``orchestrator.pipeline``). If the worker dies the heartbeats stop, the message
-reappears, the lease expires and another worker resumes the job from its last
-persisted state. A failed beat is logged and retried; it never touches the job.
+``beat`` is called every ``interval`` seconds. It returns False to end the beating
+(the lease is no longer ours, or the step is hung and should be let go); a beat that
+raises is logged and tried again next interval, it never touches the job. If the
+process dies the beats stop with it, and the lease and the message expire on their own.
 """
 
 from __future__ import annotations
@@ -18,22 +18,24 @@ log = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    def __init__(self, beat: Callable[[], None], interval: float) -> None:
+    def __init__(self, beat: Callable[[], bool | None], interval: float,
+                 name: str = "heartbeat") -> None:
         self._beat = beat
         self._interval = max(interval, 0.05)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.beats = 0
         self.failures = 0
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                self._beat()
+                if self._beat() is False:
+                    return
                 self.beats += 1
             except Exception:  # a missed beat is retried next interval; never kill the job
                 self.failures += 1
-                log.warning("heartbeat failed", exc_info=True)
+                log.warning("%s failed", self._thread.name, exc_info=True)
 
     def stop(self) -> None:
         """No more beats (the thread ends at its next wake-up)."""
