@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orchestrator.cli.console import console as make_console
@@ -37,15 +38,17 @@ def _trace_id_of(record: Any) -> str | None:
 
 
 def fetch_xray(aws: Aws, trace_id: str, timeline: list[dict[str, Any]]) -> dict[str, Any]:
-    """The trace summary, or ``{"trace_id", "found": False, "error"}`` when X-Ray fails."""
-    from orchestrator.aws import aws_call
+    """The trace summary, or ``{"trace_id", "found": False, "error", "error_code"}`` when
+    X-Ray fails (the code is AWS's, or ours for transient faults)."""
+    from orchestrator.aws import aws_call, error_code
     from orchestrator.tracing.timeline import summarize_trace
 
     try:
         with aws_call("xray.batch_get_traces"):
             resp = aws.xray.batch_get_traces(TraceIds=[trace_id])
     except Exception as exc:
-        return {"trace_id": trace_id, "found": False, "error": str(exc)}
+        code = getattr(exc, "code", None) or error_code(exc) or type(exc).__name__
+        return {"trace_id": trace_id, "found": False, "error": str(exc), "error_code": code}
     return summarize_trace(resp, trace_id, timeline)
 
 
@@ -73,7 +76,9 @@ def _print_xray(console: Console, xray: dict[str, Any] | None) -> None:
         console.print("X-Ray: not fetched (no trace id, or --no-xray)")
         return
     if xray.get("error"):
-        console.print(f"[yellow]X-Ray: could not fetch {xray['trace_id']}: {xray['error']}")
+        console.print(f"[yellow]X-Ray: could not fetch {xray['trace_id']} "
+                      f"{escape('[' + str(xray.get('error_code')) + ']')}: "
+                      f"{escape(str(xray['error']))}[/yellow]")
         return
     if not xray["found"]:
         console.print(f"[yellow]X-Ray: trace {xray['trace_id']} not found[/yellow] "
