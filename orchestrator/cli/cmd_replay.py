@@ -7,7 +7,6 @@ stops there), execute, and optionally wait for the replayed jobs to end.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from typing import Any
@@ -16,18 +15,15 @@ import click
 
 from orchestrator.config import Settings
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
 
 def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``15m``, ``2h``, ``1d``, ``1h30m`` -> seconds."""
-    raw = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        return float(raw)
-    parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw])", raw)
-    if not parts or "".join(n + u for n, u in parts) != raw:
-        raise click.BadParameter(f"{text!r} is not a duration (e.g. 30m, 2h, 1d)")
-    return sum(float(n) * _UNITS[u] for n, u in parts)
+    from orchestrator.durations import DurationInvalid
+    from orchestrator.durations import parse_duration as parse
+
+    try:
+        return parse(text)
+    except DurationInvalid as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 @click.command()
