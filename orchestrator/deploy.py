@@ -271,6 +271,20 @@ def promote(aws: Aws, function_name: str, version: str) -> None:
     log.info("function %s: %s -> version %s", function_name, LIVE_ALIAS, version)
 
 
+def sleep_in_slices(seconds: float, *, slice_seconds: float, sleep: Callable[[float], None],
+                    beat: Callable[[], None]) -> None:
+    """Sleep ``seconds`` as slices of at most ``slice_seconds``, calling ``beat()`` after each,
+    so a long bake keeps a step's heartbeat (and with it its lease) alive."""
+    if slice_seconds <= 0:
+        raise ValueError(f"slice_seconds must be positive, got {slice_seconds}")
+    remaining = float(seconds)
+    while remaining > 0:
+        step = min(slice_seconds, remaining)
+        sleep(step)
+        remaining -= step
+        beat()
+
+
 def gradual_promote(
     aws: Aws,
     function_name: str,

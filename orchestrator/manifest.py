@@ -34,6 +34,7 @@ RESERVED_ENV = frozenset({
 })
 _FUNCTION_KEYS = ("name", "handler", "runtime", "architecture", "memory", "timeout", "environment")
 _VERIFY_KEYS = ("event", "expect")
+_DEPLOY_KEYS = ("strategy", "weights", "bake_seconds")
 
 MANIFEST_NAME = "auto-lambda.toml"
 SUPPORTED_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
@@ -41,6 +42,16 @@ DEFAULT_RUNTIME = "python3.12"
 ARCHITECTURES = ("x86_64", "arm64")
 HANDLER_CANDIDATES = ("app.handler", "lambda_function.lambda_handler", "handler.handler")
 _NAME_RE = re.compile(r"[^a-z0-9-]+")
+
+# [deploy]: how ``live`` moves to a verified version.
+STRATEGIES = ("all-at-once", "gradual")
+DEFAULT_STRATEGY = "all-at-once"
+DEFAULT_WEIGHTS = (0.1, 0.5)
+DEFAULT_BAKE_SECONDS = 60
+MAX_WEIGHTS = 5
+# The whole rollout runs inside the verify step, whose timeout is 300 s; the bakes must
+# leave room for a re-verification after each of them.
+MAX_TOTAL_BAKE_SECONDS = 240
 
 
 def slugify(name: str) -> str:
@@ -65,6 +76,9 @@ class AppSpec:
     verify_expect: Any = None
     has_expect: bool = False
     chalice: bool = False
+    deploy_strategy: str = DEFAULT_STRATEGY
+    deploy_weights: tuple[float, ...] = DEFAULT_WEIGHTS
+    deploy_bake_seconds: int = DEFAULT_BAKE_SECONDS
 
     @property
     def python_version(self) -> str:
@@ -76,7 +90,11 @@ class AppSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AppSpec:
-        return cls(**data)
+        """Accepts snapshots written before a field existed (it takes its default)."""
+        fields = dict(data)
+        if "deploy_weights" in fields:
+            fields["deploy_weights"] = tuple(float(w) for w in fields["deploy_weights"])
+        return cls(**fields)
 
 
 def _detect_handler(app_dir: Path) -> str | None:
@@ -158,6 +176,48 @@ def _environment(table: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _deploy(table: dict[str, Any]) -> tuple[str, tuple[float, ...], int]:
+    """[deploy]: the strategy, and for "gradual" its traffic weights and bake time."""
+    strategy = table.get("strategy", DEFAULT_STRATEGY)
+    if strategy not in STRATEGIES:
+        raise _invalid(f"[deploy].strategy {strategy!r} is not known",
+                       'use "all-at-once" (the default) or "gradual"')
+    if strategy != "gradual":
+        given = [k for k in ("weights", "bake_seconds") if k in table]
+        if given:
+            raise _invalid(f"[deploy].{given[0]} applies only to a gradual rollout",
+                           'add strategy = "gradual" to [deploy], or remove it')
+        return strategy, DEFAULT_WEIGHTS, DEFAULT_BAKE_SECONDS
+
+    raw = table.get("weights", list(DEFAULT_WEIGHTS))
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_WEIGHTS:
+        raise _invalid(f"[deploy].weights must be a list of 1 to {MAX_WEIGHTS} numbers, "
+                       f"got {raw!r}", "for example weights = [0.1, 0.5]")
+    weights: list[float] = []
+    for value in raw:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _invalid(f"[deploy].weights holds {value!r}, which is not a number",
+                           "for example weights = [0.1, 0.5]")
+        if not 0 < value < 1:
+            raise _invalid(f"[deploy].weights holds {value!r}, outside (0, 1)",
+                           "each weight is the share of traffic sent to the new version, "
+                           "between 0 and 1 exclusive (1 is the final step, implied)")
+        if weights and value <= weights[-1]:
+            raise _invalid(f"[deploy].weights {raw!r} are not strictly increasing",
+                           "list each step's share once, smallest first")
+        weights.append(float(value))
+
+    bake = table.get("bake_seconds", DEFAULT_BAKE_SECONDS)
+    if isinstance(bake, bool) or not isinstance(bake, int):
+        raise _invalid(f"[deploy].bake_seconds must be a whole number of seconds, got {bake!r}")
+    if bake < 0 or bake * len(weights) > MAX_TOTAL_BAKE_SECONDS:
+        raise _invalid(
+            f"[deploy].bake_seconds = {bake} is out of range for {len(weights)} step(s)",
+            f"use 0 or more, with bake_seconds x number of weights at most "
+            f"{MAX_TOTAL_BAKE_SECONDS} (the rollout runs inside the verify step)")
+    return strategy, tuple(weights), bake
+
+
 def _module_file(app_dir: Path, module: str) -> Path | None:
     base = app_dir.joinpath(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
@@ -234,12 +294,13 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
     handler and chalice projects; raise ManifestError with a stable code on any problem."""
     app_dir = Path(app_dir)
     data = _read_manifest(app_dir)
-    unknown = sorted(set(data) - {"function", "verify"})
+    unknown = sorted(set(data) - {"function", "verify", "deploy"})
     if unknown:
         raise _invalid(f"unknown table(s) or key(s) in {MANIFEST_NAME}: {', '.join(unknown)}",
-                       "only [function] and [verify] are read")
+                       "only [function], [verify] and [deploy] are read")
     fn = _table(data, "function", _FUNCTION_KEYS)
     verify = _table(data, "verify", _VERIFY_KEYS)
+    strategy, weights, bake = _deploy(_table(data, "deploy", _DEPLOY_KEYS))
 
     name = _typed(fn, "name", str)
     if name is None:
@@ -287,4 +348,7 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
         verify_expect=verify.get("expect"),
         has_expect="expect" in verify,
         chalice=chalice,
+        deploy_strategy=strategy,
+        deploy_weights=weights,
+        deploy_bake_seconds=bake,
     )

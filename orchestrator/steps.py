@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ _CHUNK = 1 << 20
 # Lowers the unzip caps (bytes, entries) for drills and tests of the limits; never raises them.
 ENV_UNPACK_MAX_BYTES = "AUTO_LAMBDA_UNPACK_MAX_BYTES"
 ENV_UNPACK_MAX_ENTRIES = "AUTO_LAMBDA_UNPACK_MAX_ENTRIES"
+# A gradual rollout's bake sleeps in slices this long, heartbeating after each: well
+# inside the verify step's 60 s heartbeat timeout.
+BAKE_SLICE_SECONDS = 20.0
 
 
 def unpack_limits(env: Any = None) -> Any:
@@ -80,6 +84,7 @@ class StepEnv:
     role_arn: str
     progress: Callable[[str, str], None] = field(default=lambda job_id, msg: None)
     _cache: Any = None
+    sleep: Callable[[float], None] = time.sleep  # a gradual rollout's bake time
 
     @property
     def cache(self) -> Any:
@@ -247,19 +252,58 @@ class Steps:
             tmp.unlink(missing_ok=True)
         return path
 
-    def verify(self, ctx: Any) -> dict[str, Any]:
-        from orchestrator.deploy import DeployResult, promote
+    def verify_version(self, ctx: Any, spec: Any, deployed: Any, package_zip: Path) -> Any:
+        """The dynamic check of one published version (sandbox run locally, invoke on AWS)."""
         from orchestrator.verify import verify_deployment
 
+        return verify_deployment(self.env.aws, spec, deployed, package_zip,
+                                 work_dir=self.job_dir(ctx.execution_id) / "verify")
+
+    def verify(self, ctx: Any) -> dict[str, Any]:
+        from orchestrator.deploy import (
+            DeployResult,
+            gradual_promote,
+            live_version,
+            promote,
+            sleep_in_slices,
+        )
+
         self._point("before", ctx, "verify")
+        spec = self._spec(ctx)
         deployed = DeployResult.from_dict(dict(ctx.data["deploy"]))
-        result = verify_deployment(self.env.aws, self._spec(ctx), deployed,
-                                   self._package_zip(ctx),
-                                   work_dir=self.job_dir(ctx.execution_id) / "verify")
+        package = self._package_zip(ctx)
+        result = self.verify_version(ctx, spec, deployed, package)
         # `live` moves only now, after the new version passed.
-        promote(self.env.aws, deployed.function_name, deployed.version)
+        aws, name, version = self.env.aws, deployed.function_name, deployed.version
+        previous = live_version(aws, name) if spec.deploy_strategy == "gradual" else None
+        rollout: dict[str, Any] = {"requested": spec.deploy_strategy}
+        if previous is None or previous == version:
+            promote(aws, name, version)
+            rollout |= {"strategy": "all-at-once", "weights": [], "bake_seconds": 0}
+        else:
+            checks = [0]
+
+            def recheck() -> None:
+                ctx.heartbeat()
+                self.verify_version(ctx, spec, deployed, package)
+                checks[0] += 1
+                ctx.heartbeat()
+
+            def bake(seconds: float) -> None:
+                sleep_in_slices(seconds, slice_seconds=BAKE_SLICE_SECONDS,
+                                sleep=self.env.sleep, beat=ctx.heartbeat)
+
+            self.env.progress(ctx.execution_id, f"gradual rollout of version {version} over "
+                              f"{previous}: weights {list(spec.deploy_weights)}")
+            # On a failed re-check `live` is back on `previous` with no routing, and the
+            # verify error fails the step with its own code.
+            gradual_promote(aws, name, version, weights=spec.deploy_weights,
+                            bake_seconds=spec.deploy_bake_seconds, check=recheck, sleep=bake)
+            rollout |= {"strategy": "gradual", "weights": list(spec.deploy_weights),
+                        "bake_seconds": spec.deploy_bake_seconds, "previous_live": previous,
+                        "rechecks": checks[0]}
         self._point("during", ctx, "verify")
-        return {"verify": result.to_dict()}
+        return {"verify": result.to_dict() | {"rollout": rollout}}
 
 
 def _source_checks_out(path: Path, source: dict[str, Any]) -> bool:

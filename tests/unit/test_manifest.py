@@ -152,3 +152,72 @@ def test_examples_load(tmp_path: Path) -> None:
     assert specs["numpy-stats"].runtime == "python3.12"
     assert specs["chalice-hello"].chalice and specs["chalice-hello"].runtime == "python3.11"
     assert specs["chalice-hello"].handler == "app.add"
+
+
+def test_deploy_defaults_to_all_at_once(tmp_path: Path) -> None:
+    spec = load_app_spec(app(tmp_path, {"app.py": HANDLER}), "a.zip")
+    assert spec.deploy_strategy == "all-at-once"
+    assert spec.deploy_weights == (0.1, 0.5) and spec.deploy_bake_seconds == 60
+
+
+def test_gradual_deploy_table(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": HANDLER, "auto-lambda.toml": (
+        "[deploy]\nstrategy = 'gradual'\nweights = [0.05, 0.25, 0.75]\nbake_seconds = 30\n")})
+    spec = load_app_spec(root, "a.zip")
+    assert spec.deploy_strategy == "gradual"
+    assert spec.deploy_weights == (0.05, 0.25, 0.75) and spec.deploy_bake_seconds == 30
+    assert AppSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_gradual_deploy_takes_default_weights_and_bake(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": HANDLER,
+                          "auto-lambda.toml": "[deploy]\nstrategy = 'gradual'\n"})
+    spec = load_app_spec(root, "a.zip")
+    assert (spec.deploy_strategy, spec.deploy_weights, spec.deploy_bake_seconds) == (
+        "gradual", (0.1, 0.5), 60)
+
+
+def test_snapshots_from_before_deploy_existed_still_load() -> None:
+    old = {"name": "x", "handler": "app.handler", "runtime": "python3.12",
+           "architecture": "x86_64", "memory": 256, "timeout": 30, "environment": {},
+           "verify_event": {}, "verify_expect": None, "has_expect": False, "chalice": False}
+    spec = AppSpec.from_dict(old)
+    assert spec.deploy_strategy == "all-at-once" and spec.deploy_weights == (0.1, 0.5)
+
+
+@pytest.mark.parametrize(("toml", "says"), [
+    ("[deploy]\nstrategy = 'canary'", "strategy"),
+    ("[deploy]\nstrategy = 1", "strategy"),
+    ("[deploy]\nstrategy = 'gradual'\nsteps = 3", "unknown key"),
+    ("deploy = 'gradual'", "must be a table"),
+    ("[deploy]\nweights = [0.5]", "only to a gradual"),
+    ("[deploy]\nstrategy = 'all-at-once'\nbake_seconds = 5", "only to a gradual"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = []", "weights"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = 0.5", "weights"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]", "weights"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = ['0.5']", "not a number"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = [true]", "not a number"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = [0, 0.5]", "outside (0, 1)"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = [0.5, 1]", "outside (0, 1)"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = [0.5, 1.5]", "outside (0, 1)"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = [0.5, 0.1]", "strictly increasing"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = [0.5, 0.5]", "strictly increasing"),
+    ("[deploy]\nstrategy = 'gradual'\nbake_seconds = -1", "bake_seconds"),
+    ("[deploy]\nstrategy = 'gradual'\nbake_seconds = 1.5", "bake_seconds"),
+    ("[deploy]\nstrategy = 'gradual'\nbake_seconds = true", "bake_seconds"),
+    ("[deploy]\nstrategy = 'gradual'\nbake_seconds = 121", "bake_seconds"),
+    ("[deploy]\nstrategy = 'gradual'\nweights = [0.5]\nbake_seconds = 241", "bake_seconds"),
+])
+def test_deploy_mistakes_are_refused_naming_the_key(tmp_path: Path, toml: str,
+                                                    says: str) -> None:
+    root = app(tmp_path, {"app.py": HANDLER, "auto-lambda.toml": toml})
+    with pytest.raises(ManifestError) as info:
+        load_app_spec(root, "a.zip")
+    assert info.value.code == "ManifestInvalid"
+    assert says in str(info.value)
+
+
+def test_the_longest_allowed_bake_is_accepted(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": HANDLER, "auto-lambda.toml": (
+        "[deploy]\nstrategy = 'gradual'\nweights = [0.5]\nbake_seconds = 240\n")})
+    assert load_app_spec(root, "a.zip").deploy_bake_seconds == 240
