@@ -34,6 +34,27 @@ def _secure(**extra: object) -> dict[str, object]:
     }
 
 
+def _versioned_bucket(scope: Construct, construct_id: str, name: str, logs: s3.Bucket,
+                      log_prefix: str, rule_id: str) -> s3.Bucket:
+    """A data bucket: versioned, access-logged, old versions expired after 30 days."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        bucket_name=name,
+        versioned=True,
+        server_access_logs_bucket=logs,
+        server_access_logs_prefix=log_prefix,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id=rule_id,
+                noncurrent_version_expiration=Duration.days(30),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            )
+        ],
+        **_secure(),  # type: ignore[arg-type]
+    )
+
+
 def create_buckets(scope: Construct, names: Names) -> Buckets:
     logs = s3.Bucket(
         scope,
@@ -42,36 +63,9 @@ def create_buckets(scope: Construct, names: Names) -> Buckets:
         lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=Duration.days(90))],
         **_secure(),  # type: ignore[arg-type]
     )
-    incoming = s3.Bucket(
-        scope,
-        "IncomingBucket",
-        bucket_name=names.incoming_bucket(Aws.ACCOUNT_ID),
-        versioned=True,
-        server_access_logs_bucket=logs,
-        server_access_logs_prefix="incoming/",
-        lifecycle_rules=[
-            s3.LifecycleRule(
-                id="expire-old-uploads",
-                noncurrent_version_expiration=Duration.days(30),
-                abort_incomplete_multipart_upload_after=Duration.days(1),
-            )
-        ],
-        **_secure(),  # type: ignore[arg-type]
-    )
-    artifacts = s3.Bucket(
-        scope,
-        "ArtifactsBucket",
-        bucket_name=names.artifacts_bucket(Aws.ACCOUNT_ID),
-        versioned=True,
-        server_access_logs_bucket=logs,
-        server_access_logs_prefix="artifacts/",
-        lifecycle_rules=[
-            s3.LifecycleRule(
-                id="expire-superseded-artifacts",
-                noncurrent_version_expiration=Duration.days(30),
-                abort_incomplete_multipart_upload_after=Duration.days(1),
-            )
-        ],
-        **_secure(),  # type: ignore[arg-type]
-    )
+    incoming = _versioned_bucket(scope, "IncomingBucket", names.incoming_bucket(Aws.ACCOUNT_ID),
+                                 logs, "incoming/", "expire-old-uploads")
+    artifacts = _versioned_bucket(scope, "ArtifactsBucket",
+                                  names.artifacts_bucket(Aws.ACCOUNT_ID), logs, "artifacts/",
+                                  "expire-superseded-artifacts")
     return Buckets(incoming=incoming, artifacts=artifacts, logs=logs)
