@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +76,18 @@ def pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
         worker = Worker(rt.runner, queue_url=info.queue_url, wait_seconds=0,
                         expected_bucket=settings.incoming_bucket)
         yield Pipeline(aws=aws, info=info, runtime=rt, worker=worker)
+
+
+@contextmanager
+def emulated_group(min_size: int, max_size: int = 10) -> Iterator[Aws]:
+    """In-process moto with the pipeline's resources, an empty queue (the s3:TestEvent the
+    notification set-up sends is purged, so counts start at zero) and the local worker
+    group the checker reads InService from."""
+    from checker.localgroup import ensure_local_group
+
+    with mock_aws():
+        client = Aws(Settings())
+        ensure_resources(client)
+        client.sqs.purge_queue(QueueUrl=client.queue_url())
+        ensure_local_group(client, client.settings, min_size=min_size, max_size=max_size)
+        yield client

@@ -11,25 +11,19 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from click.testing import CliRunner
-from moto import mock_aws
 
-from checker.localgroup import ensure_local_group, set_capacity
+from checker.localgroup import set_capacity
 from checker.metric import Checker, CheckerOptions, metric_dimensions
 from orchestrator.aws import Aws
-from orchestrator.config import METRIC_NAMESPACE, Settings
-from orchestrator.resources import ensure_resources
+from orchestrator.config import METRIC_NAMESPACE
+from tests.functional.conftest import emulated_group
 
 NOW = 1_900_000_000.0  # a fixed clock: 2030-03-17
 
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    with mock_aws():
-        client = Aws(Settings())
-        ensure_resources(client)
-        # Drop the s3:TestEvent the notification set-up sends, so counts start at zero.
-        client.sqs.purge_queue(QueueUrl=client.queue_url())
-        ensure_local_group(client, client.settings, min_size=0, max_size=10)
+    with emulated_group(min_size=0) as client:
         yield client
 
 

@@ -9,17 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
 
 from checker.autoscaler import LocalAutoscaler, format_decision
-from checker.localgroup import ensure_local_group
 from checker.localloop import LoopStep, run_local_scaling_loop
 from checker.pool import ProcessPool
 from checker.rule import ScalingPolicy
 from checker.sources import read_in_service
 from orchestrator.aws import Aws
-from orchestrator.config import Settings
-from orchestrator.resources import ensure_resources
+from tests.functional.conftest import emulated_group
 
 NOW = 1_900_000_000.0
 POLICY = ScalingPolicy(target=5, min_capacity=1, max_capacity=10, scale_in_window=30,
@@ -43,11 +40,7 @@ class FakePool:
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    with mock_aws():
-        client = Aws(Settings())
-        ensure_resources(client)
-        client.sqs.purge_queue(QueueUrl=client.queue_url())
-        ensure_local_group(client, client.settings, min_size=1, max_size=10)
+    with emulated_group(min_size=1) as client:
         yield client
 
 
