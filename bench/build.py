@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from orchestrator.build import BuildCache, build_package
-from orchestrator.examples import example_dir
-from orchestrator.manifest import load_app_spec
+from orchestrator.cli.examples import example_dir
+from orchestrator.steps.manifest import load_app_spec
+from orchestrator.steps.packaging import BuildCache, build_package
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -30,12 +30,12 @@ from typing import Any
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from orchestrator.aws import Aws  # noqa: E402
+from orchestrator.aws.emulator import ensure_fake_credentials, start_server  # noqa: E402
+from orchestrator.aws.facade import Aws  # noqa: E402
+from orchestrator.aws.resources import ensure_resources  # noqa: E402
 from orchestrator.config import Settings  # noqa: E402
-from orchestrator.localstack import ensure_fake_credentials, start_server  # noqa: E402
-from orchestrator.resources import ensure_resources  # noqa: E402
-from orchestrator.runtime import build_runtime  # noqa: E402
-from orchestrator.submit import submit_zip  # noqa: E402
+from orchestrator.intake.submit import submit_zip  # noqa: E402
+from orchestrator.jobs.runtime import build_runtime  # noqa: E402
 from worker.loop import Worker  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def app_zip(i: int, runtime: str) -> bytes:
 
 def step_means(records: list[Any]) -> dict[str, float]:
     """Mean seconds per step over the jobs (time in the state that runs the step)."""
-    from orchestrator.report import _step_of_state, state_durations
+    from orchestrator.cli.report import _step_of_state, state_durations
 
     step_of = _step_of_state()
     sums: dict[str, float] = {}

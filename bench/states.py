@@ -29,7 +29,7 @@ import importlib  # noqa: E402
 
 from transitions import Machine  # noqa: E402
 
-from orchestrator.workflow import DEPLOYMENT  # noqa: E402
+from orchestrator.jobs.workflow import DEPLOYMENT  # noqa: E402
 
 # Imported by name: type checkers would resolve ``states`` to this very file.
 _states: Any = importlib.import_module("states")
@@ -123,7 +123,7 @@ def library_runner() -> Callable[[], int]:
 def bench_dynamodb(seconds: float) -> tuple[float, int]:
     import boto3
 
-    from orchestrator.localstack import start_server
+    from orchestrator.aws.emulator import start_server
 
     endpoint = start_server(0)
     try:

@@ -25,7 +25,7 @@ from checker.localgroup import set_capacity
 from checker.metric import BACKLOG_PER_INSTANCE, CheckerOptions, compute_metrics, metric_dimensions
 from checker.rule import Capacity, Decision, MetricSample, ScalingPolicy, decide, needed_capacity
 from checker.sources import read_queue_depth
-from orchestrator.aws import Aws, aws_call
+from orchestrator.aws.facade import Aws, aws_call
 from orchestrator.config import METRIC_NAMESPACE, Settings
 
 __all__ = ["Capacity", "Decision", "LocalAutoscaler", "MetricSample", "Pool", "ScalingPolicy",

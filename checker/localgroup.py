@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from orchestrator.aws import Aws, aws_call, error_code
+from orchestrator.aws.facade import Aws, aws_call, error_code
 from orchestrator.config import Settings
 
 log = logging.getLogger(__name__)

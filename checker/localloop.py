@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from checker.autoscaler import LocalAutoscaler, Pool
 from checker.metric import Checker, CheckerOptions, TickResult
 from checker.rule import Decision, ScalingPolicy
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
 
 
 @dataclass(frozen=True)

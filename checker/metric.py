@@ -29,7 +29,7 @@ from checker.sources import (
     read_in_service,
     read_queue_depth,
 )
-from orchestrator.aws import Aws, aws_call
+from orchestrator.aws.facade import Aws, aws_call
 from orchestrator.config import METRIC_NAMESPACE, Settings
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.aws import Aws, aws_call
+from orchestrator.aws.facade import Aws, aws_call
 
 QUEUE_ATTRIBUTES = (
     "ApproximateNumberOfMessages",

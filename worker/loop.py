@@ -23,9 +23,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.aws import aws_call
-from orchestrator.heartbeat import Heartbeat
-from orchestrator.pipeline import JobRunner
+from orchestrator.aws.facade import aws_call
+from orchestrator.jobs.heartbeat import Heartbeat
+from orchestrator.jobs.runner import JobRunner
 from orchestrator.tracing.base import trace_id_for
 from worker.instance import InstanceConfig, ScaleInGuard
 from worker.messages import Ack, Handled, handle_body

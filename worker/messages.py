@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.errors import AutoLambdaError, BadEvent
-from orchestrator.events import ObjectRef, parse_message
-from orchestrator.pipeline import JobRunner, Outcome
-from orchestrator.store import JobRecord
+from orchestrator.intake.events import ObjectRef, parse_message
+from orchestrator.jobs.runner import JobRunner, Outcome
+from orchestrator.jobs.store import JobRecord
 
 log = logging.getLogger(__name__)
 

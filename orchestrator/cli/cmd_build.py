@@ -20,7 +20,7 @@ import click
 
 from orchestrator.cli.console import console as make_console
 from orchestrator.errors import AutoLambdaError
-from orchestrator.manifest import ARCHITECTURES, SUPPORTED_RUNTIMES
+from orchestrator.steps.manifest import ARCHITECTURES, SUPPORTED_RUNTIMES
 
 
 def _mb(n: int) -> str:
@@ -74,10 +74,10 @@ def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
     Example:
       auto-lambda build app.zip -o package.zip --runtime python3.12 --arch arm64
     """
-    from orchestrator.build import BuildCache, build_package
     from orchestrator.config import Settings
-    from orchestrator.manifest import load_app_spec
-    from orchestrator.unpack import unpack_zip
+    from orchestrator.steps.manifest import load_app_spec
+    from orchestrator.steps.packaging import BuildCache, build_package
+    from orchestrator.steps.zipsafe import unpack_zip
 
     start = time.monotonic()
     cache_root = cache_dir or Settings.from_env().cache_dir

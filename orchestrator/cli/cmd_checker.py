@@ -72,7 +72,7 @@ def checker(interval: float, once: bool, as_json: bool, include_in_flight: bool,
       auto-lambda checker --once --json
     """
     from checker.metric import Checker, CheckerOptions, format_tick
-    from orchestrator.aws import Aws
+    from orchestrator.aws.facade import Aws
     from orchestrator.config import Settings
 
     settings = Settings.from_env()
@@ -175,7 +175,7 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
     """
     from dataclasses import replace
 
-    from checker.sim import report
+    from checker.sim import present
     from checker.sim.costs import Prices
     from checker.sim.policies import COMPARED, ControlParams
     from checker.sim.runner import SimOptions
@@ -215,17 +215,17 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
 
         draw(plot, chosen, results)
     if as_json:
-        click.echo(json.dumps(report.as_json(chosen, seed, workload, results, options),
+        click.echo(json.dumps(present.as_json(chosen, seed, workload, results, options),
                               sort_keys=True))
         return
-    report.print_table(make_console(), chosen, seed, workload, results, options)
+    present.print_table(make_console(), chosen, seed, workload, results, options)
     if plot is not None:
         click.echo(f"plot written to {plot}")
 
 
 def _job_durations() -> list[float]:
     """finished_at - created_at of every finished job in the jobs table."""
-    from orchestrator.aws import Aws, aws_call
+    from orchestrator.aws.facade import Aws, aws_call
     from orchestrator.config import Settings
 
     aws = Aws(Settings.from_env())

@@ -19,7 +19,7 @@ FORMATS = ("mermaid", "asl", "dot")
 
 def render(fmt: str) -> str:
     """The workflow in ``fmt`` (asl as pretty JSON), ending with a newline."""
-    from orchestrator import workflow
+    from orchestrator.jobs import workflow
 
     if fmt == "mermaid":
         return workflow.mermaid()

@@ -12,13 +12,13 @@ from orchestrator.cli.console import console as make_console
 from orchestrator.config import Settings
 
 if TYPE_CHECKING:
-    from orchestrator.aws import Aws
+    from orchestrator.aws.facade import Aws
 
 
 def _aws() -> Aws:
     # boto3 is imported here, not at module level: every command's start-up (and
     # --help) would otherwise pay for it.
-    from orchestrator.aws import Aws
+    from orchestrator.aws.facade import Aws
 
     return Aws(Settings.from_env())
 
@@ -35,7 +35,7 @@ def submit(zip_path: Path, name: str | None, as_json: bool) -> None:
       auto-lambda submit hello.zip
       auto-lambda submit build/app.zip --name hello.zip --json
     """
-    from orchestrator.submit import submit_zip
+    from orchestrator.intake.submit import submit_zip
 
     aws = _aws()
     ref = submit_zip(aws, zip_path, name)
@@ -57,8 +57,8 @@ def jobs(state: str | None, limit: int | None, as_json: bool) -> None:
     Example:
       auto-lambda jobs --state failed --limit 20
     """
-    from orchestrator.report import jobs_table
-    from orchestrator.store import JobStore
+    from orchestrator.cli.report import jobs_table
+    from orchestrator.jobs.store import JobStore
 
     records = JobStore(_aws()).list(state=state, limit=limit)
     if as_json:
@@ -77,8 +77,8 @@ def show(job: str, as_json: bool) -> None:
     Example:
       auto-lambda show 3f2a9c
     """
-    from orchestrator.report import durations_table, history_table
-    from orchestrator.store import JobStore
+    from orchestrator.cli.report import durations_table, history_table
+    from orchestrator.jobs.store import JobStore
 
     rec = JobStore(_aws()).find(job)
     if as_json:

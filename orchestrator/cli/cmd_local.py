@@ -13,8 +13,8 @@ from typing import Any
 import click
 from rich.live import Live
 
+from orchestrator.aws.emulator import ensure_fake_credentials
 from orchestrator.cli.console import console as make_console
-from orchestrator.localstack import ensure_fake_credentials
 
 
 @click.group()
@@ -90,7 +90,7 @@ def _stop_on_sigterm() -> None:
 def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
     if zips:
         return list(zips)
-    from orchestrator.examples import example_dirs, zip_example
+    from orchestrator.cli.examples import example_dirs, zip_example
 
     out_dir.mkdir(parents=True, exist_ok=True)
     return [zip_example(d, out_dir) for d in example_dirs()]
@@ -110,8 +110,8 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> N
     auto-lambda demo
     auto-lambda demo my-app.zip other-app.zip --json
     """
+    from orchestrator.cli.demo import run_demo
     from orchestrator.cli.stack import local_stack
-    from orchestrator.demo import run_demo
 
     ensure_fake_credentials()
     _stop_on_sigterm()
@@ -128,7 +128,7 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> N
             click.echo(json.dumps({"jobs": [r.to_json() for r in result.records]},
                                   default=str))
         else:
-            from orchestrator.report import durations_table
+            from orchestrator.cli.report import durations_table
 
             console.print(durations_table(result.records))
             for line in result.summary_lines():

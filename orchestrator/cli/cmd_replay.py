@@ -1,6 +1,6 @@
 """``auto-lambda replay``: redrive failed jobs, restart them, or move DLQ messages back.
 
-A thin shell over ``orchestrator.replay``: gather, plan, print the plan (``--dry-run``
+A thin shell over ``orchestrator.jobs.replay``: gather, plan, print the plan (``--dry-run``
 stops there), execute, and optionally wait for the replayed jobs to end.
 """
 
@@ -57,8 +57,8 @@ def replay(jobs: tuple[str, ...], failed: bool, since: str | None, error_code: s
       auto-lambda replay 3f2a9c --restart --wait
       auto-lambda replay --dlq
     """
-    from orchestrator.aws import Aws
-    from orchestrator.replay import (
+    from orchestrator.aws.facade import Aws
+    from orchestrator.jobs.replay import (
         Executor,
         Request,
         gather,
@@ -66,7 +66,7 @@ def replay(jobs: tuple[str, ...], failed: bool, since: str | None, error_code: s
         release_dlq,
         wait_terminal,
     )
-    from orchestrator.store import JobStore
+    from orchestrator.jobs.store import JobStore
 
     if not (jobs or failed or dlq):
         raise click.UsageError("name JOB ids, or use --failed or --dlq")
@@ -88,7 +88,7 @@ def replay(jobs: tuple[str, ...], failed: bool, since: str | None, error_code: s
                [_line(a.to_dict()) for a in actions] or ["nothing to replay"])
         return
 
-    from orchestrator.runtime import build_runtime
+    from orchestrator.jobs.runtime import build_runtime
 
     rt = build_runtime(settings, aws=aws)
     results = Executor(rt.runner, aws, aws.queue_url(), dlq_url, here=here).apply(

@@ -21,7 +21,7 @@ from orchestrator.cli.console import console as make_console
 from orchestrator.config import Settings
 
 if TYPE_CHECKING:
-    from orchestrator.aws import Aws
+    from orchestrator.aws.facade import Aws
 
 
 def _trace_id_of(record: Any) -> str | None:
@@ -40,7 +40,7 @@ def _trace_id_of(record: Any) -> str | None:
 def fetch_xray(aws: Aws, trace_id: str, timeline: list[dict[str, Any]]) -> dict[str, Any]:
     """The trace summary, or ``{"trace_id", "found": False, "error", "error_code"}`` when
     X-Ray fails (the code is AWS's, or ours for transient faults)."""
-    from orchestrator.aws import aws_call, error_code
+    from orchestrator.aws.facade import aws_call, error_code
     from orchestrator.tracing.timeline import summarize_trace
 
     try:
@@ -110,8 +110,8 @@ def trace(job: str, as_json: bool, with_xray: bool) -> None:
     Example:
       auto-lambda trace 3f2a9c --no-xray
     """
-    from orchestrator.aws import Aws
-    from orchestrator.store import JobStore
+    from orchestrator.aws.facade import Aws
+    from orchestrator.jobs.store import JobStore
     from orchestrator.tracing.timeline import build_timeline
 
     aws = Aws(Settings.from_env())

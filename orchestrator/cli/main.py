@@ -64,7 +64,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
-        from orchestrator.aws import as_user_error
+        from orchestrator.aws.facade import as_user_error
 
         mapped = as_user_error(exc)
         if mapped is None:

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws import Aws
+from orchestrator.aws.emulator import LocalEndpoint, start_server
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
-from orchestrator.localstack import LocalEndpoint, start_server
-from orchestrator.resources import StackInfo, ensure_resources
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from typing import IO, TypeVar
 
 import pytest
 
-from orchestrator.aws import Aws
+from orchestrator.aws.emulator import LocalEndpoint, start_server
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
-from orchestrator.localstack import LocalEndpoint, start_server
-from orchestrator.resources import StackInfo, ensure_resources
-from orchestrator.store import JobRecord, JobStore
+from orchestrator.jobs.store import JobRecord, JobStore
 
 REPO = Path(__file__).resolve().parents[2]
 FIGURES_FILE = REPO / ".auto-lambda" / "chaos-figures.json"

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from orchestrator.events import s3_event_body
+from orchestrator.intake.events import s3_event_body
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
 
 pytestmark = pytest.mark.slow

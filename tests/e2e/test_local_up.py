@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from orchestrator.examples import example_dirs, zip_example
+from orchestrator.cli.examples import example_dirs, zip_example
 
 REPO = Path(__file__).resolve().parents[2]
 

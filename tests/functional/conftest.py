@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
-from orchestrator.resources import StackInfo, ensure_resources
-from orchestrator.runtime import Runtime, build_runtime
-from orchestrator.store import JobRecord
+from orchestrator.jobs.runtime import Runtime, build_runtime
+from orchestrator.jobs.store import JobRecord
 from worker.loop import Worker
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from orchestrator.cli.examples import example_dir, zip_example
 from orchestrator.cli.main import cli
-from orchestrator.examples import example_dir, zip_example
 
 
 def test_build_json_with_override(tmp_path: Path) -> None:

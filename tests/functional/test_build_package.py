@@ -14,19 +14,19 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from orchestrator.aws import Aws
-from orchestrator.build import (
+from orchestrator.aws.facade import Aws
+from orchestrator.cli.examples import example_dir
+from orchestrator.config import Settings
+from orchestrator.errors import BuildError
+from orchestrator.steps.manifest import load_app_spec
+from orchestrator.steps.packaging import (
     BuildCache,
     BuildResult,
     S3RemoteCache,
     build_package,
     store_artifact,
 )
-from orchestrator.build.zipdet import dir_entries
-from orchestrator.config import Settings
-from orchestrator.errors import BuildError
-from orchestrator.examples import example_dir
-from orchestrator.manifest import load_app_spec
+from orchestrator.steps.packaging.zipdet import dir_entries
 from tests.unit.test_abi import AARCH64, make_elf
 
 
@@ -224,8 +224,8 @@ def test_chalice_output_saying_it_could_not_install_fails(tmp_path: Path) -> Non
                     "echo 'You will have to build these yourself and vendor them in the "
                     "chalice vendor folder.'\nexit 0\n")
     fake.chmod(0o755)
-    from orchestrator.build.chalice import chalice_package
-    from orchestrator.build.target import Target
+    from orchestrator.steps.packaging.chalice import chalice_package
+    from orchestrator.steps.packaging.target import Target
 
     app = copy_example("chalice-hello", tmp_path / "c")
     with pytest.raises(BuildError) as info:
@@ -237,8 +237,8 @@ def test_chalice_output_saying_it_could_not_install_fails(tmp_path: Path) -> Non
 
 def test_chalice_starts_early_and_imports_the_app_only_after_the_go_ahead(
         tmp_path: Path) -> None:
-    from orchestrator.build.chalice import start_chalice
-    from orchestrator.build.target import Target
+    from orchestrator.steps.packaging.chalice import start_chalice
+    from orchestrator.steps.packaging.target import Target
 
     app = copy_example("chalice-hello", tmp_path / "c")
     # app.py needs a module that is not there yet when chalice starts
@@ -257,8 +257,8 @@ def test_chalice_starts_early_and_imports_the_app_only_after_the_go_ahead(
 
 
 def test_chalice_that_never_gets_the_go_ahead_is_stopped(tmp_path: Path) -> None:
-    from orchestrator.build.chalice import start_chalice
-    from orchestrator.build.target import Target
+    from orchestrator.steps.packaging.chalice import start_chalice
+    from orchestrator.steps.packaging.target import Target
 
     app = copy_example("chalice-hello", tmp_path / "c")
     run = start_chalice(app, tmp_path / "work", Target("python3.11", "x86_64"), None)
@@ -268,7 +268,7 @@ def test_chalice_that_never_gets_the_go_ahead_is_stopped(tmp_path: Path) -> None
 
 
 def test_started_tool_that_overruns_is_killed_with_build_timeout(tmp_path: Path) -> None:
-    from orchestrator.build.sandbox import scrubbed_env, start_tool
+    from orchestrator.steps.packaging.sandbox import scrubbed_env, start_tool
 
     tool = start_tool(["sh", "-c", "read go; echo started; sleep 60"], cwd=tmp_path,
                       env=scrubbed_env(), what="stand-in", log_dir=tmp_path / "log")

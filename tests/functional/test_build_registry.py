@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.build import BuildCache, build_package
-from orchestrator.build.abi import read_elf
+from orchestrator.cli.examples import example_dir
 from orchestrator.errors import BuildError
-from orchestrator.examples import example_dir
-from orchestrator.manifest import load_app_spec
+from orchestrator.steps.manifest import load_app_spec
+from orchestrator.steps.packaging import BuildCache, build_package
+from orchestrator.steps.packaging.abi import read_elf
 
 pytestmark = pytest.mark.registry
 PIP_CACHE = Path(__file__).resolve().parents[2] / ".auto-lambda" / "test-cache"

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from checker.localgroup import set_capacity
 from checker.metric import Checker, CheckerOptions, metric_dimensions
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
 from orchestrator.config import METRIC_NAMESPACE
 from tests.functional.conftest import emulated_group
 

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
 from orchestrator.config import LIVE_ALIAS, Settings
-from orchestrator.deploy import (
+from orchestrator.errors import DeployError, TransientError
+from orchestrator.steps.deploy import (
     MAX_UNZIPPED_BYTES,
     DeployResult,
     deploy_function,
@@ -25,8 +26,7 @@ from orchestrator.deploy import (
     live_version,
     promote,
 )
-from orchestrator.errors import DeployError, TransientError
-from orchestrator.manifest import AppSpec
+from orchestrator.steps.manifest import AppSpec
 
 ASSUME_LAMBDA = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},

@@ -9,7 +9,7 @@ import botocore.exceptions
 import pytest
 
 from orchestrator.errors import DeployError, TransientError
-from orchestrator.lambda_waits import retry_conflicts, wait_until_ready
+from orchestrator.steps.lambda_waits import retry_conflicts, wait_until_ready
 
 
 class FakeLambda:

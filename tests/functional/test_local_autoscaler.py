@@ -15,7 +15,7 @@ from checker.localloop import LoopStep, run_local_scaling_loop
 from checker.pool import ProcessPool
 from checker.rule import ScalingPolicy
 from checker.sources import read_in_service
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
 from tests.functional.conftest import emulated_group
 
 NOW = 1_900_000_000.0

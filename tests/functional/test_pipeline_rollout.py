@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator.deploy import sleep_in_slices
-from orchestrator.pipeline import JobRunner
-from orchestrator.steps import Steps
-from orchestrator.store import JobRecord
+from orchestrator.jobs.runner import JobRunner
+from orchestrator.jobs.store import JobRecord
+from orchestrator.steps.deploy import sleep_in_slices
+from orchestrator.steps.tasks import Steps
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.loop import Worker
 

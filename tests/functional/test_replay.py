@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli.main import cli
-from orchestrator.replay import Executor, Facts, Request, Result, gather, plan
-from orchestrator.store import JobRecord
+from orchestrator.jobs.replay import Executor, Facts, Request, Result, gather, plan
+from orchestrator.jobs.store import JobRecord
 from tests import faults
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 

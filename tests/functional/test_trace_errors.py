@@ -6,7 +6,7 @@ from typing import Any
 
 from moto import mock_aws
 
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
 from orchestrator.cli.cmd_trace import _print_xray, fetch_xray
 from orchestrator.cli.console import console
 from orchestrator.config import Settings

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from orchestrator.aws import Aws
+from orchestrator.aws.emulator import LocalEndpoint, start_server
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.resources import ensure_resources
 from orchestrator.cli.main import cli
 from orchestrator.config import Settings
-from orchestrator.localstack import LocalEndpoint, start_server
-from orchestrator.resources import ensure_resources
-from orchestrator.store import JobRecord, JobStore
+from orchestrator.jobs.store import JobRecord, JobStore
 from orchestrator.tracing import TracingHooks
 from orchestrator.tracing.collector import Collector
 from orchestrator.tracing.timeline import build_timeline, summarize_trace

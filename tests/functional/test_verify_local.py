@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
 from orchestrator.config import Settings
-from orchestrator.deploy import DeployResult
 from orchestrator.errors import VerifyError
-from orchestrator.manifest import AppSpec
-from orchestrator.verify import VerifyResult, run_local, verify_deployment
-from orchestrator.verify.interpreters import find_interpreter
-from orchestrator.verify.runner import network_isolation
+from orchestrator.steps.checks import VerifyResult, run_local, verify_deployment
+from orchestrator.steps.checks.interpreters import find_interpreter
+from orchestrator.steps.checks.runner import network_isolation
+from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.manifest import AppSpec
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 LOCAL = Aws(Settings(endpoint_url="http://127.0.0.1:9"))  # local mode; no call is made

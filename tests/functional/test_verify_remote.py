@@ -13,12 +13,12 @@ from typing import Any, cast
 
 import pytest
 
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
 from orchestrator.config import Settings
-from orchestrator.deploy import DeployResult
 from orchestrator.errors import VerifyError
-from orchestrator.manifest import AppSpec
-from orchestrator.verify import verify_deployment
+from orchestrator.steps.checks import verify_deployment
+from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.manifest import AppSpec
 
 DEPLOYED = DeployResult("auto-lambda-t", "arn:aws:lambda:us-east-1:1:function:auto-lambda-t",
                         "4", "c2hh", True, "3")

@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from orchestrator.events import ObjectRef, s3_event_body
-from orchestrator.pipeline import JobRunner, Outcome
-from orchestrator.steps import Steps
-from orchestrator.store import JobRecord
+from orchestrator.intake.events import ObjectRef, s3_event_body
+from orchestrator.jobs.runner import JobRunner, Outcome
+from orchestrator.jobs.store import JobRecord
+from orchestrator.steps.tasks import Steps
 from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.instance import InstanceConfig, ScaleInGuard

@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from orchestrator.workflow import DEPLOYMENT
+from orchestrator.jobs.workflow import DEPLOYMENT
 from states import (
     Catcher,
     Definition,

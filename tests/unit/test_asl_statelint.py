@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.workflow import DEPLOYMENT
+from orchestrator.jobs.workflow import DEPLOYMENT
 from states.export import to_asl
 
 STATELINT = Path(sys.executable).parent / "statelint"

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrator.errors import BadEvent
-from orchestrator.events import job_id_for, parse_message
+from orchestrator.intake.events import job_id_for, parse_message
 
 
 def _event(*keys: str, etag: str = "abc", name: str = "ObjectCreated:Put") -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.verify import interpreters
-from orchestrator.verify.interpreters import candidates, clear_cache, find_interpreter
+from orchestrator.steps.checks import interpreters
+from orchestrator.steps.checks.interpreters import candidates, clear_cache, find_interpreter
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.cli.examples import example_dirs
 from orchestrator.errors import ManifestError
-from orchestrator.examples import example_dirs
-from orchestrator.manifest import AppSpec, load_app_spec
+from orchestrator.steps.manifest import AppSpec, load_app_spec
 
 HANDLER = "def handler(event, context):\n    return event\n"
 

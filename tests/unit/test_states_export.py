@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from orchestrator import workflow
 from orchestrator.errors import TRANSIENT_CODES
-from orchestrator.workflow import DEPLOYMENT
+from orchestrator.jobs import workflow
+from orchestrator.jobs.workflow import DEPLOYMENT
 from states import Catcher, Definition, FailState, Retrier, SucceedState, TaskState
 from states.export import to_asl, to_dot, to_mermaid
 

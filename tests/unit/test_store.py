@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.resources import ensure_resources
 from orchestrator.config import Settings
-from orchestrator.resources import ensure_resources
-from orchestrator.store import JobRecord, JobStore, LeaseLost
+from orchestrator.jobs.store import JobRecord, JobStore, LeaseLost
 
 
 @pytest.fixture

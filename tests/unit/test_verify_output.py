@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import VerifyError
-from orchestrator.manifest import AppSpec
-from orchestrator.verify.deployment import check_output, first_difference, json_equal
+from orchestrator.steps.checks.deployment import check_output, first_difference, json_equal
+from orchestrator.steps.manifest import AppSpec
 
 
 @pytest.mark.parametrize(("a", "b", "equal"), [

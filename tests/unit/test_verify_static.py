@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import VerifyError
-from orchestrator.verify.interpreters import find_interpreter
-from orchestrator.verify.static import RUNTIME_PROVIDED, static_check, stdlib_names
+from orchestrator.steps.checks.interpreters import find_interpreter
+from orchestrator.steps.checks.static import RUNTIME_PROVIDED, static_check, stdlib_names
 
 RUNNER = f"{sys.version_info[0]}.{sys.version_info[1]}"
 

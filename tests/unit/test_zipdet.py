@@ -8,8 +8,14 @@ import os
 import zipfile
 from pathlib import Path
 
-from orchestrator.build.zipdet import Entry, dir_entries, raw_entries, write_zip, zip_directory
-from orchestrator.examples import example_dirs, zip_example
+from orchestrator.cli.examples import example_dirs, zip_example
+from orchestrator.steps.packaging.zipdet import (
+    Entry,
+    dir_entries,
+    raw_entries,
+    write_zip,
+    zip_directory,
+)
 
 
 def populate(root: Path, mtime: int) -> Path:

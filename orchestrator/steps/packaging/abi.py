@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from orchestrator.build.target import Target
 from orchestrator.errors import BuildError
+from orchestrator.steps.packaging.target import Target
 
 ELF_MAGIC = b"\x7fELF"
 MACHINE_NAMES = {3: "x86 (32-bit)", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 22: "S390",

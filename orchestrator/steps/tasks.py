@@ -3,7 +3,7 @@
 Each task takes the states library's TaskContext, does one thing, and returns what it
 learned (merged into the execution's data). Tasks never decide what happens next and
 never retry: retries, catches and timeouts come from the declaration in
-``orchestrator.workflow``. Every task is idempotent, and a task that runs on another
+``orchestrator.jobs.workflow``. Every task is idempotent, and a task that runs on another
 machine than the previous one rehydrates its inputs (the source object pinned by
 version, the artifact by content hash) without rerunning an earlier step.
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws import S3_MISSING_CODES, Aws, aws_call, error_code
+from orchestrator.aws.facade import S3_MISSING_CODES, Aws, aws_call, error_code
 from orchestrator.errors import ObjectMissing, ZipError
 from orchestrator.faults import fault_point
 
@@ -40,7 +40,7 @@ BAKE_SLICE_SECONDS = 20.0
 
 def unpack_limits(env: Any = None) -> Any:
     """The unzip limits, lowered by the environment where asked (for drills)."""
-    from orchestrator.unpack import UnpackLimits
+    from orchestrator.steps.zipsafe import UnpackLimits
 
     env = os.environ if env is None else env
     base = UnpackLimits()
@@ -89,8 +89,8 @@ class StepEnv:
     @property
     def cache(self) -> Any:
         if self._cache is None:
-            from orchestrator.build import BuildCache
-            from orchestrator.build.cache import S3RemoteCache
+            from orchestrator.steps.packaging import BuildCache
+            from orchestrator.steps.packaging.cache import S3RemoteCache
 
             self._cache = BuildCache(self.aws.settings.cache_dir,
                                      remote=S3RemoteCache(self.aws))
@@ -159,7 +159,7 @@ class Steps:
         return path
 
     def _app_dir(self, ctx: Any) -> Path:
-        from orchestrator.unpack import unpack_zip
+        from orchestrator.steps.zipsafe import unpack_zip
 
         app = self.job_dir(ctx.execution_id) / "app"
         # The marker sits next to the folder: inside it, it would be packaged.
@@ -171,7 +171,7 @@ class Steps:
         return app
 
     def _spec(self, ctx: Any) -> Any:
-        from orchestrator.manifest import AppSpec
+        from orchestrator.steps.manifest import AppSpec
 
         return AppSpec.from_dict(dict(ctx.data["app"]))
 
@@ -188,8 +188,8 @@ class Steps:
         return {"source": source}
 
     def unpack(self, ctx: Any) -> dict[str, Any]:
-        from orchestrator.manifest import load_app_spec
-        from orchestrator.unpack import unpack_zip
+        from orchestrator.steps.manifest import load_app_spec
+        from orchestrator.steps.zipsafe import unpack_zip
 
         self._point("before", ctx, "unpack")
         app = self.job_dir(ctx.execution_id) / "app"
@@ -204,7 +204,7 @@ class Steps:
                 "unpacked": {"files": result.files, "bytes": result.bytes_written}}
 
     def build(self, ctx: Any) -> dict[str, Any]:
-        from orchestrator.build import build_package, store_artifact
+        from orchestrator.steps.packaging import build_package, store_artifact
 
         self._point("before", ctx, "build")
         spec = self._spec(ctx)
@@ -227,7 +227,7 @@ class Steps:
         return {"artifact": artifact, "build": result.to_dict() | {"zip_path": str(out)}}
 
     def deploy(self, ctx: Any) -> dict[str, Any]:
-        from orchestrator.deploy import deploy_function
+        from orchestrator.steps.deploy import deploy_function
 
         self._point("before", ctx, "deploy")
         spec = self._spec(ctx)
@@ -254,13 +254,13 @@ class Steps:
 
     def verify_version(self, ctx: Any, spec: Any, deployed: Any, package_zip: Path) -> Any:
         """The dynamic check of one published version (sandbox run locally, invoke on AWS)."""
-        from orchestrator.verify import verify_deployment
+        from orchestrator.steps.checks import verify_deployment
 
         return verify_deployment(self.env.aws, spec, deployed, package_zip,
                                  work_dir=self.job_dir(ctx.execution_id) / "verify")
 
     def verify(self, ctx: Any) -> dict[str, Any]:
-        from orchestrator.deploy import (
+        from orchestrator.steps.deploy import (
             DeployResult,
             gradual_promote,
             live_version,
@@ -322,7 +322,7 @@ def reuse_published_version(aws: Aws, spec: Any, artifact: dict[str, Any],
     """A published version that already runs this artifact's code with the spec's
     configuration (an earlier attempt published it, then crashed before recording it),
     as a DeployResult; None when there is none, so deploy_function publishes one."""
-    from orchestrator.deploy import (
+    from orchestrator.steps.deploy import (
         DeployResult,
         configuration_matches,
         desired_configuration,

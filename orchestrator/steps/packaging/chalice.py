@@ -34,10 +34,10 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from orchestrator.build.sandbox import StartedTool, scrubbed_env, start_tool
-from orchestrator.build.target import Target
 from orchestrator.errors import BuildError
-from orchestrator.unpack import UnpackLimits, unpack_zip
+from orchestrator.steps.packaging.sandbox import StartedTool, scrubbed_env, start_tool
+from orchestrator.steps.packaging.target import Target
+from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
 
 CHALICE_TIMEOUT = 300.0
 CHALICE_MEMORY = 2 * 1024 ** 3

@@ -19,14 +19,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws import Aws
-from orchestrator.deploy import DeployResult
+from orchestrator.aws.facade import Aws
 from orchestrator.errors import VerifyError
-from orchestrator.manifest import AppSpec
-from orchestrator.verify.interpreters import find_interpreter
-from orchestrator.verify.remote import invoke_version
-from orchestrator.verify.runner import extract_package, run_local, short
-from orchestrator.verify.static import static_check
+from orchestrator.steps.checks.interpreters import find_interpreter
+from orchestrator.steps.checks.remote import invoke_version
+from orchestrator.steps.checks.runner import extract_package, run_local, short
+from orchestrator.steps.checks.static import static_check
+from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.manifest import AppSpec
 
 _MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 

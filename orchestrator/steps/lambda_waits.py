@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from orchestrator.aws import aws_call, classify_client_error, error_code
+from orchestrator.aws.facade import aws_call, classify_client_error, error_code
 from orchestrator.errors import DeployError, TransientError
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from orchestrator.store import JobRecord
+from orchestrator.jobs.store import JobRecord
 
 STATE_STYLES = {"verified": "green", "failed": "red", "retrying": "yellow"}
 
@@ -69,7 +69,7 @@ def history_table(rec: JobRecord) -> Table:
 
 def _step_of_state() -> dict[str, str]:
     """Which step runs in which state, from the workflow declaration."""
-    from orchestrator.workflow import DEPLOYMENT
+    from orchestrator.jobs.workflow import DEPLOYMENT
     from states import TaskState
 
     return {st.name: st.resource for st in DEPLOYMENT.states if isinstance(st, TaskState)}

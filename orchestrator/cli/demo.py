@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
+from orchestrator.cli.report import jobs_table
 from orchestrator.config import LIVE_ALIAS
-from orchestrator.events import ObjectRef
-from orchestrator.report import jobs_table
-from orchestrator.store import JobRecord, JobStore
-from orchestrator.submit import submit_zip
+from orchestrator.intake.events import ObjectRef
+from orchestrator.intake.submit import submit_zip
+from orchestrator.jobs.store import JobRecord, JobStore
 
 
 @dataclass

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.build.zipdet import Entry, ZipSummary, raw_entries, write_zip
+from orchestrator.steps.packaging.zipdet import Entry, ZipSummary, raw_entries, write_zip
 
 log = logging.getLogger(__name__)
 DEPS = "deps"

@@ -11,9 +11,9 @@ import base64
 import json
 from typing import Any
 
-from orchestrator.aws import Aws, aws_call
+from orchestrator.aws.facade import Aws, aws_call
 from orchestrator.errors import VerifyError
-from orchestrator.manifest import AppSpec
+from orchestrator.steps.manifest import AppSpec
 
 
 def _log_tail(response: dict[str, Any]) -> str:

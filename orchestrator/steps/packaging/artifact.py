@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from orchestrator.aws import aws_call, error_code
-from orchestrator.build.package import BuildResult
+from orchestrator.aws.facade import aws_call, error_code
+from orchestrator.steps.packaging.package import BuildResult
 
 SINGLE_PUT_LIMIT = 8 * 1024 * 1024  # boto3's multipart threshold
 

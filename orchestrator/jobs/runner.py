@@ -25,13 +25,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from orchestrator.aws import S3_MISSING_CODES, aws_call, error_code, s3_version_etag
-from orchestrator.events import ObjectRef
+from orchestrator.aws.facade import S3_MISSING_CODES, aws_call, error_code, s3_version_etag
 from orchestrator.faults import fault_point
-from orchestrator.heartbeat import Heartbeat
-from orchestrator.steps import Steps
-from orchestrator.store import JobRecord, JobStore, LeaseLost
-from orchestrator.workflow import DEPLOYMENT
+from orchestrator.intake.events import ObjectRef
+from orchestrator.jobs.heartbeat import Heartbeat
+from orchestrator.jobs.store import JobRecord, JobStore, LeaseLost
+from orchestrator.jobs.workflow import DEPLOYMENT
+from orchestrator.steps.tasks import Steps
 from states import DefinitionError, Execution, HistoryLimitExceeded, Hooks, Status, drive
 
 log = logging.getLogger(__name__)

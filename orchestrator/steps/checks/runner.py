@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import TransientError, VerifyError
-from orchestrator.manifest import AppSpec
-from orchestrator.verify.provided import precompile as precompile_lib
-from orchestrator.verify.provided import runtime_lib
+from orchestrator.steps.checks.provided import precompile as precompile_lib
+from orchestrator.steps.checks.provided import runtime_lib
+from orchestrator.steps.manifest import AppSpec
 
 log = logging.getLogger(__name__)
 

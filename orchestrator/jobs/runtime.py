@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.aws import Aws
+from orchestrator.aws.facade import Aws
 from orchestrator.config import Settings
-from orchestrator.pipeline import JobRunner
-from orchestrator.steps import StepEnv, Steps
-from orchestrator.store import JobStore
+from orchestrator.jobs.runner import JobRunner
+from orchestrator.jobs.store import JobStore
+from orchestrator.steps.tasks import StepEnv, Steps
 from states import Hooks
 
 

@@ -10,10 +10,10 @@ AWS), ``deployment`` (``verify_deployment``, the entry point). Nothing here move
 
 from __future__ import annotations
 
-from orchestrator.verify.deployment import VerifyResult, check_output, verify_deployment
-from orchestrator.verify.interpreters import find_interpreter
-from orchestrator.verify.runner import LocalRun, run_local
-from orchestrator.verify.static import static_check
+from orchestrator.steps.checks.deployment import VerifyResult, check_output, verify_deployment
+from orchestrator.steps.checks.interpreters import find_interpreter
+from orchestrator.steps.checks.runner import LocalRun, run_local
+from orchestrator.steps.checks.static import static_check
 
 __all__ = [
     "LocalRun",

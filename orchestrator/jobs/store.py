@@ -26,7 +26,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from orchestrator.aws import Aws, aws_call, error_code
+from orchestrator.aws.facade import Aws, aws_call, error_code
 from orchestrator.errors import AutoLambdaError
 
 _ser = TypeSerializer()

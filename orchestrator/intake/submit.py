@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.aws import Aws, aws_call, s3_version_etag
+from orchestrator.aws.facade import Aws, aws_call, s3_version_etag
 from orchestrator.errors import AutoLambdaError
-from orchestrator.events import ObjectRef
+from orchestrator.intake.events import ObjectRef
 
 
 def submit_zip(aws: Aws, zip_path: Path, name: str | None = None) -> ObjectRef:

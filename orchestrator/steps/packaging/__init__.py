@@ -7,9 +7,9 @@ Nothing in this package deploys or invokes functions.
 
 from __future__ import annotations
 
-from orchestrator.build.artifact import code_sha256, store_artifact
-from orchestrator.build.cache import BuildCache, S3RemoteCache
-from orchestrator.build.package import BuildResult, build_package
+from orchestrator.steps.packaging.artifact import code_sha256, store_artifact
+from orchestrator.steps.packaging.cache import BuildCache, S3RemoteCache
+from orchestrator.steps.packaging.package import BuildResult, build_package
 
 __all__ = ["BuildCache", "BuildResult", "S3RemoteCache", "build_package", "code_sha256",
            "store_artifact"]

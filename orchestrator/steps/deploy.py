@@ -6,7 +6,7 @@ Stages, in order, each its own function:
    configuration, waiting for Lambda to settle between calls; publish a version. When the
    version ``live`` points at already runs this exact code (same CodeSha256) and
    configuration, nothing is changed or published (``published=False``).
-2. (the pipeline runs ``orchestrator.verify.verify_deployment`` on that version)
+2. (the pipeline runs ``orchestrator.steps.checks.verify_deployment`` on that version)
 3. ``promote`` (or ``gradual_promote``): point ``live`` at the verified version.
 
 ``deploy_function`` never touches the alias, so a version that fails verification is
@@ -15,7 +15,7 @@ and ``live`` keeps serving ``DeployResult.previous_live`` otherwise.
 
 Errors: permanent problems raise DeployError (``DeployFailed``, ``RoleNotFound``,
 ``PackageTooLargeForLambda``); throttling, 5xx, network failures and updates still in
-progress raise TransientError with the codes of ``orchestrator.aws`` so the workflow's
+progress raise TransientError with the codes of ``orchestrator.aws.facade`` so the workflow's
 Retry handles them. This module does not build packages or run app code.
 """
 
@@ -27,11 +27,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
-from orchestrator.aws import Aws, aws_call, classify_client_error, error_code
+from orchestrator.aws.facade import Aws, aws_call, classify_client_error, error_code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError, DeployError
-from orchestrator.lambda_waits import retry_conflicts, wait_until_ready
-from orchestrator.manifest import AppSpec
+from orchestrator.steps.lambda_waits import retry_conflicts, wait_until_ready
+from orchestrator.steps.manifest import AppSpec
 
 log = logging.getLogger(__name__)
 

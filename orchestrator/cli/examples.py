@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from orchestrator.build.zipdet import zip_directory
 from orchestrator.errors import AutoLambdaError
+from orchestrator.steps.packaging.zipdet import zip_directory
 
 
 def examples_root() -> Path:
     override = os.environ.get("AUTO_LAMBDA_EXAMPLES_DIR")
     candidates = [Path(override)] if override else []
-    candidates.append(Path(__file__).resolve().parent.parent / "examples")
+    candidates.append(Path(__file__).resolve().parents[2] / "examples")
     for candidate in candidates:
         if candidate.is_dir():
             return candidate

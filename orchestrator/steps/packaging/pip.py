@@ -24,9 +24,9 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from orchestrator.build.sandbox import run_tool, scrubbed_env
-from orchestrator.build.target import Target
 from orchestrator.errors import BuildError, TransientError
+from orchestrator.steps.packaging.sandbox import run_tool, scrubbed_env
+from orchestrator.steps.packaging.target import Target
 
 PIP_TIMEOUT = 600.0
 _NOT_FOUND_RE = re.compile(

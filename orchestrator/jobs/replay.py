@@ -31,12 +31,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from orchestrator.aws import S3_MISSING_CODES, Aws, aws_call, error_code, s3_version_etag
+from orchestrator.aws.facade import S3_MISSING_CODES, Aws, aws_call, error_code, s3_version_etag
 from orchestrator.errors import BadEvent
-from orchestrator.events import parse_message, s3_event_body
-from orchestrator.pipeline import JobRunner, start_execution
-from orchestrator.store import JobNotFound, JobRecord, JobStore
-from orchestrator.workflow import DEPLOYMENT
+from orchestrator.intake.events import parse_message, s3_event_body
+from orchestrator.jobs.runner import JobRunner, start_execution
+from orchestrator.jobs.store import JobNotFound, JobRecord, JobStore
+from orchestrator.jobs.workflow import DEPLOYMENT
 from states import Execution
 
 log = logging.getLogger(__name__)

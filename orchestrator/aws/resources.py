@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from orchestrator.aws import Aws, error_code
+from orchestrator.aws.facade import Aws, error_code
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from orchestrator.verify.static import RUNTIME_PROVIDED
+from orchestrator.steps.checks.static import RUNTIME_PROVIDED
 
 log = logging.getLogger(__name__)
 

@@ -27,15 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import __version__
-from orchestrator.build import chalice as chalice_build
-from orchestrator.build.abi import AbiReport, scan_tree
-from orchestrator.build.cache import DEPS, BuildCache, CachedZip, cache_key
-from orchestrator.build.pip import parse_requirements, pip_install
-from orchestrator.build.target import Target
-from orchestrator.build.zipdet import Entry, dir_entries, write_zip
 from orchestrator.errors import BuildError
-from orchestrator.manifest import AppSpec
-from orchestrator.unpack import LAMBDA_UNZIPPED_LIMIT, UnpackLimits, unpack_zip
+from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.packaging import chalice as chalice_build
+from orchestrator.steps.packaging.abi import AbiReport, scan_tree
+from orchestrator.steps.packaging.cache import DEPS, BuildCache, CachedZip, cache_key
+from orchestrator.steps.packaging.pip import parse_requirements, pip_install
+from orchestrator.steps.packaging.target import Target
+from orchestrator.steps.packaging.zipdet import Entry, dir_entries, write_zip
+from orchestrator.steps.zipsafe import LAMBDA_UNZIPPED_LIMIT, UnpackLimits, unpack_zip
 
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 BUILDER_VERSION = f"auto-lambda-{__version__}/build-1"
