@@ -17,7 +17,6 @@ import io
 import json
 import logging
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -25,18 +24,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this folder comes first on sys.path, and bench/states.py would hide
-# the ``states`` package.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-from orchestrator.aws.emulator import ensure_fake_credentials, start_server  # noqa: E402
-from orchestrator.aws.facade import Aws  # noqa: E402
-from orchestrator.aws.resources import ensure_resources  # noqa: E402
-from orchestrator.config import Settings  # noqa: E402
-from orchestrator.intake.submit import submit_zip  # noqa: E402
-from orchestrator.jobs.runtime import build_runtime  # noqa: E402
-from worker.loop import Worker  # noqa: E402
+from orchestrator.aws.emulator import ensure_fake_credentials, start_server
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.resources import ensure_resources
+from orchestrator.config import Settings
+from orchestrator.intake.submit import submit_zip
+from orchestrator.jobs.runtime import build_runtime
+from worker.loop import Worker
 
 
 def app_zip(i: int, runtime: str) -> bytes:

@@ -21,8 +21,17 @@ class DurationInvalid(AutoLambdaError):
     code = "DurationInvalid"
 
 
-def parse_duration(text: str | float | int) -> float:
-    """Seconds in ``text``; a bare number means seconds."""
+def parse_duration(text: str | float | int, *, positive: bool = False) -> float:
+    """Seconds in ``text``; a bare number means seconds. With ``positive``, zero is
+    refused too (an interval)."""
+    seconds = _parse(text)
+    if positive and seconds <= 0:
+        raise DurationInvalid(f"duration {text!r} must be more than zero",
+                              hint="use for example 10s")
+    return seconds
+
+
+def _parse(text: str | float | int) -> float:
     if isinstance(text, int | float):
         return float(text)
     raw = text.strip().lower().replace(" ", "")

@@ -88,3 +88,17 @@ TRANSIENT_CODES: tuple[str, ...] = (
     "Transient",
     "States.Timeout",
 )
+
+
+def require_extra(module: str, extra: str, feature: str) -> None:
+    """Raise ``ExtraMissing`` unless ``module`` can be imported: the worker's install
+    leaves out what only local mode and the simulator use."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise AutoLambdaError(
+            f"{feature} needs {module!r}, which this install does not have",
+            code="ExtraMissing",
+            hint=f"install the {extra!r} extra: pip install 'auto-lambda[{extra}]'") from exc

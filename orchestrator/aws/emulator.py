@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 
 from orchestrator.config import Settings
+from orchestrator.errors import require_extra
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -61,6 +62,7 @@ def ensure_fake_credentials(environ: dict[str, str] | None = None) -> None:
 
 
 def start_server(port: int = 0, host: str = "127.0.0.1") -> LocalEndpoint:
+    require_extra("moto", "local", "the embedded local stack")
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -18,23 +18,14 @@ from typing import Any
 
 import click
 
+from orchestrator.cli import params
 from orchestrator.cli.console import console as make_console
 
 log = logging.getLogger(__name__)
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    from checker.durations import parse_duration
-    from checker.errors import CheckerConfigError
-
-    try:
-        return parse_duration(value)
-    except CheckerConfigError as exc:
-        raise click.BadParameter(str(exc)) from exc
-
-
 @click.command()
-@click.option("--interval", default="10s", show_default=True, callback=_duration,
+@click.option("--interval", default="10s", show_default=True, callback=params.interval,
               help="Time between polls, e.g. 10s, 1m. Match the scaling policy's metric "
                    "period (10 s for high-resolution target tracking).")
 @click.option("--once", is_flag=True, help="Poll and publish once, then exit.")
@@ -48,7 +39,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option("--activation", default=0, show_default=True, type=click.IntRange(min=0),
               help="A backlog of at most N messages counts as 0 for BacklogPerInstance "
                    "(as KEDA's activationQueueLength); 0 turns this off.")
-@click.option("--history-window", default="15m", show_default=True, callback=_duration,
+@click.option("--history-window", default="15m", show_default=True, callback=params.interval,
               help="AverageProcessingSeconds averages jobs finished within this window.")
 def checker(interval: float, once: bool, as_json: bool, include_in_flight: bool,
             include_delayed: bool, activation: int, history_window: float) -> None:
@@ -175,6 +166,9 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
     """
     from dataclasses import replace
 
+    from orchestrator.errors import require_extra
+
+    require_extra("simpy", "sim", "the scaling simulator")
     from checker.sim import present
     from checker.sim.costs import Prices
     from checker.sim.policies import COMPARED, ControlParams

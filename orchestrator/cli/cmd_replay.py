@@ -13,24 +13,15 @@ from typing import Any
 
 import click
 
+from orchestrator.cli import params
 from orchestrator.config import Settings
-
-
-def parse_duration(text: str) -> float:
-    from orchestrator.durations import DurationInvalid
-    from orchestrator.durations import parse_duration as parse
-
-    try:
-        return parse(text)
-    except DurationInvalid as exc:
-        raise click.BadParameter(str(exc)) from exc
 
 
 @click.command()
 @click.argument("jobs", nargs=-1)
 @click.option("--failed", is_flag=True, help="Every failed job (narrow with --since/--error).")
-@click.option("--since", "since", default=None, help="With --failed: failed within DURATION "
-              "(e.g. 30m, 2h, 1d).")
+@click.option("--since", "since", default=None, callback=params.duration,
+              help="With --failed: failed within DURATION (e.g. 30m, 2h, 1d).")
 @click.option("--error", "error_code", default=None, help="With --failed: only this error code.")
 @click.option("--dlq", is_flag=True, help="Move the DLQ's messages back to the jobs queue.")
 @click.option("--restart", is_flag=True, help="A new execution from the start instead of a "
@@ -41,7 +32,7 @@ def parse_duration(text: str) -> float:
 @click.option("--wait", "wait_", is_flag=True, help="Wait until the replayed jobs end.")
 @click.option("--timeout", default=900.0, show_default=True, help="Seconds --wait waits.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def replay(jobs: tuple[str, ...], failed: bool, since: str | None, error_code: str | None,
+def replay(jobs: tuple[str, ...], failed: bool, since: float | None, error_code: str | None,
            dlq: bool, restart: bool, here: bool, dry_run: bool, wait_: bool, timeout: float,
            as_json: bool) -> None:
     """Replay failed jobs (JOB... or --failed) or dead-lettered messages (--dlq).
@@ -70,10 +61,10 @@ def replay(jobs: tuple[str, ...], failed: bool, since: str | None, error_code: s
 
     if not (jobs or failed or dlq):
         raise click.UsageError("name JOB ids, or use --failed or --dlq")
-    if (since or error_code) and not failed:
+    if (since is not None or error_code) and not failed:
         raise click.UsageError("--since and --error narrow --failed")
     request = Request(job_ids=tuple(jobs), failed=failed,
-                      since_seconds=parse_duration(since) if since else None,
+                      since_seconds=since,
                       error_code=error_code, dlq=dlq, restart=restart, here=here)
     settings = Settings.from_env()
     aws = Aws(settings)

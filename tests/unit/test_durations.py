@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from checker.durations import parse_duration as interval
-from checker.errors import CheckerConfigError
 from orchestrator.durations import DurationInvalid, parse_duration
 
 
@@ -25,9 +23,9 @@ def test_unreadable_durations_raise_with_a_code(text: str) -> None:
     assert info.value.code == "DurationInvalid"
 
 
-def test_the_checker_interval_must_be_more_than_zero() -> None:
-    assert interval("500ms") == pytest.approx(0.5)
-    with pytest.raises(CheckerConfigError):
-        interval("0s")
-    with pytest.raises(CheckerConfigError):
-        interval("soon")
+def test_an_interval_must_be_more_than_zero() -> None:
+    assert parse_duration("500ms", positive=True) == pytest.approx(0.5)
+    with pytest.raises(DurationInvalid, match="more than zero"):
+        parse_duration("0s", positive=True)
+    with pytest.raises(DurationInvalid):
+        parse_duration("soon", positive=True)

@@ -4,8 +4,8 @@ same with every snapshot written to DynamoDB on an embedded moto server, with a
 conditional put on a version number per transition (as the job store does). Prints the
 figures and the ratios against (a), measured in the same process.
 
-    .venv/bin/python bench/states.py            # --quick (default), well under 30 s
-    .venv/bin/python bench/states.py --full     # longer runs, steadier figures
+    .venv/bin/python bench/state_machine.py            # --quick (default), well under 30 s
+    .venv/bin/python bench/state_machine.py --full     # longer runs, steadier figures
 
 A figure, not a test: nothing here asserts on time.
 """
@@ -13,23 +13,15 @@ A figure, not a test: nothing here asserts on time.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder comes first on sys.path and its name would hide
-# the ``states`` package.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+from transitions import Machine
 
-import importlib  # noqa: E402
-
-from transitions import Machine  # noqa: E402
-
-from orchestrator.jobs.workflow import DEPLOYMENT  # noqa: E402
+from orchestrator.jobs.workflow import DEPLOYMENT
 
 # Imported by name: type checkers would resolve ``states`` to this very file.
 _states: Any = importlib.import_module("states")
