@@ -37,7 +37,7 @@ def publish_configuration(scope: Construct, names: Names, values: dict[str, str]
 def configuration_values(
     names: Names, *, queue_url: str, dlq_url: str, table: str, incoming_bucket: str,
     artifacts_bucket: str, function_role_arn: str, visibility_timeout_seconds: int,
-    max_receive_count: int,
+    max_receive_count: int, worker_concurrency: int,
 ) -> dict[str, str]:
     return {
         "prefix": names.prefix,
@@ -50,6 +50,8 @@ def configuration_values(
         "function-role-arn": function_role_arn,
         "visibility-timeout": str(visibility_timeout_seconds),
         "max-receive-count": str(max_receive_count),
+        # Jobs each worker runs at once; the checker counts the same job slots.
+        "worker-concurrency": str(worker_concurrency),
         "worker-group": names.worker_group,
         "drain-hook": names.drain_hook,
     }
