@@ -63,6 +63,9 @@ class Settings:
     # endpoint: an emulator is local, AWS is not. In-process emulators (moto's mock_aws
     # in tests) set no endpoint, so AUTO_LAMBDA_LOCAL=1 forces it.
     local_override: bool | None = None
+    # Extra ``states.Hooks`` around every job's drive (notifications, audit, metrics,
+    # drills): import paths ``module:attribute`` from AUTO_LAMBDA_HOOKS, comma-separated.
+    extra_hooks: tuple[str, ...] = ()
 
     # ---- derived names (DESIGN.md "Resource names") ----
     @property
@@ -123,4 +126,6 @@ class Settings:
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),
+            extra_hooks=tuple(h.strip() for h in env.get("AUTO_LAMBDA_HOOKS", "").split(",")
+                              if h.strip()),
         )

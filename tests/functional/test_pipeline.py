@@ -20,7 +20,8 @@ def test_upload_ends_verified_with_live_alias_on_the_new_version(pipeline: Pipel
     job = _by_key(pipeline.drain(), "hello.zip")
     assert job.state == "verified", job.error
     states = [e["state"] for e in job.history if e["type"] == "StateEntered"]
-    assert states == ["received", "fetched", "unpacked", "built", "deployed", "verified"]
+    assert states == ["received", "fetched", "unpacked", "built", "deployed", "tested",
+                      "verified"]
     alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-hello", Name="live")
     assert alias["FunctionVersion"] == job.published_version
     assert pipeline.queue_depth() == 0
@@ -120,3 +121,22 @@ def test_the_sqs_trace_header_becomes_the_jobs_trace_id(pipeline: Pipeline) -> N
     assert job.state == "verified"
     assert job.trace_id == root
     assert {e.get("trace_id") for e in job.history} == {root}
+
+
+def test_a_job_recorded_by_another_workflow_fails_through_the_machine_with_its_old_run_kept(
+        pipeline: Pipeline) -> None:
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _by_key(pipeline.drain(), "hello.zip")
+    store = pipeline.runtime.store
+    # A job interrupted under an older declaration of the workflow.
+    job.snapshot = {**job.snapshot, "definition": "0ld0ld0ld0ld0ld0", "state": "deployed",
+                    "status": "RUNNING"}
+    job.state, job.status, job.finished_at = "deployed", "RUNNING", None
+    store.save(job)
+    outcome, rec = pipeline.runtime.runner.resume(job.job_id)
+    assert outcome.value == "done"
+    assert (rec.state, rec.status) == ("failed", "FAILED")
+    assert rec.error is not None and rec.error["code"] == "WorkflowChanged"
+    assert "replay --restart" in rec.error["message"]
+    assert [e["type"] for e in rec.history][-1] == "ExecutionFailed"
+    assert rec.previous_runs[-1]["state"] == "deployed"
