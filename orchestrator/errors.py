@@ -8,6 +8,7 @@ declaration, not here; ``TRANSIENT_CODES`` is the list that declaration uses.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 
@@ -93,8 +94,6 @@ TRANSIENT_CODES: tuple[str, ...] = (
 def require_extra(module: str, extra: str, feature: str) -> None:
     """Raise ``ExtraMissing`` unless ``module`` can be imported: the worker's install
     leaves out what only local mode and the simulator use."""
-    import importlib
-
     try:
         importlib.import_module(module)
     except ImportError as exc:

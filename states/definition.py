@@ -122,6 +122,7 @@ class Definition:
                            ("max_history_events", max_history_events),
                            ("_compiled", {})):
             object.__setattr__(self, key, value)
+        # here, not at the top: states.validate imports this module's classes
         from states.validate import validate
 
         validate(self)

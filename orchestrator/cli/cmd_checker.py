@@ -62,6 +62,7 @@ def checker(interval: float, once: bool, as_json: bool, include_in_flight: bool,
       auto-lambda checker --interval 10s
       auto-lambda checker --once --json
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.metric import Checker, CheckerOptions, format_tick
     from orchestrator.aws.facade import Aws
     from orchestrator.config import Settings
@@ -164,6 +165,7 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
       auto-lambda simulate --scenario burst --policy builtin --policy checker-10s
       auto-lambda simulate --scenario diurnal --json --plot diurnal.png
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from dataclasses import replace
 
     from orchestrator.errors import require_extra
@@ -219,6 +221,7 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
 
 def _job_durations() -> list[float]:
     """finished_at - created_at of every finished job in the jobs table."""
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.aws.facade import Aws
     from orchestrator.config import Settings
     from orchestrator.jobs.store import JobStore

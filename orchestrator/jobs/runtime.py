@@ -19,6 +19,7 @@ from orchestrator.jobs.extensions import load_hooks
 from orchestrator.jobs.runner import JobRunner
 from orchestrator.jobs.store import JobStore
 from orchestrator.steps.tasks import StepEnv, Steps
+from orchestrator.tracing import TracingHooks, make_tracer
 from states import Hooks
 
 
@@ -62,6 +63,4 @@ def build_runtime(settings: Settings | None = None, *, aws: Aws | None = None,
 
 def default_hooks(settings: Settings) -> list[Hooks]:
     """Tracing first (it wraps everything else), then the extra hooks the settings name."""
-    from orchestrator.tracing import TracingHooks, make_tracer
-
     return [TracingHooks(make_tracer(settings)), *load_hooks(settings.extra_hooks)]

@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrator.errors import TRANSIENT_CODES
 from states import Catcher, Definition, FailState, Retrier, SucceedState, TaskState
+from states.export import to_asl, to_dot, to_mermaid
 
 TRANSIENT_RETRY = Retrier(error_equals=tuple(TRANSIENT_CODES), interval_seconds=1,
                           max_attempts=4, backoff_rate=2.0, max_delay_seconds=20,
@@ -63,20 +64,14 @@ STATES_WITHOUT_SOURCE: frozenset[str] = frozenset(
 
 def mermaid() -> str:
     """The workflow as a mermaid stateDiagram-v2."""
-    from states.export import to_mermaid
-
     return to_mermaid(DEPLOYMENT)
 
 
 def asl() -> dict[str, Any]:
     """The workflow as Amazon States Language."""
-    from states.export import to_asl
-
     return to_asl(DEPLOYMENT)
 
 
 def dot() -> str:
     """The workflow as a graphviz digraph."""
-    from states.export import to_dot
-
     return to_dot(DEPLOYMENT)
