@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.aws.facade import Aws, aws_call, error_code
+from orchestrator.aws.tables import JOB_KEY, job_key
 from orchestrator.errors import AutoLambdaError
 from orchestrator.jobs.record import JobRecord
 
@@ -47,7 +48,7 @@ class JobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         with aws_call(f"dynamodb.get_item({job_id})"):
-            resp = self._db.get_item(TableName=self.table, Key={"job_id": {"S": job_id}},
+            resp = self._db.get_item(TableName=self.table, Key=job_key(job_id),
                                      ConsistentRead=True)
         item = resp.get("Item")
         return JobRecord.from_item(item) if item else None
@@ -58,7 +59,7 @@ class JobStore:
         try:
             with aws_call("dynamodb.put_item"):
                 self._db.put_item(TableName=self.table, Item=record.to_item(),
-                                  ConditionExpression="attribute_not_exists(job_id)")
+                                  ConditionExpression=f"attribute_not_exists({JOB_KEY})")
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
@@ -89,10 +90,10 @@ class JobStore:
         try:
             with aws_call("dynamodb.update_item"):
                 resp = self._db.update_item(
-                    TableName=self.table, Key={"job_id": {"S": job_id}},
+                    TableName=self.table, Key=job_key(job_id),
                     UpdateExpression="SET lease_owner = :o, lease_expires = :e, #v = #v + :one",
                     ConditionExpression=(
-                        "attribute_exists(job_id) AND (attribute_not_exists(lease_owner)"
+                        f"attribute_exists({JOB_KEY}) AND (attribute_not_exists(lease_owner)"
                         " OR lease_owner = :o OR lease_expires < :now)"),
                     ExpressionAttributeNames={"#v": "version"},
                     ExpressionAttributeValues={
@@ -112,7 +113,7 @@ class JobStore:
         try:
             with aws_call("dynamodb.update_item"):
                 self._db.update_item(
-                    TableName=self.table, Key={"job_id": {"S": job_id}},
+                    TableName=self.table, Key=job_key(job_id),
                     UpdateExpression="SET lease_expires = :e",
                     ConditionExpression="lease_owner = :o",
                     ExpressionAttributeValues={":o": {"S": owner}, ":e": {"N": repr(now + ttl)}},
