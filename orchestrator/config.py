@@ -89,6 +89,10 @@ class Settings:
         return f"{self.prefix}-jobs"
 
     @property
+    def history_table_name(self) -> str:
+        return f"{self.prefix}-jobs-history"
+
+    @property
     def role_name(self) -> str:
         return f"{self.prefix}-function-role"
 

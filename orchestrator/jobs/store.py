@@ -1,4 +1,5 @@
-"""The job store: one DynamoDB item per job, written with optimistic locking.
+"""The job store: one DynamoDB item per job, written with optimistic locking, and one
+item per history event in the history table.
 
 Every write is conditional on the item's ``version`` (or on its absence for the first
 write), so two workers can never both believe they moved a job. Leases are claimed
@@ -13,18 +14,54 @@ or held by the same token. The runner claims with a fresh token each time
     worker B: claim(job, B/2, now=81)         ok   lease B/2 until 141, resumes from snapshot
     worker A (had it only stalled): save()    LeaseLost (version moved on) -> leaves the job
 
-The item layout is ``orchestrator.jobs.record``; every read and write of the jobs
-table goes through this class. No workflow decisions are made here.
+A save writes the job item and the events the execution added since the last save in
+one transaction (TransactWriteItems; more than 99 events take several, each checking
+the item's version first, the item itself last), so events only ever land with the
+version that counts them, and a stale worker's events never land at all.
+
+Answers can be lost (a timeout or a 5xx after DynamoDB committed; botocore's retry then
+meets its own write as a failed condition). Every write carries a fresh ``write_id``;
+when one fails with a conflict or an unknown outcome, the item is read back: our
+``write_id`` there means the write landed; the version we expected, still there, means
+it did not (it is sent again); anything else is a genuinely foreign write (``LeaseLost``).
+
+The item layout is ``orchestrator.jobs.record`` and ``orchestrator.aws.tables``; every
+read and write of the job tables goes through this class. No workflow decisions are
+made here.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws, aws_call, error_code
-from orchestrator.aws.tables import JOB_KEY, job_key
+from orchestrator.aws.lost_answers import outcome_unknown
+from orchestrator.aws.tables import (
+    HISTORY_KEY,
+    HISTORY_SEQ,
+    JOB_KEY,
+    history_key,
+    item_size,
+    job_key,
+)
 from orchestrator.errors import AutoLambdaError
 from orchestrator.jobs.record import JobRecord
+
+log = logging.getLogger(__name__)
+
+# DynamoDB refuses items over 400 KB; a job item is a few KB by design (no history, capped
+# messages), and one this large means something unbounded got into the execution's data.
+JOB_ITEM_MAX_BYTES = 350_000
+# TransactWriteItems takes at most 100 actions and 4 MB.
+_MAX_ACTIONS = 100
+_MAX_TRANSACTION_BYTES = 3_500_000
+# Sends of one write whose outcome stayed unknown (each already retried by botocore).
+_WRITE_ATTEMPTS = 4
 
 
 class JobNotFound(AutoLambdaError):
@@ -37,88 +74,203 @@ class LeaseLost(AutoLambdaError):
     code = "LeaseLost"
 
 
+class JobRecordTooLarge(AutoLambdaError):
+    """The job item would pass what DynamoDB stores in one item."""
+
+    code = "JobRecordTooLarge"
+
+
 class JobStore:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
         self.table = aws.settings.table_name
+        self.history_table = aws.settings.history_table_name
 
     @property
     def _db(self) -> Any:
         return self.aws.dynamodb
 
+    def _record(self, item: dict[str, Any]) -> JobRecord:
+        return JobRecord.from_item(item, loader=self.history)
+
+    # ---- reads ----
     def get(self, job_id: str) -> JobRecord | None:
         with aws_call(f"dynamodb.get_item({job_id})"):
             resp = self._db.get_item(TableName=self.table, Key=job_key(job_id),
                                      ConsistentRead=True)
         item = resp.get("Item")
-        return JobRecord.from_item(item) if item else None
+        return self._record(item) if item else None
 
+    def history_pages(self, record: JobRecord, *, first: int | None = None,
+                      count: int | None = None, page_size: int | None = None
+                      ) -> Iterator[list[dict[str, Any]]]:
+        """The current execution's events (or, with ``first`` and ``count``, any run's
+        events by their history-table numbers), one DynamoDB page at a time."""
+        if first is None and not record.paged:
+            yield record.history
+            return
+        start = record.history_offset if first is None else first
+        total = record.events_written if count is None else count
+        if total <= 0:
+            return
+        kwargs: dict[str, Any] = {
+            "TableName": self.history_table, "ConsistentRead": True,
+            "KeyConditionExpression": "#k = :k AND #s BETWEEN :a AND :b",
+            "ExpressionAttributeNames": {"#k": HISTORY_KEY, "#s": HISTORY_SEQ},
+            "ExpressionAttributeValues": {":k": {"S": record.job_id},
+                                          ":a": {"N": str(start)},
+                                          ":b": {"N": str(start + total - 1)}}}
+        if page_size:
+            kwargs["PaginationConfig"] = {"PageSize": page_size}
+        expected = start
+        with aws_call(f"dynamodb.query(history of {record.job_id})"):
+            for page in self._db.get_paginator("query").paginate(**kwargs):
+                events = []
+                for item in page.get("Items", []):
+                    seq = int(item[HISTORY_SEQ]["N"])
+                    if seq != expected:
+                        raise AutoLambdaError(
+                            f"job {record.job_id}: history event {expected} is missing "
+                            f"(found {seq})", code="HistoryIncomplete",
+                            hint="the history table was changed by hand; replay --restart "
+                                 "starts a new run")
+                    expected += 1
+                    events.append(json.loads(item["event"]["S"]))
+                if events:
+                    yield events
+
+    def history(self, record: JobRecord) -> Iterator[dict[str, Any]]:
+        """The current execution's events, oldest first, read page by page."""
+        for page in self.history_pages(record):
+            yield from page
+
+    # ---- writes ----
     def create(self, record: JobRecord) -> bool:
-        """Write a new job; False if it already exists (a duplicate delivery)."""
+        """Write a new job and its first events; False if it already exists (a duplicate
+        delivery)."""
         record.version = 1
-        try:
-            with aws_call("dynamodb.put_item"):
-                self._db.put_item(TableName=self.table, Item=record.to_item(),
-                                  ConditionExpression=f"attribute_not_exists({JOB_KEY})")
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        write_id = _new_write_id()
+        record.write_id = write_id
+        item = self._checked_item(record)
+        put = {"TableName": self.table, "Item": item,
+               "ConditionExpression": f"attribute_not_exists({JOB_KEY})"}
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                self._write_with_events(record, put)
+            except AwsError as exc:
+                if not (outcome_unknown(exc) or exc.code == "AwsConflict"):
+                    raise
+                current = self.get(record.job_id)
+                if current is not None:
+                    landed = current.write_id == write_id
+                    if landed:
+                        log.info("job %s: created although the answer was lost (%s)",
+                                 record.job_id, exc.aws_code or exc.code)
+                        self._written(record)
+                    return landed
+                if not outcome_unknown(exc) or attempt == _WRITE_ATTEMPTS:
+                    raise
+                continue
+            self._written(record)
+            return True
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def save(self, record: JobRecord) -> None:
-        """Replace the item if nobody wrote it since we read it; bump the version."""
+        """Replace the item if nobody wrote it since we read it, with the events added
+        since the last save; bump the version. LeaseLost if another writer came between."""
         expected = record.version
-        record.version = expected + 1
+        write_id = _new_write_id()
+        record.version, record.write_id = expected + 1, write_id
         try:
-            with aws_call("dynamodb.put_item"):
-                self._db.put_item(
-                    TableName=self.table, Item=record.to_item(),
-                    ConditionExpression="#v = :expected",
-                    ExpressionAttributeNames={"#v": "version"},
-                    ExpressionAttributeValues={":expected": {"N": str(expected)}},
-                )
-        except Exception as exc:
+            item = self._checked_item(record)
+        except JobRecordTooLarge:
             record.version = expected
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise LeaseLost(f"job {record.job_id} was changed by another worker "
-                                f"(expected version {expected})") from exc
             raise
+        put = {"TableName": self.table, "Item": item,
+               "ConditionExpression": "#v = :expected",
+               "ExpressionAttributeNames": {"#v": "version"},
+               "ExpressionAttributeValues": {":expected": {"N": str(expected)}}}
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                self._write_with_events(record, put, expected_version=expected)
+            except AwsError as exc:
+                if not (outcome_unknown(exc) or exc.code == "AwsConflict"):
+                    record.version = expected
+                    raise
+                current = self.get(record.job_id)
+                if current is not None and current.write_id == write_id:
+                    log.info("job %s: saved although the answer was lost (%s)",
+                             record.job_id, exc.aws_code or exc.code)
+                    break
+                if current is None or current.version != expected:
+                    record.version = expected
+                    owner = current.lease_owner if current else None
+                    raise LeaseLost(f"job {record.job_id} was changed by another worker "
+                                    f"(expected version {expected}, found "
+                                    f"{current.version if current else 'no item'}, lease "
+                                    f"{owner or 'free'})") from exc
+                if attempt == _WRITE_ATTEMPTS:
+                    record.version = expected
+                    raise
+                # our version is still there: the write did not land; send it again
+                log.info("job %s: save did not land (%s); sending it again", record.job_id,
+                         exc.aws_code or exc.code)
+                continue
+            break
+        self._written(record)
 
-    def claim(self, job_id: str, owner: str, now: float, ttl: float) -> JobRecord | None:
-        """Take (or extend) the lease; None if another owner holds a live lease."""
-        try:
-            with aws_call("dynamodb.update_item"):
-                resp = self._db.update_item(
-                    TableName=self.table, Key=job_key(job_id),
-                    UpdateExpression="SET lease_owner = :o, lease_expires = :e, #v = #v + :one",
-                    ConditionExpression=(
-                        f"attribute_exists({JOB_KEY}) AND (attribute_not_exists(lease_owner)"
-                        " OR lease_owner = :o OR lease_expires < :now)"),
-                    ExpressionAttributeNames={"#v": "version"},
-                    ExpressionAttributeValues={
-                        ":o": {"S": owner}, ":e": {"N": repr(now + ttl)},
-                        ":now": {"N": repr(now)}, ":one": {"N": "1"}},
-                    ReturnValues="ALL_NEW",
-                )
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return JobRecord.from_item(resp["Attributes"])
+    def claim(self, job_id: str, owner: str, now: float, ttl: float,
+              message_id: str | None = None) -> JobRecord | None:
+        """Take (or extend) the lease; None if another owner holds a live lease.
+        ``message_id`` is the SQS message the new owner works from (None: none)."""
+        update = "SET lease_owner = :o, lease_expires = :e, #v = #v + :one"
+        values: dict[str, Any] = {":o": {"S": owner}, ":e": {"N": repr(now + ttl)},
+                                  ":now": {"N": repr(now)}, ":one": {"N": "1"}}
+        if message_id:
+            update += ", lease_message = :m"
+            values[":m"] = {"S": message_id}
+        else:
+            update += " REMOVE lease_message"
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                with aws_call("dynamodb.update_item(claim)"):
+                    resp = self._db.update_item(
+                        TableName=self.table, Key=job_key(job_id),
+                        UpdateExpression=update,
+                        ConditionExpression=(
+                            f"attribute_exists({JOB_KEY}) AND (attribute_not_exists("
+                            "lease_owner) OR lease_owner = :o OR lease_expires < :now)"),
+                        ExpressionAttributeNames={"#v": "version"},
+                        ExpressionAttributeValues=values,
+                        ReturnValues="ALL_NEW",
+                    )
+            except AwsError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return None
+                if not outcome_unknown(exc):
+                    raise
+                current = self.get(job_id)
+                if current is not None and current.lease_owner == owner:
+                    return current  # the claim landed; its answer did not
+                if attempt == _WRITE_ATTEMPTS:
+                    raise
+                continue
+            return self._record(resp["Attributes"])
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def extend_lease(self, job_id: str, owner: str, now: float, ttl: float) -> bool:
         """Heartbeat: push our lease's expiry. No version bump, so the owner's next
-        save still matches; False if the lease is no longer ours."""
+        save still matches; False if the lease is no longer ours. A repeat after a lost
+        answer meets the same condition and succeeds."""
         try:
-            with aws_call("dynamodb.update_item"):
+            with aws_call("dynamodb.update_item(extend lease)"):
                 self._db.update_item(
                     TableName=self.table, Key=job_key(job_id),
                     UpdateExpression="SET lease_expires = :e",
                     ConditionExpression="lease_owner = :o",
                     ExpressionAttributeValues={":o": {"S": owner}, ":e": {"N": repr(now + ttl)}},
                 )
-        except Exception as exc:
+        except AwsError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
@@ -128,8 +280,69 @@ class JobStore:
         """Give the lease up (after a terminal state, or on shutdown)."""
         record.lease_owner = None
         record.lease_expires = 0.0
+        record.lease_message = None
         self.save(record)
 
+    # ---- internals ----
+    def _checked_item(self, record: JobRecord) -> dict[str, Any]:
+        item = record.to_item()
+        size = item_size(item)
+        if size > JOB_ITEM_MAX_BYTES:
+            biggest = sorted(((item_size({k: v}), k) for k, v in item.items()), reverse=True)
+            raise JobRecordTooLarge(
+                f"job {record.job_id}: its record would be {size:,} bytes, over "
+                f"{JOB_ITEM_MAX_BYTES:,} (largest: "
+                f"{', '.join(f'{k} {n:,} B' for n, k in biggest[:3])})",
+                hint="a step stored more than a job record holds; the job is failed with "
+                     "its data cut down (see its history)")
+        return item
+
+    def _event_puts(self, record: JobRecord) -> list[dict[str, Any]]:
+        first = record.history_offset + record.events_written
+        return [{"Put": {"TableName": self.history_table, "Item": {
+            **history_key(record.job_id, first + i),
+            "event": {"S": json.dumps(event, separators=(",", ":"), default=str)}}}}
+            for i, event in enumerate(record.pending_events)]
+
+    def _write_with_events(self, record: JobRecord, put: dict[str, Any],
+                           expected_version: int | None = None) -> None:
+        """The item ``put`` and the record's pending events, atomically: events in
+        chunks, each guarded by the item's condition, the item with the last chunk."""
+        events = self._event_puts(record)
+        chunks = _chunks(events, item_size(put["Item"]))
+        where = f"dynamodb.transact_write_items({record.job_id})"
+        guard = {"ConditionCheck": {
+            "TableName": self.table, "Key": job_key(record.job_id),
+            **{k: v for k, v in put.items() if k not in {"TableName", "Item"}}}}
+        for chunk in chunks[:-1]:
+            self._transact([guard, *chunk], where, idempotent=True)
+        last = chunks[-1] if chunks else []
+        if not last:
+            with aws_call(f"dynamodb.put_item({record.job_id})"):
+                self._db.put_item(**put)
+            return
+        self._transact([{"Put": put}, *last], where, idempotent=False)
+
+    def _transact(self, actions: Sequence[dict[str, Any]], where: str, *,
+                  idempotent: bool) -> None:
+        """One transaction; a chunk of events only (``idempotent``: writing it twice
+        changes nothing) is simply sent again when its outcome is unknown."""
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                with aws_call(where):
+                    self._db.transact_write_items(TransactItems=list(actions))
+                return
+            except AwsError as exc:
+                if not (idempotent and outcome_unknown(exc)) or attempt == _WRITE_ATTEMPTS:
+                    raise
+
+    @staticmethod
+    def _written(record: JobRecord) -> None:
+        record.events_written += len(record.pending_events)
+        record.pending_events = []
+        record.attach_history(record._loader)
+
+    # ---- listings ----
     def finished_durations(self, since: float | None = None) -> list[float]:
         """``finished_at - created_at`` of every job that finished (at or after ``since``)."""
         names = {"#f": "finished_at", "#c": "created_at"}
@@ -159,7 +372,7 @@ class JobStore:
         records: list[JobRecord] = []
         with aws_call("dynamodb.scan"):
             for page in self._db.get_paginator("scan").paginate(**kwargs):
-                records.extend(JobRecord.from_item(i) for i in page.get("Items", []))
+                records.extend(self._record(i) for i in page.get("Items", []))
         records.sort(key=lambda r: r.created_at, reverse=True)
         return records[:limit] if limit else records
 
@@ -174,3 +387,25 @@ class JobStore:
             raise JobNotFound(f"no job {prefix!r}", hint="`auto-lambda jobs` lists job ids")
         raise JobNotFound(f"{prefix!r} matches {len(matches)} jobs",
                           hint="give more characters of the job id")
+
+
+def _new_write_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _chunks(events: list[dict[str, Any]], item_bytes: int) -> list[list[dict[str, Any]]]:
+    """Events in transaction-sized groups; the last leaves room for the job item."""
+    chunks: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
+    for put in events:
+        n = item_size(put["Put"]["Item"])
+        if current and (len(current) >= _MAX_ACTIONS - 1
+                        or size + n > _MAX_TRANSACTION_BYTES - item_bytes):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(put)
+        size += n
+    if current:
+        chunks.append(current)
+    return chunks
