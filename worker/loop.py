@@ -32,7 +32,9 @@ from worker.messages import Ack, Handled, handle_body
 
 log = logging.getLogger(__name__)
 
-MAX_BUSY_DELAY = 900  # SQS allows 12 h; a busy job is retried well before that
+# A message that comes back while its job's lease is about to end waits for the end
+# (at most this long) instead of going back to the queue.
+MAX_EXPIRY_WAIT = 30.0
 
 
 @dataclass
@@ -47,17 +49,9 @@ class Stats:
     outcomes: list[Handled] = field(default_factory=list)
 
 
-def busy_delay_for(receive_count: int, base: int) -> int:
-    """How long a delivery of a job another worker holds stays hidden: doubling with
-    each receive, so a long job does not burn the message's receives (and land it in
-    the DLQ) while its owner is still working."""
-    exponent = min(max(receive_count, 1) - 1, 16)
-    return int(min(max(base, 1) * (2 ** exponent), MAX_BUSY_DELAY))
-
-
 class Worker:
     def __init__(self, runner: JobRunner, *, queue_url: str, concurrency: int = 1,
-                 wait_seconds: int = 20, visibility: int = 60, busy_delay: int = 15,
+                 wait_seconds: int = 20, visibility: int = 60, busy_delay: int = 1,
                  expected_bucket: str | None = None,
                  stop: threading.Event | None = None, drain_seconds: float = 30.0,
                  guard: ScaleInGuard | None = None,
@@ -112,10 +106,11 @@ class Worker:
             with self._lock:
                 self._inflight[receipt] = beat
             with beat:
-                handled = handle_body(self.runner, msg.body, message_id=msg.message_id,
-                                      expected_bucket=self.expected_bucket,
-                                      trace_id=trace_id_for(msg.trace_header),
-                                      stop=self.stop.is_set)
+                handled = handle_body(
+                    self.runner, msg.body, message_id=msg.message_id,
+                    expected_bucket=self.expected_bucket,
+                    trace_id=trace_id_for(msg.trace_header), stop=self.stop.is_set,
+                    wait_for_expiry=min(self.runner.lease_seconds + 1, MAX_EXPIRY_WAIT))
         except Exception:
             log.exception("message %s: unexpected failure; it will be redelivered",
                           msg.message_id)
@@ -123,18 +118,25 @@ class Worker:
             with self._lock:
                 self._inflight.pop(receipt, None)
             try:
-                self._acknowledge(receipt, handled, msg.receive_count)
+                self._acknowledge(msg, handled)
             except Exception:
                 log.exception("message %s: acknowledging failed", msg.message_id)
             self.guard.job_finished()
         return handled
 
-    def _acknowledge(self, receipt: str, handled: Handled, receive_count: int = 1) -> None:
+    def _acknowledge(self, msg: Message, handled: Handled) -> None:
+        receipt = msg.receipt
+        delay = max(self.busy_delay, handled.delay)
         try:
             if handled.ack is Ack.DELETE:
                 self.queue.delete(receipt)
             elif handled.ack is Ack.DELAY:
-                self._set_visibility(receipt, busy_delay_for(receive_count, self.busy_delay))
+                self._set_visibility(receipt, delay)
+            elif handled.ack is Ack.REQUEUE:
+                # a fresh copy starts its receive count at zero; this one goes only once
+                # the copy is safely queued
+                self.queue.send(msg.body, delay=delay)
+                self.queue.delete(receipt)
             elif handled.ack is Ack.RELEASE:
                 self._set_visibility(receipt, 0)
         except Exception:
@@ -144,8 +146,8 @@ class Worker:
             self.stats.outcomes.append(handled)
             if len(self.stats.outcomes) > 1000:  # a long-running worker keeps recent ones
                 del self.stats.outcomes[:500]
-            attr = {"delete": "deleted", "delay": "delayed", "release": "released",
-                    "keep": "kept"}[handled.ack.value]
+            attr = {"delete": "deleted", "delay": "delayed", "requeue": "delayed",
+                    "release": "released", "keep": "kept"}[handled.ack.value]
             setattr(self.stats, attr, getattr(self.stats, attr) + 1)
 
     # ---- the loop ----

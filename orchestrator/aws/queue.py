@@ -3,7 +3,10 @@ replay (jobs queue and DLQ) and the checker (depth).
 
 Messages come back as ``Message`` values, never raw dicts; every call goes through
 ``aws_call`` so throttling, 5xx and network failures surface as transient errors with
-their codes. This module moves messages; it never decides what a message means.
+their codes. Deleting a message, or changing the visibility of one, that is already gone
+(deleted by an earlier attempt whose answer was lost, or received again elsewhere) is
+not an error: ``delete`` and ``set_visibility`` return False then. This module moves
+messages; it never decides what a message means.
 """
 
 from __future__ import annotations
@@ -11,7 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws, aws_call
+
+# What SQS answers for a receipt handle whose message is gone or no longer in flight.
+GONE_CODES = frozenset({
+    "ReceiptHandleIsInvalid", "AWS.SimpleQueueService.MessageNotInflight", "MessageNotInflight",
+    "InvalidParameterValue", "AWS.SimpleQueueService.ReceiptHandleIsInvalid",
+})
+# SQS's largest DelaySeconds.
+MAX_DELAY_SECONDS = 900
 
 DEPTH_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
@@ -63,21 +75,40 @@ class Queue:
             resp = self.aws.sqs.receive_message(**kwargs)
         return [Message.from_sqs(m) for m in resp.get("Messages", [])]
 
-    def send(self, body: str) -> str:
-        """Enqueue ``body``; the new message's id."""
+    def send(self, body: str, delay: int = 0) -> str:
+        """Enqueue ``body``, hidden for ``delay`` seconds (at most 900); the new message's
+        id. Sending again after a lost answer makes a duplicate, which the worker
+        recognises (one upload, one job), never a second job."""
+        kwargs: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": body}
+        if delay > 0:
+            kwargs["DelaySeconds"] = min(int(delay), MAX_DELAY_SECONDS)
         with aws_call(f"sqs.send_message({self.name})"):
-            resp = self.aws.sqs.send_message(QueueUrl=self.url, MessageBody=body)
+            resp = self.aws.sqs.send_message(**kwargs)
         return str(resp.get("MessageId", ""))
 
-    def delete(self, receipt: str) -> None:
-        with aws_call(f"sqs.delete_message({self.name})"):
-            self.aws.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=receipt)
+    def delete(self, receipt: str) -> bool:
+        """Delete the message; False when it was gone already (that is success too)."""
+        try:
+            with aws_call(f"sqs.delete_message({self.name})"):
+                self.aws.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=receipt)
+        except AwsError as exc:
+            if _gone(exc):
+                return False
+            raise
+        return True
 
-    def set_visibility(self, receipt: str, seconds: int) -> None:
-        """Hide the message for ``seconds`` more (0: visible now)."""
-        with aws_call(f"sqs.change_message_visibility({self.name})"):
-            self.aws.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=receipt,
-                                                   VisibilityTimeout=int(seconds))
+    def set_visibility(self, receipt: str, seconds: int) -> bool:
+        """Hide the message for ``seconds`` more (0: visible now); False when the message
+        is gone or no longer ours to change."""
+        try:
+            with aws_call(f"sqs.change_message_visibility({self.name})"):
+                self.aws.sqs.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=int(seconds))
+        except AwsError as exc:
+            if _gone(exc):
+                return False
+            raise
+        return True
 
     def depth(self) -> QueueDepth:
         with aws_call(f"sqs.get_queue_attributes({self.name})"):
@@ -88,3 +119,13 @@ class Queue:
             in_flight=int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
             delayed=int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
         )
+
+
+def _gone(exc: AwsError) -> bool:
+    if exc.aws_code not in GONE_CODES:
+        return False
+    if exc.aws_code == "InvalidParameterValue":
+        # also what SQS says for a bad argument; only its "message does not exist" means gone
+        text = str(exc.message).lower()
+        return "does not exist" in text or "not available" in text
+    return True

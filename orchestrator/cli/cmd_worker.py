@@ -39,8 +39,9 @@ log = logging.getLogger("worker")
               help="Message visibility while a job runs, extended by heartbeats "
                    "[default: AUTO_LAMBDA_VISIBILITY_TIMEOUT or 60].")
 @click.option("--busy-delay", type=int, default=None,
-              help="Base delay before a delivery of a job another worker holds comes "
-                   "back; doubles with each receive [default: AUTO_LAMBDA_BUSY_DELAY or 15].")
+              help="Least delay before a delivery of a job another worker holds comes "
+                   "back (it comes back when that lease would end) "
+                   "[default: AUTO_LAMBDA_BUSY_DELAY or 1].")
 def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: float | None,
            visibility: int | None, busy_delay: int | None) -> None:
     """Consume the jobs queue until SIGTERM or Ctrl-C.
@@ -64,7 +65,7 @@ def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: flo
         rt.runner.lease_seconds = lease_seconds
     env = os.environ
     vis = visibility or settings.visibility_timeout
-    busy = busy_delay if busy_delay is not None else env_int(env, "AUTO_LAMBDA_BUSY_DELAY", 15)
+    busy = busy_delay if busy_delay is not None else env_int(env, "AUTO_LAMBDA_BUSY_DELAY", 1)
     guard = ScaleInGuard(lambda: rt.aws.autoscaling, InstanceConfig.from_env(env, settings))
     w = Worker(rt.runner, queue_url=rt.aws.queue_url(), concurrency=concurrency,
                wait_seconds=wait, visibility=vis, busy_delay=busy,

@@ -20,7 +20,7 @@ from orchestrator.steps.tasks import StepContext, Steps
 from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.instance import InstanceConfig, ScaleInGuard
-from worker.loop import Worker, busy_delay_for
+from worker.loop import Worker
 from worker.messages import Ack
 
 T = TypeVar("T")
@@ -204,12 +204,6 @@ def test_stopping_past_the_drain_deadline_persists_the_interruption(
     again = pipeline.aws.sqs.receive_message(QueueUrl=pipeline.info.queue_url,
                                              MaxNumberOfMessages=10)
     assert any("hello.zip" in m["Body"] for m in again.get("Messages", []))
-
-
-def test_busy_deliveries_back_off_so_a_long_job_does_not_exhaust_receives() -> None:
-    assert [busy_delay_for(n, 15) for n in (1, 2, 3, 4)] == [15, 30, 60, 120]
-    assert busy_delay_for(30, 15) == 900
-    assert busy_delay_for(0, 0) == 1
 
 
 def _group_with_instance(pipeline: Pipeline) -> str:
