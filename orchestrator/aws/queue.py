@@ -11,11 +11,13 @@ messages; it never decides what a message means.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws, aws_call
+from orchestrator.aws.lost_answers import outcome_unknown
 
 # What SQS answers for a receipt handle whose message is gone or no longer in flight.
 GONE_CODES = frozenset({
@@ -24,6 +26,8 @@ GONE_CODES = frozenset({
 })
 # SQS's largest DelaySeconds.
 MAX_DELAY_SECONDS = 900
+# Sends of a delete or visibility change whose outcome stayed unknown.
+_ATTEMPTS = 3
 
 DEPTH_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
@@ -88,27 +92,32 @@ class Queue:
 
     def delete(self, receipt: str) -> bool:
         """Delete the message; False when it was gone already (that is success too)."""
-        try:
-            with aws_call(f"sqs.delete_message({self.name})"):
-                self.aws.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=receipt)
-        except AwsError as exc:
-            if _gone(exc):
-                return False
-            raise
-        return True
+        return self._settle(f"sqs.delete_message({self.name})", lambda: self.aws.sqs.
+                            delete_message(QueueUrl=self.url, ReceiptHandle=receipt))
 
     def set_visibility(self, receipt: str, seconds: int) -> bool:
         """Hide the message for ``seconds`` more (0: visible now); False when the message
         is gone or no longer ours to change."""
-        try:
-            with aws_call(f"sqs.change_message_visibility({self.name})"):
-                self.aws.sqs.change_message_visibility(
-                    QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=int(seconds))
-        except AwsError as exc:
-            if _gone(exc):
-                return False
-            raise
-        return True
+        return self._settle(
+            f"sqs.change_message_visibility({self.name})",
+            lambda: self.aws.sqs.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=int(seconds)))
+
+    def _settle(self, where: str, call: Callable[[], object]) -> bool:
+        """An idempotent call, sent again while its outcome is unknown; False when the
+        message is gone (which is what a repeat of a landed delete finds)."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with aws_call(where):
+                    call()
+            except AwsError as exc:
+                if _gone(exc):
+                    return False
+                if not outcome_unknown(exc) or attempt == _ATTEMPTS:
+                    raise
+                continue
+            return True
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def depth(self) -> QueueDepth:
         with aws_call(f"sqs.get_queue_attributes({self.name})"):
