@@ -300,3 +300,87 @@ def test_a_step_hung_past_its_deadline_lets_the_job_go_to_another_worker(
     assert out[0][0] is Outcome.LOST
     final = pipeline.runtime.store.get(ref.job_id)
     assert final is not None and final.state == "verified"
+
+
+# ---- deliveries of a job another worker holds never spend receives ----
+def _body(ref: ObjectRef) -> str:
+    return s3_event_body(ref.bucket, ref.key, version_id=ref.version_id, etag=ref.etag)
+
+
+def test_a_copy_of_a_job_running_from_another_message_is_acknowledged(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    from worker.messages import handle_body
+
+    ref = upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    runner = runner_for(pipeline, "holder", steps)
+    thread, out = in_thread(lambda: runner.process(ref, message_id="message-A"))
+    wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    other = runner_for(pipeline, "other")
+    handled = handle_body(other, _body(ref), message_id="message-B", expected_bucket=None,
+                          wait_for_expiry=LEASE + 1)
+    assert handled.ack is Ack.DELETE  # message-A carries the job; B is a duplicate
+    gate.set()
+    thread.join(30)
+    assert out[0][0] is Outcome.DONE and steps.builds == 1
+
+
+def test_the_jobs_own_message_back_before_a_dead_holders_lease_ends_waits_for_it(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    from worker.messages import handle_body
+
+    ref = upload_hello(pipeline)
+    dying = runner_for(pipeline, "dies", GatedSteps(pipeline.runtime.steps, gate, die=True))
+    with pytest.raises(SystemExit):
+        dying.process(ref, message_id="message-A")
+    held = pipeline.runtime.store.get(ref.job_id)
+    assert held is not None and held.lease_message == "message-A"
+    assert held.lease_expires > time.time()  # the message came back first
+    survivor = runner_for(pipeline, "survivor")
+    handled = handle_body(survivor, _body(ref), message_id="message-A", expected_bucket=None,
+                          wait_for_expiry=LEASE + 1)
+    assert handled.ack is Ack.DELETE  # waited for the expiry, took over and finished
+    done = pipeline.runtime.store.get(ref.job_id)
+    assert done is not None and done.state == "verified"
+
+
+def test_a_job_held_without_a_message_gets_a_fresh_delayed_copy(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    holder = runner_for(pipeline, "here", steps)  # as `replay --here`: no message behind it
+    holder.lease_seconds = 30
+    thread, out = in_thread(lambda: holder.process(ref))
+    wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    pipeline.aws.sqs.purge_queue(QueueUrl=pipeline.info.queue_url)
+    pipeline.aws.sqs.send_message(QueueUrl=pipeline.info.queue_url, MessageBody=_body(ref))
+    worker = Worker(runner_for(pipeline, "w"), queue_url=pipeline.info.queue_url,
+                    wait_seconds=0)
+    [msg] = wait_for("the delivery", lambda: worker.queue.receive(10, visibility=30))
+    handled = worker.handle(msg)
+    assert handled.ack is Ack.REQUEUE and 20 <= handled.delay <= 32
+    attrs = pipeline.aws.sqs.get_queue_attributes(
+        QueueUrl=pipeline.info.queue_url, AttributeNames=["All"])["Attributes"]
+    # the received copy is gone, a new one waits out the lease: its receives start at 0
+    assert (attrs["ApproximateNumberOfMessagesNotVisible"],
+            attrs["ApproximateNumberOfMessagesDelayed"]) == ("0", "1")
+    gate.set()
+    thread.join(30)
+    assert out[0][0] is Outcome.DONE
+
+
+def test_the_jobs_own_message_back_while_its_holder_beats_comes_back_at_the_lease_end(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    from worker.messages import handle_body
+
+    ref = upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    holder = runner_for(pipeline, "alive", steps)
+    thread, out = in_thread(lambda: holder.process(ref, message_id="message-A"))
+    wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    handled = handle_body(runner_for(pipeline, "other"), _body(ref), message_id="message-A",
+                          expected_bucket=None, wait_for_expiry=0)
+    assert handled.ack is Ack.DELAY and 1 <= handled.delay <= LEASE + 2
+    gate.set()
+    thread.join(30)
+    assert out[0][0] is Outcome.DONE and steps.builds == 1
