@@ -66,6 +66,8 @@ class Execution:
         self.history_base = 0
         # The state last entered before ``history[0]`` (None before ExecutionStarted).
         self._entered_before_window: str | None = None
+        # The state of the last StateEntered event (None before the first).
+        self._last_entered: str | None = None
         self.attempt = 1
         self.retries: dict[str, list[int]] = {}
         self.next_attempt_at: float | None = None
@@ -126,6 +128,8 @@ class Execution:
         ex.task = dict(snapshot["task"]) if snapshot.get("task") else None
         ex.started_at = snapshot.get("started_at", 0.0)
         ex.events_delivered = int(snapshot.get("events_delivered", 0))
+        # every change of state emits StateEntered: the last one entered ``state``
+        ex._last_entered = ex.state
         if form == PAGED_SNAPSHOT_FORMAT:
             count = int(snapshot["event_count"])
             tail = [dict(e) for e in history_tail][-count:] if count else []
@@ -203,7 +207,12 @@ class Execution:
     def state_before(self, seq: int) -> str | None:
         """The state last entered before event ``seq`` (None before ExecutionStarted),
         known even when the events before the ones held were trimmed."""
-        for i in range(min(seq - self.history_base, len(self.history)) - 1, -1, -1):
+        index = seq - self.history_base
+        if 0 <= index < len(self.history) and self.history[index].type is _E.StateEntered:
+            came_from = self.history[index].details.get("from")
+            if came_from is not None:
+                return str(came_from)
+        for i in range(min(index, len(self.history)) - 1, -1, -1):
             if self.history[i].type is _E.StateEntered:
                 return self.history[i].state
         return self._entered_before_window
@@ -354,6 +363,12 @@ class Execution:
     # ---- internals ----
     def _emit(self, type_: EventType, state: str, now: float, error: str | None = None,
               cause: str | None = None, details: dict[str, Any] | None = None) -> None:
+        if type_ is _E.StateEntered:
+            # Every StateEntered names the state it came from, so a reader of any
+            # stretch of the history (a page, a tail) knows each transition whole.
+            if self._last_entered is not None:
+                details = {**(details or {}), "from": self._last_entered}
+            self._last_entered = state
         self.history.append(HistoryEvent(type_, state, now, self.attempt, error,
                                          capped_cause(cause), self.trace_id, details or {}))
 

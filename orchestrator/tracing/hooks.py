@@ -104,7 +104,7 @@ class TracingHooks(Hooks):
     def _trace_event(self, ex: Execution, event: HistoryEvent, index: int) -> None:
         kind = event.type.value
         if event.type is EventType.StateEntered:
-            source = ex.state_before(ex.history_base + index)
+            source = event.details.get("from") or ex.state_before(ex.history_base + index)
             name = transition_name(source, event.state)
         elif kind in EVENT_SPAN_TYPES:
             source = None

@@ -440,3 +440,24 @@ def test_the_state_before_an_event_is_known_after_trimming_and_paged_restore() -
     done = resumed.history_base + next(i for i, e in enumerate(resumed.history)
                                        if e.type is E.StateEntered)
     assert resumed.state_before(done) == "two"
+
+
+def test_every_state_entered_names_the_state_it_came_from() -> None:
+    ex = Execution.start(DEF, "x", {}, now=0)
+    _retry_once(ex, 1)
+    _run_ok(ex, 10)   # back from retrying into one, then on to two
+    ex.next_action(11)
+    ex.task_started(11)
+    ex.task_failed("Permanent", "no", 12)  # two has no catch: fails in place
+    entered = [(e.state, e.details.get("from")) for e in ex.history
+               if e.type is E.StateEntered]
+    assert entered == [("one", None), ("retrying", "one"), ("one", "retrying"),
+                       ("two", "one")]
+    caught = Execution.start(DEF, "y", {}, now=0)
+    caught.next_action(0)
+    caught.task_started(0)
+    caught.task_failed("Permanent", "no", 1)  # one catches it into failed
+    resumed = Execution.restore(DEF, caught.snapshot(history=False))
+    resumed.redrive(20)  # a paged restore holds no events, and still knows where it was
+    assert (resumed.history[-1].state, resumed.history[-1].details) == (
+        "one", {"from": "failed"})
