@@ -2,10 +2,13 @@
 item of the jobs table (the table's layout lives here and in ``store``, nowhere else).
 
 The snapshot is stored without its history events (``Execution.snapshot(history=False)``:
-only their number); the events are items of the history table, written by the store
-with each save, so the item stays small whatever the job's length. Records written by
-earlier releases embed the whole history in the snapshot; they are read as they are and
-become paged the first time a worker saves them.
+only their number); the events are items of the history table, so the item stays small
+whatever the job's length. The events a save adds travel in the item itself, as its
+``tail``, and the next save first copies that tail into the history table: the content
+of a committed tail is fixed, so whoever copies it (even a worker whose lease is gone)
+writes the same items, and no event is ever written that its job item does not count.
+Records written by earlier releases embed the whole history in the snapshot; they are
+read as they are, and their next save copies it out like a tail.
 
 The execution snapshot (states library) is stored as a JSON string so floats survive
 unchanged. Pure data: no AWS calls (``history`` reads events through the loader the
@@ -31,7 +34,6 @@ _FINISHED = frozenset({Status.SUCCEEDED.value, Status.FAILED.value})
 # Earlier runs kept on a record (``replay --restart``): their summaries; their events stay
 # in the history table (records of earlier releases kept up to 200 events inline).
 MAX_PREVIOUS_RUNS = 5
-MAX_PREVIOUS_EVENTS = 200
 # The error message kept in the summary (the whole cause, up to Step Functions' 32,768
 # characters, is in the snapshot and in the ExecutionFailed event).
 MAX_ERROR_MESSAGE_CHARS = 4_000
@@ -83,6 +85,10 @@ class JobRecord:
     # The history-table number of the current execution's first event: the events of
     # earlier runs (``replay --restart``) come before it.
     history_offset: int = 0
+    # Events committed with this item but not yet in the history table: numbered from
+    # ``tail_seq`` (a history-table number); the next save copies them there.
+    tail_seq: int = 0
+    tail: list[dict[str, Any]] = field(default_factory=list)
     # Earlier executions of this job (``replay --restart``), oldest first: each a summary
     # {"run", "state", "error", "started_at", "finished_at", "redrive_count",
     #  "published_version", "history_from", "events"} (older records: "history" inline).
@@ -92,13 +98,16 @@ class JobRecord:
     write_id: str | None = None
 
     # ---- in memory only ----
-    # Events of the current execution already in the history table.
+    # Events of the current execution this item counts (in the table or its tail).
     events_written: int = field(default=0, repr=False, compare=False, metadata=_IN_MEMORY)
     # Events the next save writes, numbered from ``events_written``.
     pending_events: list[dict[str, Any]] = field(default_factory=list, repr=False,
                                                  compare=False, metadata=_IN_MEMORY)
     _loader: HistoryLoader | None = field(default=None, repr=False, compare=False,
                                           metadata=_IN_MEMORY)
+    # The tail as it was before a write that may not land (the store restores it).
+    _staged: tuple[int, list[dict[str, Any]]] = field(
+        default=(0, []), repr=False, compare=False, metadata=_IN_MEMORY)
     _events: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False,
                                                  metadata=_IN_MEMORY)
 
@@ -119,6 +128,12 @@ class JobRecord:
             return int(self.snapshot.get("event_count", 0))
         return len(self.snapshot.get("history", []))
 
+    @property
+    def uncopied(self) -> tuple[int, list[dict[str, Any]]]:
+        """The committed events not yet in the history table and the number of the first:
+        the tail (all the inline events, for an earlier release's record)."""
+        return self.tail_seq, self.tail
+
     def archive_run(self) -> None:
         """Keep the current run's summary in ``previous_runs`` (its events stay where they
         are) and clear what belonged to it, before a new execution starts on this record."""
@@ -129,12 +144,9 @@ class JobRecord:
             "finished_at": self.finished_at, "redrive_count": self.redrive_count,
             "published_version": self.published_version,
         }
-        if self.paged:
-            count = self.events_written
-            summary.update(history_from=self.history_offset, events=count)
-            self.history_offset += count
-        else:
-            summary["history"] = self.history[-MAX_PREVIOUS_EVENTS:]
+        count = self.events_written
+        summary.update(history_from=self.history_offset, events=count)
+        self.history_offset += count
         self.previous_runs = [*self.previous_runs, summary][-MAX_PREVIOUS_RUNS:]
         self.events_written = 0
         self.pending_events = []
@@ -183,6 +195,11 @@ class JobRecord:
         plain["snapshot"] = json.dumps(self.snapshot, separators=(",", ":"), default=str)
         plain["previous_runs"] = (json.dumps(self.previous_runs, separators=(",", ":"),
                                              default=str) if self.previous_runs else None)
+        inline = not self.paged  # an earlier release's form: the events are the snapshot's
+        plain["tail"] = (json.dumps(self.tail, separators=(",", ":"), default=str)
+                         if self.tail and not inline else None)
+        if plain["tail"] is None:
+            plain.pop("tail_seq")
         for key in ("error", "artifact"):
             plain[key] = json.dumps(plain[key]) if plain[key] is not None else None
         if not plain["history_offset"]:
@@ -196,10 +213,11 @@ class JobRecord:
         raw = {k: _deser.deserialize(v) for k, v in item.items()}
         for k, v in list(raw.items()):
             if isinstance(v, Decimal):
-                raw[k] = (int(v) if k in {"version", "redrive_count", "history_offset"}
-                          else float(v))
+                raw[k] = (int(v) if k in {"version", "redrive_count", "history_offset",
+                                          "tail_seq"} else float(v))
         raw["snapshot"] = json.loads(raw.get("snapshot") or "{}")
         raw["previous_runs"] = json.loads(raw.get("previous_runs") or "[]")
+        raw["tail"] = json.loads(raw.get("tail") or "[]")
         for key in ("error", "artifact"):
             if isinstance(raw.get(key), str):
                 raw[key] = json.loads(raw[key])
@@ -207,7 +225,10 @@ class JobRecord:
         raw.setdefault("key", "")
         known = {f.name for f in fields(cls) if not f.metadata.get(_RUNTIME)}
         rec = cls(**{k: v for k, v in raw.items() if k in known})
-        rec.events_written = rec.event_count if rec.paged else 0
+        rec.events_written = rec.event_count
+        if not rec.paged:
+            # an earlier release's record: its inline events are copied out like a tail
+            rec.tail_seq, rec.tail = rec.history_offset, rec.history
         rec.attach_history(loader)
         return rec
 

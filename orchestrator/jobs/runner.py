@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
 from orchestrator.errors import AutoLambdaError
 from orchestrator.intake.events import ObjectRef
 from orchestrator.intake.pinning import pin_version
@@ -117,12 +118,12 @@ class JobRunner:
     store: JobStore
     steps: Steps
     owner: str
-    lease_seconds: float = 60.0
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     hooks: Sequence[Hooks] = field(default_factory=tuple)
     on_record: Callable[[JobRecord], None] = field(default=lambda rec: None)
-    heartbeat_interval: float | None = None  # default: a third of the lease
+    heartbeat_interval: float | None = None  # default: a quarter of the lease
     _active: dict[str, _Active] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -227,7 +228,8 @@ class JobRunner:
             return deadline is not None and self.clock() > deadline + self.lease_seconds
 
         keeper = LeaseKeeper(self.store, job_id, token, self.lease_seconds, self.clock,
-                             self.heartbeat_interval or self.lease_seconds / 3, overdue)
+                             self.heartbeat_interval
+                             or self.lease_seconds / HEARTBEATS_PER_LEASE, overdue)
         with self._lock:
             self._active[job_id] = _Active(job_id, token, threading.get_ident(), keeper)
         try:
@@ -375,24 +377,17 @@ class JobRunner:
         return rec
 
 
-# Events read back ahead of the undelivered ones, for hooks that look at the state
-# entered before an event (tracing names a transition by it).
-_TAIL_CONTEXT = 16
-
-
 def restore_execution(store: JobStore, rec: JobRecord) -> Execution:
     """The record's execution, with the events it has not yet handed to hooks (those
-    of Execution.start, or of a redrive recorded by replay) read back from the history
-    table, so the next drive reports each event once. DefinitionError if the workflow
-    cannot continue it."""
+    of Execution.start, or of a redrive recorded by replay: normally in the item's tail,
+    else read back from the history table), so the next drive reports each event once.
+    DefinitionError if the workflow cannot continue it."""
     tail: list[dict[str, Any]] = []
     if rec.paged:
         delivered = int(rec.snapshot.get("events_delivered", 0))
-        count = rec.events_written
-        if delivered < count:
-            first = max(0, delivered - _TAIL_CONTEXT)
-            for page in store.history_pages(rec, first=rec.history_offset + first,
-                                            count=count - first):
+        if delivered < rec.events_written:
+            for page in store.history_pages(rec, first=rec.history_offset + delivered,
+                                            count=rec.events_written - delivered):
                 tail.extend(page)
     return Execution.restore(DEPLOYMENT, rec.snapshot, history_tail=tail)
 

@@ -14,11 +14,6 @@ or held by the same token. The runner claims with a fresh token each time
     worker B: claim(job, B/2, now=81)         ok   lease B/2 until 141, resumes from snapshot
     worker A (had it only stalled): save()    LeaseLost (version moved on) -> leaves the job
 
-A save writes the job item and the events the execution added since the last save in
-one transaction (TransactWriteItems; more than 99 events take several, each checking
-the item's version first, the item itself last), so events only ever land with the
-version that counts them, and a stale worker's events never land at all.
-
 Answers can be lost (a timeout or a 5xx after DynamoDB committed; botocore's retry then
 meets its own write as a failed condition). Every write carries a fresh ``write_id``;
 when one fails with a conflict or an unknown outcome, the item is read back: our
@@ -34,8 +29,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from orchestrator.aws.errors import AwsError
@@ -57,9 +53,11 @@ log = logging.getLogger(__name__)
 # DynamoDB refuses items over 400 KB; a job item is a few KB by design (no history, capped
 # messages), and one this large means something unbounded got into the execution's data.
 JOB_ITEM_MAX_BYTES = 350_000
-# TransactWriteItems takes at most 100 actions and 4 MB.
-_MAX_ACTIONS = 100
-_MAX_TRANSACTION_BYTES = 3_500_000
+# BatchWriteItem takes at most 25 puts.
+_BATCH = 25
+# A tail this long (events, or bytes of JSON) is copied to the history table.
+TAIL_EVENTS = 25
+TAIL_BYTES = 16_384
 # Sends of one write whose outcome stayed unknown (each already retried by botocore).
 _WRITE_ATTEMPTS = 4
 
@@ -81,8 +79,9 @@ class JobRecordTooLarge(AutoLambdaError):
 
 
 class JobStore:
-    def __init__(self, aws: Aws) -> None:
+    def __init__(self, aws: Aws, sleep: Callable[[float], None] = time.sleep) -> None:
         self.aws = aws
+        self.sleep = sleep
         self.table = aws.settings.table_name
         self.history_table = aws.settings.history_table_name
 
@@ -104,40 +103,53 @@ class JobStore:
     def history_pages(self, record: JobRecord, *, first: int | None = None,
                       count: int | None = None, page_size: int | None = None
                       ) -> Iterator[list[dict[str, Any]]]:
-        """The current execution's events (or, with ``first`` and ``count``, any run's
-        events by their history-table numbers), one DynamoDB page at a time."""
-        if first is None and not record.paged:
-            yield record.history
-            return
+        """The current execution's events (or, with ``first`` and ``count``, any events
+        by their history-table numbers), one DynamoDB page at a time, the item's
+        uncopied tail last."""
         start = record.history_offset if first is None else first
         total = record.events_written if count is None else count
         if total <= 0:
             return
+        end = start + total
+        tail_seq, tail = record.uncopied
+        tail_start = tail_seq if tail else end
+        if start < tail_start:
+            yield from self._table_pages(record.job_id, start, min(end, tail_start),
+                                         page_size)
+        if tail and end > tail_start:
+            lo = max(start, tail_start) - tail_start
+            part = tail[lo:end - tail_start]
+            if part:
+                yield [dict(e) for e in part]
+
+    def _table_pages(self, job_id: str, start: int, end: int, page_size: int | None
+                     ) -> Iterator[list[dict[str, Any]]]:
         kwargs: dict[str, Any] = {
             "TableName": self.history_table, "ConsistentRead": True,
             "KeyConditionExpression": "#k = :k AND #s BETWEEN :a AND :b",
             "ExpressionAttributeNames": {"#k": HISTORY_KEY, "#s": HISTORY_SEQ},
-            "ExpressionAttributeValues": {":k": {"S": record.job_id},
-                                          ":a": {"N": str(start)},
-                                          ":b": {"N": str(start + total - 1)}}}
+            "ExpressionAttributeValues": {":k": {"S": job_id}, ":a": {"N": str(start)},
+                                          ":b": {"N": str(end - 1)}}}
         if page_size:
             kwargs["PaginationConfig"] = {"PageSize": page_size}
         expected = start
-        with aws_call(f"dynamodb.query(history of {record.job_id})"):
+        with aws_call(f"dynamodb.query(history of {job_id})"):
             for page in self._db.get_paginator("query").paginate(**kwargs):
                 events = []
                 for item in page.get("Items", []):
                     seq = int(item[HISTORY_SEQ]["N"])
                     if seq != expected:
-                        raise AutoLambdaError(
-                            f"job {record.job_id}: history event {expected} is missing "
-                            f"(found {seq})", code="HistoryIncomplete",
-                            hint="the history table was changed by hand; replay --restart "
-                                 "starts a new run")
+                        break
                     expected += 1
                     events.append(json.loads(item["event"]["S"]))
                 if events:
                     yield events
+        if expected != end:
+            raise AutoLambdaError(
+                f"job {job_id}: history event {expected} is missing from "
+                f"{self.history_table}", code="HistoryIncomplete",
+                hint="the history table was changed by hand; `auto-lambda replay --restart` "
+                     "starts a new run")
 
     def history(self, record: JobRecord) -> Iterator[dict[str, Any]]:
         """The current execution's events, oldest first, read page by page."""
@@ -146,19 +158,21 @@ class JobStore:
 
     # ---- writes ----
     def create(self, record: JobRecord) -> bool:
-        """Write a new job and its first events; False if it already exists (a duplicate
-        delivery)."""
+        """Write a new job (its first events as its tail); False if it already exists
+        (a duplicate delivery)."""
         record.version = 1
         write_id = _new_write_id()
         record.write_id = write_id
-        item = self._checked_item(record)
-        put = {"TableName": self.table, "Item": item,
+        self._stage(record)
+        put = {"TableName": self.table, "Item": self._checked_item(record),
                "ConditionExpression": f"attribute_not_exists({JOB_KEY})"}
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
-                self._write_with_events(record, put)
+                with aws_call(f"dynamodb.put_item(new job {record.job_id})"):
+                    self._db.put_item(**put)
             except AwsError as exc:
                 if not (outcome_unknown(exc) or exc.code == "AwsConflict"):
+                    self._unstage(record)
                     raise
                 current = self.get(record.job_id)
                 if current is not None:
@@ -166,25 +180,34 @@ class JobStore:
                     if landed:
                         log.info("job %s: created although the answer was lost (%s)",
                                  record.job_id, exc.aws_code or exc.code)
-                        self._written(record)
+                        self._committed(record)
+                    else:
+                        self._unstage(record)
                     return landed
                 if not outcome_unknown(exc) or attempt == _WRITE_ATTEMPTS:
+                    self._unstage(record)
                     raise
                 continue
-            self._written(record)
+            self._committed(record)
             return True
         raise AssertionError("unreachable")  # pragma: no cover
 
     def save(self, record: JobRecord) -> None:
         """Replace the item if nobody wrote it since we read it, with the events added
-        since the last save; bump the version. LeaseLost if another writer came between."""
+        since in its tail (the committed tail copied to the history table first when it
+        is full); bump the version. LeaseLost if another writer came between."""
+        if _tail_full(record):
+            self._copy_tail(record)
+            record.tail = []
         expected = record.version
         write_id = _new_write_id()
         record.version, record.write_id = expected + 1, write_id
+        self._stage(record)
         try:
             item = self._checked_item(record)
         except JobRecordTooLarge:
             record.version = expected
+            self._unstage(record)
             raise
         put = {"TableName": self.table, "Item": item,
                "ConditionExpression": "#v = :expected",
@@ -192,10 +215,12 @@ class JobStore:
                "ExpressionAttributeValues": {":expected": {"N": str(expected)}}}
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
-                self._write_with_events(record, put, expected_version=expected)
+                with aws_call(f"dynamodb.put_item({record.job_id})"):
+                    self._db.put_item(**put)
             except AwsError as exc:
                 if not (outcome_unknown(exc) or exc.code == "AwsConflict"):
                     record.version = expected
+                    self._unstage(record)
                     raise
                 current = self.get(record.job_id)
                 if current is not None and current.write_id == write_id:
@@ -204,6 +229,7 @@ class JobStore:
                     break
                 if current is None or current.version != expected:
                     record.version = expected
+                    self._unstage(record)
                     owner = current.lease_owner if current else None
                     raise LeaseLost(f"job {record.job_id} was changed by another worker "
                                     f"(expected version {expected}, found "
@@ -211,13 +237,14 @@ class JobStore:
                                     f"{owner or 'free'})") from exc
                 if attempt == _WRITE_ATTEMPTS:
                     record.version = expected
+                    self._unstage(record)
                     raise
                 # our version is still there: the write did not land; send it again
                 log.info("job %s: save did not land (%s); sending it again", record.job_id,
                          exc.aws_code or exc.code)
                 continue
             break
-        self._written(record)
+        self._committed(record)
 
     def claim(self, job_id: str, owner: str, now: float, ttl: float,
               message_id: str | None = None) -> JobRecord | None:
@@ -297,47 +324,51 @@ class JobStore:
                      "its data cut down (see its history)")
         return item
 
-    def _event_puts(self, record: JobRecord) -> list[dict[str, Any]]:
-        first = record.history_offset + record.events_written
-        return [{"Put": {"TableName": self.history_table, "Item": {
+    def _copy_tail(self, record: JobRecord) -> None:
+        """Put the committed tail's events into the history table (repeatable: the same
+        items whoever writes them, however often)."""
+        first, events = record.uncopied
+        if not events:
+            return
+        puts = [{"PutRequest": {"Item": {
             **history_key(record.job_id, first + i),
             "event": {"S": json.dumps(event, separators=(",", ":"), default=str)}}}}
-            for i, event in enumerate(record.pending_events)]
-
-    def _write_with_events(self, record: JobRecord, put: dict[str, Any],
-                           expected_version: int | None = None) -> None:
-        """The item ``put`` and the record's pending events, atomically: events in
-        chunks, each guarded by the item's condition, the item with the last chunk."""
-        events = self._event_puts(record)
-        chunks = _chunks(events, item_size(put["Item"]))
-        where = f"dynamodb.transact_write_items({record.job_id})"
-        guard = {"ConditionCheck": {
-            "TableName": self.table, "Key": job_key(record.job_id),
-            **{k: v for k, v in put.items() if k not in {"TableName", "Item"}}}}
-        for chunk in chunks[:-1]:
-            self._transact([guard, *chunk], where, idempotent=True)
-        last = chunks[-1] if chunks else []
-        if not last:
-            with aws_call(f"dynamodb.put_item({record.job_id})"):
-                self._db.put_item(**put)
-            return
-        self._transact([{"Put": put}, *last], where, idempotent=False)
-
-    def _transact(self, actions: Sequence[dict[str, Any]], where: str, *,
-                  idempotent: bool) -> None:
-        """One transaction; a chunk of events only (``idempotent``: writing it twice
-        changes nothing) is simply sent again when its outcome is unknown."""
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                with aws_call(where):
-                    self._db.transact_write_items(TransactItems=list(actions))
-                return
-            except AwsError as exc:
-                if not (idempotent and outcome_unknown(exc)) or attempt == _WRITE_ATTEMPTS:
-                    raise
+            for i, event in enumerate(events)]
+        where = f"dynamodb.batch_write_item(history of {record.job_id})"
+        for start in range(0, len(puts), _BATCH):
+            todo = puts[start:start + _BATCH]
+            for attempt in range(1, _WRITE_ATTEMPTS + 2):
+                try:
+                    with aws_call(where):
+                        resp = self._db.batch_write_item(RequestItems={self.history_table: todo})
+                except AwsError as exc:
+                    if not outcome_unknown(exc) or attempt > _WRITE_ATTEMPTS:
+                        raise
+                    continue
+                todo = list((resp.get("UnprocessedItems") or {}).get(self.history_table, []))
+                if not todo:
+                    break
+                if attempt > _WRITE_ATTEMPTS:
+                    raise AutoLambdaError(
+                        f"{where}: DynamoDB left {len(todo)} history events unwritten",
+                        code="AwsThrottled", hint="retried with backoff")
+                self.sleep(0.05 * attempt)
 
     @staticmethod
-    def _written(record: JobRecord) -> None:
+    def _stage(record: JobRecord) -> None:
+        """The item about to be written counts the pending events, in its tail (which
+        always ends where the committed events end: they follow on)."""
+        record._staged = (record.tail_seq, record.tail)
+        if not record.tail:
+            record.tail_seq = record.history_offset + record.events_written
+        record.tail = [*record.tail, *record.pending_events]
+
+    @staticmethod
+    def _unstage(record: JobRecord) -> None:
+        record.tail_seq, record.tail = record._staged
+
+    @staticmethod
+    def _committed(record: JobRecord) -> None:
         record.events_written += len(record.pending_events)
         record.pending_events = []
         record.attach_history(record._loader)
@@ -389,23 +420,15 @@ class JobStore:
                           hint="give more characters of the job id")
 
 
+def _tail_full(record: JobRecord) -> bool:
+    events = len(record.tail) + len(record.pending_events)
+    if not record.tail:
+        return False
+    if events > TAIL_EVENTS or not record.paged:
+        return True
+    size = len(json.dumps([*record.tail, *record.pending_events], default=str))
+    return size > TAIL_BYTES
+
+
 def _new_write_id() -> str:
     return uuid.uuid4().hex
-
-
-def _chunks(events: list[dict[str, Any]], item_bytes: int) -> list[list[dict[str, Any]]]:
-    """Events in transaction-sized groups; the last leaves room for the job item."""
-    chunks: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
-    size = 0
-    for put in events:
-        n = item_size(put["Put"]["Item"])
-        if current and (len(current) >= _MAX_ACTIONS - 1
-                        or size + n > _MAX_TRANSACTION_BYTES - item_bytes):
-            chunks.append(current)
-            current, size = [], 0
-        current.append(put)
-        size += n
-    if current:
-        chunks.append(current)
-    return chunks
