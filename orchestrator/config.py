@@ -19,6 +19,9 @@ from orchestrator.errors import ConfigError
 DEFAULT_PREFIX = "auto-lambda"
 METRIC_NAMESPACE = "AutoLambda"
 LIVE_ALIAS = "live"
+DEFAULT_LEASE_SECONDS = 10
+# Heartbeats (lease and message visibility) run this many times per lease length.
+HEARTBEATS_PER_LEASE = 4
 
 
 def env_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -55,8 +58,11 @@ class Settings:
     work_dir: Path = field(default_factory=lambda: Path(".auto-lambda"))
     cache_dir: Path = field(default_factory=lambda: Path(".auto-lambda") / "cache")
     max_receive_count: int = 5
-    visibility_timeout: int = 60
-    lease_seconds: int = 60
+    # How long a message stays hidden and a job's lease lasts without a heartbeat (both
+    # beat every quarter of that): a worker that dies is taken over within about this
+    # long (bench/takeover.py measures it).
+    visibility_timeout: int = DEFAULT_LEASE_SECONDS
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
     deployed_role_arn: str | None = None
     xray_daemon: str | None = None
     # Local mode (verify in a sandboxed subprocess, not by invoking Lambda) follows the
@@ -125,8 +131,9 @@ class Settings:
             work_dir=work_dir,
             cache_dir=Path(env.get("AUTO_LAMBDA_CACHE_DIR", str(work_dir / "cache"))),
             max_receive_count=env_int(env, "AUTO_LAMBDA_MAX_RECEIVE_COUNT", 5),
-            visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT", 60),
-            lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", 60),
+            visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT",
+                                       DEFAULT_LEASE_SECONDS),
+            lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),

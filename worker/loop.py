@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.aws.queue import Message, Queue
+from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
 from orchestrator.jobs.heartbeat import Heartbeat
 from orchestrator.jobs.runner import JobRunner
 from orchestrator.tracing.base import trace_id_for
@@ -51,7 +52,8 @@ class Stats:
 
 class Worker:
     def __init__(self, runner: JobRunner, *, queue_url: str, concurrency: int = 1,
-                 wait_seconds: int = 20, visibility: int = 60, busy_delay: int = 1,
+                 wait_seconds: int = 20, visibility: int = DEFAULT_LEASE_SECONDS,
+                 busy_delay: int = 1,
                  expected_bucket: str | None = None,
                  stop: threading.Event | None = None, drain_seconds: float = 30.0,
                  guard: ScaleInGuard | None = None,
@@ -102,7 +104,7 @@ class Worker:
                 self._set_visibility(receipt, self.visibility)
 
         try:
-            beat = Heartbeat(keep_invisible, interval=self.visibility / 3)
+            beat = Heartbeat(keep_invisible, interval=self.visibility / HEARTBEATS_PER_LEASE)
             with self._lock:
                 self._inflight[receipt] = beat
             with beat:

@@ -34,10 +34,11 @@ log = logging.getLogger("worker")
 @click.option("--drain-seconds", default=30.0, show_default=True, type=float,
               help="On SIGTERM, how long running steps may take to finish.")
 @click.option("--lease-seconds", type=float, default=None,
-              help="Job lease length [default: AUTO_LAMBDA_LEASE_SECONDS or 60].")
+              help="Job lease length; a dead worker's job is taken over about this "
+                   "long after it died [default: AUTO_LAMBDA_LEASE_SECONDS or 10].")
 @click.option("--visibility", type=int, default=None,
               help="Message visibility while a job runs, extended by heartbeats "
-                   "[default: AUTO_LAMBDA_VISIBILITY_TIMEOUT or 60].")
+                   "[default: AUTO_LAMBDA_VISIBILITY_TIMEOUT or 10].")
 @click.option("--busy-delay", type=int, default=None,
               help="Least delay before a delivery of a job another worker holds comes "
                    "back (it comes back when that lease would end) "
