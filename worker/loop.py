@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 # A message that comes back while its job's lease is about to end waits for the end
 # (at most this long) instead of going back to the queue.
 MAX_EXPIRY_WAIT = 30.0
+# How many times one upload's message may be handed over to a fresh copy before the
+# redrive limit is left to do its work.
+MAX_COPIES = 3
 
 
 @dataclass
@@ -57,7 +60,8 @@ class Worker:
                  expected_bucket: str | None = None,
                  stop: threading.Event | None = None, drain_seconds: float = 30.0,
                  guard: ScaleInGuard | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 redrive_limit: int | None = None) -> None:
         self.runner = runner
         self.aws = runner.steps.env.aws
         self.queue_url = queue_url
@@ -71,6 +75,7 @@ class Worker:
         self.drain_seconds = drain_seconds
         self.guard = guard or ScaleInGuard(lambda: self.aws.autoscaling, InstanceConfig())
         self.clock = clock
+        self.redrive_limit = redrive_limit  # the queue's maxReceiveCount, if it has a DLQ
         self.stats = Stats()
         self.stopped_at: float | None = None
         self._lock = threading.Lock()
@@ -112,7 +117,8 @@ class Worker:
                     self.runner, msg.body, message_id=msg.message_id,
                     expected_bucket=self.expected_bucket,
                     trace_id=trace_id_for(msg.trace_header), stop=self.stop.is_set,
-                    wait_for_expiry=min(self.runner.lease_seconds + 1, MAX_EXPIRY_WAIT))
+                    wait_for_expiry=min(self.runner.lease_seconds + 1, MAX_EXPIRY_WAIT),
+                    hand_over=self.near_redrive_limit(msg))
         except Exception:
             log.exception("message %s: unexpected failure; it will be redelivered",
                           msg.message_id)
@@ -126,6 +132,12 @@ class Worker:
             self.guard.job_finished()
         return handled
 
+    def near_redrive_limit(self, msg: Message) -> bool:
+        """True when one more failed receive could send ``msg`` to the DLQ (and it has
+        not been handed over to fresh copies too often already)."""
+        limit = self.redrive_limit
+        return limit is not None and msg.receive_count >= limit - 1 and msg.copies < MAX_COPIES
+
     def _acknowledge(self, msg: Message, handled: Handled) -> None:
         receipt = msg.receipt
         delay = max(self.busy_delay, handled.delay)
@@ -137,7 +149,7 @@ class Worker:
             elif handled.ack is Ack.REQUEUE:
                 # a fresh copy starts its receive count at zero; this one goes only once
                 # the copy is safely queued
-                self.queue.send(msg.body, delay=delay)
+                self.queue.send(msg.body, delay=delay, copies=msg.copies + 1)
                 self.queue.delete(receipt)
             elif handled.ack is Ack.RELEASE:
                 self._set_visibility(receipt, 0)

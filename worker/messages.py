@@ -9,6 +9,12 @@ and comes back if its worker dies); a job held without a message behind it gets 
 fresh copy of this message, delayed until its lease would end, and this one is deleted.
 Only the message the job's lease names, back while its holder still beats, is put back
 (it must not be lost: it is what brings the job back if that holder dies).
+
+A message near the queue's redrive limit (its job's workers died, or the answers to its
+receives were lost) is handed over: the job is claimed, released, and carried on by a
+fresh copy whose receive count starts at zero, a few times at most (the message counts
+its copies), so a job's own Retry, not the queue, decides when repeated crashes fail it,
+and a message that breaks workers for another reason still ends in the DLQ.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ class Handled:
 def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucket: str | None,
                 trace_id: str | None = None,
                 stop: Callable[[], bool] = lambda: False,
-                wait_for_expiry: float = 0.0) -> Handled:
+                wait_for_expiry: float = 0.0, hand_over: bool = False) -> Handled:
     try:
         parsed = parse_message(body)
     except BadEvent as exc:
@@ -75,7 +81,8 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
             acks.append(Ack.DELETE)
             continue
         outcome, rec = run_ref(runner, ref, trace_id=trace_id, stop=stop,
-                               message_id=message_id, wait_for_expiry=wait_for_expiry)
+                               message_id=message_id, wait_for_expiry=wait_for_expiry,
+                               hand_over=hand_over)
         ack = _ACK_FOR[outcome]
         if outcome is Outcome.BUSY:
             ack, delay = busy_ack(rec, message_id, runner.clock())
@@ -105,9 +112,9 @@ def busy_ack(rec: JobRecord, message_id: str, now: float) -> tuple[Ack, int]:
 
 def run_ref(runner: JobRunner, ref: ObjectRef, *, trace_id: str | None,
             stop: Callable[[], bool], message_id: str | None = None,
-            wait_for_expiry: float = 0.0) -> tuple[Outcome, Any]:
+            wait_for_expiry: float = 0.0, hand_over: bool = False) -> tuple[Outcome, Any]:
     return runner.process(ref, trace_id=trace_id, stop=stop, message_id=message_id,
-                          wait_for_expiry=wait_for_expiry)
+                          wait_for_expiry=wait_for_expiry, hand_over=hand_over)
 
 
 _ACK_FOR = {
@@ -116,4 +123,5 @@ _ACK_FOR = {
     Outcome.BUSY: Ack.DELAY,
     Outcome.INTERRUPTED: Ack.RELEASE,
     Outcome.LOST: Ack.KEEP,  # the worker that took over owns the job and its message
+    Outcome.HANDED_OVER: Ack.REQUEUE,  # a fresh copy carries the job on
 }

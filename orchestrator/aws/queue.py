@@ -11,6 +11,7 @@ messages; it never decides what a message means.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,9 @@ GONE_CODES = frozenset({
 })
 # SQS's largest DelaySeconds.
 MAX_DELAY_SECONDS = 900
+# The message attribute counting how many times a message was sent again as a fresh copy
+# (each copy starts its receive count, towards the redrive limit, at zero).
+COPIES_ATTRIBUTE = "AutoLambdaCopies"
 # Sends of a delete or visibility change whose outcome stayed unknown.
 _ATTEMPTS = 3
 
@@ -43,14 +47,18 @@ class Message:
     body: str
     receive_count: int = 1
     trace_header: str | None = None
+    copies: int = 0  # how many times this message was sent again as a fresh copy
 
     @classmethod
     def from_sqs(cls, raw: dict[str, Any]) -> Message:
         attrs = raw.get("Attributes") or {}
+        copies = ((raw.get("MessageAttributes") or {}).get(COPIES_ATTRIBUTE) or {}).get(
+            "StringValue")
         return cls(message_id=str(raw.get("MessageId", "?")),
                    receipt=str(raw.get("ReceiptHandle", "")), body=str(raw.get("Body", "")),
                    receive_count=int(attrs.get("ApproximateReceiveCount", 1) or 1),
-                   trace_header=attrs.get("AWSTraceHeader"))
+                   trace_header=attrs.get("AWSTraceHeader"),
+                   copies=int(copies) if copies and copies.isdigit() else 0)
 
 
 @dataclass(frozen=True)
@@ -72,20 +80,25 @@ class Queue:
         kwargs: dict[str, Any] = {
             "QueueUrl": self.url, "MaxNumberOfMessages": max(1, min(10, max_messages)),
             "WaitTimeSeconds": wait_seconds,
-            "MessageSystemAttributeNames": ["AWSTraceHeader", "ApproximateReceiveCount"]}
+            "MessageSystemAttributeNames": ["AWSTraceHeader", "ApproximateReceiveCount"],
+            "MessageAttributeNames": [COPIES_ATTRIBUTE]}
         if visibility is not None:
             kwargs["VisibilityTimeout"] = visibility
         with aws_call(f"sqs.receive_message({self.name})"):
             resp = self.aws.sqs.receive_message(**kwargs)
         return [Message.from_sqs(m) for m in resp.get("Messages", [])]
 
-    def send(self, body: str, delay: int = 0) -> str:
+    def send(self, body: str, delay: int = 0, copies: int = 0) -> str:
         """Enqueue ``body``, hidden for ``delay`` seconds (at most 900); the new message's
-        id. Sending again after a lost answer makes a duplicate, which the worker
-        recognises (one upload, one job), never a second job."""
+        id. ``copies``: how many times it has been sent again as a fresh copy. Sending
+        again after a lost answer makes a duplicate, which the worker recognises (one
+        upload, one job), never a second job."""
         kwargs: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": body}
         if delay > 0:
             kwargs["DelaySeconds"] = min(int(delay), MAX_DELAY_SECONDS)
+        if copies > 0:
+            kwargs["MessageAttributes"] = {COPIES_ATTRIBUTE: {
+                "DataType": "Number", "StringValue": str(int(copies))}}
         with aws_call(f"sqs.send_message({self.name})"):
             resp = self.aws.sqs.send_message(**kwargs)
         return str(resp.get("MessageId", ""))
@@ -118,6 +131,16 @@ class Queue:
                 continue
             return True
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def redrive_limit(self) -> int | None:
+        """The queue's maxReceiveCount (None: no dead-letter queue)."""
+        with aws_call(f"sqs.get_queue_attributes({self.name})"):
+            attrs = self.aws.sqs.get_queue_attributes(
+                QueueUrl=self.url, AttributeNames=["RedrivePolicy"])["Attributes"]
+        raw = attrs.get("RedrivePolicy")
+        if not raw:
+            return None
+        return int(json.loads(raw).get("maxReceiveCount") or 0) or None
 
     def depth(self) -> QueueDepth:
         with aws_call(f"sqs.get_queue_attributes({self.name})"):

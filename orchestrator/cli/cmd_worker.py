@@ -56,6 +56,7 @@ def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: flo
       auto-lambda worker --concurrency 2 --drain-seconds 60
     """
     # imported on use, for start-up time: other commands (and --help) must not load it
+    from orchestrator.aws.queue import Queue
     from orchestrator.jobs.runtime import build_runtime
     from worker.instance import InstanceConfig, ScaleInGuard
     from worker.loop import Worker
@@ -68,10 +69,12 @@ def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: flo
     vis = visibility or settings.visibility_timeout
     busy = busy_delay if busy_delay is not None else env_int(env, "AUTO_LAMBDA_BUSY_DELAY", 1)
     guard = ScaleInGuard(lambda: rt.aws.autoscaling, InstanceConfig.from_env(env, settings))
-    w = Worker(rt.runner, queue_url=rt.aws.queue_url(), concurrency=concurrency,
+    queue_url = rt.aws.queue_url()
+    w = Worker(rt.runner, queue_url=queue_url, concurrency=concurrency,
                wait_seconds=wait, visibility=vis, busy_delay=busy,
                expected_bucket=settings.incoming_bucket, drain_seconds=drain_seconds,
-               guard=guard, stop=threading.Event())
+               guard=guard, stop=threading.Event(),
+               redrive_limit=Queue(rt.aws, queue_url, "jobs").redrive_limit())
     signals = {"count": 0}
 
     def on_signal(signum: int, frame: Any) -> None:

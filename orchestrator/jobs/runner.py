@@ -64,6 +64,7 @@ class Outcome(enum.StrEnum):
     BUSY = "busy"                # another worker holds a live lease
     INTERRUPTED = "interrupted"  # stopped between steps (shutdown); resumable
     LOST = "lost"                # another worker took over mid-run
+    HANDED_OVER = "handed-over"  # claimed, then released for a fresh copy of the message
 
 
 class LeaseKeeper(Heartbeat):
@@ -150,17 +151,20 @@ class JobRunner:
     # ---- running ----
     def process(self, ref: ObjectRef, *, trace_id: str | None = None,
                 stop: Callable[[], bool] = lambda: False, message_id: str | None = None,
-                wait_for_expiry: float = 0.0) -> tuple[Outcome, JobRecord]:
+                wait_for_expiry: float = 0.0, hand_over: bool = False
+                ) -> tuple[Outcome, JobRecord]:
         """Run the job of ``ref`` (from SQS message ``message_id``, if any) until it is
         terminal, stopped, or found busy. ``wait_for_expiry``: how long to wait for a
         lease that is about to expire when this message is the one the lease names, or
-        no message backs the lease (a duplicate of another message never waits)."""
+        no message backs the lease (a duplicate of another message never waits).
+        ``hand_over``: claim the job, then release it at once (HANDED_OVER) so a fresh
+        copy of the message can carry it (the caller sends the copy)."""
         ref = pin_version(self.steps.env.aws, ref)
         rec = self.ensure_record(ref, trace_id)
         if rec.is_terminal:
             return Outcome.ALREADY_DONE, rec
         return self.resume(rec.job_id, stop=stop, message_id=message_id,
-                           wait_for_expiry=wait_for_expiry)
+                           wait_for_expiry=wait_for_expiry, hand_over=hand_over)
 
     def new_token(self) -> str:
         return f"{self.owner}/{uuid.uuid4().hex[:8]}"
@@ -190,8 +194,8 @@ class JobRunner:
 
     def resume(self, job_id: str, *, stop: Callable[[], bool] = lambda: False,
                prepare: Callable[[Execution], None] | None = None,
-               message_id: str | None = None, wait_for_expiry: float = 0.0
-               ) -> tuple[Outcome, JobRecord]:
+               message_id: str | None = None, wait_for_expiry: float = 0.0,
+               hand_over: bool = False) -> tuple[Outcome, JobRecord]:
         token = self.new_token()
         try:
             rec = self._claim(job_id, token, message_id, wait_for_expiry)
@@ -200,6 +204,15 @@ class JobRunner:
         if rec.is_terminal and prepare is None:
             self._release_quietly(rec)
             return Outcome.ALREADY_DONE, rec
+        if hand_over:
+            # Nobody else holds the job now, and once released the fresh copy can
+            # claim it: released first, so the copy never finds it held by this message.
+            try:
+                self.store.release(rec)
+            except LeaseLost:
+                return Outcome.LOST, rec
+            log.info("job %s: handed over to a fresh copy of message %s", job_id, message_id)
+            return Outcome.HANDED_OVER, rec
         try:
             ex = restore_execution(self.store, rec)
         except DefinitionError as exc:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import pytest
@@ -384,3 +385,30 @@ def test_the_jobs_own_message_back_while_its_holder_beats_comes_back_at_the_leas
     gate.set()
     thread.join(30)
     assert out[0][0] is Outcome.DONE and steps.builds == 1
+
+
+def test_a_message_near_the_redrive_limit_hands_its_job_to_a_fresh_copy(
+        pipeline: Pipeline) -> None:
+    ref = upload_hello(pipeline)
+    url = pipeline.info.queue_url
+    pipeline.aws.sqs.purge_queue(QueueUrl=url)
+    pipeline.aws.sqs.send_message(QueueUrl=url, MessageBody=_body(ref))
+    worker = Worker(runner_for(pipeline, "w"), queue_url=url, wait_seconds=0,
+                    redrive_limit=5)
+    for _ in range(3):  # three receives spent (workers that died, answers lost)
+        [spent] = wait_for("a delivery", lambda: worker.queue.receive(10, visibility=30))
+        worker.queue.set_visibility(spent.receipt, 0)
+    [msg] = wait_for("the 4th delivery", lambda: worker.queue.receive(10, visibility=30))
+    assert (msg.receive_count, msg.copies) == (4, 0) and worker.near_redrive_limit(msg)
+    handled = worker.handle(msg)
+    assert handled.ack is Ack.REQUEUE
+    held = pipeline.runtime.store.get(ref.job_id)
+    assert held is not None and held.lease_owner is None  # released for the copy
+    [copy] = wait_for("the fresh copy", lambda: worker.queue.receive(10, visibility=30))
+    assert (copy.receive_count, copy.copies, copy.body) == (1, 1, msg.body)
+    assert worker.handle(copy).ack is Ack.DELETE
+    done = pipeline.runtime.store.get(ref.job_id)
+    assert done is not None and done.state == "verified"
+    # a message copied often enough is left to the redrive limit
+    tired = replace(copy, receive_count=5, copies=3)
+    assert not worker.near_redrive_limit(tired)
