@@ -200,6 +200,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     proxy: FaultProxy
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that went away mid-answer (stopped, killed, timed out) is no error
+        log.debug("fault proxy: a client connection ended early", exc_info=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -209,23 +213,35 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("fault proxy: " + format, *args)
 
-    def _body(self) -> bytes:
+    def _body(self) -> bytes | None:
+        """The whole request body; None when the client went away before sending it all
+        (a half request must never reach the service)."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             out = bytearray()
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = self.rfile.readline()
+                if not line:
+                    return None
+                size = int(line.split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return bytes(out)
-                out += self.rfile.read(size)
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    return None
+                out += chunk
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        return body if len(body) == length else None
 
     def _handle(self) -> None:
         proxy = self.server.proxy
         body = self._body()
+        if body is None:
+            self.close_connection = True
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         if self.path.startswith(CONTROL_PATH):
             self._control(proxy, body)

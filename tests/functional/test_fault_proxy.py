@@ -127,3 +127,14 @@ def test_the_control_path_reports_and_replaces_the_plan(proxy: FaultProxy) -> No
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(bad, timeout=10)
     assert info.value.code == 400 and "unknown kind" in info.value.read().decode()
+
+
+def test_a_request_cut_short_by_its_client_is_never_sent_on(proxy: FaultProxy) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                     b"X-Amz-Target: DynamoDB_20120810.PutItem\r\n\r\n{\"Table")
+        sock.shutdown(socket.SHUT_WR)  # the client dies mid-body
+        assert sock.recv(100) == b""   # no answer: the proxy just closes
+    assert proxy.stats()["requests"] == 0
