@@ -178,11 +178,14 @@ class JobRecord:
     def set_error(self, error: dict[str, Any] | None) -> None:
         self.error = _short_error(error, MAX_ERROR_MESSAGE_CHARS)
 
-    def to_json(self) -> dict[str, Any]:
-        """The documented ``--json`` shape of a job."""
-        out = {k: v for k, v in self._stored().items() if k not in {"snapshot", "write_id"}}
-        out["history"] = self.history
+    def to_json(self, *, with_history: bool = True) -> dict[str, Any]:
+        """The documented ``--json`` shape of a job (``with_history=False``: without its
+        history, for callers that write the events as they read them)."""
+        hidden = {"snapshot", "write_id", "tail", "tail_seq"}  # storage, not the job
+        out = {k: v for k, v in self._stored().items() if k not in hidden}
         out["data"] = self.snapshot.get("data", {})
+        if with_history:
+            out["history"] = self.history
         return out
 
     # ---- DynamoDB mapping ----

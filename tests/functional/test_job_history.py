@@ -68,6 +68,8 @@ def test_the_job_item_holds_no_events_and_readers_page_through_them(
     assert shown.exit_code == 0, shown.output
     doc = json.loads(shown.output)
     assert doc["job_id"] == rec.job_id and doc["history"] == events
+    table = CliRunner().invoke(cli, ["show", rec.job_id[:10], "--events", "3"])
+    assert table.exit_code == 0 and f"last 3 of {len(events)} events" in table.output
     listed = CliRunner().invoke(cli, ["jobs", "--json"])
     [job] = [j for j in json.loads(listed.output)["jobs"] if j["job_id"] == rec.job_id]
     assert job["history"] == events
