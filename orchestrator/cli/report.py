@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
 
+from orchestrator.jobs.listing import JobSummary
 from orchestrator.jobs.store import JobRecord
 
 STATE_STYLES = {"verified": "green", "failed": "red", "retrying": "yellow"}
@@ -40,7 +42,7 @@ def styled(state: str) -> str:
     return f"[{style}]{state}[/{style}]" if style else state
 
 
-def jobs_table(records: list[JobRecord], title: str = "jobs") -> Table:
+def jobs_table(records: Sequence[JobRecord | JobSummary], title: str = "jobs") -> Table:
     table = Table(title=title, expand=False)
     for col in ("job", "app", "key", "state", "version", "error"):
         table.add_column(col, overflow="fold")

@@ -104,10 +104,26 @@ def test_jobs_table_is_on_demand_keyed_by_job_id_with_pitr(synth: Synth) -> None
     synth.template.has_resource_properties("AWS::DynamoDB::Table", {
         "TableName": f"{PREFIX}-jobs",
         "KeySchema": [{"AttributeName": "job_id", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "job_id", "AttributeType": "S"}],
         "BillingMode": "PAY_PER_REQUEST",
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
     })
+
+
+def test_listing_indexes_match_what_the_local_stack_creates(synth: Synth) -> None:
+    resources = pytest.importorskip("orchestrator.aws.resources")
+    (table,) = synth.of_type("AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+
+    def shape(index: dict) -> tuple:  # type: ignore[type-arg]
+        return (index["IndexName"], tuple((k["AttributeName"], k["KeyType"])
+                                          for k in index["KeySchema"]),
+                index["Projection"]["ProjectionType"],
+                tuple(sorted(index["Projection"].get("NonKeyAttributes", []))))
+
+    assert sorted(map(shape, props["GlobalSecondaryIndexes"])) == sorted(
+        map(shape, resources.listing_indexes()))
+    types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    assert types == {"job_id": "S", "state": "S", "created_week": "N", "created_at": "N"}
 
 
 def test_data_outlives_the_stack(synth: Synth) -> None:
