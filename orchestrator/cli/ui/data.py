@@ -36,12 +36,15 @@ class Counts:
 
 
 class CountsCache:
-    """Counts per state, read in the background every ``every`` seconds while someone
-    looks (a count reads the whole index partition, so pages never wait for it)."""
+    """Counts per state, read in the background while someone looks (a count reads the
+    whole index partition, so pages never wait for it). The pause between two counts is
+    ten times what the last one took, at least ``every`` seconds: a small table is
+    counted every couple of seconds, a large one spends at most a tenth of the time."""
 
     def __init__(self, index: JobIndex, clock: Callable[[], float] = time.time,
-                 every: float = 10.0, idle_after: float = 120.0) -> None:
+                 every: float = 2.0, idle_after: float = 120.0) -> None:
         self.index, self.clock, self.every, self.idle_after = index, clock, every, idle_after
+        self.pause = every
         self._counts: Counts | None = None
         self._wanted_at = 0.0
         self._lock = threading.Lock()
@@ -49,7 +52,9 @@ class CountsCache:
         self._thread: threading.Thread | None = None
 
     def refresh(self) -> Counts:
+        started = time.monotonic()
         counts = Counts(self.index.counts(self.index.states), self.clock())
+        self.pause = max(self.every, 10 * (time.monotonic() - started))
         with self._lock:
             self._counts = counts
         return counts
@@ -62,7 +67,7 @@ class CountsCache:
 
     def start(self) -> None:
         def loop() -> None:
-            while not self._stop.wait(self.every):
+            while not self._stop.wait(self.pause):
                 if self.clock() - self._wanted_at > self.idle_after:
                     continue
                 try:

@@ -69,6 +69,7 @@ def page(title: str, body: str, *, nav: str = "", live: str | None = None,
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · auto-lambda</title>"
+        '<link rel=icon href="data:,">'
         f'<link rel=stylesheet href="{STYLE_URL}">'
         f'<script src="{SCRIPT_URL}" defer></script></head>'
         f'<body><header><a class=brand href="/">auto-lambda</a><nav>{tabs}</nav>'
