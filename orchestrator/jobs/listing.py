@@ -243,16 +243,18 @@ class JobIndex:
         else:
             newest = upper if math.isfinite(upper) else self.clock()
             week = week_bucket(newest)
-            first = self.oldest_created()
-            if first is None:
-                return result
-            oldest = week_bucket(max(query.since or 0.0, first))
+            since_week = week_bucket(query.since) if query.since is not None else None
             for step in range(MAX_WEEKS_PER_PAGE):
-                if week - step < oldest:
-                    break
                 rows += self._collect(WEEK_INDEX, "created_week", {"N": str(week - step)},
                                       query, upper, before, want - len(rows), result)
                 if len(rows) >= want:
+                    break
+                # Going further back: not past the window, nor past the oldest job (read
+                # only now, so a page that fills from recent weeks never pays for it).
+                if since_week is not None and week - step - 1 < since_week:
+                    break
+                first = self.oldest_created()
+                if first is None or week - step - 1 < week_bucket(first):
                     break
             else:
                 # Looked back as far as one page may; offer to go on from there.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,7 +69,13 @@ def test_the_jobs_page_lists_jobs_with_counts_and_filters(console: Console) -> N
     assert page.status == 200
     assert f'data-job="{console.verified}"' in page.body
     assert f'data-job="{console.failed}"' in page.body
+    # Counts are read in the background from the start; they arrive within seconds.
+    deadline = time.monotonic() + 30
+    while "counts as of" not in page.body and time.monotonic() < deadline:
+        time.sleep(0.1)
+        page = console.request("GET", "/?fragment=live")
     assert re.search(r'data-count-state="failed" [^>]*>failed <b>1</b>', page.body)
+    assert re.search(r'data-count-state="verified" [^>]*>verified <b>1</b>', page.body)
     team = console.request("GET", "/?team=team-a")
     assert console.failed in team.body and console.verified not in team.body
     failed = console.request("GET", "/?state=failed&fragment=live")

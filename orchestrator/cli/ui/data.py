@@ -59,21 +59,25 @@ class CountsCache:
             self._counts = counts
         return counts
 
-    def get(self) -> Counts:
+    def get(self) -> Counts | None:
+        """The latest counts; None until the first count has finished."""
         self._wanted_at = self.clock()
         with self._lock:
-            counts = self._counts
-        return counts if counts is not None else self.refresh()
+            return self._counts
 
     def start(self) -> None:
+        """Count now, then again after each pause while the console is being looked at."""
+        self._wanted_at = self.clock()
+
         def loop() -> None:
-            while not self._stop.wait(self.pause):
-                if self.clock() - self._wanted_at > self.idle_after:
-                    continue
-                try:
-                    self.refresh()
-                except Exception:
-                    log.warning("ui: counting jobs failed", exc_info=True)
+            while True:
+                if self.clock() - self._wanted_at <= self.idle_after:
+                    try:
+                        self.refresh()
+                    except Exception:
+                        log.warning("ui: counting jobs failed", exc_info=True)
+                if self._stop.wait(self.pause):
+                    return
 
         self._thread = threading.Thread(target=loop, name="ui-counts", daemon=True)
         self._thread.start()

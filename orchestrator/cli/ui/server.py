@@ -136,7 +136,8 @@ class Console:
         listing = self.data.page(query)
         counts = self.data.counts.get()
         shown = views.query_params(query, since_text)
-        live = views.jobs_live(listing, counts.by_state, counts.read_at, shown, self.data.states)
+        live = views.jobs_live(listing, counts.by_state if counts else None,
+                               counts.read_at if counts else None, shown, self.data.states)
         if _one(params, "fragment") == "live":
             return Response(200, live)
         live_url = views.url("/", **shown, fragment="live")

@@ -35,11 +35,12 @@ FILTERS = ("state", "app", "team", "since", "q")
 
 
 # ---------------------------------------------------------------- jobs
-def jobs_live(listing: ListPage, counts: Mapping[str, int], counted_at: float,
+def jobs_live(listing: ListPage, counts: Mapping[str, int] | None, counted_at: float | None,
               params: Mapping[str, str], states: Sequence[str]) -> str:
+    """The refreshed part of the jobs page. ``counts`` None: not counted yet."""
     chips = []
     for state in states:
-        n = counts.get(state, 0)
+        n = counts.get(state, 0) if counts is not None else "…"
         current = params.get("state") == state
         chips.append(
             f'<a class="chip{" on" if current else ""}" data-count-state="{esc(state)}" '
@@ -53,8 +54,9 @@ def jobs_live(listing: ListPage, counts: Mapping[str, int], counted_at: float,
     if params.get("cursor"):
         pager = link(url("/", **{k: v for k, v in params.items() if k != "cursor"}),
                      "← newest", "button") + " " + pager
-    return (f'<div class="counts" title="counted at {clock(counted_at)}">{"".join(chips)}'
-            f'<span class="muted small">counts as of {clock(counted_at)}</span></div>'
+    as_of = f"counts as of {clock(counted_at)}" if counted_at else "counting…"
+    return (f'<div class="counts">{"".join(chips)}'
+            f'<span class="muted small">{as_of}</span></div>'
             '<table class="jobs"><thead><tr><th>job</th><th>app</th><th>key</th>'
             '<th>state</th><th>version</th><th>created</th><th>error</th></tr></thead>'
             f'<tbody id="job-rows">{rows}</tbody></table><p class="pager">{pager}</p>')
