@@ -141,7 +141,10 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with
     ensure_fake_credentials()
     _stop_on_sigterm()
     console = make_console(stderr=True) if as_json else make_console()
-    with local_stack(port=0, workers=workers, xray_port=0) as stack:
+    # With the console, the local autoscaler runs too (up to --workers), so the fleet
+    # page has the checker's metrics and the scaling target to show.
+    with local_stack(port=0, workers=workers, xray_port=0, autoscale=with_ui,
+                     max_workers=workers) as stack:
         paths = _demo_zips(zips, stack.settings.work_dir / "demo-zips")
         web = _start_ui(stack, ui_port, err=as_json) if with_ui else None
         console.print(f"embedded stack on {stack.endpoint.url}; {len(paths)} app(s), "
