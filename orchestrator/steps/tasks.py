@@ -85,6 +85,16 @@ class StepEnv:
     progress: Callable[[str, str], None] = field(default=lambda job_id, msg: None)
     _cache: Any = None
     sleep: Callable[[float], None] = time.sleep  # a gradual rollout's bake time
+    _jail: Any = None
+
+    @property
+    def jail(self) -> Any:
+        """The jail app code runs in (chalice's import of app.py, local verify)."""
+        if self._jail is None:
+            from orchestrator.steps.jail import Jail
+
+            self._jail = Jail(credentials_method=self.aws.credentials_method)
+        return self._jail
 
     @property
     def cache(self) -> Any:
@@ -217,7 +227,7 @@ class Steps:
 
         try:
             result = build_package(self._app_dir(ctx), spec, tmp, cache=self.env.cache,
-                                   progress=progress)
+                                   progress=progress, jail=self.env.jail)
             tmp.replace(out)
         finally:
             tmp.unlink(missing_ok=True)
@@ -257,7 +267,8 @@ class Steps:
         from orchestrator.steps.checks import verify_deployment
 
         return verify_deployment(self.env.aws, spec, deployed, package_zip,
-                                 work_dir=self.job_dir(ctx.execution_id) / "verify")
+                                 work_dir=self.job_dir(ctx.execution_id) / "verify",
+                                 jail=self.env.jail)
 
     def verify(self, ctx: Any) -> dict[str, Any]:
         from orchestrator.steps.deploy import (
