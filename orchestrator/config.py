@@ -63,6 +63,9 @@ class Settings:
     # endpoint: an emulator is local, AWS is not. In-process emulators (moto's mock_aws
     # in tests) set no endpoint, so AUTO_LAMBDA_LOCAL=1 forces it.
     local_override: bool | None = None
+    # Debugging only: keep a failed job's work folder (every job's folder is removed
+    # when the job ends otherwise, so a worker's disk does not fill up).
+    keep_failed_job_dirs: bool = False
 
     # ---- derived names (DESIGN.md "Resource names") ----
     @property
@@ -123,4 +126,5 @@ class Settings:
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),
+            keep_failed_job_dirs=bool(_env_bool(env, "AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS")),
         )

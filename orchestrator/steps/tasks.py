@@ -114,10 +114,20 @@ class Steps:
         self.env = env
 
     def tasks(self) -> dict[str, Callable[[Any], dict[str, Any]]]:
-        return {"fetch": self.fetch, "unpack": self.unpack, "build": self.build,
-                "deploy": self.deploy, "verify": self.verify}
+        from orchestrator.steps.guard import guard_tasks
+
+        return guard_tasks({"fetch": self.fetch, "unpack": self.unpack, "build": self.build,
+                            "deploy": self.deploy, "verify": self.verify})
 
     # ---- paths and rehydration ----
+    def finished(self, job_id: str, *, failed: bool) -> None:
+        """The job is terminal: its folder goes (a failed one stays only when
+        AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS asks for it, to debug)."""
+        if failed and self.env.aws.settings.keep_failed_job_dirs:
+            log.info("job %s failed; keeping %s", job_id, self.env.work_root / job_id)
+            return
+        shutil.rmtree(self.env.work_root / job_id, ignore_errors=True)
+
     def job_dir(self, job_id: str) -> Path:
         path = self.env.work_root / job_id
         path.mkdir(parents=True, exist_ok=True)

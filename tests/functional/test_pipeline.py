@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,27 @@ def test_the_sqs_trace_header_becomes_the_jobs_trace_id(pipeline: Pipeline) -> N
     assert job.state == "verified"
     assert job.trace_id == root
     assert {e.get("trace_id") for e in job.history} == {root}
+
+
+def test_a_finished_jobs_folder_is_removed(pipeline: Pipeline, tmp_path: Path) -> None:
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    pipeline.upload("bad.zip", make_zip({"readme.txt": "no code here"}))
+    records = pipeline.drain()
+    assert {r.state for r in records if r.key} == {"verified", "failed"}
+    jobs = tmp_path / "jobs"
+    assert not jobs.exists() or list(jobs.iterdir()) == []
+
+
+def test_a_failed_jobs_folder_is_kept_only_when_asked(pipeline: Pipeline, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    aws = pipeline.runtime.steps.env.aws
+    aws.settings = replace(aws.settings, keep_failed_job_dirs=True)
+    pipeline.upload("bad.zip", make_zip({"readme.txt": "no code here"}))
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    records = pipeline.drain()
+    bad = _by_key(records, "bad.zip")
+    assert bad.state == "failed"
+    kept = list((tmp_path / "jobs").iterdir())
+    assert [p.name for p in kept] == [bad.job_id]
+    assert (kept[0] / "source.zip").is_file()
