@@ -96,8 +96,11 @@ class Settings:
     def worker_group_name(self) -> str:
         return f"{self.prefix}-workers"
 
-    def function_name(self, app_name: str) -> str:
-        return f"{self.prefix}-{app_name}"
+    def function_name(self, app_name: str, team: str) -> str:
+        """``<prefix>-<team>-<app>`` (see orchestrator.intake.tenancy)."""
+        from orchestrator.intake.tenancy import function_name
+
+        return function_name(self.prefix, team, app_name)
 
     @property
     def is_local(self) -> bool:

@@ -2,7 +2,8 @@
 
 Stages, in order, each its own function:
 
-1. ``deploy_function``: create the function if missing, else update its code and then its
+1. ``deploy_function``: create the function if missing (tagged with its team and app),
+   else check it belongs to the job's team and update its code and then its
    configuration, waiting for Lambda to settle between calls; publish a version. When the
    version ``live`` points at already runs this exact code (same CodeSha256) and
    configuration, nothing is changed or published (``published=False``).
@@ -30,6 +31,7 @@ from typing import Any, TypeVar
 from orchestrator.aws.facade import Aws, aws_call, classify_client_error, error_code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError, DeployError
+from orchestrator.intake.tenancy import check_owner, ownership_tags
 from orchestrator.steps.lambda_waits import retry_conflicts, wait_until_ready
 from orchestrator.steps.manifest import AppSpec
 
@@ -146,10 +148,12 @@ def live_version(aws: Aws, function_name: str) -> str | None:
     return str(alias["FunctionVersion"])
 
 
-def _existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+def existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+    """The function's configuration, with its tags under ``Tags``; None if missing."""
     try:
         with aws_call(f"lambda.get_function({function_name})"):
-            return dict(aws.lambda_.get_function(FunctionName=function_name)["Configuration"])
+            found = aws.lambda_.get_function(FunctionName=function_name)
+            return {**found["Configuration"], "Tags": dict(found.get("Tags") or {})}
     except Exception as exc:
         if error_code(exc) == "ResourceNotFoundException":
             return None
@@ -187,7 +191,7 @@ def deploy_function(
     version already has the artifact's CodeSha256 and the spec's configuration.
     """
     _check_size(artifact)
-    name = aws.settings.function_name(spec.name)
+    name = aws.settings.function_name(spec.name, spec.team)
     lam = aws.lambda_
     want_sha = str(artifact.get("code_sha256") or "")
     desired = desired_configuration(spec, role_arn)
@@ -195,14 +199,16 @@ def deploy_function(
     if artifact.get("version_id"):
         code["S3ObjectVersion"] = artifact["version_id"]
 
-    existing = _existing_function(aws, name)
+    existing = existing_function(aws, name)
+    if existing is not None:
+        check_owner(name, existing.get("Tags"), spec.team)
     previous = live_version(aws, name) if existing is not None else None
 
     if existing is None:
         log.info("creating function %s (%s, %s)", name, spec.runtime, spec.architecture)
         _call(f"lambda.create_function({name})", lambda: lam.create_function(
             FunctionName=name, Code=code, Architectures=[spec.architecture], Publish=False,
-            **desired), sleep)
+            Tags=ownership_tags(spec.team, spec.name), **desired), sleep)
     else:
         if previous is not None:
             with aws_call(f"lambda.get_function_configuration({name}:{previous})"):

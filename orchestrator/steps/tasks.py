@@ -217,7 +217,8 @@ class Steps:
         marker.unlink(missing_ok=True)
         shutil.rmtree(app, ignore_errors=True)
         result = unpack_zip(self._source_zip(ctx), app, unpack_limits())
-        spec = load_app_spec(app, Path(str(ctx.data["key"])).name)
+        spec = with_team(load_app_spec(app, Path(str(ctx.data["key"])).name),
+                         str(ctx.data["key"]), self.env.aws.settings.prefix)
         marker.touch()
         self._point("during", ctx, "unpack")
         return {"app": spec.to_dict(),
@@ -327,6 +328,19 @@ class Steps:
         return {"verify": result.to_dict() | {"rollout": rollout}}
 
 
+def with_team(spec: Any, key: str, prefix: str) -> Any:
+    """The spec of an upload under ``key``: its team, its own app name, a function name
+    Lambda accepts (TeamInvalid, ForbiddenFunctionName, FunctionNameTooLong)."""
+    from dataclasses import replace
+
+    from orchestrator.intake.tenancy import function_name, own_app_name, team_of_key
+
+    team = team_of_key(key)
+    app = own_app_name(prefix, team, spec.name)
+    function_name(prefix, team, app)
+    return replace(spec, team=team, name=app)
+
+
 def _source_checks_out(path: Path, source: dict[str, Any]) -> bool:
     """A source zip left by an earlier attempt is reused only if it is whole."""
     size = source.get("size")
@@ -343,17 +357,23 @@ def reuse_published_version(aws: Aws, spec: Any, artifact: dict[str, Any],
     """A published version that already runs this artifact's code with the spec's
     configuration (an earlier attempt published it, then crashed before recording it),
     as a DeployResult; None when there is none, so deploy_function publishes one."""
+    from orchestrator.intake.tenancy import check_owner
     from orchestrator.steps.deploy import (
         DeployResult,
         configuration_matches,
         desired_configuration,
+        existing_function,
         live_version,
     )
 
     want_sha = str(artifact.get("code_sha256") or "")
     if not want_sha:
         return None
-    name = aws.settings.function_name(spec.name)
+    name = aws.settings.function_name(spec.name, spec.team)
+    current = existing_function(aws, name)
+    if current is None:
+        return None
+    check_owner(name, current.get("Tags"), spec.team)
     desired = desired_configuration(spec, role_arn)
     found: dict[str, Any] | None = None
     try:

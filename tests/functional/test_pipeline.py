@@ -9,6 +9,8 @@ import pytest
 
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 
+HELLO_FUNCTION = "auto-lambda-default-hello"  # an upload at the bucket root: team default
+
 
 def _by_key(records: list, key: str):  # type: ignore[no-untyped-def]
     matches = [r for r in records if r.key == key]
@@ -22,7 +24,7 @@ def test_upload_ends_verified_with_live_alias_on_the_new_version(pipeline: Pipel
     assert job.state == "verified", job.error
     states = [e["state"] for e in job.history if e["type"] == "StateEntered"]
     assert states == ["received", "fetched", "unpacked", "built", "deployed", "verified"]
-    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-hello", Name="live")
+    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-default-hello", Name="live")
     assert alias["FunctionVersion"] == job.published_version
     assert pipeline.queue_depth() == 0
 
@@ -72,7 +74,7 @@ def test_duplicate_delivery_of_a_finished_job_does_no_work(pipeline: Pipeline) -
     pipeline.aws.sqs.send_message(QueueUrl=pipeline.info.queue_url, MessageBody=body)
     again = _by_key(pipeline.drain(), "hello.zip")
     assert again.version == first.version  # nothing was written
-    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName="auto-lambda-hello")
+    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName=HELLO_FUNCTION)
     assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
 
 
@@ -84,7 +86,7 @@ def test_reuploading_an_unchanged_app_publishes_no_new_version(pipeline: Pipelin
     records = [r for r in pipeline.drain() if r.key == "hello.zip"]
     assert len(records) == 2 and {r.state for r in records} == {"verified"}
     assert {r.published_version for r in records} == {first.published_version}
-    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName="auto-lambda-hello")
+    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName=HELLO_FUNCTION)
     assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
 
 
@@ -98,7 +100,7 @@ def test_a_failing_verify_leaves_live_on_the_previous_version(pipeline: Pipeline
     assert bad.state == "failed"
     assert bad.error is not None and bad.error["code"] == "VerifyMismatch"
     assert bad.error["state"] == "deployed"
-    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-hello", Name="live")
+    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-default-hello", Name="live")
     assert alias["FunctionVersion"] == good.published_version == "1"
 
 
