@@ -151,6 +151,9 @@ def jail_argv(bwrap: Bwrap, *, root_mode: bool, binds: Sequence[Bind],
                 argv += ["--perms", "0755", "--dir", str(parent)]
         argv += ["--bind" if bind.writable else "--ro-bind", str(dest), str(dest)]
         made.add(dest)
+    # The tmpfs root (and the folders made on it for the binds) is read-only: only /tmp
+    # and the writable binds can be written.
+    argv += ["--remount-ro", "/"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
     argv += ["--chdir", cwd, "--", *command]
