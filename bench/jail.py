@@ -36,7 +36,7 @@ def main(runs: int) -> None:
         with zipfile.ZipFile(package, "w") as zf:
             zf.writestr("app.py", APP)
         cache = Path(tmp) / "cache"
-        for name, jail in jails.items():  # warm: runtime-lib copy, probes
+        for jail in jails.values():  # warm: runtime-lib copy, probes
             run_local(package, spec, interpreter, work_dir=Path(tmp) / "w", cache_dir=cache,
                       precompile=False, jail=jail)
         for _ in range(runs):
