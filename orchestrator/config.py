@@ -66,6 +66,9 @@ class Settings:
     # Debugging only: keep a failed job's work folder (every job's folder is removed
     # when the job ends otherwise, so a worker's disk does not fill up).
     keep_failed_job_dirs: bool = False
+    # Extra ``states.Hooks`` around every job's drive (notifications, audit, metrics,
+    # drills): import paths ``module:attribute`` from AUTO_LAMBDA_HOOKS, comma-separated.
+    extra_hooks: tuple[str, ...] = ()
 
     # ---- derived names (DESIGN.md "Resource names") ----
     @property
@@ -130,4 +133,6 @@ class Settings:
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),
             keep_failed_job_dirs=bool(_env_bool(env, "AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS")),
+            extra_hooks=tuple(h.strip() for h in env.get("AUTO_LAMBDA_HOOKS", "").split(",")
+                              if h.strip()),
         )

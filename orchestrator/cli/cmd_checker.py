@@ -219,25 +219,11 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
 
 def _job_durations() -> list[float]:
     """finished_at - created_at of every finished job in the jobs table."""
-    from orchestrator.aws.facade import Aws, aws_call
+    from orchestrator.aws.facade import Aws
     from orchestrator.config import Settings
+    from orchestrator.jobs.store import JobStore
 
-    aws = Aws(Settings.from_env())
-    out: list[float] = []
-    kwargs: dict[str, Any] = {"TableName": aws.settings.table_name,
-                              "ProjectionExpression": "created_at, finished_at",
-                              "FilterExpression": "attribute_exists(finished_at)"}
-    while True:
-        with aws_call("dynamodb.scan(job durations)"):
-            page = aws.dynamodb.scan(**kwargs)
-        for item in page.get("Items", []):
-            try:
-                out.append(float(item["finished_at"]["N"]) - float(item["created_at"]["N"]))
-            except (KeyError, ValueError):
-                continue
-        if not page.get("LastEvaluatedKey"):
-            return out
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return JobStore(Aws(Settings.from_env())).finished_durations()
 
 
 commands = [checker, simulate]

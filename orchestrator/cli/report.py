@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from orchestrator.jobs.store import JobRecord
+from orchestrator.jobs.record import JobRecord
 
 STATE_STYLES = {"verified": "green", "failed": "red", "retrying": "yellow"}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from orchestrator.aws.facade import Aws
 from orchestrator.config import Settings
+from orchestrator.jobs.extensions import load_hooks
 from orchestrator.jobs.runner import JobRunner
 from orchestrator.jobs.store import JobStore
 from orchestrator.steps.tasks import StepEnv, Steps
@@ -60,8 +61,7 @@ def build_runtime(settings: Settings | None = None, *, aws: Aws | None = None,
 
 
 def default_hooks(settings: Settings) -> list[Hooks]:
-    try:
-        from orchestrator.tracing import TracingHooks, make_tracer
-    except ImportError:  # tracing is optional at import time
-        return []
-    return [TracingHooks(make_tracer(settings))]
+    """Tracing first (it wraps everything else), then the extra hooks the settings name."""
+    from orchestrator.tracing import TracingHooks, make_tracer
+
+    return [TracingHooks(make_tracer(settings)), *load_hooks(settings.extra_hooks)]

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.errors import ManifestError
 
@@ -63,8 +64,10 @@ def slugify(name: str) -> str:
 
 @dataclass(frozen=True)
 class AppSpec:
-    """What to build and how to check it, after defaults and detection."""
+    """What to build and how to check it, after defaults and detection. Stored under
+    ``app`` in the execution's data."""
 
+    KEY: ClassVar[str] = "app"
     name: str
     handler: str
     runtime: str = DEFAULT_RUNTIME
@@ -88,6 +91,12 @@ class AppSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    to_json = to_dict
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> AppSpec:
+        return cls.from_dict(dict(raw))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AppSpec:

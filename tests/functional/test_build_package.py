@@ -203,16 +203,16 @@ def test_store_artifact_is_content_addressed_and_idempotent(tmp_path: Path) -> N
         bucket = aws.settings.artifacts_bucket
         aws.s3.create_bucket(Bucket=bucket)
         first = store_artifact(aws, res)
-        assert first["key"] == f"artifacts/{res.sha256}.zip"
-        assert first["uri"] == f"s3://{bucket}/{first['key']}"
+        assert first.key == f"artifacts/{res.sha256}.zip"
+        assert first.uri == f"s3://{bucket}/{first.key}"
         digest = hashlib.sha256(res.zip_path.read_bytes()).digest()
-        assert first["code_sha256"] == base64.b64encode(digest).decode()
-        stamp = aws.s3.head_object(Bucket=bucket, Key=first["key"])["LastModified"]
+        assert first.code_sha256 == base64.b64encode(digest).decode()
+        stamp = aws.s3.head_object(Bucket=bucket, Key=first.key)["LastModified"]
         versions_before = aws.s3.list_object_versions(Bucket=bucket).get("Versions", [])
         assert store_artifact(aws, res) == first
-        assert aws.s3.head_object(Bucket=bucket, Key=first["key"])["LastModified"] == stamp
+        assert aws.s3.head_object(Bucket=bucket, Key=first.key)["LastModified"] == stamp
         assert aws.s3.list_object_versions(Bucket=bucket).get("Versions", []) == versions_before
-        body = aws.s3.get_object(Bucket=bucket, Key=first["key"])["Body"].read()
+        body = aws.s3.get_object(Bucket=bucket, Key=first.key)["Body"].read()
         assert body == res.zip_path.read_bytes()
 
 

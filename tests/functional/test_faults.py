@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.jobs.store import JobRecord
+from orchestrator.jobs.record import JobRecord
 from tests import faults
 from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip

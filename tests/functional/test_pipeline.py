@@ -23,8 +23,9 @@ def test_upload_ends_verified_with_live_alias_on_the_new_version(pipeline: Pipel
     job = _by_key(pipeline.drain(), "hello.zip")
     assert job.state == "verified", job.error
     states = [e["state"] for e in job.history if e["type"] == "StateEntered"]
-    assert states == ["received", "fetched", "unpacked", "built", "deployed", "verified"]
-    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-default-hello", Name="live")
+    assert states == ["received", "fetched", "unpacked", "built", "deployed", "tested",
+                      "verified"]
+    alias = pipeline.aws.lambda_.get_alias(FunctionName=HELLO_FUNCTION, Name="live")
     assert alias["FunctionVersion"] == job.published_version
     assert pipeline.queue_depth() == 0
 
@@ -147,3 +148,22 @@ def test_a_failed_jobs_folder_is_kept_only_when_asked(pipeline: Pipeline, tmp_pa
     kept = list((tmp_path / "jobs").iterdir())
     assert [p.name for p in kept] == [bad.job_id]
     assert (kept[0] / "source.zip").is_file()
+
+
+def test_a_job_recorded_by_another_workflow_fails_through_the_machine_with_its_old_run_kept(
+        pipeline: Pipeline) -> None:
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _by_key(pipeline.drain(), "hello.zip")
+    store = pipeline.runtime.store
+    # A job interrupted under an older declaration of the workflow.
+    job.snapshot = {**job.snapshot, "definition": "0ld0ld0ld0ld0ld0", "state": "deployed",
+                    "status": "RUNNING"}
+    job.state, job.status, job.finished_at = "deployed", "RUNNING", None
+    store.save(job)
+    outcome, rec = pipeline.runtime.runner.resume(job.job_id)
+    assert outcome.value == "done"
+    assert (rec.state, rec.status) == ("failed", "FAILED")
+    assert rec.error is not None and rec.error["code"] == "WorkflowChanged"
+    assert "replay --restart" in rec.error["message"]
+    assert [e["type"] for e in rec.history][-1] == "ExecutionFailed"
+    assert rec.previous_runs[-1]["state"] == "deployed"

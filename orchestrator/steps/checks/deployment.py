@@ -14,10 +14,10 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.aws.facade import Aws
 from orchestrator.errors import VerifyError
@@ -34,8 +34,10 @@ _MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """How the version was checked and what it answered."""
+    """How the version was checked and what it answered. Stored under ``verify`` in the
+    execution's data."""
 
+    KEY: ClassVar[str] = "verify"
     mode: str                  # "local" | "remote" | "static-only"
     static: dict[str, Any]
     output: Any
@@ -45,6 +47,14 @@ class VerifyResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    to_json = to_dict
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> VerifyResult:
+        return cls(mode=str(raw.get("mode") or ""), static=dict(raw.get("static") or {}),
+                   output=raw.get("output"), duration=float(raw.get("duration") or 0.0),
+                   interpreter=raw.get("interpreter"), note=str(raw.get("note") or ""))
 
 
 def json_equal(a: Any, b: Any) -> bool:

@@ -20,14 +20,15 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator import __version__
 from orchestrator.errors import BuildError
+from orchestrator.limits import LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.jail import Jail
 from orchestrator.steps.manifest import AppSpec
 from orchestrator.steps.packaging import chalice as chalice_build
@@ -36,9 +37,8 @@ from orchestrator.steps.packaging.cache import DEPS, BuildCache, CachedZip, cach
 from orchestrator.steps.packaging.pip import parse_requirements, pip_install
 from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.packaging.zipdet import Entry, dir_entries, write_zip
-from orchestrator.steps.zipsafe import LAMBDA_UNZIPPED_LIMIT, UnpackLimits, unpack_zip
+from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
 
-DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 BUILDER_VERSION = f"auto-lambda-{__version__}/build-1"
 REQUIREMENTS = "requirements.txt"
 Progress = Callable[[str], None]
@@ -46,6 +46,9 @@ Progress = Callable[[str], None]
 
 @dataclass
 class BuildResult:
+    """What a build produced; stored under ``build`` in the execution's data."""
+
+    KEY: ClassVar[str] = "build"
     zip_path: Path
     sha256: str
     size: int
@@ -68,6 +71,18 @@ class BuildResult:
         out["installed"] = [{"name": n, "version": v} for n, v in self.installed]
         out["largest"] = [{"path": p, "bytes": b} for p, b in self.largest]
         return out
+
+    to_json = to_dict
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> BuildResult:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        values["zip_path"] = Path(str(raw.get("zip_path") or ""))
+        values["installed"] = [(str(i["name"]), str(i["version"]))
+                               for i in raw.get("installed") or ()]
+        values["largest"] = [(str(i["path"]), int(i["bytes"])) for i in raw.get("largest") or ()]
+        return cls(**values)
 
 
 def _pip_version() -> str:
@@ -245,7 +260,7 @@ def _too_large(entries: list[Entry], total: int) -> BuildError:
     top = _top_level_sizes(entries)
     listing = ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in top)
     return BuildError(
-        f"the package unzips to {total:,} bytes, over Lambda's {LAMBDA_UNZIPPED_LIMIT:,} "
+        f"the package unzips to {total:,} bytes, over Lambda's {LAMBDA_UNZIPPED_BYTES:,} "
         f"(250 MB); largest: {listing}",
         code="PackageTooLarge",
         hint="drop dependencies or files the function does not need, or use a container image",
@@ -280,7 +295,7 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
         installed = [(str(n), str(v)) for n, v in deps.meta.get("installed", [])] if deps else []
         entries, overridden = _merge(app_entries, vendor_entries, dep_entries)
         total = sum(e.size for e in entries)
-        if total > LAMBDA_UNZIPPED_LIMIT:
+        if total > LAMBDA_UNZIPPED_BYTES:
             raise _too_large(entries, total)
         say(f"writing {out_zip.name} ({len(entries)} files)")
         summary = write_zip(entries, out_zip)
@@ -288,7 +303,7 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
     return BuildResult(
         zip_path=out_zip, sha256=summary.sha256, size=summary.size,
         unzipped_size=summary.unzipped_size, installed=installed, cache_hits=b.cache_hits,
-        duration=clock() - start, upload_via_s3=summary.size > DIRECT_UPLOAD_LIMIT,
+        duration=clock() - start, upload_via_s3=summary.size > LAMBDA_DIRECT_UPLOAD_BYTES,
         runtime=spec.runtime, architecture=spec.architecture, files=summary.count,
         chalice=spec.chalice, newest_glibc=f"{glibc[0]}.{glibc[1]}" if glibc else None,
         overridden=overridden, largest=_top_level_sizes(entries))
