@@ -7,6 +7,9 @@ configuration, nothing is changed or published (``published=False``); a version 
 earlier attempt published but never recorded is found and reused
 (``reuse_published_version``).
 
+Functions are created with their team's and app's tags, and only a function tagged
+for the job's team is updated (``orchestrator.intake.tenancy``).
+
 This step never touches the ``live`` alias: the verify step checks the version and the
 promote step (``orchestrator.steps.promote``) moves ``live``, so a version that fails
 verification is published but never live.
@@ -28,6 +31,7 @@ from typing import Any, ClassVar, TypeVar
 from orchestrator.aws.facade import Aws, aws_call, classify_client_error, error_code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError, DeployError
+from orchestrator.intake.tenancy import check_owner, ownership_tags
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Artifact
@@ -152,10 +156,12 @@ def live_version(aws: Aws, function_name: str) -> str | None:
     return str(alias["FunctionVersion"])
 
 
-def _existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+def existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+    """The function's configuration, with its tags under ``Tags``; None if missing."""
     try:
         with aws_call(f"lambda.get_function({function_name})"):
-            return dict(aws.lambda_.get_function(FunctionName=function_name)["Configuration"])
+            found = aws.lambda_.get_function(FunctionName=function_name)
+            return {**found["Configuration"], "Tags": dict(found.get("Tags") or {})}
     except Exception as exc:
         if error_code(exc) == "ResourceNotFoundException":
             return None
@@ -193,7 +199,7 @@ def deploy_function(
     version already has the artifact's CodeSha256 and the spec's configuration.
     """
     _check_size(artifact)
-    name = aws.settings.function_name(spec.name)
+    name = aws.settings.function_name(spec.name, spec.team)
     lam = aws.lambda_
     want_sha = artifact.code_sha256
     desired = desired_configuration(spec, role_arn)
@@ -201,14 +207,16 @@ def deploy_function(
     if artifact.version_id:
         code["S3ObjectVersion"] = artifact.version_id
 
-    existing = _existing_function(aws, name)
+    existing = existing_function(aws, name)
+    if existing is not None:
+        check_owner(name, existing.get("Tags"), spec.team)
     previous = live_version(aws, name) if existing is not None else None
 
     if existing is None:
         log.info("creating function %s (%s, %s)", name, spec.runtime, spec.architecture)
         _call(f"lambda.create_function({name})", lambda: lam.create_function(
             FunctionName=name, Code=code, Architectures=[spec.architecture], Publish=False,
-            **desired), sleep)
+            Tags=ownership_tags(spec.team, spec.name), **desired), sleep)
     else:
         if previous is not None:
             with aws_call(f"lambda.get_function_configuration({name}:{previous})"):
@@ -273,7 +281,11 @@ def reuse_published_version(aws: Aws, spec: AppSpec, artifact: Artifact,
     want_sha = artifact.code_sha256
     if not want_sha:
         return None
-    name = aws.settings.function_name(spec.name)
+    name = aws.settings.function_name(spec.name, spec.team)
+    current = existing_function(aws, name)
+    if current is None:
+        return None
+    check_owner(name, current.get("Tags"), spec.team)
     desired = desired_configuration(spec, role_arn)
     found: dict[str, Any] | None = None
     try:

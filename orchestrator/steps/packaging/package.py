@@ -12,7 +12,7 @@ unzipped; write one deterministic zip. Precedence on a clash: app files, then ve
 then dependencies.
 
 Nothing here talks to AWS except through the cache's optional remote, and nothing of
-the app runs here except inside chalice's sandboxed subprocess.
+the app runs here except chalice's import of ``app.py``, inside the jail.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 from orchestrator import __version__
 from orchestrator.errors import BuildError
 from orchestrator.limits import LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_UNZIPPED_BYTES
+from orchestrator.steps.jail import Jail
 from orchestrator.steps.manifest import AppSpec
 from orchestrator.steps.packaging import chalice as chalice_build
 from orchestrator.steps.packaging.abi import AbiReport, scan_tree
@@ -132,7 +133,8 @@ def _tree_digest(root: Path, skip: Callable[[str], bool]) -> str:
 
 class _Builder:
     def __init__(self, app_dir: Path, spec: AppSpec, cache: BuildCache, work: Path,
-                 progress: Progress) -> None:
+                 progress: Progress, jail: Jail | None = None) -> None:
+        self.jail = jail
         self.app_dir = app_dir
         self.spec = spec
         self.cache = cache
@@ -240,7 +242,8 @@ class _Builder:
                 deps = self.install_dependencies(requirements, dkey)
             return deps, entries
         tree = None if dkey is None else self.work / ("deps" if deps is None else "deps-import")
-        run = chalice_build.start_chalice(self.app_dir, self.work, self.target, tree)
+        run = chalice_build.start_chalice(self.app_dir, self.work, self.target, tree,
+                                          jail=self.jail)
         try:
             if dkey is not None and deps is None:
                 deps = self.install_dependencies(requirements, dkey)
@@ -266,7 +269,8 @@ def _too_large(entries: list[Entry], total: int) -> BuildError:
 
 def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCache,
                   progress: Progress | None = None,
-                  clock: Callable[[], float] = time.monotonic) -> BuildResult:
+                  clock: Callable[[], float] = time.monotonic,
+                  jail: Jail | None = None) -> BuildResult:
     """Build ``app_dir`` for ``spec`` into ``out_zip``; raise BuildError with a code."""
     start = clock()
     say: Progress = progress or (lambda _msg: None)
@@ -274,7 +278,7 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
     out_zip = Path(out_zip)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="auto-lambda-build-") as tmp:
-        b = _Builder(app_dir, spec, cache, Path(tmp), say)
+        b = _Builder(app_dir, spec, cache, Path(tmp), say, jail)
         if spec.chalice:  # refuse before spending time on pip
             chalice_build.check_chalice_target(b.target)
         requirements = b.requirements()
