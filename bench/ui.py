@@ -34,7 +34,7 @@ from orchestrator.aws.resources import ensure_resources
 from orchestrator.cli.ui.data import ConsoleData
 from orchestrator.cli.ui.server import UiServer
 from orchestrator.config import Settings
-from orchestrator.jobs.store import JobRecord
+from orchestrator.jobs.record import JobRecord
 
 REPO = Path(__file__).resolve().parents[1]
 RUNNING = ("received", "fetched", "unpacked", "built", "deployed", "retrying")
@@ -70,7 +70,7 @@ def make_records(n: int, now: float, rng: random.Random) -> list[JobRecord]:
         else:
             state = "failed" if rng.random() < 0.12 else "verified"
         app = rng.choice(APPS)
-        key = f"team-{i % 7}/{app}.zip" if i % 3 else f"{app}.zip"
+        key = f"team{i % 7}/{app}.zip" if i % 3 else f"{app}.zip"
         history = _history(state, created)
         rec = JobRecord(
             job_id=f"{rng.getrandbits(96):024x}", bucket="auto-lambda-incoming-local",
@@ -170,7 +170,7 @@ def main() -> None:
             "page_jobs": "/",
             "page_failed": "/?state=failed",
             "page_app": "/?app=billing",
-            "page_team_last_day": "/?team=team-3&since=1d",
+            "page_team_last_day": "/?team=team3&since=1d",
             "page_live_fragment": "/?fragment=live",
         }
         for name, path in pages.items():

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from orchestrator.aws.facade import Aws, error_code
+from orchestrator.aws.tables import create_table_request
 
 log = logging.getLogger(__name__)
 
@@ -82,37 +83,12 @@ def ensure_resources(aws: Aws) -> StackInfo:
     except Exception as exc:
         if error_code(exc) != "ResourceNotFoundException":
             raise
-        aws.dynamodb.create_table(
-            TableName=s.table_name,
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"},
-                                  {"AttributeName": "state", "AttributeType": "S"},
-                                  {"AttributeName": "created_week", "AttributeType": "N"},
-                                  {"AttributeName": "created_at", "AttributeType": "N"}],
-            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=listing_indexes(),
-            BillingMode="PAY_PER_REQUEST",
-        )
+        aws.dynamodb.create_table(**create_table_request(s.table_name))
 
     role_arn = s.deployed_role_arn or _ensure_role(aws)
     log.info("resources ready: queue=%s bucket=%s table=%s", s.queue_name,
              s.incoming_bucket, s.table_name)
     return StackInfo(queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url, role_arn=role_arn)
-
-
-def listing_indexes() -> list[dict[str, object]]:
-    """The jobs table's two listing indexes (``orchestrator.jobs.listing``); the CDK
-    table declares the same."""
-    from orchestrator.jobs.listing import STATE_INDEX, SUMMARY_ATTRIBUTES, WEEK_INDEX
-
-    def index(name: str, hash_key: str) -> dict[str, object]:
-        return {"IndexName": name,
-                "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
-                              {"AttributeName": "created_at", "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "INCLUDE",
-                               "NonKeyAttributes": [a for a in SUMMARY_ATTRIBUTES
-                                                    if a != hash_key]}}
-
-    return [index(STATE_INDEX, "state"), index(WEEK_INDEX, "created_week")]
 
 
 def _ensure_role(aws: Aws) -> str:

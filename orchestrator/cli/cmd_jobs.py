@@ -36,6 +36,7 @@ def submit(zip_path: Path, name: str | None, as_json: bool) -> None:
       auto-lambda submit hello.zip
       auto-lambda submit build/app.zip --name hello.zip --json
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.intake.submit import submit_zip
 
     aws = _aws()
@@ -68,6 +69,7 @@ def jobs(state: str | None, app: str | None, team: str | None, since: float | No
     """
     import time
 
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.report import jobs_table
     from orchestrator.jobs.listing import JobIndex, ListQuery, all_states
     from orchestrator.jobs.store import JobStore
@@ -99,6 +101,7 @@ def show(job: str, as_json: bool) -> None:
     Example:
       auto-lambda show 3f2a9c
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.report import durations_table, history_table
     from orchestrator.jobs.store import JobStore
 

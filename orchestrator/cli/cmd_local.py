@@ -48,6 +48,7 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
     auto-lambda local up --no-autoscale --port 0
     auto-lambda local up --ui
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.autoscaler import format_decision
     from orchestrator.cli.stack import local_stack
 
@@ -108,6 +109,7 @@ def _stop_on_sigterm() -> None:
 def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
     if zips:
         return list(zips)
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.examples import example_dirs, zip_example
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,6 +137,7 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with
     auto-lambda demo --ui            # watch it in the browser
     auto-lambda demo my-app.zip other-app.zip --json
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.demo import run_demo
     from orchestrator.cli.stack import local_stack
 

@@ -2,7 +2,8 @@
 
 The table is keyed by ``job_id``, which says nothing about state or time. Two global
 secondary indexes, both sorted by ``created_at`` and both projecting only the summary
-attributes below (never the execution snapshot), answer the listing questions:
+attributes (never the execution snapshot; ``orchestrator.aws.tables`` declares them),
+answer the listing questions:
 
 ``by-state``  hash ``state``: "the newest failed jobs" and the counts per state.
 ``by-week``   hash ``created_week`` (whole weeks since the epoch): "the newest jobs"
@@ -12,8 +13,8 @@ attributes below (never the execution snapshot), answer the listing questions:
 A page walks the partitions newest first and stops as soon as it has ``limit`` rows, so
 its cost follows the page size, not the table size. Filters on app, team (the key's first
 folder) and a search text are filter expressions on those queries; the time window is a
-key condition. ``created_week`` is written by ``JobRecord.to_item``; resource definitions
-(``orchestrator.aws.resources`` and the CDK table) must declare the same two indexes.
+key condition. ``created_week`` is written by ``JobRecord.to_item``. Every read goes
+through ``JobStore.query``.
 
 Reads only; no writes, no workflow decisions.
 """
@@ -29,15 +30,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.aws.facade import Aws, aws_call
-from orchestrator.errors import AutoLambdaError
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.tables import STATE_INDEX, WEEK_INDEX, WEEK_SECONDS, week_bucket
+from orchestrator.errors import AutoLambdaError, ManifestError
+from orchestrator.intake.tenancy import DEFAULT_TEAM, team_of_key
+from orchestrator.jobs.store import JobStore
+from orchestrator.jobs.workflow import TERMINAL_STATES
 
-STATE_INDEX = "by-state"
-WEEK_INDEX = "by-week"
-WEEK_SECONDS = 7 * 24 * 3600
-# What both indexes project besides their keys: everything a list row shows.
-SUMMARY_ATTRIBUTES = ("app_name", "key", "status", "updated_at", "finished_at", "error",
-                      "published_version", "redrive_count", "state", "created_week")
 MAX_LIMIT = 500
 # Partitions (weeks) a page looks back through before it stops and offers "more".
 MAX_WEEKS_PER_PAGE = 26
@@ -54,15 +53,12 @@ class ListQueryInvalid(AutoLambdaError):
     code = "ListQueryInvalid"
 
 
-def week_bucket(created_at: float) -> int:
-    """The ``created_week`` of a job created at ``created_at`` (seconds since the epoch)."""
-    return int(created_at // WEEK_SECONDS)
-
-
-def team_of(key: str) -> str | None:
-    """A job's team: the first folder of its object key (``payments/api.zip``), if any."""
+def team_of(key: str) -> str:
+    """A job's team: the first folder of its object key (``payments/api.zip``), or the
+    default team for the bucket's root (``orchestrator.intake.tenancy``); shown as it is
+    even when the upload was refused for an invalid team name."""
     head, sep, _ = key.partition("/")
-    return head if sep and head else None
+    return head if sep and head else DEFAULT_TEAM
 
 
 @dataclass(frozen=True)
@@ -82,13 +78,11 @@ class JobSummary:
     redrive_count: int = 0
 
     @property
-    def team(self) -> str | None:
+    def team(self) -> str:
         return team_of(self.key)
 
     @property
     def is_terminal(self) -> bool:
-        from orchestrator.jobs.store import TERMINAL_STATES
-
         return self.state in TERMINAL_STATES
 
     @classmethod
@@ -119,7 +113,6 @@ class JobSummary:
 
 
 _APP = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _STATE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 
@@ -148,9 +141,12 @@ class ListQuery:
         if self.app is not None and not _APP.match(self.app):
             raise ListQueryInvalid(f"app name {self.app!r} is not valid",
                                    hint="lower-case letters, digits and '-', at most 64")
-        if self.team is not None and not _TEAM.match(self.team):
-            raise ListQueryInvalid(f"team {self.team!r} is not valid",
-                                   hint="letters, digits, '.', '_' and '-', at most 64")
+        if self.team is not None:
+            try:
+                team_of_key(f"{self.team}/app.zip")
+            except ManifestError as exc:
+                raise ListQueryInvalid(f"team {self.team[:60]!r} is not a team name",
+                                       hint=exc.hint) from exc
         if not 1 <= self.limit <= MAX_LIMIT:
             raise ListQueryInvalid(f"limit {self.limit} is out of range",
                                    hint=f"between 1 and {MAX_LIMIT}")
@@ -202,8 +198,7 @@ class JobIndex:
                  states: Iterable[str] | None = None) -> None:
         import time
 
-        self.aws = aws
-        self.table = aws.settings.table_name
+        self.store = JobStore(aws)
         self.clock = clock or time.time
         self.states = tuple(states) if states is not None else all_states()
         self._oldest: float | None = None
@@ -218,12 +213,10 @@ class JobIndex:
         return self._oldest
 
     def _first_created(self, state: str) -> float | None:
-        with aws_call(f"dynamodb.query({STATE_INDEX}, oldest)"):
-            resp = self.aws.dynamodb.query(
-                TableName=self.table, IndexName=STATE_INDEX, Limit=1, ScanIndexForward=True,
-                KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues={":s": {"S": state}},
-                ProjectionExpression="created_at")
+        resp = self.store.query(
+            STATE_INDEX, Limit=1, ScanIndexForward=True,
+            KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":s": {"S": state}}, ProjectionExpression="created_at")
         items = resp.get("Items", [])
         return float(items[0]["created_at"]["N"]) if items else None
 
@@ -288,17 +281,15 @@ class JobIndex:
             values[":hi"] = {"N": repr(upper)}
         filters = _filters(query, names, values)
         kwargs: dict[str, Any] = {
-            "TableName": self.table, "IndexName": index, "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-            "ScanIndexForward": False}
+            "KeyConditionExpression": condition, "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values, "ScanIndexForward": False}
         if filters:
             kwargs["FilterExpression"] = filters
         rows: list[JobSummary] = []
         while len(rows) < want:
             # Without a filter every item read is a row, so read no more than needed.
             kwargs["Limit"] = want - len(rows) + 1 if not filters else max(want, 100)
-            with aws_call(f"dynamodb.query({index})"):
-                resp = self.aws.dynamodb.query(**kwargs)
+            resp = self.store.query(index, **kwargs)
             result.queries += 1
             for item in resp.get("Items", []):
                 row = JobSummary.from_item(item)
@@ -315,13 +306,12 @@ class JobIndex:
     def count(self, state: str) -> int:
         """How many jobs are in ``state`` (reads that state's index partition)."""
         kwargs: dict[str, Any] = {
-            "TableName": self.table, "IndexName": STATE_INDEX, "Select": "COUNT",
-            "KeyConditionExpression": "#s = :s", "ExpressionAttributeNames": {"#s": "state"},
+            "Select": "COUNT", "KeyConditionExpression": "#s = :s",
+            "ExpressionAttributeNames": {"#s": "state"},
             "ExpressionAttributeValues": {":s": {"S": state}}}
         total = 0
         while True:
-            with aws_call(f"dynamodb.query({STATE_INDEX}, count)"):
-                resp = self.aws.dynamodb.query(**kwargs)
+            resp = self.store.query(STATE_INDEX, **kwargs)
             total += int(resp.get("Count", 0))
             last = resp.get("LastEvaluatedKey")
             if not last:
@@ -338,7 +328,11 @@ def _filters(query: ListQuery, names: dict[str, str], values: dict[str, Any]) ->
         names["#app"] = "app_name"
         values[":app"] = {"S": query.app}
         parts.append("#app = :app")
-    if query.team is not None:
+    if query.team == DEFAULT_TEAM:  # uploads at the bucket's root
+        names["#k"] = "key"
+        values[":slash"] = {"S": "/"}
+        parts.append("NOT contains(#k, :slash)")
+    elif query.team is not None:
         names["#k"] = "key"
         values[":team"] = {"S": query.team + "/"}
         parts.append("begins_with(#k, :team)")

@@ -52,14 +52,14 @@ class Console:
 @pytest.fixture
 def console(pipeline: Pipeline) -> Iterator[Console]:
     pipeline.upload("hello.zip", make_zip(HELLO_APP))
-    pipeline.upload("team-a/broken.zip", b"this is not a zip")
+    pipeline.upload("teama/broken.zip", b"this is not a zip")
     records = {r.key: r for r in pipeline.drain()}
     assert records["hello.zip"].state == "verified"
-    assert records["team-a/broken.zip"].state == "failed"
+    assert records["teama/broken.zip"].state == "failed"
     server = UiServer(ConsoleData(pipeline.aws), port=0).start()
     try:
         yield Console(server, pipeline, records["hello.zip"].job_id,
-                      records["team-a/broken.zip"].job_id)
+                      records["teama/broken.zip"].job_id)
     finally:
         server.stop()
 
@@ -76,7 +76,7 @@ def test_the_jobs_page_lists_jobs_with_counts_and_filters(console: Console) -> N
         page = console.request("GET", "/?fragment=live")
     assert re.search(r'data-count-state="failed" [^>]*>failed <b>1</b>', page.body)
     assert re.search(r'data-count-state="verified" [^>]*>verified <b>1</b>', page.body)
-    team = console.request("GET", "/?team=team-a")
+    team = console.request("GET", "/?team=teama")
     assert console.failed in team.body and console.verified not in team.body
     failed = console.request("GET", "/?state=failed&fragment=live")
     assert failed.body.startswith('<div class="counts"') and console.verified not in failed.body

@@ -15,7 +15,8 @@ from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.config import Settings
 from orchestrator.jobs.listing import JobIndex, ListQuery
-from orchestrator.jobs.store import JobRecord, JobStore
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore
 
 ORIGINAL = (Table.all_items, Table.sorted_items)
 

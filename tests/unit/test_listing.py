@@ -19,7 +19,8 @@ from orchestrator.jobs.listing import (
     all_states,
     encode_cursor,
 )
-from orchestrator.jobs.store import JobRecord, JobStore
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore
 
 NOW = 1_800_000_000.0
 

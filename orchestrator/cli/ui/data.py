@@ -21,7 +21,8 @@ from typing import Any
 from orchestrator.aws.facade import Aws, aws_call, error_code
 from orchestrator.config import LIVE_ALIAS, METRIC_NAMESPACE
 from orchestrator.jobs.listing import JobIndex, ListPage, ListQuery, all_states
-from orchestrator.jobs.store import JobRecord, JobStore
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
 

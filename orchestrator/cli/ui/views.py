@@ -27,7 +27,7 @@ from orchestrator.cli.ui.html import (
     when,
 )
 from orchestrator.jobs.listing import JobSummary, ListPage, ListQuery
-from orchestrator.jobs.store import JobRecord
+from orchestrator.jobs.record import JobRecord
 from orchestrator.tracing.timeline import build_timeline
 from states import Definition
 

@@ -12,7 +12,7 @@ unzipped; write one deterministic zip. Precedence on a clash: app files, then ve
 then dependencies.
 
 Nothing here talks to AWS except through the cache's optional remote, and nothing of
-the app runs here except inside chalice's sandboxed subprocess.
+the app runs here except chalice's import of ``app.py``, inside the jail.
 """
 
 from __future__ import annotations
@@ -20,14 +20,16 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator import __version__
 from orchestrator.errors import BuildError
+from orchestrator.limits import LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_UNZIPPED_BYTES
+from orchestrator.steps.jail import Jail
 from orchestrator.steps.manifest import AppSpec
 from orchestrator.steps.packaging import chalice as chalice_build
 from orchestrator.steps.packaging.abi import AbiReport, scan_tree
@@ -35,9 +37,8 @@ from orchestrator.steps.packaging.cache import DEPS, BuildCache, CachedZip, cach
 from orchestrator.steps.packaging.pip import parse_requirements, pip_install
 from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.packaging.zipdet import Entry, dir_entries, write_zip
-from orchestrator.steps.zipsafe import LAMBDA_UNZIPPED_LIMIT, UnpackLimits, unpack_zip
+from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
 
-DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 BUILDER_VERSION = f"auto-lambda-{__version__}/build-1"
 REQUIREMENTS = "requirements.txt"
 Progress = Callable[[str], None]
@@ -45,6 +46,9 @@ Progress = Callable[[str], None]
 
 @dataclass
 class BuildResult:
+    """What a build produced; stored under ``build`` in the execution's data."""
+
+    KEY: ClassVar[str] = "build"
     zip_path: Path
     sha256: str
     size: int
@@ -67,6 +71,18 @@ class BuildResult:
         out["installed"] = [{"name": n, "version": v} for n, v in self.installed]
         out["largest"] = [{"path": p, "bytes": b} for p, b in self.largest]
         return out
+
+    to_json = to_dict
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> BuildResult:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        values["zip_path"] = Path(str(raw.get("zip_path") or ""))
+        values["installed"] = [(str(i["name"]), str(i["version"]))
+                               for i in raw.get("installed") or ()]
+        values["largest"] = [(str(i["path"]), int(i["bytes"])) for i in raw.get("largest") or ()]
+        return cls(**values)
 
 
 def _pip_version() -> str:
@@ -117,7 +133,8 @@ def _tree_digest(root: Path, skip: Callable[[str], bool]) -> str:
 
 class _Builder:
     def __init__(self, app_dir: Path, spec: AppSpec, cache: BuildCache, work: Path,
-                 progress: Progress) -> None:
+                 progress: Progress, jail: Jail | None = None) -> None:
+        self.jail = jail
         self.app_dir = app_dir
         self.spec = spec
         self.cache = cache
@@ -225,7 +242,8 @@ class _Builder:
                 deps = self.install_dependencies(requirements, dkey)
             return deps, entries
         tree = None if dkey is None else self.work / ("deps" if deps is None else "deps-import")
-        run = chalice_build.start_chalice(self.app_dir, self.work, self.target, tree)
+        run = chalice_build.start_chalice(self.app_dir, self.work, self.target, tree,
+                                          jail=self.jail)
         try:
             if dkey is not None and deps is None:
                 deps = self.install_dependencies(requirements, dkey)
@@ -242,7 +260,7 @@ def _too_large(entries: list[Entry], total: int) -> BuildError:
     top = _top_level_sizes(entries)
     listing = ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in top)
     return BuildError(
-        f"the package unzips to {total:,} bytes, over Lambda's {LAMBDA_UNZIPPED_LIMIT:,} "
+        f"the package unzips to {total:,} bytes, over Lambda's {LAMBDA_UNZIPPED_BYTES:,} "
         f"(250 MB); largest: {listing}",
         code="PackageTooLarge",
         hint="drop dependencies or files the function does not need, or use a container image",
@@ -251,7 +269,8 @@ def _too_large(entries: list[Entry], total: int) -> BuildError:
 
 def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCache,
                   progress: Progress | None = None,
-                  clock: Callable[[], float] = time.monotonic) -> BuildResult:
+                  clock: Callable[[], float] = time.monotonic,
+                  jail: Jail | None = None) -> BuildResult:
     """Build ``app_dir`` for ``spec`` into ``out_zip``; raise BuildError with a code."""
     start = clock()
     say: Progress = progress or (lambda _msg: None)
@@ -259,7 +278,7 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
     out_zip = Path(out_zip)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="auto-lambda-build-") as tmp:
-        b = _Builder(app_dir, spec, cache, Path(tmp), say)
+        b = _Builder(app_dir, spec, cache, Path(tmp), say, jail)
         if spec.chalice:  # refuse before spending time on pip
             chalice_build.check_chalice_target(b.target)
         requirements = b.requirements()
@@ -276,7 +295,7 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
         installed = [(str(n), str(v)) for n, v in deps.meta.get("installed", [])] if deps else []
         entries, overridden = _merge(app_entries, vendor_entries, dep_entries)
         total = sum(e.size for e in entries)
-        if total > LAMBDA_UNZIPPED_LIMIT:
+        if total > LAMBDA_UNZIPPED_BYTES:
             raise _too_large(entries, total)
         say(f"writing {out_zip.name} ({len(entries)} files)")
         summary = write_zip(entries, out_zip)
@@ -284,7 +303,7 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
     return BuildResult(
         zip_path=out_zip, sha256=summary.sha256, size=summary.size,
         unzipped_size=summary.unzipped_size, installed=installed, cache_hits=b.cache_hits,
-        duration=clock() - start, upload_via_s3=summary.size > DIRECT_UPLOAD_LIMIT,
+        duration=clock() - start, upload_via_s3=summary.size > LAMBDA_DIRECT_UPLOAD_BYTES,
         runtime=spec.runtime, architecture=spec.architecture, files=summary.count,
         chalice=spec.chalice, newest_glibc=f"{glibc[0]}.{glibc[1]}" if glibc else None,
         overridden=overridden, largest=_top_level_sizes(entries))
