@@ -100,8 +100,8 @@ class Settings:
         return f"{self.prefix}-workers"
 
     def function_name(self, app_name: str, team: str) -> str:
-        """``<prefix>-<team>-<app>`` (see orchestrator.intake.tenancy)."""
-        from orchestrator.intake.tenancy import function_name
+        """``<prefix>-<team>-<app>`` (see orchestrator.tenancy)."""
+        from orchestrator.tenancy import function_name
 
         return function_name(self.prefix, team, app_name)
 

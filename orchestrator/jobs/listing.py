@@ -33,9 +33,9 @@ from typing import Any
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.tables import STATE_INDEX, WEEK_INDEX, WEEK_SECONDS, week_bucket
 from orchestrator.errors import AutoLambdaError, ManifestError
-from orchestrator.intake.tenancy import DEFAULT_TEAM, team_of_key
 from orchestrator.jobs.store import JobStore
 from orchestrator.jobs.workflow import TERMINAL_STATES
+from orchestrator.tenancy import DEFAULT_TEAM, team_of_key
 
 MAX_LIMIT = 500
 # Partitions (weeks) a page looks back through before it stops and offers "more".
@@ -55,7 +55,7 @@ class ListQueryInvalid(AutoLambdaError):
 
 def team_of(key: str) -> str:
     """A job's team: the first folder of its object key (``payments/api.zip``), or the
-    default team for the bucket's root (``orchestrator.intake.tenancy``); shown as it is
+    default team for the bucket's root (``orchestrator.tenancy``); shown as it is
     even when the upload was refused for an invalid team name."""
     head, sep, _ = key.partition("/")
     return head if sep and head else DEFAULT_TEAM

@@ -105,13 +105,15 @@ def test_filters_by_app_team_time_and_search(aws: CountingAws) -> None:
     assert keys() == ["payments/api.zip", "payments/web.zip", "search/api.zip", "api.zip"]
     assert keys(app="api") == ["payments/api.zip", "search/api.zip", "api.zip"]
     assert keys(team="payments") == ["payments/api.zip", "payments/web.zip"]
+    assert keys(team="default") == ["api.zip"]  # the bucket's root is the default team
     assert keys(since=NOW - 3600) == ["payments/api.zip", "payments/web.zip"]
     assert keys(until=NOW - 3600) == ["search/api.zip", "api.zip"]
     assert keys(search="web") == ["payments/web.zip"]
     assert keys(search="0003") == ["search/api.zip"]
     assert keys(state="failed", app="api") == ["search/api.zip"]
     assert keys(state="failed", app="web") == []
-    assert index.page(ListQuery()).jobs[0].team == "payments"
+    assert [row.team for row in index.page(ListQuery()).jobs] == [
+        "payments", "payments", "search", "default"]
 
 
 def test_counts_per_state_and_an_empty_table(aws: CountingAws) -> None:
@@ -140,7 +142,7 @@ def test_store_list_by_state_returns_whole_records_through_the_index(
 
 @pytest.mark.parametrize("query", [
     ListQuery(state="nope"), ListQuery(state="failed; drop"), ListQuery(app="Bad App"),
-    ListQuery(team="../x"), ListQuery(limit=0), ListQuery(limit=10_000),
+    ListQuery(team="../x"), ListQuery(team="team-a"), ListQuery(limit=0), ListQuery(limit=10_000),
     ListQuery(search="x" * 201), ListQuery(search="a\x00b"), ListQuery(since=float("nan")),
     ListQuery(until=-5.0), ListQuery(cursor="not a cursor"), ListQuery(cursor="e30"),
 ])
