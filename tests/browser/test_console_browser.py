@@ -22,7 +22,7 @@ import pytest
 
 from orchestrator.cli.examples import example_dir, zip_example
 from orchestrator.jobs.workflow import DEPLOYMENT
-from tests.e2e.conftest import LocalUp, start_local_up
+from tests.e2e.conftest import LocalUp, start_local_up, stop_local_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -55,14 +55,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         shots.mkdir(parents=True, exist_ok=True)
         yield Stack(up, url, shots)
     finally:
-        import signal
-
-        up.proc.send_signal(signal.SIGINT)
-        try:
-            up.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            up.proc.kill()
-            up.proc.wait()
+        stop_local_up(up)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ Pure: records, summaries and plain dicts in, HTML out. Data fetching is ``data.p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ from orchestrator.cli.ui.html import (
 )
 from orchestrator.jobs.listing import JobSummary, ListPage, ListQuery
 from orchestrator.jobs.record import JobRecord
-from orchestrator.tracing.timeline import build_timeline
+from orchestrator.tracing.timeline import build_timeline, documents
 from states import Definition
 
 FILTERS = ("state", "app", "team", "since", "q")
@@ -278,16 +277,8 @@ def _xray_spans(response: Mapping[str, Any], trace_id: str | None) -> list[Span]
         for sub in doc.get("subsegments") or []:
             walk(sub, depth + 1)
 
-    for trace in response.get("Traces") or []:
-        if trace_id and trace.get("Id") not in (None, trace_id):
-            continue
-        for seg in trace.get("Segments") or []:
-            try:
-                doc = json.loads(seg.get("Document") or "")
-            except ValueError:
-                continue
-            if isinstance(doc, dict):
-                walk(doc, 0 if doc.get("type") != "subsegment" else 1)
+    for doc in documents(response, trace_id or ""):
+        walk(doc, 0 if doc.get("type") != "subsegment" else 1)
     spans.sort(key=lambda s: s.start)
     return spans
 
