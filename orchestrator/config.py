@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from orchestrator.errors import ConfigError
+from orchestrator.tenancy import function_name
 
 DEFAULT_PREFIX = "auto-lambda"
 METRIC_NAMESPACE = "AutoLambda"
@@ -100,9 +101,7 @@ class Settings:
         return f"{self.prefix}-workers"
 
     def function_name(self, app_name: str, team: str) -> str:
-        """``<prefix>-<team>-<app>`` (see orchestrator.intake.tenancy)."""
-        from orchestrator.intake.tenancy import function_name
-
+        """``<prefix>-<team>-<app>`` (see orchestrator.tenancy)."""
         return function_name(self.prefix, team, app_name)
 
     @property

@@ -8,7 +8,7 @@ earlier attempt published but never recorded is found and reused
 (``reuse_published_version``).
 
 Functions are created with their team's and app's tags, and only a function tagged
-for the job's team is updated (``orchestrator.intake.tenancy``).
+for the job's team is updated (``orchestrator.tenancy``).
 
 This step never touches the ``live`` alias: the verify step checks the version and the
 promote step (``orchestrator.steps.promote``) moves ``live``, so a version that fails
@@ -31,12 +31,12 @@ from typing import Any, ClassVar, TypeVar
 from orchestrator.aws.facade import Aws, aws_call, classify_client_error, error_code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError, DeployError
-from orchestrator.intake.tenancy import check_owner, ownership_tags
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Artifact
 from orchestrator.steps.lambda_waits import retry_conflicts, wait_until_ready
 from orchestrator.steps.manifest import AppSpec
+from orchestrator.tenancy import check_owner, ownership_tags
 
 log = logging.getLogger(__name__)
 

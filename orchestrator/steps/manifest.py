@@ -82,7 +82,7 @@ class AppSpec:
     deploy_strategy: str = DEFAULT_STRATEGY
     deploy_weights: tuple[float, ...] = DEFAULT_WEIGHTS
     deploy_bake_seconds: int = DEFAULT_BAKE_SECONDS
-    team: str = "default"      # from the upload's key (orchestrator.intake.tenancy)
+    team: str = "default"      # from the upload's key (orchestrator.tenancy)
 
     @property
     def python_version(self) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from orchestrator.intake.tenancy import function_name, own_app_name, team_of_key
 from orchestrator.steps import rehydrate
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Unpacked
 from orchestrator.steps.manifest import AppSpec, load_app_spec
 from orchestrator.steps.zipsafe import unpack_zip
+from orchestrator.tenancy import function_name, own_app_name, team_of_key
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.errors import ManifestError
-from orchestrator.intake.tenancy import (
+from orchestrator.tenancy import (
     check_owner,
     function_name,
     own_app_name,

@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
 # Bucket names are at most 63 characters: "<prefix>-artifacts-<12-digit account>".
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
 _AMI_RE = re.compile(r"^ami-[0-9a-f]{8,17}$")
-# As the worker reads a team from a key's first folder (orchestrator/intake/tenancy.py).
+# As the worker reads a team from a key's first folder (orchestrator/tenancy.py).
 _TEAM_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,19}$")
 
 
