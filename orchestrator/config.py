@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from orchestrator.errors import ConfigError
+from orchestrator.tenancy import function_name
 
 DEFAULT_PREFIX = "auto-lambda"
 METRIC_NAMESPACE = "AutoLambda"
@@ -101,8 +102,6 @@ class Settings:
 
     def function_name(self, app_name: str, team: str) -> str:
         """``<prefix>-<team>-<app>`` (see orchestrator.tenancy)."""
-        from orchestrator.tenancy import function_name
-
         return function_name(self.prefix, team, app_name)
 
     @property

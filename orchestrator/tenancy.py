@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 
 from orchestrator.errors import ManifestError
+from orchestrator.limits import LAMBDA_FUNCTION_NAME_CHARS as MAX_FUNCTION_NAME
 
 DEFAULT_TEAM = "default"
-MAX_FUNCTION_NAME = 64  # Lambda's limit on a function name
 TAG_MANAGED = "auto-lambda:managed"
 TAG_TEAM = "auto-lambda:team"
 TAG_APP = "auto-lambda:app"
