@@ -66,13 +66,15 @@ def test_demo_ui_prints_an_address_whose_page_shows_the_job_turn_verified(
         lines = _lines(proc)
         url = _wait_for(lines, r"web console on (http://127\.0\.0\.1:\d+/)", seen, 90)
         states: list[str] = []
+        page = ""
         deadline = time.monotonic() + 180
-        while "verified" not in states and time.monotonic() < deadline:
+        while not {"verified", "failed"} & set(states) and time.monotonic() < deadline:
             with urllib.request.urlopen(url + "?fragment=live", timeout=30) as resp:
                 page = resp.read().decode()
             states = re.findall(r'<tr data-job="[0-9a-f]+" data-state="(\w+)">', page)
             time.sleep(0.3)
-        assert states == ["verified"], states
+        errors = re.findall(r'<span class="code">([^<]+)</span> ([^<]*)', page)
+        assert states == ["verified"], (states, errors)
         _wait_for(lines, r"(the console stays on http://\S+ until Ctrl-C)", seen, 120)
         with urllib.request.urlopen(url, timeout=30) as resp:  # still up after the jobs
             assert resp.status == 200
