@@ -247,8 +247,19 @@ class BuildCache:
 
     # ---- wheels ----
     def wheel(self, sha256: str) -> Path | None:
-        """The stored wheel with this sha256, checked, or None."""
-        return self._checked(WHEELS, sha256)
+        """The stored wheel with this sha256, checked, or None. A wheel's name is its
+        digest (given by the resolver or the app's lock), so a file another cache put in
+        a shared download folder is adopted once its bytes are checked."""
+        path = self.path(WHEELS, sha256)
+        try:
+            ok = file_digest(path) == sha256
+        except OSError:
+            return None
+        if not ok:
+            self._forget(WHEELS, sha256)
+            return None
+        self._record(WHEELS, sha256, sha256, path.stat().st_size)
+        return path
 
     def add_wheel(self, sha256: str, path: Path) -> Path:
         """Record a wheel already written (checked) at ``self.path(WHEELS, sha256)``."""
