@@ -16,8 +16,12 @@ remembered resolutions, in one folder bounded in size.
 
 The index (``index.sqlite``, shared safely by every worker process on the machine)
 records each entry's sha256 and size apart from the entry: an entry whose bytes no
-longer match is dropped and rebuilt, never used. It also records when each entry was
-last used: past ``max_bytes`` the least recently used go first. uv's own metadata cache
+longer match is dropped and rebuilt, never used. As git's index does, it also records
+the file's identity when its bytes were last hashed (size, inode, modification and
+change times, which a write always moves and a user cannot set back): an entry whose
+identity is unchanged is the file that was hashed, and is not read twice; any other is
+hashed again before use. It also records when each entry was last used: past
+``max_bytes`` the least recently used go first. uv's own metadata cache
 lives in ``uv/`` and is emptied when it outgrows its share.
 
 With a remote (the artifacts bucket, ``cache/<key>.zip``), dependency and chalice
@@ -36,13 +40,18 @@ import os
 import shutil
 import sqlite3
 import time
-import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.steps.packaging.zipdet import Entry, ZipSummary, raw_entries, write_zip
+from orchestrator.steps.packaging.zipdet import (
+    Entry,
+    ZipSummary,
+    raw_entries,
+    read_own_zip,
+    write_zip,
+)
 
 log = logging.getLogger(__name__)
 DEPS = "deps"
@@ -56,7 +65,7 @@ UV_SHARE = 0.05       # of max_bytes, for uv's own metadata cache
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (kind TEXT NOT NULL, key TEXT NOT NULL,
     digest TEXT NOT NULL, size INTEGER NOT NULL, last_used REAL NOT NULL,
-    PRIMARY KEY (kind, key));
+    hashed_as TEXT NOT NULL DEFAULT '', PRIMARY KEY (kind, key));
 CREATE TABLE IF NOT EXISTS resolutions (key TEXT PRIMARY KEY, value TEXT NOT NULL,
     created REAL NOT NULL, last_used REAL NOT NULL);
 """
@@ -73,6 +82,12 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+def file_identity(path: Path) -> str:
+    """What changes whenever a file's bytes may have: size, inode, mtime and ctime."""
+    st = os.stat(path)
+    return f"{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
 @dataclass(frozen=True)
 class CachedZip:
     """A cached zip and the metadata stored in its comment."""
@@ -82,9 +97,13 @@ class CachedZip:
     path: Path
     meta: dict[str, Any]
     source: str  # "local", "remote" or "new"
+    listing: tuple[Entry, ...] | None = field(default=None, compare=False, repr=False)
 
     def entries(self) -> list[Entry]:
-        return raw_entries(self.path)
+        if self.listing is not None:
+            return list(self.listing)
+        own = read_own_zip(self.path)
+        return own[0] if own is not None else raw_entries(self.path)
 
 
 class S3RemoteCache:
@@ -173,9 +192,11 @@ class BuildCache:
         return self.download_dir / "uv"
 
     def _record(self, kind: str, key: str, digest: str, size: int) -> None:
+        """Record an entry whose bytes were just hashed to ``digest``."""
         with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
-                       (kind, key, digest, size, self.clock()))
+            db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+                       (kind, key, digest, size, self.clock(),
+                        file_identity(self.path(kind, key))))
 
     def _forget(self, kind: str, key: str) -> None:
         with self._db() as db:
@@ -185,19 +206,20 @@ class BuildCache:
 
     def _checked(self, kind: str, key: str) -> Path | None:
         """The entry's file if the index knows it and its bytes match the digest."""
-        with self._db() as db:
-            row = db.execute("SELECT digest FROM entries WHERE kind = ? AND key = ?",
-                             (kind, key)).fetchone()
-            if row is not None:
-                db.execute("UPDATE entries SET last_used = ? WHERE kind = ? AND key = ?",
-                           (self.clock(), kind, key))
         path = self.path(kind, key)
-        if row is None:
-            return None
-        try:
-            ok = file_digest(path) == row[0]
-        except OSError:
-            ok = False
+        with self._db() as db:
+            row = db.execute("SELECT digest, hashed_as FROM entries WHERE kind = ? AND key = ?",
+                             (kind, key)).fetchone()
+            if row is None:
+                return None
+            try:
+                identity = file_identity(path)
+                ok = identity == row[1] or file_digest(path) == row[0]
+            except OSError:
+                ok = False
+            if ok:
+                db.execute("UPDATE entries SET last_used = ?, hashed_as = ? "
+                           "WHERE kind = ? AND key = ?", (self.clock(), identity, kind, key))
         if not ok:
             log.warning("dropping cache entry %s/%s: its bytes do not match the digest the "
                         "index recorded", kind, key)
@@ -219,12 +241,13 @@ class BuildCache:
                 return None
             self._record(kind, key, digest, path.stat().st_size)
             source = "remote"
-        meta = _read_meta(path)
-        if meta is None or meta.get("key") != key:
+        own = read_own_zip(path)
+        meta = _read_meta(own[1] if own is not None else None)
+        if own is None or meta is None or meta.get("key") != key:
             log.warning("dropping unreadable cache entry %s", path)
             self._forget(kind, key)
             return None
-        return CachedZip(kind, key, path, meta, source)
+        return CachedZip(kind, key, path, meta, source, tuple(own[0]))
 
     def put(self, kind: str, key: str, entries: list[Entry], meta: dict[str, Any]) -> CachedZip:
         path = self.path(kind, key)
@@ -250,6 +273,9 @@ class BuildCache:
         """The stored wheel with this sha256, checked, or None. A wheel's name is its
         digest (given by the resolver or the app's lock), so a file another cache put in
         a shared download folder is adopted once its bytes are checked."""
+        found = self._checked(WHEELS, sha256)
+        if found is not None:
+            return found
         path = self.path(WHEELS, sha256)
         try:
             ok = file_digest(path) == sha256
@@ -328,10 +354,11 @@ class BuildCache:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def _read_meta(path: Path) -> dict[str, Any] | None:
+def _read_meta(comment: bytes | None) -> dict[str, Any] | None:
+    if comment is None:
+        return None
     try:
-        with zipfile.ZipFile(path) as zf:
-            data = json.loads(zf.comment.decode("utf-8"))
-    except (zipfile.BadZipFile, OSError, ValueError):
+        data = json.loads(comment.decode("utf-8"))
+    except ValueError:
         return None
     return data if isinstance(data, dict) else None

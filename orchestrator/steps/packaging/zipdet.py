@@ -32,6 +32,7 @@ DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1
 DOS_TIME_MIDNIGHT = 0
 COMPRESS_LEVEL = 6
 CHUNK = 1024 * 1024
+MAX_COMMENT = 65_535
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
 _EOCD = struct.Struct("<IHHHHIIH")
@@ -44,13 +45,18 @@ _MADE_BY_UNIX = (3 << 8) | 20
 
 @dataclass(frozen=True)
 class RawSource:
-    """Compressed bytes of one member of a zip on disk, ready to copy as they are."""
+    """Compressed bytes of one member of a zip on disk, ready to copy as they are.
+
+    ``header_offset`` is set for archives this module wrote: their local header is
+    exactly the one ``write_zip`` writes for the member, so runs of adjacent members are
+    copied header and all, in one go."""
 
     archive: Path
     data_offset: int
     compress_size: int
     crc: int
     method: int
+    header_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,46 @@ def entry_bytes(entry: Entry, limit: int | None = None) -> bytes:
         return src.read(limit) if limit is not None else src.read()
 
 
+def read_own_zip(archive: Path) -> tuple[list[Entry], bytes] | None:
+    """Entries and comment of a zip ``write_zip`` wrote, from its central directory alone
+    (no local header is read); None when it does not look like one (read it with
+    ``raw_entries`` then)."""
+    archive = Path(archive)
+    with archive.open("rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        tail_len = min(size, _EOCD.size + MAX_COMMENT)
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + _EOCD.size > len(tail):
+            return None
+        (_sig, _disk, _cd_disk, _n1, count, cd_size, cd_offset,
+         comment_len) = _EOCD.unpack_from(tail, at)
+        comment = tail[at + _EOCD.size: at + _EOCD.size + comment_len]
+        if count == _U16 or cd_offset == _U32 or len(comment) != comment_len:
+            return None  # zip64: leave it to zipfile
+        fh.seek(cd_offset)
+        directory = fh.read(cd_size)
+    entries: list[Entry] = []
+    pos = 0
+    for _ in range(count):
+        if directory[pos:pos + 4] != b"PK\x01\x02":
+            return None
+        fields = _CENTRAL.unpack_from(directory, pos)
+        (method, crc, csize, usize, name_len, extra_len, comment_len2, mode,
+         offset) = (fields[4], fields[7], fields[8], fields[9], fields[10], fields[11],
+                    fields[12], fields[15] >> 16, fields[16])
+        if extra_len or comment_len2 or method not in (zipfile.ZIP_STORED,
+                                                       zipfile.ZIP_DEFLATED):
+            return None
+        name = directory[pos + _CENTRAL.size: pos + _CENTRAL.size + name_len].decode("utf-8")
+        entries.append(Entry(name, usize, bool(mode & 0o111),
+                             raw=RawSource(archive, offset + _LOCAL.size + name_len, csize,
+                                           crc, method, header_offset=offset)))
+        pos += _CENTRAL.size + name_len
+    return entries, comment
+
+
 class _Out:
     """The output file, its position and the sha256 of everything written so far."""
 
@@ -173,15 +219,18 @@ class _Sources:
         self.open_files: dict[Path, BinaryIO] = {}
 
     def copy(self, out: _Out, raw: RawSource) -> None:
-        src = self.open_files.get(raw.archive)
+        self.copy_span(out, raw.archive, raw.data_offset, raw.compress_size)
+
+    def copy_span(self, out: _Out, archive: Path, offset: int, length: int) -> None:
+        src = self.open_files.get(archive)
         if src is None:
-            src = self.open_files[raw.archive] = raw.archive.open("rb")
-        src.seek(raw.data_offset)
-        left = raw.compress_size
+            src = self.open_files[archive] = archive.open("rb")
+        src.seek(offset)
+        left = length
         while left:
             chunk = src.read(min(CHUNK, left))
             if not chunk:
-                raise BuildError(f"archive {raw.archive.name} is truncated",
+                raise BuildError(f"archive {archive.name} is truncated",
                                  code="BuildCacheCorrupt",
                                  hint="build again: the damaged entry is dropped")
             out.write(chunk)
@@ -212,6 +261,32 @@ def _deflate(entry: Entry, level: int) -> tuple[int, int, list[bytes]]:
     return crc, size, chunks
 
 
+class _Span:
+    """Adjacent members of one archive written here, copied header and all in one go."""
+
+    def __init__(self) -> None:
+        self.archive: Path | None = None
+        self.start = 0       # source offset of the first local header
+        self.end = 0         # source offset just past the last member's data
+        self.length = 0      # bytes pending
+
+    def joins(self, raw: RawSource) -> bool:
+        return self.length > 0 and raw.archive == self.archive and raw.header_offset == self.end
+
+    def add(self, raw: RawSource) -> None:
+        assert raw.header_offset is not None
+        if self.length == 0:
+            self.archive, self.start = raw.archive, raw.header_offset
+        self.end = raw.data_offset + raw.compress_size
+        self.length = self.end - self.start
+
+    def flush(self, out: _Out, sources: _Sources) -> None:
+        if self.length:
+            assert self.archive is not None
+            sources.copy_span(out, self.archive, self.start, self.length)
+            self.length = 0
+
+
 def write_zip(entries: Iterable[Entry], out_path: Path, *, comment: bytes = b"",
               level: int = COMPRESS_LEVEL) -> ZipSummary:
     """Write ``entries`` (sorted here; names must be unique) to ``out_path``."""
@@ -224,19 +299,23 @@ def write_zip(entries: Iterable[Entry], out_path: Path, *, comment: bytes = b"",
     central: list[bytes] = []
     unzipped = 0
     sources = _Sources()
+    span = _Span()
     try:
         with tmp.open("wb") as fh:
             out = _Out(fh)
             for entry in ordered:
                 name = entry.name.encode("utf-8")
                 flags = 0x800 if not entry.name.isascii() else 0
-                offset = out.pos
+                raw = entry.raw
+                own = raw is not None and raw.header_offset is not None
+                if not (own and raw is not None and span.joins(raw)):
+                    span.flush(out, sources)
+                offset = out.pos + span.length
                 if offset >= _U32:
                     raise BuildError("the package is over 4 GB", code="PackageTooLarge")
                 chunks: list[bytes] = []
-                if entry.raw is not None:
-                    crc, size, csize, method = (entry.raw.crc, entry.size,
-                                                entry.raw.compress_size, entry.raw.method)
+                if raw is not None:
+                    crc, size, csize, method = raw.crc, entry.size, raw.compress_size, raw.method
                 elif entry.size == 0 and entry.data is None:
                     crc, size, csize, method = 0, 0, 0, zipfile.ZIP_STORED
                 else:
@@ -244,18 +323,24 @@ def write_zip(entries: Iterable[Entry], out_path: Path, *, comment: bytes = b"",
                     csize, method = sum(len(c) for c in chunks), zipfile.ZIP_DEFLATED
                 if size >= _U32 or csize >= _U32:
                     raise BuildError(f"'{entry.name}' is over 4 GB", code="PackageTooLarge")
-                out.write(_LOCAL.pack(0x04034B50, 20, flags, method, DOS_TIME_MIDNIGHT,
-                                      DOS_DATE_1980_01_01, crc, csize, size, len(name), 0))
-                out.write(name)
-                if entry.raw is not None:
-                    sources.copy(out, entry.raw)
-                for chunk in chunks:
-                    out.write(chunk)
+                if own and raw is not None:
+                    # written here before: its local header is the one this loop would
+                    # write, so it joins the run of adjacent members copied as they are
+                    span.add(raw)
+                else:
+                    out.write(_LOCAL.pack(0x04034B50, 20, flags, method, DOS_TIME_MIDNIGHT,
+                                          DOS_DATE_1980_01_01, crc, csize, size, len(name), 0))
+                    out.write(name)
+                    if raw is not None:
+                        sources.copy(out, raw)
+                    for chunk in chunks:
+                        out.write(chunk)
                 mode = (stat.S_IFREG | (0o755 if entry.executable else 0o644)) << 16
                 central.append(_CENTRAL.pack(0x02014B50, _MADE_BY_UNIX, 20, flags, method,
                                              DOS_TIME_MIDNIGHT, DOS_DATE_1980_01_01, crc, csize,
                                              size, len(name), 0, 0, 0, 0, mode, offset) + name)
                 unzipped += size
+            span.flush(out, sources)
             cd_offset = out.pos
             for record in central:
                 out.write(record)
