@@ -71,14 +71,20 @@ def _print_human(doc: dict[str, Any]) -> None:
 @click.option("--arch", type=click.Choice(ARCHITECTURES), help="Override the architecture.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Build cache folder (default: AUTO_LAMBDA_CACHE_DIR or .auto-lambda/cache).")
+@click.option("--refresh", is_flag=True,
+              help="Resolve the dependencies again, even if the same files were resolved "
+                   "recently (unpinned requirements pick up new releases).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
-          cache_dir: Path | None, as_json: bool) -> None:
+          cache_dir: Path | None, refresh: bool, as_json: bool) -> None:
     """Build ZIP_FILE (an app zip as uploaded) into a Lambda package, locally.
 
-    Dependencies from requirements.txt are installed as wheels for the target
-    runtime and architecture, native code is checked against the runtime's glibc,
-    and the package is byte-for-byte reproducible. Exit 2 on a build error.
+    Dependencies (requirements files, pyproject.toml, or a uv/poetry/Pipfile/pylock
+    lock) are resolved with uv for the target runtime's Python and glibc and
+    installed as wheels; what the runtime provides (boto3) is left out; native code
+    is checked against the runtime; every module the handler imports at load time
+    must be packaged. The package is byte-for-byte reproducible. Exit 2 on a build
+    error.
 
     \b
     Example:
@@ -90,7 +96,7 @@ def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
     from orchestrator.steps.zipsafe import unpack_zip
 
     start = time.monotonic()
-    cache_root = cache_dir or Settings.from_env().cache_dir
+    settings = Settings.from_env()
     say = (lambda _m: None) if as_json else (lambda m: click.echo(f"  {m}", err=True))
     try:
         with tempfile.TemporaryDirectory(prefix="auto-lambda-app-") as tmp:
@@ -102,8 +108,8 @@ def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
                 spec = replace(spec, runtime=runtime)
             if arch:
                 spec = replace(spec, architecture=arch)
-            cache = BuildCache(cache_root)
-            res = build_package(app_dir, spec, out, cache=cache, progress=say)
+            cache = BuildCache.from_settings(settings, local_dir=cache_dir)
+            res = build_package(app_dir, spec, out, cache=cache, progress=say, refresh=refresh)
     except AutoLambdaError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "error": exc.as_dict()}, indent=2))

@@ -92,8 +92,8 @@ class StepEnv:
             from orchestrator.steps.packaging import BuildCache
             from orchestrator.steps.packaging.cache import S3RemoteCache
 
-            self._cache = BuildCache(self.aws.settings.cache_dir,
-                                     remote=S3RemoteCache(self.aws))
+            self._cache = BuildCache.from_settings(self.aws.settings,
+                                                   remote=S3RemoteCache(self.aws))
         return self._cache
 
 

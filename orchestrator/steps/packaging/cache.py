@@ -168,6 +168,15 @@ class BuildCache:
         self.clock = clock
         self._ready = False
 
+    @classmethod
+    def from_settings(cls, settings: Any, remote: S3RemoteCache | None = None,
+                      local_dir: Path | None = None) -> BuildCache:
+        """The cache a worker or the CLI uses: AUTO_LAMBDA_CACHE_DIR, _CACHE_MAX_MB and
+        _RESOLVE_TTL (``orchestrator.config.Settings``)."""
+        return cls(local_dir or settings.cache_dir, remote,
+                   max_bytes=settings.cache_max_mb * 1024 * 1024,
+                   resolution_ttl=float(settings.resolve_ttl))
+
     # ---- the index ----
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

@@ -115,6 +115,7 @@ class DependencyStep:
         self.app_bytes = app_bytes
         self.clock = clock
         self.kind, self.uv = installer_choice()
+        self.refresh = False  # resolve again even when a resolution is remembered
 
     # ---- the warm path ----
     def fingerprint(self) -> tuple[str, dict[str, str]] | None:
@@ -144,7 +145,7 @@ class DependencyStep:
         if found is None:
             return Dependencies(None, self.kind)
         key, roots = found
-        memo = self._remembered(key)
+        memo = None if self.refresh else self._remembered(key)
         if memo is not None:
             if memo.get("empty"):
                 return Dependencies(None, memo["installer"], memo["inputs"])

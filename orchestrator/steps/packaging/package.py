@@ -212,9 +212,11 @@ class _Builder:
 
 
 def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCache,
-                  progress: Progress | None = None,
+                  progress: Progress | None = None, refresh: bool = False,
                   clock: Callable[[], float] = time.monotonic) -> BuildResult:
-    """Build ``app_dir`` for ``spec`` into ``out_zip``; raise BuildError with a code."""
+    """Build ``app_dir`` for ``spec`` into ``out_zip``; raise BuildError with a code.
+    ``refresh`` resolves the dependencies again instead of using a remembered
+    resolution."""
     start = clock()
     say: Progress = progress or (lambda _msg: None)
     app_dir = Path(app_dir)
@@ -222,6 +224,7 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="auto-lambda-build-") as tmp:
         b = _Builder(app_dir, spec, cache, Path(tmp), say, clock)
+        b.deps_step.refresh = refresh
         vendor_entries: list[Entry] = []
         if spec.chalice:  # refuse before spending time on dependencies
             # chalice's driver and the tool sandbox are loaded for chalice projects only
