@@ -25,6 +25,7 @@ from orchestrator.steps.packaging.inputs.reqfile import (
     MAX_FILE_BYTES,
     Line,
     RequirementsFiles,
+    check_requirement,
     invalid,
     read_requirements,
 )
@@ -59,18 +60,7 @@ def _str_list(value: Any, where: str) -> list[str]:
 
 
 def _pep508(text: str, where: str) -> Line:
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        req = Requirement(text)
-    except InvalidRequirement as exc:
-        raise invalid(f"{where}: {text!r} is not a valid requirement: {exc}",
-                      "use the form name[extra]>=version; marker") from exc
-    if req.url:
-        raise invalid(f"{where}: direct URL or path requirements are not accepted "
-                      f"({req.name} @ ...)",
-                      "depend on a released version, or put the code in vendor/")
-    return Line(str(req), where)
+    return Line(check_requirement(text, where), where)
 
 
 def _caret(version: str) -> str:

@@ -118,7 +118,8 @@ def _hashes(line: str, where: str) -> tuple[str, frozenset[str]]:
     return rest, frozenset(found)
 
 
-def _check_requirement(text: str, where: str) -> str:
+def check_requirement(text: str, where: str) -> str:
+    """``text`` normalised, or RequirementsInvalid (also for URL and path requirements)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
@@ -173,7 +174,7 @@ def read_requirements(app_dir: Path, rel: str, into: RequirementsFiles | None = 
                                            "and --hash only")
             raise invalid(f"{here}: the pip option {opt} is not accepted", hint)
         body, hashes = _hashes(line, here)
-        normalized = _check_requirement(body, here)
+        normalized = check_requirement(body, here)
         entry = Line(normalized, here, hashes)
         (out.constraints if kind == "constraint" else out.requirements).append(entry)
         out.require_hashes |= bool(hashes)
