@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from orchestrator.errors import ConfigError
+from orchestrator.tenancy import function_name
 
 DEFAULT_PREFIX = "auto-lambda"
 METRIC_NAMESPACE = "AutoLambda"
@@ -66,6 +67,12 @@ class Settings:
     # endpoint: an emulator is local, AWS is not. In-process emulators (moto's mock_aws
     # in tests) set no endpoint, so AUTO_LAMBDA_LOCAL=1 forces it.
     local_override: bool | None = None
+    # Debugging only: keep a failed job's work folder (every job's folder is removed
+    # when the job ends otherwise, so a worker's disk does not fill up).
+    keep_failed_job_dirs: bool = False
+    # Extra ``states.Hooks`` around every job's drive (notifications, audit, metrics,
+    # drills): import paths ``module:attribute`` from AUTO_LAMBDA_HOOKS, comma-separated.
+    extra_hooks: tuple[str, ...] = ()
 
     # ---- derived names (DESIGN.md "Resource names") ----
     @property
@@ -96,8 +103,9 @@ class Settings:
     def worker_group_name(self) -> str:
         return f"{self.prefix}-workers"
 
-    def function_name(self, app_name: str) -> str:
-        return f"{self.prefix}-{app_name}"
+    def function_name(self, app_name: str, team: str) -> str:
+        """``<prefix>-<team>-<app>`` (see orchestrator.tenancy)."""
+        return function_name(self.prefix, team, app_name)
 
     @property
     def is_local(self) -> bool:
@@ -128,4 +136,7 @@ class Settings:
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),
+            keep_failed_job_dirs=bool(_env_bool(env, "AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS")),
+            extra_hooks=tuple(h.strip() for h in env.get("AUTO_LAMBDA_HOOKS", "").split(",")
+                              if h.strip()),
         )

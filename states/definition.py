@@ -122,6 +122,7 @@ class Definition:
                            ("max_history_events", max_history_events),
                            ("_compiled", {})):
             object.__setattr__(self, key, value)
+        # here, not at the top: states.validate imports this module's classes
         from states.validate import validate
 
         validate(self)
@@ -136,6 +137,24 @@ class Definition:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.states)
+
+    @property
+    def terminal_states(self) -> frozenset[str]:
+        """The Succeed and Fail states: an execution in one of them is finished."""
+        return frozenset(s.name for s in self.states if not isinstance(s, TaskState))
+
+    @property
+    def succeed_states(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states if isinstance(s, SucceedState))
+
+    @property
+    def fail_states(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states if isinstance(s, FailState))
+
+    @property
+    def task_states(self) -> tuple[TaskState, ...]:
+        """The Task states, in declaration order."""
+        return tuple(s for s in self.states if isinstance(s, TaskState))
 
     def task(self, name: str) -> TaskState:
         state = self.state(name)

@@ -22,7 +22,7 @@ from states.errors import (
     HistoryLimitExceeded,
 )
 from states.history import EventType, HistoryEvent, Status
-from states.machine import CompiledMachine, compiled, trigger_redrive
+from states.machine import CompiledMachine, compiled, trigger_abort, trigger_redrive
 from states.retry import backoff_delay
 
 SNAPSHOT_FORMAT = 1
@@ -248,6 +248,25 @@ class Execution:
         if self.state != target:
             self._cm.move(self, trigger_redrive(target))
             self._emit(_E.StateEntered, target, now)
+
+    def abort(self, error: str, cause: str, now: float, into: str | None = None) -> None:
+        """Fail a running (or retrying) execution from outside, as Step Functions'
+        StopExecution does: no task outcome is recorded, the current state is left for
+        the Fail state ``into`` (the definition's only one by default) with ``error``
+        and ``cause``. It cannot be redriven (no task failed); start a new execution."""
+        if self.is_terminal:
+            raise ExecutionError(f"execution {self.id!r} is already {self.status.value}")
+        fails = sorted(self.definition.fail_states)
+        target = into or (fails[0] if len(fails) == 1 else None)
+        if target not in fails:
+            raise ExecutionError(f"abort needs one of the Fail states {fails}, got {into!r}")
+        where = self.state
+        self.task = None
+        self.next_attempt_at = None
+        self.failed_state = None
+        self._emit(_E.StateExited, where, now)
+        self._cm.move(self, trigger_abort(target))
+        self._entered(target, now, caught={"error": error, "cause": cause, "state": where})
 
     # ---- internals ----
     def _emit(self, type_: EventType, state: str, now: float, error: str | None = None,

@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.aws.facade import aws_call
+from orchestrator.aws.queue import Message, Queue
 from orchestrator.jobs.heartbeat import Heartbeat
 from orchestrator.jobs.runner import JobRunner
 from orchestrator.tracing.base import trace_id_for
@@ -65,6 +65,7 @@ class Worker:
         self.runner = runner
         self.aws = runner.steps.env.aws
         self.queue_url = queue_url
+        self.queue = Queue(self.aws, queue_url, "jobs")
         self.concurrency = max(1, concurrency)
         self.wait_seconds = wait_seconds
         self.visibility = max(1, int(visibility))
@@ -87,23 +88,15 @@ class Worker:
         self.stop.set()
 
     # ---- one message ----
-    def _receive(self, n: int, wait_s: int) -> list[dict[str, Any]]:
-        with aws_call("sqs.receive_message"):
-            resp = self.aws.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=max(1, min(10, n)),
-                WaitTimeSeconds=wait_s, VisibilityTimeout=self.visibility,
-                MessageSystemAttributeNames=["AWSTraceHeader", "ApproximateReceiveCount"])
-        messages: list[dict[str, Any]] = resp.get("Messages", [])
-        return messages
+    def _receive(self, n: int, wait_s: int) -> list[Message]:
+        return self.queue.receive(n, wait_seconds=wait_s, visibility=self.visibility)
 
     def _set_visibility(self, receipt: str, seconds: int) -> None:
-        self.aws.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt,
-                                               VisibilityTimeout=seconds)
+        self.queue.set_visibility(receipt, seconds)
 
-    def handle(self, msg: dict[str, Any]) -> Handled:
+    def handle(self, msg: Message) -> Handled:
         """Run one message's jobs and acknowledge it. Never raises."""
-        receipt = msg.get("ReceiptHandle", "")
-        attrs = msg.get("Attributes") or {}
+        receipt = msg.receipt
         handled = Handled(Ack.KEEP, (), "unexpected error")
         self.guard.job_started()
         thread = threading.get_ident()
@@ -119,30 +112,27 @@ class Worker:
             with self._lock:
                 self._inflight[receipt] = beat
             with beat:
-                handled = handle_body(self.runner, msg.get("Body", ""),
-                                      message_id=msg.get("MessageId", "?"),
+                handled = handle_body(self.runner, msg.body, message_id=msg.message_id,
                                       expected_bucket=self.expected_bucket,
-                                      trace_id=trace_id_for(attrs.get("AWSTraceHeader")),
+                                      trace_id=trace_id_for(msg.trace_header),
                                       stop=self.stop.is_set)
         except Exception:
             log.exception("message %s: unexpected failure; it will be redelivered",
-                          msg.get("MessageId"))
+                          msg.message_id)
         finally:
             with self._lock:
                 self._inflight.pop(receipt, None)
             try:
-                self._acknowledge(receipt, handled, int(attrs.get("ApproximateReceiveCount",
-                                                                  1) or 1))
+                self._acknowledge(receipt, handled, msg.receive_count)
             except Exception:
-                log.exception("message %s: acknowledging failed", msg.get("MessageId"))
+                log.exception("message %s: acknowledging failed", msg.message_id)
             self.guard.job_finished()
         return handled
 
     def _acknowledge(self, receipt: str, handled: Handled, receive_count: int = 1) -> None:
-        sqs = self.aws.sqs
         try:
             if handled.ack is Ack.DELETE:
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
+                self.queue.delete(receipt)
             elif handled.ack is Ack.DELAY:
                 self._set_visibility(receipt, busy_delay_for(receive_count, self.busy_delay))
             elif handled.ack is Ack.RELEASE:
@@ -198,7 +188,7 @@ class Worker:
             self.stats.received += len(messages)
             if self.stop.is_set():  # received while stopping: hand them straight back
                 for msg in messages:
-                    self._release_message(msg.get("ReceiptHandle", ""))
+                    self._release_message(msg.receipt)
                 break
             for msg in messages:
                 future = pool.submit(self.handle, msg)

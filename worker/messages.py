@@ -5,16 +5,14 @@ and acknowledged: it never loops, and never takes the worker down."""
 from __future__ import annotations
 
 import enum
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.errors import AutoLambdaError, BadEvent
+from orchestrator.errors import BadEvent
 from orchestrator.intake.events import ObjectRef, parse_message
 from orchestrator.jobs.runner import JobRunner, Outcome
-from orchestrator.jobs.store import JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -33,28 +31,13 @@ class Handled:
     note: str = ""
 
 
-def record_rejected(runner: JobRunner, ident: str, error: AutoLambdaError,
-                    bucket: str = "", key: str = "") -> str:
-    """Store a failed job for input that never became a state machine."""
-    now = runner.clock()
-    job_id = "rejected-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
-    event = {"type": "ExecutionFailed", "state": "failed", "time": now, "attempt": 0,
-             "error": error.code, "cause": str(error)}
-    rec = JobRecord(job_id=job_id, bucket=bucket, key=key, state="failed", status="FAILED",
-                    error={"code": error.code, "message": str(error), "state": "received"},
-                    created_at=now, updated_at=now, finished_at=now,
-                    snapshot={"history": [event], "data": {}})
-    runner.store.create(rec)
-    return job_id
-
-
 def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucket: str | None,
                 trace_id: str | None = None,
                 stop: Callable[[], bool] = lambda: False) -> Handled:
     try:
         parsed = parse_message(body)
     except BadEvent as exc:
-        job = record_rejected(runner, f"msg:{message_id}", exc)
+        job = runner.reject(f"msg:{message_id}", exc)
         log.warning("message %s rejected [%s]: %s", message_id, exc.code, exc)
         return Handled(Ack.DELETE, (job,), exc.code)
     if parsed.test_event:
@@ -72,8 +55,7 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
             err = BadEvent(f"event for bucket {ref.bucket!r}, expected {expected_bucket!r}",
                            code="UnexpectedBucket",
                            hint="only the incoming bucket should notify this queue")
-            jobs.append(record_rejected(runner, f"{ref.bucket}/{ref.key}", err,
-                                        ref.bucket, ref.key))
+            jobs.append(runner.reject(f"{ref.bucket}/{ref.key}", err, ref.bucket, ref.key))
             acks.append(Ack.DELETE)
             continue
         outcome, rec = run_ref(runner, ref, trace_id=trace_id, stop=stop)

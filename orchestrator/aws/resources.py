@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from orchestrator.aws.facade import Aws, error_code
+from orchestrator.aws.tables import create_table_request
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +83,7 @@ def ensure_resources(aws: Aws) -> StackInfo:
     except Exception as exc:
         if error_code(exc) != "ResourceNotFoundException":
             raise
-        aws.dynamodb.create_table(
-            TableName=s.table_name,
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        aws.dynamodb.create_table(**create_table_request(s.table_name))
 
     role_arn = s.deployed_role_arn or _ensure_role(aws)
     log.info("resources ready: queue=%s bucket=%s table=%s", s.queue_name,

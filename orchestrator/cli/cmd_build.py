@@ -90,6 +90,7 @@ def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
     Example:
       auto-lambda build app.zip -o package.zip --runtime python3.12 --arch arm64
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.config import Settings
     from orchestrator.steps.manifest import load_app_spec
     from orchestrator.steps.packaging import BuildCache, build_package

@@ -62,6 +62,7 @@ def checker(interval: float, once: bool, as_json: bool, include_in_flight: bool,
       auto-lambda checker --interval 10s
       auto-lambda checker --once --json
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.metric import Checker, CheckerOptions, format_tick
     from orchestrator.aws.facade import Aws
     from orchestrator.config import Settings
@@ -164,6 +165,7 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
       auto-lambda simulate --scenario burst --policy builtin --policy checker-10s
       auto-lambda simulate --scenario diurnal --json --plot diurnal.png
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from dataclasses import replace
 
     from orchestrator.errors import require_extra
@@ -219,25 +221,12 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], as_json: b
 
 def _job_durations() -> list[float]:
     """finished_at - created_at of every finished job in the jobs table."""
-    from orchestrator.aws.facade import Aws, aws_call
+    # imported on use, for start-up time: other commands (and --help) must not load it
+    from orchestrator.aws.facade import Aws
     from orchestrator.config import Settings
+    from orchestrator.jobs.store import JobStore
 
-    aws = Aws(Settings.from_env())
-    out: list[float] = []
-    kwargs: dict[str, Any] = {"TableName": aws.settings.table_name,
-                              "ProjectionExpression": "created_at, finished_at",
-                              "FilterExpression": "attribute_exists(finished_at)"}
-    while True:
-        with aws_call("dynamodb.scan(job durations)"):
-            page = aws.dynamodb.scan(**kwargs)
-        for item in page.get("Items", []):
-            try:
-                out.append(float(item["finished_at"]["N"]) - float(item["created_at"]["N"]))
-            except (KeyError, ValueError):
-                continue
-        if not page.get("LastEvaluatedKey"):
-            return out
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return JobStore(Aws(Settings.from_env())).finished_durations()
 
 
 commands = [checker, simulate]

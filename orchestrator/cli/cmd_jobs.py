@@ -35,6 +35,7 @@ def submit(zip_path: Path, name: str | None, as_json: bool) -> None:
       auto-lambda submit hello.zip
       auto-lambda submit build/app.zip --name hello.zip --json
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.intake.submit import submit_zip
 
     aws = _aws()
@@ -57,6 +58,7 @@ def jobs(state: str | None, limit: int | None, as_json: bool) -> None:
     Example:
       auto-lambda jobs --state failed --limit 20
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.report import jobs_table
     from orchestrator.jobs.store import JobStore
 
@@ -77,6 +79,7 @@ def show(job: str, as_json: bool) -> None:
     Example:
       auto-lambda show 3f2a9c
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.report import durations_table, history_table
     from orchestrator.jobs.store import JobStore
 

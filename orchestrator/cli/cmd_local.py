@@ -42,6 +42,7 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
     auto-lambda local up --workers 2 --max-workers 6
     auto-lambda local up --no-autoscale --port 0
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.autoscaler import format_decision
     from orchestrator.cli.stack import local_stack
 
@@ -90,6 +91,7 @@ def _stop_on_sigterm() -> None:
 def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
     if zips:
         return list(zips)
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.examples import example_dirs, zip_example
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -110,6 +112,7 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> N
     auto-lambda demo
     auto-lambda demo my-app.zip other-app.zip --json
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.demo import run_demo
     from orchestrator.cli.stack import local_stack
 

@@ -53,6 +53,7 @@ def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: flo
     Example:
       auto-lambda worker --concurrency 2 --drain-seconds 60
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.jobs.runtime import build_runtime
     from worker.instance import InstanceConfig, ScaleInGuard
     from worker.loop import Worker

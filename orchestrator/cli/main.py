@@ -67,7 +67,7 @@ def cli(verbose: int) -> None:
     """Build app zips dropped into S3 into verified AWS Lambda functions.
 
     Every upload becomes one persisted state machine:
-    received → fetched → unpacked → built → deployed → verified (or failed).
+    received → fetched → unpacked → built → deployed → tested → verified (or failed).
 
     Without AWS_ENDPOINT_URL the commands talk to real AWS through the standard
     AWS variables; `auto-lambda local up` and `auto-lambda demo` run everything on an
@@ -96,6 +96,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
+        # imported on use, for start-up time: other commands (and --help) must not load it
         from orchestrator.aws.facade import as_user_error
 
         mapped = as_user_error(exc)

@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
-from orchestrator.jobs.store import JobRecord
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.workflow import STEP_OF_STATE
 
 STATE_STYLES = {"verified": "green", "failed": "red", "retrying": "yellow"}
 
@@ -69,10 +70,7 @@ def history_table(rec: JobRecord) -> Table:
 
 def _step_of_state() -> dict[str, str]:
     """Which step runs in which state, from the workflow declaration."""
-    from orchestrator.jobs.workflow import DEPLOYMENT
-    from states import TaskState
-
-    return {st.name: st.resource for st in DEPLOYMENT.states if isinstance(st, TaskState)}
+    return dict(STEP_OF_STATE)
 
 
 def durations_table(records: list[JobRecord]) -> Table:

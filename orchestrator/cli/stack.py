@@ -49,6 +49,7 @@ class LocalStack:
 
 def _start_collector(aws: Aws, port: int) -> tuple[Any, str | None]:
     try:
+        # imported on use, for start-up time: other commands (and --help) must not load it
         from orchestrator.tracing.collector import Collector
     except ImportError:
         return None, None
@@ -102,6 +103,7 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
 
 def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale: bool,
                    concurrency: int, on_scale: Callable[[Any], None] | None) -> None:
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.localgroup import ensure_local_group, set_capacity
     from checker.pool import ProcessPool
 

@@ -17,20 +17,24 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
-from orchestrator.aws.facade import S3_MISSING_CODES, aws_call, error_code, s3_version_etag
-from orchestrator.faults import fault_point
+from orchestrator.errors import AutoLambdaError
 from orchestrator.intake.events import ObjectRef
+from orchestrator.intake.pinning import pin_version
 from orchestrator.jobs.heartbeat import Heartbeat
-from orchestrator.jobs.store import JobRecord, JobStore, LeaseLost
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore, LeaseLost
 from orchestrator.jobs.workflow import DEPLOYMENT
+from orchestrator.steps.data import Artifact, read_optional
+from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.manifest import AppSpec
 from orchestrator.steps.tasks import Steps
 from states import DefinitionError, Execution, HistoryLimitExceeded, Hooks, Status, drive
 
@@ -113,36 +117,15 @@ class JobRunner:
         rec = self.new_record(ref, self.clock(), trace_id)
         if self.store.create(rec):
             self.on_record(rec)
-            fault_point("after:received", job_id=rec.job_id, key=rec.key)
             return rec
         existing = self.store.get(ref.job_id)  # a concurrent delivery created it first
         assert existing is not None
         return existing
 
-    def resolve_version(self, ref: ObjectRef) -> ObjectRef:
-        """Pin an event without a versionId (the emulator sends none) to the object's
-        version, so a job's identity is the same as on AWS and as ``submit`` reports.
-
-        A transient failure of the lookup raises (the message comes back later) rather
-        than falling back to the etag: the same upload must always get the same job id."""
-        if ref.version_id or ref.pinned_job_id:
-            return ref
-        try:
-            with aws_call(f"s3.head_object({ref.key})"):
-                head = self.steps.env.aws.s3.head_object(Bucket=ref.bucket, Key=ref.key)
-        except Exception as exc:
-            if error_code(exc) in S3_MISSING_CODES | {"403", "AccessDenied"}:
-                return ref  # gone or unreadable: fetch will record why
-            raise
-        version, etag = s3_version_etag(head)
-        if version and (not ref.etag or etag == ref.etag):
-            return replace(ref, version_id=version)
-        return ref
-
     # ---- running ----
     def process(self, ref: ObjectRef, *, trace_id: str | None = None,
                 stop: Callable[[], bool] = lambda: False) -> tuple[Outcome, JobRecord]:
-        ref = self.resolve_version(ref)
+        ref = pin_version(self.steps.env.aws, ref)
         rec = self.ensure_record(ref, trace_id)
         if rec.is_terminal:
             return Outcome.ALREADY_DONE, rec
@@ -172,8 +155,6 @@ class JobRunner:
         if prepare is not None:
             prepare(ex)
             changed = True
-        last_state = [rec.state]
-
         def persist(execution: Execution) -> None:
             copy_execution(rec, execution)
             rec.updated_at = self.clock()
@@ -182,9 +163,6 @@ class JobRunner:
                 rec.finished_at = rec.updated_at
             self.store.save(rec)
             self.on_record(rec)
-            if execution.state != last_state[0]:
-                last_state[0] = execution.state
-                fault_point(f"after:{execution.state}", job_id=rec.job_id, key=rec.key)
 
         def overdue() -> bool:
             deadline = ex.task_deadline() if ex.task is not None else None
@@ -211,6 +189,8 @@ class JobRunner:
                 self._active.pop(job_id, None)
         if keeper.lost.is_set() and not ex.is_terminal:
             return Outcome.LOST, rec
+        if ex.is_terminal:
+            self.steps.finished(job_id, failed=ex.status is not Status.SUCCEEDED)
         try:
             self.store.release(rec)
         except LeaseLost:
@@ -222,17 +202,35 @@ class JobRunner:
             self.store.release(rec)
 
     def _fail_unresumable(self, rec: JobRecord, exc: Exception) -> Outcome:
-        """A snapshot this workflow cannot continue: fail the job, with what to do."""
+        """A snapshot this workflow cannot continue: keep it as a previous run and fail
+        a new execution of the current workflow with WorkflowChanged and what to do."""
         now = self.clock()
-        message = f"{exc} (use `auto-lambda replay --restart {rec.job_id}`)"
-        rec.error = {"code": "WorkflowChanged", "message": message, "state": rec.state}
-        rec.state, rec.status = "failed", Status.FAILED.value
+        rec.archive_run()
+        ex = start_execution(rec, now)
+        ex.abort("WorkflowChanged",
+                 f"{exc} (use `auto-lambda replay --restart {rec.job_id}`)", now)
+        copy_execution(rec, ex)
         rec.updated_at = rec.finished_at = now
         try:
             self.store.release(rec)
         except LeaseLost:
             return Outcome.LOST
         return Outcome.DONE
+
+    def reject(self, ident: str, error: AutoLambdaError, bucket: str = "",
+               key: str = "") -> str:
+        """Record input that never became a job (a message that is not an S3 event, an
+        event for another bucket) as a failed job with its code, so `auto-lambda jobs
+        --state failed` shows it; the same input always maps to the same job id."""
+        now = self.clock()
+        job_id = "rejected-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
+        rec = JobRecord(job_id=job_id, bucket=bucket, key=key, created_at=now,
+                        updated_at=now, finished_at=now)
+        ex = start_execution(rec, now)
+        ex.abort(error.code, str(error), now)
+        copy_execution(rec, ex)
+        self.store.create(rec)
+        return job_id
 
     # ---- watching ----
     def hung_in_thread(self, thread: int) -> bool:
@@ -323,7 +321,6 @@ def abandon_started_task(ex: Execution, now: float, cause: str | None = None) ->
 
 def copy_execution(rec: JobRecord, ex: Execution) -> None:
     """Mirror the execution into the record's queryable fields."""
-    data: dict[str, Any] = dict(ex.data)
     rec.snapshot = ex.snapshot()
     rec.state = ex.state
     rec.status = ex.status.value
@@ -334,9 +331,11 @@ def copy_execution(rec: JobRecord, ex: Execution) -> None:
                      "state": ex.error.get("state")}
     elif not ex.is_terminal:
         rec.error = None
-    app = data.get("app") or {}
-    rec.app_name = app.get("name") or rec.app_name
-    rec.artifact = data.get("artifact") or rec.artifact
-    deployed = data.get("deploy") or {}
-    rec.function_arn = deployed.get("function_arn") or rec.function_arn
-    rec.published_version = deployed.get("version") if ex.state == "verified" else None
+    app = read_optional(ex.data, AppSpec)
+    rec.app_name = app.name if app else rec.app_name
+    artifact = read_optional(ex.data, Artifact)
+    rec.artifact = artifact.to_json() if artifact else rec.artifact
+    deployed = read_optional(ex.data, DeployResult)
+    rec.function_arn = deployed.function_arn if deployed else rec.function_arn
+    succeeded = ex.status is Status.SUCCEEDED
+    rec.published_version = deployed.version if deployed and succeeded else None

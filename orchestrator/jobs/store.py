@@ -13,26 +13,18 @@ or held by the same token. The runner claims with a fresh token each time
     worker B: claim(job, B/2, now=81)         ok   lease B/2 until 141, resumes from snapshot
     worker A (had it only stalled): save()    LeaseLost (version moved on) -> leaves the job
 
-The execution snapshot (states library) is stored as a JSON string so floats and
-nested history survive unchanged. No workflow decisions are made here.
+The item layout is ``orchestrator.jobs.record``; every read and write of the jobs
+table goes through this class. No workflow decisions are made here.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from orchestrator.aws.facade import Aws, aws_call, error_code
+from orchestrator.aws.tables import JOB_KEY, job_key
 from orchestrator.errors import AutoLambdaError
-
-_ser = TypeSerializer()
-_deser = TypeDeserializer()
-
-TERMINAL_STATES = frozenset({"verified", "failed"})
+from orchestrator.jobs.record import JobRecord
 
 
 class JobNotFound(AutoLambdaError):
@@ -43,78 +35,6 @@ class LeaseLost(AutoLambdaError):
     """Another worker wrote the job since we read it: stop touching it."""
 
     code = "LeaseLost"
-
-
-@dataclass
-class JobRecord:
-    job_id: str
-    bucket: str
-    key: str
-    version_id: str | None = None
-    etag: str | None = None
-    app_name: str | None = None
-    state: str = "received"
-    status: str = "RUNNING"
-    version: int = 0
-    lease_owner: str | None = None
-    lease_expires: float = 0.0
-    redrive_count: int = 0
-    error: dict[str, Any] | None = None
-    artifact: dict[str, Any] | None = None
-    function_arn: str | None = None
-    published_version: str | None = None
-    created_at: float = 0.0
-    updated_at: float = 0.0
-    finished_at: float | None = None
-    trace_id: str | None = None
-    snapshot: dict[str, Any] = field(default_factory=dict)
-    # Earlier executions of this job (``replay --restart``), oldest first: each a summary
-    # {"run", "state", "error", "started_at", "finished_at", "redrive_count", "history"}.
-    previous_runs: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
-
-    @property
-    def history(self) -> list[dict[str, Any]]:
-        return list(self.snapshot.get("history", []))
-
-    def to_json(self) -> dict[str, Any]:
-        """The documented ``--json`` shape of a job."""
-        out = asdict(self)
-        out.pop("snapshot")
-        out["history"] = self.history
-        out["data"] = self.snapshot.get("data", {})
-        return out
-
-    # ---- DynamoDB mapping ----
-    def to_item(self) -> dict[str, Any]:
-        plain = asdict(self)
-        plain["snapshot"] = json.dumps(self.snapshot, separators=(",", ":"), default=str)
-        plain["previous_runs"] = (json.dumps(self.previous_runs, separators=(",", ":"),
-                                             default=str) if self.previous_runs else None)
-        for key in ("error", "artifact"):
-            plain[key] = json.dumps(plain[key]) if plain[key] is not None else None
-        clean = {k: v for k, v in plain.items() if v is not None and v != ""}
-        clean = json.loads(json.dumps(clean), parse_float=Decimal)
-        return {k: _ser.serialize(v) for k, v in clean.items()}
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> JobRecord:
-        raw = {k: _deser.deserialize(v) for k, v in item.items()}
-        for k, v in list(raw.items()):
-            if isinstance(v, Decimal):
-                raw[k] = int(v) if k in {"version", "redrive_count"} else float(v)
-        raw["snapshot"] = json.loads(raw.get("snapshot") or "{}")
-        raw["previous_runs"] = json.loads(raw.get("previous_runs") or "[]")
-        for key in ("error", "artifact"):
-            if isinstance(raw.get(key), str):
-                raw[key] = json.loads(raw[key])
-        raw.setdefault("bucket", "")
-        raw.setdefault("key", "")
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
 
 class JobStore:
@@ -128,7 +48,7 @@ class JobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         with aws_call(f"dynamodb.get_item({job_id})"):
-            resp = self._db.get_item(TableName=self.table, Key={"job_id": {"S": job_id}},
+            resp = self._db.get_item(TableName=self.table, Key=job_key(job_id),
                                      ConsistentRead=True)
         item = resp.get("Item")
         return JobRecord.from_item(item) if item else None
@@ -139,7 +59,7 @@ class JobStore:
         try:
             with aws_call("dynamodb.put_item"):
                 self._db.put_item(TableName=self.table, Item=record.to_item(),
-                                  ConditionExpression="attribute_not_exists(job_id)")
+                                  ConditionExpression=f"attribute_not_exists({JOB_KEY})")
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
@@ -170,10 +90,10 @@ class JobStore:
         try:
             with aws_call("dynamodb.update_item"):
                 resp = self._db.update_item(
-                    TableName=self.table, Key={"job_id": {"S": job_id}},
+                    TableName=self.table, Key=job_key(job_id),
                     UpdateExpression="SET lease_owner = :o, lease_expires = :e, #v = #v + :one",
                     ConditionExpression=(
-                        "attribute_exists(job_id) AND (attribute_not_exists(lease_owner)"
+                        f"attribute_exists({JOB_KEY}) AND (attribute_not_exists(lease_owner)"
                         " OR lease_owner = :o OR lease_expires < :now)"),
                     ExpressionAttributeNames={"#v": "version"},
                     ExpressionAttributeValues={
@@ -193,7 +113,7 @@ class JobStore:
         try:
             with aws_call("dynamodb.update_item"):
                 self._db.update_item(
-                    TableName=self.table, Key={"job_id": {"S": job_id}},
+                    TableName=self.table, Key=job_key(job_id),
                     UpdateExpression="SET lease_expires = :e",
                     ConditionExpression="lease_owner = :o",
                     ExpressionAttributeValues={":o": {"S": owner}, ":e": {"N": repr(now + ttl)}},
@@ -209,6 +129,27 @@ class JobStore:
         record.lease_owner = None
         record.lease_expires = 0.0
         self.save(record)
+
+    def finished_durations(self, since: float | None = None) -> list[float]:
+        """``finished_at - created_at`` of every job that finished (at or after ``since``)."""
+        names = {"#f": "finished_at", "#c": "created_at"}
+        kwargs: dict[str, Any] = {"TableName": self.table, "ProjectionExpression": "#c, #f",
+                                  "ExpressionAttributeNames": names,
+                                  "FilterExpression": "attribute_exists(#f)"}
+        if since is not None:
+            kwargs["FilterExpression"] = "#f >= :since"
+            kwargs["ExpressionAttributeValues"] = {":since": {"N": repr(since)}}
+        out: list[float] = []
+        with aws_call("dynamodb.scan(finished jobs)"):
+            for page in self._db.get_paginator("scan").paginate(**kwargs):
+                for item in page.get("Items", []):
+                    try:
+                        created = float(item["created_at"]["N"])
+                        finished = float(item["finished_at"]["N"])
+                    except (KeyError, ValueError):
+                        continue
+                    out.append(max(0.0, finished - created))
+        return out
 
     def list(self, state: str | None = None, limit: int | None = None) -> list[JobRecord]:
         kwargs: dict[str, Any] = {"TableName": self.table}

@@ -1,17 +1,18 @@
-"""Deploy a built artifact as a Lambda function version, and move the ``live`` alias.
+"""The deploy step: make the built artifact a published Lambda function version.
 
-Stages, in order, each its own function:
+``deploy_function`` creates the function if missing, else updates its code and then its
+configuration, waiting for Lambda to settle between calls, and publishes a version. When
+the version ``live`` points at already runs this exact code (same CodeSha256) and
+configuration, nothing is changed or published (``published=False``); a version an
+earlier attempt published but never recorded is found and reused
+(``reuse_published_version``).
 
-1. ``deploy_function``: create the function if missing, else update its code and then its
-   configuration, waiting for Lambda to settle between calls; publish a version. When the
-   version ``live`` points at already runs this exact code (same CodeSha256) and
-   configuration, nothing is changed or published (``published=False``).
-2. (the pipeline runs ``orchestrator.steps.checks.verify_deployment`` on that version)
-3. ``promote`` (or ``gradual_promote``): point ``live`` at the verified version.
+Functions are created with their team's and app's tags, and only a function tagged
+for the job's team is updated (``orchestrator.tenancy``).
 
-``deploy_function`` never touches the alias, so a version that fails verification is
-published but never live: the pipeline calls ``promote`` only after verification passed,
-and ``live`` keeps serving ``DeployResult.previous_live`` otherwise.
+This step never touches the ``live`` alias: the verify step checks the version and the
+promote step (``orchestrator.steps.promote``) moves ``live``, so a version that fails
+verification is published but never live.
 
 Errors: permanent problems raise DeployError (``DeployFailed``, ``RoleNotFound``,
 ``PackageTooLargeForLambda``); throttling, 5xx, network failures and updates still in
@@ -23,29 +24,32 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from orchestrator.aws.facade import Aws, aws_call, classify_client_error, error_code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError, DeployError
+from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
+from orchestrator.steps.context import StepContext
+from orchestrator.steps.data import Artifact
 from orchestrator.steps.lambda_waits import retry_conflicts, wait_until_ready
 from orchestrator.steps.manifest import AppSpec
+from orchestrator.tenancy import check_owner, ownership_tags
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Lambda's cap on a package unzipped (including layers). A zipped artifact larger than
-# this can never fit, so it fails before any call to Lambda.
-MAX_UNZIPPED_BYTES = 262_144_000
 
 
 @dataclass(frozen=True)
 class DeployResult:
-    """What ``deploy_function`` did: the version to verify and what was live before."""
+    """What ``deploy_function`` did: the version to verify and what was live before.
+    Stored under ``deploy`` in the execution's data."""
 
+    KEY: ClassVar[str] = "deploy"
     function_name: str
     function_arn: str
     version: str
@@ -56,8 +60,14 @@ class DeployResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    to_json = to_dict
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeployResult:
+    def from_json(cls, raw: Mapping[str, Any]) -> DeployResult:
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeployResult:
         return cls(
             function_name=str(data["function_name"]),
             function_arn=str(data["function_arn"]),
@@ -146,10 +156,12 @@ def live_version(aws: Aws, function_name: str) -> str | None:
     return str(alias["FunctionVersion"])
 
 
-def _existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+def existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+    """The function's configuration, with its tags under ``Tags``; None if missing."""
     try:
         with aws_call(f"lambda.get_function({function_name})"):
-            return dict(aws.lambda_.get_function(FunctionName=function_name)["Configuration"])
+            found = aws.lambda_.get_function(FunctionName=function_name)
+            return {**found["Configuration"], "Tags": dict(found.get("Tags") or {})}
     except Exception as exc:
         if error_code(exc) == "ResourceNotFoundException":
             return None
@@ -161,11 +173,11 @@ def _unqualified(arn: str, version: str) -> str:
     return arn[: -len(version) - 1] if arn.endswith(f":{version}") else arn
 
 
-def _check_size(artifact: dict[str, Any]) -> None:
-    size = int(artifact.get("size") or 0)
-    if size > MAX_UNZIPPED_BYTES:
+def _check_size(artifact: Artifact) -> None:
+    size = artifact.size
+    if size > LAMBDA_UNZIPPED_BYTES:
         raise DeployError(
-            f"the package is {size:,} bytes zipped, over Lambda's {MAX_UNZIPPED_BYTES:,} bytes "
+            f"the package is {size:,} bytes zipped, over Lambda's {LAMBDA_UNZIPPED_BYTES:,} bytes "
             "unzipped limit",
             code="PackageTooLargeForLambda",
             hint="drop unused dependencies or vendor a slimmer build",
@@ -175,7 +187,7 @@ def _check_size(artifact: dict[str, Any]) -> None:
 def deploy_function(
     aws: Aws,
     spec: AppSpec,
-    artifact: dict[str, Any],
+    artifact: Artifact,
     role_arn: str,
     *,
     sleep: Callable[[float], None] = time.sleep,
@@ -187,22 +199,24 @@ def deploy_function(
     version already has the artifact's CodeSha256 and the spec's configuration.
     """
     _check_size(artifact)
-    name = aws.settings.function_name(spec.name)
+    name = aws.settings.function_name(spec.name, spec.team)
     lam = aws.lambda_
-    want_sha = str(artifact.get("code_sha256") or "")
+    want_sha = artifact.code_sha256
     desired = desired_configuration(spec, role_arn)
-    code: dict[str, Any] = {"S3Bucket": artifact["bucket"], "S3Key": artifact["key"]}
-    if artifact.get("version_id"):
-        code["S3ObjectVersion"] = artifact["version_id"]
+    code: dict[str, Any] = {"S3Bucket": artifact.bucket, "S3Key": artifact.key}
+    if artifact.version_id:
+        code["S3ObjectVersion"] = artifact.version_id
 
-    existing = _existing_function(aws, name)
+    existing = existing_function(aws, name)
+    if existing is not None:
+        check_owner(name, existing.get("Tags"), spec.team)
     previous = live_version(aws, name) if existing is not None else None
 
     if existing is None:
         log.info("creating function %s (%s, %s)", name, spec.runtime, spec.architecture)
         _call(f"lambda.create_function({name})", lambda: lam.create_function(
             FunctionName=name, Code=code, Architectures=[spec.architecture], Publish=False,
-            **desired), sleep)
+            Tags=ownership_tags(spec.team, spec.name), **desired), sleep)
     else:
         if previous is not None:
             with aws_call(f"lambda.get_function_configuration({name}:{previous})"):
@@ -233,7 +247,7 @@ def deploy_function(
             hint="the artifact object changed while deploying, or another deploy ran at the "
                  "same time; replay the job",
         )
-    description = f"auto-lambda {artifact.get('sha256', '')}".strip()[:256]
+    description = f"auto-lambda {artifact.sha256}".strip()[:256]
     publish_args: dict[str, Any] = {"FunctionName": name, "Description": description}
     if got_sha:
         publish_args["CodeSha256"] = got_sha
@@ -245,80 +259,52 @@ def deploy_function(
     return DeployResult(name, arn, version, got_sha or want_sha, True, previous)
 
 
-def _set_alias(aws: Aws, function_name: str, version: str,
-               weights: dict[str, float] | None = None) -> None:
-    routing = {"AdditionalVersionWeights": weights or {}}
-    where = f"lambda.update_alias({function_name}:{LIVE_ALIAS} -> {version})"
+@dataclass(frozen=True)
+class Deployed:
+    deploy: DeployResult
+
+
+def run(ctx: StepContext) -> Deployed:
+    env = ctx.env
+    spec, artifact = ctx.get(AppSpec), ctx.get(Artifact)
+    res = reuse_published_version(env.aws, spec, artifact, env.role_arn)
+    if res is None:
+        res = deploy_function(env.aws, spec, artifact, env.role_arn)
+    return Deployed(res)
+
+
+def reuse_published_version(aws: Aws, spec: AppSpec, artifact: Artifact,
+                            role_arn: str) -> DeployResult | None:
+    """A published version that already runs this artifact's code with the spec's
+    configuration (an earlier attempt published it, then crashed before recording it);
+    None when there is none, so ``deploy_function`` publishes one."""
+    want_sha = artifact.code_sha256
+    if not want_sha:
+        return None
+    name = aws.settings.function_name(spec.name, spec.team)
+    current = existing_function(aws, name)
+    if current is None:
+        return None
+    check_owner(name, current.get("Tags"), spec.team)
+    desired = desired_configuration(spec, role_arn)
+    found: dict[str, Any] | None = None
     try:
-        with aws_call(where):
-            aws.lambda_.update_alias(FunctionName=function_name, Name=LIVE_ALIAS,
-                                     FunctionVersion=version, RoutingConfig=routing)
-        return
+        with aws_call(f"lambda.list_versions_by_function({name})"):
+            pages = aws.lambda_.get_paginator("list_versions_by_function").paginate(
+                FunctionName=name)
+            for page in pages:
+                for version in page.get("Versions", []):
+                    if (found is None and version.get("Version") != "$LATEST"
+                            and version.get("CodeSha256") == want_sha
+                            and configuration_matches(version, desired, spec.architecture)):
+                        found = version
     except Exception as exc:
-        if error_code(exc) != "ResourceNotFoundException":
-            raise
-    with aws_call(f"lambda.create_alias({function_name}:{LIVE_ALIAS} -> {version})"):
-        aws.lambda_.create_alias(FunctionName=function_name, Name=LIVE_ALIAS,
-                                 FunctionVersion=version, RoutingConfig=routing)
-
-
-def promote(aws: Aws, function_name: str, version: str) -> None:
-    """Point ``live`` at ``version`` (creating the alias if needed), clearing any routing.
-
-    Call only after the version passed verification.
-    """
-    _set_alias(aws, function_name, version)
-    log.info("function %s: %s -> version %s", function_name, LIVE_ALIAS, version)
-
-
-def sleep_in_slices(seconds: float, *, slice_seconds: float, sleep: Callable[[float], None],
-                    beat: Callable[[], None]) -> None:
-    """Sleep ``seconds`` as slices of at most ``slice_seconds``, calling ``beat()`` after each,
-    so a long bake keeps a step's heartbeat (and with it its lease) alive."""
-    if slice_seconds <= 0:
-        raise ValueError(f"slice_seconds must be positive, got {slice_seconds}")
-    remaining = float(seconds)
-    while remaining > 0:
-        step = min(slice_seconds, remaining)
-        sleep(step)
-        remaining -= step
-        beat()
-
-
-def gradual_promote(
-    aws: Aws,
-    function_name: str,
-    new_version: str,
-    *,
-    weights: Sequence[float] = (0.1, 0.5),
-    bake_seconds: float,
-    check: Callable[[], None],
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Shift ``live`` to ``new_version`` in steps of traffic weight, baking at each step.
-
-    At each weight, ``live`` keeps pointing at the previous version and sends ``weight``
-    of the traffic to ``new_version``; after ``bake_seconds`` ``check()`` runs (e.g. reads
-    the new version's error metrics) and raises to stop. On any failure the alias goes back
-    to the previous version with no routing, and the failure propagates. With no previous
-    version there is nothing to shift from: ``live`` moves at once.
-    """
-    previous = live_version(aws, function_name)
-    if previous is None or previous == new_version:
-        promote(aws, function_name, new_version)
-        return
-    try:
-        for weight in weights:
-            if not 0.0 < weight < 1.0:
-                raise ValueError(f"routing weights must be between 0 and 1, got {weight}")
-            _set_alias(aws, function_name, previous, {new_version: float(weight)})
-            log.info("function %s: %.0f%% of %s to version %s, baking %.0f s", function_name,
-                     weight * 100, LIVE_ALIAS, new_version, bake_seconds)
-            sleep(bake_seconds)
-            check()
-    except BaseException:
-        log.warning("function %s: rolling %s back to version %s", function_name, LIVE_ALIAS,
-                    previous)
-        _set_alias(aws, function_name, previous)
+        if error_code(exc) == "ResourceNotFoundException":
+            return None
         raise
-    promote(aws, function_name, new_version)
+    if found is None:
+        return None
+    number = str(found["Version"])
+    arn = _unqualified(str(found["FunctionArn"]), number)
+    log.info("function %s: version %s already runs this package; reusing it", name, number)
+    return DeployResult(name, arn, number, want_sha, False, live_version(aws, name))

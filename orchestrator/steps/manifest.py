@@ -1,6 +1,7 @@
 """The app zip contract: ``auto-lambda.toml`` at the zip root, its defaults, and
-handler detection. Pure: reads files under an unpacked app directory, writes nothing,
-and never imports or runs the app (the handler check is static; verify goes deeper).
+handler detection. Reads files under an unpacked app directory, writes nothing, and
+never imports or runs the app: the handler check is static (the module is parsed in a
+bounded subprocess, see ``pysource``); verify goes deeper.
 
 Strict by design: unknown keys, wrong types and out-of-range values are refused with
 ``ManifestInvalid`` naming the key, so a typo never silently falls back to a default.
@@ -9,13 +10,13 @@ Strict by design: unknown keys, wrong types and out-of-range values are refused 
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.errors import ManifestError
 from orchestrator.steps.smoke import EVENT_KEYS, SmokeEvent, read_verify
@@ -66,8 +67,10 @@ def slugify(name: str) -> str:
 
 @dataclass(frozen=True)
 class AppSpec:
-    """What to build and how to check it, after defaults and detection."""
+    """What to build and how to check it, after defaults and detection. Stored under
+    ``app`` in the execution's data."""
 
+    KEY: ClassVar[str] = "app"
     name: str
     handler: str
     runtime: str = DEFAULT_RUNTIME
@@ -82,6 +85,7 @@ class AppSpec:
     deploy_strategy: str = DEFAULT_STRATEGY
     deploy_weights: tuple[float, ...] = DEFAULT_WEIGHTS
     deploy_bake_seconds: int = DEFAULT_BAKE_SECONDS
+    team: str = "default"      # from the upload's key (orchestrator.tenancy)
     # [verify]: whether the default event runs, and the named events after it
     verify_default: bool = True
     verify_events: tuple[dict[str, Any], ...] = ()
@@ -106,6 +110,12 @@ class AppSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    to_json = to_dict
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> AppSpec:
+        return cls.from_dict(dict(raw))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AppSpec:
@@ -272,29 +282,11 @@ def _module_file(app_dir: Path, module: str) -> Path | None:
     return None
 
 
-def _defines(source: str, func: str) -> bool:
-    """Whether ``func`` is bound at module level: def, class, assignment or import."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        # The app may target a newer Python than the one parsing it: fall back to text.
-        pattern = (rf"^(?:async\s+)?def\s+{func}\b|^class\s+{func}\b|^{func}\s*[:=]"
-                   rf"|^(?:from\s+\S+\s+)?import\s+.*\b{func}\b")
-        return re.search(pattern, source, re.MULTILINE) is not None
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if node.name == func:
-                return True
-        elif isinstance(node, ast.Assign):
-            if any(isinstance(t, ast.Name) and t.id == func for t in node.targets):
-                return True
-        elif isinstance(node, ast.AnnAssign):
-            if isinstance(node.target, ast.Name) and node.target.id == func:
-                return True
-        elif isinstance(node, ast.Import | ast.ImportFrom) and any(
-                (a.asname or a.name.split(".")[0]) == func for a in node.names):
-            return True
-    return False
+def _defines_by_text(source: str, func: str) -> bool:
+    """For a module the worker's Python cannot parse (newer syntax): a textual check."""
+    pattern = (rf"^(?:async\s+)?def\s+{func}\b|^class\s+{func}\b|^{func}\s*[:=]"
+               rf"|^(?:from\s+\S+\s+)?import\s+.*\b{func}\b")
+    return re.search(pattern, source, re.MULTILINE) is not None
 
 
 def _nesting_hint(app_dir: Path) -> str:
@@ -317,8 +309,12 @@ def check_handler(app_dir: Path, handler: str) -> None:
         looked = module.replace(".", "/")
         raise _invalid(f"handler module '{module}' not found (looked for {looked}.py)",
                        _nesting_hint(app_dir), code="HandlerNotFound")
-    source = path.read_bytes().decode("utf-8", errors="replace")
-    if not _defines(source, func):
+    from orchestrator.steps.pysource import read_module
+
+    facts = read_module(path, func, error=ManifestError)
+    defined = facts.direct if facts.syntax_error is None else _defines_by_text(
+        path.read_bytes().decode("utf-8", errors="replace"), func)
+    if not defined:
         raise _invalid(f"{path.relative_to(app_dir)} does not define '{func}'",
                        f"add def {func}(event, context) or fix handler in auto-lambda.toml",
                        code="HandlerNotFound")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.aws.tables import create_table_request
 from tests.cdk.conftest import Synth
 from tests.cdk.helpers import as_list, logical_id, text, user_data
 
@@ -101,11 +102,13 @@ def test_both_queues_refuse_plain_http(synth: Synth) -> None:
 
 
 def test_jobs_table_is_on_demand_keyed_by_job_id_with_pitr(synth: Synth) -> None:
+    # the same layout the job store reads and the local stack creates
+    local = create_table_request(f"{PREFIX}-jobs")
     synth.template.has_resource_properties("AWS::DynamoDB::Table", {
-        "TableName": f"{PREFIX}-jobs",
-        "KeySchema": [{"AttributeName": "job_id", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "job_id", "AttributeType": "S"}],
-        "BillingMode": "PAY_PER_REQUEST",
+        "TableName": local["TableName"],
+        "KeySchema": local["KeySchema"],
+        "AttributeDefinitions": local["AttributeDefinitions"],
+        "BillingMode": local["BillingMode"],
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
     })
 

@@ -30,7 +30,9 @@ from orchestrator.aws.emulator import LocalEndpoint, start_server
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
-from orchestrator.jobs.store import JobRecord, JobStore
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore
+from tests.fault_hooks import HOOKS_PATH
 
 REPO = Path(__file__).resolve().parents[2]
 FIGURES_FILE = REPO / ".auto-lambda" / "chaos-figures.json"
@@ -195,12 +197,12 @@ class ChaosStack:
 
     def published_versions(self, app: str) -> list[str]:
         resp = self.aws.lambda_.list_versions_by_function(
-            FunctionName=self.settings.function_name(app))
+            FunctionName=self.settings.function_name(app, "default"))
         return [v["Version"] for v in resp["Versions"] if v["Version"] != "$LATEST"]
 
     def live_version(self, app: str) -> str:
-        return str(self.aws.lambda_.get_alias(FunctionName=self.settings.function_name(app),
-                                              Name="live")["FunctionVersion"])
+        name = self.settings.function_name(app, "default")
+        return str(self.aws.lambda_.get_alias(FunctionName=name, Name="live")["FunctionVersion"])
 
     # ---- waiting ----
     def wait_for(self, what: str, check: Callable[[], T | None], timeout: float,
@@ -250,6 +252,7 @@ def stack(tmp_path: Path, aws_env: None, chaos_env: dict[str, str]) -> Iterator[
         "AUTO_LAMBDA_BUSY_DELAY": "1",
         "AUTO_LAMBDA_MAX_RECEIVE_COUNT": "10",
         "AUTO_LAMBDA_FAULT_DIR": str(tmp_path / "faults"),
+        "AUTO_LAMBDA_HOOKS": HOOKS_PATH,
         "AUTO_LAMBDA_TRACING": "off",
         "HOME": str(tmp_path / "home"),
         "TMPDIR": str(tmp_path / "tmp"),

@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import pytest
 
 from orchestrator.intake.events import ObjectRef, s3_event_body
+from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, Outcome
-from orchestrator.jobs.store import JobRecord
-from orchestrator.steps.tasks import Steps
+from orchestrator.steps.build import Built
+from orchestrator.steps.tasks import StepContext, Steps
 from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.instance import InstanceConfig, ScaleInGuard
@@ -45,7 +46,7 @@ class GatedSteps(Steps):
         self.gate, self.die = gate, die
         self.builds = 0
 
-    def build(self, ctx: Any) -> dict[str, Any]:
+    def build(self, ctx: StepContext) -> Built:
         self.builds += 1
         if self.die:
             raise SystemExit("the worker process died here")
@@ -138,7 +139,7 @@ def test_a_worker_that_dies_mid_step_is_resumed_there_after_its_lease_expires(
     assert outcome is Outcome.DONE and rec.state == "verified", rec.error
     starts = Counter(e["state"] for e in rec.history if e["type"] == "TaskStarted")
     assert starts == Counter({"received": 1, "fetched": 1, "unpacked": 2, "built": 1,
-                              "deployed": 1})
+                              "deployed": 1, "tested": 1})
     timed_out = [e for e in rec.history if e["type"] == "TaskTimedOut"]
     assert len(timed_out) == 1 and "lease expired" in str(timed_out[0]["cause"])
 
@@ -150,8 +151,9 @@ def test_a_worker_that_lost_its_lease_leaves_the_job_alone(pipeline: Pipeline,
     thread, out = in_thread(lambda: runner_for(pipeline, "slow", steps).process(ref))
     rec = wait_for("the build to start", lambda: building(pipeline, ref.job_id))
     store = pipeline.runtime.store
-    # Another worker takes over (as if the heartbeats had stopped reaching DynamoDB).
-    rec.lease_expires = 0.0
+    # Another worker takes over, as if the heartbeats had stopped reaching DynamoDB: the
+    # lease lapsed (and is marked as nobody's, so a heartbeat landing now cannot revive it).
+    rec.lease_owner, rec.lease_expires = "lapsed/0", 0.0
     store.save(rec)
     taken = store.claim(ref.job_id, "other/1", time.time(), 60)
     assert taken is not None
@@ -174,8 +176,7 @@ def test_an_exception_in_a_job_never_takes_the_worker_down(pipeline: Pipeline) -
     pipeline.aws.sqs.send_message(QueueUrl=pipeline.info.queue_url,
                                   MessageBody=s3_event_body("auto-lambda-incoming-local",
                                                             "x.zip", etag="e"))
-    msg = wait_for("the message", lambda: pipeline.aws.sqs.receive_message(
-        QueueUrl=pipeline.info.queue_url, MaxNumberOfMessages=10).get("Messages"))
+    msg = wait_for("the message", lambda: worker.queue.receive(10))
     handled = [worker.handle(m) for m in msg]
     assert {h.ack for h in handled} == {Ack.KEEP}
 

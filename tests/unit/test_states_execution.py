@@ -309,3 +309,28 @@ def test_restore_refuses_a_state_the_definition_does_not_have() -> None:
     snap["state"] = "vanished"
     with pytest.raises(DefinitionError, match="'vanished'"):
         Execution.restore(DEF, snap)
+
+
+def test_abort_stops_a_running_execution_in_its_fail_state_without_a_task_outcome() -> None:
+    ex = Execution.start(DEF, "job", {"n": 1}, now=0.0)
+    ex.abort("WorkflowChanged", "the workflow changed", now=1.0)
+    assert ex.state == "failed" and ex.status is Status.FAILED and ex.is_terminal
+    assert ex.error == {"error": "WorkflowChanged", "cause": "the workflow changed",
+                        "state": "one"}
+    types = [e.type.value for e in ex.history]
+    assert types[-3:] == ["StateExited", "StateEntered", "ExecutionFailed"]
+    with pytest.raises(ExecutionError, match="without a task error"):
+        ex.redrive(2.0)  # nothing failed in a task: start a new execution instead
+    with pytest.raises(ExecutionError, match="already FAILED"):
+        ex.abort("Again", "twice", now=3.0)
+
+
+def test_abort_leaves_the_retrying_state_too() -> None:
+    ex = Execution.start(DEF, "job", {}, now=0.0)
+    ex.next_action(0.0)
+    ex.task_started(0.0)
+    ex.task_failed("Flaky", "try again", 0.0)
+    assert ex.status is Status.RETRYING
+    ex.abort("Stopped", "by an operator", now=1.0)
+    assert (ex.state, ex.status) == ("failed", Status.FAILED)
+    assert ex.next_action(5.0) == Done()

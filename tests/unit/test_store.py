@@ -10,7 +10,8 @@ from moto import mock_aws
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.config import Settings
-from orchestrator.jobs.store import JobRecord, JobStore, LeaseLost
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore, LeaseLost
 
 
 @pytest.fixture

@@ -138,6 +138,13 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             "and as a gap in the BacklogPerInstance metric.",
         ),
     ]
+    for team, role in stack.upload_roles.items():
+        resource = f"{incoming}/*.zip" if team == "default" else f"{incoming}/{team}/*"
+        result.append(Acknowledgement(
+            role, f"AwsSolutions-IAM5[Resource::{resource}]",
+            f"Team {team} uploads zips it names itself, only under its own prefix (the bucket "
+            "policy denies that prefix to every other principal).",
+        ))
     handler = stack.node.try_find_child(NOTIFICATIONS_HANDLER)
     if handler is not None:
         result.append(

@@ -21,6 +21,7 @@ from .params import Params
 from .queue import create_queues, notify_on_zip_upload
 from .storage import create_buckets
 from .table import create_table
+from .uploads import create_upload_roles
 from .workers import Workers
 
 
@@ -38,6 +39,7 @@ class AutoLambdaStack(Stack):
         self.queues = create_queues(self, names, params)
         notify_on_zip_upload(self.buckets.incoming, self.queues.jobs)
         self.table = create_table(self, names)
+        self.upload_roles = create_upload_roles(self, names, self.buckets.incoming, params.teams)
 
         self.function_role = roles.create_function_role(self, names)
         self.worker_role = roles.create_worker_role(

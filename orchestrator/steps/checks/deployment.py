@@ -15,10 +15,10 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.aws.facade import Aws
 from orchestrator.errors import VerifyError
@@ -27,6 +27,7 @@ from orchestrator.steps.checks.remote import invoke_version
 from orchestrator.steps.checks.runner import extract_package, run_local, short
 from orchestrator.steps.checks.static import static_check
 from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.jail import Jail
 from orchestrator.steps.manifest import AppSpec
 from orchestrator.steps.smoke import SmokeEvent
 
@@ -35,8 +36,10 @@ _MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """How the version was checked and what it answered."""
+    """How the version was checked and what it answered. Stored under ``verify`` in the
+    execution's data."""
 
+    KEY: ClassVar[str] = "verify"
     mode: str                  # "local" | "remote" | "static-only"
     static: dict[str, Any]
     output: Any
@@ -48,6 +51,15 @@ class VerifyResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    to_json = to_dict
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> VerifyResult:
+        return cls(mode=str(raw.get("mode") or ""), static=dict(raw.get("static") or {}),
+                   output=raw.get("output"), duration=float(raw.get("duration") or 0.0),
+                   interpreter=raw.get("interpreter"), note=str(raw.get("note") or ""),
+                   events=list(raw.get("events") or []))
 
 
 def json_equal(a: Any, b: Any) -> bool:
@@ -119,13 +131,13 @@ def verify_deployment(
     *,
     work_dir: Path,
     find: Callable[[str], Path | None] = find_interpreter,
-    isolate_network: bool = True,
+    jail: Jail | None = None,
     clock: Callable[[], float] = time.monotonic,
     cache_dir: Path | None = None,
 ) -> VerifyResult:
     """Check ``deployed.version`` of ``spec`` (built as ``package_zip``); raise VerifyError.
 
-    Local stack: the package runs in a sandboxed subprocess with the runtime's interpreter
+    Local stack: the package runs in the jail with the runtime's interpreter
     (``static-only`` when there is none). AWS: the published version is invoked.
     """
     started = clock()
@@ -170,14 +182,14 @@ def verify_deployment(
             run = run_local(task, spec, interpreter, work_dir=root, event=event.event,
                             function_name=deployed.function_name, version=deployed.version,
                             function_arn=f"{deployed.function_arn}:{deployed.version}",
-                            region=aws.settings.region, isolate_network=isolate_network,
+                            region=aws.settings.region, jail=jail,
                             cache_dir=cache_dir or aws.settings.cache_dir / "verify",
                             precompile=any(i["from"] == "runtime" for i in static["imports"]))
             check_output(spec, run.output, event)
             ran.append({"name": event.name, "output": run.output, "duration": run.duration})
         times = "once" if len(ran) == 1 else f"with {len(ran)} events"
-        note = f"ran {spec.handler} {times} in a local sandbox with {interpreter}"
-        note += " without network" if run.network_isolated else ""
+        note = f"ran {spec.handler} {times} with {interpreter}"
+        note += " in the jail (no network)" if run.jailed else " WITHOUT the jail"
         if run.notes:
             note += "; " + "; ".join(run.notes)
         unchecked = [e.name for e in events if not e.has_expect]

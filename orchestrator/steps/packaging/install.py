@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.errors import BuildError
+from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.packaging.cache import DEPS, WHEELS, BuildCache, CachedZip, cache_key
 from orchestrator.steps.packaging.download import WheelRef, download
 from orchestrator.steps.packaging.names import canonical_name
@@ -38,7 +39,6 @@ from orchestrator.steps.packaging.runtime_provided import (
 from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.packaging.wheels import WheelContent, read_wheel
 from orchestrator.steps.packaging.zipdet import Entry
-from orchestrator.steps.zipsafe import LAMBDA_UNZIPPED_LIMIT
 
 MAX_PARALLEL = 8
 Progress = Callable[[str], None]
@@ -67,7 +67,7 @@ def too_large(sizes: dict[str, int], total: int, what: str = "the package") -> B
     top = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     listing = ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in top)
     return BuildError(
-        f"{what} unzips to at least {total:,} bytes, over Lambda's {LAMBDA_UNZIPPED_LIMIT:,} "
+        f"{what} unzips to at least {total:,} bytes, over Lambda's {LAMBDA_UNZIPPED_BYTES:,} "
         f"(250 MB); largest: {listing}",
         code="PackageTooLarge",
         hint="drop dependencies or files the function does not need, or use a container image",
@@ -152,7 +152,7 @@ class _Fetcher:
 def install(pins: list[Pin], target: Target, cache: BuildCache, *, builder: str,
             hashes: dict[str, frozenset[str]], require_hashes: bool,
             include_runtime: bool | None, explicit_sdk: str | None,
-            base_bytes: int = 0, limit: int = LAMBDA_UNZIPPED_LIMIT,
+            base_bytes: int = 0, limit: int = LAMBDA_UNZIPPED_BYTES,
             progress: Progress | None = None,
             clock: Callable[[], float] = time.monotonic) -> Installed:
     """Install ``pins`` for ``target`` into ``cache``; ``base_bytes`` is the size of the

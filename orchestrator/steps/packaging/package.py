@@ -12,7 +12,7 @@ load time is packaged or provided by the runtime (``MissingDependency``); write 
 deterministic zip. Precedence on a clash: app files, then vendor/, then dependencies.
 
 Nothing here talks to AWS except through the cache's optional remote, and nothing of
-the app runs here except inside chalice's sandboxed subprocess.
+the app runs here except chalice's import of ``app.py``, inside the jail.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator import __version__
+from orchestrator.limits import LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_UNZIPPED_BYTES
+from orchestrator.steps.jail import Jail
 from orchestrator.steps.manifest import AppSpec
 from orchestrator.steps.packaging.abi import scan_tree
 from orchestrator.steps.packaging.cache import CHALICE, BuildCache, cache_key
@@ -33,15 +35,17 @@ from orchestrator.steps.packaging.dependencies import Dependencies, DependencySt
 from orchestrator.steps.packaging.imports import check_imports
 from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.packaging.zipdet import Entry, dir_entries, write_zip
-from orchestrator.steps.zipsafe import LAMBDA_UNZIPPED_LIMIT, UnpackLimits, unpack_zip
+from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
 
-DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 BUILDER_VERSION = f"auto-lambda-{__version__}/build-2"
 Progress = Callable[[str], None]
 
 
 @dataclass
 class BuildResult:
+    """What a build produced; stored under ``build`` in the execution's data."""
+
+    KEY: ClassVar[str] = "build"
     zip_path: Path
     sha256: str
     size: int
@@ -71,6 +75,18 @@ class BuildResult:
         out["installed"] = [{"name": n, "version": v} for n, v in self.installed]
         out["largest"] = [{"path": p, "bytes": b} for p, b in self.largest]
         return out
+
+    to_json = to_dict
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> BuildResult:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        values["zip_path"] = Path(str(raw.get("zip_path") or ""))
+        values["installed"] = [(str(i["name"]), str(i["version"]))
+                               for i in raw.get("installed") or ()]
+        values["largest"] = [(str(i["path"]), int(i["bytes"])) for i in raw.get("largest") or ()]
+        return cls(**values)
 
 
 def _skip_app_file(rel: str) -> bool:
@@ -114,7 +130,9 @@ def _tree_digest(root: Path, skip: Callable[[str], bool]) -> str:
 
 class _Builder:
     def __init__(self, app_dir: Path, spec: AppSpec, cache: BuildCache, work: Path,
-                 progress: Progress, clock: Callable[[], float]) -> None:
+                 progress: Progress, clock: Callable[[], float],
+                 jail: Jail | None = None) -> None:
+        self.jail = jail
         self.app_dir = app_dir
         self.spec = spec
         self.cache = cache
@@ -200,7 +218,8 @@ class _Builder:
             return self.dependencies(), entries
         tree = self.work / "deps-import"
         tree.mkdir(parents=True, exist_ok=True)
-        run = chalice_build.start_chalice(self.app_dir, self.work, self.target, tree)
+        run = chalice_build.start_chalice(self.app_dir, self.work, self.target, tree,
+                                          jail=self.jail)
         try:
             deps = self.dependencies()
             if deps.cached is not None:
@@ -213,17 +232,18 @@ class _Builder:
 
 def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCache,
                   progress: Progress | None = None, refresh: bool = False,
-                  clock: Callable[[], float] = time.monotonic) -> BuildResult:
+                  clock: Callable[[], float] = time.monotonic,
+                  jail: Jail | None = None) -> BuildResult:
     """Build ``app_dir`` for ``spec`` into ``out_zip``; raise BuildError with a code.
     ``refresh`` resolves the dependencies again instead of using a remembered
-    resolution."""
+    resolution; ``jail`` is where chalice imports the app."""
     start = clock()
     say: Progress = progress or (lambda _msg: None)
     app_dir = Path(app_dir)
     out_zip = Path(out_zip)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="auto-lambda-build-") as tmp:
-        b = _Builder(app_dir, spec, cache, Path(tmp), say, clock)
+        b = _Builder(app_dir, spec, cache, Path(tmp), say, clock, jail)
         b.deps_step.refresh = refresh
         vendor_entries: list[Entry] = []
         if spec.chalice:  # refuse before spending time on dependencies
@@ -242,7 +262,7 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
         installed = [(str(n), str(v)) for n, v in meta.get("installed", [])]
         entries, overridden = _merge(app_entries, vendor_entries, dep_entries)
         total = sum(e.size for e in entries)
-        if total > LAMBDA_UNZIPPED_LIMIT:
+        if total > LAMBDA_UNZIPPED_BYTES:
             from orchestrator.steps.packaging.install import too_large
 
             raise too_large(dict(_top_level_sizes(entries)), total)
@@ -255,7 +275,7 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
     return BuildResult(
         zip_path=out_zip, sha256=summary.sha256, size=summary.size,
         unzipped_size=summary.unzipped_size, installed=installed, cache_hits=b.cache_hits,
-        duration=clock() - start, upload_via_s3=summary.size > DIRECT_UPLOAD_LIMIT,
+        duration=clock() - start, upload_via_s3=summary.size > LAMBDA_DIRECT_UPLOAD_BYTES,
         runtime=spec.runtime, architecture=spec.architecture, files=summary.count,
         chalice=spec.chalice, newest_glibc=f"{glibc[0]}.{glibc[1]}" if glibc else None,
         overridden=overridden, largest=_top_level_sizes(entries), left_out=deps.left_out,
