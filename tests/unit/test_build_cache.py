@@ -93,3 +93,22 @@ def test_remote_entries_are_checked_against_their_recorded_digest(tmp_path: Path
         aws.s3.put_object(Bucket=bucket, Key=f"cache/{'m' * 64}.zip",
                           Body=put.path.read_bytes(), Metadata={"sha256": "0" * 64})
         assert BuildCache(tmp_path / "three", S3RemoteCache(aws)).get("deps", "m" * 64) is None
+
+
+def test_an_index_of_another_version_or_unreadable_starts_afresh(tmp_path: Path) -> None:
+    import sqlite3
+
+    root = tmp_path / "c"
+    cache = BuildCache(root)
+    cache.put("deps", "k1", entries(100), {})
+    with sqlite3.connect(root / "index.sqlite") as db:
+        db.execute("PRAGMA user_version = 1")
+    again = BuildCache(root)
+    assert again.get("deps", "k1") is None and not list((root / "deps").glob("*.zip"))
+    again.put("deps", "k2", entries(100), {})
+    assert BuildCache(root).get("deps", "k2") is not None
+    (root / "index.sqlite").write_bytes(b"not a database at all" * 100)
+    third = BuildCache(root)
+    assert third.get("deps", "k2") is None
+    assert third.put("deps", "k3", entries(100), {}).path.exists()
+    assert BuildCache(root).get("deps", "k3") is not None

@@ -62,6 +62,9 @@ DEFAULT_MAX_BYTES = 4 * 1024 ** 3
 DEFAULT_RESOLUTION_TTL = 24 * 3600.0
 MAX_RESOLUTIONS = 20_000
 UV_SHARE = 0.05       # of max_bytes, for uv's own metadata cache
+# Bumped whenever the index's tables change: an index of another version (or one that
+# cannot be read) is started afresh, and the entry files it knew are removed with it.
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (kind TEXT NOT NULL, key TEXT NOT NULL,
     digest TEXT NOT NULL, size INTEGER NOT NULL, last_used REAL NOT NULL,
@@ -181,15 +184,50 @@ class BuildCache:
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         self.local_dir.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.local_dir / "index.sqlite", timeout=60,
-                               isolation_level=None)
+        index = self.local_dir / "index.sqlite"
+        if not self._ready:
+            self._prepare(index)
+        conn = sqlite3.connect(index, timeout=60, isolation_level=None)
         try:
-            if not self._ready:
-                conn.executescript(_SCHEMA)
-                self._ready = True
             yield conn
         finally:
             conn.close()
+
+    def _prepare(self, index: Path) -> None:
+        """Create the index, or start it afresh when it is of another version or
+        unreadable (its entries, which nothing would find any more, go with it)."""
+        try:
+            conn = sqlite3.connect(index, timeout=60, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if tables and version != SCHEMA_VERSION:
+                    log.warning("build cache index %s is of another version: starting afresh",
+                                index)
+                    conn.execute("DROP TABLE IF EXISTS entries")
+                    conn.execute("DROP TABLE IF EXISTS resolutions")
+                    self._drop_entry_files()
+                conn.execute("COMMIT")
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:  # not a database: replace it
+            log.warning("build cache index %s is unreadable (%s): starting afresh", index, exc)
+            index.unlink(missing_ok=True)
+            self._drop_entry_files()
+            conn = sqlite3.connect(index, timeout=60, isolation_level=None)
+            try:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            finally:
+                conn.close()
+        self._ready = True
+
+    def _drop_entry_files(self) -> None:
+        for kind in (DEPS, CHALICE):
+            shutil.rmtree(self.local_dir / kind, ignore_errors=True)
 
     def path(self, kind: str, key: str) -> Path:
         if kind == WHEELS:
