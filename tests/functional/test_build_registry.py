@@ -8,7 +8,9 @@ download folder, so wheels and uv's metadata are fetched once per machine):
 - boto3 is left out (the runtime has it) while urllib3, which requests needs, stays;
 - a uv.lock installs exactly its pins; hash-pinned requirements install when the hashes
   match and fail with HashMismatch when they do not;
-- a requirement without a wheel for the target names itself.
+- a requirement without a wheel for the target names itself;
+- pip still works as the fallback installer;
+- the api-events and pyproject-app examples go through the whole pipeline to verified.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from orchestrator.steps.manifest import load_app_spec
 from orchestrator.steps.packaging import BuildCache, build_package
 from orchestrator.steps.packaging.abi import read_elf
 from orchestrator.steps.packaging.target import Target
+from tests.functional.conftest import Pipeline
 
 pytestmark = pytest.mark.registry
 SHARED = Path(__file__).resolve().parents[2] / ".auto-lambda" / "test-cache"
@@ -225,3 +228,27 @@ def test_pip_remains_a_working_fallback(tmp_path: Path, cache: BuildCache,
     res = build_package(app, load_app_spec(app, "pip.zip"), tmp_path / "p.zip", cache=cache)
     assert res.installer.startswith("pip ") and res.installed == [("six", "1.16.0")]
     assert res.resolution == "pip"
+
+
+def test_the_new_examples_verify_through_the_pipeline(pipeline: Pipeline,
+                                                     tmp_path: Path) -> None:
+    """api-events (-r includes, boto3 left out, API Gateway events with nulls, named
+    events) and pyproject-app (dependencies only in pyproject.toml, an optional group)
+    go all the way to verified; the job record says what was left out."""
+    from orchestrator.cli.examples import zip_example
+
+    env = pipeline.runtime.steps.env
+    env._cache = BuildCache(tmp_path / "pipeline-cache", download_dir=SHARED)
+    for name in ("api-events", "pyproject-app"):
+        zipped = zip_example(example_dir(name), tmp_path / "zips")
+        pipeline.upload(f"{name}.zip", zipped.read_bytes())
+    records = {r.key: r for r in pipeline.drain() if r.key}
+    for name in ("api-events", "pyproject-app"):
+        assert records[f"{name}.zip"].state == "verified", records[f"{name}.zip"].error
+    data = records["api-events.zip"].snapshot["data"]
+    assert {d["name"] for d in data["build"]["left_out"]} >= {"boto3", "botocore"}
+    assert data["build"]["installed"] == []
+    assert [e["name"] for e in data["verify"]["events"]] == ["default", "create-item",
+                                                             "empty-post"]
+    installed = records["pyproject-app.zip"].snapshot["data"]["build"]["installed"]
+    assert {i["name"] for i in installed} == {"humanize", "tabulate"}
