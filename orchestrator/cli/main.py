@@ -9,8 +9,6 @@ the table does not name is still found and registered, only eagerly.
 from __future__ import annotations
 
 import importlib
-import logging
-import pkgutil
 import sys
 from typing import NoReturn
 
@@ -19,6 +17,9 @@ import click
 from orchestrator import __version__
 from orchestrator.errors import AutoLambdaError
 
+# Commands that finish in a moment and print their own report: without -v they leave
+# logging at Python's defaults (warnings still reach stderr as plain lines).
+QUIET = frozenset({"build"})
 # command name -> the cmd_* module defining it (tests check this against the modules)
 LAZY = {
     "build": "cmd_build", "checker": "cmd_checker", "simulate": "cmd_checker",
@@ -37,6 +38,8 @@ class LazyGroup(click.Group):
     """A group whose commands are imported when they are looked up."""
 
     def _unlisted(self) -> None:
+        import pkgutil
+
         import orchestrator.cli as package
 
         known = set(LAZY.values())
@@ -73,6 +76,11 @@ def cli(verbose: int) -> None:
     AWS variables; `auto-lambda local up` and `auto-lambda demo` run everything on an
     embedded emulator instead.
     """
+    if verbose == 0 and click.get_current_context().invoked_subcommand in QUIET:
+        return
+    # imported on use, for start-up time: a quiet build does not load logging
+    import logging
+
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -68,6 +68,12 @@ def test_unparsable_or_huge_sources_are_noted_not_failed() -> None:
     got = check({"app.py": "import lib\ndef handler(e, c):\n    return 1\n",
                  "lib.py": "def (:\n"})
     assert any("lib.py could not be parsed" in n for n in got["notes"])  # type: ignore[union-attr]
-    big = "x = 1\n" * 100_000 + "import nothing_here\n"
-    got = check({"app.py": big + "def handler(e, c):\n    return 1\n"})
-    assert any("over 512 KB" in n for n in got["notes"])  # type: ignore[union-attr]
+    huge = "x = 1\n" * 200_000 + "import nothing_here\n"
+    got = check({"app.py": huge + "def handler(e, c):\n    return 1\n"})
+    assert any("over 1024 KB" in n for n in got["notes"])  # type: ignore[union-attr]
+
+
+def test_a_large_module_is_read_by_the_bounded_probe() -> None:
+    big = "x = 1\n" * 20_000  # ~117 KB: over what is parsed in the worker
+    assert missing({"app.py": big + "import yaml\ndef handler(e, c):\n    return 1\n"}) == [
+        "yaml (app.py line 20001)"]

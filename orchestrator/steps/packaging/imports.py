@@ -6,16 +6,20 @@ runtime (boto3 and its dependencies). Otherwise the build fails with
 Starts at the handler's module and follows the app's own modules it imports (not the
 dependencies', which their own metadata vouches for). Only imports that run
 unconditionally at load time count: those at module level, outside ``try``/``if``
-blocks (which are how optional imports are written). Sources are parsed with ``ast``,
-never run; a file over 512 KB, or one this Python cannot parse (newer syntax), is not
-followed, and the result says so (verify still runs it).
+blocks (which are how optional imports are written). Sources are parsed, never run: in
+the worker up to 64 KB a module (``pysource.INPROCESS_MAX_BYTES``, as the manifest's
+handler check), in the bounded probe subprocess above that (its imports are checked but
+not followed); one over 1 MB, or one this Python cannot parse (newer syntax), is not
+checked, and the result says so (verify still runs it).
 """
 
 from __future__ import annotations
 
 import ast
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import BuildError
@@ -23,8 +27,8 @@ from orchestrator.steps.packaging.names import entry_top_level
 from orchestrator.steps.packaging.runtime_provided import PROVIDED_MODULES
 from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.packaging.zipdet import Entry, entry_bytes
+from orchestrator.steps.pysource import INPROCESS_MAX_BYTES, MAX_SOURCE_BYTES, read_module
 
-MAX_SOURCE_BYTES = 512 * 1024
 MAX_MODULES = 200
 # Standard-library modules removed after 3.11 (the worker's own list includes them).
 _REMOVED: dict[tuple[int, int], frozenset[str]] = {
@@ -72,6 +76,32 @@ def _load_time_imports(tree: ast.Module, package: str) -> list[tuple[str, int]]:
     return found
 
 
+def _imports_of(raw: bytes, name: str, package: str,
+                notes: list[str]) -> list[tuple[str, int]] | None:
+    """The load-time imports of one module: parsed here when small, else (top-level
+    names only) by the bounded probe; None, with a note, when it cannot be read."""
+    if len(raw) > INPROCESS_MAX_BYTES:
+        with tempfile.TemporaryDirectory(prefix="auto-lambda-imports-") as tmp:
+            path = Path(tmp) / "module.py"
+            path.write_bytes(raw)
+            try:
+                facts = read_module(path, "_", error=BuildError)
+            except BuildError as exc:
+                notes.append(f"{name}: {exc.message}; its imports were not checked")
+                return None
+        if facts.syntax_error is not None:
+            notes.append(f"{name} could not be parsed here: its imports were not checked")
+            return None
+        return list(facts.imports)
+    try:
+        tree = ast.parse(raw, name)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        notes.append(f"{name} could not be parsed here ({type(exc).__name__}): its imports "
+                     "were not checked")
+        return None
+    return _load_time_imports(tree, package)
+
+
 def check_imports(entries: dict[str, Entry], handler: str, target: Target, *,
                   app_names: set[str], provided: frozenset[str] = PROVIDED_MODULES,
                   on_note: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -109,15 +139,12 @@ def check_imports(entries: dict[str, Entry], handler: str, target: Target, *,
             notes.append(f"{name} is over {MAX_SOURCE_BYTES // 1024} KB: its imports were not "
                          "checked")
             continue
-        try:
-            tree = ast.parse(raw, name)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            notes.append(f"{name} could not be parsed here ({type(exc).__name__}): its imports "
-                         "were not checked")
+        package = dotted if is_pkg else dotted.rpartition(".")[0]
+        found_imports = _imports_of(raw, name, package, notes)
+        if found_imports is None:
             continue
         checked.append(name)
-        package = dotted if is_pkg else dotted.rpartition(".")[0]
-        for target_name, line in _load_time_imports(tree, package):
+        for target_name, line in found_imports:
             top = target_name.split(".")[0]
             if top in std or top == "__future__":
                 where = "stdlib"

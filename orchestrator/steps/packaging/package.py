@@ -23,11 +23,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from orchestrator import __version__
 from orchestrator.limits import LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_UNZIPPED_BYTES
-from orchestrator.steps.jail import Jail
 from orchestrator.steps.manifest import AppSpec
 from orchestrator.steps.packaging.abi import scan_tree
 from orchestrator.steps.packaging.cache import CHALICE, BuildCache, cache_key
@@ -36,6 +35,9 @@ from orchestrator.steps.packaging.imports import check_imports
 from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.packaging.zipdet import Entry, dir_entries, write_zip
 from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
+
+if TYPE_CHECKING:  # the jail is started by chalice.py, for chalice projects only
+    from orchestrator.steps.jail import Jail
 
 BUILDER_VERSION = f"auto-lambda-{__version__}/build-2"
 Progress = Callable[[str], None]
