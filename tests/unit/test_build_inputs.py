@@ -331,3 +331,16 @@ def test_input_files_are_the_ones_present(tmp_path: Path) -> None:
     assert input_files(root, None) == ["requirements.txt", "uv.lock"]
     assert input_files(root, ["other.txt"]) == ["other.txt", "uv.lock"]
     assert read(app(tmp_path / "e", {"app.py": ""})).empty
+
+
+def test_a_requirements_file_the_manifest_names_must_exist(tmp_path: Path) -> None:
+    from orchestrator.steps.packaging.cache import BuildCache
+    from orchestrator.steps.packaging.dependencies import DependencyStep
+
+    root = app(tmp_path, {"app.py": ""})
+    step = DependencyStep(root, PY312, {"requirements": ["reqs/prod.txt"]},
+                          BuildCache(tmp_path / "cache"), tmp_path / "work", builder="t",
+                          say=lambda _m: None)
+    with pytest.raises(BuildError) as info:
+        step.get()
+    assert info.value.code == "RequirementsInvalid" and "reqs/prod.txt" in str(info.value)

@@ -120,8 +120,9 @@ class DependencyStep:
     # ---- the warm path ----
     def fingerprint(self) -> tuple[str, dict[str, str]] | None:
         """(memo key, digests of the root dependency files), None without any."""
+        named = self.options.get("requirements") or []
         files = input_files(self.app_dir, self.options.get("requirements"))
-        if not files:
+        if not files and not named:
             return None
         digests = {f: _sha((self.app_dir / f).read_bytes()) for f in files}
         key = cache_key(files=digests, options=self.options, runtime=self.target.runtime,
