@@ -55,6 +55,9 @@ class Settings:
     account_suffix: str = "local"
     work_dir: Path = field(default_factory=lambda: Path(".auto-lambda"))
     cache_dir: Path = field(default_factory=lambda: Path(".auto-lambda") / "cache")
+    # the build cache's size bound, and how long an unpinned resolution is reused
+    cache_max_mb: int = 4096
+    resolve_ttl: int = 86_400
     max_receive_count: int = 5
     visibility_timeout: int = 60
     lease_seconds: int = 60
@@ -125,6 +128,8 @@ class Settings:
             account_suffix=env.get("AUTO_LAMBDA_ACCOUNT", "local"),
             work_dir=work_dir,
             cache_dir=Path(env.get("AUTO_LAMBDA_CACHE_DIR", str(work_dir / "cache"))),
+            cache_max_mb=env_int(env, "AUTO_LAMBDA_CACHE_MAX_MB", 4096),
+            resolve_ttl=env_int(env, "AUTO_LAMBDA_RESOLVE_TTL", 86_400),
             max_receive_count=env_int(env, "AUTO_LAMBDA_MAX_RECEIVE_COUNT", 5),
             visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT", 60),
             lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", 60),

@@ -116,6 +116,13 @@ def show(job: str, as_json: bool) -> None:
         console.print(f"function: {rec.function_arn}")
     if rec.error:
         console.print(f"[red]error {rec.error.get('code')}[/red]: {rec.error.get('message')}")
+    build = (rec.snapshot.get("data") or {}).get("build") or {}
+    if build:
+        installed = ", ".join(f"{i['name']} {i['version']}" for i in build.get("installed", []))
+        console.print(f"installed: {installed or '(no dependencies)'}", highlight=False)
+        left = ", ".join(f"{i['name']} {i['version']}".strip() for i in build.get("left_out", []))
+        if left:
+            console.print(f"left out (the runtime provides them): {left}", highlight=False)
     console.print(history_table(rec))
     console.print(durations_table([rec]))
 

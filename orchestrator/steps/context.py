@@ -54,7 +54,8 @@ class StepEnv:
             # packaging (and the installer it starts) loads only when a build runs
             from orchestrator.steps.packaging.cache import BuildCache, S3RemoteCache
 
-            self._cache = BuildCache(self.aws.settings.cache_dir, remote=S3RemoteCache(self.aws))
+            self._cache = BuildCache.from_settings(self.aws.settings,
+                                                   remote=S3RemoteCache(self.aws))
         return self._cache
 
 

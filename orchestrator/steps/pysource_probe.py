@@ -52,25 +52,27 @@ def _required_imports(tree: ast.Module) -> list[list[object]]:
     return found[:_MAX_IMPORTS]
 
 
+def facts(source: bytes, path: str, func: str) -> dict[str, object]:
+    """What the checks need from one module's ``source`` (the line ``main`` prints)."""
+    try:
+        compile(source, path, "exec", dont_inherit=True)
+        tree = ast.parse(source, path)
+    except SyntaxError as exc:
+        return {"syntax_error": {"msg": str(exc.msg), "lineno": exc.lineno}}
+    except (ValueError, RecursionError) as exc:  # null bytes, absurd nesting
+        return {"syntax_error": {"msg": f"{type(exc).__name__}: {exc}"[:500], "lineno": None}}
+    return {"bound": any(_binds(n, func, True) for n in tree.body),
+            "direct": any(_binds(n, func, False) for n in tree.body),
+            "imports": _required_imports(tree)}
+
+
 def main() -> int:
     for name, soft, hard in json.loads(sys.argv[1]):
         resource.setrlimit(getattr(resource, name), (soft, hard))
     path, func = sys.argv[2], sys.argv[3]
     with open(path, "rb") as fh:
         source = fh.read()
-    try:
-        compile(source, path, "exec", dont_inherit=True)
-        tree = ast.parse(source, path)
-    except SyntaxError as exc:
-        print(json.dumps({"syntax_error": {"msg": str(exc.msg), "lineno": exc.lineno}}))
-        return 0
-    except (ValueError, RecursionError) as exc:  # null bytes, absurd nesting
-        print(json.dumps({"syntax_error": {"msg": f"{type(exc).__name__}: {exc}"[:500],
-                                           "lineno": None}}))
-        return 0
-    print(json.dumps({"bound": any(_binds(n, func, True) for n in tree.body),
-                      "direct": any(_binds(n, func, False) for n in tree.body),
-                      "imports": _required_imports(tree)}))
+    print(json.dumps(facts(source, path, func)))
     return 0
 
 

@@ -188,14 +188,6 @@ def test_cache_entries_are_shared_through_s3(tmp_path: Path) -> None:
         assert second.get("deps", "m" * 64) is None
 
 
-def test_corrupt_cache_entry_is_a_miss(tmp_path: Path) -> None:
-    cache = BuildCache(tmp_path / "c")
-    cache.path("deps", "x").parent.mkdir(parents=True)
-    cache.path("deps", "x").write_bytes(b"not a zip")
-    assert cache.get("deps", "x") is None
-    assert not cache.path("deps", "x").exists()
-
-
 def test_store_artifact_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
     res = build(copy_example("hello", tmp_path / "hello"), tmp_path)
     with mock_aws():

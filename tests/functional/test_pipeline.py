@@ -126,6 +126,24 @@ def test_the_sqs_trace_header_becomes_the_jobs_trace_id(pipeline: Pipeline) -> N
     assert {e.get("trace_id") for e in job.history} == {root}
 
 
+def test_a_handler_importing_what_is_not_packaged_fails_at_build(pipeline: Pipeline) -> None:
+    # dependencies declared nowhere the builder reads (a setup.cfg): the handler's
+    # `import yaml` cannot be satisfied, and nothing is deployed
+    pipeline.upload("no-yaml.zip", make_zip({
+        "app.py": "import json\nimport boto3\nimport yaml\n\n"
+                  "def handler(event, context):\n    return yaml.safe_dump(event)\n",
+        "setup.cfg": "[options]\ninstall_requires = pyyaml\n",
+        "auto-lambda.toml": "[function]\nname = 'no-yaml'\n"}))
+    job = _by_key(pipeline.drain(), "no-yaml.zip")
+    assert job.state == "failed"
+    assert job.error is not None and job.error["code"] == "MissingDependency"
+    assert "yaml (app.py line 3)" in job.error["message"]
+    states = [e["state"] for e in job.history if e["type"] == "StateEntered"]
+    assert states[-2:] == ["unpacked", "failed"] and "deployed" not in states
+    functions = pipeline.aws.lambda_.list_functions()["Functions"]
+    assert not [f for f in functions if f["FunctionName"].endswith("no-yaml")]
+
+
 def test_a_finished_jobs_folder_is_removed(pipeline: Pipeline, tmp_path: Path) -> None:
     pipeline.upload("hello.zip", make_zip(HELLO_APP))
     pipeline.upload("bad.zip", make_zip({"readme.txt": "no code here"}))

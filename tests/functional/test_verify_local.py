@@ -331,3 +331,24 @@ def test_unsafe_package_entry_is_refused(tmp_path: Path) -> None:
     with pytest.raises(VerifyError, match="escapes the package"):
         verify_deployment(LOCAL, spec(), DEPLOYED, zip_path, work_dir=tmp_path / "work")
     assert not (tmp_path / "escape.py").exists()
+
+
+API_GATEWAY = ("def handler(event, context):\n"
+               "    body = event['body']\n"
+               "    who = (event.get('pathParameters') or {}).get('id')\n"
+               "    return {'statusCode': 200 if body is None else 201, 'id': who}\n")
+
+
+def test_every_named_event_runs_with_its_own_expectation(tmp_path: Path) -> None:
+    get = {"name": "get", "event": {"body": None, "pathParameters": {"id": "7"}},
+           "expect": {"statusCode": 200, "id": "7"}, "has_expect": True}
+    post = {"name": "post", "event": {"body": "{}", "pathParameters": None},
+            "expect": {"statusCode": 201, "id": None}, "has_expect": True}
+    result = verify(tmp_path, API_GATEWAY, verify_default=False, verify_events=(get, post))
+    assert [e["name"] for e in result.events] == ["get", "post"]
+    assert [e["output"] for e in result.events] == [get["expect"], post["expect"]]
+    assert "with 2 events" in result.note
+    wrong = {**post, "expect": {"statusCode": 200, "id": None}}
+    err = failure(tmp_path, API_GATEWAY, verify_default=False, verify_events=(get, wrong))
+    assert err.code == "VerifyMismatch" and "'post'" in str(err)
+    assert err.details["event"] == "post" and "[verify.events.post]" in (err.hint or "")

@@ -15,34 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import VerifyError
+from orchestrator.steps.packaging.imports import stdlib_names
+from orchestrator.steps.packaging.runtime_provided import PROVIDED_MODULES
 from orchestrator.steps.pysource import read_module
 
-# Modules the Lambda Python runtime ships besides the standard library.
-RUNTIME_PROVIDED = frozenset({
-    "boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six",
-    "awslambdaric",
-})
-# Standard-library modules removed after 3.11 (the runner's own list includes them).
-_REMOVED: dict[tuple[int, int], frozenset[str]] = {
-    (3, 12): frozenset({"distutils", "imp", "asynchat", "asyncore", "smtpd"}),
-    (3, 13): frozenset({"aifc", "audioop", "cgi", "cgitb", "chunk", "crypt", "imghdr",
-                        "mailcap", "msilib", "nis", "nntplib", "ossaudiodev", "pipes",
-                        "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib", "lib2to3"}),
-}
-# Standard-library modules added after the runner's version.
-_ADDED: dict[tuple[int, int], frozenset[str]] = {
-    (3, 14): frozenset({"annotationlib", "compression"}),
-}
-def stdlib_names(target: tuple[int, int]) -> frozenset[str]:
-    """Top-level standard-library module names of Python ``target`` (best effort)."""
-    names = set(sys.stdlib_module_names)
-    for version, removed in _REMOVED.items():
-        if target >= version:
-            names -= removed
-    for version, added in _ADDED.items():
-        if target >= version:
-            names |= added
-    return frozenset(names)
+# What the Lambda Python runtime provides besides the standard library, and the target
+# version's standard library: the build's import check and this one share them.
+RUNTIME_PROVIDED = PROVIDED_MODULES
 
 
 def handler_module_path(package_dir: Path, handler: str) -> tuple[Path, str]:
