@@ -5,7 +5,9 @@ worker's variables; output is a bounded tail."""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -117,3 +119,52 @@ def test_output_past_the_limit_stops_the_run_and_keeps_only_a_tail(tmp_path: Pat
                                  timeout=60, output_limit=4 * 1024 * 1024)
     assert result.output_exceeded and not timed_out
     assert 0 < len(result.stdout) <= 64 * 1024
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root worker's jails drop to pooled uids")
+def test_one_jails_process_limit_is_its_own(tmp_path: Path) -> None:
+    """A jail that used up its process limit leaves the next jail's limit untouched:
+    each running jail of a root worker runs as its own user id."""
+    jail = Jail()
+    hog_out, next_out = tmp_path / "hog", tmp_path / "next"
+    for folder in (hog_out, next_out):
+        folder.mkdir()
+    # Start processes until the limit refuses one, say so in a file, then hold them all.
+    hog = ("import os, sys, time\n"
+           "n = 0\n"
+           "while True:\n"
+           "    try:\n"
+           "        pid = os.fork()\n"
+           "    except OSError:\n"
+           "        break\n"
+           "    if pid == 0:\n"
+           "        time.sleep(60)\n"
+           "        os._exit(0)\n"
+           "    n += 1\n"
+           "open('full', 'w').write(f'{os.getuid()} {n}')\n"
+           "time.sleep(60)\n")
+    threads = ("import os, threading\n"
+               "ts = [threading.Thread(target=lambda: None) for _ in range(16)]\n"
+               "[t.start() for t in ts]\n[t.join() for t in ts]\n"
+               "print(os.getuid(), 'ok')\n")
+    limits = Limits(memory_bytes=1 << 30, cpu_seconds=30, processes=32)
+    held = jail.start([sys.executable, "-I", "-S", "-c", hog], python=sys.executable,
+                      env={"PATH": "/usr/bin"}, cwd=hog_out.resolve(), outputs=[hog_out],
+                      limits=limits)
+    try:
+        full = hog_out / "full"
+        deadline = time.monotonic() + 30
+        while not (full.exists() and full.read_text()):
+            assert held.proc.poll() is None and time.monotonic() < deadline, held.result()
+            time.sleep(0.05)
+        hog_uid, forked = (int(x) for x in full.read_text().split())
+        assert 0 < forked < 32  # the hog is at its limit
+        result, timed_out = jail.run([sys.executable, "-I", "-S", "-c", threads],
+                                     python=sys.executable, env={"PATH": "/usr/bin"},
+                                     cwd=next_out.resolve(), outputs=[next_out],
+                                     limits=limits, timeout=30)
+    finally:
+        held.kill()
+    assert not timed_out and result.returncode == 0, result.stderr
+    uid, said = result.stdout.split()
+    assert said == "ok" and int(uid) != hog_uid

@@ -31,6 +31,7 @@ from orchestrator.steps.jail.limits import LAUNCHER, Limits, launcher_config
 from orchestrator.steps.jail.output import DEFAULT_LIMIT, TailCapture
 from orchestrator.steps.jail.pyroots import python_roots
 from orchestrator.steps.jail.settings import JailSettings, refuse_insecure_with_role
+from orchestrator.steps.jail.uids import UidLease, UidPool
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,10 @@ class JailProcess:
     bwrap); it is safe to call more than once."""
 
     def __init__(self, proc: subprocess.Popen[bytes], *, jailed: bool,
-                 output_limit: int) -> None:
+                 output_limit: int, on_end: Callable[[], None] = lambda: None) -> None:
         self.proc = proc
         self.jailed = jailed
+        self._on_end = on_end
         assert proc.stdout is not None and proc.stderr is not None
         self._killed = False
         self._lock = threading.Lock()
@@ -116,6 +118,8 @@ class JailProcess:
                     os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
+        if self.proc.poll() is not None:
+            self._on_end()  # e.g. give the jail's user id back
         if self.proc.stdin is not None:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
@@ -144,6 +148,7 @@ class Jail:
         self.credentials_method = credentials_method
         self.root_mode = (os.geteuid() == 0) if root_mode is None else root_mode
         self._bwrap: bw.Bwrap | None = None
+        self.uids = UidPool(self.settings.jail_uid, self.settings.jail_uid_count)
 
     @property
     def insecure(self) -> bool:
@@ -164,11 +169,14 @@ class Jail:
         bw.probe(self._bwrap, root_mode=self.root_mode, jail_uid=self.settings.jail_uid)
 
     def prepare_output(self, folder: Path) -> None:
-        """Make ``folder`` (and what is in it) writable by the jail's user."""
+        """Create ``folder``; ``start`` hands it (and what is in it) to the jail's user."""
         folder.mkdir(parents=True, exist_ok=True)
-        if self.insecure or not self.root_mode:
-            return
-        uid = gid = self.settings.jail_uid
+
+    @staticmethod
+    def _hand_over(folder: Path, uid: int) -> None:
+        """Make ``folder`` (and what is in it) writable by ``uid`` only."""
+        folder.mkdir(parents=True, exist_ok=True)
+        gid = uid
         for root, dirs, files in os.walk(folder):
             for name in (*dirs, *files):
                 with contextlib.suppress(FileNotFoundError):
@@ -183,8 +191,25 @@ class Jail:
         jail. ``inputs`` are bound read-only and ``outputs`` writable, each at its own
         path; ``cwd`` must be one of them (or inside one)."""
         self.check()
-        config_uid = (self.settings.jail_uid if self.root_mode and not self.insecure
-                      else None)
+        lease = self.uids.acquire() if self.root_mode and not self.insecure else None
+        try:
+            if lease is not None:
+                for folder in outputs:
+                    self._hand_over(Path(folder), lease.uid)
+            return self._start(command, lease, python=python, env=env, cwd=cwd,
+                               inputs=inputs, outputs=outputs, limits=limits,
+                               pass_fds=pass_fds, stdin=stdin, output_limit=output_limit,
+                               tmp_bytes=tmp_bytes)
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
+
+    def _start(self, command: Sequence[str], lease: UidLease | None, *, python: str,
+               env: Mapping[str, str], cwd: Path, inputs: Sequence[Path],
+               outputs: Sequence[Path], limits: Limits, pass_fds: Sequence[int],
+               stdin: bool, output_limit: int, tmp_bytes: int) -> JailProcess:
+        config_uid = lease.uid if lease is not None else None
         launcher = [python, "-I", "-S", "-c", LAUNCHER,
                     launcher_config(limits, cwd=str(cwd), uid=config_uid, gid=config_uid),
                     *command]
@@ -212,7 +237,8 @@ class Jail:
                                     close_fds=True)
         except OSError as exc:
             raise SandboxUnavailable(f"could not start the jail: {exc}", hint=bw.HINT) from exc
-        return JailProcess(proc, jailed=not self.insecure, output_limit=output_limit)
+        return JailProcess(proc, jailed=not self.insecure, output_limit=output_limit,
+                           on_end=lease.release if lease is not None else lambda: None)
 
     def run(self, command: Sequence[str], *, timeout: float, input: bytes | None = None,
             **kwargs: object) -> tuple[JailResult, bool]:

