@@ -171,6 +171,11 @@ def test_the_fleet_chart_has_the_checkers_data_and_target(
         stack: Stack, browser: Any, jobs: dict[str, Any]) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 800})
     page.goto(f"{stack.url}fleet")
+    # The chart has a point per 10 s period since the stack started; the page's live
+    # refresh brings the next ones in.
+    page.wait_for_function(
+        "() => JSON.parse(document.querySelector('figure.chart').dataset.points)"
+        ".BacklogPerInstance >= 2", timeout=60_000)
     chart = page.locator("figure.chart").first
     assert chart.get_attribute("data-target") == "2"
     points = json.loads(chart.get_attribute("data-points") or "{}")
