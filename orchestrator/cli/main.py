@@ -25,7 +25,7 @@ LAZY = {
     "build": "cmd_build", "checker": "cmd_checker", "simulate": "cmd_checker",
     "graph": "cmd_graph", "submit": "cmd_jobs", "jobs": "cmd_jobs", "show": "cmd_jobs",
     "local": "cmd_local", "demo": "cmd_local", "replay": "cmd_replay", "trace": "cmd_trace",
-    "worker": "cmd_worker",
+    "ui": "cmd_ui", "worker": "cmd_worker",
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from orchestrator.aws.tables import week_bucket
 from states import Status
 
 _ser = TypeSerializer()
@@ -91,6 +92,7 @@ class JobRecord:
                                              default=str) if self.previous_runs else None)
         for key in ("error", "artifact"):
             plain[key] = json.dumps(plain[key]) if plain[key] is not None else None
+        plain["created_week"] = week_bucket(self.created_at)  # the listing index's bucket
         clean = {k: v for k, v in plain.items() if v is not None and v != ""}
         clean = json.loads(json.dumps(clean), parse_float=Decimal)
         return {k: _ser.serialize(v) for k, v in clean.items()}

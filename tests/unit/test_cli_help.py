@@ -24,7 +24,7 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
 
 
 ALL = _commands(cli)
-WITH_EXAMPLES = ["build", "checker", "jobs", "replay", "show", "simulate", "submit", "trace",
+WITH_EXAMPLES = ["build", "checker", "jobs", "replay", "show", "simulate", "submit", "trace", "ui",
                  "worker"]
 
 
