@@ -101,3 +101,10 @@ def require_extra(module: str, extra: str, feature: str) -> None:
             f"{feature} needs {module!r}, which this install does not have",
             code="ExtraMissing",
             hint=f"install the {extra!r} extra: pip install 'auto-lambda[{extra}]'") from exc
+
+
+class SandboxUnavailable(AutoLambdaError):
+    """The jail that untrusted app code must run in cannot be set up here: the step
+    fails closed rather than running the code without it."""
+
+    code = "SandboxUnavailable"

@@ -124,6 +124,15 @@ class Aws:
     def xray(self) -> Any:
         return self.client("xray")
 
+    def credentials_method(self) -> str | None:
+        """How botocore found this session's credentials ("env", "shared-credentials-file",
+        "iam-role", ...), or None when it found none."""
+        try:
+            creds = self.session.get_credentials()
+        except botocore.exceptions.BotoCoreError:
+            return None
+        return None if creds is None else str(getattr(creds, "method", "") or "") or None
+
     def queue_url(self, name: str | None = None) -> str:
         name = name or self.settings.queue_name
         with aws_call(f"sqs.get_queue_url({name})"):

@@ -32,6 +32,10 @@ def local() -> None:
               help="Port of the emulator on 127.0.0.1 (0 picks a free one).")
 @click.option("--xray-port", default=2000, show_default=True,
               help="UDP port of the local X-Ray collector (0 picks a free one).")
+@click.option("--ui/--no-ui", "with_ui", default=False, show_default=True,
+              help="Also serve the web console on 127.0.0.1 and print its address.")
+@click.option("--ui-port", default=8765, show_default=True,
+              help="Port of the web console (0 picks a free one).")
 @click.option("--faults", metavar="SPEC", default=None,
               help="Put a fault proxy in front of the emulator: KIND=RATE[:SECONDS]"
                    "[@TARGETS][#COUNT],... with KIND before (never sent on), after (took "
@@ -39,7 +43,7 @@ def local() -> None:
                    "delay; seed=N makes runs repeatable. Stats: GET "
                    "<endpoint>/_auto-lambda/faults.")
 def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: int,
-       faults: str | None) -> None:
+       with_ui: bool, ui_port: int, faults: str | None) -> None:
     """Start the emulator, the resources and the workers; run until Ctrl-C.
 
     Prints the endpoint and the `export` lines another shell needs to use
@@ -48,6 +52,7 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
     \b
     auto-lambda local up --workers 2 --max-workers 6
     auto-lambda local up --no-autoscale --port 0
+    auto-lambda local up --ui
     auto-lambda local up --faults 'before=10%,after=10%,seed=7'
     auto-lambda local up --faults 'after=100%@lambda.CreateAlias#1,delay=5%:2@dynamodb'
     """
@@ -77,6 +82,7 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
                    f"max {max_workers}); logs in {s.work_dir / 'logs'}")
         click.echo("In another shell:\n" + stack.exports())
         click.echo("  auto-lambda submit my-app.zip && auto-lambda jobs", err=False)
+        console = _start_ui(stack, ui_port) if with_ui else None
         sys.stdout.flush()
         last = -1
         try:
@@ -89,6 +95,17 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
                 time.sleep(0.5)
         except KeyboardInterrupt:
             click.echo("stopping: workers hand back their jobs…", err=True)
+        finally:
+            if console is not None:
+                console.stop()
+
+
+def _start_ui(stack: Any, port: int, err: bool = False) -> Any:
+    from orchestrator.cli.cmd_ui import start_console
+
+    console = start_console(stack.aws, port=port)
+    click.echo(f"web console on {console.url}", err=err)
+    return console
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -117,12 +134,19 @@ def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
 @click.option("--timeout", default=900, show_default=True,
               help="Seconds to wait for every job to end.")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"jobs\": [...]} only.")
-def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> None:
+@click.option("--ui", "with_ui", is_flag=True,
+              help="Also serve the web console (printed address) and keep the stack up "
+                   "after the jobs end, until Ctrl-C.")
+@click.option("--ui-port", default=8765, show_default=True,
+              help="Port of the web console (0 picks a free one).")
+def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with_ui: bool,
+         ui_port: int) -> None:
     """Start the embedded stack, submit ZIPS (default: every app in examples/), show
     live progress, and exit 0 only if every job ends verified.
 
     \b
     auto-lambda demo
+    auto-lambda demo --ui            # watch it in the browser
     auto-lambda demo my-app.zip other-app.zip --json
     """
     # imported on use, for start-up time: other commands (and --help) must not load it
@@ -132,8 +156,12 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> N
     ensure_fake_credentials()
     _stop_on_sigterm()
     console = make_console(stderr=True) if as_json else make_console()
-    with local_stack(port=0, workers=workers, xray_port=0) as stack:
+    # With the console, the local autoscaler runs too (up to --workers), so the fleet
+    # page has the checker's metrics and the scaling target to show.
+    with local_stack(port=0, workers=workers, xray_port=0, autoscale=with_ui,
+                     max_workers=workers) as stack:
         paths = _demo_zips(zips, stack.settings.work_dir / "demo-zips")
+        web = _start_ui(stack, ui_port, err=as_json) if with_ui else None
         console.print(f"embedded stack on {stack.endpoint.url}; {len(paths)} app(s), "
                       f"{workers} worker(s)")
         with Live(console=console, refresh_per_second=4, transient=False) as live:
@@ -149,7 +177,19 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> N
             console.print(durations_table(result.records))
             for line in result.summary_lines():
                 console.print(line)
+        if web is not None:
+            click.echo(f"the console stays on {web.url} until Ctrl-C", err=True)
+            _wait_for_interrupt()
+            web.stop()
     sys.exit(0 if result.all_verified else 1)
+
+
+def _wait_for_interrupt() -> None:
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
 
 
 commands = [local, demo]

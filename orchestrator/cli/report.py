@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
 
+from orchestrator.jobs.listing import JobSummary
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.workflow import STEP_OF_STATE
 
@@ -41,7 +43,7 @@ def styled(state: str) -> str:
     return f"[{style}]{state}[/{style}]" if style else state
 
 
-def jobs_table(records: list[JobRecord], title: str = "jobs") -> Table:
+def jobs_table(records: Sequence[JobRecord | JobSummary], title: str = "jobs") -> Table:
     table = Table(title=title, expand=False)
     for col in ("job", "app", "key", "state", "version", "error"):
         table.add_column(col, overflow="fold")

@@ -131,6 +131,7 @@ def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale:
     set_capacity(stack.aws, stack.settings, workers)
     if not autoscale:
         return
+    from checker.localgroup import put_local_policy
     from checker.localloop import run_local_scaling_loop
     from checker.rule import ScalingPolicy
 
@@ -138,6 +139,7 @@ def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale:
     # scaling visible within a demo; the rule is the same one the cloud stack uses.
     policy = ScalingPolicy(target=2.0, min_capacity=1, max_capacity=max_workers,
                            scale_in_window=15.0, scale_in_cooldown=5.0, warmup=3.0)
+    put_local_policy(stack.aws, stack.settings, policy.target)
 
     def loop() -> None:
         try:

@@ -25,6 +25,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from orchestrator.aws.tables import week_bucket
 from orchestrator.errors import AutoLambdaError
 from states import Status
 
@@ -207,6 +208,7 @@ class JobRecord:
             plain[key] = json.dumps(plain[key]) if plain[key] is not None else None
         if not plain["history_offset"]:
             plain.pop("history_offset")
+        plain["created_week"] = week_bucket(self.created_at)  # the listing index's bucket
         clean = {k: v for k, v in plain.items() if v is not None and v != ""}
         clean = json.loads(json.dumps(clean), parse_float=Decimal)
         return {k: _ser.serialize(v) for k, v in clean.items()}

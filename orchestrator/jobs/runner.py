@@ -268,6 +268,8 @@ class JobRunner:
                 self._active.pop(job_id, None)
         if keeper.lost.is_set() and not ex.is_terminal:
             return Outcome.LOST, rec
+        if ex.is_terminal:
+            self.steps.finished(job_id, failed=ex.status is not Status.SUCCEEDED)
         try:
             self.store.release(rec)
         except LeaseLost:

@@ -41,6 +41,7 @@ from orchestrator.aws.tables import (
     HISTORY_KEY,
     HISTORY_SEQ,
     JOB_KEY,
+    STATE_INDEX,
     history_key,
     item_size,
     job_key,
@@ -395,11 +396,44 @@ class JobStore:
                     out.append(max(0.0, finished - created))
         return out
 
+    def query(self, index: str, **kwargs: Any) -> dict[str, Any]:
+        """One Query page on one of the table's listing indexes (``orchestrator.aws.tables``;
+        ``orchestrator.jobs.listing`` builds the conditions)."""
+        with aws_call(f"dynamodb.query({index})"):
+            return dict(self._db.query(TableName=self.table, IndexName=index, **kwargs))
+
+    def get_many(self, job_ids: list[str]) -> list[JobRecord]:
+        """The records of ``job_ids`` in that order (missing ones left out), 100 a call."""
+        found: dict[str, JobRecord] = {}
+        for start in range(0, len(job_ids), 100):
+            keys = [job_key(j) for j in dict.fromkeys(job_ids[start:start + 100])]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                with aws_call("dynamodb.batch_get_item"):
+                    resp = self._db.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(self.table, []):
+                    rec = self._record(item)
+                    found[rec.job_id] = rec
+                request = resp.get("UnprocessedKeys") or {}
+        return [found[j] for j in job_ids if j in found]
+
     def list(self, state: str | None = None, limit: int | None = None) -> list[JobRecord]:
-        kwargs: dict[str, Any] = {"TableName": self.table}
+        """Whole records, newest first. With a state, through the state index (its keys,
+        newest first, then the records in batches); without one, a scan."""
         if state:
-            kwargs.update(FilterExpression="#s = :s", ExpressionAttributeNames={"#s": "state"},
-                          ExpressionAttributeValues={":s": {"S": state}})
+            ids: list[str] = []
+            query: dict[str, Any] = {
+                "KeyConditionExpression": "#s = :s", "ExpressionAttributeNames": {"#s": "state"},
+                "ExpressionAttributeValues": {":s": {"S": state}}, "ScanIndexForward": False,
+                "ProjectionExpression": JOB_KEY}
+            while limit is None or len(ids) < limit:
+                resp = self.query(STATE_INDEX, **query)
+                ids += [str(item[JOB_KEY]["S"]) for item in resp.get("Items", [])]
+                if not resp.get("LastEvaluatedKey"):
+                    break
+                query["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            return self.get_many(ids[:limit] if limit else ids)
+        kwargs: dict[str, Any] = {"TableName": self.table}
         records: list[JobRecord] = []
         with aws_call("dynamodb.scan"):
             for page in self._db.get_paginator("scan").paginate(**kwargs):

@@ -34,6 +34,6 @@ def run(ctx: StepContext) -> Built:
 
     with written_whole(out) as tmp:
         result = build_package(rehydrate.app_dir(ctx), spec, tmp, cache=ctx.env.cache,
-                               progress=progress)
+                               progress=progress, jail=ctx.env.jail)
     result.zip_path = out
     return Built(store_artifact(ctx.env.aws, result), result)

@@ -25,6 +25,7 @@ from states import TaskContext
 
 if TYPE_CHECKING:
     from orchestrator.aws.facade import Aws
+    from orchestrator.steps.jail import Jail
     from orchestrator.steps.packaging.cache import BuildCache
 
 
@@ -36,6 +37,16 @@ class StepEnv:
     progress: Callable[[str, str], None] = field(default=lambda job_id, msg: None)
     sleep: Callable[[float], None] = time.sleep  # a gradual rollout's bake time
     _cache: BuildCache | None = None
+    _jail: Jail | None = None
+
+    @property
+    def jail(self) -> Jail:
+        """The jail app code runs in (chalice's import of app.py, local verify)."""
+        if self._jail is None:
+            from orchestrator.steps.jail import Jail
+
+            self._jail = Jail(credentials_method=self.aws.credentials_method)
+        return self._jail
 
     @property
     def cache(self) -> BuildCache:
@@ -43,7 +54,8 @@ class StepEnv:
             # packaging (and the installer it starts) loads only when a build runs
             from orchestrator.steps.packaging.cache import BuildCache, S3RemoteCache
 
-            self._cache = BuildCache(self.aws.settings.cache_dir, remote=S3RemoteCache(self.aws))
+            self._cache = BuildCache.from_settings(self.aws.settings,
+                                                   remote=S3RemoteCache(self.aws))
         return self._cache
 
 

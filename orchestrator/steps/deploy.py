@@ -13,6 +13,10 @@ compared with what Lambda holds before and after each update (the result, not th
 call), and a version is published only when none with this code and configuration
 exists, so one package never becomes two versions.
 
+Functions are created with their team's and app's tags (in the create itself, so a
+create whose answer was lost leaves them tagged), and only a function tagged for the
+job's team is updated (``orchestrator.tenancy``).
+
 This step never touches the ``live`` alias: the verify step checks the version and the
 promote step (``orchestrator.steps.promote``) moves ``live``, so a version that fails
 verification is published but never live.
@@ -43,6 +47,7 @@ from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Artifact
 from orchestrator.steps.lambda_waits import retry_conflicts, wait_until_ready
 from orchestrator.steps.manifest import AppSpec
+from orchestrator.tenancy import check_owner, ownership_tags
 
 log = logging.getLogger(__name__)
 
@@ -167,10 +172,12 @@ def live_version(aws: Aws, function_name: str) -> str | None:
     return str(alias["FunctionVersion"])
 
 
-def _existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+def existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+    """The function's configuration, with its tags under ``Tags``; None if missing."""
     try:
         with aws_call(f"lambda.get_function({function_name})"):
-            return dict(aws.lambda_.get_function(FunctionName=function_name)["Configuration"])
+            found = aws.lambda_.get_function(FunctionName=function_name)
+            return {**found["Configuration"], "Tags": dict(found.get("Tags") or {})}
     except Exception as exc:
         if error_code(exc) == "ResourceNotFoundException":
             return None
@@ -208,7 +215,7 @@ def deploy_function(
     version already has the artifact's CodeSha256 and the spec's configuration.
     """
     _check_size(artifact)
-    name = aws.settings.function_name(spec.name)
+    name = aws.settings.function_name(spec.name, spec.team)
     lam = aws.lambda_
     want_sha = artifact.code_sha256
     desired = desired_configuration(spec, role_arn)
@@ -216,7 +223,9 @@ def deploy_function(
     if artifact.version_id:
         code["S3ObjectVersion"] = artifact.version_id
 
-    existing = _existing_function(aws, name)
+    existing = existing_function(aws, name)
+    if existing is not None:
+        check_owner(name, existing.get("Tags"), spec.team)
     previous = live_version(aws, name) if existing is not None else None
 
     if existing is None:
@@ -293,13 +302,19 @@ def _create_function(aws: Aws, name: str, code: dict[str, Any], spec: AppSpec,
             with aws_call(where):
                 lam.create_function(FunctionName=name, Code=code,
                                     Architectures=[spec.architecture], Publish=False,
-                                    **desired)
+                                    Tags=ownership_tags(spec.team, spec.name), **desired)
         except AwsError as exc:
             _reraise_coded(exc, where)
         return True
 
-    write_or_confirm(create, lambda: True if _existing_function(aws, name) else None,
-                     where=where)
+    def confirm() -> bool | None:
+        found = existing_function(aws, name)
+        if found is None:
+            return None
+        check_owner(name, found.get("Tags"), spec.team)  # ours, or someone else's?
+        return True
+
+    write_or_confirm(create, confirm, where=where)
 
 
 def _publish(aws: Aws, spec: AppSpec, artifact: Artifact, role_arn: str, code_sha256: str,
@@ -309,7 +324,7 @@ def _publish(aws: Aws, spec: AppSpec, artifact: Artifact, role_arn: str, code_sh
     found = reuse_published_version(aws, spec, artifact, role_arn)
     if found is not None:
         return found
-    name = aws.settings.function_name(spec.name)
+    name = aws.settings.function_name(spec.name, spec.team)
     description = f"auto-lambda {artifact.sha256}".strip()[:256]
     publish_args: dict[str, Any] = {"FunctionName": name, "Description": description}
     if code_sha256:
@@ -354,7 +369,11 @@ def reuse_published_version(aws: Aws, spec: AppSpec, artifact: Artifact,
     want_sha = artifact.code_sha256
     if not want_sha:
         return None
-    name = aws.settings.function_name(spec.name)
+    name = aws.settings.function_name(spec.name, spec.team)
+    current = existing_function(aws, name)
+    if current is None:
+        return None
+    check_owner(name, current.get("Tags"), spec.team)
     desired = desired_configuration(spec, role_arn)
     found: dict[str, Any] | None = None
     try:

@@ -29,7 +29,9 @@ from orchestrator.steps.checks.deployment import VerifyResult
 from orchestrator.steps.context import StepContext, StepEnv
 from orchestrator.steps.data import output_data
 from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.guard import guard_tasks
 from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.workspace import JobFolder
 from states import TaskContext
 
 TaskFn = Callable[[TaskContext], dict[str, Any]]
@@ -46,7 +48,14 @@ class Steps:
         steps: dict[str, Callable[[StepContext], Any]] = {
             "fetch": self.fetch, "unpack": self.unpack, "build": self.build,
             "deploy": self.deploy, "verify": self.verify, "promote": self.promote}
-        return {name: self._task(step) for name, step in steps.items()}
+        return guard_tasks({name: self._task(step) for name, step in steps.items()})
+
+    def finished(self, job_id: str, *, failed: bool) -> None:
+        """The job is terminal: its folder goes (a failed one stays only when
+        AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS asks for it, to debug)."""
+        if failed and self.env.aws.settings.keep_failed_job_dirs:
+            return
+        JobFolder(self.env.work_root / job_id).remove()
 
     def _task(self, step: Callable[[StepContext], Any]) -> TaskFn:
         def task(ctx: TaskContext) -> dict[str, Any]:

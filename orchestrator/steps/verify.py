@@ -30,7 +30,7 @@ def check_version(ctx: StepContext, spec: AppSpec, deployed: DeployResult,
                   package_zip: Path) -> VerifyResult:
     """The check of one published version (sandbox run locally, invoke on AWS)."""
     return verify_deployment(ctx.env.aws, spec, deployed, package_zip,
-                             work_dir=ctx.folder.verify_dir)
+                             work_dir=ctx.folder.verify_dir, jail=ctx.env.jail)
 
 
 def run(ctx: StepContext, check: Check = check_version) -> Verified:

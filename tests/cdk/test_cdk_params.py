@@ -42,3 +42,13 @@ def test_context_values_arrive_as_strings_from_the_cli() -> None:
 def test_bad_context_names_the_key(context: dict[str, Any], mentions: str) -> None:
     with pytest.raises(ContextError, match=mentions):
         _params(**context)
+
+
+def test_teams_are_checked_like_the_worker_reads_them() -> None:
+    from auto_lambda_infra.params import ContextError, Params
+
+    ok = Params.from_context(lambda key: {"teams": "payments, search,payments"}.get(key))
+    assert ok.teams == ("payments", "search")
+    for bad in ("data-eng", "Payments", "default"):
+        with pytest.raises(ContextError, match="teams"):
+            Params.from_context(lambda key, bad=bad: {"teams": bad}.get(key))

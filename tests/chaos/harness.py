@@ -165,12 +165,12 @@ class ChaosStack:
 
     def published_versions(self, app: str) -> list[str]:
         resp = self.aws.lambda_.list_versions_by_function(
-            FunctionName=self.settings.function_name(app))
+            FunctionName=self.settings.function_name(app, "default"))
         return [v["Version"] for v in resp["Versions"] if v["Version"] != "$LATEST"]
 
     def live_version(self, app: str) -> str:
-        return str(self.aws.lambda_.get_alias(FunctionName=self.settings.function_name(app),
-                                              Name="live")["FunctionVersion"])
+        name = self.settings.function_name(app, "default")
+        return str(self.aws.lambda_.get_alias(FunctionName=name, Name="live")["FunctionVersion"])
 
     # ---- waiting ----
     def wait_for(self, what: str, check: Callable[[], T | None], timeout: float,

@@ -70,8 +70,8 @@ def test_every_write_with_its_answer_lost_still_deploys_once(
         assert set(task_starts(job).values()) == {1}, (job.key, task_starts(job))
     assert stack.published_versions("la-roll") == ["1", "2"]
     assert stack.live_version("la-roll") == "2"
-    alias = stack.aws.lambda_.get_alias(FunctionName=stack.settings.function_name("la-roll"),
-                                        Name="live")
+    alias = stack.aws.lambda_.get_alias(
+        FunctionName=stack.settings.function_name("la-roll", "default"), Name="live")
     assert (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights", {}) == {}
     for app in ("la-once", "la-dup"):
         assert stack.published_versions(app) == ["1"] and stack.live_version(app) == "1"

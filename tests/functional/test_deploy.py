@@ -80,8 +80,8 @@ def test_first_deploy_creates_and_publishes_version_1(stack: Stack) -> None:
     assert result.published is True
     assert result.version == "1"
     assert result.previous_live is None
-    assert result.function_name == "auto-lambda-hello"
-    assert result.function_arn.endswith(":function:auto-lambda-hello")
+    assert result.function_name == "auto-lambda-default-hello"
+    assert result.function_arn.endswith(":function:auto-lambda-default-hello")
     assert result.code_sha256 == artifact.code_sha256
     cfg = stack.aws.lambda_.get_function_configuration(FunctionName=result.function_name,
                                                        Qualifier="1")
@@ -211,7 +211,7 @@ def test_oversize_package_fails_before_calling_lambda(stack: Stack) -> None:
         stack.deploy(artifact)
     assert exc.value.code == "PackageTooLargeForLambda"
     with pytest.raises(Exception, match="Function not found"):
-        stack.aws.lambda_.get_function(FunctionName="auto-lambda-hello")
+        stack.aws.lambda_.get_function(FunctionName="auto-lambda-default-hello")
 
 
 def test_invalid_parameter_is_aws_validation_with_the_operation(stack: Stack) -> None:

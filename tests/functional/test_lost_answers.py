@@ -34,6 +34,7 @@ from orchestrator.steps.promote import gradual_promote, promote
 
 SPEC = AppSpec(name="lost", handler="app.handler", runtime="python3.12", memory=256,
                timeout=10, environment={"K": "v1"})
+FUNCTION = Settings().function_name(SPEC.name, SPEC.team)
 
 
 @dataclass
@@ -169,12 +170,12 @@ def artifact(aws: Aws, source: str) -> Artifact:
 
 
 def versions(env: Env) -> list[str]:
-    listed = env.direct.lambda_.list_versions_by_function(FunctionName="auto-lambda-lost")
+    listed = env.direct.lambda_.list_versions_by_function(FunctionName=FUNCTION)
     return [v["Version"] for v in listed["Versions"] if v["Version"] != "$LATEST"]
 
 
 def alias(env: Env) -> dict[str, Any]:
-    return dict(env.direct.lambda_.get_alias(FunctionName="auto-lambda-lost", Name=LIVE_ALIAS))
+    return dict(env.direct.lambda_.get_alias(FunctionName=FUNCTION, Name=LIVE_ALIAS))
 
 
 @RETRIES
@@ -194,13 +195,13 @@ def test_every_lambda_write_repeated_after_a_lost_answer_changes_nothing_twice(
     env.proxy.set_plan(",".join(f"after=100%@lambda.{op}#{3 if op == 'UpdateAlias' else 1}"
                                 for op in ops))
     v1 = deploy("def handler(e, c):\n    return 1\n")
-    promote(aws, "auto-lambda-lost", v1)
+    promote(aws, FUNCTION, v1)
     assert (v1, versions(env), alias(env)["FunctionVersion"]) == ("1", ["1"], "1")
     # new code and a new setting: both updates, a second version, a gradual move of live
     v2 = deploy("def handler(e, c):\n    return 2\n",
                 AppSpec(**{**SPEC.__dict__, "environment": {"K": "v2"}}))
     checks: list[object] = []
-    gradual_promote(aws, "auto-lambda-lost", v2, weights=(0.25, 0.5), bake_seconds=0,
+    gradual_promote(aws, FUNCTION, v2, weights=(0.25, 0.5), bake_seconds=0,
                     check=lambda: checks.append(alias(env)["RoutingConfig"]),
                     sleep=sleeps.append)
     assert (v2, versions(env)) == ("2", ["1", "2"])

@@ -24,7 +24,7 @@ from orchestrator.steps.tasks import StepContext, Steps
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.loop import Worker
 
-FUNCTION = "auto-lambda-hello"
+FUNCTION = "auto-lambda-default-hello"
 GRADUAL = "[deploy]\nstrategy = 'gradual'\nweights = [0.1, 0.5]\nbake_seconds = 0\n"
 
 

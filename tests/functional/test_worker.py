@@ -152,8 +152,9 @@ def test_a_worker_that_lost_its_lease_leaves_the_job_alone(pipeline: Pipeline,
     thread, out = in_thread(lambda: runner_for(pipeline, "slow", steps).process(ref))
     rec = wait_for("the build to start", lambda: building(pipeline, ref.job_id))
     store = pipeline.runtime.store
-    # Another worker takes over (as if the heartbeats had stopped reaching DynamoDB).
-    rec.lease_expires = 0.0
+    # Another worker takes over, as if the heartbeats had stopped reaching DynamoDB: the
+    # lease lapsed (and is marked as nobody's, so a heartbeat landing now cannot revive it).
+    rec.lease_owner, rec.lease_expires = "lapsed/0", 0.0
     store.save(rec)
     taken = store.claim(ref.job_id, "other/1", time.time(), 60)
     assert taken is not None

@@ -21,6 +21,7 @@ from .params import Params
 from .queue import create_queues, notify_on_zip_upload
 from .storage import create_buckets
 from .table import create_history_table, create_table
+from .uploads import create_upload_roles
 from .workers import Workers
 
 
@@ -39,6 +40,7 @@ class AutoLambdaStack(Stack):
         notify_on_zip_upload(self.buckets.incoming, self.queues.jobs)
         self.table = create_table(self, names)
         self.history_table = create_history_table(self, names)
+        self.upload_roles = create_upload_roles(self, names, self.buckets.incoming, params.teams)
 
         self.function_role = roles.create_function_role(self, names)
         self.worker_role = roles.create_worker_role(
