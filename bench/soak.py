@@ -219,12 +219,15 @@ def main() -> None:
                         help="%% of calls failed after taking effect")
     parser.add_argument("--receives", type=int, default=5, help="the queue's maxReceiveCount")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--timeout", type=float, default=1200.0)
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds to wait for every job to end")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the same load without faults and print the p95 ratio")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     ensure_fake_credentials()
+    # SIGTERM stops the run like Ctrl-C, so its workers and emulator are stopped too
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     runs: dict[str, Any] = {}
     for name, faults in ([("baseline", False)] if args.baseline else []) + [("faults", True)]:
         with tempfile.TemporaryDirectory(prefix="auto-lambda-soak-") as tmp:

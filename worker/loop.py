@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 # (at most this long) instead of going back to the queue.
 MAX_EXPIRY_WAIT = 30.0
 # How many times one upload's message may be handed over to a fresh copy before the
-# redrive limit is left to do its work.
-MAX_COPIES = 3
+# redrive limit is left to do its work (a job's own Retry bounds crashes in its steps).
+MAX_COPIES = 10
 
 
 @dataclass
@@ -133,10 +133,13 @@ class Worker:
         return handled
 
     def near_redrive_limit(self, msg: Message) -> bool:
-        """True when one more failed receive could send ``msg`` to the DLQ (and it has
-        not been handed over to fresh copies too often already)."""
+        """True when a few more failed receives could send ``msg`` to the DLQ (and it has
+        not been handed over to fresh copies too often already). Handing over starts
+        two receives before the last, so a lost answer or a busy job on one of them
+        still leaves another chance."""
         limit = self.redrive_limit
-        return limit is not None and msg.receive_count >= limit - 1 and msg.copies < MAX_COPIES
+        return (limit is not None and msg.receive_count >= max(2, limit - 2)
+                and msg.copies < MAX_COPIES)
 
     def _acknowledge(self, msg: Message, handled: Handled) -> None:
         receipt = msg.receipt
@@ -145,7 +148,9 @@ class Worker:
             if handled.ack is Ack.DELETE:
                 self.queue.delete(receipt)
             elif handled.ack is Ack.DELAY:
-                self._set_visibility(receipt, delay)
+                if not (self.near_redrive_limit(msg) and self._pass_lease_on(msg, handled,
+                                                                            delay)):
+                    self._set_visibility(receipt, delay)
             elif handled.ack is Ack.REQUEUE:
                 # a fresh copy starts its receive count at zero; this one goes only once
                 # the copy is safely queued
@@ -163,6 +168,20 @@ class Worker:
             attr = {"delete": "deleted", "delay": "delayed", "requeue": "delayed",
                     "release": "released", "keep": "kept"}[handled.ack.value]
             setattr(self.stats, attr, getattr(self.stats, attr) + 1)
+
+    def _pass_lease_on(self, msg: Message, handled: Handled, delay: int) -> bool:
+        """The job's own message, back near the redrive limit while its holder still
+        beats: a fresh copy becomes the message the lease names, and this one goes.
+        False (this one stays) when the lease names another message by now."""
+        if len(handled.jobs) != 1:
+            return False
+        fresh = self.queue.send(msg.body, delay=delay, copies=msg.copies + 1)
+        if not self.runner.store.swap_lease_message(handled.jobs[0], msg.message_id, fresh):
+            return False  # the copy is then a duplicate: recognised and acknowledged
+        log.info("message %s: job %s now runs from fresh copy %s", msg.message_id,
+                 handled.jobs[0], fresh)
+        self.queue.delete(msg.receipt)
+        return True
 
     # ---- the loop ----
     def poll_once(self, wait_s: int = 0) -> int:

@@ -12,9 +12,10 @@ Only the message the job's lease names, back while its holder still beats, is pu
 
 A message near the queue's redrive limit (its job's workers died, or the answers to its
 receives were lost) is handed over: the job is claimed, released, and carried on by a
-fresh copy whose receive count starts at zero, a few times at most (the message counts
-its copies), so a job's own Retry, not the queue, decides when repeated crashes fail it,
-and a message that breaks workers for another reason still ends in the DLQ.
+fresh copy whose receive count starts at zero (or, when its holder is alive, the lease
+is pointed at the fresh copy: ``Worker._pass_lease_on``), ten times at most (the message
+counts its copies), so a job's own Retry, not the queue, decides when repeated crashes
+fail it, and a message that breaks workers for another reason still ends in the DLQ.
 """
 
 from __future__ import annotations

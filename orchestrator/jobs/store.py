@@ -304,6 +304,22 @@ class JobStore:
             raise
         return True
 
+    def swap_lease_message(self, job_id: str, old: str, new: str) -> bool:
+        """Make message ``new`` the one the job's lease names, if it still names ``old``
+        (no version bump: the holder's next save still matches). False otherwise."""
+        try:
+            with aws_call("dynamodb.update_item(lease message)"):
+                self._db.update_item(
+                    TableName=self.table, Key=job_key(job_id),
+                    UpdateExpression="SET lease_message = :new",
+                    ConditionExpression="lease_message = :old OR lease_message = :new",
+                    ExpressionAttributeValues={":old": {"S": old}, ":new": {"S": new}})
+        except AwsError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def release(self, record: JobRecord) -> None:
         """Give the lease up (after a terminal state, or on shutdown)."""
         record.lease_owner = None

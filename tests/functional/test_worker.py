@@ -21,7 +21,7 @@ from orchestrator.steps.tasks import StepContext, Steps
 from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.instance import InstanceConfig, ScaleInGuard
-from worker.loop import Worker
+from worker.loop import MAX_COPIES, Worker
 from worker.messages import Ack
 
 T = TypeVar("T")
@@ -411,5 +411,36 @@ def test_a_message_near_the_redrive_limit_hands_its_job_to_a_fresh_copy(
     done = pipeline.runtime.store.get(ref.job_id)
     assert done is not None and done.state == "verified"
     # a message copied often enough is left to the redrive limit
-    tired = replace(copy, receive_count=5, copies=3)
+    tired = replace(copy, receive_count=5, copies=MAX_COPIES)
     assert not worker.near_redrive_limit(tired)
+
+
+def test_the_jobs_own_message_near_the_limit_passes_the_lease_to_a_fresh_copy(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    url = pipeline.info.queue_url
+    pipeline.aws.sqs.purge_queue(QueueUrl=url)
+    pipeline.aws.sqs.send_message(QueueUrl=url, MessageBody=_body(ref))
+    holder = Worker(runner_for(pipeline, "holder", GatedSteps(pipeline.runtime.steps, gate)),
+                    queue_url=url, wait_seconds=0, visibility=30, redrive_limit=5)
+    [first] = wait_for("the delivery", lambda: holder.queue.receive(10, visibility=30))
+    thread, out = in_thread(lambda: holder.handle(first))
+    held = wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    assert held.lease_message == first.message_id
+    other = Worker(runner_for(pipeline, "other"), queue_url=url, wait_seconds=0,
+                   redrive_limit=5)
+    again = first
+    for _ in range(2):  # its holder's message keeps coming back (its hiding fails)
+        other.queue.set_visibility(again.receipt, 0)
+        [again] = wait_for("the message again", lambda: other.queue.receive(10, visibility=30))
+    assert again.receive_count == 3 and other.near_redrive_limit(again)
+    assert other.handle(again).ack is Ack.DELAY
+    now = pipeline.runtime.store.get(ref.job_id)
+    assert now is not None and now.lease_message not in (None, first.message_id)
+    attrs = pipeline.aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
+    gate.set()
+    thread.join(30)
+    assert out[0].ack is Ack.DELETE  # the holder's own message was gone already: fine
+    done = pipeline.runtime.store.get(ref.job_id)
+    assert done is not None and done.state == "verified"
