@@ -20,6 +20,9 @@ from orchestrator.tenancy import function_name
 DEFAULT_PREFIX = "auto-lambda"
 METRIC_NAMESPACE = "AutoLambda"
 LIVE_ALIAS = "live"
+DEFAULT_LEASE_SECONDS = 10
+# Heartbeats (lease and message visibility) run this many times per lease length.
+HEARTBEATS_PER_LEASE = 4
 
 
 def env_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -59,8 +62,11 @@ class Settings:
     cache_max_mb: int = 4096
     resolve_ttl: int = 86_400
     max_receive_count: int = 5
-    visibility_timeout: int = 60
-    lease_seconds: int = 60
+    # How long a message stays hidden and a job's lease lasts without a heartbeat (both
+    # beat every quarter of that): a worker that dies is taken over within about this
+    # long (bench/takeover.py measures it).
+    visibility_timeout: int = DEFAULT_LEASE_SECONDS
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
     deployed_role_arn: str | None = None
     xray_daemon: str | None = None
     # Local mode (verify in a sandboxed subprocess, not by invoking Lambda) follows the
@@ -94,6 +100,10 @@ class Settings:
     @property
     def table_name(self) -> str:
         return f"{self.prefix}-jobs"
+
+    @property
+    def history_table_name(self) -> str:
+        return f"{self.prefix}-jobs-history"
 
     @property
     def role_name(self) -> str:
@@ -131,8 +141,9 @@ class Settings:
             cache_max_mb=env_int(env, "AUTO_LAMBDA_CACHE_MAX_MB", 4096),
             resolve_ttl=env_int(env, "AUTO_LAMBDA_RESOLVE_TTL", 86_400),
             max_receive_count=env_int(env, "AUTO_LAMBDA_MAX_RECEIVE_COUNT", 5),
-            visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT", 60),
-            lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", 60),
+            visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT",
+                                       DEFAULT_LEASE_SECONDS),
+            lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),

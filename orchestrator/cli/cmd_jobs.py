@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -81,7 +82,8 @@ def jobs(state: str | None, app: str | None, team: str | None, since: float | No
     page = JobIndex(aws).page(query)
     if as_json:
         # The documented --json shape carries each job's history, which the index does
-        # not project: read the page's records whole (one batch call per 100).
+        # not project: read the page's records (one batch call per 100), then each one's
+        # history from the history table, page by page.
         records = JobStore(aws).get_many([row.job_id for row in page.jobs])
         click.echo(json.dumps({"jobs": [r.to_json() for r in records]}, default=str))
         return
@@ -93,21 +95,27 @@ def jobs(state: str | None, app: str | None, team: str | None, since: float | No
 
 @click.command()
 @click.argument("job")
-@click.option("--json", "as_json", is_flag=True, help="Print the job as one JSON document.")
-def show(job: str, as_json: bool) -> None:
-    """One job and its full history (JOB may be a unique prefix of the id).
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the job as one JSON document, with every history event.")
+@click.option("--events", "last", type=int, default=200, show_default=True,
+              help="History events in the table: the last N (0: all). --json prints all.")
+def show(job: str, as_json: bool, last: int) -> None:
+    """One job and its history (JOB may be a unique prefix of the id). The history is
+    read page by page from the history table.
 
     \b
     Example:
       auto-lambda show 3f2a9c
+      auto-lambda show 3f2a9c --json | jq '.history | length'
     """
     # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.report import durations_table, history_table
     from orchestrator.jobs.store import JobStore
 
-    rec = JobStore(_aws()).find(job)
+    store = JobStore(_aws())
+    rec = store.find(job)
     if as_json:
-        click.echo(json.dumps(rec.to_json(), default=str))
+        _write_job_json(rec.to_json(with_history=False), store.history_pages(rec))
         return
     console = make_console()
     console.print(f"[bold]{rec.job_id}[/bold]  app={rec.app_name}  state={rec.state}  "
@@ -123,8 +131,21 @@ def show(job: str, as_json: bool) -> None:
         left = ", ".join(f"{i['name']} {i['version']}".strip() for i in build.get("left_out", []))
         if left:
             console.print(f"left out (the runtime provides them): {left}", highlight=False)
-    console.print(history_table(rec))
+    console.print(history_table(rec, last=last))
     console.print(durations_table([rec]))
+
+
+def _write_job_json(summary: dict[str, Any], pages: Iterable[list[dict[str, Any]]]) -> None:
+    """One job as JSON, its history written page by page as it is read."""
+    head = json.dumps(summary, default=str)
+    click.echo(head[:-1] + (', "history": [' if summary else '"history": ['), nl=False)
+    first = True
+    for page in pages:
+        text = ", ".join(json.dumps(event, default=str) for event in page)
+        if text:
+            click.echo(("" if first else ", ") + text, nl=False)
+            first = False
+    click.echo("]}")
 
 
 commands = [submit, jobs, show]

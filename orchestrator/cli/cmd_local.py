@@ -36,8 +36,14 @@ def local() -> None:
               help="Also serve the web console on 127.0.0.1 and print its address.")
 @click.option("--ui-port", default=8765, show_default=True,
               help="Port of the web console (0 picks a free one).")
+@click.option("--faults", metavar="SPEC", default=None,
+              help="Put a fault proxy in front of the emulator: KIND=RATE[:SECONDS]"
+                   "[@TARGETS][#COUNT],... with KIND before (never sent on), after (took "
+                   "effect, answer lost: 500), reset (took effect, connection reset) or "
+                   "delay; seed=N makes runs repeatable. Stats: GET "
+                   "<endpoint>/_auto-lambda/faults.")
 def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: int,
-       with_ui: bool, ui_port: int) -> None:
+       with_ui: bool, ui_port: int, faults: str | None) -> None:
     """Start the emulator, the resources and the workers; run until Ctrl-C.
 
     Prints the endpoint and the `export` lines another shell needs to use
@@ -47,6 +53,8 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
     auto-lambda local up --workers 2 --max-workers 6
     auto-lambda local up --no-autoscale --port 0
     auto-lambda local up --ui
+    auto-lambda local up --faults 'before=10%,after=10%,seed=7'
+    auto-lambda local up --faults 'after=100%@lambda.CreateAlias#1,delay=5%:2@dynamodb'
     """
     # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.autoscaler import format_decision
@@ -61,9 +69,13 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
             err.print(f"[cyan]autoscaler[/cyan] {format_decision(step.decision, step.workers)}")
 
     with local_stack(port=port, workers=workers, max_workers=max_workers,
-                     autoscale=autoscale, xray_port=xray_port, on_scale=on_scale) as stack:
+                     autoscale=autoscale, xray_port=xray_port, on_scale=on_scale,
+                     faults=faults) as stack:
         s = stack.settings
         click.echo(f"auto-lambda local stack on {stack.endpoint.url}")
+        if stack.proxy is not None:
+            click.echo(f"  fault proxy: {stack.proxy.plan.text}; what fired: "
+                       f"curl {stack.endpoint.url}/_auto-lambda/faults")
         click.echo(f"  incoming bucket  s3://{s.incoming_bucket}   queue {s.queue_name}"
                    f"   table {s.table_name}")
         click.echo(f"  workers {stack.workers()} (autoscale {'on' if autoscale else 'off'}, "

@@ -54,13 +54,20 @@ def jobs_table(records: Sequence[JobRecord | JobSummary], title: str = "jobs") -
     return table
 
 
-def history_table(rec: JobRecord) -> Table:
-    table = Table(title=f"job {rec.job_id}  {rec.key}")
-    for col in ("time", "+s", "event", "state", "attempt", "error"):
-        table.add_column(col, overflow="fold")
+def history_table(rec: JobRecord, last: int = 0) -> Table:
+    """The job's history; with ``last``, only its last ``last`` events (the title says how
+    many came before)."""
     history = rec.history
     start = float(history[0]["time"]) if history else 0.0
-    for e in history:
+    shown = history[-last:] if last and len(history) > last else history
+    title = f"job {rec.job_id}  {rec.key}"
+    if len(shown) < len(history):
+        title += (f"  (last {len(shown):,} of {len(history):,} events; "
+                  "--events 0 or --json for all)")
+    table = Table(title=title)
+    for col in ("time", "+s", "event", "state", "attempt", "error"):
+        table.add_column(col, overflow="fold")
+    for e in shown:
         err = e.get("error") or ""
         if err and e.get("cause"):
             err = f"{err}: {e['cause']}"

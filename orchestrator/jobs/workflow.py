@@ -41,9 +41,16 @@ STEP_OF_STATE: dict[str, str] = {state: resource for state, resource, *_ in _STE
 # job failed there can be redriven even after the upload was deleted.
 SOURCE_STEPS = frozenset({"fetch", "unpack", "build"})
 
+# The history lives in its own table, one item per event, and a worker holds only the
+# events it has not yet written: so a job's length is bounded by its own worth, not by an
+# item or by memory. The cap still stops a runaway (say, a script redriving a job in a
+# loop), four times Step Functions' 25,000.
+MAX_HISTORY_EVENTS = 100_000
+
 DEPLOYMENT: Definition = Definition(
     start_at="received",
     comment="auto-lambda: build, deploy and verify one uploaded app zip",
+    max_history_events=MAX_HISTORY_EVENTS,
     states=(
         *(TaskState(name=state, resource=resource, next=nxt, retry=(TRANSIENT_RETRY,),
                     catch=(CATCH_ALL,), timeout_seconds=timeout, heartbeat_seconds=heartbeat,

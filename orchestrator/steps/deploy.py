@@ -7,17 +7,26 @@ configuration, nothing is changed or published (``published=False``); a version 
 earlier attempt published but never recorded is found and reused
 (``reuse_published_version``).
 
-Functions are created with their team's and app's tags, and only a function tagged
-for the job's team is updated (``orchestrator.tenancy``).
+Every write is safe to repeat after its answer was lost (``aws.lost_answers``): a
+create that finds the function carries on as an update, code and configuration are
+compared with what Lambda holds before and after each update (the result, not the
+call), and a version is published only when none with this code and configuration
+exists, so one package never becomes two versions.
+
+Functions are created with their team's and app's tags (in the create itself, so a
+create whose answer was lost leaves them tagged), and only a function tagged for the
+job's team is updated (``orchestrator.tenancy``).
 
 This step never touches the ``live`` alias: the verify step checks the version and the
 promote step (``orchestrator.steps.promote``) moves ``live``, so a version that fails
 verification is published but never live.
 
-Errors: permanent problems raise DeployError (``DeployFailed``, ``RoleNotFound``,
-``PackageTooLargeForLambda``); throttling, 5xx, network failures and updates still in
-progress raise TransientError with the codes of ``orchestrator.aws.facade`` so the workflow's
-Retry handles them. This module does not build packages or run app code.
+Errors: ``RoleNotFound`` and ``PackageTooLargeForLambda`` (DeployError) name the two
+problems a user fixes in the app or the stack; every other AWS refusal keeps its
+category code from ``orchestrator.aws.errors`` (``AwsValidation``, ``AwsAccessDenied``,
+...); throttling, 5xx, network failures and updates still in progress are the retried
+codes, so the workflow's Retry handles them. This module does not build packages or run
+app code.
 """
 
 from __future__ import annotations
@@ -26,9 +35,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
-from orchestrator.aws.facade import Aws, aws_call, classify_client_error, error_code
+from orchestrator.aws.errors import AwsError
+from orchestrator.aws.facade import Aws, aws_call, error_code
+from orchestrator.aws.lost_answers import write_or_confirm
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError, DeployError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
@@ -109,10 +120,11 @@ def configuration_matches(current: dict[str, Any], desired: dict[str, Any],
     )
 
 
-def _permanent(exc: BaseException, where: str) -> AutoLambdaError:
-    """Turn a permanent Lambda failure into a DeployError with a stable code."""
-    code = error_code(exc)
-    message = str(exc)
+def _permanent(exc: AwsError, where: str) -> AutoLambdaError:
+    """The two refusals a user fixes outside the request get their own codes; every
+    other one keeps its AWS category code, with a hint about the app's settings."""
+    code = exc.aws_code
+    message = str(exc.message)
     lowered = message.lower()
     if "role" in lowered and code in {"InvalidParameterValueException", "AccessDeniedException"}:
         return DeployError(
@@ -128,20 +140,24 @@ def _permanent(exc: BaseException, where: str) -> AutoLambdaError:
             code="PackageTooLargeForLambda",
             hint="Lambda allows 250 MB unzipped; drop unused dependencies or use a container image",
         )
-    return DeployError(f"{where}: {code or type(exc).__name__}: {message}", code="DeployFailed",
-                       hint="fix the function settings in auto-lambda.toml and upload again")
+    if exc.code == "AwsValidation":
+        exc.hint = "fix the function settings in auto-lambda.toml and upload again"
+    return exc
+
+
+def _reraise_coded(exc: AwsError, where: str) -> NoReturn:
+    mapped = exc if exc.retried else _permanent(exc, where)
+    if mapped is exc:
+        raise exc
+    raise mapped from exc
 
 
 def _call(where: str, call: Callable[[], T], sleep: Callable[[float], None]) -> T:
-    """One Lambda write: conflicts retried, transient errors coded, the rest DeployError."""
+    """One Lambda write: conflicts retried, every failure coded (``_permanent``)."""
     try:
         return retry_conflicts(call, where, sleep=sleep)
-    except AutoLambdaError:
-        raise
-    except Exception as exc:
-        if classify_client_error(exc, where) is None and error_code(exc):
-            raise _permanent(exc, where) from exc
-        raise
+    except AwsError as exc:
+        _reraise_coded(exc, where)
 
 
 def live_version(aws: Aws, function_name: str) -> str | None:
@@ -213,30 +229,40 @@ def deploy_function(
     previous = live_version(aws, name) if existing is not None else None
 
     if existing is None:
-        log.info("creating function %s (%s, %s)", name, spec.runtime, spec.architecture)
-        _call(f"lambda.create_function({name})", lambda: lam.create_function(
-            FunctionName=name, Code=code, Architectures=[spec.architecture], Publish=False,
-            Tags=ownership_tags(spec.team, spec.name), **desired), sleep)
-    else:
-        if previous is not None:
-            with aws_call(f"lambda.get_function_configuration({name}:{previous})"):
-                live_cfg = lam.get_function_configuration(FunctionName=name, Qualifier=previous)
-            if live_cfg.get("CodeSha256") == want_sha and configuration_matches(
-                    live_cfg, desired, spec.architecture):
-                log.info("function %s: live version %s already runs this package; "
-                         "nothing published", name, previous)
-                return DeployResult(name, _unqualified(str(live_cfg["FunctionArn"]), previous),
-                                    previous, want_sha, False, previous)
-        wait_until_ready(lam, name, sleep=sleep, clock=clock)
+        _create_function(aws, name, code, spec, desired, sleep)
+    elif previous is not None:
+        with aws_call(f"lambda.get_function_configuration({name}:{previous})"):
+            live_cfg = lam.get_function_configuration(FunctionName=name, Qualifier=previous)
+        if live_cfg.get("CodeSha256") == want_sha and configuration_matches(
+                live_cfg, desired, spec.architecture):
+            log.info("function %s: live version %s already runs this package; "
+                     "nothing published", name, previous)
+            return DeployResult(name, _unqualified(str(live_cfg["FunctionArn"]), previous),
+                                previous, want_sha, False, previous)
+
+    # $LATEST is made to hold the artifact's code and the spec's configuration; each
+    # update runs only when what Lambda holds differs, so repeating it changes nothing.
+    current = wait_until_ready(lam, name, sleep=sleep, clock=clock)
+    if not _code_matches(current, want_sha, spec.architecture):
         log.info("updating code of %s", name)
-        _call(f"lambda.update_function_code({name})", lambda: lam.update_function_code(
-            FunctionName=name, Architectures=[spec.architecture], Publish=False,
-            **code), sleep)
+        where = f"lambda.update_function_code({name})"
+        write_or_confirm(
+            lambda: _call(where, lambda: lam.update_function_code(
+                FunctionName=name, Architectures=[spec.architecture], Publish=False,
+                **code), sleep),
+            lambda: _settled_if(aws, name, lambda cfg: _code_matches(
+                cfg, want_sha, spec.architecture), sleep, clock),
+            where=where)
         current = wait_until_ready(lam, name, sleep=sleep, clock=clock)
-        if not configuration_matches(current, desired, spec.architecture):
-            log.info("updating configuration of %s", name)
-            _call(f"lambda.update_function_configuration({name})",
-                  lambda: lam.update_function_configuration(FunctionName=name, **desired), sleep)
+    if not configuration_matches(current, desired, spec.architecture):
+        log.info("updating configuration of %s", name)
+        where = f"lambda.update_function_configuration({name})"
+        write_or_confirm(
+            lambda: _call(where, lambda: lam.update_function_configuration(
+                FunctionName=name, **desired), sleep),
+            lambda: _settled_if(aws, name, lambda cfg: configuration_matches(
+                cfg, desired, spec.architecture), sleep, clock),
+            where=where)
 
     latest = wait_until_ready(lam, name, sleep=sleep, clock=clock)
     got_sha = str(latest.get("CodeSha256") or "")
@@ -247,16 +273,78 @@ def deploy_function(
             hint="the artifact object changed while deploying, or another deploy ran at the "
                  "same time; replay the job",
         )
+    return _publish(aws, spec, artifact, role_arn, got_sha or want_sha, previous, sleep)
+
+
+def _code_matches(config: Mapping[str, Any], code_sha256: str, architecture: str) -> bool:
+    return (config.get("CodeSha256") == code_sha256
+            and list(config.get("Architectures") or ["x86_64"]) == [architecture])
+
+
+def _settled_if(aws: Aws, name: str, wanted: Callable[[dict[str, Any]], bool],
+                sleep: Callable[[float], None], clock: Callable[[], float]
+                ) -> dict[str, Any] | None:
+    """The function's configuration once settled, if ``wanted`` holds for it."""
+    config = wait_until_ready(aws.lambda_, name, sleep=sleep, clock=clock)
+    return config if wanted(config) else None
+
+
+def _create_function(aws: Aws, name: str, code: dict[str, Any], spec: AppSpec,
+                     desired: dict[str, Any], sleep: Callable[[float], None]) -> None:
+    """Create the function; one that exists already (our own create whose answer was
+    lost, or a concurrent one) is fine: the caller updates it to what it wants."""
+    log.info("creating function %s (%s, %s)", name, spec.runtime, spec.architecture)
+    where = f"lambda.create_function({name})"
+    lam = aws.lambda_
+
+    def create() -> bool:
+        try:
+            with aws_call(where):
+                lam.create_function(FunctionName=name, Code=code,
+                                    Architectures=[spec.architecture], Publish=False,
+                                    Tags=ownership_tags(spec.team, spec.name), **desired)
+        except AwsError as exc:
+            _reraise_coded(exc, where)
+        return True
+
+    def confirm() -> bool | None:
+        found = existing_function(aws, name)
+        if found is None:
+            return None
+        check_owner(name, found.get("Tags"), spec.team)  # ours, or someone else's?
+        return True
+
+    write_or_confirm(create, confirm, where=where)
+
+
+def _publish(aws: Aws, spec: AppSpec, artifact: Artifact, role_arn: str, code_sha256: str,
+             previous: str | None, sleep: Callable[[float], None]) -> DeployResult:
+    """Publish $LATEST as a version, unless a version with this code and configuration
+    exists (an earlier attempt published it and its answer, or its record, was lost)."""
+    found = reuse_published_version(aws, spec, artifact, role_arn)
+    if found is not None:
+        return found
+    name = aws.settings.function_name(spec.name, spec.team)
     description = f"auto-lambda {artifact.sha256}".strip()[:256]
     publish_args: dict[str, Any] = {"FunctionName": name, "Description": description}
-    if got_sha:
-        publish_args["CodeSha256"] = got_sha
-    published = _call(f"lambda.publish_version({name})",
-                      lambda: lam.publish_version(**publish_args), sleep)
-    version = str(published["Version"])
-    arn = _unqualified(str(published["FunctionArn"]), version)
-    log.info("function %s: published version %s (live was %s)", name, version, previous)
-    return DeployResult(name, arn, version, got_sha or want_sha, True, previous)
+    if code_sha256:
+        publish_args["CodeSha256"] = code_sha256
+    where = f"lambda.publish_version({name})"
+
+    def publish() -> DeployResult:
+        published = _call(where, lambda: aws.lambda_.publish_version(**publish_args), sleep)
+        version = str(published["Version"])
+        arn = _unqualified(str(published["FunctionArn"]), version)
+        log.info("function %s: published version %s (live was %s)", name, version, previous)
+        return DeployResult(name, arn, version, code_sha256, True, previous)
+
+    def confirm() -> DeployResult | None:
+        again = reuse_published_version(aws, spec, artifact, role_arn)
+        return None if again is None else DeployResult(
+            again.function_name, again.function_arn, again.version, again.code_sha256,
+            True, previous)
+
+    return write_or_confirm(publish, confirm, where=where)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def test_worker_touches_only_this_stacks_data(synth: Synth) -> None:
             logical_id(synth, stack.buckets.artifacts),
         },
         "sqs": {logical_id(synth, stack.queues.jobs), logical_id(synth, stack.queues.dlq)},
-        "dynamodb": {logical_id(synth, stack.table)},
+        "dynamodb": {logical_id(synth, stack.table), logical_id(synth, stack.history_table)},
     }
     for statement in role_statements(synth, stack.worker_role):
         services = {a.split(":")[0] for a in actions(statement)}

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws
 from orchestrator.config import LIVE_ALIAS, Settings
 from orchestrator.errors import DeployError, TransientError
@@ -134,10 +135,12 @@ def test_failed_verification_leaves_live_on_the_previous_version(stack: Stack) -
     # verification of version 2 failed: the pipeline does not call promote
     assert second.version == "2"
     assert live_version(stack.aws, first.function_name) == "1"
-    # a later upload of the same broken code is compared with live (v1), so it is
-    # published again (Lambda returns the same version) rather than skipped as deployed
+    # a later upload of the same broken code is compared with live (v1), not skipped as
+    # deployed, and finds the version already published for it instead of a new one
     retry = stack.deploy(stack.artifact(V2))
-    assert retry.published is True and retry.previous_live == "1"
+    assert (retry.version, retry.published, retry.previous_live) == ("2", False, "1")
+    versions = stack.aws.lambda_.list_versions_by_function(FunctionName=first.function_name)
+    assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1", "2"]
 
 
 class FakeHttp:
@@ -211,12 +214,14 @@ def test_oversize_package_fails_before_calling_lambda(stack: Stack) -> None:
         stack.aws.lambda_.get_function(FunctionName="auto-lambda-default-hello")
 
 
-def test_invalid_parameter_is_deploy_failed(stack: Stack) -> None:
+def test_invalid_parameter_is_aws_validation_with_the_operation(stack: Stack) -> None:
     hook, _ = failing("InvalidParameterValueException", 400, times=None)
     stack.aws.lambda_.meta.events.register("before-call.lambda.CreateFunction", hook)
-    with pytest.raises(DeployError) as exc:
+    with pytest.raises(AwsError) as exc:
         stack.deploy(stack.artifact(V1))
-    assert exc.value.code == "DeployFailed"
+    assert exc.value.code == "AwsValidation"
+    assert exc.value.aws_code == "InvalidParameterValueException"
+    assert "lambda CreateFunction" in str(exc.value) and "auto-lambda.toml" in str(exc.value)
 
 
 def test_promote_creates_then_updates_the_alias(stack: Stack) -> None:

@@ -139,8 +139,8 @@ def create_function_role(scope: Construct, names: Names) -> iam.Role:
 
 
 def create_worker_role(
-    scope: Construct, names: Names, buckets: Buckets, queues: Queues, table: dynamodb.Table,
-    function_role: iam.Role,
+    scope: Construct, names: Names, buckets: Buckets, queues: Queues,
+    tables: tuple[dynamodb.Table, ...], function_role: iam.Role,
 ) -> iam.Role:
     stack = Stack.of(scope)
     role = _instance_role(scope, "WorkerRole", "auto-lambda worker instances")
@@ -155,7 +155,8 @@ def create_worker_role(
     queues.jobs.grant_consume_messages(role)
     queues.jobs.grant_send_messages(role)  # replay re-sends a job
     queues.dlq.grant_consume_messages(role)  # replay --dlq
-    table.grant_read_write_data(role)
+    for table in tables:  # the jobs table and the history table
+        table.grant_read_write_data(role)
     functions = [names.function_arn_pattern, names.qualified_function_arn_pattern]
     role.add_to_policy(
         iam.PolicyStatement(

@@ -47,6 +47,10 @@ class Names:
         return f"{self.prefix}-jobs"
 
     @property
+    def history_table(self) -> str:
+        return f"{self.prefix}-jobs-history"
+
+    @property
     def function_role(self) -> str:
         return f"{self.prefix}-function-role"
 

@@ -31,6 +31,10 @@ from orchestrator.steps.jail import Jail
 from orchestrator.steps.manifest import AppSpec
 from orchestrator.steps.smoke import SmokeEvent
 
+# What the job record keeps of a smoke test's answer and of the handler's imports.
+MAX_STORED_OUTPUT_CHARS = 4_000
+MAX_STORED_IMPORTS = 100
+
 _MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -52,7 +56,19 @@ class VerifyResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    to_json = to_dict
+    def to_json(self) -> dict[str, Any]:
+        """As stored in the job: what the handler returned, and the imports the static
+        check looked at, are cut down when large (a job record holds a summary)."""
+        out = asdict(self)
+        text = json.dumps(self.output, default=str)
+        if len(text) > MAX_STORED_OUTPUT_CHARS:
+            out["output"] = {"truncated": True, "chars": len(text),
+                             "start": text[:MAX_STORED_OUTPUT_CHARS]}
+        imports = list(self.static.get("imports") or [])
+        if len(imports) > MAX_STORED_IMPORTS:
+            out["static"] = {**self.static, "imports": imports[:MAX_STORED_IMPORTS],
+                             "imports_total": len(imports)}
+        return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> VerifyResult:
