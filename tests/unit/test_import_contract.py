@@ -43,6 +43,8 @@ def test_the_tree_keeps_every_contract() -> None:
      "orchestrator.steps.fetch -> orchestrator.jobs.runner"),
     ("states/driver.py", "import orchestrator.config", "states imports nothing",
      "states.driver -> orchestrator.config"),
+    ("worker/loop.py", "import orchestrator.aws.faultproxy", "The pipeline never loads",
+     "worker.loop -> orchestrator.aws.faultproxy"),
 ])
 def test_a_deliberate_violation_breaks_the_contract(tmp_path: Path, module: str,
                                                      bad_import: str, contract: str,
