@@ -18,23 +18,43 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev,cdk]'
 	touch $@ $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo demo-ui test lint bench clean chromium screenshots
 demo: $(VENV)/.installed
 	$(BIN)/auto-lambda demo
 
-test: $(VENV)/.installed-test
+# The demo with the web console: prints its address, keeps it up until Ctrl-C.
+demo-ui: $(VENV)/.installed
+	$(BIN)/auto-lambda demo --ui
+
+# Debian's Chromium for the console's browser tests (Playwright drives it; it cannot
+# download a browser of its own here). Installed when missing and we are root.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: the browser tests will be skipped (apt-get install chromium)"; fi; }
+
+# The README's and docs' console screenshots, from the browser tests.
+screenshots: $(VENV)/.installed-test chromium
+	AUTO_LAMBDA_SCREENSHOTS=docs/img $(BIN)/pytest -q -p no:cacheprovider tests/browser
+
+test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/state_machine.py
 	$(BIN)/python bench/build.py
+	$(BIN)/python bench/ui.py
 
 clean:
 	rm -rf .auto-lambda .pytest_cache .mypy_cache .ruff_cache

@@ -32,6 +32,7 @@ from checker.sources import (
 )
 from orchestrator.aws.facade import Aws, aws_call
 from orchestrator.config import METRIC_NAMESPACE, Settings
+from orchestrator.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class Checker:
         if not due:
             return
         result = self._attempt(errors, "job history", lambda: average_processing_seconds(
-            self.aws, self.settings.table_name, now, self.options.history_window))
+            JobStore(self.aws), now, self.options.history_window))
         if result is not None:
             self._average = result[0]
             self._average_read_at = now

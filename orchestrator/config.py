@@ -15,10 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from orchestrator.errors import ConfigError
+from orchestrator.tenancy import function_name
 
 DEFAULT_PREFIX = "auto-lambda"
 METRIC_NAMESPACE = "AutoLambda"
 LIVE_ALIAS = "live"
+DEFAULT_LEASE_SECONDS = 10
+# Heartbeats (lease and message visibility) run this many times per lease length.
+HEARTBEATS_PER_LEASE = 4
 
 
 def env_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -64,9 +68,15 @@ class Settings:
     account_suffix: str = "local"
     work_dir: Path = field(default_factory=lambda: Path(".auto-lambda"))
     cache_dir: Path = field(default_factory=lambda: Path(".auto-lambda") / "cache")
+    # the build cache's size bound, and how long an unpinned resolution is reused
+    cache_max_mb: int = 4096
+    resolve_ttl: int = 86_400
     max_receive_count: int = 5
-    visibility_timeout: int = 60
-    lease_seconds: int = 60
+    # How long a message stays hidden and a job's lease lasts without a heartbeat (both
+    # beat every quarter of that): a worker that dies is taken over within about this
+    # long (bench/takeover.py measures it).
+    visibility_timeout: int = DEFAULT_LEASE_SECONDS
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
     deployed_role_arn: str | None = None
     xray_daemon: str | None = None
     # Jobs one worker instance runs at once (and job slots the checker counts per
@@ -76,6 +86,12 @@ class Settings:
     # endpoint: an emulator is local, AWS is not. In-process emulators (moto's mock_aws
     # in tests) set no endpoint, so AUTO_LAMBDA_LOCAL=1 forces it.
     local_override: bool | None = None
+    # Debugging only: keep a failed job's work folder (every job's folder is removed
+    # when the job ends otherwise, so a worker's disk does not fill up).
+    keep_failed_job_dirs: bool = False
+    # Extra ``states.Hooks`` around every job's drive (notifications, audit, metrics,
+    # drills): import paths ``module:attribute`` from AUTO_LAMBDA_HOOKS, comma-separated.
+    extra_hooks: tuple[str, ...] = ()
 
     # ---- derived names (DESIGN.md "Resource names") ----
     @property
@@ -99,6 +115,10 @@ class Settings:
         return f"{self.prefix}-jobs"
 
     @property
+    def history_table_name(self) -> str:
+        return f"{self.prefix}-jobs-history"
+
+    @property
     def role_name(self) -> str:
         return f"{self.prefix}-function-role"
 
@@ -106,8 +126,9 @@ class Settings:
     def worker_group_name(self) -> str:
         return f"{self.prefix}-workers"
 
-    def function_name(self, app_name: str) -> str:
-        return f"{self.prefix}-{app_name}"
+    def function_name(self, app_name: str, team: str) -> str:
+        """``<prefix>-<team>-<app>`` (see orchestrator.tenancy)."""
+        return function_name(self.prefix, team, app_name)
 
     @property
     def is_local(self) -> bool:
@@ -130,11 +151,17 @@ class Settings:
             account_suffix=env.get("AUTO_LAMBDA_ACCOUNT", "local"),
             work_dir=work_dir,
             cache_dir=Path(env.get("AUTO_LAMBDA_CACHE_DIR", str(work_dir / "cache"))),
+            cache_max_mb=env_int(env, "AUTO_LAMBDA_CACHE_MAX_MB", 4096),
+            resolve_ttl=env_int(env, "AUTO_LAMBDA_RESOLVE_TTL", 86_400),
             max_receive_count=env_int(env, "AUTO_LAMBDA_MAX_RECEIVE_COUNT", 5),
-            visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT", 60),
-            lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", 60),
+            visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT",
+                                       DEFAULT_LEASE_SECONDS),
+            lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             worker_concurrency=_env_positive(env, "AUTO_LAMBDA_WORKER_CONCURRENCY"),
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),
+            keep_failed_job_dirs=bool(_env_bool(env, "AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS")),
+            extra_hooks=tuple(h.strip() for h in env.get("AUTO_LAMBDA_HOOKS", "").split(",")
+                              if h.strip()),
         )

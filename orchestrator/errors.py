@@ -8,6 +8,7 @@ declaration, not here; ``TRANSIENT_CODES`` is the list that declaration uses.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 
@@ -93,8 +94,6 @@ TRANSIENT_CODES: tuple[str, ...] = (
 def require_extra(module: str, extra: str, feature: str) -> None:
     """Raise ``ExtraMissing`` unless ``module`` can be imported: the worker's install
     leaves out what only local mode and the simulator use."""
-    import importlib
-
     try:
         importlib.import_module(module)
     except ImportError as exc:
@@ -102,3 +101,10 @@ def require_extra(module: str, extra: str, feature: str) -> None:
             f"{feature} needs {module!r}, which this install does not have",
             code="ExtraMissing",
             hint=f"install the {extra!r} extra: pip install 'auto-lambda[{extra}]'") from exc
+
+
+class SandboxUnavailable(AutoLambdaError):
+    """The jail that untrusted app code must run in cannot be set up here: the step
+    fails closed rather than running the code without it."""
+
+    code = "SandboxUnavailable"

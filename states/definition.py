@@ -16,6 +16,9 @@ from typing import Any, Literal, Union
 
 from states.retry import matches
 
+# Step Functions' cap on one execution's history events; a definition may set its own.
+DEFAULT_MAX_HISTORY_EVENTS = 25_000
+
 Jitter = Literal["FULL", "NONE"]
 
 
@@ -109,19 +112,20 @@ class Definition:
     states: tuple[State, ...]
     comment: str = ""
     retrying_state: str = "retrying"
-    max_history_events: int = 25000
+    max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS
     _compiled: dict[str, Any] = field(default_factory=dict, repr=False, compare=False,
                                       hash=False)
 
     def __init__(self, start_at: str, states: Iterable[State] | Mapping[str, State],
                  comment: str = "", retrying_state: str = "retrying",
-                 max_history_events: int = 25000) -> None:
+                 max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS) -> None:
         items = tuple(states.values()) if isinstance(states, Mapping) else tuple(states)
         for key, value in (("start_at", start_at), ("states", items), ("comment", comment),
                            ("retrying_state", retrying_state),
                            ("max_history_events", max_history_events),
                            ("_compiled", {})):
             object.__setattr__(self, key, value)
+        # here, not at the top: states.validate imports this module's classes
         from states.validate import validate
 
         validate(self)
@@ -136,6 +140,24 @@ class Definition:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.states)
+
+    @property
+    def terminal_states(self) -> frozenset[str]:
+        """The Succeed and Fail states: an execution in one of them is finished."""
+        return frozenset(s.name for s in self.states if not isinstance(s, TaskState))
+
+    @property
+    def succeed_states(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states if isinstance(s, SucceedState))
+
+    @property
+    def fail_states(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states if isinstance(s, FailState))
+
+    @property
+    def task_states(self) -> tuple[TaskState, ...]:
+        """The Task states, in declaration order."""
+        return tuple(s for s in self.states if isinstance(s, TaskState))
 
     def task(self, name: str) -> TaskState:
         state = self.state(name)
@@ -198,15 +220,37 @@ class Definition:
 
     @property
     def fingerprint(self) -> str:
-        """A hash of everything that changes behaviour (comments excluded). A snapshot
-        can only be restored with a definition of the same fingerprint."""
+        """A hash of everything that changes what a snapshot means: the states, their
+        transitions, Retry, Catch and timeouts (comments and limits such as
+        ``max_history_events`` excluded). A snapshot can only be restored with a
+        definition that ``accepts`` its fingerprint."""
         fp = self._compiled.get("fingerprint")
         if fp is None:
-            data = self.to_data()
-            data.pop("comment", None)
-            for item in data["states"]:
-                item.pop("comment", None)
-            text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-            fp = hashlib.sha256(text.encode()).hexdigest()[:16]
+            fp = _digest(self.to_data(), keep_limits=False)
             self._compiled["fingerprint"] = fp
         return str(fp)
+
+    def accepts(self, fingerprint: object) -> bool:
+        """True when a snapshot tagged ``fingerprint`` can be continued by this definition:
+        its own fingerprint, or the one earlier releases computed for the same states
+        (they hashed the history cap too, at this definition's or the default value)."""
+        if fingerprint == self.fingerprint:
+            return True
+        legacy = self._compiled.get("legacy")
+        if legacy is None:
+            data = self.to_data()
+            legacy = {_digest(data, keep_limits=True)}
+            legacy.add(_digest({**data, "max_history_events": DEFAULT_MAX_HISTORY_EVENTS},
+                               keep_limits=True))
+            self._compiled["legacy"] = legacy
+        return fingerprint in legacy
+
+
+def _digest(data: dict[str, Any], *, keep_limits: bool) -> str:
+    data = {k: v for k, v in data.items() if k != "comment"}
+    if not keep_limits:
+        data.pop("max_history_events", None)
+    data["states"] = [{k: v for k, v in item.items() if k != "comment"}
+                      for item in data["states"]]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -75,7 +75,7 @@ class _Driver:
     def persist(self) -> None:
         """Persist, then hand the new events to the hooks (at most once each)."""
         ex = self.ex
-        first, total = ex.events_delivered, len(ex.history)
+        first, total = ex.events_delivered, ex.event_count
         ex.events_delivered = total  # stored with the snapshot being persisted
         try:
             self._persist(ex)
@@ -83,12 +83,13 @@ class _Driver:
             ex.events_delivered = first
             raise
         if self.hooks:
-            for event in ex.history[first:total]:
+            # persist may have trimmed what it wrote before ``first``, never after
+            for event in ex.events_since(first)[:total - first]:
                 for hook in self.hooks:
                     hook.on_event(ex, event)
 
     def persist_if_changed(self) -> None:
-        if self.ex.events_delivered != len(self.ex.history):
+        if self.ex.events_delivered != self.ex.event_count:
             self.persist()
 
     def heartbeat(self) -> None:

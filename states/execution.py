@@ -4,12 +4,20 @@ Pure: no I/O, no clock, no sleeping; every method takes ``now`` (epoch seconds) 
 optional random source. Every change of state goes through the definition's shared
 ``transitions`` Machine (``states.machine``) and appends history events; ``snapshot()``
 returns everything needed to continue exactly, and ``restore()`` continues from it.
+
+History can live outside the snapshot, as Step Functions pages GetExecutionHistory:
+each event has a sequence number (its index from ExecutionStarted);
+``snapshot(history=False)`` carries only the number of events, ``events_since(n)``
+hands out the events a store has not written yet, and ``trim_history(n)`` lets go of
+the ones it has, so neither the snapshot nor memory grows with the execution's length.
+The history cap (``max_history_events``) counts every event, held or not.
 Must not run tasks (``states.driver`` does) nor persist anything itself.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from states.actions import Decision, Done, RunTask, TaskCall, Wait
@@ -22,12 +30,17 @@ from states.errors import (
     HistoryLimitExceeded,
 )
 from states.history import EventType, HistoryEvent, Status
-from states.machine import CompiledMachine, compiled, trigger_redrive
+from states.machine import CompiledMachine, compiled, trigger_abort, trigger_redrive
 from states.retry import backoff_delay
 
+# Format 1 carries every history event; format 2 only their number (the events are
+# kept elsewhere by whoever persists the execution).
 SNAPSHOT_FORMAT = 1
+PAGED_SNAPSHOT_FORMAT = 2
 # The most events one operation appends; the history guard keeps room for them.
 _MAX_EVENTS_PER_OP = 5
+# Step Functions' limit on an error's Cause; longer causes are cut (and say so).
+MAX_CAUSE_CHARS = 32_768
 
 _E = EventType
 
@@ -47,14 +60,21 @@ class Execution:
         self.error: dict[str, Any] | None = None
         self.failed_state: str | None = None
         self.redrive_count = 0
+        # The events held in memory: all of them, unless the execution was restored from
+        # a snapshot without history or trimmed; ``history[0]`` is event ``history_base``.
         self.history: list[HistoryEvent] = []
+        self.history_base = 0
+        # The state last entered before ``history[0]`` (None before ExecutionStarted).
+        self._entered_before_window: str | None = None
+        # The state of the last StateEntered event (None before the first).
+        self._last_entered: str | None = None
         self.attempt = 1
         self.retries: dict[str, list[int]] = {}
         self.next_attempt_at: float | None = None
         self.task: dict[str, Any] | None = None
         self.started_at = 0.0
-        # History events already persisted and handed to hooks by drive(); the rest
-        # (e.g. those of start()) are reported by the next drive().
+        # History events (a count from the first) already persisted and handed to hooks
+        # by drive(); the rest (e.g. those of start()) are reported by the next drive().
         self.events_delivered = 0
         self._serialized: list[dict[str, Any]] = []
 
@@ -72,17 +92,23 @@ class Execution:
         return ex
 
     @classmethod
-    def restore(cls, definition: Definition, snapshot: dict[str, Any]) -> Execution:
+    def restore(cls, definition: Definition, snapshot: dict[str, Any],
+                history_tail: Sequence[dict[str, Any]] = ()) -> Execution:
         """Continue exactly from ``snapshot``; DefinitionError if it was taken with a
-        different definition (a changed workflow needs a new execution)."""
+        different definition (a changed workflow needs a new execution).
+
+        A snapshot without history may come with ``history_tail``, its last events (the
+        ones not yet delivered to hooks, say): they are held again, so the next drive
+        reports them. Events not delivered and not given are not reported."""
         fp = snapshot.get("definition")
-        if fp != definition.fingerprint:
+        if not definition.accepts(fp):
             raise DefinitionError(
                 f"snapshot of execution {snapshot.get('execution_id')!r} was taken with "
                 f"definition {fp!r}, not {definition.fingerprint!r}; the workflow changed: "
                 f"start a new execution instead of resuming this one")
-        if snapshot.get("format") != SNAPSHOT_FORMAT:
-            raise DefinitionError(f"unknown snapshot format {snapshot.get('format')!r}")
+        form = snapshot.get("format")
+        if form not in (SNAPSHOT_FORMAT, PAGED_SNAPSHOT_FORMAT):
+            raise DefinitionError(f"unknown snapshot format {form!r}")
         known = {*definition.names, definition.retrying_state}
         if snapshot.get("state") not in known:
             raise DefinitionError(f"snapshot of execution {snapshot.get('execution_id')!r} is "
@@ -102,16 +128,30 @@ class Execution:
         ex.task = dict(snapshot["task"]) if snapshot.get("task") else None
         ex.started_at = snapshot.get("started_at", 0.0)
         ex.events_delivered = int(snapshot.get("events_delivered", 0))
-        ex._serialized = [dict(e) for e in snapshot["history"]]
-        ex.history = [HistoryEvent.from_dict(e) for e in ex._serialized]
+        # every change of state emits StateEntered: the last one entered ``state``
+        ex._last_entered = ex.state
+        if form == PAGED_SNAPSHOT_FORMAT:
+            count = int(snapshot["event_count"])
+            tail = [dict(e) for e in history_tail][-count:] if count else []
+            ex.history = [HistoryEvent.from_dict(e) for e in tail]
+            ex.history_base = count - len(tail)
+            # Every change of state emits StateEntered, so with no tail the last one
+            # entered ``state``; before a tail it is unknown (give a few delivered events
+            # ahead of the undelivered ones for ``state_before`` to find it).
+            ex._entered_before_window = ex.state if count and not tail else None
+            ex.events_delivered = max(ex.events_delivered, ex.history_base)
+        else:
+            ex._serialized = [dict(e) for e in snapshot["history"]]
+            ex.history = [HistoryEvent.from_dict(e) for e in ex._serialized]
         return ex
 
-    def snapshot(self) -> dict[str, Any]:
-        """Everything needed to continue, as JSON-safe data (a fresh structure each call)."""
-        ser = self._serialized
-        for ev in self.history[len(ser):]:
-            ser.append(ev.to_dict())
-        return {
+    def snapshot(self, *, history: bool = True) -> dict[str, Any]:
+        """Everything needed to continue, as JSON-safe data (a fresh structure each call).
+
+        ``history=False`` leaves the events out and records only how many there are:
+        the caller keeps them elsewhere (``events_since``) and restores without them.
+        A full snapshot needs every event in memory (ExecutionError otherwise)."""
+        out = {
             "format": SNAPSHOT_FORMAT, "definition": self.definition.fingerprint,
             "execution_id": self.id, "trace_id": self.trace_id, "state": self.state,
             "status": self.status.value, "data": dict(self.data),
@@ -122,8 +162,60 @@ class Execution:
             "next_attempt_at": self.next_attempt_at,
             "task": dict(self.task) if self.task else None,
             "started_at": self.started_at, "events_delivered": self.events_delivered,
-            "history": list(ser),
         }
+        if not history:
+            out["format"] = PAGED_SNAPSHOT_FORMAT
+            out["event_count"] = self.event_count
+            return out
+        if self.history_base:
+            raise ExecutionError(
+                f"execution {self.id!r} holds events from {self.history_base} on only; "
+                f"take snapshot(history=False) and keep the events where they were written")
+        ser = self._serialized
+        for ev in self.history[len(ser):]:
+            ser.append(ev.to_dict())
+        out["history"] = list(ser)
+        return out
+
+    # ---- history outside the snapshot ----
+    @property
+    def event_count(self) -> int:
+        """How many history events the execution has, held in memory or not."""
+        return self.history_base + len(self.history)
+
+    def events_since(self, seq: int) -> list[HistoryEvent]:
+        """The events numbered ``seq`` and after (ExecutionError if some were trimmed)."""
+        if seq < self.history_base:
+            raise ExecutionError(f"events before {self.history_base} of execution "
+                                 f"{self.id!r} are no longer held (asked from {seq})")
+        return self.history[seq - self.history_base:]
+
+    def trim_history(self, before: int) -> None:
+        """Let go of the events numbered below ``before`` (the caller wrote them
+        somewhere); later snapshots must then be taken with ``history=False``."""
+        drop = min(max(before, self.history_base), self.event_count) - self.history_base
+        if drop <= 0:
+            return
+        for ev in reversed(self.history[:drop]):
+            if ev.type is _E.StateEntered:
+                self._entered_before_window = ev.state
+                break
+        del self.history[:drop]
+        self.history_base += drop
+        self._serialized = []
+
+    def state_before(self, seq: int) -> str | None:
+        """The state last entered before event ``seq`` (None before ExecutionStarted),
+        known even when the events before the ones held were trimmed."""
+        index = seq - self.history_base
+        if 0 <= index < len(self.history) and self.history[index].type is _E.StateEntered:
+            came_from = self.history[index].details.get("from")
+            if came_from is not None:
+                return str(came_from)
+        for i in range(min(index, len(self.history)) - 1, -1, -1):
+            if self.history[i].type is _E.StateEntered:
+                return self.history[i].state
+        return self._entered_before_window
 
     # ---- views ----
     @property
@@ -132,7 +224,7 @@ class Execution:
 
     def __repr__(self) -> str:
         return (f"Execution(id={self.id!r}, state={self.state!r}, status={self.status.value}, "
-                f"attempt={self.attempt}, events={len(self.history)})")
+                f"attempt={self.attempt}, events={self.event_count})")
 
     def task_deadline(self) -> float | None:
         """The earliest of the started task's timeout and heartbeat deadlines."""
@@ -249,11 +341,36 @@ class Execution:
             self._cm.move(self, trigger_redrive(target))
             self._emit(_E.StateEntered, target, now)
 
+    def abort(self, error: str, cause: str, now: float, into: str | None = None) -> None:
+        """Fail a running (or retrying) execution from outside, as Step Functions'
+        StopExecution does: no task outcome is recorded, the current state is left for
+        the Fail state ``into`` (the definition's only one by default) with ``error``
+        and ``cause``. It cannot be redriven (no task failed); start a new execution."""
+        if self.is_terminal:
+            raise ExecutionError(f"execution {self.id!r} is already {self.status.value}")
+        fails = sorted(self.definition.fail_states)
+        target = into or (fails[0] if len(fails) == 1 else None)
+        if target not in fails:
+            raise ExecutionError(f"abort needs one of the Fail states {fails}, got {into!r}")
+        where = self.state
+        self.task = None
+        self.next_attempt_at = None
+        self.failed_state = None
+        self._emit(_E.StateExited, where, now)
+        self._cm.move(self, trigger_abort(target))
+        self._entered(target, now, caught={"error": error, "cause": cause, "state": where})
+
     # ---- internals ----
     def _emit(self, type_: EventType, state: str, now: float, error: str | None = None,
               cause: str | None = None, details: dict[str, Any] | None = None) -> None:
-        self.history.append(HistoryEvent(type_, state, now, self.attempt, error, cause,
-                                         self.trace_id, details or {}))
+        if type_ is _E.StateEntered:
+            # Every StateEntered names the state it came from, so a reader of any
+            # stretch of the history (a page, a tail) knows each transition whole.
+            if self._last_entered is not None:
+                details = {**(details or {}), "from": self._last_entered}
+            self._last_entered = state
+        self.history.append(HistoryEvent(type_, state, now, self.attempt, error,
+                                         capped_cause(cause), self.trace_id, details or {}))
 
     def _task_spec(self) -> TaskState:
         spec = self._specs.get(self.state)
@@ -285,7 +402,7 @@ class Execution:
             err = spec.error or (caught or {}).get("error")
             cause = spec.cause or (caught or {}).get("cause")
             where = (caught or {}).get("state", name)
-            self.error = {"error": err, "cause": cause, "state": where}
+            self.error = {"error": err, "cause": capped_cause(cause), "state": where}
             self._emit(_E.ExecutionFailed, name, now, error=err, cause=cause)
 
     def _failed(self, type_: EventType, error: str, cause: str, now: float,
@@ -314,7 +431,7 @@ class Execution:
             self.status = Status.RETRYING
             self._emit(_E.StateEntered, self.state, now)
             return Decision("retry", error, name, delay, index)
-        caught = {"error": error, "cause": cause, "state": name}
+        caught = {"error": error, "cause": capped_cause(cause), "state": name}
         for catcher in spec.catch:
             if catcher.matches(error):
                 self._emit(_E.StateExited, name, now)
@@ -327,14 +444,14 @@ class Execution:
         return Decision("fail", error)
 
     def _limit_message(self) -> str:
-        return (f"execution {self.id!r} reached {len(self.history)} history events, the "
+        return (f"execution {self.id!r} reached {self.event_count} history events, the "
                 f"limit of its definition (max_history_events="
                 f"{self.definition.max_history_events}); start a new execution or raise "
                 f"max_history_events")
 
     def _guard(self, now: float) -> None:
         """Fail the execution (and raise) before the history could pass the cap."""
-        if len(self.history) + _MAX_EVENTS_PER_OP < self.definition.max_history_events:
+        if self.event_count + _MAX_EVENTS_PER_OP < self.definition.max_history_events:
             return
         message = self._limit_message()
         if not self.is_terminal:
@@ -344,3 +461,12 @@ class Execution:
             self._emit(_E.ExecutionFailed, self.state, now, error=STATES_HISTORY_LIMIT,
                        cause=message)
         raise HistoryLimitExceeded(message)
+
+
+def capped_cause(cause: str | None) -> str | None:
+    """``cause`` cut to Step Functions' 32,768 characters, saying so, so one huge error
+    message cannot outgrow whatever stores the history."""
+    if cause is None or len(cause) <= MAX_CAUSE_CHARS:
+        return cause
+    note = f" [... {len(cause) - MAX_CAUSE_CHARS + 64:,} more characters cut]"
+    return cause[:MAX_CAUSE_CHARS - 64] + note

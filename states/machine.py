@@ -5,7 +5,7 @@ The Machine holds no models: an execution passes itself (any object with a ``sta
 attribute) to ``CompiledMachine.move``, which fires the event on that object only.
 So the Machine never keeps executions alive and costs nothing per execution.
 ``auto_transitions`` is off and invalid triggers raise, so only edges declared in the
-definition (plus the retrying loop and redrive) can be taken. This module must not keep
+definition (plus the retrying loop, redrive and abort) can be taken. This module must not keep
 counters or timers (transitions' Retry/Timeout mixins are deliberately not used).
 """
 
@@ -34,6 +34,10 @@ def trigger_redrive(dest: str) -> str:
     return f"redrive:{dest}"
 
 
+def trigger_abort(dest: str) -> str:
+    return f"abort:{dest}"
+
+
 class CompiledMachine:
     """The transitions Machine for one Definition and the triggers it accepts."""
 
@@ -50,6 +54,12 @@ class CompiledMachine:
             if isinstance(s, TaskState) and fails:
                 transitions.append({"trigger": trigger_redrive(s.name), "source": fails,
                                     "dest": s.name})
+        # An execution stopped from outside (Step Functions' StopExecution) leaves any
+        # state that is not terminal for a Fail state.
+        running = sorted({*(s.name for s in definition.task_states), definition.retrying_state})
+        for fail in fails:
+            transitions.append({"trigger": trigger_abort(fail), "source": running,
+                                "dest": fail})
         self.transitions_config = transitions
         self.machine = Machine(model=None, states=[*definition.names, definition.retrying_state],
                                initial=definition.start_at, transitions=transitions,

@@ -23,7 +23,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.aws.facade import aws_call
+from orchestrator.aws.queue import Message, Queue
+from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
 from orchestrator.jobs.heartbeat import Heartbeat
 from orchestrator.jobs.runner import JobRunner
 from orchestrator.tracing.base import trace_id_for
@@ -32,7 +33,12 @@ from worker.messages import Ack, Handled, handle_body
 
 log = logging.getLogger(__name__)
 
-MAX_BUSY_DELAY = 900  # SQS allows 12 h; a busy job is retried well before that
+# A message that comes back while its job's lease is about to end waits for the end
+# (at most this long) instead of going back to the queue.
+MAX_EXPIRY_WAIT = 30.0
+# How many times one upload's message may be handed over to a fresh copy before the
+# redrive limit is left to do its work (a job's own Retry bounds crashes in its steps).
+MAX_COPIES = 10
 
 
 @dataclass
@@ -47,24 +53,19 @@ class Stats:
     outcomes: list[Handled] = field(default_factory=list)
 
 
-def busy_delay_for(receive_count: int, base: int) -> int:
-    """How long a delivery of a job another worker holds stays hidden: doubling with
-    each receive, so a long job does not burn the message's receives (and land it in
-    the DLQ) while its owner is still working."""
-    exponent = min(max(receive_count, 1) - 1, 16)
-    return int(min(max(base, 1) * (2 ** exponent), MAX_BUSY_DELAY))
-
-
 class Worker:
     def __init__(self, runner: JobRunner, *, queue_url: str, concurrency: int = 1,
-                 wait_seconds: int = 20, visibility: int = 60, busy_delay: int = 15,
+                 wait_seconds: int = 20, visibility: int = DEFAULT_LEASE_SECONDS,
+                 busy_delay: int = 1,
                  expected_bucket: str | None = None,
                  stop: threading.Event | None = None, drain_seconds: float = 30.0,
                  guard: ScaleInGuard | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 redrive_limit: int | None = None) -> None:
         self.runner = runner
         self.aws = runner.steps.env.aws
         self.queue_url = queue_url
+        self.queue = Queue(self.aws, queue_url, "jobs")
         self.concurrency = max(1, concurrency)
         self.wait_seconds = wait_seconds
         self.visibility = max(1, int(visibility))
@@ -74,6 +75,7 @@ class Worker:
         self.drain_seconds = drain_seconds
         self.guard = guard or ScaleInGuard(lambda: self.aws.autoscaling, InstanceConfig())
         self.clock = clock
+        self.redrive_limit = redrive_limit  # the queue's maxReceiveCount, if it has a DLQ
         self.stats = Stats()
         self.stopped_at: float | None = None
         self._lock = threading.Lock()
@@ -87,23 +89,15 @@ class Worker:
         self.stop.set()
 
     # ---- one message ----
-    def _receive(self, n: int, wait_s: int) -> list[dict[str, Any]]:
-        with aws_call("sqs.receive_message"):
-            resp = self.aws.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=max(1, min(10, n)),
-                WaitTimeSeconds=wait_s, VisibilityTimeout=self.visibility,
-                MessageSystemAttributeNames=["AWSTraceHeader", "ApproximateReceiveCount"])
-        messages: list[dict[str, Any]] = resp.get("Messages", [])
-        return messages
+    def _receive(self, n: int, wait_s: int) -> list[Message]:
+        return self.queue.receive(n, wait_seconds=wait_s, visibility=self.visibility)
 
     def _set_visibility(self, receipt: str, seconds: int) -> None:
-        self.aws.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt,
-                                               VisibilityTimeout=seconds)
+        self.queue.set_visibility(receipt, seconds)
 
-    def handle(self, msg: dict[str, Any]) -> Handled:
+    def handle(self, msg: Message) -> Handled:
         """Run one message's jobs and acknowledge it. Never raises."""
-        receipt = msg.get("ReceiptHandle", "")
-        attrs = msg.get("Attributes") or {}
+        receipt = msg.receipt
         handled = Handled(Ack.KEEP, (), "unexpected error")
         self.guard.job_started()
         thread = threading.get_ident()
@@ -115,36 +109,53 @@ class Worker:
                 self._set_visibility(receipt, self.visibility)
 
         try:
-            beat = Heartbeat(keep_invisible, interval=self.visibility / 3)
+            beat = Heartbeat(keep_invisible, interval=self.visibility / HEARTBEATS_PER_LEASE)
             with self._lock:
                 self._inflight[receipt] = beat
             with beat:
-                handled = handle_body(self.runner, msg.get("Body", ""),
-                                      message_id=msg.get("MessageId", "?"),
-                                      expected_bucket=self.expected_bucket,
-                                      trace_id=trace_id_for(attrs.get("AWSTraceHeader")),
-                                      stop=self.stop.is_set)
+                handled = handle_body(
+                    self.runner, msg.body, message_id=msg.message_id,
+                    expected_bucket=self.expected_bucket,
+                    trace_id=trace_id_for(msg.trace_header), stop=self.stop.is_set,
+                    wait_for_expiry=min(self.runner.lease_seconds + 1, MAX_EXPIRY_WAIT),
+                    hand_over=self.near_redrive_limit(msg))
         except Exception:
             log.exception("message %s: unexpected failure; it will be redelivered",
-                          msg.get("MessageId"))
+                          msg.message_id)
         finally:
             with self._lock:
                 self._inflight.pop(receipt, None)
             try:
-                self._acknowledge(receipt, handled, int(attrs.get("ApproximateReceiveCount",
-                                                                  1) or 1))
+                self._acknowledge(msg, handled)
             except Exception:
-                log.exception("message %s: acknowledging failed", msg.get("MessageId"))
+                log.exception("message %s: acknowledging failed", msg.message_id)
             self.guard.job_finished()
         return handled
 
-    def _acknowledge(self, receipt: str, handled: Handled, receive_count: int = 1) -> None:
-        sqs = self.aws.sqs
+    def near_redrive_limit(self, msg: Message) -> bool:
+        """True when a few more failed receives could send ``msg`` to the DLQ (and it has
+        not been handed over to fresh copies too often already). Handing over starts
+        two receives before the last, so a lost answer or a busy job on one of them
+        still leaves another chance."""
+        limit = self.redrive_limit
+        return (limit is not None and msg.receive_count >= max(2, limit - 2)
+                and msg.copies < MAX_COPIES)
+
+    def _acknowledge(self, msg: Message, handled: Handled) -> None:
+        receipt = msg.receipt
+        delay = max(self.busy_delay, handled.delay)
         try:
             if handled.ack is Ack.DELETE:
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
+                self.queue.delete(receipt)
             elif handled.ack is Ack.DELAY:
-                self._set_visibility(receipt, busy_delay_for(receive_count, self.busy_delay))
+                if not (self.near_redrive_limit(msg) and self._pass_lease_on(msg, handled,
+                                                                            delay)):
+                    self._set_visibility(receipt, delay)
+            elif handled.ack is Ack.REQUEUE:
+                # a fresh copy starts its receive count at zero; this one goes only once
+                # the copy is safely queued
+                self.queue.send(msg.body, delay=delay, copies=msg.copies + 1)
+                self.queue.delete(receipt)
             elif handled.ack is Ack.RELEASE:
                 self._set_visibility(receipt, 0)
         except Exception:
@@ -154,9 +165,23 @@ class Worker:
             self.stats.outcomes.append(handled)
             if len(self.stats.outcomes) > 1000:  # a long-running worker keeps recent ones
                 del self.stats.outcomes[:500]
-            attr = {"delete": "deleted", "delay": "delayed", "release": "released",
-                    "keep": "kept"}[handled.ack.value]
+            attr = {"delete": "deleted", "delay": "delayed", "requeue": "delayed",
+                    "release": "released", "keep": "kept"}[handled.ack.value]
             setattr(self.stats, attr, getattr(self.stats, attr) + 1)
+
+    def _pass_lease_on(self, msg: Message, handled: Handled, delay: int) -> bool:
+        """The job's own message, back near the redrive limit while its holder still
+        beats: a fresh copy becomes the message the lease names, and this one goes.
+        False (this one stays) when the lease names another message by now."""
+        if len(handled.jobs) != 1:
+            return False
+        fresh = self.queue.send(msg.body, delay=delay, copies=msg.copies + 1)
+        if not self.runner.store.swap_lease_message(handled.jobs[0], msg.message_id, fresh):
+            return False  # the copy is then a duplicate: recognised and acknowledged
+        log.info("message %s: job %s now runs from fresh copy %s", msg.message_id,
+                 handled.jobs[0], fresh)
+        self.queue.delete(msg.receipt)
+        return True
 
     # ---- the loop ----
     def poll_once(self, wait_s: int = 0) -> int:
@@ -198,7 +223,7 @@ class Worker:
             self.stats.received += len(messages)
             if self.stop.is_set():  # received while stopping: hand them straight back
                 for msg in messages:
-                    self._release_message(msg.get("ReceiptHandle", ""))
+                    self._release_message(msg.receipt)
                 break
             for msg in messages:
                 future = pool.submit(self.handle, msg)

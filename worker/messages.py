@@ -1,27 +1,45 @@
 """What to do with one SQS message: parse it, run its jobs, then acknowledge, put it
 back with a delay, or release it. Bad input is recorded as a failed job with its code
-and acknowledged: it never loops, and never takes the worker down."""
+and acknowledged: it never loops, and never takes the worker down.
+
+A delivery of a job another worker holds never wastes the message's receives (each one
+counts towards the DLQ's redrive limit): a copy of an upload whose job runs from
+another message is a duplicate and is acknowledged (the other message carries the job,
+and comes back if its worker dies); a job held without a message behind it gets a
+fresh copy of this message, delayed until its lease would end, and this one is deleted.
+Only the message the job's lease names, back while its holder still beats, is put back
+(it must not be lost: it is what brings the job back if that holder dies).
+
+A message near the queue's redrive limit (its job's workers died, or the answers to its
+receives were lost) is handed over: the job is claimed, released, and carried on by a
+fresh copy whose receive count starts at zero (or, when its holder is alive, the lease
+is pointed at the fresh copy: ``Worker._pass_lease_on``), ten times at most (the message
+counts its copies), so a job's own Retry, not the queue, decides when repeated crashes
+fail it, and a message that breaks workers for another reason still ends in the DLQ.
+"""
 
 from __future__ import annotations
 
 import enum
-import hashlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.errors import AutoLambdaError, BadEvent
+from orchestrator.aws.queue import MAX_DELAY_SECONDS
+from orchestrator.errors import BadEvent
 from orchestrator.intake.events import ObjectRef, parse_message
+from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, Outcome
-from orchestrator.jobs.store import JobRecord
 
 log = logging.getLogger(__name__)
 
 
 class Ack(enum.StrEnum):
-    DELETE = "delete"      # terminal (or nothing to do): remove the message
-    DELAY = "delay"        # another worker holds the job: try again later
+    DELETE = "delete"      # terminal, a duplicate, or nothing to do: remove the message
+    DELAY = "delay"        # the job's own message while its holder lives: back in ``delay``
+    REQUEUE = "requeue"    # held without a message: a fresh copy in ``delay``, this one deleted
     RELEASE = "release"    # we stopped early: make it visible again now
     KEEP = "keep"          # unexpected failure: let visibility expire (redelivery, then DLQ)
 
@@ -31,30 +49,17 @@ class Handled:
     ack: Ack
     jobs: tuple[str, ...] = ()
     note: str = ""
-
-
-def record_rejected(runner: JobRunner, ident: str, error: AutoLambdaError,
-                    bucket: str = "", key: str = "") -> str:
-    """Store a failed job for input that never became a state machine."""
-    now = runner.clock()
-    job_id = "rejected-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
-    event = {"type": "ExecutionFailed", "state": "failed", "time": now, "attempt": 0,
-             "error": error.code, "cause": str(error)}
-    rec = JobRecord(job_id=job_id, bucket=bucket, key=key, state="failed", status="FAILED",
-                    error={"code": error.code, "message": str(error), "state": "received"},
-                    created_at=now, updated_at=now, finished_at=now,
-                    snapshot={"history": [event], "data": {}})
-    runner.store.create(rec)
-    return job_id
+    delay: int = 0         # seconds, for DELAY and REQUEUE
 
 
 def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucket: str | None,
                 trace_id: str | None = None,
-                stop: Callable[[], bool] = lambda: False) -> Handled:
+                stop: Callable[[], bool] = lambda: False,
+                wait_for_expiry: float = 0.0, hand_over: bool = False) -> Handled:
     try:
         parsed = parse_message(body)
     except BadEvent as exc:
-        job = record_rejected(runner, f"msg:{message_id}", exc)
+        job = runner.reject(f"msg:{message_id}", exc)
         log.warning("message %s rejected [%s]: %s", message_id, exc.code, exc)
         return Handled(Ack.DELETE, (job,), exc.code)
     if parsed.test_event:
@@ -67,28 +72,50 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
         return Handled(Ack.DELETE, (), "no ObjectCreated records")
     acks: list[Ack] = []
     jobs: list[str] = []
+    delays: list[int] = []
     for ref in parsed.refs:
         if expected_bucket and ref.bucket != expected_bucket:
             err = BadEvent(f"event for bucket {ref.bucket!r}, expected {expected_bucket!r}",
                            code="UnexpectedBucket",
                            hint="only the incoming bucket should notify this queue")
-            jobs.append(record_rejected(runner, f"{ref.bucket}/{ref.key}", err,
-                                        ref.bucket, ref.key))
+            jobs.append(runner.reject(f"{ref.bucket}/{ref.key}", err, ref.bucket, ref.key))
             acks.append(Ack.DELETE)
             continue
-        outcome, rec = run_ref(runner, ref, trace_id=trace_id, stop=stop)
-        log.info("message %s: job %s %s (%s)", message_id, rec.job_id, outcome.value, rec.state)
+        outcome, rec = run_ref(runner, ref, trace_id=trace_id, stop=stop,
+                               message_id=message_id, wait_for_expiry=wait_for_expiry,
+                               hand_over=hand_over)
+        ack = _ACK_FOR[outcome]
+        if outcome is Outcome.BUSY:
+            ack, delay = busy_ack(rec, message_id, runner.clock())
+            delays.append(delay)
+            log.info("message %s: job %s is held by %s (message %s): %s", message_id,
+                     rec.job_id, rec.lease_owner, rec.lease_message or "none", ack.value)
+        else:
+            log.info("message %s: job %s %s (%s)", message_id, rec.job_id, outcome.value,
+                     rec.state)
         jobs.append(rec.job_id)
-        acks.append(_ACK_FOR[outcome])
-    for strongest in (Ack.KEEP, Ack.RELEASE, Ack.DELAY):
+        acks.append(ack)
+    for strongest in (Ack.KEEP, Ack.RELEASE, Ack.DELAY, Ack.REQUEUE):
         if strongest in acks:
-            return Handled(strongest, tuple(jobs))
+            return Handled(strongest, tuple(jobs), delay=max(delays, default=0))
     return Handled(Ack.DELETE, tuple(jobs))
 
 
+def busy_ack(rec: JobRecord, message_id: str, now: float) -> tuple[Ack, int]:
+    """What to do with a message whose job another worker holds (see the module)."""
+    delay = max(1, min(math.ceil(rec.lease_expires - now) + 1, MAX_DELAY_SECONDS))
+    if rec.lease_message and rec.lease_message != message_id:
+        return Ack.DELETE, 0
+    if rec.lease_message == message_id:
+        return Ack.DELAY, delay
+    return Ack.REQUEUE, delay
+
+
 def run_ref(runner: JobRunner, ref: ObjectRef, *, trace_id: str | None,
-            stop: Callable[[], bool]) -> tuple[Outcome, Any]:
-    return runner.process(ref, trace_id=trace_id, stop=stop)
+            stop: Callable[[], bool], message_id: str | None = None,
+            wait_for_expiry: float = 0.0, hand_over: bool = False) -> tuple[Outcome, Any]:
+    return runner.process(ref, trace_id=trace_id, stop=stop, message_id=message_id,
+                          wait_for_expiry=wait_for_expiry, hand_over=hand_over)
 
 
 _ACK_FOR = {
@@ -97,4 +124,5 @@ _ACK_FOR = {
     Outcome.BUSY: Ack.DELAY,
     Outcome.INTERRUPTED: Ack.RELEASE,
     Outcome.LOST: Ack.KEEP,  # the worker that took over owns the job and its message
+    Outcome.HANDED_OVER: Ack.REQUEUE,  # a fresh copy carries the job on
 }

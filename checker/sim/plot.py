@@ -14,6 +14,7 @@ from checker.sim.scenarios import Scenario
 
 def plot(path: Path, scenario: Scenario, results: Sequence[PolicyResult],
          dpi: int = 72) -> Path:
+    # matplotlib (the 'sim' extra) loads only when a plot is asked for
     import matplotlib
 
     matplotlib.use("Agg")

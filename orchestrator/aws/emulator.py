@@ -63,8 +63,11 @@ def ensure_fake_credentials(environ: dict[str, str] | None = None) -> None:
 
 def start_server(port: int = 0, host: str = "127.0.0.1") -> LocalEndpoint:
     require_extra("moto", "local", "the embedded local stack")
-    from moto.server import ThreadedMotoServer
+    from moto.server import ThreadedMotoServer  # the 'local' extra, checked just above
 
+    from orchestrator.aws.emulator_speed import speed_up_queries
+
+    speed_up_queries()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     ensure_fake_credentials()
     port = port or free_port(host)

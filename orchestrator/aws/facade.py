@@ -1,5 +1,5 @@
 """The AWS facade: one object that owns the boto3 clients and turns botocore's
-exceptions into auto-lambda error codes.
+exceptions into auto-lambda error codes (``orchestrator.aws.errors``).
 
 Local and real AWS differ only by ``Settings.endpoint_url``. Steps receive an ``Aws``
 and never build clients themselves, so tests inject moto-backed sessions and fault
@@ -16,78 +16,45 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from orchestrator.aws.errors import AwsError, classify, error_code
 from orchestrator.config import Settings
-from orchestrator.errors import AutoLambdaError, TransientError
+from orchestrator.errors import AutoLambdaError
 
-_THROTTLE_CODES = {
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException", "SlowDown",
-    "RequestThrottled", "RequestThrottledException", "TooManyUpdates",
-}
-_CONFLICT_CODES = {"ResourceConflictException", "ResourceInUseException"}
+__all__ = ["S3_MISSING_CODES", "Aws", "AwsError", "as_user_error", "aws_call",
+           "classify_client_error", "error_code", "is_retried", "s3_version_etag"]
 
 
-def classify_client_error(exc: BaseException, where: str) -> AutoLambdaError | None:
-    """Map a botocore exception to a transient AutoLambdaError, or None if permanent."""
-    if isinstance(exc, botocore.exceptions.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        msg = exc.response.get("Error", {}).get("Message", str(exc))
-        if code in _THROTTLE_CODES or status == 429:
-            return TransientError(f"{where}: AWS throttled the request ({code})",
-                                  code="AwsThrottled")
-        if code in _CONFLICT_CODES:
-            return TransientError(f"{where}: {msg}", code="LambdaUpdateInProgress",
-                                  hint="another update is in progress; retried with backoff")
-        if status >= 500 or code in {"InternalError", "ServiceUnavailable", "InternalFailure"}:
-            return TransientError(f"{where}: AWS server error {status} {code}",
-                                  code="AwsServerError")
-        return None
-    if isinstance(exc, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError
-                  | botocore.exceptions.ReadTimeoutError | ConnectionError):
-        return TransientError(f"{where}: network error: {exc}", code="NetworkError")
-    return None
+def classify_client_error(exc: BaseException, where: str) -> AwsError | None:
+    """``exc`` as an AwsError with a stable code (``orchestrator.aws.errors``); None
+    when it is not an AWS or network failure, or is already an AutoLambdaError."""
+    return classify(exc, where)
+
+
+def is_retried(exc: BaseException) -> bool:
+    """True for the codes the workflow retries (throttling, 5xx, network, busy)."""
+    return isinstance(exc, AwsError) and exc.retried
 
 
 @contextlib.contextmanager
 def aws_call(where: str) -> Iterator[None]:
-    """Re-raise transient botocore failures as TransientError with a code; others pass."""
+    """Re-raise every AWS failure as an AwsError with its code (``where`` names the
+    service and the call: ``"lambda.create_alias(f:live)"``). ``error_code(exc)`` still
+    gives the AWS error code, so callers can single out the answers they expect."""
     try:
         yield
     except AutoLambdaError:
         raise
     except Exception as exc:
-        mapped = classify_client_error(exc, where)
+        mapped = classify(exc, where)
         if mapped is not None:
             raise mapped from exc
         raise
 
 
-def error_code(exc: BaseException) -> str:
-    if isinstance(exc, botocore.exceptions.ClientError):
-        return str(exc.response.get("Error", {}).get("Code", ""))
-    return ""
-
-
 def as_user_error(exc: BaseException) -> AutoLambdaError | None:
     """A botocore failure that reached the command line, as an error with a code and a
-    hint (the AWS error code for a refused call); None for anything else."""
-    if isinstance(exc, botocore.exceptions.NoCredentialsError):
-        return AutoLambdaError(
-            "no AWS credentials found", code="NoCredentials",
-            hint="set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for the "
-                 "local stack use the export lines `auto-lambda local up` prints")
-    if isinstance(exc, botocore.exceptions.ClientError):
-        message = exc.response.get("Error", {}).get("Message") or str(exc)
-        return AutoLambdaError(
-            f"AWS refused {exc.operation_name}: {message}", code=error_code(exc) or "AwsError",
-            hint="check that AWS_REGION, AWS_ENDPOINT_URL and AUTO_LAMBDA_PREFIX name a "
-                 "deployed stack and that these credentials may use it")
-    if isinstance(exc, botocore.exceptions.BotoCoreError):
-        return AutoLambdaError(str(exc), code="AwsError",
-                               hint="check the AWS settings (AWS_PROFILE, AWS_REGION, "
-                                    "AWS_ENDPOINT_URL)")
-    return None
+    hint; None for anything else."""
+    return classify(exc, "aws.call")
 
 
 # What S3 answers (GetObject, HeadObject) when the object, its version or its bucket is gone.
@@ -156,6 +123,15 @@ class Aws:
     @property
     def xray(self) -> Any:
         return self.client("xray")
+
+    def credentials_method(self) -> str | None:
+        """How botocore found this session's credentials ("env", "shared-credentials-file",
+        "iam-role", ...), or None when it found none."""
+        try:
+            creds = self.session.get_credentials()
+        except botocore.exceptions.BotoCoreError:
+            return None
+        return None if creds is None else str(getattr(creds, "method", "") or "") or None
 
     def queue_url(self, name: str | None = None) -> str:
         name = name or self.settings.queue_name

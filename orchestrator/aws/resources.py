@@ -1,7 +1,7 @@
 """Create the pipeline's AWS resources when they are missing (the local stack's
 equivalent of the CDK app): incoming bucket with its ObjectCreated → queue
 notification, the jobs queue with its DLQ redrive, the artifacts bucket, the jobs
-table and the role deployed functions run as.
+and history tables and the role deployed functions run as.
 
 Idempotent: running it twice changes nothing. On a real account the CDK stack owns
 these resources and this module is not used.
@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from orchestrator.aws.facade import Aws, error_code
+from orchestrator.aws.tables import create_history_table_request, create_table_request
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +78,23 @@ def ensure_resources(aws: Aws) -> StackInfo:
         }]},
     )
 
-    try:
-        aws.dynamodb.describe_table(TableName=s.table_name)
-    except Exception as exc:
-        if error_code(exc) != "ResourceNotFoundException":
-            raise
-        aws.dynamodb.create_table(
-            TableName=s.table_name,
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    for request in (create_table_request(s.table_name),
+                    create_history_table_request(s.history_table_name)):
+        _ensure_table(aws, request)
 
     role_arn = s.deployed_role_arn or _ensure_role(aws)
     log.info("resources ready: queue=%s bucket=%s table=%s", s.queue_name,
              s.incoming_bucket, s.table_name)
     return StackInfo(queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url, role_arn=role_arn)
+
+
+def _ensure_table(aws: Aws, request: dict[str, object]) -> None:
+    try:
+        aws.dynamodb.describe_table(TableName=request["TableName"])
+    except Exception as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        aws.dynamodb.create_table(**request)
 
 
 def _ensure_role(aws: Aws) -> str:

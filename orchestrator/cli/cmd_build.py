@@ -2,8 +2,10 @@
 
 Unpacks the zip safely into a temporary folder, reads its manifest, applies
 --runtime/--arch, builds a deterministic Lambda package and reports what was
-installed, sizes, cache hits and time (rich table, or one JSON document with
---json). A failure prints its code and message and exits 2. Deploys nothing.
+installed, what was left out, sizes, cache hits and time (aligned text, or one JSON
+document with --json). A failure prints its code and message and exits 2. Deploys
+nothing, and imports neither boto3 nor rich: a rebuild after a code edit is mostly
+start-up, so this command loads only what a build needs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import Any
 
 import click
 
-from orchestrator.cli.console import console as make_console
 from orchestrator.errors import AutoLambdaError
 from orchestrator.steps.manifest import ARCHITECTURES, SUPPORTED_RUNTIMES
 
@@ -28,28 +29,37 @@ def _mb(n: int) -> str:
 
 
 def _print_human(doc: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    console = make_console()
     b = doc["build"]
     app = doc["app"]
-    console.print(f"[bold green]built[/] {b['zip_path']}  ({app['name']}, {b['runtime']} "
-                  f"{b['architecture']}, handler {app['handler']})")
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("sha256", b["sha256"])
-    table.add_row("zipped", f"{_mb(b['size'])}"
-                  + ("  (over 50 MB: deploy through S3)" if b["upload_via_s3"] else ""))
-    table.add_row("unzipped", f"{_mb(b['unzipped_size'])} of 262.14 MB allowed, "
-                              f"{b['files']} files")
-    table.add_row("installed", ", ".join(f"{i['name']} {i['version']}" for i in b["installed"])
-                  or "(no requirements)")
-    table.add_row("newest glibc", b["newest_glibc"] or "(no native code)")
-    table.add_row("cache hits", ", ".join(b["cache_hits"]) or "none (cold build)")
+    click.echo(f"built {b['zip_path']}  ({app['name']}, {b['runtime']} {b['architecture']}, "
+               f"handler {app['handler']})")
+    rows = [
+        ("sha256", b["sha256"]),
+        ("zipped", _mb(b["size"]) + ("  (over 50 MB: deploy through S3)"
+                                     if b["upload_via_s3"] else "")),
+        ("unzipped", f"{_mb(b['unzipped_size'])} of 262.14 MB allowed, {b['files']} files"),
+        ("installed", ", ".join(f"{i['name']} {i['version']}" for i in b["installed"])
+         or "(no dependencies)"),
+    ]
+    if b["left_out"]:
+        rows.append(("left out", ", ".join(f"{i['name']} {i['version']}".strip()
+                                           for i in b["left_out"]) + " (the runtime has them)"))
+    if b["inputs"]:
+        rows.append(("from", ", ".join(b["inputs"]) + f" with {b['installer']}"))
+    rows += [
+        ("newest glibc", b["newest_glibc"] or "(no native code)"),
+        ("cache hits", ", ".join(b["cache_hits"]) or "none (cold build)"),
+    ]
     if b["overridden"]:
-        table.add_row("overridden", ", ".join(b["overridden"][:10]))
-    table.add_row("largest", ", ".join(f"{x['path']} {_mb(x['bytes'])}" for x in b["largest"][:5]))
-    table.add_row("time", f"{b['duration']:.2f} s build, {doc['total_seconds']:.2f} s total")
-    console.print(table)
+        rows.append(("overridden", ", ".join(b["overridden"][:10])))
+    rows.append(("largest", ", ".join(f"{x['path']} {_mb(x['bytes'])}"
+                                      for x in b["largest"][:5])))
+    for note in (b.get("imports") or {}).get("notes", []):
+        rows.append(("note", note))
+    rows.append(("time", f"{b['duration']:.2f} s build, {doc['total_seconds']:.2f} s total"))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"  {key:<{width}}  {value}")
 
 
 @click.command("build")
@@ -61,26 +71,33 @@ def _print_human(doc: dict[str, Any]) -> None:
 @click.option("--arch", type=click.Choice(ARCHITECTURES), help="Override the architecture.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Build cache folder (default: AUTO_LAMBDA_CACHE_DIR or .auto-lambda/cache).")
+@click.option("--refresh", is_flag=True,
+              help="Resolve the dependencies again, even if the same files were resolved "
+                   "recently (unpinned requirements pick up new releases).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
-          cache_dir: Path | None, as_json: bool) -> None:
+          cache_dir: Path | None, refresh: bool, as_json: bool) -> None:
     """Build ZIP_FILE (an app zip as uploaded) into a Lambda package, locally.
 
-    Dependencies from requirements.txt are installed as wheels for the target
-    runtime and architecture, native code is checked against the runtime's glibc,
-    and the package is byte-for-byte reproducible. Exit 2 on a build error.
+    Dependencies (requirements files, pyproject.toml, or a uv/poetry/Pipfile/pylock
+    lock) are resolved with uv for the target runtime's Python and glibc and
+    installed as wheels; what the runtime provides (boto3) is left out; native code
+    is checked against the runtime; every module the handler imports at load time
+    must be packaged. The package is byte-for-byte reproducible. Exit 2 on a build
+    error.
 
     \b
     Example:
       auto-lambda build app.zip -o package.zip --runtime python3.12 --arch arm64
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.config import Settings
     from orchestrator.steps.manifest import load_app_spec
     from orchestrator.steps.packaging import BuildCache, build_package
     from orchestrator.steps.zipsafe import unpack_zip
 
     start = time.monotonic()
-    cache_root = cache_dir or Settings.from_env().cache_dir
+    settings = Settings.from_env()
     say = (lambda _m: None) if as_json else (lambda m: click.echo(f"  {m}", err=True))
     try:
         with tempfile.TemporaryDirectory(prefix="auto-lambda-app-") as tmp:
@@ -92,8 +109,8 @@ def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
                 spec = replace(spec, runtime=runtime)
             if arch:
                 spec = replace(spec, architecture=arch)
-            cache = BuildCache(cache_root, pip_cache_dir=cache_root / "pip")
-            res = build_package(app_dir, spec, out, cache=cache, progress=say)
+            cache = BuildCache.from_settings(settings, local_dir=cache_dir)
+            res = build_package(app_dir, spec, out, cache=cache, progress=say, refresh=refresh)
     except AutoLambdaError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "error": exc.as_dict()}, indent=2))

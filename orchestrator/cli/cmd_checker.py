@@ -100,6 +100,7 @@ def checker(interval: float, once: bool, as_json: bool, include_in_flight: bool,
       auto-lambda checker --interval 5s --control direct --slots-per-instance 4
       auto-lambda checker --once --json
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.metric import Checker, CheckerOptions, format_tick
     from orchestrator.aws.facade import Aws
     from orchestrator.config import Settings
@@ -257,6 +258,7 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], no_oracle:
       auto-lambda simulate --scenario idle-wake --warm-pool 5 --policy direct
       auto-lambda simulate --scenario diurnal --json --plot diurnal.png
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from dataclasses import replace
 
     from orchestrator.errors import require_extra
@@ -325,25 +327,12 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], no_oracle:
 
 def _job_durations() -> list[float]:
     """finished_at - created_at of every finished job in the jobs table."""
-    from orchestrator.aws.facade import Aws, aws_call
+    # imported on use, for start-up time: other commands (and --help) must not load it
+    from orchestrator.aws.facade import Aws
     from orchestrator.config import Settings
+    from orchestrator.jobs.store import JobStore
 
-    aws = Aws(Settings.from_env())
-    out: list[float] = []
-    kwargs: dict[str, Any] = {"TableName": aws.settings.table_name,
-                              "ProjectionExpression": "created_at, finished_at",
-                              "FilterExpression": "attribute_exists(finished_at)"}
-    while True:
-        with aws_call("dynamodb.scan(job durations)"):
-            page = aws.dynamodb.scan(**kwargs)
-        for item in page.get("Items", []):
-            try:
-                out.append(float(item["finished_at"]["N"]) - float(item["created_at"]["N"]))
-            except (KeyError, ValueError):
-                continue
-        if not page.get("LastEvaluatedKey"):
-            return out
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return JobStore(Aws(Settings.from_env())).finished_durations()
 
 
 commands = [checker, simulate]

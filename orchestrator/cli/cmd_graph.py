@@ -19,6 +19,7 @@ FORMATS = ("mermaid", "asl", "dot")
 
 def render(fmt: str) -> str:
     """The workflow in ``fmt`` (asl as pretty JSON), ending with a newline."""
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.jobs import workflow
 
     if fmt == "mermaid":

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from orchestrator.cli import params
 from orchestrator.cli.console import console as make_console
 from orchestrator.config import Settings
 
@@ -35,6 +37,7 @@ def submit(zip_path: Path, name: str | None, as_json: bool) -> None:
       auto-lambda submit hello.zip
       auto-lambda submit build/app.zip --name hello.zip --json
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.intake.submit import submit_zip
 
     aws = _aws()
@@ -48,41 +51,71 @@ def submit(zip_path: Path, name: str | None, as_json: bool) -> None:
 
 @click.command()
 @click.option("--state", help="Only jobs in this state (e.g. failed, verified).")
-@click.option("--limit", type=int, help="At most this many, newest first.")
+@click.option("--app", help="Only this app (its function name without the prefix).")
+@click.option("--team", help="Only uploads under this folder of the bucket (team/app.zip).")
+@click.option("--since", callback=params.duration, help="Only jobs created within DURATION "
+              "(e.g. 30m, 2h, 7d).")
+@click.option("--search", help="Only jobs whose key contains TEXT or whose id starts with it.")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True,
+              help="At most this many, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"jobs\": [...]}.")
-def jobs(state: str | None, limit: int | None, as_json: bool) -> None:
-    """List jobs, newest first.
+def jobs(state: str | None, app: str | None, team: str | None, since: float | None,
+         search: str | None, limit: int, as_json: bool) -> None:
+    """List jobs, newest first, through the table's state and time indexes (no scan).
 
     \b
     Example:
       auto-lambda jobs --state failed --limit 20
+      auto-lambda jobs --team payments --since 2h --json
     """
+    import time
+
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.report import jobs_table
+    from orchestrator.jobs.listing import JobIndex, ListQuery, all_states
     from orchestrator.jobs.store import JobStore
 
-    records = JobStore(_aws()).list(state=state, limit=limit)
+    query = ListQuery(state=state, app=app, team=team, search=search, limit=limit,
+                      since=time.time() - since if since is not None else None)
+    query.validate(all_states())
+    aws = _aws()
+    page = JobIndex(aws).page(query)
     if as_json:
+        # The documented --json shape carries each job's history, which the index does
+        # not project: read the page's records (one batch call per 100), then each one's
+        # history from the history table, page by page.
+        records = JobStore(aws).get_many([row.job_id for row in page.jobs])
         click.echo(json.dumps({"jobs": [r.to_json() for r in records]}, default=str))
-    else:
-        make_console().print(jobs_table(records))
+        return
+    make_console().print(jobs_table(page.jobs))
+    if page.next_cursor:
+        click.echo(f"showing the newest {len(page.jobs)}; more with --limit or --since",
+                   err=True)
 
 
 @click.command()
 @click.argument("job")
-@click.option("--json", "as_json", is_flag=True, help="Print the job as one JSON document.")
-def show(job: str, as_json: bool) -> None:
-    """One job and its full history (JOB may be a unique prefix of the id).
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the job as one JSON document, with every history event.")
+@click.option("--events", "last", type=int, default=200, show_default=True,
+              help="History events in the table: the last N (0: all). --json prints all.")
+def show(job: str, as_json: bool, last: int) -> None:
+    """One job and its history (JOB may be a unique prefix of the id). The history is
+    read page by page from the history table.
 
     \b
     Example:
       auto-lambda show 3f2a9c
+      auto-lambda show 3f2a9c --json | jq '.history | length'
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.report import durations_table, history_table
     from orchestrator.jobs.store import JobStore
 
-    rec = JobStore(_aws()).find(job)
+    store = JobStore(_aws())
+    rec = store.find(job)
     if as_json:
-        click.echo(json.dumps(rec.to_json(), default=str))
+        _write_job_json(rec.to_json(with_history=False), store.history_pages(rec))
         return
     console = make_console()
     console.print(f"[bold]{rec.job_id}[/bold]  app={rec.app_name}  state={rec.state}  "
@@ -91,8 +124,28 @@ def show(job: str, as_json: bool) -> None:
         console.print(f"function: {rec.function_arn}")
     if rec.error:
         console.print(f"[red]error {rec.error.get('code')}[/red]: {rec.error.get('message')}")
-    console.print(history_table(rec))
+    build = (rec.snapshot.get("data") or {}).get("build") or {}
+    if build:
+        installed = ", ".join(f"{i['name']} {i['version']}" for i in build.get("installed", []))
+        console.print(f"installed: {installed or '(no dependencies)'}", highlight=False)
+        left = ", ".join(f"{i['name']} {i['version']}".strip() for i in build.get("left_out", []))
+        if left:
+            console.print(f"left out (the runtime provides them): {left}", highlight=False)
+    console.print(history_table(rec, last=last))
     console.print(durations_table([rec]))
+
+
+def _write_job_json(summary: dict[str, Any], pages: Iterable[list[dict[str, Any]]]) -> None:
+    """One job as JSON, its history written page by page as it is read."""
+    head = json.dumps(summary, default=str)
+    click.echo(head[:-1] + (', "history": [' if summary else '"history": ['), nl=False)
+    first = True
+    for page in pages:
+        text = ", ".join(json.dumps(event, default=str) for event in page)
+        if text:
+            click.echo(("" if first else ", ") + text, nl=False)
+            first = False
+    click.echo("]}")
 
 
 commands = [submit, jobs, show]

@@ -40,8 +40,18 @@ def local() -> None:
               help="Port of the emulator on 127.0.0.1 (0 picks a free one).")
 @click.option("--xray-port", default=2000, show_default=True,
               help="UDP port of the local X-Ray collector (0 picks a free one).")
+@click.option("--ui/--no-ui", "with_ui", default=False, show_default=True,
+              help="Also serve the web console on 127.0.0.1 and print its address.")
+@click.option("--ui-port", default=8765, show_default=True,
+              help="Port of the web console (0 picks a free one).")
+@click.option("--faults", metavar="SPEC", default=None,
+              help="Put a fault proxy in front of the emulator: KIND=RATE[:SECONDS]"
+                   "[@TARGETS][#COUNT],... with KIND before (never sent on), after (took "
+                   "effect, answer lost: 500), reset (took effect, connection reset) or "
+                   "delay; seed=N makes runs repeatable. Stats: GET "
+                   "<endpoint>/_auto-lambda/faults.")
 def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrency: int,
-       port: int, xray_port: int) -> None:
+       port: int, xray_port: int, with_ui: bool, ui_port: int, faults: str | None) -> None:
     """Start the emulator, the resources and the workers; run until Ctrl-C.
 
     Prints the endpoint and the `export` lines another shell needs to use
@@ -51,7 +61,11 @@ def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrenc
     auto-lambda local up --workers 2 --max-workers 6
     auto-lambda local up --control direct --concurrency 2
     auto-lambda local up --no-autoscale --port 0
+    auto-lambda local up --ui
+    auto-lambda local up --faults 'before=10%,after=10%,seed=7'
+    auto-lambda local up --faults 'after=100%@lambda.CreateAlias#1,delay=5%:2@dynamodb'
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.autoscaler import format_decision
     from orchestrator.cli.stack import local_stack
 
@@ -67,10 +81,13 @@ def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrenc
             err.print(f"[cyan]autoscaler[/cyan] {format_decision(step.decision, step.workers)}")
 
     with local_stack(port=port, workers=workers, max_workers=max_workers,
-                     autoscale=autoscale, xray_port=xray_port, concurrency=concurrency,
-                     control=control, on_scale=on_scale) as stack:
+                     autoscale=autoscale, xray_port=xray_port, on_scale=on_scale,
+                     concurrency=concurrency, control=control, faults=faults) as stack:
         s = stack.settings
         click.echo(f"auto-lambda local stack on {stack.endpoint.url}")
+        if stack.proxy is not None:
+            click.echo(f"  fault proxy: {stack.proxy.plan.text}; what fired: "
+                       f"curl {stack.endpoint.url}/_auto-lambda/faults")
         click.echo(f"  incoming bucket  s3://{s.incoming_bucket}   queue {s.queue_name}"
                    f"   table {s.table_name}")
         scaling = f"autoscale {control}, max {max_workers}" if autoscale else "autoscale off"
@@ -78,6 +95,7 @@ def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrenc
                    f"logs in {s.work_dir / 'logs'}")
         click.echo("In another shell:\n" + stack.exports())
         click.echo("  auto-lambda submit my-app.zip && auto-lambda jobs", err=False)
+        console = _start_ui(stack, ui_port) if with_ui else None
         sys.stdout.flush()
         last = -1
         try:
@@ -90,6 +108,17 @@ def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrenc
                 time.sleep(0.5)
         except KeyboardInterrupt:
             click.echo("stopping: workers hand back their jobs…", err=True)
+        finally:
+            if console is not None:
+                console.stop()
+
+
+def _start_ui(stack: Any, port: int, err: bool = False) -> Any:
+    from orchestrator.cli.cmd_ui import start_console
+
+    console = start_console(stack.aws, port=port)
+    click.echo(f"web console on {console.url}", err=err)
+    return console
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -105,6 +134,7 @@ def _stop_on_sigterm() -> None:
 def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
     if zips:
         return list(zips)
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.examples import example_dirs, zip_example
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -117,22 +147,34 @@ def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
 @click.option("--timeout", default=900, show_default=True,
               help="Seconds to wait for every job to end.")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"jobs\": [...]} only.")
-def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> None:
+@click.option("--ui", "with_ui", is_flag=True,
+              help="Also serve the web console (printed address) and keep the stack up "
+                   "after the jobs end, until Ctrl-C.")
+@click.option("--ui-port", default=8765, show_default=True,
+              help="Port of the web console (0 picks a free one).")
+def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with_ui: bool,
+         ui_port: int) -> None:
     """Start the embedded stack, submit ZIPS (default: every app in examples/), show
     live progress, and exit 0 only if every job ends verified.
 
     \b
     auto-lambda demo
+    auto-lambda demo --ui            # watch it in the browser
     auto-lambda demo my-app.zip other-app.zip --json
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.cli.demo import run_demo
     from orchestrator.cli.stack import local_stack
 
     ensure_fake_credentials()
     _stop_on_sigterm()
     console = make_console(stderr=True) if as_json else make_console()
-    with local_stack(port=0, workers=workers, xray_port=0) as stack:
+    # With the console, the local autoscaler runs too (up to --workers), so the fleet
+    # page has the checker's metrics and the scaling target to show.
+    with local_stack(port=0, workers=workers, xray_port=0, autoscale=with_ui,
+                     max_workers=workers) as stack:
         paths = _demo_zips(zips, stack.settings.work_dir / "demo-zips")
+        web = _start_ui(stack, ui_port, err=as_json) if with_ui else None
         console.print(f"embedded stack on {stack.endpoint.url}; {len(paths)} app(s), "
                       f"{workers} worker(s)")
         with Live(console=console, refresh_per_second=4, transient=False) as live:
@@ -148,7 +190,19 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool) -> N
             console.print(durations_table(result.records))
             for line in result.summary_lines():
                 console.print(line)
+        if web is not None:
+            click.echo(f"the console stays on {web.url} until Ctrl-C", err=True)
+            _wait_for_interrupt()
+            web.stop()
     sys.exit(0 if result.all_verified else 1)
+
+
+def _wait_for_interrupt() -> None:
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
 
 
 commands = [local, demo]

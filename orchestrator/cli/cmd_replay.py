@@ -48,6 +48,7 @@ def replay(jobs: tuple[str, ...], failed: bool, since: float | None, error_code:
       auto-lambda replay 3f2a9c --restart --wait
       auto-lambda replay --dlq
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.aws.facade import Aws
     from orchestrator.jobs.replay import (
         Executor,

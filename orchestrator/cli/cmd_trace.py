@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 def _trace_id_of(record: Any) -> str | None:
     """The record's trace id (a whole AWSTraceHeader stored as one is reduced to its Root)."""
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.tracing.base import TraceHeader
 
     candidates = [record.trace_id, (record.snapshot or {}).get("trace_id")]
@@ -40,6 +41,7 @@ def _trace_id_of(record: Any) -> str | None:
 def fetch_xray(aws: Aws, trace_id: str, timeline: list[dict[str, Any]]) -> dict[str, Any]:
     """The trace summary, or ``{"trace_id", "found": False, "error", "error_code"}`` when
     X-Ray fails (the code is AWS's, or ours for transient faults)."""
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.aws.facade import aws_call, error_code
     from orchestrator.tracing.timeline import summarize_trace
 
@@ -110,6 +112,7 @@ def trace(job: str, as_json: bool, with_xray: bool) -> None:
     Example:
       auto-lambda trace 3f2a9c --no-xray
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.aws.facade import Aws
     from orchestrator.jobs.store import JobStore
     from orchestrator.tracing.timeline import build_timeline

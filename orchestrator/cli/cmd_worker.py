@@ -43,13 +43,15 @@ log = logging.getLogger("worker")
 @click.option("--drain-seconds", default=30.0, show_default=True, type=float,
               help="On SIGTERM, how long running steps may take to finish.")
 @click.option("--lease-seconds", type=float, default=None,
-              help="Job lease length [default: AUTO_LAMBDA_LEASE_SECONDS or 60].")
+              help="Job lease length; a dead worker's job is taken over about this "
+                   "long after it died [default: AUTO_LAMBDA_LEASE_SECONDS or 10].")
 @click.option("--visibility", type=int, default=None,
               help="Message visibility while a job runs, extended by heartbeats "
-                   "[default: AUTO_LAMBDA_VISIBILITY_TIMEOUT or 60].")
+                   "[default: AUTO_LAMBDA_VISIBILITY_TIMEOUT or 10].")
 @click.option("--busy-delay", type=int, default=None,
-              help="Base delay before a delivery of a job another worker holds comes "
-                   "back; doubles with each receive [default: AUTO_LAMBDA_BUSY_DELAY or 15].")
+              help="Least delay before a delivery of a job another worker holds comes "
+                   "back (it comes back when that lease would end) "
+                   "[default: AUTO_LAMBDA_BUSY_DELAY or 1].")
 def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_seconds: float | None,
            visibility: int | None, busy_delay: int | None) -> None:
     """Consume the jobs queue until SIGTERM or Ctrl-C.
@@ -62,6 +64,8 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
     Example:
       auto-lambda worker --concurrency 2 --drain-seconds 60
     """
+    # imported on use, for start-up time: other commands (and --help) must not load it
+    from orchestrator.aws.queue import Queue
     from orchestrator.jobs.runtime import build_runtime
     from worker.instance import InstanceConfig, ScaleInGuard
     from worker.loop import Worker
@@ -73,12 +77,14 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
         rt.runner.lease_seconds = lease_seconds
     env = os.environ
     vis = visibility or settings.visibility_timeout
-    busy = busy_delay if busy_delay is not None else env_int(env, "AUTO_LAMBDA_BUSY_DELAY", 15)
+    busy = busy_delay if busy_delay is not None else env_int(env, "AUTO_LAMBDA_BUSY_DELAY", 1)
     guard = ScaleInGuard(lambda: rt.aws.autoscaling, InstanceConfig.from_env(env, settings))
-    w = Worker(rt.runner, queue_url=rt.aws.queue_url(), concurrency=concurrency,
+    queue_url = rt.aws.queue_url()
+    w = Worker(rt.runner, queue_url=queue_url, concurrency=concurrency,
                wait_seconds=wait, visibility=vis, busy_delay=busy,
                expected_bucket=settings.incoming_bucket, drain_seconds=drain_seconds,
-               guard=guard, stop=threading.Event())
+               guard=guard, stop=threading.Event(),
+               redrive_limit=Queue(rt.aws, queue_url, "jobs").redrive_limit())
     signals = {"count": 0}
 
     def on_signal(signum: int, frame: Any) -> None:

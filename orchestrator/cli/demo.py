@@ -14,7 +14,8 @@ from orchestrator.cli.report import jobs_table
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.intake.events import ObjectRef
 from orchestrator.intake.submit import submit_zip
-from orchestrator.jobs.store import JobRecord, JobStore
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore
 
 
 @dataclass

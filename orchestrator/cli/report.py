@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
 
-from orchestrator.jobs.store import JobRecord
+from orchestrator.jobs.listing import JobSummary
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.workflow import STEP_OF_STATE
 
 STATE_STYLES = {"verified": "green", "failed": "red", "retrying": "yellow"}
 
@@ -40,7 +43,7 @@ def styled(state: str) -> str:
     return f"[{style}]{state}[/{style}]" if style else state
 
 
-def jobs_table(records: list[JobRecord], title: str = "jobs") -> Table:
+def jobs_table(records: Sequence[JobRecord | JobSummary], title: str = "jobs") -> Table:
     table = Table(title=title, expand=False)
     for col in ("job", "app", "key", "state", "version", "error"):
         table.add_column(col, overflow="fold")
@@ -51,13 +54,20 @@ def jobs_table(records: list[JobRecord], title: str = "jobs") -> Table:
     return table
 
 
-def history_table(rec: JobRecord) -> Table:
-    table = Table(title=f"job {rec.job_id}  {rec.key}")
-    for col in ("time", "+s", "event", "state", "attempt", "error"):
-        table.add_column(col, overflow="fold")
+def history_table(rec: JobRecord, last: int = 0) -> Table:
+    """The job's history; with ``last``, only its last ``last`` events (the title says how
+    many came before)."""
     history = rec.history
     start = float(history[0]["time"]) if history else 0.0
-    for e in history:
+    shown = history[-last:] if last and len(history) > last else history
+    title = f"job {rec.job_id}  {rec.key}"
+    if len(shown) < len(history):
+        title += (f"  (last {len(shown):,} of {len(history):,} events; "
+                  "--events 0 or --json for all)")
+    table = Table(title=title)
+    for col in ("time", "+s", "event", "state", "attempt", "error"):
+        table.add_column(col, overflow="fold")
+    for e in shown:
         err = e.get("error") or ""
         if err and e.get("cause"):
             err = f"{err}: {e['cause']}"
@@ -69,10 +79,7 @@ def history_table(rec: JobRecord) -> Table:
 
 def _step_of_state() -> dict[str, str]:
     """Which step runs in which state, from the workflow declaration."""
-    from orchestrator.jobs.workflow import DEPLOYMENT
-    from states import TaskState
-
-    return {st.name: st.resource for st in DEPLOYMENT.states if isinstance(st, TaskState)}
+    return dict(STEP_OF_STATE)
 
 
 def durations_table(records: list[JobRecord]) -> Table:

@@ -1,7 +1,9 @@
 """The embedded local stack that ``local up`` and ``demo`` run: a moto server on
 127.0.0.1, the pipeline's resources in it, an X-Ray collector, a pool of worker
 processes, and (optionally) the local autoscaler that stands in for Auto Scaling,
-which the emulator records but never acts on.
+which the emulator records but never acts on. With ``faults``, a fault proxy
+(``orchestrator.aws.faultproxy``) stands in front of the emulator: workers and the
+printed endpoint go through it; the resources are set up directly.
 
 Composition only; each piece lives in its own module.
 """
@@ -20,6 +22,8 @@ from typing import Any
 
 from orchestrator.aws.emulator import LocalEndpoint, start_server
 from orchestrator.aws.facade import Aws
+from orchestrator.aws.faultplan import parse_faults
+from orchestrator.aws.faultproxy import FaultProxy
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
 
@@ -35,6 +39,7 @@ class LocalStack:
     env: dict[str, str]
     pool: Any = None
     collector: Any = None
+    proxy: Any = None
     scaling_thread: threading.Thread | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
 
@@ -49,6 +54,7 @@ class LocalStack:
 
 def _start_collector(aws: Aws, port: int) -> tuple[Any, str | None]:
     try:
+        # imported on use, for start-up time: other commands (and --help) must not load it
         from orchestrator.tracing.collector import Collector
     except ImportError:
         return None, None
@@ -66,8 +72,12 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
                 autoscale: bool = False, xray_port: int = 2000,
                 work_dir: Path | None = None, concurrency: int = 1,
                 control: str = "tracking",
-                on_scale: Callable[[Any], None] | None = None) -> Iterator[LocalStack]:
-    endpoint = start_server(port)
+                on_scale: Callable[[Any], None] | None = None,
+                faults: str | None = None) -> Iterator[LocalStack]:
+    plan = parse_faults(faults) if faults else None  # a bad spec fails before anything starts
+    endpoint = start_server(0 if plan else port)
+    proxy = FaultProxy(endpoint.url, plan, port=port).start() if plan else None
+    public = LocalEndpoint(proxy.url, proxy.port, proxy) if proxy else endpoint
     base = Settings.from_env(dict(os.environ) | {"AWS_ENDPOINT_URL": endpoint.url})
     work_dir = (work_dir or base.work_dir).resolve()
     settings = Settings.from_env(dict(os.environ) | {
@@ -76,7 +86,9 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
     stack: LocalStack | None = None
     try:
         info = ensure_resources(aws)
-        env = endpoint.env(settings) | {
+        # Workers (and whoever uses the printed exports) go through the proxy; the stack's
+        # own machinery (collector, autoscaler, progress) talks to the emulator directly.
+        env = public.env(settings) | {
             "AUTO_LAMBDA_WORK_DIR": str(work_dir),
             "AUTO_LAMBDA_CACHE_DIR": str(settings.cache_dir.resolve()),
             "AUTO_LAMBDA_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
@@ -84,8 +96,8 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
         collector, daemon = _start_collector(aws, xray_port)
         if daemon:
             env["AWS_XRAY_DAEMON_ADDRESS"] = daemon
-        stack = LocalStack(settings=settings, endpoint=endpoint, aws=aws, info=info,
-                           env=env, collector=collector)
+        stack = LocalStack(settings=settings, endpoint=public, aws=aws, info=info,
+                           env=env, collector=collector, proxy=proxy)
         _start_workers(stack, workers, max_workers, autoscale, concurrency, control, on_scale)
         yield stack
     finally:
@@ -98,12 +110,15 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
             if stack.collector is not None:
                 with contextlib.suppress(Exception):
                     stack.collector.stop()
+        if proxy is not None:
+            proxy.stop()
         endpoint.stop()
 
 
 def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale: bool,
                    concurrency: int, control: str,
                    on_scale: Callable[[Any], None] | None) -> None:
+    # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.localgroup import ensure_local_group, set_capacity
     from checker.pool import ProcessPool
 
@@ -119,6 +134,7 @@ def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale:
     if not autoscale:
         return
     from checker.direct import DirectPolicy
+    from checker.localgroup import put_local_policy
     from checker.localloop import run_local_scaling_loop
     from checker.metric import CheckerOptions
     from checker.rule import ScalingPolicy
@@ -134,6 +150,7 @@ def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale:
                            scale_out_after=3.0 if direct else 0.0, scale_in=not direct)
     direct_policy = DirectPolicy(target=policy.target, scale_in_window=10.0)
     options = CheckerOptions(interval=1.0, slots_per_instance=concurrency)
+    put_local_policy(stack.aws, stack.settings, policy.target)
 
     def loop() -> None:
         try:

@@ -32,20 +32,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from orchestrator.aws.facade import S3_MISSING_CODES, Aws, aws_call, error_code, s3_version_etag
+from orchestrator.aws.queue import Queue
 from orchestrator.errors import BadEvent
 from orchestrator.intake.events import parse_message, s3_event_body
+from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, start_execution
-from orchestrator.jobs.store import JobNotFound, JobRecord, JobStore
-from orchestrator.jobs.workflow import DEPLOYMENT
+from orchestrator.jobs.store import JobNotFound, JobStore
+from orchestrator.jobs.workflow import DEPLOYMENT, STATES_WITHOUT_SOURCE
 from states import Execution
 
 log = logging.getLogger(__name__)
 
-MAX_PREVIOUS_RUNS = 5
-MAX_PREVIOUS_EVENTS = 200
-# A failure in these states can be redriven without the source object: later steps
-# rehydrate from the stored artifact.
-_NEEDS_NO_SOURCE = {"built", "deployed"}
 
 
 @dataclass(frozen=True)
@@ -162,33 +159,24 @@ def head_now(aws: Aws, bucket: str, key: str) -> ObjectNow:
 
 def receive_dlq(aws: Aws, dlq_url: str, limit: int, visibility: int) -> list[DlqMessage]:
     """Every message in the DLQ (up to ``limit``), hidden for ``visibility`` seconds."""
+    dlq = Queue(aws, dlq_url, "dlq")
     out: list[DlqMessage] = []
     while len(out) < limit:
-        with aws_call("sqs.receive_message(dlq)"):
-            resp = aws.sqs.receive_message(
-                QueueUrl=dlq_url, MaxNumberOfMessages=min(10, limit - len(out)),
-                WaitTimeSeconds=0, VisibilityTimeout=visibility,
-                MessageSystemAttributeNames=["ApproximateReceiveCount"])
-        batch = resp.get("Messages", [])
+        batch = dlq.receive(limit - len(out), visibility=visibility)
         if not batch:
             break
-        for msg in batch:
-            body = str(msg.get("Body", ""))
-            out.append(DlqMessage(
-                message_id=str(msg.get("MessageId", "?")), receipt=str(msg["ReceiptHandle"]),
-                body=body,
-                receive_count=int((msg.get("Attributes") or {}).get(
-                    "ApproximateReceiveCount", 0) or 0),
-                summary=describe_body(body)))
+        out.extend(DlqMessage(message_id=m.message_id, receipt=m.receipt, body=m.body,
+                              receive_count=m.receive_count, summary=describe_body(m.body))
+                   for m in batch)
     return out
 
 
 def release_dlq(aws: Aws, dlq_url: str, messages: Sequence[DlqMessage]) -> None:
     """Make listed DLQ messages visible again (after a dry run)."""
+    dlq = Queue(aws, dlq_url, "dlq")
     for msg in messages:
         try:
-            aws.sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=msg.receipt,
-                                              VisibilityTimeout=0)
+            dlq.set_visibility(msg.receipt, 0)
         except Exception:
             log.warning("could not release DLQ message %s", msg.message_id, exc_info=True)
 
@@ -231,7 +219,7 @@ def plan_job(rec: JobRecord, obj: ObjectNow | None, *, restart: bool) -> Action:
         return Action("skip", f"still running (state {rec.state}); nothing to replay",
                       job_id=jid, key=key)
     source = f"s3://{rec.bucket}/{key}"
-    if obj is not None and not obj.exists and (restart or failed_at not in _NEEDS_NO_SOURCE):
+    if obj is not None and not obj.exists and (restart or failed_at not in STATES_WITHOUT_SOURCE):
         if rec.state != "failed":
             how = f"the job ended {rec.state}"
         elif failed_at == "received":
@@ -286,6 +274,7 @@ class Executor:
                  dlq_url: str | None = None, *, here: bool = False,
                  clock: Callable[[], float] = time.time) -> None:
         self.runner, self.aws, self.queue_url, self.dlq_url = runner, aws, queue_url, dlq_url
+        self.queue = Queue(aws, queue_url, "jobs")
         self.here = here
         self.clock = clock
 
@@ -321,18 +310,15 @@ class Executor:
                           job_id)
         body = s3_event_body(rec.bucket, rec.key, version_id=rec.version_id, etag=rec.etag,
                              job_id=job_id)
-        with aws_call("sqs.send_message(replay)"):
-            self.aws.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+        self.queue.send(body)
         return Result(action, True, f"{action.kind} recorded; re-enqueued for any worker",
                       job_id)
 
     def _move(self, action: Action, msg: DlqMessage) -> Result:
         assert self.dlq_url is not None
-        with aws_call("sqs.send_message(from dlq)"):
-            self.aws.sqs.send_message(QueueUrl=self.queue_url, MessageBody=msg.body)
+        self.queue.send(msg.body)
         # Deleted only once the copy is safely on the jobs queue.
-        with aws_call("sqs.delete_message(dlq)"):
-            self.aws.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=msg.receipt)
+        Queue(self.aws, self.dlq_url, "dlq").delete(msg.receipt)
         return Result(action, True, "moved to the jobs queue")
 
 
@@ -349,17 +335,7 @@ def _redrive_change(now: float) -> Callable[[JobRecord, Execution | None], Execu
 
 def _restart_change(now: float) -> Callable[[JobRecord, Execution | None], Execution]:
     def change(rec: JobRecord, ex: Execution | None) -> Execution:
-        summary = {
-            "run": len(rec.previous_runs) + 1, "state": rec.state, "error": rec.error,
-            "started_at": rec.snapshot.get("started_at", rec.created_at),
-            "finished_at": rec.finished_at, "redrive_count": rec.redrive_count,
-            "published_version": rec.published_version,
-            "history": rec.history[-MAX_PREVIOUS_EVENTS:],
-        }
-        rec.previous_runs = [*rec.previous_runs, summary][-MAX_PREVIOUS_RUNS:]
-        rec.artifact = rec.function_arn = rec.published_version = None
-        rec.error = None
-        rec.finished_at = None
+        rec.archive_run()
         return start_execution(rec, now)
     return change
 

@@ -9,32 +9,53 @@ its new owner. A job claimed with a task started but never finished (its worker 
 or was stopped past its drain deadline) records that task as timed out first, so the
 workflow's Retry reruns only that step: never the steps before it.
 
+Each save writes the events the execution added since the last one to the history
+table (``JobStore.save``); the execution then lets go of them (``trim_history``), so
+neither the job item nor the worker's memory grows with a job's history. A save that
+would outgrow DynamoDB's item limit fails the job with ``JobRecordTooLarge`` (its data
+cut down) rather than leaving it stuck.
+
+A delivery that finds the job's lease about to expire (its worker died; its message
+came back a moment before the lease ran out) waits for the expiry instead of going back
+to the queue, so taking over costs no extra receive of the message.
+
 Only the state machine changes a job's state; this module copies what the execution
-says into the record and writes it (conditionally). It knows nothing of SQS.
+says into the record and writes it (conditionally). It knows nothing of SQS beyond the
+message id a lease records.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
+import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.aws.facade import S3_MISSING_CODES, aws_call, error_code, s3_version_etag
-from orchestrator.faults import fault_point
+from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
+from orchestrator.errors import AutoLambdaError
 from orchestrator.intake.events import ObjectRef
+from orchestrator.intake.pinning import pin_version
 from orchestrator.jobs.heartbeat import Heartbeat
-from orchestrator.jobs.store import JobRecord, JobStore, LeaseLost
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobNotFound, JobRecordTooLarge, JobStore, LeaseLost
 from orchestrator.jobs.workflow import DEPLOYMENT
+from orchestrator.steps.data import Artifact, read_optional
+from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.manifest import AppSpec
 from orchestrator.steps.tasks import Steps
 from states import DefinitionError, Execution, HistoryLimitExceeded, Hooks, Status, drive
 
 log = logging.getLogger(__name__)
+
+# Data values larger than this are dropped from a job whose record outgrew its item.
+_KEEP_DATA_BYTES = 8_192
 
 
 class Outcome(enum.StrEnum):
@@ -43,6 +64,7 @@ class Outcome(enum.StrEnum):
     BUSY = "busy"                # another worker holds a live lease
     INTERRUPTED = "interrupted"  # stopped between steps (shutdown); resumable
     LOST = "lost"                # another worker took over mid-run
+    HANDED_OVER = "handed-over"  # claimed, then released for a fresh copy of the message
 
 
 class LeaseKeeper(Heartbeat):
@@ -76,6 +98,14 @@ class LeaseKeeper(Heartbeat):
         return True
 
 
+class BusyJob(Exception):
+    """Another worker holds the job's lease (``record`` as read)."""
+
+    def __init__(self, record: JobRecord) -> None:
+        super().__init__(record.job_id)
+        self.record = record
+
+
 @dataclass
 class _Active:
     job_id: str
@@ -89,12 +119,12 @@ class JobRunner:
     store: JobStore
     steps: Steps
     owner: str
-    lease_seconds: float = 60.0
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     hooks: Sequence[Hooks] = field(default_factory=tuple)
     on_record: Callable[[JobRecord], None] = field(default=lambda rec: None)
-    heartbeat_interval: float | None = None  # default: a third of the lease
+    heartbeat_interval: float | None = None  # default: a quarter of the lease
     _active: dict[str, _Active] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -113,85 +143,106 @@ class JobRunner:
         rec = self.new_record(ref, self.clock(), trace_id)
         if self.store.create(rec):
             self.on_record(rec)
-            fault_point("after:received", job_id=rec.job_id, key=rec.key)
             return rec
         existing = self.store.get(ref.job_id)  # a concurrent delivery created it first
         assert existing is not None
         return existing
 
-    def resolve_version(self, ref: ObjectRef) -> ObjectRef:
-        """Pin an event without a versionId (the emulator sends none) to the object's
-        version, so a job's identity is the same as on AWS and as ``submit`` reports.
-
-        A transient failure of the lookup raises (the message comes back later) rather
-        than falling back to the etag: the same upload must always get the same job id."""
-        if ref.version_id or ref.pinned_job_id:
-            return ref
-        try:
-            with aws_call(f"s3.head_object({ref.key})"):
-                head = self.steps.env.aws.s3.head_object(Bucket=ref.bucket, Key=ref.key)
-        except Exception as exc:
-            if error_code(exc) in S3_MISSING_CODES | {"403", "AccessDenied"}:
-                return ref  # gone or unreadable: fetch will record why
-            raise
-        version, etag = s3_version_etag(head)
-        if version and (not ref.etag or etag == ref.etag):
-            return replace(ref, version_id=version)
-        return ref
-
     # ---- running ----
     def process(self, ref: ObjectRef, *, trace_id: str | None = None,
-                stop: Callable[[], bool] = lambda: False) -> tuple[Outcome, JobRecord]:
-        ref = self.resolve_version(ref)
+                stop: Callable[[], bool] = lambda: False, message_id: str | None = None,
+                wait_for_expiry: float = 0.0, hand_over: bool = False
+                ) -> tuple[Outcome, JobRecord]:
+        """Run the job of ``ref`` (from SQS message ``message_id``, if any) until it is
+        terminal, stopped, or found busy. ``wait_for_expiry``: how long to wait for a
+        lease that is about to expire when this message is the one the lease names, or
+        no message backs the lease (a duplicate of another message never waits).
+        ``hand_over``: claim the job, then release it at once (HANDED_OVER) so a fresh
+        copy of the message can carry it (the caller sends the copy)."""
+        ref = pin_version(self.steps.env.aws, ref)
         rec = self.ensure_record(ref, trace_id)
         if rec.is_terminal:
             return Outcome.ALREADY_DONE, rec
-        return self.resume(rec.job_id, stop=stop)
+        return self.resume(rec.job_id, stop=stop, message_id=message_id,
+                           wait_for_expiry=wait_for_expiry, hand_over=hand_over)
 
     def new_token(self) -> str:
         return f"{self.owner}/{uuid.uuid4().hex[:8]}"
 
+    def _claim(self, job_id: str, token: str, message_id: str | None,
+               wait_for_expiry: float) -> JobRecord:
+        """Claim the lease; BusyJob with the current record when another holds it."""
+        claimed = self.store.claim(job_id, token, self.clock(), self.lease_seconds,
+                                   message_id=message_id)
+        if claimed is not None:
+            return claimed
+        current = self.store.get(job_id)
+        if current is None:
+            raise JobNotFound(f"job {job_id} vanished while being claimed")
+        remaining = current.lease_expires - self.clock()
+        ours = current.lease_message is None or current.lease_message == message_id
+        if ours and 0 <= remaining <= wait_for_expiry and not current.is_terminal:
+            log.info("job %s: lease of %s ends in %.1f s; waiting for it", job_id,
+                     current.lease_owner, remaining)
+            self.sleep(remaining + 0.05)
+            claimed = self.store.claim(job_id, token, self.clock(), self.lease_seconds,
+                                       message_id=message_id)
+            if claimed is not None:
+                return claimed
+            current = self.store.get(job_id) or current
+        raise BusyJob(current)
+
     def resume(self, job_id: str, *, stop: Callable[[], bool] = lambda: False,
-               prepare: Callable[[Execution], None] | None = None
-               ) -> tuple[Outcome, JobRecord]:
+               prepare: Callable[[Execution], None] | None = None,
+               message_id: str | None = None, wait_for_expiry: float = 0.0,
+               hand_over: bool = False) -> tuple[Outcome, JobRecord]:
         token = self.new_token()
-        claimed = self.store.claim(job_id, token, self.clock(), self.lease_seconds)
-        if claimed is None:
-            current = self.store.get(job_id)
-            assert current is not None
-            return Outcome.BUSY, current
-        rec = claimed
+        try:
+            rec = self._claim(job_id, token, message_id, wait_for_expiry)
+        except BusyJob as busy:
+            return Outcome.BUSY, busy.record
         if rec.is_terminal and prepare is None:
             self._release_quietly(rec)
             return Outcome.ALREADY_DONE, rec
+        if hand_over:
+            # Nobody else holds the job now, and once released the fresh copy can
+            # claim it: released first, so the copy never finds it held by this message.
+            try:
+                self.store.release(rec)
+            except LeaseLost:
+                return Outcome.LOST, rec
+            log.info("job %s: handed over to a fresh copy of message %s", job_id, message_id)
+            return Outcome.HANDED_OVER, rec
         try:
-            ex = Execution.restore(DEPLOYMENT, rec.snapshot)
+            ex = restore_execution(self.store, rec)
         except DefinitionError as exc:
             return self._fail_unresumable(rec, exc), rec
         changed = abandon_started_task(ex, self.clock())
         if prepare is not None:
             prepare(ex)
             changed = True
-        last_state = [rec.state]
+        # Events up to here were handed to hooks by an earlier persist (or before this
+        # drive): once in the table, memory can let go of them.
+        delivered = [ex.events_delivered]
 
         def persist(execution: Execution) -> None:
+            execution.trim_history(min(rec.events_written, delivered[0]))
             copy_execution(rec, execution)
             rec.updated_at = self.clock()
             rec.lease_expires = rec.updated_at + self.lease_seconds
             if execution.is_terminal and rec.finished_at is None:
                 rec.finished_at = rec.updated_at
             self.store.save(rec)
+            delivered[0] = execution.events_delivered
             self.on_record(rec)
-            if execution.state != last_state[0]:
-                last_state[0] = execution.state
-                fault_point(f"after:{execution.state}", job_id=rec.job_id, key=rec.key)
 
         def overdue() -> bool:
             deadline = ex.task_deadline() if ex.task is not None else None
             return deadline is not None and self.clock() > deadline + self.lease_seconds
 
         keeper = LeaseKeeper(self.store, job_id, token, self.lease_seconds, self.clock,
-                             self.heartbeat_interval or self.lease_seconds / 3, overdue)
+                             self.heartbeat_interval
+                             or self.lease_seconds / HEARTBEATS_PER_LEASE, overdue)
         with self._lock:
             self._active[job_id] = _Active(job_id, token, threading.get_ident(), keeper)
         try:
@@ -201,38 +252,76 @@ class JobRunner:
                 drive(ex, self.steps.tasks(), persist=persist, clock=self.clock,
                       sleep=self.sleep, hooks=self.hooks,
                       stop=lambda: stop() or keeper.lost.is_set())
-        except LeaseLost:
-            log.warning("job %s: another worker took over; leaving it", job_id)
+        except LeaseLost as exc:
+            log.warning("job %s: another worker took over; leaving it (%s)", job_id, exc)
             return Outcome.LOST, rec
         except HistoryLimitExceeded:
             log.error("job %s: history limit reached; the job is failed", job_id)
+        except JobRecordTooLarge as exc:
+            log.error("job %s: %s", job_id, exc)
+            try:
+                self._fail_too_large(rec, ex, exc, persist)
+            except LeaseLost:
+                return Outcome.LOST, rec
         finally:
             with self._lock:
                 self._active.pop(job_id, None)
         if keeper.lost.is_set() and not ex.is_terminal:
             return Outcome.LOST, rec
+        if ex.is_terminal:
+            self.steps.finished(job_id, failed=ex.status is not Status.SUCCEEDED)
         try:
             self.store.release(rec)
         except LeaseLost:
             return Outcome.LOST, rec
         return (Outcome.DONE if ex.is_terminal else Outcome.INTERRUPTED), rec
 
+    def _fail_too_large(self, rec: JobRecord, ex: Execution, exc: JobRecordTooLarge,
+                        persist: Callable[[Execution], None]) -> None:
+        """The record outgrew its item: fail the job with that code, keeping only the
+        data values small enough to be worth keeping (the history says what happened)."""
+        for key, value in list(ex.data.items()):
+            size = len(json.dumps(value, default=str))
+            if size > _KEEP_DATA_BYTES:
+                ex.data[key] = {"dropped": f"{size:,} bytes: too large for the job record"}
+        if not ex.is_terminal:
+            ex.abort(exc.code, str(exc), self.clock())
+        persist(ex)
+
     def _release_quietly(self, rec: JobRecord) -> None:
         with contextlib.suppress(LeaseLost):
             self.store.release(rec)
 
     def _fail_unresumable(self, rec: JobRecord, exc: Exception) -> Outcome:
-        """A snapshot this workflow cannot continue: fail the job, with what to do."""
+        """A snapshot this workflow cannot continue: keep it as a previous run and fail
+        a new execution of the current workflow with WorkflowChanged and what to do."""
         now = self.clock()
-        message = f"{exc} (use `auto-lambda replay --restart {rec.job_id}`)"
-        rec.error = {"code": "WorkflowChanged", "message": message, "state": rec.state}
-        rec.state, rec.status = "failed", Status.FAILED.value
+        rec.archive_run()
+        ex = start_execution(rec, now)
+        ex.abort("WorkflowChanged",
+                 f"{exc} (use `auto-lambda replay --restart {rec.job_id}`)", now)
+        copy_execution(rec, ex)
         rec.updated_at = rec.finished_at = now
         try:
             self.store.release(rec)
         except LeaseLost:
             return Outcome.LOST
         return Outcome.DONE
+
+    def reject(self, ident: str, error: AutoLambdaError, bucket: str = "",
+               key: str = "") -> str:
+        """Record input that never became a job (a message that is not an S3 event, an
+        event for another bucket) as a failed job with its code, so `auto-lambda jobs
+        --state failed` shows it; the same input always maps to the same job id."""
+        now = self.clock()
+        job_id = "rejected-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
+        rec = JobRecord(job_id=job_id, bucket=bucket, key=key, created_at=now,
+                        updated_at=now, finished_at=now)
+        ex = start_execution(rec, now)
+        ex.abort(error.code, str(error), now)
+        copy_execution(rec, ex)
+        self.store.create(rec)
+        return job_id
 
     # ---- watching ----
     def hung_in_thread(self, thread: int) -> bool:
@@ -256,7 +345,7 @@ class JobRunner:
                 if rec is None or rec.lease_owner != job.token:
                     break
                 try:
-                    ex = Execution.restore(DEPLOYMENT, rec.snapshot)
+                    ex = restore_execution(self.store, rec)
                 except DefinitionError:
                     break
                 now = self.clock()
@@ -285,7 +374,7 @@ class JobRunner:
         if rec is None:
             return None
         try:
-            current: Execution | None = Execution.restore(DEPLOYMENT, rec.snapshot)
+            current: Execution | None = restore_execution(self.store, rec)
         except (DefinitionError, KeyError):
             current = None
         try:
@@ -301,6 +390,21 @@ class JobRunner:
         self.store.save(rec)
         self.on_record(rec)
         return rec
+
+
+def restore_execution(store: JobStore, rec: JobRecord) -> Execution:
+    """The record's execution, with the events it has not yet handed to hooks (those
+    of Execution.start, or of a redrive recorded by replay: normally in the item's tail,
+    else read back from the history table), so the next drive reports each event once.
+    DefinitionError if the workflow cannot continue it."""
+    tail: list[dict[str, Any]] = []
+    if rec.paged:
+        delivered = int(rec.snapshot.get("events_delivered", 0))
+        if delivered < rec.events_written:
+            for page in store.history_pages(rec, first=rec.history_offset + delivered,
+                                            count=rec.events_written - delivered):
+                tail.extend(page)
+    return Execution.restore(DEPLOYMENT, rec.snapshot, history_tail=tail)
 
 
 def start_execution(rec: JobRecord, now: float) -> Execution:
@@ -322,21 +426,25 @@ def abandon_started_task(ex: Execution, now: float, cause: str | None = None) ->
 
 
 def copy_execution(rec: JobRecord, ex: Execution) -> None:
-    """Mirror the execution into the record's queryable fields."""
-    data: dict[str, Any] = dict(ex.data)
-    rec.snapshot = ex.snapshot()
+    """Mirror the execution into the record's queryable fields; its snapshot without
+    the events, and the events not yet in the history table as the record's pending
+    ones (written by the next save)."""
+    rec.snapshot = ex.snapshot(history=False)
+    rec.pending_events = [e.to_dict() for e in ex.events_since(rec.events_written)]
     rec.state = ex.state
     rec.status = ex.status.value
     rec.redrive_count = ex.redrive_count
     rec.trace_id = ex.trace_id or rec.trace_id
     if ex.error:
-        rec.error = {"code": ex.error.get("error"), "message": ex.error.get("cause"),
-                     "state": ex.error.get("state")}
+        rec.set_error({"code": ex.error.get("error"), "message": ex.error.get("cause"),
+                       "state": ex.error.get("state")})
     elif not ex.is_terminal:
         rec.error = None
-    app = data.get("app") or {}
-    rec.app_name = app.get("name") or rec.app_name
-    rec.artifact = data.get("artifact") or rec.artifact
-    deployed = data.get("deploy") or {}
-    rec.function_arn = deployed.get("function_arn") or rec.function_arn
-    rec.published_version = deployed.get("version") if ex.state == "verified" else None
+    app = read_optional(ex.data, AppSpec)
+    rec.app_name = app.name if app else rec.app_name
+    artifact = read_optional(ex.data, Artifact)
+    rec.artifact = artifact.to_json() if artifact else rec.artifact
+    deployed = read_optional(ex.data, DeployResult)
+    rec.function_arn = deployed.function_arn if deployed else rec.function_arn
+    succeeded = ex.status is Status.SUCCEEDED
+    rec.published_version = deployed.version if deployed and succeeded else None

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from orchestrator.aws.facade import Aws
 from orchestrator.config import Settings
+from orchestrator.jobs.extensions import load_hooks
 from orchestrator.jobs.runner import JobRunner
 from orchestrator.jobs.store import JobStore
 from orchestrator.steps.tasks import StepEnv, Steps
+from orchestrator.tracing import TracingHooks, make_tracer
 from states import Hooks
 
 
@@ -60,8 +62,5 @@ def build_runtime(settings: Settings | None = None, *, aws: Aws | None = None,
 
 
 def default_hooks(settings: Settings) -> list[Hooks]:
-    try:
-        from orchestrator.tracing import TracingHooks, make_tracer
-    except ImportError:  # tracing is optional at import time
-        return []
-    return [TracingHooks(make_tracer(settings))]
+    """Tracing first (it wraps everything else), then the extra hooks the settings name."""
+    return [TracingHooks(make_tracer(settings)), *load_hooks(settings.extra_hooks)]

@@ -1,10 +1,14 @@
 """The deployment workflow, declared with the states library: the Machine state IS the
-job state (received -> fetched -> unpacked -> built -> deployed -> verified, or failed).
+job state (received -> fetched -> unpacked -> built -> deployed -> tested -> verified,
+or failed).
 
 Each Task's ``resource`` names the step that runs in that state (fetch, unpack, build,
-deploy, verify). Transient error codes are retried with backoff and full jitter; any
-other error (or exhausted retries) is caught to ``failed``. This module only declares;
-it must not run steps or touch AWS.
+deploy, verify, promote): ``deployed`` runs the smoke test, ``tested`` moves ``live``
+(a gradual rollout bakes there, under its own timeout and heartbeat), and ``verified``
+means the tested version is live. Transient error codes are retried with backoff and
+full jitter; any other error (or exhausted retries) is caught to ``failed``. This module
+only declares; it must not run steps or touch AWS. Everything else asks it which states
+are terminal, which step runs where, and which steps need the uploaded object.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from orchestrator.errors import TRANSIENT_CODES
 from states import Catcher, Definition, FailState, Retrier, SucceedState, TaskState
+from states.export import to_asl, to_dot, to_mermaid
 
 TRANSIENT_RETRY = Retrier(error_equals=tuple(TRANSIENT_CODES), interval_seconds=1,
                           max_attempts=4, backoff_rate=2.0, max_delay_seconds=20,
@@ -25,41 +30,55 @@ _STEPS: tuple[tuple[str, str, str, int, int | None, str], ...] = (
     ("fetched", "unpack", "unpacked", 120, None, "Unpack the zip safely and read the manifest."),
     ("unpacked", "build", "built", 900, 60, "Install wheels and package the function."),
     ("built", "deploy", "deployed", 300, None, "Create or update the function, publish a version."),
-    ("deployed", "verify", "verified", 300, 60, "Smoke-test the new version, then move the alias."),
+    ("deployed", "verify", "tested", 300, 60,
+     "Smoke-test the published version; live does not move."),
+    ("tested", "promote", "verified", 600, 60,
+     "Point live at the tested version (gradual: routing weights, bake, re-check)."),
 )
 
 STEP_OF_STATE: dict[str, str] = {state: resource for state, resource, *_ in _STEPS}
+# Steps that read the uploaded object; later ones work from the stored artifact, so a
+# job failed there can be redriven even after the upload was deleted.
+SOURCE_STEPS = frozenset({"fetch", "unpack", "build"})
+
+# The history lives in its own table, one item per event, and a worker holds only the
+# events it has not yet written: so a job's length is bounded by its own worth, not by an
+# item or by memory. The cap still stops a runaway (say, a script redriving a job in a
+# loop), four times Step Functions' 25,000.
+MAX_HISTORY_EVENTS = 100_000
 
 DEPLOYMENT: Definition = Definition(
     start_at="received",
     comment="auto-lambda: build, deploy and verify one uploaded app zip",
+    max_history_events=MAX_HISTORY_EVENTS,
     states=(
         *(TaskState(name=state, resource=resource, next=nxt, retry=(TRANSIENT_RETRY,),
                     catch=(CATCH_ALL,), timeout_seconds=timeout, heartbeat_seconds=heartbeat,
                     comment=comment)
           for state, resource, nxt, timeout, heartbeat, comment in _STEPS),
-        SucceedState("verified", comment="The new version is live behind the alias."),
+        SucceedState("verified", comment="The tested version is live behind the alias."),
         FailState("failed", comment="A permanent error, or retries exhausted."),
     ),
 )
 
 
+TERMINAL_STATES: frozenset[str] = DEPLOYMENT.terminal_states
+SUCCEEDED_STATE: str = next(iter(DEPLOYMENT.succeed_states))
+FAILED_STATE: str = next(iter(DEPLOYMENT.fail_states))
+STATES_WITHOUT_SOURCE: frozenset[str] = frozenset(
+    state for state, step in STEP_OF_STATE.items() if step not in SOURCE_STEPS)
+
+
 def mermaid() -> str:
     """The workflow as a mermaid stateDiagram-v2."""
-    from states.export import to_mermaid
-
     return to_mermaid(DEPLOYMENT)
 
 
 def asl() -> dict[str, Any]:
     """The workflow as Amazon States Language."""
-    from states.export import to_asl
-
     return to_asl(DEPLOYMENT)
 
 
 def dot() -> str:
     """The workflow as a graphviz digraph."""
-    from states.export import to_dot
-
     return to_dot(DEPLOYMENT)

@@ -1,51 +1,66 @@
-"""Deploy a built artifact as a Lambda function version, and move the ``live`` alias.
+"""The deploy step: make the built artifact a published Lambda function version.
 
-Stages, in order, each its own function:
+``deploy_function`` creates the function if missing, else updates its code and then its
+configuration, waiting for Lambda to settle between calls, and publishes a version. When
+the version ``live`` points at already runs this exact code (same CodeSha256) and
+configuration, nothing is changed or published (``published=False``); a version an
+earlier attempt published but never recorded is found and reused
+(``reuse_published_version``).
 
-1. ``deploy_function``: create the function if missing, else update its code and then its
-   configuration, waiting for Lambda to settle between calls; publish a version. When the
-   version ``live`` points at already runs this exact code (same CodeSha256) and
-   configuration, nothing is changed or published (``published=False``).
-2. (the pipeline runs ``orchestrator.steps.checks.verify_deployment`` on that version)
-3. ``promote`` (or ``gradual_promote``): point ``live`` at the verified version.
+Every write is safe to repeat after its answer was lost (``aws.lost_answers``): a
+create that finds the function carries on as an update, code and configuration are
+compared with what Lambda holds before and after each update (the result, not the
+call), and a version is published only when none with this code and configuration
+exists, so one package never becomes two versions.
 
-``deploy_function`` never touches the alias, so a version that fails verification is
-published but never live: the pipeline calls ``promote`` only after verification passed,
-and ``live`` keeps serving ``DeployResult.previous_live`` otherwise.
+Functions are created with their team's and app's tags (in the create itself, so a
+create whose answer was lost leaves them tagged), and only a function tagged for the
+job's team is updated (``orchestrator.tenancy``).
 
-Errors: permanent problems raise DeployError (``DeployFailed``, ``RoleNotFound``,
-``PackageTooLargeForLambda``); throttling, 5xx, network failures and updates still in
-progress raise TransientError with the codes of ``orchestrator.aws.facade`` so the workflow's
-Retry handles them. This module does not build packages or run app code.
+This step never touches the ``live`` alias: the verify step checks the version and the
+promote step (``orchestrator.steps.promote``) moves ``live``, so a version that fails
+verification is published but never live.
+
+Errors: ``RoleNotFound`` and ``PackageTooLargeForLambda`` (DeployError) name the two
+problems a user fixes in the app or the stack; every other AWS refusal keeps its
+category code from ``orchestrator.aws.errors`` (``AwsValidation``, ``AwsAccessDenied``,
+...); throttling, 5xx, network failures and updates still in progress are the retried
+codes, so the workflow's Retry handles them. This module does not build packages or run
+app code.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
-from orchestrator.aws.facade import Aws, aws_call, classify_client_error, error_code
+from orchestrator.aws.errors import AwsError
+from orchestrator.aws.facade import Aws, aws_call, error_code
+from orchestrator.aws.lost_answers import write_or_confirm
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError, DeployError
+from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
+from orchestrator.steps.context import StepContext
+from orchestrator.steps.data import Artifact
 from orchestrator.steps.lambda_waits import retry_conflicts, wait_until_ready
 from orchestrator.steps.manifest import AppSpec
+from orchestrator.tenancy import check_owner, ownership_tags
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Lambda's cap on a package unzipped (including layers). A zipped artifact larger than
-# this can never fit, so it fails before any call to Lambda.
-MAX_UNZIPPED_BYTES = 262_144_000
 
 
 @dataclass(frozen=True)
 class DeployResult:
-    """What ``deploy_function`` did: the version to verify and what was live before."""
+    """What ``deploy_function`` did: the version to verify and what was live before.
+    Stored under ``deploy`` in the execution's data."""
 
+    KEY: ClassVar[str] = "deploy"
     function_name: str
     function_arn: str
     version: str
@@ -56,8 +71,14 @@ class DeployResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    to_json = to_dict
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeployResult:
+    def from_json(cls, raw: Mapping[str, Any]) -> DeployResult:
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeployResult:
         return cls(
             function_name=str(data["function_name"]),
             function_arn=str(data["function_arn"]),
@@ -99,10 +120,11 @@ def configuration_matches(current: dict[str, Any], desired: dict[str, Any],
     )
 
 
-def _permanent(exc: BaseException, where: str) -> AutoLambdaError:
-    """Turn a permanent Lambda failure into a DeployError with a stable code."""
-    code = error_code(exc)
-    message = str(exc)
+def _permanent(exc: AwsError, where: str) -> AutoLambdaError:
+    """The two refusals a user fixes outside the request get their own codes; every
+    other one keeps its AWS category code, with a hint about the app's settings."""
+    code = exc.aws_code
+    message = str(exc.message)
     lowered = message.lower()
     if "role" in lowered and code in {"InvalidParameterValueException", "AccessDeniedException"}:
         return DeployError(
@@ -118,20 +140,24 @@ def _permanent(exc: BaseException, where: str) -> AutoLambdaError:
             code="PackageTooLargeForLambda",
             hint="Lambda allows 250 MB unzipped; drop unused dependencies or use a container image",
         )
-    return DeployError(f"{where}: {code or type(exc).__name__}: {message}", code="DeployFailed",
-                       hint="fix the function settings in auto-lambda.toml and upload again")
+    if exc.code == "AwsValidation":
+        exc.hint = "fix the function settings in auto-lambda.toml and upload again"
+    return exc
+
+
+def _reraise_coded(exc: AwsError, where: str) -> NoReturn:
+    mapped = exc if exc.retried else _permanent(exc, where)
+    if mapped is exc:
+        raise exc
+    raise mapped from exc
 
 
 def _call(where: str, call: Callable[[], T], sleep: Callable[[float], None]) -> T:
-    """One Lambda write: conflicts retried, transient errors coded, the rest DeployError."""
+    """One Lambda write: conflicts retried, every failure coded (``_permanent``)."""
     try:
         return retry_conflicts(call, where, sleep=sleep)
-    except AutoLambdaError:
-        raise
-    except Exception as exc:
-        if classify_client_error(exc, where) is None and error_code(exc):
-            raise _permanent(exc, where) from exc
-        raise
+    except AwsError as exc:
+        _reraise_coded(exc, where)
 
 
 def live_version(aws: Aws, function_name: str) -> str | None:
@@ -146,10 +172,12 @@ def live_version(aws: Aws, function_name: str) -> str | None:
     return str(alias["FunctionVersion"])
 
 
-def _existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+def existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
+    """The function's configuration, with its tags under ``Tags``; None if missing."""
     try:
         with aws_call(f"lambda.get_function({function_name})"):
-            return dict(aws.lambda_.get_function(FunctionName=function_name)["Configuration"])
+            found = aws.lambda_.get_function(FunctionName=function_name)
+            return {**found["Configuration"], "Tags": dict(found.get("Tags") or {})}
     except Exception as exc:
         if error_code(exc) == "ResourceNotFoundException":
             return None
@@ -161,11 +189,11 @@ def _unqualified(arn: str, version: str) -> str:
     return arn[: -len(version) - 1] if arn.endswith(f":{version}") else arn
 
 
-def _check_size(artifact: dict[str, Any]) -> None:
-    size = int(artifact.get("size") or 0)
-    if size > MAX_UNZIPPED_BYTES:
+def _check_size(artifact: Artifact) -> None:
+    size = artifact.size
+    if size > LAMBDA_UNZIPPED_BYTES:
         raise DeployError(
-            f"the package is {size:,} bytes zipped, over Lambda's {MAX_UNZIPPED_BYTES:,} bytes "
+            f"the package is {size:,} bytes zipped, over Lambda's {LAMBDA_UNZIPPED_BYTES:,} bytes "
             "unzipped limit",
             code="PackageTooLargeForLambda",
             hint="drop unused dependencies or vendor a slimmer build",
@@ -175,7 +203,7 @@ def _check_size(artifact: dict[str, Any]) -> None:
 def deploy_function(
     aws: Aws,
     spec: AppSpec,
-    artifact: dict[str, Any],
+    artifact: Artifact,
     role_arn: str,
     *,
     sleep: Callable[[float], None] = time.sleep,
@@ -187,42 +215,54 @@ def deploy_function(
     version already has the artifact's CodeSha256 and the spec's configuration.
     """
     _check_size(artifact)
-    name = aws.settings.function_name(spec.name)
+    name = aws.settings.function_name(spec.name, spec.team)
     lam = aws.lambda_
-    want_sha = str(artifact.get("code_sha256") or "")
+    want_sha = artifact.code_sha256
     desired = desired_configuration(spec, role_arn)
-    code: dict[str, Any] = {"S3Bucket": artifact["bucket"], "S3Key": artifact["key"]}
-    if artifact.get("version_id"):
-        code["S3ObjectVersion"] = artifact["version_id"]
+    code: dict[str, Any] = {"S3Bucket": artifact.bucket, "S3Key": artifact.key}
+    if artifact.version_id:
+        code["S3ObjectVersion"] = artifact.version_id
 
-    existing = _existing_function(aws, name)
+    existing = existing_function(aws, name)
+    if existing is not None:
+        check_owner(name, existing.get("Tags"), spec.team)
     previous = live_version(aws, name) if existing is not None else None
 
     if existing is None:
-        log.info("creating function %s (%s, %s)", name, spec.runtime, spec.architecture)
-        _call(f"lambda.create_function({name})", lambda: lam.create_function(
-            FunctionName=name, Code=code, Architectures=[spec.architecture], Publish=False,
-            **desired), sleep)
-    else:
-        if previous is not None:
-            with aws_call(f"lambda.get_function_configuration({name}:{previous})"):
-                live_cfg = lam.get_function_configuration(FunctionName=name, Qualifier=previous)
-            if live_cfg.get("CodeSha256") == want_sha and configuration_matches(
-                    live_cfg, desired, spec.architecture):
-                log.info("function %s: live version %s already runs this package; "
-                         "nothing published", name, previous)
-                return DeployResult(name, _unqualified(str(live_cfg["FunctionArn"]), previous),
-                                    previous, want_sha, False, previous)
-        wait_until_ready(lam, name, sleep=sleep, clock=clock)
+        _create_function(aws, name, code, spec, desired, sleep)
+    elif previous is not None:
+        with aws_call(f"lambda.get_function_configuration({name}:{previous})"):
+            live_cfg = lam.get_function_configuration(FunctionName=name, Qualifier=previous)
+        if live_cfg.get("CodeSha256") == want_sha and configuration_matches(
+                live_cfg, desired, spec.architecture):
+            log.info("function %s: live version %s already runs this package; "
+                     "nothing published", name, previous)
+            return DeployResult(name, _unqualified(str(live_cfg["FunctionArn"]), previous),
+                                previous, want_sha, False, previous)
+
+    # $LATEST is made to hold the artifact's code and the spec's configuration; each
+    # update runs only when what Lambda holds differs, so repeating it changes nothing.
+    current = wait_until_ready(lam, name, sleep=sleep, clock=clock)
+    if not _code_matches(current, want_sha, spec.architecture):
         log.info("updating code of %s", name)
-        _call(f"lambda.update_function_code({name})", lambda: lam.update_function_code(
-            FunctionName=name, Architectures=[spec.architecture], Publish=False,
-            **code), sleep)
+        where = f"lambda.update_function_code({name})"
+        write_or_confirm(
+            lambda: _call(where, lambda: lam.update_function_code(
+                FunctionName=name, Architectures=[spec.architecture], Publish=False,
+                **code), sleep),
+            lambda: _settled_if(aws, name, lambda cfg: _code_matches(
+                cfg, want_sha, spec.architecture), sleep, clock),
+            where=where)
         current = wait_until_ready(lam, name, sleep=sleep, clock=clock)
-        if not configuration_matches(current, desired, spec.architecture):
-            log.info("updating configuration of %s", name)
-            _call(f"lambda.update_function_configuration({name})",
-                  lambda: lam.update_function_configuration(FunctionName=name, **desired), sleep)
+    if not configuration_matches(current, desired, spec.architecture):
+        log.info("updating configuration of %s", name)
+        where = f"lambda.update_function_configuration({name})"
+        write_or_confirm(
+            lambda: _call(where, lambda: lam.update_function_configuration(
+                FunctionName=name, **desired), sleep),
+            lambda: _settled_if(aws, name, lambda cfg: configuration_matches(
+                cfg, desired, spec.architecture), sleep, clock),
+            where=where)
 
     latest = wait_until_ready(lam, name, sleep=sleep, clock=clock)
     got_sha = str(latest.get("CodeSha256") or "")
@@ -233,92 +273,126 @@ def deploy_function(
             hint="the artifact object changed while deploying, or another deploy ran at the "
                  "same time; replay the job",
         )
-    description = f"auto-lambda {artifact.get('sha256', '')}".strip()[:256]
+    return _publish(aws, spec, artifact, role_arn, got_sha or want_sha, previous, sleep)
+
+
+def _code_matches(config: Mapping[str, Any], code_sha256: str, architecture: str) -> bool:
+    return (config.get("CodeSha256") == code_sha256
+            and list(config.get("Architectures") or ["x86_64"]) == [architecture])
+
+
+def _settled_if(aws: Aws, name: str, wanted: Callable[[dict[str, Any]], bool],
+                sleep: Callable[[float], None], clock: Callable[[], float]
+                ) -> dict[str, Any] | None:
+    """The function's configuration once settled, if ``wanted`` holds for it."""
+    config = wait_until_ready(aws.lambda_, name, sleep=sleep, clock=clock)
+    return config if wanted(config) else None
+
+
+def _create_function(aws: Aws, name: str, code: dict[str, Any], spec: AppSpec,
+                     desired: dict[str, Any], sleep: Callable[[float], None]) -> None:
+    """Create the function; one that exists already (our own create whose answer was
+    lost, or a concurrent one) is fine: the caller updates it to what it wants."""
+    log.info("creating function %s (%s, %s)", name, spec.runtime, spec.architecture)
+    where = f"lambda.create_function({name})"
+    lam = aws.lambda_
+
+    def create() -> bool:
+        try:
+            with aws_call(where):
+                lam.create_function(FunctionName=name, Code=code,
+                                    Architectures=[spec.architecture], Publish=False,
+                                    Tags=ownership_tags(spec.team, spec.name), **desired)
+        except AwsError as exc:
+            _reraise_coded(exc, where)
+        return True
+
+    def confirm() -> bool | None:
+        found = existing_function(aws, name)
+        if found is None:
+            return None
+        check_owner(name, found.get("Tags"), spec.team)  # ours, or someone else's?
+        return True
+
+    write_or_confirm(create, confirm, where=where)
+
+
+def _publish(aws: Aws, spec: AppSpec, artifact: Artifact, role_arn: str, code_sha256: str,
+             previous: str | None, sleep: Callable[[float], None]) -> DeployResult:
+    """Publish $LATEST as a version, unless a version with this code and configuration
+    exists (an earlier attempt published it and its answer, or its record, was lost)."""
+    found = reuse_published_version(aws, spec, artifact, role_arn)
+    if found is not None:
+        return found
+    name = aws.settings.function_name(spec.name, spec.team)
+    description = f"auto-lambda {artifact.sha256}".strip()[:256]
     publish_args: dict[str, Any] = {"FunctionName": name, "Description": description}
-    if got_sha:
-        publish_args["CodeSha256"] = got_sha
-    published = _call(f"lambda.publish_version({name})",
-                      lambda: lam.publish_version(**publish_args), sleep)
-    version = str(published["Version"])
-    arn = _unqualified(str(published["FunctionArn"]), version)
-    log.info("function %s: published version %s (live was %s)", name, version, previous)
-    return DeployResult(name, arn, version, got_sha or want_sha, True, previous)
+    if code_sha256:
+        publish_args["CodeSha256"] = code_sha256
+    where = f"lambda.publish_version({name})"
+
+    def publish() -> DeployResult:
+        published = _call(where, lambda: aws.lambda_.publish_version(**publish_args), sleep)
+        version = str(published["Version"])
+        arn = _unqualified(str(published["FunctionArn"]), version)
+        log.info("function %s: published version %s (live was %s)", name, version, previous)
+        return DeployResult(name, arn, version, code_sha256, True, previous)
+
+    def confirm() -> DeployResult | None:
+        again = reuse_published_version(aws, spec, artifact, role_arn)
+        return None if again is None else DeployResult(
+            again.function_name, again.function_arn, again.version, again.code_sha256,
+            True, previous)
+
+    return write_or_confirm(publish, confirm, where=where)
 
 
-def _set_alias(aws: Aws, function_name: str, version: str,
-               weights: dict[str, float] | None = None) -> None:
-    routing = {"AdditionalVersionWeights": weights or {}}
-    where = f"lambda.update_alias({function_name}:{LIVE_ALIAS} -> {version})"
+@dataclass(frozen=True)
+class Deployed:
+    deploy: DeployResult
+
+
+def run(ctx: StepContext) -> Deployed:
+    env = ctx.env
+    spec, artifact = ctx.get(AppSpec), ctx.get(Artifact)
+    res = reuse_published_version(env.aws, spec, artifact, env.role_arn)
+    if res is None:
+        res = deploy_function(env.aws, spec, artifact, env.role_arn)
+    return Deployed(res)
+
+
+def reuse_published_version(aws: Aws, spec: AppSpec, artifact: Artifact,
+                            role_arn: str) -> DeployResult | None:
+    """A published version that already runs this artifact's code with the spec's
+    configuration (an earlier attempt published it, then crashed before recording it);
+    None when there is none, so ``deploy_function`` publishes one."""
+    want_sha = artifact.code_sha256
+    if not want_sha:
+        return None
+    name = aws.settings.function_name(spec.name, spec.team)
+    current = existing_function(aws, name)
+    if current is None:
+        return None
+    check_owner(name, current.get("Tags"), spec.team)
+    desired = desired_configuration(spec, role_arn)
+    found: dict[str, Any] | None = None
     try:
-        with aws_call(where):
-            aws.lambda_.update_alias(FunctionName=function_name, Name=LIVE_ALIAS,
-                                     FunctionVersion=version, RoutingConfig=routing)
-        return
+        with aws_call(f"lambda.list_versions_by_function({name})"):
+            pages = aws.lambda_.get_paginator("list_versions_by_function").paginate(
+                FunctionName=name)
+            for page in pages:
+                for version in page.get("Versions", []):
+                    if (found is None and version.get("Version") != "$LATEST"
+                            and version.get("CodeSha256") == want_sha
+                            and configuration_matches(version, desired, spec.architecture)):
+                        found = version
     except Exception as exc:
-        if error_code(exc) != "ResourceNotFoundException":
-            raise
-    with aws_call(f"lambda.create_alias({function_name}:{LIVE_ALIAS} -> {version})"):
-        aws.lambda_.create_alias(FunctionName=function_name, Name=LIVE_ALIAS,
-                                 FunctionVersion=version, RoutingConfig=routing)
-
-
-def promote(aws: Aws, function_name: str, version: str) -> None:
-    """Point ``live`` at ``version`` (creating the alias if needed), clearing any routing.
-
-    Call only after the version passed verification.
-    """
-    _set_alias(aws, function_name, version)
-    log.info("function %s: %s -> version %s", function_name, LIVE_ALIAS, version)
-
-
-def sleep_in_slices(seconds: float, *, slice_seconds: float, sleep: Callable[[float], None],
-                    beat: Callable[[], None]) -> None:
-    """Sleep ``seconds`` as slices of at most ``slice_seconds``, calling ``beat()`` after each,
-    so a long bake keeps a step's heartbeat (and with it its lease) alive."""
-    if slice_seconds <= 0:
-        raise ValueError(f"slice_seconds must be positive, got {slice_seconds}")
-    remaining = float(seconds)
-    while remaining > 0:
-        step = min(slice_seconds, remaining)
-        sleep(step)
-        remaining -= step
-        beat()
-
-
-def gradual_promote(
-    aws: Aws,
-    function_name: str,
-    new_version: str,
-    *,
-    weights: Sequence[float] = (0.1, 0.5),
-    bake_seconds: float,
-    check: Callable[[], None],
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Shift ``live`` to ``new_version`` in steps of traffic weight, baking at each step.
-
-    At each weight, ``live`` keeps pointing at the previous version and sends ``weight``
-    of the traffic to ``new_version``; after ``bake_seconds`` ``check()`` runs (e.g. reads
-    the new version's error metrics) and raises to stop. On any failure the alias goes back
-    to the previous version with no routing, and the failure propagates. With no previous
-    version there is nothing to shift from: ``live`` moves at once.
-    """
-    previous = live_version(aws, function_name)
-    if previous is None or previous == new_version:
-        promote(aws, function_name, new_version)
-        return
-    try:
-        for weight in weights:
-            if not 0.0 < weight < 1.0:
-                raise ValueError(f"routing weights must be between 0 and 1, got {weight}")
-            _set_alias(aws, function_name, previous, {new_version: float(weight)})
-            log.info("function %s: %.0f%% of %s to version %s, baking %.0f s", function_name,
-                     weight * 100, LIVE_ALIAS, new_version, bake_seconds)
-            sleep(bake_seconds)
-            check()
-    except BaseException:
-        log.warning("function %s: rolling %s back to version %s", function_name, LIVE_ALIAS,
-                    previous)
-        _set_alias(aws, function_name, previous)
+        if error_code(exc) == "ResourceNotFoundException":
+            return None
         raise
-    promote(aws, function_name, new_version)
+    if found is None:
+        return None
+    number = str(found["Version"])
+    arn = _unqualified(str(found["FunctionArn"]), number)
+    log.info("function %s: version %s already runs this package; reusing it", name, number)
+    return DeployResult(name, arn, number, want_sha, False, live_version(aws, name))

@@ -96,8 +96,8 @@ def retry_conflicts(
     """Run ``call``; on ResourceConflictException wait (exponential backoff) and run it again.
 
     After ``attempts`` conflicts the last one surfaces as TransientError
-    (LambdaUpdateInProgress). Other transient AWS failures surface at once with their
-    codes (the workflow retries those); permanent ones propagate unchanged.
+    (LambdaUpdateInProgress). Every other failure surfaces at once as an AwsError with
+    its code (the workflow retries the transient ones).
     """
     delay = base_delay
     for attempt in range(1, attempts + 1):

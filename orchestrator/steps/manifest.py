@@ -1,22 +1,25 @@
 """The app zip contract: ``auto-lambda.toml`` at the zip root, its defaults, and
-handler detection. Pure: reads files under an unpacked app directory, writes nothing,
-and never imports or runs the app (the handler check is static; verify goes deeper).
+handler detection. Reads files under an unpacked app directory, writes nothing, and
+never imports or runs the app: the handler check is static (the module is parsed in a
+bounded subprocess, see ``pysource``); verify goes deeper.
 
 Strict by design: unknown keys, wrong types and out-of-range values are refused with
 ``ManifestInvalid`` naming the key, so a typo never silently falls back to a default.
+``[verify]``'s events (inline or JSON files) are read by ``orchestrator.steps.smoke``.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.errors import ManifestError
+from orchestrator.steps.smoke import EVENT_KEYS, SmokeEvent, read_verify
 
 CHALICE_CONFIG = Path(".chalice") / "config.json"
 CHALICE_HANDLER = "app.app"
@@ -33,8 +36,9 @@ RESERVED_ENV = frozenset({
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })
 _FUNCTION_KEYS = ("name", "handler", "runtime", "architecture", "memory", "timeout", "environment")
-_VERIFY_KEYS = ("event", "expect")
+_VERIFY_KEYS = (*EVENT_KEYS, "events")
 _DEPLOY_KEYS = ("strategy", "weights", "bake_seconds")
+_BUILD_KEYS = ("requirements", "optional_dependencies", "include_runtime_packages")
 
 MANIFEST_NAME = "auto-lambda.toml"
 SUPPORTED_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
@@ -63,8 +67,10 @@ def slugify(name: str) -> str:
 
 @dataclass(frozen=True)
 class AppSpec:
-    """What to build and how to check it, after defaults and detection."""
+    """What to build and how to check it, after defaults and detection. Stored under
+    ``app`` in the execution's data."""
 
+    KEY: ClassVar[str] = "app"
     name: str
     handler: str
     runtime: str = DEFAULT_RUNTIME
@@ -79,14 +85,37 @@ class AppSpec:
     deploy_strategy: str = DEFAULT_STRATEGY
     deploy_weights: tuple[float, ...] = DEFAULT_WEIGHTS
     deploy_bake_seconds: int = DEFAULT_BAKE_SECONDS
+    team: str = "default"      # from the upload's key (orchestrator.tenancy)
+    # [verify]: whether the default event runs, and the named events after it
+    verify_default: bool = True
+    verify_events: tuple[dict[str, Any], ...] = ()
+    # [build]: requirements files (None: requirements.txt when present), optional
+    # dependency groups, and whether to package what the runtime provides (None: only
+    # when the app asks for an SDK version the runtime's does not satisfy)
+    build_requirements: tuple[str, ...] | None = None
+    build_optional: tuple[str, ...] = ()
+    include_runtime_packages: bool | None = None
 
     @property
     def python_version(self) -> str:
         """'3.12' for 'python3.12'."""
         return self.runtime.removeprefix("python")
 
+    def smoke_events(self) -> list[SmokeEvent]:
+        """What verify invokes, in order: the default event (unless only named events
+        are given), then the named ones."""
+        out = [SmokeEvent("default", self.verify_event, self.verify_expect, self.has_expect)
+               ] if self.verify_default else []
+        return out + [SmokeEvent.from_dict(e) for e in self.verify_events]
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    to_json = to_dict
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> AppSpec:
+        return cls.from_dict(dict(raw))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AppSpec:
@@ -94,6 +123,11 @@ class AppSpec:
         fields = dict(data)
         if "deploy_weights" in fields:
             fields["deploy_weights"] = tuple(float(w) for w in fields["deploy_weights"])
+        for key in ("verify_events", "build_optional"):
+            if key in fields:
+                fields[key] = tuple(fields[key])
+        if fields.get("build_requirements") is not None:
+            fields["build_requirements"] = tuple(fields["build_requirements"])
         return cls(**fields)
 
 
@@ -218,6 +252,28 @@ def _deploy(table: dict[str, Any]) -> tuple[str, tuple[float, ...], int]:
     return strategy, tuple(weights), bake
 
 
+def _build(table: dict[str, Any]) -> tuple[tuple[str, ...] | None, tuple[str, ...],
+                                           bool | None]:
+    """[build]: requirements files, optional dependency groups, runtime packages."""
+    reqs = table.get("requirements")
+    if isinstance(reqs, str):
+        reqs = [reqs]
+    if reqs is not None and (not isinstance(reqs, list) or not reqs
+                             or not all(isinstance(r, str) and r for r in reqs)):
+        raise _invalid(f"[build].requirements must be a file name or a list of them, got "
+                       f"{table.get('requirements')!r}",
+                       'for example requirements = "requirements/prod.txt"')
+    groups = table.get("optional_dependencies", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
+        raise _invalid(f"[build].optional_dependencies must be a list of group names, got "
+                       f"{groups!r}", 'for example optional_dependencies = ["api"]')
+    include = table.get("include_runtime_packages")
+    if include is not None and not isinstance(include, bool):
+        raise _invalid(f"[build].include_runtime_packages must be true or false, got "
+                       f"{include!r}", "true packages boto3 and botocore with the app")
+    return (tuple(reqs) if reqs is not None else None), tuple(groups), include
+
+
 def _module_file(app_dir: Path, module: str) -> Path | None:
     base = app_dir.joinpath(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
@@ -226,29 +282,11 @@ def _module_file(app_dir: Path, module: str) -> Path | None:
     return None
 
 
-def _defines(source: str, func: str) -> bool:
-    """Whether ``func`` is bound at module level: def, class, assignment or import."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        # The app may target a newer Python than the one parsing it: fall back to text.
-        pattern = (rf"^(?:async\s+)?def\s+{func}\b|^class\s+{func}\b|^{func}\s*[:=]"
-                   rf"|^(?:from\s+\S+\s+)?import\s+.*\b{func}\b")
-        return re.search(pattern, source, re.MULTILINE) is not None
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if node.name == func:
-                return True
-        elif isinstance(node, ast.Assign):
-            if any(isinstance(t, ast.Name) and t.id == func for t in node.targets):
-                return True
-        elif isinstance(node, ast.AnnAssign):
-            if isinstance(node.target, ast.Name) and node.target.id == func:
-                return True
-        elif isinstance(node, ast.Import | ast.ImportFrom) and any(
-                (a.asname or a.name.split(".")[0]) == func for a in node.names):
-            return True
-    return False
+def _defines_by_text(source: str, func: str) -> bool:
+    """For a module the worker's Python cannot parse (newer syntax): a textual check."""
+    pattern = (rf"^(?:async\s+)?def\s+{func}\b|^class\s+{func}\b|^{func}\s*[:=]"
+               rf"|^(?:from\s+\S+\s+)?import\s+.*\b{func}\b")
+    return re.search(pattern, source, re.MULTILINE) is not None
 
 
 def _nesting_hint(app_dir: Path) -> str:
@@ -271,8 +309,12 @@ def check_handler(app_dir: Path, handler: str) -> None:
         looked = module.replace(".", "/")
         raise _invalid(f"handler module '{module}' not found (looked for {looked}.py)",
                        _nesting_hint(app_dir), code="HandlerNotFound")
-    source = path.read_bytes().decode("utf-8", errors="replace")
-    if not _defines(source, func):
+    from orchestrator.steps.pysource import read_module
+
+    facts = read_module(path, func, error=ManifestError)
+    defined = facts.direct if facts.syntax_error is None else _defines_by_text(
+        path.read_bytes().decode("utf-8", errors="replace"), func)
+    if not defined:
         raise _invalid(f"{path.relative_to(app_dir)} does not define '{func}'",
                        f"add def {func}(event, context) or fix handler in auto-lambda.toml",
                        code="HandlerNotFound")
@@ -294,13 +336,14 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
     handler and chalice projects; raise ManifestError with a stable code on any problem."""
     app_dir = Path(app_dir)
     data = _read_manifest(app_dir)
-    unknown = sorted(set(data) - {"function", "verify", "deploy"})
+    unknown = sorted(set(data) - {"function", "verify", "deploy", "build"})
     if unknown:
         raise _invalid(f"unknown table(s) or key(s) in {MANIFEST_NAME}: {', '.join(unknown)}",
-                       "only [function], [verify] and [deploy] are read")
+                       "only [function], [build], [verify] and [deploy] are read")
     fn = _table(data, "function", _FUNCTION_KEYS)
     verify = _table(data, "verify", _VERIFY_KEYS)
     strategy, weights, bake = _deploy(_table(data, "deploy", _DEPLOY_KEYS))
+    requirements, optional, include_runtime = _build(_table(data, "build", _BUILD_KEYS))
 
     name = _typed(fn, "name", str)
     if name is None:
@@ -328,13 +371,7 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
                        + " exists", _nesting_hint(app_dir), code="HandlerNotFound")
     check_handler(app_dir, handler)
 
-    for key in ("event", "expect"):
-        try:
-            json.dumps(verify.get(key))
-        except (TypeError, ValueError) as exc:
-            raise _invalid(f"[verify].{key} holds a value JSON cannot carry ({exc})",
-                           "use strings, numbers, booleans, arrays and tables only "
-                           "(quote dates and times)") from exc
+    default, runs_default, named = read_verify(app_dir, verify)
 
     return AppSpec(
         name=name,
@@ -344,11 +381,16 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
         memory=_int_in(fn, "memory", 128, 10240, 256),
         timeout=_int_in(fn, "timeout", 1, 900, 30),
         environment=_environment(fn),
-        verify_event=verify.get("event", {}),
-        verify_expect=verify.get("expect"),
-        has_expect="expect" in verify,
+        verify_event=default.event,
+        verify_expect=default.expect,
+        has_expect=default.has_expect,
         chalice=chalice,
         deploy_strategy=strategy,
         deploy_weights=weights,
         deploy_bake_seconds=bake,
+        verify_default=runs_default,
+        verify_events=tuple(e.to_dict() for e in named),
+        build_requirements=requirements,
+        build_optional=optional,
+        include_runtime_packages=include_runtime,
     )

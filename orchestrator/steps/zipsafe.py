@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from orchestrator.errors import ZipError
+from orchestrator.limits import LAMBDA_UNZIPPED_BYTES, UNPACK_MAX_ENTRIES
 
-LAMBDA_UNZIPPED_LIMIT = 262_144_000
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
 _EMPTY_MAGIC = b"PK\x05\x06"
@@ -45,8 +45,8 @@ class UnpackLimits:
     archive) has produced more than ``ratio_floor_bytes``, so small, very compressible
     files (an empty ``__init__.py`` padded with spaces) do not trip them."""
 
-    max_entries: int = 10_000
-    max_total_bytes: int = LAMBDA_UNZIPPED_LIMIT
+    max_entries: int = UNPACK_MAX_ENTRIES
+    max_total_bytes: int = LAMBDA_UNZIPPED_BYTES
     max_entry_ratio: float = 200.0
     max_total_ratio: float = 100.0
     ratio_floor_bytes: int = 2 * 1024 * 1024

@@ -42,6 +42,7 @@ def tracing_mode(settings: Settings, env: Mapping[str, str] | None = None) -> st
 def make_tracer(settings: Settings, env: Mapping[str, str] | None = None) -> Tracer:
     env = os.environ if env is None else env
     mode = tracing_mode(settings, env)
+    # each backend loads only when chosen (the X-Ray SDK costs start-up time)
     if mode == "memory":
         from orchestrator.tracing.memory import MemoryTracer
 

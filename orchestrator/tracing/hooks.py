@@ -31,15 +31,6 @@ from states import EventType, Execution, HistoryEvent, Hooks, TaskCall, error_na
 log = logging.getLogger(__name__)
 
 
-def previous_state(history: list[HistoryEvent], index: int) -> str | None:
-    """The state entered before the event at ``index`` (None at the very start).
-    Walks back from ``index`` without copying: histories may hold 25,000 events."""
-    for i in range(min(index, len(history)) - 1, -1, -1):
-        if history[i].type is EventType.StateEntered:
-            return history[i].state
-    return None
-
-
 class TracingHooks(Hooks):
     """Trace one drive. ``parent`` is the SQS message's AWSTraceHeader, if any."""
 
@@ -113,7 +104,7 @@ class TracingHooks(Hooks):
     def _trace_event(self, ex: Execution, event: HistoryEvent, index: int) -> None:
         kind = event.type.value
         if event.type is EventType.StateEntered:
-            source = previous_state(ex.history, index)
+            source = event.details.get("from") or ex.state_before(ex.history_base + index)
             name = transition_name(source, event.state)
         elif kind in EVENT_SPAN_TYPES:
             source = None

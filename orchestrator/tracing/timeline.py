@@ -69,7 +69,8 @@ def build_timeline(history: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
     return rows
 
 
-def _documents(response: Mapping[str, Any], trace_id: str) -> Iterator[dict[str, Any]]:
+def documents(response: Mapping[str, Any], trace_id: str) -> Iterator[dict[str, Any]]:
+    """The segment documents of ``trace_id`` in a ``BatchGetTraces`` response."""
     for trace in response.get("Traces") or []:
         if trace.get("Id") not in (None, trace_id):
             continue
@@ -93,7 +94,7 @@ def summarize_trace(response: Mapping[str, Any], trace_id: str,
     """Count what the trace holds and check it has one transition span per transition."""
     segments = 0
     subsegments: list[Mapping[str, Any]] = []
-    for doc in _documents(response, trace_id):
+    for doc in documents(response, trace_id):
         if doc.get("type") == "subsegment":  # streamed out on its own
             subsegments.append(doc)
         else:

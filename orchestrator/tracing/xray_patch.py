@@ -42,6 +42,7 @@ def _traced_api_call(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any
     service = instance._service_model.metadata.get("endpointPrefix", "aws")
     if recorder is None or service == "xray":
         return wrapped(*args, **kwargs)
+    # the SDK's helpers load with the first traced call, not with the CLI
     from aws_xray_sdk.ext.boto_utils import aws_meta_processor
 
     return recorder.record_subsegment(

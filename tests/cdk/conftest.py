@@ -22,6 +22,7 @@ if str(INFRA) not in sys.path:
     sys.path.insert(0, str(INFRA))
 
 BAKED_AMI = "ami-0123456789abcdef0"
+TEAMS = "payments,search"
 
 
 @dataclass
@@ -74,7 +75,7 @@ def synthesize(outdir: Path, **context: Any) -> Synth:
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     pytest.importorskip("aws_cdk")
     pytest.importorskip("cdk_nag")
-    return synthesize(tmp_path_factory.mktemp("cdk-out"))
+    return synthesize(tmp_path_factory.mktemp("cdk-out"), teams=TEAMS)
 
 
 @pytest.fixture(scope="session")

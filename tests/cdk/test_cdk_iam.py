@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.cdk.conftest import Synth
@@ -49,7 +51,7 @@ def test_worker_touches_only_this_stacks_data(synth: Synth) -> None:
             logical_id(synth, stack.buckets.artifacts),
         },
         "sqs": {logical_id(synth, stack.queues.jobs), logical_id(synth, stack.queues.dlq)},
-        "dynamodb": {logical_id(synth, stack.table)},
+        "dynamodb": {logical_id(synth, stack.table), logical_id(synth, stack.history_table)},
     }
     for statement in role_statements(synth, stack.worker_role):
         services = {a.split(":")[0] for a in actions(statement)}
@@ -123,3 +125,54 @@ def test_instances_get_session_manager_not_ssh(synth: Synth) -> None:
         assert "AmazonSSMManagedInstanceCore" in text(props["ManagedPolicyArns"])
         granted = {a for s in role_statements(synth, role) for a in actions(s)}
         assert "xray:PutTraceSegments" in granted and "ssm:GetParametersByPath" in granted
+
+
+def test_worker_touches_only_functions_tagged_as_managed(synth: Synth) -> None:
+    statements = {s.get("Sid"): s for s in role_statements(synth, synth.stack.worker_role)}
+    create = statements["CreateOnlyTaggedFunctions"]
+    assert sorted(actions(create)) == ["lambda:CreateFunction", "lambda:TagResource"]
+    assert create["Condition"] == {
+        "StringEquals": {"aws:RequestTag/auto-lambda:managed": "true"}}
+    manage = statements["ManageOnlyTaggedFunctions"]
+    assert manage["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/auto-lambda:managed": "true"}}
+    assert {"lambda:UpdateFunctionCode", "lambda:UpdateAlias"} <= set(actions(manage))
+    lambda_statements = [s for s in statements.values()
+                         if any(a.startswith("lambda:") for a in actions(s))]
+    assert {s["Sid"] for s in lambda_statements} == {"CreateOnlyTaggedFunctions",
+                                                     "ManageOnlyTaggedFunctions"}
+    granted = {a for s in lambda_statements for a in actions(s)}
+    assert "lambda:UntagResource" not in granted
+
+
+def _bucket_policy(synth: Synth) -> list[dict[str, Any]]:
+    incoming = logical_id(synth, synth.stack.buckets.incoming)
+    (policy,) = [p for p in synth.of_type("AWS::S3::BucketPolicy").values()
+                 if p["Properties"]["Bucket"] == {"Ref": incoming}]
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def test_each_team_uploads_only_under_its_own_prefix(synth: Synth) -> None:
+    roles = synth.stack.upload_roles
+    assert sorted(roles) == ["default", "payments", "search"]
+    for team in ("payments", "search"):
+        props = synth.resources[logical_id(synth, roles[team])]["Properties"]
+        assert props["RoleName"] == f"{PREFIX}-upload-{team}"
+        (statement,) = role_statements(synth, roles[team])
+        assert actions(statement) == ["s3:PutObject"]
+        assert text(statement["Resource"]).endswith(f'/{team}/*"]]}}')
+    default = {s["Sid"]: s for s in role_statements(synth, roles["default"])}
+    assert text(default["UploadAtTheRoot"]["Resource"]).endswith('/*.zip"]]}')
+    assert default["NotIntoAnyFolder"]["Effect"] == "Deny"
+    # The bucket itself keeps each team's prefix for that team's role alone.
+    denies = {s["Sid"]: s for s in _bucket_policy(synth) if s["Effect"] == "Deny"
+              and "s3:PutObject" in as_list(s["Action"])}
+    for team, sid in (("payments", "OnlyTeamPaymentsWritesItsPrefix"),
+                      ("search", "OnlyTeamSearchWritesItsPrefix")):
+        statement = denies[sid]
+        assert statement["Principal"] == {"AWS": "*"}
+        assert text(statement["Resource"]).endswith(f'/{team}/*"]]}}')
+        assert logical_id(synth, roles[team]) in text(statement["Condition"]["ArnNotEquals"])
+    elsewhere = denies["OnlyTheDefaultTeamWritesElsewhere"]
+    assert len(elsewhere["NotResource"]) == 2
+    assert logical_id(synth, roles["default"]) in text(elsewhere["Condition"])

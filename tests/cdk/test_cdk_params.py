@@ -81,3 +81,13 @@ def test_sizing_rule_is_the_runtimes_rule() -> None:
         for memory_mb in (0, 512, 1024, 2048, 4096, 16384, 393216):
             assert sizing.concurrency_for(vcpus, memory_mb) == capacity.concurrency_for(
                 vcpus, memory_mb)
+
+
+def test_teams_are_checked_like_the_worker_reads_them() -> None:
+    from auto_lambda_infra.params import ContextError, Params
+
+    ok = Params.from_context(lambda key: {"teams": "payments, search,payments"}.get(key))
+    assert ok.teams == ("payments", "search")
+    for bad in ("data-eng", "Payments", "default"):
+        with pytest.raises(ContextError, match="teams"):
+            Params.from_context(lambda key, bad=bad: {"teams": bad}.get(key))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.aws.tables import create_history_table_request, create_table_request
 from tests.cdk.conftest import Synth
 from tests.cdk.helpers import as_list, logical_id, text, user_data
 
@@ -101,13 +102,47 @@ def test_both_queues_refuse_plain_http(synth: Synth) -> None:
 
 
 def test_jobs_table_is_on_demand_keyed_by_job_id_with_pitr(synth: Synth) -> None:
+    # the same layout the job store reads and the local stack creates
+    local = create_table_request(f"{PREFIX}-jobs")
     synth.template.has_resource_properties("AWS::DynamoDB::Table", {
-        "TableName": f"{PREFIX}-jobs",
-        "KeySchema": [{"AttributeName": "job_id", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "job_id", "AttributeType": "S"}],
-        "BillingMode": "PAY_PER_REQUEST",
+        "TableName": local["TableName"],
+        "KeySchema": local["KeySchema"],
+        "BillingMode": local["BillingMode"],
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
     })
+
+
+def test_history_table_is_keyed_by_job_and_event_number_as_the_store_reads_it(
+        synth: Synth) -> None:
+    local = create_history_table_request(f"{PREFIX}-jobs-history")
+    synth.template.has_resource_properties("AWS::DynamoDB::Table", {
+        "TableName": local["TableName"],
+        "KeySchema": local["KeySchema"],
+        "AttributeDefinitions": local["AttributeDefinitions"],
+        "BillingMode": local["BillingMode"],
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+    })
+
+
+def test_listing_indexes_match_what_the_local_stack_creates(synth: Synth) -> None:
+    local = create_table_request(f"{PREFIX}-jobs")
+    (table,) = [t for t in synth.of_type("AWS::DynamoDB::Table").values()
+                if t["Properties"]["TableName"] == local["TableName"]]
+    props = table["Properties"]
+
+    def shape(index: dict) -> tuple:  # type: ignore[type-arg]
+        return (index["IndexName"], tuple((k["AttributeName"], k["KeyType"])
+                                          for k in index["KeySchema"]),
+                index["Projection"]["ProjectionType"],
+                tuple(sorted(index["Projection"].get("NonKeyAttributes", []))))
+
+    assert sorted(map(shape, props["GlobalSecondaryIndexes"])) == sorted(
+        map(shape, local["GlobalSecondaryIndexes"]))
+
+    def types(definitions: list) -> dict:  # type: ignore[type-arg]
+        return {a["AttributeName"]: a["AttributeType"] for a in definitions}
+
+    assert types(props["AttributeDefinitions"]) == types(local["AttributeDefinitions"])
 
 
 def test_data_outlives_the_stack(synth: Synth) -> None:
@@ -155,6 +190,7 @@ def test_names_match_the_runtime_settings(synth: Synth) -> None:
     names = synth.stack.names
     assert names.queue == settings.queue_name and names.dlq == settings.dlq_name
     assert names.table == settings.table_name
+    assert names.history_table == settings.history_table_name
     assert names.function_role == settings.role_name
     assert names.worker_group == settings.worker_group_name
     assert names.incoming_bucket("123456789012") == settings.incoming_bucket
@@ -244,9 +280,11 @@ def test_configuration_is_published_under_the_prefix(synth: Synth) -> None:
         p["Properties"]["Name"]: p["Properties"]["Value"]
         for p in synth.of_type("AWS::SSM::Parameter").values()
     }
-    for key in ("prefix", "account", "queue-url", "table", "incoming-bucket",
-                "artifacts-bucket", "function-role-arn"):
+    for key in ("prefix", "account", "queue-url", "table", "history-table",
+                "incoming-bucket", "artifacts-bucket", "function-role-arn"):
         assert f"/{PREFIX}/{key}" in params
+    # the worker's message visibility stays its own short, heartbeat-extended one
+    assert f"/{PREFIX}/visibility-timeout" not in params
     assert params[f"/{PREFIX}/prefix"] == PREFIX
     assert params[f"/{PREFIX}/account"] == {"Ref": "AWS::AccountId"}
     role = logical_id(synth, synth.stack.function_role)

@@ -1,77 +1,57 @@
-"""The chaos harness: a moto server in this process, real ``auto-lambda worker``
-subprocesses with short leases and visibility, small pure-Python apps, and helpers that
-wait on conditions with a bounded deadline (never a sleep standing in for one).
+"""The chaos suite's fixtures over ``tests/chaos/harness.py``: a fresh moto server and
+real ``auto-lambda worker`` subprocesses with short leases and visibility per test, and
+the session's figures.
 
 Figures from every chaos test (jobs run, kills, duplicate deliveries, hostile inputs,
-jobs lost, duplicate deployments) are summed into ``.auto-lambda/chaos-figures.json``
-at the end of the session; docs/reliability.md quotes them.
+jobs lost, duplicate deployments, takeover times) are summed into
+``.auto-lambda/chaos-figures.json`` at the end of the session; docs/reliability.md
+quotes them.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import TypeVar
 
 import pytest
 
-from orchestrator.aws.emulator import LocalEndpoint, start_server
-from orchestrator.aws.facade import Aws
-from orchestrator.aws.resources import StackInfo, ensure_resources
-from orchestrator.config import Settings
-from orchestrator.jobs.store import JobRecord, JobStore
+from tests.chaos.harness import (
+    REPO,
+    ChaosStack,
+    WorkerProc,
+    app_zip,
+    make_zip,
+    start_stack,
+    stop_stack,
+    task_starts,
+)
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["ChaosStack", "Figures", "WorkerProc", "app_zip", "make_zip", "task_starts"]
+
 FIGURES_FILE = REPO / ".auto-lambda" / "chaos-figures.json"
-LEASE_SECONDS = 2
-VISIBILITY_SECONDS = 2
 T = TypeVar("T")
 
 
-def app_zip(name: str, extra: dict[str, str | bytes] | None = None) -> bytes:
-    """A small pure-Python app whose verify event proves its own code ran."""
-    files: dict[str, str | bytes] = {
-        "app.py": ("def handler(event, context):\n"
-                   f"    return {{'app': {name!r}, 'n': event.get('n', 0) + 1}}\n"),
-        "auto-lambda.toml": (f"[function]\nname = '{name}'\nruntime = 'python3.11'\n"
-                             "timeout = 5\n[verify]\nevent = { n = 1 }\n"
-                             f"expect = {{ app = '{name}', n = 2 }}\n"),
-    }
-    files.update(extra or {})
-    return make_zip(files)
-
-
-def make_zip(files: dict[str, str | bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in files.items():
-            zf.writestr(name, content)
-    return buf.getvalue()
-
-
 class Figures:
-    """Counts summed over the session and written as JSON at its end."""
+    """Counts summed over the session and written as JSON at its end; ``measure`` keeps
+    measured values (e.g. seconds) per test as they are."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        self.tests: dict[str, dict[str, int]] = {}
+        self.tests: dict[str, dict[str, float]] = {}
 
     def add(self, test: str, **values: int) -> None:
         self.tests.setdefault(test, {})
         for key, value in values.items():
             self.counts[key] += value
             self.tests[test][key] = self.tests[test].get(key, 0) + value
+
+    def measure(self, test: str, **values: float) -> None:
+        self.tests.setdefault(test, {}).update(values)
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,191 +68,26 @@ def figures() -> Iterator[Figures]:
         fig.write(FIGURES_FILE)
 
 
-@dataclass
-class WorkerProc:
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    log: IO[bytes]
-    name: str
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def signal(self, signum: int) -> None:
-        if self.alive():
-            self.proc.send_signal(signum)
-
-    def wait(self, timeout: float) -> int:
-        return self.proc.wait(timeout=timeout)
-
-    def stop(self) -> None:
-        if self.alive():
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.log.close()
-
-    def tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass
-class ChaosStack:
-    root: Path
-    endpoint: LocalEndpoint
-    settings: Settings
-    aws: Aws
-    info: StackInfo
-    store: JobStore
-    env: dict[str, str]
-    workers: list[WorkerProc] = field(default_factory=list)
-    _numbers: int = 0
-
-    @property
-    def work_dir(self) -> Path:
-        return Path(self.env["AUTO_LAMBDA_WORK_DIR"])
-
-    @property
-    def fault_dir(self) -> Path:
-        return Path(self.env["AUTO_LAMBDA_FAULT_DIR"])
-
-    # ---- processes ----
-    def start_worker(self, *, concurrency: int = 1, drain: float = 10.0,
-                     env: dict[str, str] | None = None) -> WorkerProc:
-        self._numbers += 1
-        name = f"worker-{self._numbers}"
-        log_path = self.root / "logs" / f"{name}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = log_path.open("wb")
-        argv = [sys.executable, "-m", "orchestrator.cli.main", "-v", "worker", "--wait", "1",
-                "--concurrency", str(concurrency), "--drain-seconds", str(drain)]
-        proc = subprocess.Popen(argv, env={**self.env, **(env or {})}, cwd=self.root / "cwd",
-                                stdout=log, stderr=subprocess.STDOUT)
-        worker = WorkerProc(proc, log_path, log, name)
-        self.workers.append(worker)
-        return worker
-
-    def cli(self, *args: str, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "orchestrator.cli.main", *args],
-                              env={**self.env, **(env or {})}, cwd=self.root / "cwd",
-                              capture_output=True, text=True, timeout=timeout, check=False)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {w.name} (pid {w.pid}) ---\n{w.tail()}" for w in self.workers)
-
-    # ---- AWS views ----
-    def upload(self, key: str, body: bytes) -> None:
-        self.aws.s3.put_object(Bucket=self.settings.incoming_bucket, Key=key, Body=body)
-
-    def send(self, body: str) -> None:
-        self.aws.sqs.send_message(QueueUrl=self.info.queue_url, MessageBody=body)
-
-    def jobs(self) -> list[JobRecord]:
-        return self.store.list()
-
-    def job_for(self, key: str) -> JobRecord:
-        matches = [j for j in self.jobs() if j.key == key]
-        assert len(matches) == 1, f"{len(matches)} jobs for {key}"
-        return matches[0]
-
-    def _depth(self, url: str) -> int:
-        attrs = self.aws.sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
-                                          "ApproximateNumberOfMessagesNotVisible",
-                                          "ApproximateNumberOfMessagesDelayed"])["Attributes"]
-        return sum(int(v) for v in attrs.values())
-
-    def queue_depth(self) -> int:
-        return self._depth(self.info.queue_url)
-
-    def dlq_depth(self) -> int:
-        return self._depth(self.info.dlq_url)
-
-    def published_versions(self, app: str) -> list[str]:
-        resp = self.aws.lambda_.list_versions_by_function(
-            FunctionName=self.settings.function_name(app))
-        return [v["Version"] for v in resp["Versions"] if v["Version"] != "$LATEST"]
-
-    def live_version(self, app: str) -> str:
-        return str(self.aws.lambda_.get_alias(FunctionName=self.settings.function_name(app),
-                                              Name="live")["FunctionVersion"])
-
-    # ---- waiting ----
-    def wait_for(self, what: str, check: Callable[[], T | None], timeout: float,
-                 tick: Callable[[], None] = lambda: None, interval: float = 0.2) -> T:
-        """Poll ``check`` until it returns something truthy, or fail after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            tick()
-            value = check()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout:g} s waiting for {what}\n{self.logs()}")
-            time.sleep(interval)
-
-    def settled(self, expected_jobs: int) -> bool:
-        """Every expected job terminal and no message left on the queue."""
-        jobs = self.jobs()
-        return (len(jobs) >= expected_jobs and all(j.is_terminal for j in jobs)
-                and self.queue_depth() == 0)
-
-
-def task_starts(job: JobRecord) -> Counter[str]:
-    """How many times each state's task started."""
-    return Counter(e["state"] for e in job.history if e["type"] == "TaskStarted")
-
-
 @pytest.fixture
 def chaos_env(tmp_path: Path) -> dict[str, str]:
     """Overrides a test may change before the stack starts (e.g. max receive count)."""
     return {}
 
 
+class _PytestStack(ChaosStack):
+    def wait_for(self, what: str, check: Callable[[], T | None], timeout: float,
+                 tick: Callable[[], None] = lambda: None, interval: float = 0.2) -> T:
+        try:
+            return super().wait_for(what, check, timeout, tick, interval)
+        except TimeoutError as exc:
+            pytest.fail(str(exc))
+
+
 @pytest.fixture
 def stack(tmp_path: Path, aws_env: None, chaos_env: dict[str, str]) -> Iterator[ChaosStack]:
-    endpoint = start_server(0)
-    _reset(endpoint)  # in-process servers share moto's state: start from nothing
-    for sub in ("cwd", "home", "tmp", "faults"):
-        (tmp_path / sub).mkdir()
-    env = {
-        **os.environ,
-        **endpoint.env(Settings()),
-        "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
-        "AUTO_LAMBDA_CACHE_DIR": str(tmp_path / "work" / "cache"),
-        "AUTO_LAMBDA_LEASE_SECONDS": str(LEASE_SECONDS),
-        "AUTO_LAMBDA_VISIBILITY_TIMEOUT": str(VISIBILITY_SECONDS),
-        "AUTO_LAMBDA_BUSY_DELAY": "1",
-        "AUTO_LAMBDA_MAX_RECEIVE_COUNT": "10",
-        "AUTO_LAMBDA_FAULT_DIR": str(tmp_path / "faults"),
-        "AUTO_LAMBDA_TRACING": "off",
-        "HOME": str(tmp_path / "home"),
-        "TMPDIR": str(tmp_path / "tmp"),
-        "PYTHONPATH": str(REPO),
-        **chaos_env,
-    }
-    env.pop("AUTO_LAMBDA_FAULTS", None)
-    env.pop("AUTO_LAMBDA_FAULT_KILL_AT", None)
-    settings = Settings.from_env(env)
-    aws = Aws(settings)
-    info = ensure_resources(aws)
-    chaos = ChaosStack(root=tmp_path, endpoint=endpoint, settings=settings, aws=aws,
-                       info=info, store=JobStore(aws), env=env)
+    base = start_stack(tmp_path, chaos_env)
+    chaos = _PytestStack(**{f: getattr(base, f) for f in base.__dataclass_fields__})
     try:
         yield chaos
     finally:
-        for worker in chaos.workers:
-            worker.stop()
-        _reset(endpoint)
-        endpoint.stop()
-
-
-def _reset(endpoint: LocalEndpoint) -> None:
-    request = urllib.request.Request(f"{endpoint.url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        resp.read()
+        stop_stack(chaos)

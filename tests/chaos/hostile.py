@@ -27,10 +27,11 @@ class Case:
     message: str | None = None   # or send this raw SQS body
 
 
-def _app_with(name: str, source: str, *, timeout: int = 5, memory: int = 128) -> bytes:
+def _app_with(name: str, source: str, files: dict[str, str] | None = None, *,
+              timeout: int = 5, memory: int = 128) -> bytes:
     manifest = (f"[function]\nname = '{name}'\nruntime = 'python3.11'\ntimeout = {timeout}\n"
                 f"memory = {memory}\n")
-    return make_zip({"app.py": source, "auto-lambda.toml": manifest})
+    return make_zip({"app.py": source, "auto-lambda.toml": manifest, **(files or {})})
 
 
 def _symlink_zip() -> bytes:
@@ -99,9 +100,14 @@ def cases() -> list[Case]:
              make_zip({"readme.txt": "nothing to run"})),
         Case("syntax error", "HandlerSyntaxError", "h-syntax.zip",
              _app_with("h-syntax", "def handler(event, context:\n    return 1\n")),
-        Case("import error at init", "ImportErrorAtInit", "h-import.zip",
-             _app_with("h-import", "import module_that_does_not_exist\n\n"
+        Case("import of a module never packaged", "MissingDependency", "h-missing.zip",
+             _app_with("h-missing", "import module_that_does_not_exist\n\n"
                        "def handler(e, c):\n    return 1\n")),
+        # packaged, but failing when imported: only running it shows that
+        Case("import error at init", "ImportErrorAtInit", "h-import.zip",
+             _app_with("h-import", "import helper\n\ndef handler(e, c):\n    return 1\n",
+                       {"helper.py": "import importlib\n"
+                                     "importlib.import_module('module_that_does_not_exist')\n"})),
         Case("handler raises", "HandlerRaised", "h-raises.zip",
              _app_with("h-raises", "def handler(e, c):\n    raise ValueError('boom')\n")),
         Case("handler hangs", "HandlerTimeout", "h-hangs.zip",

@@ -7,20 +7,19 @@ from collections import Counter
 
 import pytest
 
-from orchestrator.faults import fired
+from orchestrator.jobs.workflow import STEP_OF_STATE, SUCCEEDED_STATE
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
+from tests.fault_hooks import fired
 
 pytestmark = pytest.mark.slow
 
-STEPS = ("fetch", "unpack", "build", "deploy", "verify")
-STATE_OF_STEP = {"fetch": "received", "unpack": "fetched", "build": "unpacked",
-                 "deploy": "built", "verify": "deployed"}
+STATE_OF_STEP = {step: state for state, step in STEP_OF_STATE.items()}
+STEPS = tuple(STATE_OF_STEP)
 # Kill points: every state boundary, inside every step (after its side effects, before
 # its result is persisted), and right after a step started.
 POINTS = (
-    "after:received", "after:fetched", "after:unpacked", "after:built", "after:deployed",
-    "after:verified",
-    "during:fetch", "during:unpack", "during:build", "during:deploy", "during:verify",
+    *(f"after:{state}" for state in [*STEP_OF_STATE, SUCCEEDED_STATE]),
+    *(f"during:{step}" for step in STEPS),
     "before:deploy",
 )
 

@@ -7,8 +7,8 @@ import signal
 
 import pytest
 
-from orchestrator.faults import fired
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
+from tests.fault_hooks import fired
 
 pytestmark = pytest.mark.slow
 

@@ -84,10 +84,15 @@ def local_up_factory(tmp_path: Path, aws_env: None) -> Iterator:  # type: ignore
 
     yield factory
     for up in started:
-        if up.proc.poll() is None:
-            up.proc.send_signal(signal.SIGINT)
-            try:
-                up.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                up.proc.kill()
-                up.proc.wait()
+        stop_local_up(up)
+
+
+def stop_local_up(up: LocalUp) -> None:
+    """Ctrl-C, as a person would; killed if it has not stopped within a minute."""
+    if up.proc.poll() is None:
+        up.proc.send_signal(signal.SIGINT)
+        try:
+            up.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            up.proc.kill()
+            up.proc.wait()

@@ -52,10 +52,16 @@ def test_local_up_deploys_an_uploaded_example_and_moves_live(local_up_factory, t
                          check=True, env=up.env, capture_output=True, text=True, cwd=REPO)
     job = json.loads(out.stdout)
     entered = [e["state"] for e in job["history"] if e["type"] == "StateEntered"]
-    assert entered == ["received", "fetched", "unpacked", "built", "deployed", "verified"]
+    assert entered == ["received", "fetched", "unpacked", "built", "deployed", "tested",
+                       "verified"]
     assert all(e["time"] for e in job["history"])
+    human = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "show",
+                            jobs[0]["job_id"][:10]], check=True, env=up.env,
+                           capture_output=True, text=True, cwd=REPO)
+    assert "installed: (no dependencies)" in human.stdout
 
-    alias = subprocess.run(["aws", "lambda", "get-alias", "--function-name", "auto-lambda-hello",
+    function = "auto-lambda-default-hello"  # hello.zip at the bucket root: team default
+    alias = subprocess.run(["aws", "lambda", "get-alias", "--function-name", function,
                             "--name", "live", "--endpoint-url", up.endpoint],
                            check=True, env=up.env, capture_output=True, text=True)
     assert json.loads(alias.stdout)["FunctionVersion"] == job["published_version"] == "1"

@@ -15,8 +15,10 @@ from moto import mock_aws
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
+from orchestrator.jobs.extensions import load_hooks
+from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runtime import Runtime, build_runtime
-from orchestrator.jobs.store import JobRecord
+from tests.fault_hooks import HOOKS_PATH
 from worker.loop import Worker
 
 
@@ -72,7 +74,9 @@ def pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
         aws = Aws(settings)
         info = ensure_resources(aws)
         # the s3:TestEvent the notification setup sends is consumed like any message
-        rt = build_runtime(settings, aws=aws, hooks=[], work_root=tmp_path / "jobs")
+        # the chaos suite's fault points, loaded as any extra hooks are (no rules: no-op)
+        rt = build_runtime(settings, aws=aws, hooks=load_hooks([HOOKS_PATH]),
+                           work_root=tmp_path / "jobs")
         worker = Worker(rt.runner, queue_url=info.queue_url, wait_seconds=0,
                         expected_bucket=settings.incoming_bucket)
         yield Pipeline(aws=aws, info=info, runtime=rt, worker=worker)

@@ -15,18 +15,15 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws
 from orchestrator.config import LIVE_ALIAS, Settings
 from orchestrator.errors import DeployError, TransientError
-from orchestrator.steps.deploy import (
-    MAX_UNZIPPED_BYTES,
-    DeployResult,
-    deploy_function,
-    gradual_promote,
-    live_version,
-    promote,
-)
+from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
+from orchestrator.steps.data import Artifact
+from orchestrator.steps.deploy import DeployResult, deploy_function, live_version
 from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.promote import gradual_promote, promote
 
 ASSUME_LAMBDA = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
@@ -41,7 +38,7 @@ class Stack:
     role_arn: str
     sleeps: list[float]
 
-    def artifact(self, source: str) -> dict[str, Any]:
+    def artifact(self, source: str) -> Artifact:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr(zipfile.ZipInfo("app.py", (2020, 1, 1, 0, 0, 0)), source)
@@ -50,11 +47,11 @@ class Stack:
         key = f"artifacts/hello/{digest.hexdigest()}.zip"
         bucket = self.aws.settings.artifacts_bucket
         self.aws.s3.put_object(Bucket=bucket, Key=key, Body=data)
-        return {"uri": f"s3://{bucket}/{key}", "bucket": bucket, "key": key,
-                "sha256": digest.hexdigest(), "size": len(data),
-                "code_sha256": base64.b64encode(digest.digest()).decode()}
+        return Artifact(uri=f"s3://{bucket}/{key}", bucket=bucket, key=key,
+                        sha256=digest.hexdigest(), size=len(data),
+                        code_sha256=base64.b64encode(digest.digest()).decode())
 
-    def deploy(self, artifact: dict[str, Any], spec: AppSpec = SPEC) -> DeployResult:
+    def deploy(self, artifact: Artifact, spec: AppSpec = SPEC) -> DeployResult:
         return deploy_function(self.aws, spec, artifact, self.role_arn,
                                sleep=self.sleeps.append, clock=lambda: 0.0)
 
@@ -83,9 +80,9 @@ def test_first_deploy_creates_and_publishes_version_1(stack: Stack) -> None:
     assert result.published is True
     assert result.version == "1"
     assert result.previous_live is None
-    assert result.function_name == "auto-lambda-hello"
-    assert result.function_arn.endswith(":function:auto-lambda-hello")
-    assert result.code_sha256 == artifact["code_sha256"]
+    assert result.function_name == "auto-lambda-default-hello"
+    assert result.function_arn.endswith(":function:auto-lambda-default-hello")
+    assert result.code_sha256 == artifact.code_sha256
     cfg = stack.aws.lambda_.get_function_configuration(FunctionName=result.function_name,
                                                        Qualifier="1")
     assert cfg["Runtime"] == "python3.12" and cfg["Handler"] == "app.handler"
@@ -138,10 +135,12 @@ def test_failed_verification_leaves_live_on_the_previous_version(stack: Stack) -
     # verification of version 2 failed: the pipeline does not call promote
     assert second.version == "2"
     assert live_version(stack.aws, first.function_name) == "1"
-    # a later upload of the same broken code is compared with live (v1), so it is
-    # published again (Lambda returns the same version) rather than skipped as deployed
+    # a later upload of the same broken code is compared with live (v1), not skipped as
+    # deployed, and finds the version already published for it instead of a new one
     retry = stack.deploy(stack.artifact(V2))
-    assert retry.published is True and retry.previous_live == "1"
+    assert (retry.version, retry.published, retry.previous_live) == ("2", False, "1")
+    versions = stack.aws.lambda_.list_versions_by_function(FunctionName=first.function_name)
+    assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1", "2"]
 
 
 class FakeHttp:
@@ -207,20 +206,22 @@ def test_unknown_role_is_role_not_found(stack: Stack) -> None:
 
 
 def test_oversize_package_fails_before_calling_lambda(stack: Stack) -> None:
-    artifact = dict(stack.artifact(V1), size=MAX_UNZIPPED_BYTES + 1)
+    artifact = dataclasses.replace(stack.artifact(V1), size=LAMBDA_UNZIPPED_BYTES + 1)
     with pytest.raises(DeployError) as exc:
         stack.deploy(artifact)
     assert exc.value.code == "PackageTooLargeForLambda"
     with pytest.raises(Exception, match="Function not found"):
-        stack.aws.lambda_.get_function(FunctionName="auto-lambda-hello")
+        stack.aws.lambda_.get_function(FunctionName="auto-lambda-default-hello")
 
 
-def test_invalid_parameter_is_deploy_failed(stack: Stack) -> None:
+def test_invalid_parameter_is_aws_validation_with_the_operation(stack: Stack) -> None:
     hook, _ = failing("InvalidParameterValueException", 400, times=None)
     stack.aws.lambda_.meta.events.register("before-call.lambda.CreateFunction", hook)
-    with pytest.raises(DeployError) as exc:
+    with pytest.raises(AwsError) as exc:
         stack.deploy(stack.artifact(V1))
-    assert exc.value.code == "DeployFailed"
+    assert exc.value.code == "AwsValidation"
+    assert exc.value.aws_code == "InvalidParameterValueException"
+    assert "lambda CreateFunction" in str(exc.value) and "auto-lambda.toml" in str(exc.value)
 
 
 def test_promote_creates_then_updates_the_alias(stack: Stack) -> None:

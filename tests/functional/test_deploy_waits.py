@@ -8,6 +8,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
+from orchestrator.aws.errors import AwsError
 from orchestrator.errors import DeployError, TransientError
 from orchestrator.steps.lambda_waits import retry_conflicts, wait_until_ready
 
@@ -88,8 +89,10 @@ def test_permanent_errors_are_not_retried() -> None:
         calls.append(1)
         raise client_error("InvalidParameterValueException")
 
-    with pytest.raises(botocore.exceptions.ClientError):
-        retry_conflicts(call, "update", sleep=clock.sleep)
+    with pytest.raises(AwsError) as exc:
+        retry_conflicts(call, "lambda.update", sleep=clock.sleep)
+    assert exc.value.code == "AwsValidation"
+    assert exc.value.aws_code == "InvalidParameterValueException"
     assert calls == [1] and clock.sleeps == []
 
 

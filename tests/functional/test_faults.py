@@ -9,10 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.jobs.store import JobRecord
+from orchestrator.jobs.record import JobRecord
 from tests import faults
 from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
+
+HELLO_FUNCTION = "auto-lambda-default-hello"  # an upload at the bucket root: team default
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def test_throttled_publish_is_retried_and_publishes_once(pipeline: Pipeline,
     assert inj.fired == 2
     assert job.state == "verified", job.error
     assert _retries(job) == ["AwsThrottled", "AwsThrottled"]
-    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName="auto-lambda-hello")
+    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName=HELLO_FUNCTION)
     assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
+
+HELLO_FUNCTION = "auto-lambda-default-hello"  # an upload at the bucket root: team default
 
 
 def _by_key(records: list, key: str):  # type: ignore[no-untyped-def]
@@ -20,8 +23,9 @@ def test_upload_ends_verified_with_live_alias_on_the_new_version(pipeline: Pipel
     job = _by_key(pipeline.drain(), "hello.zip")
     assert job.state == "verified", job.error
     states = [e["state"] for e in job.history if e["type"] == "StateEntered"]
-    assert states == ["received", "fetched", "unpacked", "built", "deployed", "verified"]
-    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-hello", Name="live")
+    assert states == ["received", "fetched", "unpacked", "built", "deployed", "tested",
+                      "verified"]
+    alias = pipeline.aws.lambda_.get_alias(FunctionName=HELLO_FUNCTION, Name="live")
     assert alias["FunctionVersion"] == job.published_version
     assert pipeline.queue_depth() == 0
 
@@ -71,7 +75,7 @@ def test_duplicate_delivery_of_a_finished_job_does_no_work(pipeline: Pipeline) -
     pipeline.aws.sqs.send_message(QueueUrl=pipeline.info.queue_url, MessageBody=body)
     again = _by_key(pipeline.drain(), "hello.zip")
     assert again.version == first.version  # nothing was written
-    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName="auto-lambda-hello")
+    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName=HELLO_FUNCTION)
     assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
 
 
@@ -83,7 +87,7 @@ def test_reuploading_an_unchanged_app_publishes_no_new_version(pipeline: Pipelin
     records = [r for r in pipeline.drain() if r.key == "hello.zip"]
     assert len(records) == 2 and {r.state for r in records} == {"verified"}
     assert {r.published_version for r in records} == {first.published_version}
-    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName="auto-lambda-hello")
+    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName=HELLO_FUNCTION)
     assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
 
 
@@ -97,7 +101,7 @@ def test_a_failing_verify_leaves_live_on_the_previous_version(pipeline: Pipeline
     assert bad.state == "failed"
     assert bad.error is not None and bad.error["code"] == "VerifyMismatch"
     assert bad.error["state"] == "deployed"
-    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-hello", Name="live")
+    alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-default-hello", Name="live")
     assert alias["FunctionVersion"] == good.published_version == "1"
 
 
@@ -120,3 +124,64 @@ def test_the_sqs_trace_header_becomes_the_jobs_trace_id(pipeline: Pipeline) -> N
     assert job.state == "verified"
     assert job.trace_id == root
     assert {e.get("trace_id") for e in job.history} == {root}
+
+
+def test_a_handler_importing_what_is_not_packaged_fails_at_build(pipeline: Pipeline) -> None:
+    # dependencies declared nowhere the builder reads (a setup.cfg): the handler's
+    # `import yaml` cannot be satisfied, and nothing is deployed
+    pipeline.upload("no-yaml.zip", make_zip({
+        "app.py": "import json\nimport boto3\nimport yaml\n\n"
+                  "def handler(event, context):\n    return yaml.safe_dump(event)\n",
+        "setup.cfg": "[options]\ninstall_requires = pyyaml\n",
+        "auto-lambda.toml": "[function]\nname = 'no-yaml'\n"}))
+    job = _by_key(pipeline.drain(), "no-yaml.zip")
+    assert job.state == "failed"
+    assert job.error is not None and job.error["code"] == "MissingDependency"
+    assert "yaml (app.py line 3)" in job.error["message"]
+    states = [e["state"] for e in job.history if e["type"] == "StateEntered"]
+    assert states[-2:] == ["unpacked", "failed"] and "deployed" not in states
+    functions = pipeline.aws.lambda_.list_functions()["Functions"]
+    assert not [f for f in functions if f["FunctionName"].endswith("no-yaml")]
+
+
+def test_a_finished_jobs_folder_is_removed(pipeline: Pipeline, tmp_path: Path) -> None:
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    pipeline.upload("bad.zip", make_zip({"readme.txt": "no code here"}))
+    records = pipeline.drain()
+    assert {r.state for r in records if r.key} == {"verified", "failed"}
+    jobs = tmp_path / "jobs"
+    assert not jobs.exists() or list(jobs.iterdir()) == []
+
+
+def test_a_failed_jobs_folder_is_kept_only_when_asked(pipeline: Pipeline, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    aws = pipeline.runtime.steps.env.aws
+    aws.settings = replace(aws.settings, keep_failed_job_dirs=True)
+    pipeline.upload("bad.zip", make_zip({"readme.txt": "no code here"}))
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    records = pipeline.drain()
+    bad = _by_key(records, "bad.zip")
+    assert bad.state == "failed"
+    kept = list((tmp_path / "jobs").iterdir())
+    assert [p.name for p in kept] == [bad.job_id]
+    assert (kept[0] / "source.zip").is_file()
+
+
+def test_a_job_recorded_by_another_workflow_fails_through_the_machine_with_its_old_run_kept(
+        pipeline: Pipeline) -> None:
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _by_key(pipeline.drain(), "hello.zip")
+    store = pipeline.runtime.store
+    # A job interrupted under an older declaration of the workflow.
+    job.snapshot = {**job.snapshot, "definition": "0ld0ld0ld0ld0ld0", "state": "deployed",
+                    "status": "RUNNING"}
+    job.state, job.status, job.finished_at = "deployed", "RUNNING", None
+    store.save(job)
+    outcome, rec = pipeline.runtime.runner.resume(job.job_id)
+    assert outcome.value == "done"
+    assert (rec.state, rec.status) == ("failed", "FAILED")
+    assert rec.error is not None and rec.error["code"] == "WorkflowChanged"
+    assert "replay --restart" in rec.error["message"]
+    assert [e["type"] for e in rec.history][-1] == "ExecutionFailed"
+    assert rec.previous_runs[-1]["state"] == "deployed"

@@ -14,14 +14,17 @@ from typing import Any
 
 import pytest
 
+from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner
-from orchestrator.jobs.store import JobRecord
-from orchestrator.steps.deploy import sleep_in_slices
-from orchestrator.steps.tasks import Steps
+from orchestrator.steps.checks.deployment import VerifyResult
+from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.promote import sleep_in_slices
+from orchestrator.steps.tasks import StepContext, Steps
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.loop import Worker
 
-FUNCTION = "auto-lambda-hello"
+FUNCTION = "auto-lambda-default-hello"
 GRADUAL = "[deploy]\nstrategy = 'gradual'\nweights = [0.1, 0.5]\nbake_seconds = 0\n"
 
 
@@ -44,7 +47,8 @@ class WatchedSteps(Steps):
         self.fail_from = fail_from
         self.seen: list[tuple[str, dict[str, float]]] = []
 
-    def verify_version(self, ctx: Any, spec: Any, deployed: Any, package_zip: Path) -> Any:
+    def verify_version(self, ctx: StepContext, spec: AppSpec, deployed: DeployResult,
+                       package_zip: Path) -> VerifyResult:
         lam = self.env.aws.lambda_
         try:
             alias = lam.get_alias(FunctionName=deployed.function_name, Name="live")
@@ -77,7 +81,7 @@ def alias(pipeline: Pipeline) -> tuple[str, dict[str, float]]:
 
 
 def rollout_of(job: JobRecord) -> dict[str, Any]:
-    return dict(job.snapshot["data"]["verify"]["rollout"])
+    return dict(job.snapshot["data"]["rollout"])
 
 
 def deploy_v1(pipeline: Pipeline) -> JobRecord:
@@ -86,7 +90,8 @@ def deploy_v1(pipeline: Pipeline) -> JobRecord:
     assert first.state == "verified", first.error
     # Nothing was live before: even a gradual app goes live at once.
     assert rollout_of(first) == {"requested": "gradual", "strategy": "all-at-once",
-                                 "weights": [], "bake_seconds": 0}
+                                 "weights": [], "bake_seconds": 0, "previous_live": None,
+                                 "rechecks": 0}
     assert alias(pipeline) == ("1", {})
     return first
 
@@ -120,7 +125,7 @@ def test_a_failing_recheck_rolls_live_back_and_fails_the_job(pipeline: Pipeline)
     bad = newest(pipeline.drain(), {first.job_id})
     assert bad.state == "failed"
     assert bad.error is not None and bad.error["code"] == "VerifyMismatch"
-    assert bad.error["state"] == "deployed"
+    assert bad.error["state"] == "tested"  # the promote step's re-check failed
     assert steps.seen == [("1", {}), ("1", {"2": 0.1})]
     assert alias(pipeline) == ("1", {})
     assert pipeline.queue_depth() == 0
@@ -137,7 +142,8 @@ def test_all_at_once_moves_live_without_routing(pipeline: Pipeline) -> None:
     assert len(steps.seen) == 2  # one verification per job, no re-checks
     assert alias(pipeline) == ("2", {})
     assert rollout_of(second) == {"requested": "all-at-once", "strategy": "all-at-once",
-                                  "weights": [], "bake_seconds": 0}
+                                  "weights": [], "bake_seconds": 0, "previous_live": None,
+                                  "rechecks": 0}
 
 
 @pytest.mark.parametrize(("seconds", "slices"), [

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli.main import cli
+from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.replay import Executor, Facts, Request, Result, gather, plan
-from orchestrator.jobs.store import JobRecord
 from tests import faults
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 
@@ -63,7 +63,7 @@ def test_redrive_here_resumes_at_the_failed_step(pipeline: Pipeline,
     redriven = [e for e in job.history if e["type"] == "ExecutionRedriven"]
     assert [(e["state"], e["details"]["redrive_count"]) for e in redriven] == [("built", 1)]
     assert _starts(job) == Counter({"received": 1, "fetched": 1, "unpacked": 1, "built": 2,
-                                    "deployed": 1})
+                                    "deployed": 1, "tested": 1})
 
 
 def test_redrive_re_enqueues_the_job_for_any_worker(pipeline: Pipeline,

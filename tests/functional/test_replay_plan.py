@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.replay import Action, DlqMessage, Facts, ObjectNow, Request, plan, plan_job
-from orchestrator.jobs.store import JobRecord
 
 
 def failed(at: str = "built", code: str = "AwsServerError", **kw: object) -> JobRecord:

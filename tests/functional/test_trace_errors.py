@@ -26,6 +26,7 @@ def test_an_xray_refusal_is_reported_with_its_code(aws_env: None, capsys: Any) -
         aws.xray.meta.events.register("before-call.xray.BatchGetTraces", _deny)
         result = fetch_xray(aws, "1-5759e988-bd862e3fe1be46a994272793", [])
     assert result["found"] is False
-    assert result["error_code"] == "AccessDeniedException"
+    assert result["error_code"] == "AwsAccessDenied"
+    assert "AccessDeniedException" in result["error"] and "BatchGetTraces" in result["error"]
     _print_xray(console(), result)
-    assert "[AccessDeniedException]" in capsys.readouterr().out
+    assert "[AwsAccessDenied]" in capsys.readouterr().out

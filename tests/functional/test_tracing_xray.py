@@ -17,7 +17,8 @@ from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.cli.main import cli
 from orchestrator.config import Settings
-from orchestrator.jobs.store import JobRecord, JobStore
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore
 from orchestrator.tracing import TracingHooks
 from orchestrator.tracing.collector import Collector
 from orchestrator.tracing.timeline import build_timeline, summarize_trace

@@ -1,6 +1,6 @@
 """Local verification end to end: tiny package zips run in the sandbox with the machine's
 own interpreter; every failure class ends in its own code; the sandbox sees no
-credentials, no network (where unshare works) and none of the worker's packages."""
+credentials, no network and none of the worker's packages."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from orchestrator.config import Settings
 from orchestrator.errors import VerifyError
 from orchestrator.steps.checks import VerifyResult, run_local, verify_deployment
 from orchestrator.steps.checks.interpreters import find_interpreter
-from orchestrator.steps.checks.runner import network_isolation
 from orchestrator.steps.deploy import DeployResult
 from orchestrator.steps.manifest import AppSpec
 
@@ -225,8 +224,6 @@ def test_sandbox_sees_no_aws_credentials(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_sandbox_has_no_network_even_loopback(tmp_path: Path) -> None:
-    if network_isolation() is None:
-        pytest.skip("unshare cannot remove the network here")
     import socket
 
     listener = socket.socket()
@@ -247,7 +244,7 @@ def test_sandbox_has_no_network_even_loopback(tmp_path: Path) -> None:
     finally:
         listener.close()
     assert result.output != "connected"
-    assert "without network" in result.note
+    assert "in the jail (no network)" in result.note
 
 
 SITE_PROBE = (
@@ -274,11 +271,10 @@ def test_run_local_reports_stdout_and_isolation(tmp_path: Path) -> None:
     interpreter = find_interpreter(RUNTIME.removeprefix("python"))
     assert interpreter is not None
     run = run_local(package(tmp_path, {"app.py": GREET}), spec(), interpreter,
-                    work_dir=tmp_path / "work", isolate_network=False,
-                    cache_dir=CACHE, precompile=False)
+                    work_dir=tmp_path / "work", cache_dir=CACHE, precompile=False)
     assert run.output == {"message": "hi world"}
     assert "log line that is not the result" in run.stdout_tail
-    assert run.network_isolated is False and run.notes
+    assert run.jailed is True and run.notes == []
     assert list((tmp_path / "work").iterdir()) == []  # the sandbox dir is removed
 
 
@@ -335,3 +331,24 @@ def test_unsafe_package_entry_is_refused(tmp_path: Path) -> None:
     with pytest.raises(VerifyError, match="escapes the package"):
         verify_deployment(LOCAL, spec(), DEPLOYED, zip_path, work_dir=tmp_path / "work")
     assert not (tmp_path / "escape.py").exists()
+
+
+API_GATEWAY = ("def handler(event, context):\n"
+               "    body = event['body']\n"
+               "    who = (event.get('pathParameters') or {}).get('id')\n"
+               "    return {'statusCode': 200 if body is None else 201, 'id': who}\n")
+
+
+def test_every_named_event_runs_with_its_own_expectation(tmp_path: Path) -> None:
+    get = {"name": "get", "event": {"body": None, "pathParameters": {"id": "7"}},
+           "expect": {"statusCode": 200, "id": "7"}, "has_expect": True}
+    post = {"name": "post", "event": {"body": "{}", "pathParameters": None},
+            "expect": {"statusCode": 201, "id": None}, "has_expect": True}
+    result = verify(tmp_path, API_GATEWAY, verify_default=False, verify_events=(get, post))
+    assert [e["name"] for e in result.events] == ["get", "post"]
+    assert [e["output"] for e in result.events] == [get["expect"], post["expect"]]
+    assert "with 2 events" in result.note
+    wrong = {**post, "expect": {"statusCode": 200, "id": None}}
+    err = failure(tmp_path, API_GATEWAY, verify_default=False, verify_events=(get, wrong))
+    assert err.code == "VerifyMismatch" and "'post'" in str(err)
+    assert err.details["event"] == "post" and "[verify.events.post]" in (err.hint or "")

@@ -8,18 +8,20 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import pytest
 
 from orchestrator.intake.events import ObjectRef, s3_event_body
+from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, Outcome
-from orchestrator.jobs.store import JobRecord
-from orchestrator.steps.tasks import Steps
+from orchestrator.steps.build import Built
+from orchestrator.steps.tasks import StepContext, Steps
 from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.instance import InstanceConfig, ScaleInGuard
-from worker.loop import Worker, busy_delay_for
+from worker.loop import MAX_COPIES, Worker
 from worker.messages import Ack
 
 T = TypeVar("T")
@@ -45,7 +47,7 @@ class GatedSteps(Steps):
         self.gate, self.die = gate, die
         self.builds = 0
 
-    def build(self, ctx: Any) -> dict[str, Any]:
+    def build(self, ctx: StepContext) -> Built:
         self.builds += 1
         if self.die:
             raise SystemExit("the worker process died here")
@@ -138,7 +140,7 @@ def test_a_worker_that_dies_mid_step_is_resumed_there_after_its_lease_expires(
     assert outcome is Outcome.DONE and rec.state == "verified", rec.error
     starts = Counter(e["state"] for e in rec.history if e["type"] == "TaskStarted")
     assert starts == Counter({"received": 1, "fetched": 1, "unpacked": 2, "built": 1,
-                              "deployed": 1})
+                              "deployed": 1, "tested": 1})
     timed_out = [e for e in rec.history if e["type"] == "TaskTimedOut"]
     assert len(timed_out) == 1 and "lease expired" in str(timed_out[0]["cause"])
 
@@ -150,8 +152,9 @@ def test_a_worker_that_lost_its_lease_leaves_the_job_alone(pipeline: Pipeline,
     thread, out = in_thread(lambda: runner_for(pipeline, "slow", steps).process(ref))
     rec = wait_for("the build to start", lambda: building(pipeline, ref.job_id))
     store = pipeline.runtime.store
-    # Another worker takes over (as if the heartbeats had stopped reaching DynamoDB).
-    rec.lease_expires = 0.0
+    # Another worker takes over, as if the heartbeats had stopped reaching DynamoDB: the
+    # lease lapsed (and is marked as nobody's, so a heartbeat landing now cannot revive it).
+    rec.lease_owner, rec.lease_expires = "lapsed/0", 0.0
     store.save(rec)
     taken = store.claim(ref.job_id, "other/1", time.time(), 60)
     assert taken is not None
@@ -174,8 +177,7 @@ def test_an_exception_in_a_job_never_takes_the_worker_down(pipeline: Pipeline) -
     pipeline.aws.sqs.send_message(QueueUrl=pipeline.info.queue_url,
                                   MessageBody=s3_event_body("auto-lambda-incoming-local",
                                                             "x.zip", etag="e"))
-    msg = wait_for("the message", lambda: pipeline.aws.sqs.receive_message(
-        QueueUrl=pipeline.info.queue_url, MaxNumberOfMessages=10).get("Messages"))
+    msg = wait_for("the message", lambda: worker.queue.receive(10))
     handled = [worker.handle(m) for m in msg]
     assert {h.ack for h in handled} == {Ack.KEEP}
 
@@ -204,12 +206,6 @@ def test_stopping_past_the_drain_deadline_persists_the_interruption(
     again = pipeline.aws.sqs.receive_message(QueueUrl=pipeline.info.queue_url,
                                              MaxNumberOfMessages=10)
     assert any("hello.zip" in m["Body"] for m in again.get("Messages", []))
-
-
-def test_busy_deliveries_back_off_so_a_long_job_does_not_exhaust_receives() -> None:
-    assert [busy_delay_for(n, 15) for n in (1, 2, 3, 4)] == [15, 30, 60, 120]
-    assert busy_delay_for(30, 15) == 900
-    assert busy_delay_for(0, 0) == 1
 
 
 def _group_with_instance(pipeline: Pipeline) -> str:
@@ -306,3 +302,145 @@ def test_a_step_hung_past_its_deadline_lets_the_job_go_to_another_worker(
     assert out[0][0] is Outcome.LOST
     final = pipeline.runtime.store.get(ref.job_id)
     assert final is not None and final.state == "verified"
+
+
+# ---- deliveries of a job another worker holds never spend receives ----
+def _body(ref: ObjectRef) -> str:
+    return s3_event_body(ref.bucket, ref.key, version_id=ref.version_id, etag=ref.etag)
+
+
+def test_a_copy_of_a_job_running_from_another_message_is_acknowledged(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    from worker.messages import handle_body
+
+    ref = upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    runner = runner_for(pipeline, "holder", steps)
+    thread, out = in_thread(lambda: runner.process(ref, message_id="message-A"))
+    wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    other = runner_for(pipeline, "other")
+    handled = handle_body(other, _body(ref), message_id="message-B", expected_bucket=None,
+                          wait_for_expiry=LEASE + 1)
+    assert handled.ack is Ack.DELETE  # message-A carries the job; B is a duplicate
+    gate.set()
+    thread.join(30)
+    assert out[0][0] is Outcome.DONE and steps.builds == 1
+
+
+def test_the_jobs_own_message_back_before_a_dead_holders_lease_ends_waits_for_it(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    from worker.messages import handle_body
+
+    ref = upload_hello(pipeline)
+    dying = runner_for(pipeline, "dies", GatedSteps(pipeline.runtime.steps, gate, die=True))
+    with pytest.raises(SystemExit):
+        dying.process(ref, message_id="message-A")
+    held = pipeline.runtime.store.get(ref.job_id)
+    assert held is not None and held.lease_message == "message-A"
+    assert held.lease_expires > time.time()  # the message came back first
+    survivor = runner_for(pipeline, "survivor")
+    handled = handle_body(survivor, _body(ref), message_id="message-A", expected_bucket=None,
+                          wait_for_expiry=LEASE + 1)
+    assert handled.ack is Ack.DELETE  # waited for the expiry, took over and finished
+    done = pipeline.runtime.store.get(ref.job_id)
+    assert done is not None and done.state == "verified"
+
+
+def test_a_job_held_without_a_message_gets_a_fresh_delayed_copy(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    holder = runner_for(pipeline, "here", steps)  # as `replay --here`: no message behind it
+    holder.lease_seconds = 30
+    thread, out = in_thread(lambda: holder.process(ref))
+    wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    pipeline.aws.sqs.purge_queue(QueueUrl=pipeline.info.queue_url)
+    pipeline.aws.sqs.send_message(QueueUrl=pipeline.info.queue_url, MessageBody=_body(ref))
+    worker = Worker(runner_for(pipeline, "w"), queue_url=pipeline.info.queue_url,
+                    wait_seconds=0)
+    [msg] = wait_for("the delivery", lambda: worker.queue.receive(10, visibility=30))
+    handled = worker.handle(msg)
+    assert handled.ack is Ack.REQUEUE and 20 <= handled.delay <= 32
+    attrs = pipeline.aws.sqs.get_queue_attributes(
+        QueueUrl=pipeline.info.queue_url, AttributeNames=["All"])["Attributes"]
+    # the received copy is gone, a new one waits out the lease: its receives start at 0
+    assert (attrs["ApproximateNumberOfMessagesNotVisible"],
+            attrs["ApproximateNumberOfMessagesDelayed"]) == ("0", "1")
+    gate.set()
+    thread.join(30)
+    assert out[0][0] is Outcome.DONE
+
+
+def test_the_jobs_own_message_back_while_its_holder_beats_comes_back_at_the_lease_end(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    from worker.messages import handle_body
+
+    ref = upload_hello(pipeline)
+    steps = GatedSteps(pipeline.runtime.steps, gate)
+    holder = runner_for(pipeline, "alive", steps)
+    thread, out = in_thread(lambda: holder.process(ref, message_id="message-A"))
+    wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    handled = handle_body(runner_for(pipeline, "other"), _body(ref), message_id="message-A",
+                          expected_bucket=None, wait_for_expiry=0)
+    assert handled.ack is Ack.DELAY and 1 <= handled.delay <= LEASE + 2
+    gate.set()
+    thread.join(30)
+    assert out[0][0] is Outcome.DONE and steps.builds == 1
+
+
+def test_a_message_near_the_redrive_limit_hands_its_job_to_a_fresh_copy(
+        pipeline: Pipeline) -> None:
+    ref = upload_hello(pipeline)
+    url = pipeline.info.queue_url
+    pipeline.aws.sqs.purge_queue(QueueUrl=url)
+    pipeline.aws.sqs.send_message(QueueUrl=url, MessageBody=_body(ref))
+    worker = Worker(runner_for(pipeline, "w"), queue_url=url, wait_seconds=0,
+                    redrive_limit=5)
+    for _ in range(3):  # three receives spent (workers that died, answers lost)
+        [spent] = wait_for("a delivery", lambda: worker.queue.receive(10, visibility=30))
+        worker.queue.set_visibility(spent.receipt, 0)
+    [msg] = wait_for("the 4th delivery", lambda: worker.queue.receive(10, visibility=30))
+    assert (msg.receive_count, msg.copies) == (4, 0) and worker.near_redrive_limit(msg)
+    handled = worker.handle(msg)
+    assert handled.ack is Ack.REQUEUE
+    held = pipeline.runtime.store.get(ref.job_id)
+    assert held is not None and held.lease_owner is None  # released for the copy
+    [copy] = wait_for("the fresh copy", lambda: worker.queue.receive(10, visibility=30))
+    assert (copy.receive_count, copy.copies, copy.body) == (1, 1, msg.body)
+    assert worker.handle(copy).ack is Ack.DELETE
+    done = pipeline.runtime.store.get(ref.job_id)
+    assert done is not None and done.state == "verified"
+    # a message copied often enough is left to the redrive limit
+    tired = replace(copy, receive_count=5, copies=MAX_COPIES)
+    assert not worker.near_redrive_limit(tired)
+
+
+def test_the_jobs_own_message_near_the_limit_passes_the_lease_to_a_fresh_copy(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    url = pipeline.info.queue_url
+    pipeline.aws.sqs.purge_queue(QueueUrl=url)
+    pipeline.aws.sqs.send_message(QueueUrl=url, MessageBody=_body(ref))
+    holder = Worker(runner_for(pipeline, "holder", GatedSteps(pipeline.runtime.steps, gate)),
+                    queue_url=url, wait_seconds=0, visibility=30, redrive_limit=5)
+    [first] = wait_for("the delivery", lambda: holder.queue.receive(10, visibility=30))
+    thread, out = in_thread(lambda: holder.handle(first))
+    held = wait_for("the build to start", lambda: building(pipeline, ref.job_id))
+    assert held.lease_message == first.message_id
+    other = Worker(runner_for(pipeline, "other"), queue_url=url, wait_seconds=0,
+                   redrive_limit=5)
+    again = first
+    for _ in range(2):  # its holder's message keeps coming back (its hiding fails)
+        other.queue.set_visibility(again.receipt, 0)
+        [again] = wait_for("the message again", lambda: other.queue.receive(10, visibility=30))
+    assert again.receive_count == 3 and other.near_redrive_limit(again)
+    assert other.handle(again).ack is Ack.DELAY
+    now = pipeline.runtime.store.get(ref.job_id)
+    assert now is not None and now.lease_message not in (None, first.message_id)
+    attrs = pipeline.aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
+    gate.set()
+    thread.join(30)
+    assert out[0].ack is Ack.DELETE  # the holder's own message was gone already: fine
+    done = pipeline.runtime.store.get(ref.job_id)
+    assert done is not None and done.state == "verified"

@@ -107,3 +107,13 @@ def test_the_running_interpreter_is_found_for_its_own_version() -> None:
     assert found.resolve() == Path(sys.executable).resolve()
     answer = interpreters.probe_version(found)
     assert answer is not None and answer[0] == sys.version_info[:2]
+
+
+def test_a_pyenv_root_that_cannot_be_read_is_skipped_not_an_error(tmp_path: Path) -> None:
+    # As root no folder is unreadable; a name the kernel refuses (ENAMETOOLONG) makes
+    # the same OSError surface from the search. (The hostile suite runs the real case,
+    # a root-only ~/.pyenv, as an unprivileged worker.)
+    system = tmp_path / "usr-bin"
+    want = fake_python(system / "python3.99", "(3, 99)")
+    env = {"PATH": "", "PYENV_ROOT": "/" + "x" * 5000}
+    assert candidates("3.99", env, system_dirs=[system]) == [want]

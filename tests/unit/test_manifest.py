@@ -221,3 +221,75 @@ def test_the_longest_allowed_bake_is_accepted(tmp_path: Path) -> None:
     root = app(tmp_path, {"app.py": HANDLER, "auto-lambda.toml": (
         "[deploy]\nstrategy = 'gradual'\nweights = [0.5]\nbake_seconds = 240\n")})
     assert load_app_spec(root, "a.zip").deploy_bake_seconds == 240
+
+
+API_EVENT = '{"resource": "/items/{id}", "httpMethod": "GET", "body": null,\n' \
+            ' "pathParameters": {"id": "7"}, "isBase64Encoded": false}\n'
+
+
+def test_smoke_events_from_json_files_nulls_and_all(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": HANDLER, "events/get.json": API_EVENT,
+                          "events/get.expected.json": '{"statusCode": 200, "body": null}',
+                          "events/post.json": '{"body": "{}"}',
+                          "auto-lambda.toml": """
+[verify]
+event_file = "events/get.json"
+expect_file = "events/get.expected.json"
+[verify.events.post]
+event_file = "events/post.json"
+expect = { statusCode = 201 }
+[verify.events.inline]
+event = { a = 1 }
+"""})
+    spec = load_app_spec(root, "x.zip")
+    events = spec.smoke_events()
+    assert [e.name for e in events] == ["default", "post", "inline"]
+    assert events[0].event["body"] is None and events[0].expect == {"statusCode": 200,
+                                                                    "body": None}
+    assert events[1].expect == {"statusCode": 201} and events[2].has_expect is False
+    again = AppSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec and again.smoke_events() == events
+
+
+def test_only_named_events_run_when_the_default_is_not_given(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": HANDLER, "e.json": "[1, null]", "auto-lambda.toml":
+                          '[verify.events.one]\nevent_file = "e.json"\n'})
+    assert [(e.name, e.event) for e in load_app_spec(root, "x.zip").smoke_events()] == [
+        ("one", [1, None])]
+
+
+@pytest.mark.parametrize("manifest,files", [
+    ('[verify]\nevent_file = "../outside.json"\n', {}),
+    ('[verify]\nevent_file = "/etc/passwd"\n', {}),
+    ('[verify]\nevent_file = "missing.json"\n', {}),
+    ('[verify]\nevent_file = "bad.json"\n', {"bad.json": "{'single': 'quotes'}"}),
+    ('[verify]\nevent_file = "nan.json"\n', {"nan.json": '{"x": NaN}'}),
+    ('[verify]\nevent_file = "big.json"\n', {"big.json": '"' + "x" * 70_000 + '"'}),
+    ('[verify]\nevent = {}\nevent_file = "e.json"\n', {"e.json": "{}"}),
+    ('[verify.events.x]\nexpect = 1\n', {}),
+    ('[verify.events.x]\nevent = 1\nfile = "e.json"\n', {}),
+    ('[verify.events."bad name"]\nevent = 1\n', {}),
+    ('[build]\ninclude_runtime_packages = "yes"\n', {}),
+    ('[build]\nrequirements = []\n', {}),
+    ('[build]\noptional_dependencies = "api"\n', {}),
+    ('[build]\nextras = ["api"]\n', {}),
+])
+def test_bad_smoke_events_and_build_tables_are_refused(tmp_path: Path, manifest: str,
+                                                       files: dict[str, str]) -> None:
+    (tmp_path / "outside.json").write_text("{}")
+    root = app(tmp_path, {"app.py": HANDLER, "auto-lambda.toml": manifest, **files})
+    assert code_of(root) == "ManifestInvalid"
+
+
+def test_build_table(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": HANDLER, "auto-lambda.toml": """
+[build]
+requirements = ["requirements/prod.txt"]
+optional_dependencies = ["api"]
+include_runtime_packages = true
+"""})
+    spec = load_app_spec(root, "x.zip")
+    assert spec.build_requirements == ("requirements/prod.txt",)
+    assert spec.build_optional == ("api",) and spec.include_runtime_packages is True
+    assert load_app_spec(app(tmp_path / "b", {"app.py": HANDLER}), "y.zip"
+                         ).include_runtime_packages is None

@@ -159,9 +159,100 @@ def test_snapshot_round_trip_through_json_continues_exactly() -> None:
 
 def test_restore_refuses_another_definition() -> None:
     ex = Execution.start(DEF, "x", {}, now=0)
-    other = _definition(max_history_events=100)
+    other = Definition(start_at="one", states=(
+        TaskState("one", "do_one", next="done", timeout_seconds=10),
+        SucceedState("done")))
     with pytest.raises(DefinitionError, match="start a new execution"):
         Execution.restore(other, ex.snapshot())
+
+
+def test_a_new_history_cap_alone_keeps_snapshots_restorable() -> None:
+    ex = Execution.start(DEF, "x", {}, now=0)
+    raised = _definition(max_history_events=100_000)
+    assert raised.fingerprint == DEF.fingerprint
+    assert Execution.restore(raised, ex.snapshot()).state == "one"
+
+
+def test_snapshots_tagged_by_the_earlier_fingerprint_are_accepted() -> None:
+    import hashlib
+
+    data = DEF.to_data()
+    data.pop("comment")
+    for item in data["states"]:
+        item.pop("comment")
+    earlier = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":"))
+                             .encode()).hexdigest()[:16]
+    snap = {**Execution.start(DEF, "x", {}, now=0).snapshot(), "definition": earlier}
+    assert earlier != DEF.fingerprint
+    assert Execution.restore(DEF, snap).state == "one"
+    assert not DEF.accepts("0123456789abcdef")
+
+
+def _retry_once(ex: Execution, now: float) -> None:
+    action = ex.next_action(now)
+    assert isinstance(action, RunTask)
+    ex.task_started(now)
+    ex.task_failed("Flaky", "again", now, rng=random.Random(0))
+
+
+def test_paged_snapshot_carries_the_event_count_not_the_events() -> None:
+    ex = Execution.start(DEF, "x", {"k": 1}, now=0)
+    _retry_once(ex, 1)
+    snap = json.loads(json.dumps(ex.snapshot(history=False)))
+    assert "history" not in snap and snap["event_count"] == ex.event_count == len(ex.history)
+    resumed = Execution.restore(DEF, snap)
+    assert resumed.history == [] and resumed.event_count == ex.event_count
+    # it continues exactly, numbering its new events after the stored ones
+    _run_ok(resumed, 100)
+    _run_ok(ex, 100)
+    new = resumed.events_since(snap["event_count"])
+    assert [e.to_dict() for e in new] == [e.to_dict() for e in ex.history[snap["event_count"]:]]
+    assert resumed.event_count == ex.event_count and resumed.state == ex.state == "two"
+
+
+def test_trimmed_events_are_gone_from_memory_and_from_full_snapshots() -> None:
+    ex = Execution.start(DEF, "x", {}, now=0)
+    _run_ok(ex, 1)
+    total = ex.event_count
+    ex.trim_history(total - 2)
+    assert len(ex.history) == 2 and ex.history_base == total - 2 and ex.event_count == total
+    assert ex.events_since(total - 1) == ex.history[1:]
+    with pytest.raises(ExecutionError, match="no longer held"):
+        ex.events_since(0)
+    with pytest.raises(ExecutionError, match="history=False"):
+        ex.snapshot()
+    ex.trim_history(10 * total)  # never past the end
+    assert ex.history == [] and ex.event_count == total
+    assert Execution.restore(DEF, ex.snapshot(history=False)).event_count == total
+
+
+def test_the_history_cap_counts_events_no_longer_held() -> None:
+    d = Definition(start_at="a", max_history_events=40, states=(
+        TaskState("a", "r", next="ok",
+                  retry=(Retrier(("X",), max_attempts=100, backoff_rate=1.0),)),
+        SucceedState("ok")))
+    ex = Execution.start(d, "x", {}, now=0)
+    with pytest.raises(HistoryLimitExceeded):
+        for step in range(100):
+            ex.trim_history(ex.event_count)  # a store wrote them; memory keeps nothing
+            action = ex.next_action(step)
+            assert isinstance(action, RunTask)
+            ex.task_started(step)
+            ex.task_failed("X", "again", step)
+    assert len(ex.history) < 10 and ex.event_count <= 40
+    assert ex.error is not None and ex.error["error"] == "States.HistoryLimitExceeded"
+
+
+def test_a_huge_cause_is_cut_to_the_step_functions_limit() -> None:
+    from states.execution import MAX_CAUSE_CHARS
+
+    ex = Execution.start(DEF, "x", {}, now=0)
+    ex.next_action(0)
+    ex.task_started(0)
+    ex.task_failed("Permanent", "x" * 1_000_000, 1)
+    assert ex.error is not None and len(ex.error["cause"]) <= MAX_CAUSE_CHARS
+    assert "more characters cut" in ex.error["cause"]
+    assert all(len(e.cause or "") <= MAX_CAUSE_CHARS for e in ex.history)
 
 
 def test_snapshot_is_a_copy() -> None:
@@ -309,3 +400,64 @@ def test_restore_refuses_a_state_the_definition_does_not_have() -> None:
     snap["state"] = "vanished"
     with pytest.raises(DefinitionError, match="'vanished'"):
         Execution.restore(DEF, snap)
+
+
+def test_abort_stops_a_running_execution_in_its_fail_state_without_a_task_outcome() -> None:
+    ex = Execution.start(DEF, "job", {"n": 1}, now=0.0)
+    ex.abort("WorkflowChanged", "the workflow changed", now=1.0)
+    assert ex.state == "failed" and ex.status is Status.FAILED and ex.is_terminal
+    assert ex.error == {"error": "WorkflowChanged", "cause": "the workflow changed",
+                        "state": "one"}
+    types = [e.type.value for e in ex.history]
+    assert types[-3:] == ["StateExited", "StateEntered", "ExecutionFailed"]
+    with pytest.raises(ExecutionError, match="without a task error"):
+        ex.redrive(2.0)  # nothing failed in a task: start a new execution instead
+    with pytest.raises(ExecutionError, match="already FAILED"):
+        ex.abort("Again", "twice", now=3.0)
+
+
+def test_abort_leaves_the_retrying_state_too() -> None:
+    ex = Execution.start(DEF, "job", {}, now=0.0)
+    ex.next_action(0.0)
+    ex.task_started(0.0)
+    ex.task_failed("Flaky", "try again", 0.0)
+    assert ex.status is Status.RETRYING
+    ex.abort("Stopped", "by an operator", now=1.0)
+    assert (ex.state, ex.status) == ("failed", Status.FAILED)
+    assert ex.next_action(5.0) == Done()
+
+
+def test_the_state_before_an_event_is_known_after_trimming_and_paged_restore() -> None:
+    ex = Execution.start(DEF, "x", {}, now=0)
+    _run_ok(ex, 1)  # one -> two
+    entered_two = next(i for i, e in enumerate(ex.history)
+                       if e.type is E.StateEntered and e.state == "two")
+    assert ex.state_before(0) is None and ex.state_before(entered_two) == "one"
+    ex.trim_history(ex.event_count)
+    assert ex.state_before(ex.event_count) == "two"
+    resumed = Execution.restore(DEF, ex.snapshot(history=False))
+    _run_ok(resumed, 2)  # two -> done
+    done = resumed.history_base + next(i for i, e in enumerate(resumed.history)
+                                       if e.type is E.StateEntered)
+    assert resumed.state_before(done) == "two"
+
+
+def test_every_state_entered_names_the_state_it_came_from() -> None:
+    ex = Execution.start(DEF, "x", {}, now=0)
+    _retry_once(ex, 1)
+    _run_ok(ex, 10)   # back from retrying into one, then on to two
+    ex.next_action(11)
+    ex.task_started(11)
+    ex.task_failed("Permanent", "no", 12)  # two has no catch: fails in place
+    entered = [(e.state, e.details.get("from")) for e in ex.history
+               if e.type is E.StateEntered]
+    assert entered == [("one", None), ("retrying", "one"), ("one", "retrying"),
+                       ("two", "one")]
+    caught = Execution.start(DEF, "y", {}, now=0)
+    caught.next_action(0)
+    caught.task_started(0)
+    caught.task_failed("Permanent", "no", 1)  # one catches it into failed
+    resumed = Execution.restore(DEF, caught.snapshot(history=False))
+    resumed.redrive(20)  # a paged restore holds no events, and still knows where it was
+    assert (resumed.history[-1].state, resumed.history[-1].details) == (
+        "one", {"from": "failed"})

@@ -16,7 +16,7 @@ def test_mermaid_shows_every_state_next_retry_and_catch_edge() -> None:
     assert text.startswith("stateDiagram-v2\n")
     assert "    [*] --> received" in text
     for src, dst in [("received", "fetched"), ("fetched", "unpacked"), ("unpacked", "built"),
-                     ("built", "deployed"), ("deployed", "verified")]:
+                     ("built", "deployed"), ("deployed", "tested"), ("tested", "verified")]:
         assert f"    {src} --> {dst} : " in text
         assert f"    {src} --> retrying : " in text
         assert f"    retrying --> {src} : " in text
@@ -44,7 +44,7 @@ def test_asl_has_tasks_with_retry_catch_and_timeouts_and_no_retrying_state() -> 
     doc = to_asl(DEPLOYMENT)
     assert doc["StartAt"] == "received"
     assert set(doc["States"]) == {"received", "fetched", "unpacked", "built", "deployed",
-                                  "verified", "failed"}
+                                  "tested", "verified", "failed"}
     build = doc["States"]["unpacked"]
     assert build["Type"] == "Task" and build["Next"] == "built"
     assert build["TimeoutSeconds"] == 900 and build["HeartbeatSeconds"] == 60
@@ -56,10 +56,13 @@ def test_asl_has_tasks_with_retry_catch_and_timeouts_and_no_retrying_state() -> 
     assert build["Catch"][0]["Next"] == "failed"
     timeouts = {n: s.get("TimeoutSeconds") for n, s in doc["States"].items()}
     assert timeouts == {"received": 120, "fetched": 120, "unpacked": 900, "built": 300,
-                        "deployed": 300, "verified": None, "failed": None}
+                        "deployed": 300, "tested": 600, "verified": None, "failed": None}
+    promote = doc["States"]["tested"]
+    assert promote["Parameters"]["Payload"]["step"] == "promote"
+    assert promote["Next"] == "verified" and promote["HeartbeatSeconds"] == 60
     assert "HeartbeatSeconds" not in doc["States"]["built"]
     assert doc["States"]["verified"] == {"Type": "Succeed",
-                                         "Comment": "The new version is live behind the alias."}
+                                         "Comment": "The tested version is live behind the alias."}
     assert doc["States"]["failed"]["Type"] == "Fail"
     json.dumps(doc)
 

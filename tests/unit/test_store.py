@@ -10,7 +10,8 @@ from moto import mock_aws
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.config import Settings
-from orchestrator.jobs.store import JobRecord, JobStore, LeaseLost
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore, LeaseLost
 
 
 @pytest.fixture
@@ -21,14 +22,27 @@ def store(aws_env: None) -> Iterator[JobStore]:
         yield JobStore(aws)
 
 
-def test_a_record_round_trips_with_its_previous_runs() -> None:
-    rec = JobRecord(job_id="j", bucket="b", key="k", snapshot={"history": [{"type": "x"}]},
-                    previous_runs=[{"run": 1, "state": "failed", "history": []}],
-                    error={"code": "ZipBomb", "message": "m"}, lease_expires=12.5)
+def test_a_record_round_trips_with_its_previous_runs_and_tail() -> None:
+    rec = JobRecord(job_id="j", bucket="b", key="k", snapshot={"format": 2, "event_count": 7},
+                    previous_runs=[{"run": 1, "state": "failed", "history_from": 0,
+                                    "events": 5}], history_offset=5, tail_seq=10,
+                    tail=[{"type": "x"}], error={"code": "ZipBomb", "message": "m"},
+                    lease_expires=12.5)
     back = JobRecord.from_item(rec.to_item())
-    assert back == rec
+    assert back == rec and back.events_written == 7
     assert JobRecord.from_item(JobRecord(job_id="j", bucket="b", key="k").to_item()
                                ).previous_runs == []
+
+
+def test_an_earlier_releases_record_reads_its_inline_events_as_the_uncopied_tail() -> None:
+    events = [{"type": "ExecutionStarted"}, {"type": "StateEntered"}]
+    rec = JobRecord(job_id="j", bucket="b", key="k", snapshot={"format": 1, "history": events},
+                    previous_runs=[{"run": 1, "state": "failed", "history": []}])
+    item = rec.to_item()
+    assert "tail" not in item  # the inline events are not stored twice
+    back = JobRecord.from_item(item)
+    assert not back.paged and back.history == events and back.uncopied == (0, events)
+    assert back.previous_runs == rec.previous_runs
 
 
 def test_a_live_lease_blocks_other_claims_until_it_expires(store: JobStore) -> None:

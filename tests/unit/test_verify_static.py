@@ -159,3 +159,28 @@ def test_target_interpreter_judges_syntax(tmp_path: Path) -> None:
     with pytest.raises(VerifyError) as exc:
         static_check(tmp_path, "app.handler", runtime_version="3.12", interpreter=interpreter)
     assert code_of(exc) == "HandlerSyntaxError"
+
+
+def test_a_handler_module_over_the_cap_is_refused_without_being_parsed(tmp_path: Path) -> None:
+    from orchestrator.steps.pysource import MAX_SOURCE_BYTES
+
+    body = "def handler(e, c):\n    return 1\n" + "x = 1\n" * (MAX_SOURCE_BYTES // 6 + 1)
+    write(tmp_path, {"app.py": body})
+    with pytest.raises(VerifyError) as exc:
+        static_check(tmp_path, "app.handler", runtime_version=RUNNER)
+    assert code_of(exc) == "HandlerTooLarge"
+    assert f"{len(body):,} bytes" in str(exc.value)
+
+
+def test_a_module_too_complex_to_parse_in_the_cap_is_its_own_code(tmp_path: Path) -> None:
+    from orchestrator.steps import pysource
+
+    write(tmp_path, {"app.py": "def handler(e, c):\n    return 1\n" + "y = [1, 2, 3]\n" * 20000})
+    old = pysource.PROBE_MEMORY_BYTES
+    pysource.PROBE_MEMORY_BYTES = 40 * 1024 * 1024  # too little for this module's tree
+    try:
+        with pytest.raises(VerifyError) as exc:
+            static_check(tmp_path, "app.handler", runtime_version=RUNNER)
+    finally:
+        pysource.PROBE_MEMORY_BYTES = old
+    assert code_of(exc) == "HandlerTooComplex"

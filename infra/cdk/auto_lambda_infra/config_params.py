@@ -35,20 +35,25 @@ def publish_configuration(scope: Construct, names: Names, values: dict[str, str]
 
 
 def configuration_values(
-    names: Names, *, queue_url: str, dlq_url: str, table: str, incoming_bucket: str,
-    artifacts_bucket: str, function_role_arn: str, visibility_timeout_seconds: int,
-    max_receive_count: int, worker_concurrency: int,
+    names: Names, *, queue_url: str, dlq_url: str, table: str, history_table: str,
+    incoming_bucket: str, artifacts_bucket: str, function_role_arn: str,
+    visibility_timeout_seconds: int, max_receive_count: int, worker_concurrency: int,
 ) -> dict[str, str]:
+    # The queue's own visibility timeout outlasts any job, for consumers that do not
+    # heartbeat; the worker hides each message for a short time and extends it while it
+    # works (AUTO_LAMBDA_VISIBILITY_TIMEOUT, left at its default), so a message whose
+    # worker died comes back within seconds.
     return {
         "prefix": names.prefix,
         "account": Aws.ACCOUNT_ID,  # the bucket-name suffix
         "queue-url": queue_url,
         "dlq-url": dlq_url,
         "table": table,
+        "history-table": history_table,
         "incoming-bucket": incoming_bucket,
         "artifacts-bucket": artifacts_bucket,
         "function-role-arn": function_role_arn,
-        "visibility-timeout": str(visibility_timeout_seconds),
+        "queue-visibility-timeout": str(visibility_timeout_seconds),
         "max-receive-count": str(max_receive_count),
         # Jobs each worker runs at once; the checker counts the same job slots.
         "worker-concurrency": str(worker_concurrency),

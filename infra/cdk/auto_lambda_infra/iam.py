@@ -1,7 +1,8 @@
 """IAM roles: the deployed functions' role, the worker's and the checker's instance roles.
 
 Least privilege is the point of this module. The worker may manage only functions named
-``<prefix>-*``, pass only the functions' role and only to Lambda, and touch only this
+``<prefix>-*`` that carry the ``auto-lambda:managed`` tag (and create functions only with
+that tag), pass only the functions' role and only to Lambda, and touch only this
 stack's buckets, queues, table and its own Auto Scaling group. The checker may read queue
 attributes, describe groups, read the table and put metrics in the AutoLambda namespace;
 with direct control it may also set the desired capacity of the worker group, and of no
@@ -20,12 +21,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .names import METRIC_NAMESPACE, Names
+from .names import METRIC_NAMESPACE, TAG_MANAGED, Names
 from .queue import Queues
 from .storage import Buckets
 
+# Creating a function (with its tags) is allowed only with the managed tag in the request;
+# every other action only on a function that carries it.
+LAMBDA_CREATE_ACTIONS = ["lambda:CreateFunction", "lambda:TagResource"]
 LAMBDA_MANAGE_ACTIONS = [
-    "lambda:CreateFunction",
     "lambda:GetFunction",
     "lambda:GetFunctionConfiguration",
     "lambda:UpdateFunctionCode",
@@ -36,7 +39,6 @@ LAMBDA_MANAGE_ACTIONS = [
     "lambda:UpdateAlias",
     "lambda:GetAlias",
     "lambda:InvokeFunction",
-    "lambda:TagResource",
     "lambda:ListTags",
 ]
 XRAY_WRITE_ACTIONS = [
@@ -139,8 +141,8 @@ def create_function_role(scope: Construct, names: Names) -> iam.Role:
 
 
 def create_worker_role(
-    scope: Construct, names: Names, buckets: Buckets, queues: Queues, table: dynamodb.Table,
-    function_role: iam.Role,
+    scope: Construct, names: Names, buckets: Buckets, queues: Queues,
+    tables: tuple[dynamodb.Table, ...], function_role: iam.Role,
 ) -> iam.Role:
     stack = Stack.of(scope)
     role = _instance_role(scope, "WorkerRole", "auto-lambda worker instances")
@@ -155,12 +157,23 @@ def create_worker_role(
     queues.jobs.grant_consume_messages(role)
     queues.jobs.grant_send_messages(role)  # replay re-sends a job
     queues.dlq.grant_consume_messages(role)  # replay --dlq
-    table.grant_read_write_data(role)
+    for table in tables:  # the jobs table and the history table
+        table.grant_read_write_data(role)
+    functions = [names.function_arn_pattern, names.qualified_function_arn_pattern]
     role.add_to_policy(
         iam.PolicyStatement(
-            sid="ManageOwnFunctions",
+            sid="CreateOnlyTaggedFunctions",
+            actions=LAMBDA_CREATE_ACTIONS,
+            resources=functions,
+            conditions={"StringEquals": {f"aws:RequestTag/{TAG_MANAGED}": "true"}},
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ManageOnlyTaggedFunctions",
             actions=LAMBDA_MANAGE_ACTIONS,
-            resources=[names.function_arn_pattern, names.qualified_function_arn_pattern],
+            resources=functions,
+            conditions={"StringEquals": {f"aws:ResourceTag/{TAG_MANAGED}": "true"}},
         )
     )
     role.add_to_policy(

@@ -56,6 +56,9 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
         f"{prefix}-*"
     )
     xray = "X-Ray trace and sampling actions support no resource-level permissions."
+    indexes = (f"AwsSolutions-IAM5[Resource::{_token(stack, stack.table, 'Arn')}/index/*]",
+               "The jobs table's own listing indexes (by-state, by-week): listing and counting "
+               "query them instead of scanning the table; no other table is named.")
     result = [
         # ---- the deployed functions' role ----
         Acknowledgement(
@@ -100,6 +103,7 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             "group (drain hook and scale-in protection).",
         ),
         Acknowledgement(stack.worker_role, f"AwsSolutions-IAM4[{SSM_CORE}]", SSM_CORE_REASON),
+        Acknowledgement(stack.worker_role, *indexes),
         # ---- the checker ----
         Acknowledgement(
             stack.checker_role, "AwsSolutions-IAM5[Resource::*]",
@@ -108,6 +112,7 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             "cloudwatch:namespace condition to AutoLambda; " + xray,
         ),
         Acknowledgement(stack.checker_role, f"AwsSolutions-IAM4[{SSM_CORE}]", SSM_CORE_REASON),
+        Acknowledgement(stack.checker_role, *indexes),
         # ---- the image builder's build instances ----
         Acknowledgement(
             stack.image_pipeline.role,
@@ -148,6 +153,13 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
                 "group, the only group whose desired capacity the checker may set.",
             )
         )
+    for team, role in stack.upload_roles.items():
+        resource = f"{incoming}/*.zip" if team == "default" else f"{incoming}/{team}/*"
+        result.append(Acknowledgement(
+            role, f"AwsSolutions-IAM5[Resource::{resource}]",
+            f"Team {team} uploads zips it names itself, only under its own prefix (the bucket "
+            "policy denies that prefix to every other principal).",
+        ))
     handler = stack.node.try_find_child(NOTIFICATIONS_HANDLER)
     if handler is not None:
         result.append(

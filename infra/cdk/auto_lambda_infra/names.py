@@ -12,6 +12,9 @@ from dataclasses import dataclass
 METRIC_NAMESPACE = "AutoLambda"
 BACKLOG_METRIC = "BacklogPerSlot"
 LIVE_ALIAS = "live"
+# Tags the worker puts on every function it creates, and the only ones its policy may touch.
+TAG_MANAGED = "auto-lambda:managed"
+TAG_TEAM = "auto-lambda:team"
 # The worker's drain hook: the worker finishes (or hands back) its jobs, then completes it.
 DRAIN_HOOK_SUFFIX = "worker-drain"
 # The launch hook (with a warm pool): the instance completes it once it is initialised.
@@ -46,8 +49,15 @@ class Names:
         return f"{self.prefix}-jobs"
 
     @property
+    def history_table(self) -> str:
+        return f"{self.prefix}-jobs-history"
+
+    @property
     def function_role(self) -> str:
         return f"{self.prefix}-function-role"
+
+    def upload_role(self, team: str) -> str:
+        return f"{self.prefix}-upload-{team}"
 
     @property
     def worker_group(self) -> str:

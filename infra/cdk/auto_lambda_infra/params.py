@@ -36,11 +36,14 @@ DEFAULTS: dict[str, Any] = {
     "max_receive_count": 5,
     "drain_timeout_seconds": 900,
     "vpc_cidr": "10.42.0.0/16",
+    "teams": "",
 }
 
 # Bucket names are at most 63 characters: "<prefix>-artifacts-<12-digit account>".
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
 _AMI_RE = re.compile(r"^ami-[0-9a-f]{8,17}$")
+# As the worker reads a team from a key's first folder (orchestrator/tenancy.py).
+_TEAM_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,19}$")
 
 
 class ContextError(ValueError):
@@ -66,6 +69,7 @@ class Params:
     max_receive_count: int
     drain_timeout_seconds: int
     vpc_cidr: str
+    teams: tuple[str, ...] = ()
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Params:
@@ -110,6 +114,15 @@ class Params:
             raise ContextError(
                 f"context worker_ami_id={ami!r} must look like ami-0123456789abcdef0"
             )
+        raw_teams = value("teams")
+        listed = raw_teams if isinstance(raw_teams, list) else str(raw_teams or "").split(",")
+        teams = tuple(dict.fromkeys(str(t).strip() for t in listed if str(t).strip()))
+        for team in teams:
+            if not _TEAM_RE.match(team) or team == "default":
+                raise ContextError(
+                    f"context teams: {team!r} is not a team name (1-20 lower-case letters, "
+                    "digits and underscores, no dashes; 'default' is the bucket root's)"
+                )
         worker_min = integer("worker_min", 0, 1000)
         worker_max = integer("worker_max", 1, 1000)
         if worker_min > worker_max:
@@ -140,6 +153,7 @@ class Params:
             max_receive_count=integer("max_receive_count", 1, 1000),
             drain_timeout_seconds=integer("drain_timeout_seconds", 30, 7200),
             vpc_cidr=str(value("vpc_cidr")),
+            teams=teams,
         )
 
 

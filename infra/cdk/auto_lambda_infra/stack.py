@@ -20,7 +20,8 @@ from .network import create_network
 from .params import Params
 from .queue import create_queues, notify_on_zip_upload
 from .storage import create_buckets
-from .table import create_table
+from .table import create_history_table, create_table
+from .uploads import create_upload_roles
 from .workers import Workers
 
 
@@ -38,10 +39,13 @@ class AutoLambdaStack(Stack):
         self.queues = create_queues(self, names, params)
         notify_on_zip_upload(self.buckets.incoming, self.queues.jobs)
         self.table = create_table(self, names)
+        self.history_table = create_history_table(self, names)
+        self.upload_roles = create_upload_roles(self, names, self.buckets.incoming, params.teams)
 
         self.function_role = roles.create_function_role(self, names)
         self.worker_role = roles.create_worker_role(
-            self, names, self.buckets, self.queues, self.table, self.function_role
+            self, names, self.buckets, self.queues, (self.table, self.history_table),
+            self.function_role
         )
         self.checker_role = roles.create_checker_role(
             self, names, self.queues, self.table,
@@ -75,6 +79,7 @@ class AutoLambdaStack(Stack):
                 queue_url=self.queues.jobs.queue_url,
                 dlq_url=self.queues.dlq.queue_url,
                 table=self.table.table_name,
+                history_table=self.history_table.table_name,
                 incoming_bucket=self.buckets.incoming.bucket_name,
                 artifacts_bucket=self.buckets.artifacts.bucket_name,
                 function_role_arn=self.function_role.role_arn,

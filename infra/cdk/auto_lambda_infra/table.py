@@ -1,7 +1,13 @@
-"""The DynamoDB jobs table: one item per job, keyed by job_id, written with optimistic locks.
+"""The DynamoDB job tables: the jobs table (one item per job, keyed by job_id, written with
+optimistic locks) and the history table (one item per history event, keyed by job_id and
+the event's number), so a job's item never grows with its history.
 
 On-demand billing (no capacity to tune; idle costs nothing), point-in-time recovery,
-retained when the stack is deleted. Grants nothing: see iam.py.
+retained when the stack is deleted. The jobs table has two listing indexes, both sorted
+by created_at and projecting only the summary attributes: ``by-state`` (hash state) and
+``by-week`` (hash created_week, whole weeks since the epoch). They repeat
+``orchestrator.jobs.listing`` on purpose (this app imports none of the project's
+packages); a test checks they agree. Grants nothing: see iam.py.
 """
 
 from __future__ import annotations
@@ -12,16 +18,43 @@ from constructs import Construct
 
 from .names import Names
 
+STATE_INDEX = "by-state"
+WEEK_INDEX = "by-week"
+SUMMARY_ATTRIBUTES = ("app_name", "key", "status", "updated_at", "finished_at", "error",
+                      "published_version", "redrive_count", "state", "created_week")
 
-def create_table(scope: Construct, names: Names) -> dynamodb.Table:
+
+def _table(scope: Construct, construct_id: str, name: str,
+           sort_key: dynamodb.Attribute | None = None) -> dynamodb.Table:
     return dynamodb.Table(
         scope,
-        "JobsTable",
-        table_name=names.table,
+        construct_id,
+        table_name=name,
         partition_key=dynamodb.Attribute(name="job_id", type=dynamodb.AttributeType.STRING),
+        sort_key=sort_key,
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
             point_in_time_recovery_enabled=True
         ),
         removal_policy=RemovalPolicy.RETAIN,
     )
+
+
+def create_table(scope: Construct, names: Names) -> dynamodb.Table:
+    table = _table(scope, "JobsTable", names.table)
+    for index, hash_key, hash_type in ((STATE_INDEX, "state", dynamodb.AttributeType.STRING),
+                                       (WEEK_INDEX, "created_week",
+                                        dynamodb.AttributeType.NUMBER)):
+        table.add_global_secondary_index(
+            index_name=index,
+            partition_key=dynamodb.Attribute(name=hash_key, type=hash_type),
+            sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=[a for a in SUMMARY_ATTRIBUTES if a != hash_key],
+        )
+    return table
+
+
+def create_history_table(scope: Construct, names: Names) -> dynamodb.Table:
+    return _table(scope, "HistoryTable", names.history_table,
+                  dynamodb.Attribute(name="seq", type=dynamodb.AttributeType.NUMBER))

@@ -1,13 +1,14 @@
-"""The sandbox side of local verification: copied next to the package and run by the
+"""The jail side of local verification: copied next to the package and run by the
 target interpreter as ``python -I -S -B bootstrap.py RESULT_FD HANDLER ARN TIMEOUT_MS
-TASK_ROOT [RUNTIME_LIB [LIMITS]]``, with the event as JSON on stdin. LIMITS is a JSON
-list of ``[resource name, soft, hard]``: they are applied first, before anything of the
-app is read (lowered to the current hard limit where that is lower, never raised).
+TASK_ROOT [RUNTIME_LIB]`` inside the jail (whose launcher has already set the limits),
+with ``{"event": ..., "environment": {...}}`` as JSON on stdin.
 
-It imports the handler module, builds a Lambda-like context, calls the handler once and
-reports on RESULT_FD, one JSON line per message: ``{"phase": "init-done"}`` after the
-import, then ``{"ok": output}`` or ``{"error": {"type", "message", "phase", "trace"}}``
-(phase ``init``, ``invoke`` or ``serialize``). stdout and stderr belong to the handler.
+It applies the function's environment variables to itself (so they exist only in
+here, after the namespaces were made, as Lambda applies them to its runtime), imports
+the handler module, builds a Lambda-like context, calls the handler once and reports
+on RESULT_FD, one JSON line per message: ``{"phase": "init-done"}`` after the import,
+then ``{"ok": output}`` or ``{"error": {"type", "message", "phase", "trace"}}`` (phase
+``init``, ``invoke`` or ``serialize``). stdout and stderr belong to the handler.
 
 Runs inside the untrusted process, under any Python 3.10+: standard library only, no
 imports from the project, and nothing here may be trusted by the parent beyond what it
@@ -27,17 +28,6 @@ if TYPE_CHECKING:  # typing, uuid and traceback cost ~10 ms of start-up: not imp
     from typing import Any, BinaryIO
 
 _TRACE_LINES = 12
-
-
-def _apply_limits(spec: str) -> None:
-    import resource
-
-    for name, soft, hard in json.loads(spec):
-        which = getattr(resource, name)
-        _, cur_hard = resource.getrlimit(which)
-        if cur_hard != resource.RLIM_INFINITY:
-            hard = min(hard, cur_hard)
-        resource.setrlimit(which, (min(soft, hard), hard))
 
 
 def _request_id() -> str:
@@ -99,8 +89,6 @@ class LambdaContext:
 
 
 def main() -> int:
-    if len(sys.argv) > 7:
-        _apply_limits(sys.argv[7])
     out = os.fdopen(int(sys.argv[1]), "wb", buffering=0)
     handler_spec, arn, task_root = sys.argv[2], sys.argv[3], sys.argv[5]
     timeout_ms = int(sys.argv[4])
@@ -110,7 +98,9 @@ def main() -> int:
     sys.path[:] = [task_root] + ([runtime_lib] if runtime_lib else []) + stdlib
     os.chdir(task_root)
     raw = sys.stdin.buffer.read()
-    event = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    request = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    event = request.get("event", {})
+    os.environ.update({str(k): str(v) for k, v in (request.get("environment") or {}).items()})
 
     module_name, _, func_name = handler_spec.rpartition(".")
     try:

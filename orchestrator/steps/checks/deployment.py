@@ -1,8 +1,9 @@
 """``verify_deployment``: the gate between a published version and ``live``.
 
-Always a static check of the package first; then one smoke-test invocation: in a local
-sandbox when running against the emulator (which cannot execute code), else the published
-version on AWS. The output is compared with the manifest's ``[verify] expect``. A
+Always a static check of the package first; then the smoke test: one invocation per
+event of ``[verify]`` (the default one and any named ones, in order), in a local sandbox
+when running against the emulator (which cannot execute code), else the published
+version on AWS. Each output is compared with that event's expectation. A
 runtime with no local interpreter yields a ``static-only`` result that says so; it is
 not an error. This module moves no alias: the pipeline promotes only after it returns.
 """
@@ -14,10 +15,10 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.aws.facade import Aws
 from orchestrator.errors import VerifyError
@@ -26,24 +27,55 @@ from orchestrator.steps.checks.remote import invoke_version
 from orchestrator.steps.checks.runner import extract_package, run_local, short
 from orchestrator.steps.checks.static import static_check
 from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.jail import Jail
 from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.smoke import SmokeEvent
+
+# What the job record keeps of a smoke test's answer and of the handler's imports.
+MAX_STORED_OUTPUT_CHARS = 4_000
+MAX_STORED_IMPORTS = 100
 
 _MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """How the version was checked and what it answered."""
+    """How the version was checked and what it answered. Stored under ``verify`` in the
+    execution's data."""
 
+    KEY: ClassVar[str] = "verify"
     mode: str                  # "local" | "remote" | "static-only"
     static: dict[str, Any]
     output: Any
     duration: float
     interpreter: str | None
     note: str
+    # every smoke event run: {"name", "output", "duration"} (output above is the first's)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored in the job: what the handler returned, and the imports the static
+        check looked at, are cut down when large (a job record holds a summary)."""
+        out = asdict(self)
+        text = json.dumps(self.output, default=str)
+        if len(text) > MAX_STORED_OUTPUT_CHARS:
+            out["output"] = {"truncated": True, "chars": len(text),
+                             "start": text[:MAX_STORED_OUTPUT_CHARS]}
+        imports = list(self.static.get("imports") or [])
+        if len(imports) > MAX_STORED_IMPORTS:
+            out["static"] = {**self.static, "imports": imports[:MAX_STORED_IMPORTS],
+                             "imports_total": len(imports)}
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> VerifyResult:
+        return cls(mode=str(raw.get("mode") or ""), static=dict(raw.get("static") or {}),
+                   output=raw.get("output"), duration=float(raw.get("duration") or 0.0),
+                   interpreter=raw.get("interpreter"), note=str(raw.get("note") or ""),
+                   events=list(raw.get("events") or []))
 
 
 def json_equal(a: Any, b: Any) -> bool:
@@ -76,24 +108,30 @@ def first_difference(expected: Any, got: Any, path: str = "$") -> str:
     return path
 
 
-def check_output(spec: AppSpec, output: Any) -> None:
-    """VerifyBadOutput if ``output`` is not JSON; VerifyMismatch if it is not the expected."""
+def check_output(spec: AppSpec, output: Any, event: SmokeEvent | None = None) -> None:
+    """VerifyBadOutput if ``output`` is not JSON; VerifyMismatch if it is not what
+    ``event`` (default: the manifest's default event) expects."""
+    if event is None:
+        event = SmokeEvent("default", spec.verify_event, spec.verify_expect, spec.has_expect)
+    which = "" if event.name == "default" else f" for event {event.name!r}"
     try:
         json.dumps(output, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise VerifyError(f"{spec.handler} returned a value that is not JSON: {exc}",
+        raise VerifyError(f"{spec.handler} returned a value that is not JSON{which}: {exc}",
                           code="VerifyBadOutput",
                           hint="return only dicts, lists, strings, numbers, booleans and None"
                           ) from None
-    if spec.has_expect and not json_equal(spec.verify_expect, output):
-        where = first_difference(spec.verify_expect, output)
+    if event.has_expect and not json_equal(event.expect, output):
+        where = first_difference(event.expect, output)
+        table = "[verify]" if event.name == "default" else f"[verify.events.{event.name}]"
         raise VerifyError(
-            f"{spec.handler} returned {short(output)}, expected {short(spec.verify_expect)} "
+            f"{spec.handler} returned {short(output)}{which}, expected {short(event.expect)} "
             f"(first difference at {where})",
             code="VerifyMismatch",
-            hint="fix the handler, or [verify] expect in auto-lambda.toml if it is out of date",
-            details={"expected": short(spec.verify_expect, 4000), "got": short(output, 4000),
-                     "at": where},
+            hint=f"fix the handler, or the expectation in {table} of auto-lambda.toml if it "
+                 "is out of date",
+            details={"expected": short(event.expect, 4000), "got": short(output, 4000),
+                     "at": where, "event": event.name},
         )
 
 
@@ -109,13 +147,13 @@ def verify_deployment(
     *,
     work_dir: Path,
     find: Callable[[str], Path | None] = find_interpreter,
-    isolate_network: bool = True,
+    jail: Jail | None = None,
     clock: Callable[[], float] = time.monotonic,
     cache_dir: Path | None = None,
 ) -> VerifyResult:
     """Check ``deployed.version`` of ``spec`` (built as ``package_zip``); raise VerifyError.
 
-    Local stack: the package runs in a sandboxed subprocess with the runtime's interpreter
+    Local stack: the package runs in the jail with the runtime's interpreter
     (``static-only`` when there is none). AWS: the published version is invoked.
     """
     started = clock()
@@ -127,11 +165,18 @@ def verify_deployment(
         interpreter = find(spec.python_version)
         static = static_check(task, spec.handler, runtime_version=spec.python_version,
                               interpreter=interpreter)
+        events = spec.smoke_events()
         if not aws.settings.is_local:
-            output = invoke_version(aws, spec, deployed.function_name, deployed.version)
-            check_output(spec, output)
-            return VerifyResult("remote", static, output, clock() - started,
-                                None, f"invoked {deployed.function_name}:{deployed.version}")
+            ran: list[dict[str, Any]] = []
+            for event in events:
+                began = clock()
+                output = invoke_version(aws, spec, deployed.function_name, deployed.version,
+                                        event=event.event)
+                check_output(spec, output, event)
+                ran.append({"name": event.name, "output": output, "duration": clock() - began})
+            return VerifyResult("remote", static, ran[0]["output"], clock() - started,
+                                None, f"invoked {deployed.function_name}:{deployed.version}"
+                                + (f" with {len(ran)} events" if len(ran) > 1 else ""), ran)
 
         host = _MACHINE_ARCH.get(platform.machine().lower(), platform.machine())
         skip: str | None = None
@@ -148,20 +193,26 @@ def verify_deployment(
                 f"STATIC CHECK ONLY: the handler was NOT run, because {skip or 'no interpreter'}. "
                 "The package's files, syntax and imports were checked; its behaviour was not."
                 + "".join(f" Note: {n}." for n in static.get("notes", [])))
-        run = run_local(task, spec, interpreter, work_dir=root,
-                        function_name=deployed.function_name, version=deployed.version,
-                        function_arn=f"{deployed.function_arn}:{deployed.version}",
-                        region=aws.settings.region, isolate_network=isolate_network,
-                        cache_dir=cache_dir or aws.settings.cache_dir / "verify",
-                        precompile=any(i["from"] == "runtime" for i in static["imports"]))
-        check_output(spec, run.output)
-        note = f"ran {spec.handler} once in a local sandbox with {interpreter}"
-        note += " without network" if run.network_isolated else ""
+        ran = []
+        for event in events:
+            run = run_local(task, spec, interpreter, work_dir=root, event=event.event,
+                            function_name=deployed.function_name, version=deployed.version,
+                            function_arn=f"{deployed.function_arn}:{deployed.version}",
+                            region=aws.settings.region, jail=jail,
+                            cache_dir=cache_dir or aws.settings.cache_dir / "verify",
+                            precompile=any(i["from"] == "runtime" for i in static["imports"]))
+            check_output(spec, run.output, event)
+            ran.append({"name": event.name, "output": run.output, "duration": run.duration})
+        times = "once" if len(ran) == 1 else f"with {len(ran)} events"
+        note = f"ran {spec.handler} {times} with {interpreter}"
+        note += " in the jail (no network)" if run.jailed else " WITHOUT the jail"
         if run.notes:
             note += "; " + "; ".join(run.notes)
-        if not spec.has_expect:
-            note += "; no [verify] expect given, so only 'returned without error' was checked"
-        return VerifyResult("local", static, run.output, clock() - started, str(interpreter),
-                            note)
+        unchecked = [e.name for e in events if not e.has_expect]
+        if unchecked:
+            note += (f"; no expectation given for {', '.join(unchecked)}, so only 'returned "
+                     "without error' was checked there")
+        return VerifyResult("local", static, ran[0]["output"], clock() - started,
+                            str(interpreter), note, ran)
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -82,16 +82,26 @@ def candidates(version: str, env: Mapping[str, str] | None = None,
             found.append(Path(entry) / exe)
     pyenv_root = Path(env.get("PYENV_ROOT") or Path(env.get("HOME", "~")).expanduser() / ".pyenv")
     versions = pyenv_root / "versions"
-    if versions.is_dir():
-        found.extend(sorted(versions.glob(f"*/bin/{exe}"), key=_patch_key))
+    try:  # a folder this user cannot read (a root-only ~/.pyenv) holds nothing for it
+        if versions.is_dir():
+            found.extend(sorted(versions.glob(f"*/bin/{exe}"), key=_patch_key))
+    except OSError as exc:
+        log.debug("interpreter search: skipping %s: %s", versions, exc)
     found.extend(Path(d) / exe for d in system_dirs)
     unique: list[Path] = []
     seen: set[str] = set()
     for path in found:
-        if str(path) not in seen and path.is_file() and os.access(path, os.X_OK):
+        if str(path) not in seen and _runnable(path):
             seen.add(str(path))
             unique.append(path)
     return unique
+
+
+def _runnable(path: Path) -> bool:
+    try:
+        return path.is_file() and os.access(path, os.X_OK)
+    except OSError:  # in a folder this user may not enter
+        return False
 
 
 def find_interpreter(version: str, *, env: Mapping[str, str] | None = None,

@@ -1,29 +1,26 @@
-"""Run a built package's handler once in a local sandbox, as Lambda would, for local
+"""Run a built package's handler once in the jail, as Lambda would, for local
 verification (the emulator cannot execute functions).
 
-The sandbox: a fresh temp dir holding the package (``task/``, LAMBDA_TASK_ROOT), the
-bootstrap script (``runtime/``) and a home/tmp dir; the target interpreter in isolated
-mode (``-I -S``: the worker's site-packages are invisible); only the function's own
-environment plus Lambda's variables (no AWS credentials, no endpoint); limits on address
-space, CPU time, open files and file size (set by the bootstrap on itself before the app
-is read); its own session, killed as a group on timeout;
-no network namespace access (``unshare``) where the machine allows it. The modules
-Lambda's runtime provides (boto3, botocore and their dependencies) are made importable.
-
-Untrusted code runs only in that subprocess. The sandbox runs as the worker's user and
-sees its file system: it is a damage limiter for a verification run, not a jail.
+The run: a fresh folder holding the package (``task/``, LAMBDA_TASK_ROOT, read-only as
+on Lambda) and the bootstrap script (``runtime/``); the target interpreter in isolated
+mode (``-I -S``: the worker's site-packages are invisible); the runtime-provided modules
+(boto3, botocore, ...) read-only; all of it inside the jail (``orchestrator.steps.jail``:
+no network, none of the worker's files, processes or environment, a private /tmp, limits
+on memory, processes, CPU time, open files and file size, bounded output). Lambda's
+variables are the jail's environment; the function's own variables travel with the
+event and the bootstrap applies them inside, so nothing of the app (``LD_PRELOAD``
+included) ever reaches the jail's launcher. With no jail possible the run fails closed
+(``SandboxUnavailable``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import queue
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -32,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import TransientError, VerifyError
+from orchestrator.errors import VerifyError
 from orchestrator.steps.checks.provided import precompile as precompile_lib
 from orchestrator.steps.checks.provided import runtime_lib
+from orchestrator.steps.jail import Jail, JailProcess, Limits, default_jail
 from orchestrator.steps.manifest import AppSpec
 
 log = logging.getLogger(__name__)
@@ -44,47 +42,23 @@ MEMORY_MARGIN_MB = 256         # address space the interpreter itself needs beyo
 MAX_RESULT_BYTES = 6 * 1024 * 1024   # Lambda's synchronous response limit
 MAX_OPEN_FILES = 1024
 MAX_FILE_BYTES = 512 * 1024 * 1024   # Lambda's default /tmp
+MAX_PROCESSES = 256            # processes and threads of the jail's user
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024  # stdout or stderr of one run; past it the run stops
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
-_NETWORK_PREFIXES: tuple[tuple[str, ...], ...] = (
-    ("unshare", "--net", "--pid", "--fork", "--kill-child"),
-    ("unshare", "--net"),
-    ("unshare", "--user", "--map-root-user", "--net"),
-)
-_unshare_prefix: tuple[str, ...] | None = None
-_unshare_probed = False
-_probe_lock = threading.Lock()
+_PROCESS_LIMIT_MARKERS = ("Resource temporarily unavailable", "can't start new thread",
+                          "BlockingIOError")
 
 
 @dataclass
 class LocalRun:
-    """What a sandboxed invocation returned and how it ran."""
+    """What a jailed invocation returned and how it ran."""
 
     output: Any
     duration: float
-    network_isolated: bool
+    jailed: bool
     stdout_tail: str = ""
     stderr_tail: str = ""
     notes: list[str] = field(default_factory=list)
-
-
-def network_isolation() -> tuple[str, ...] | None:
-    """The ``unshare`` prefix that removes network access here, or None (probed once)."""
-    global _unshare_prefix, _unshare_probed
-    with _probe_lock:
-        if not _unshare_probed:
-            _unshare_probed = True
-            for prefix in _NETWORK_PREFIXES if shutil.which("unshare") else ():
-                try:
-                    done = subprocess.run([*prefix, "true"], capture_output=True, timeout=10,
-                                          check=False)
-                except (OSError, subprocess.SubprocessError):
-                    continue
-                if done.returncode == 0:
-                    _unshare_prefix = prefix
-                    break
-            log.info("verify sandbox network isolation: %s",
-                     " ".join(_unshare_prefix) if _unshare_prefix else "unavailable")
-        return _unshare_prefix
 
 
 def extract_package(package_zip: Path, dest: Path) -> None:
@@ -105,10 +79,10 @@ def extract_package(package_zip: Path, dest: Path) -> None:
 
 
 def sandbox_environment(spec: AppSpec, *, function_name: str, version: str, region: str,
-                        task_dir: Path, home: Path) -> dict[str, str]:
-    """The function's own variables plus what Lambda sets; nothing from the worker."""
-    env = {str(k): str(v) for k, v in spec.environment.items()}
-    env.update({
+                        task_dir: Path, runtime_dir: Path) -> dict[str, str]:
+    """What Lambda sets, as the jail's environment: nothing from the worker, nothing of
+    the app (its own variables are applied inside by the bootstrap)."""
+    return {
         "AWS_LAMBDA_FUNCTION_NAME": function_name,
         "AWS_LAMBDA_FUNCTION_VERSION": version,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
@@ -120,49 +94,18 @@ def sandbox_environment(spec: AppSpec, *, function_name: str, version: str, regi
         "AWS_DEFAULT_REGION": region,
         "_HANDLER": spec.handler,
         "LAMBDA_TASK_ROOT": str(task_dir),
-        "LAMBDA_RUNTIME_DIR": str(home.parent / "runtime"),
-        "HOME": str(home),
-        "TMPDIR": str(home),
+        "LAMBDA_RUNTIME_DIR": str(runtime_dir),
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "TZ": ":UTC",
-    })
-    return env
+    }
 
 
-def _limits(memory_mb: int, cpu_seconds: int) -> str:
-    """The sandbox's resource limits, as the bootstrap's LIMITS argument.
-
-    The bootstrap sets them on itself before it reads anything of the app. (Setting them
-    between fork and exec needs ``preexec_fn``, which forces a full fork() of the worker:
-    ~13 ms for a 300 MB process, against ~1 ms with vfork.)
-    """
-    address_space = (memory_mb + MEMORY_MARGIN_MB) * 1024 * 1024
-    return json.dumps([
-        ["RLIMIT_AS", address_space, address_space],
-        ["RLIMIT_CPU", cpu_seconds, cpu_seconds + 5],
-        ["RLIMIT_NOFILE", MAX_OPEN_FILES, MAX_OPEN_FILES],
-        ["RLIMIT_FSIZE", MAX_FILE_BYTES, MAX_FILE_BYTES],
-        ["RLIMIT_CORE", 0, 0],
-    ])
-
-
-def _start(cmd: list[str], *, env: dict[str, str], cwd: Path, write_fd: int,
-           stdout: Any, stderr: Any) -> subprocess.Popen[bytes]:
-    """Start the sandbox in its own session (its limits travel in ``cmd``)."""
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, env=env,
-                            cwd=str(cwd), pass_fds=(write_fd,), start_new_session=True,
-                            close_fds=True)
-
-
-def _tail(path: Path, limit: int = 4000) -> str:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - limit))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+def jail_limits(memory_mb: int, cpu_seconds: int) -> Limits:
+    """The run's limits, set inside the jail before anything of the app is read."""
+    return Limits(memory_bytes=(memory_mb + MEMORY_MARGIN_MB) * 1024 * 1024,
+                  cpu_seconds=cpu_seconds, processes=MAX_PROCESSES,
+                  file_bytes=MAX_FILE_BYTES, open_files=MAX_OPEN_FILES)
 
 
 def _read_messages(fd: int, sink: queue.Queue[dict[str, Any] | None]) -> None:
@@ -188,13 +131,6 @@ def _read_messages(fd: int, sink: queue.Queue[dict[str, Any] | None]) -> None:
     sink.put(None)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-
-
 def short(value: Any, limit: int = 500) -> str:
     """JSON (or repr) of ``value``, cut to ``limit`` characters for messages."""
     try:
@@ -209,6 +145,9 @@ def _error_from_report(err: dict[str, Any], spec: AppSpec, details: dict[str, An
     message = str(err.get("message") or "")
     phase = str(err.get("phase") or "invoke")
     details = {**details, "error_type": kind, "phase": phase, "trace": err.get("trace") or []}
+    if kind == "BlockingIOError" or (kind in {"OSError", "RuntimeError"} and any(
+            m in message for m in _PROCESS_LIMIT_MARKERS)):
+        return _process_limit(spec, details)
     if kind == "MemoryError":
         return VerifyError(f"{spec.handler} ran out of memory ({spec.memory} MB) during {phase}",
                            code="HandlerMemoryExceeded",
@@ -237,10 +176,17 @@ def _error_from_report(err: dict[str, Any], spec: AppSpec, details: dict[str, An
                        details=details)
 
 
-def _no_report(proc: subprocess.Popen[bytes], spec: AppSpec, stderr: str,
+def _process_limit(spec: AppSpec, details: dict[str, Any]) -> VerifyError:
+    return VerifyError(f"{spec.handler} started more than {MAX_PROCESSES} processes or threads",
+                       code="HandlerProcessLimit",
+                       hint="start fewer processes or threads (a fork bomb is stopped here)",
+                       details=details)
+
+
+def _no_report(returncode: int | None, spec: AppSpec, stderr: str,
                details: dict[str, Any]) -> VerifyError:
     """The process ended without a result: read the exit status and stderr."""
-    code = proc.returncode
+    code = returncode
     lowered = stderr.lower()
     if "memoryerror" in lowered or "cannot allocate memory" in lowered \
             or "out of memory" in lowered:
@@ -248,7 +194,9 @@ def _no_report(proc: subprocess.Popen[bytes], spec: AppSpec, stderr: str,
                            code="HandlerMemoryExceeded",
                            hint="raise [function] memory in auto-lambda.toml or use less",
                            details=details)
-    if code == -signal.SIGXCPU:
+    if any(m.lower() in lowered for m in _PROCESS_LIMIT_MARKERS):
+        return _process_limit(spec, details)
+    if code == -signal.SIGXCPU or code == 128 + signal.SIGXCPU:
         return VerifyError(f"{spec.handler} used more CPU time than its {spec.timeout} s timeout",
                            code="HandlerTimeout",
                            hint="make the handler faster or raise [function] timeout",
@@ -272,26 +220,30 @@ def run_local(
     version: str = "$LATEST",
     function_arn: str | None = None,
     region: str = "us-east-1",
-    isolate_network: bool = True,
     init_timeout: float = INIT_TIMEOUT,
     cache_dir: Path | None = None,
     precompile: bool = True,
+    jail: Jail | None = None,
 ) -> LocalRun:
     """Invoke ``spec.handler`` from ``package`` (a built zip, or a dir already unpacked)
-    once with ``event`` (default ``spec.verify_event``) and return its output.
+    once with ``event`` (default ``spec.verify_event``) in the jail; return its output.
 
     ``cache_dir`` (default ``work_dir/verify-cache``) keeps the links to the runtime-provided
     modules and their byte code between runs; keep it stable per worker. ``precompile``
     byte-compiles that copy for the interpreter when it is not yet.
     Raises VerifyError (HandlerNotFound, HandlerSyntaxError, ImportErrorAtInit,
-    HandlerRaised, HandlerTimeout, HandlerMemoryExceeded, VerifyBadOutput).
+    HandlerRaised, HandlerTimeout, HandlerMemoryExceeded, HandlerProcessLimit,
+    HandlerOutputTooLarge, VerifyBadOutput) or SandboxUnavailable.
     """
+    jail = jail or default_jail()
+    jail.check()  # fail closed before anything is prepared
     event = spec.verify_event if event is None else event
     function_name = function_name or spec.name
     function_arn = function_arn or (
         f"arn:aws:lambda:{region}:000000000000:function:{function_name}:{version}")
     work_dir.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="verify-", dir=work_dir)).resolve()
+    root.chmod(0o755)  # the jail's user reads the package and the bootstrap from here
     notes: list[str] = []
     try:
         if package.is_dir():
@@ -306,74 +258,78 @@ def run_local(
         lib = runtime_lib(cache)
         if precompile:
             precompile_lib(interpreter, spec.python_version, lib)
-        home = root / "tmp"
-        home.mkdir()
         env = sandbox_environment(spec, function_name=function_name, version=version,
-                                  region=region, task_dir=task_dir, home=home)
-        prefix = network_isolation() if isolate_network else None
-        if prefix is None:
-            notes.append("ran WITH network access: unshare is not available here"
-                         if isolate_network else "ran with network access (isolation off)")
-        read_fd, write_fd = os.pipe()
-        # -I -S: no site-packages, no PYTHON* variables; -B: write no byte code anywhere
+                                  region=region, task_dir=task_dir, runtime_dir=runtime_dir)
+        if jail.insecure:
+            notes.append("ran WITHOUT the jail (AUTO_LAMBDA_INSECURE_NO_JAIL is set)")
+        request = json.dumps({"event": event, "environment": dict(spec.environment)})
         cpu = int(init_timeout + spec.timeout) + 5
-        cmd = [*(prefix or ()), str(interpreter), "-I", "-S", "-B",
-               str(runtime_dir / "bootstrap.py"), str(write_fd), spec.handler, function_arn,
-               str(int(spec.timeout * 1000)), str(task_dir), str(lib),
-               _limits(spec.memory, cpu)]
-        out_path, err_path = root / "stdout.log", root / "stderr.log"
+        # -I -S: no site-packages, no PYTHON* variables; -B: write no byte code anywhere
+        command = [str(interpreter), "-I", "-S", "-B", str(runtime_dir / "bootstrap.py"),
+                   "", spec.handler, function_arn, str(int(spec.timeout * 1000)),
+                   str(task_dir), str(lib)]
+        read_fd, write_fd = os.pipe()
+        command[5] = str(write_fd)
         messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         started = time.monotonic()
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            try:
-                proc = _start(cmd, env=env, cwd=task_dir, write_fd=write_fd,
-                              stdout=out, stderr=err)
-            except OSError as exc:
-                os.close(read_fd)
-                raise TransientError(
-                    f"could not start the verify sandbox ({cmd[0]}): {exc}", code="Transient",
-                    hint="the worker's interpreter or unshare is missing; retried") from exc
-            finally:
-                os.close(write_fd)
+        try:
+            process = jail.start(command, python=str(interpreter), env=env, cwd=task_dir,
+                                 inputs=[task_dir, runtime_dir, lib], stdin=True,
+                                 limits=jail_limits(spec.memory, cpu), pass_fds=[write_fd],
+                                 output_limit=MAX_OUTPUT_BYTES)
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
         reader = threading.Thread(target=_read_messages, args=(read_fd, messages),
                                   name="verify-result", daemon=True)
         reader.start()
         try:
-            assert proc.stdin is not None
-            with contextlib.suppress(BrokenPipeError, OSError):
-                proc.stdin.write(json.dumps(event).encode("utf-8"))
-                proc.stdin.close()
+            process.send(request.encode("utf-8"))
             report, timed_out, phase = _await_report(messages, init_timeout, spec.timeout)
             if report is not None:
-                # answered: let it exit on its own (log flushed), else stop it
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=2)
+                process.wait(2)  # answered: let it exit on its own (log flushed), else stop it
         finally:
-            _kill_group(proc)
+            process.kill()
         duration = time.monotonic() - started
         reader.join(timeout=5)
-        stdout_tail, stderr_tail = _tail(out_path), _tail(err_path)
-        details: dict[str, Any] = {"stdout": stdout_tail, "stderr": stderr_tail,
-                                   "network_isolated": prefix is not None}
-        if timed_out:
-            limit = init_timeout if phase == "init" else spec.timeout
-            raise VerifyError(
-                f"{spec.handler} did not finish its {phase} phase within {limit:g} s",
-                code="HandlerTimeout",
-                hint="make the handler faster or raise [function] timeout in auto-lambda.toml",
-                details=details)
-        if report is None:
-            raise _no_report(proc, spec, stderr_tail, details)
-        if "error" in report:
-            raise _error_from_report(dict(report["error"] or {}), spec, details)
-        if "ok" not in report:
-            raise VerifyError(f"{spec.handler}: the sandbox sent no result", code="VerifyBadOutput",
-                              hint="the handler may have written to the result channel",
-                              details=details)
-        return LocalRun(report["ok"], duration, prefix is not None, stdout_tail, stderr_tail,
-                        notes)
+        return _outcome(process, spec, report=report, timed_out=timed_out, phase=phase,
+                        init_timeout=init_timeout, duration=duration, notes=notes)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _outcome(process: JailProcess, spec: AppSpec, *, report: dict[str, Any] | None,
+             timed_out: bool, phase: str, init_timeout: float, duration: float,
+             notes: list[str]) -> LocalRun:
+    """The run's result, or the VerifyError its way of ending means."""
+    result = process.result()
+    details: dict[str, Any] = {"stdout": result.stdout[-4000:], "stderr": result.stderr[-4000:],
+                               "jailed": result.jailed}
+    if result.output_exceeded:
+        raise VerifyError(f"{spec.handler} wrote more than {MAX_OUTPUT_BYTES // (1024 * 1024)} MB "
+                          "to stdout or stderr; the run was stopped",
+                          code="HandlerOutputTooLarge",
+                          hint="log less while verifying (only the tail is kept)",
+                          details=details)
+    if timed_out:
+        limit = init_timeout if phase == "init" else spec.timeout
+        raise VerifyError(
+            f"{spec.handler} did not finish its {phase} phase within {limit:g} s",
+            code="HandlerTimeout",
+            hint="make the handler faster or raise [function] timeout in auto-lambda.toml",
+            details=details)
+    if report is None:
+        raise _no_report(result.returncode, spec, result.stderr[-4000:], details)
+    if "error" in report:
+        raise _error_from_report(dict(report["error"] or {}), spec, details)
+    if "ok" not in report:
+        raise VerifyError(f"{spec.handler}: the sandbox sent no result", code="VerifyBadOutput",
+                          hint="the handler may have written to the result channel",
+                          details=details)
+    return LocalRun(report["ok"], duration, result.jailed, result.stdout[-4000:],
+                    result.stderr[-4000:], notes)
 
 
 def _await_report(messages: queue.Queue[dict[str, Any] | None], init_timeout: float,

@@ -200,20 +200,30 @@ def _looks_like_so(name: str) -> bool:
     return name.endswith(".so") or ".so." in name
 
 
+def looks_like_so(name: str) -> bool:
+    """A file name the dynamic loader would open: ``x.so`` or ``x.so.1.2``."""
+    return _looks_like_so(name.rsplit("/", 1)[-1])
+
+
 def check_file(path: Path, rel: str, target: Target, report: AbiReport) -> None:
     """Check one file; raise AbiMismatch or GlibcTooNew."""
-    name = rel.rsplit("/", 1)[-1]
     with path.open("rb") as fh:
-        magic = fh.read(4)
-        if magic != ELF_MAGIC:
-            if _looks_like_so(name) and magic:
-                raise _mismatch(rel, "is not a Linux ELF shared library (built for another OS?)",
-                                target)
-            return
-        try:
-            info = read_elf(fh)
-        except (ElfError, struct.error) as exc:
-            raise _mismatch(rel, f"is a malformed ELF file ({exc})", target) from exc
+        check_stream(fh, rel, target, report)
+
+
+def check_stream(fh: BinaryIO, rel: str, target: Target, report: AbiReport) -> None:
+    """Check one file's bytes (seekable, from its start); raise AbiMismatch or GlibcTooNew."""
+    name = rel.rsplit("/", 1)[-1]
+    magic = fh.read(4)
+    if magic != ELF_MAGIC:
+        if _looks_like_so(name) and magic:
+            raise _mismatch(rel, "is not a Linux ELF shared library (built for another OS?)",
+                            target)
+        return
+    try:
+        info = read_elf(fh)
+    except (ElfError, struct.error) as exc:
+        raise _mismatch(rel, f"is a malformed ELF file ({exc})", target) from exc
     if info.elf_type not in (2, 3):  # executables and shared objects only
         return
     report.elf_files += 1
@@ -252,27 +262,41 @@ def _mismatch(rel: str, what: str, target: Target) -> BuildError:
                       details={"file": rel})
 
 
+def wheel_tags(wheel_text: str) -> list[str]:
+    """The ``Tag:`` values of a ``.dist-info/WHEEL`` file."""
+    return [line.split(":", 1)[1].strip() for line in wheel_text.splitlines()
+            if line.startswith("Tag:")]
+
+
+def tags_fit(tags: list[str], target: Target) -> bool:
+    """Whether any of a wheel's tags (``cp312-cp312-manylinux_2_28_x86_64``) fits."""
+    for tag in tags:
+        parts = tag.split("-")
+        if len(parts) != 3:
+            continue
+        for python_tag in parts[0].split("."):
+            for abi in parts[1].split("."):
+                if target.python_fits(python_tag, abi) and any(
+                        target.platform_fits(p) for p in parts[2].split(".")):
+                    return True
+    return False
+
+
+def check_tags(tags: list[str], where: str, target: Target) -> None:
+    """AbiMismatch unless one of ``tags`` fits the target (no tags: nothing to check)."""
+    if tags and not tags_fit(tags, target):
+        raise _mismatch(where,
+                        f"comes from a wheel tagged {', '.join(tags)}, which does not fit "
+                        f"cp{target.python_nodot} {target.pip_arch} glibc {target.glibc_text}",
+                        target)
+
+
 def check_wheel_tags(dist_info: Path, target: Target, prefix: str = "") -> None:
     wheel = dist_info / "WHEEL"
     if not wheel.is_file():
         return
-    tags = [line.split(":", 1)[1].strip()
-            for line in wheel.read_text("utf-8", errors="replace").splitlines()
-            if line.startswith("Tag:")]
-    for tag in tags:
-        for python_tag in tag.split("-")[0].split("."):
-            parts = tag.split("-")
-            if len(parts) != 3:
-                continue
-            for abi in parts[1].split("."):
-                if target.python_fits(python_tag, abi) and any(
-                        target.platform_fits(p) for p in parts[2].split(".")):
-                    return
-    if tags:
-        raise _mismatch(prefix + dist_info.name,
-                        f"comes from a wheel tagged {', '.join(tags)}, which does not fit "
-                        f"cp{target.python_nodot} {target.pip_arch} glibc {target.glibc_text}",
-                        target)
+    check_tags(wheel_tags(wheel.read_text("utf-8", errors="replace")), prefix + dist_info.name,
+               target)
 
 
 def scan_tree(root: Path, target: Target, prefix: str = "",

@@ -12,6 +12,7 @@ import base64
 from typing import Any
 
 from orchestrator.aws.facade import aws_call, error_code
+from orchestrator.steps.data import Artifact
 from orchestrator.steps.packaging.package import BuildResult
 
 SINGLE_PUT_LIMIT = 8 * 1024 * 1024  # boto3's multipart threshold
@@ -26,7 +27,7 @@ def artifact_key(sha256_hex: str) -> str:
     return f"artifacts/{sha256_hex}.zip"
 
 
-def store_artifact(aws: Any, res: BuildResult) -> dict[str, Any]:
+def store_artifact(aws: Any, res: BuildResult) -> Artifact:
     bucket = aws.settings.artifacts_bucket
     key = artifact_key(res.sha256)
     exists = False
@@ -47,5 +48,5 @@ def store_artifact(aws: Any, res: BuildResult) -> dict[str, Any]:
         else:
             with aws_call(f"s3.upload_file({bucket}/{key})"):
                 aws.s3.upload_file(str(res.zip_path), bucket, key, ExtraArgs=extra)
-    return {"uri": f"s3://{bucket}/{key}", "bucket": bucket, "key": key,
-            "sha256": res.sha256, "size": res.size, "code_sha256": code_sha256(res.sha256)}
+    return Artifact(uri=f"s3://{bucket}/{key}", bucket=bucket, key=key, sha256=res.sha256,
+                    size=res.size, code_sha256=code_sha256(res.sha256))

@@ -1,18 +1,18 @@
 """build_package: turn an unpacked app folder and its AppSpec into a Lambda zip.
 
-Stages, in order: read requirements.txt; get the dependency tree from the cache or
-cross-install it with pip (then check its ABI and cache it as a ready-made zip);
-collect the app's files (``vendor/`` contents go to the package root, as chalice does;
-``.chalice/deployments`` and ``__pycache__`` are left out) or, for a chalice project,
-run ``chalice package`` (its output is cached by a hash of the project's files; on a
-miss chalice is started before pip, so its own start-up overlaps the install, and it
-imports the app only once the dependency tree is complete and cached);
-check every native file in the app part; refuse packages over Lambda's 250 MB
-unzipped; write one deterministic zip. Precedence on a clash: app files, then vendor/,
-then dependencies.
+Stages, in order: collect the app's files (``vendor/`` contents go to the package root,
+as chalice does; ``.chalice/deployments`` and ``__pycache__`` are left out) and check
+their native code; get the dependencies (``dependencies``: a remembered resolution and
+its cached install, or resolve with uv for the target and install from the wheels, with
+Lambda's 250 MB enforced as they are read); for a chalice project, run ``chalice
+package`` (cached by a hash of the project's files; on a miss chalice is started before
+the dependencies are fetched, so its own start-up overlaps them, and it imports the app
+only once they are complete and cached); check that everything the handler imports at
+load time is packaged or provided by the runtime (``MissingDependency``); write one
+deterministic zip. Precedence on a clash: app files, then vendor/, then dependencies.
 
 Nothing here talks to AWS except through the cache's optional remote, and nothing of
-the app runs here except inside chalice's sandboxed subprocess.
+the app runs here except chalice's import of ``app.py``, inside the jail.
 """
 
 from __future__ import annotations
@@ -20,31 +20,34 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from importlib import metadata
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from orchestrator import __version__
-from orchestrator.errors import BuildError
+from orchestrator.limits import LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.manifest import AppSpec
-from orchestrator.steps.packaging import chalice as chalice_build
-from orchestrator.steps.packaging.abi import AbiReport, scan_tree
-from orchestrator.steps.packaging.cache import DEPS, BuildCache, CachedZip, cache_key
-from orchestrator.steps.packaging.pip import parse_requirements, pip_install
+from orchestrator.steps.packaging.abi import scan_tree
+from orchestrator.steps.packaging.cache import CHALICE, BuildCache, cache_key
+from orchestrator.steps.packaging.dependencies import Dependencies, DependencyStep
+from orchestrator.steps.packaging.imports import check_imports
 from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.packaging.zipdet import Entry, dir_entries, write_zip
-from orchestrator.steps.zipsafe import LAMBDA_UNZIPPED_LIMIT, UnpackLimits, unpack_zip
+from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
 
-DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
-BUILDER_VERSION = f"auto-lambda-{__version__}/build-1"
-REQUIREMENTS = "requirements.txt"
+if TYPE_CHECKING:  # the jail is started by chalice.py, for chalice projects only
+    from orchestrator.steps.jail import Jail
+
+BUILDER_VERSION = f"auto-lambda-{__version__}/build-2"
 Progress = Callable[[str], None]
 
 
 @dataclass
 class BuildResult:
+    """What a build produced; stored under ``build`` in the execution's data."""
+
+    KEY: ClassVar[str] = "build"
     zip_path: Path
     sha256: str
     size: int
@@ -60,6 +63,13 @@ class BuildResult:
     newest_glibc: str | None = None
     overridden: list[str] = field(default_factory=list)
     largest: list[tuple[str, int]] = field(default_factory=list)
+    # what the runtime provides and so was not packaged: {"name", "version", "reason"}
+    left_out: list[dict[str, str]] = field(default_factory=list)
+    installer: str = ""
+    inputs: list[str] = field(default_factory=list)     # the dependency files read
+    resolution: str = "none"
+    downloaded: int = 0
+    imports: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -68,12 +78,17 @@ class BuildResult:
         out["largest"] = [{"path": p, "bytes": b} for p, b in self.largest]
         return out
 
+    to_json = to_dict
 
-def _pip_version() -> str:
-    try:
-        return metadata.version("pip")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> BuildResult:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        values["zip_path"] = Path(str(raw.get("zip_path") or ""))
+        values["installed"] = [(str(i["name"]), str(i["version"]))
+                               for i in raw.get("installed") or ()]
+        values["largest"] = [(str(i["path"]), int(i["bytes"])) for i in raw.get("largest") or ()]
+        return cls(**values)
 
 
 def _skip_app_file(rel: str) -> bool:
@@ -117,7 +132,9 @@ def _tree_digest(root: Path, skip: Callable[[str], bool]) -> str:
 
 class _Builder:
     def __init__(self, app_dir: Path, spec: AppSpec, cache: BuildCache, work: Path,
-                 progress: Progress) -> None:
+                 progress: Progress, clock: Callable[[], float],
+                 jail: Jail | None = None) -> None:
+        self.jail = jail
         self.app_dir = app_dir
         self.spec = spec
         self.cache = cache
@@ -126,47 +143,23 @@ class _Builder:
         self.target = Target(spec.runtime, spec.architecture)
         self.cache_hits: list[str] = []
         self.newest_glibc: tuple[int, int] | None = None
+        self.app_bytes = 0
+        options = {"requirements": list(spec.build_requirements)
+                   if spec.build_requirements is not None else None,
+                   "optional_dependencies": list(spec.build_optional),
+                   "include_runtime_packages": spec.include_runtime_packages}
+        self.deps_step = DependencyStep(app_dir, self.target, options, cache, work,
+                                        builder=BUILDER_VERSION, say=progress,
+                                        app_bytes=lambda: self.app_bytes, clock=clock)
 
-    def requirements(self) -> list[str]:
-        path = self.app_dir / REQUIREMENTS
-        if not path.is_file():
-            return []
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        return parse_requirements(text)
-
-    def deps_key(self, requirements: list[str]) -> str | None:
-        if not requirements:
-            return None
-        t = self.target
-        return cache_key(requirements=requirements, runtime=t.runtime, arch=t.architecture,
-                         tags=t.platform_tags(), builder=BUILDER_VERSION, pip=_pip_version())
-
-    def cached_dependencies(self, key: str | None) -> CachedZip | None:
-        if key is None:
-            return None
-        cached = self.cache.get(DEPS, key)
-        if cached is not None:
-            self.cache_hits.append(f"dependencies ({cached.source}) {key[:12]}")
-            self.say(f"dependencies from cache ({cached.source}): {key[:12]}")
-            self._note_glibc(cached.meta.get("newest_glibc"))
-        return cached
-
-    def install_dependencies(self, requirements: list[str], key: str) -> CachedZip:
-        """Cross-install into ``work/deps``, check the native code, cache it as a zip."""
-        t = self.target
-        site = self.work / "deps"
-        report = pip_install(requirements, site, t, cache_dir=self.cache.pip_cache_dir,
-                             progress=self.say)
-        self.say(f"installed {len(report.installed)} distributions in {report.duration:.1f} s; "
-                 "checking native code")
-        abi: AbiReport = scan_tree(site, t)
-        entries = dir_entries(site, skip=lambda rel: rel.split("/")[0] == "bin")
-        self.say("caching the dependency tree")
-        meta = {"installed": report.installed, **abi.to_dict(), "requirements": requirements,
-                "runtime": t.runtime, "architecture": t.architecture}
-        cached = self.cache.put(DEPS, key, entries, meta)
-        self._note_glibc(meta.get("newest_glibc"))
-        return cached
+    def dependencies(self) -> Dependencies:
+        deps = self.deps_step.get()
+        if deps.cached is not None:
+            if deps.cache_hit:
+                self.cache_hits.append(f"dependencies ({deps.cached.source}) "
+                                       f"{deps.cached.key[:12]}")
+            self._note_glibc(deps.cached.meta.get("newest_glibc"))
+        return deps
 
     def _note_glibc(self, text: Any) -> None:
         if isinstance(text, str) and "." in text:
@@ -174,28 +167,30 @@ class _Builder:
             if self.newest_glibc is None or (major, minor) > self.newest_glibc:
                 self.newest_glibc = (major, minor)
 
-    def _scan_app(self, root: Path, skip: Callable[[str], bool] | None) -> None:
-        report = scan_tree(root, self.target, skip=skip)
+    def plain_app(self) -> tuple[list[Entry], list[Entry]]:
+        report = scan_tree(self.app_dir, self.target,
+                           skip=lambda rel: _skip_app_file(rel) and not rel.startswith("vendor/"))
         if report.newest_glibc:
             self._note_glibc("%d.%d" % report.newest_glibc)  # noqa: UP031
-
-    def plain_app(self) -> tuple[list[Entry], list[Entry]]:
-        self._scan_app(self.app_dir, lambda rel: _skip_app_file(rel) and
-                       not rel.startswith("vendor/"))
         app = dir_entries(self.app_dir, skip=_skip_app_file)
         vendor_dir = self.app_dir / "vendor"
         vendor = dir_entries(vendor_dir) if vendor_dir.is_dir() else []
+        self.app_bytes = sum(e.size for e in app) + sum(e.size for e in vendor)
         return app, vendor
 
-    def chalice_key(self, deps_key: str | None) -> str:
+    def chalice_key(self) -> str:
+        from orchestrator.steps.packaging import chalice as chalice_build
+
+        # chalice runs on a copy without requirements.txt: its output is the project's
+        # code and chalice's runtime, never the dependencies, so they are not in the key
         skip: Callable[[str], bool] = lambda rel: (rel.startswith(".chalice/deployments/")  # noqa: E731
                                                    or "__pycache__" in rel.split("/"))
         return cache_key(project=_tree_digest(self.app_dir, skip), runtime=self.target.runtime,
                          arch=self.target.architecture, chalice=chalice_build.chalice_version(),
-                         deps=deps_key, builder=BUILDER_VERSION)
+                         builder=BUILDER_VERSION)
 
     def cached_chalice(self, key: str) -> list[Entry] | None:
-        cached = self.cache.get("chalice", key)
+        cached = self.cache.get(CHALICE, key)
         if cached is None:
             return None
         self.cache_hits.append(f"chalice package ({cached.source}) {key[:12]}")
@@ -203,88 +198,88 @@ class _Builder:
         self._note_glibc(cached.meta.get("newest_glibc"))
         return cached.entries()
 
-    def finish_chalice(self, run: chalice_build.ChaliceRun, key: str) -> list[Entry]:
+    def finish_chalice(self, run: Any, key: str) -> list[Entry]:
         self.say("running chalice package")
         out = run.finish(progress=self.say)
         report = scan_tree(out, self.target)
         glibc = "%d.%d" % report.newest_glibc if report.newest_glibc else None  # noqa: UP031
         self._note_glibc(glibc)
-        cached = self.cache.put("chalice", key, dir_entries(out), {"newest_glibc": glibc})
+        cached = self.cache.put(CHALICE, key, dir_entries(out), {"newest_glibc": glibc})
         return cached.entries()
 
-    def build_chalice(self, requirements: list[str]) -> tuple[CachedZip | None, list[Entry]]:
+    def build_chalice(self) -> tuple[Dependencies, list[Entry]]:
         """Dependencies and chalice's output. On a miss chalice starts first and imports
-        its own code while pip installs; it goes on to the app once the dependency tree
-        is complete and cached."""
-        dkey = self.deps_key(requirements)
-        deps = self.cached_dependencies(dkey)
-        ckey = self.chalice_key(dkey)
+        its own code while the dependencies are fetched; it goes on to the app once they
+        are complete and cached."""
+        from orchestrator.steps.packaging import chalice as chalice_build
+
+        self.app_bytes = sum(e.size for e in dir_entries(self.app_dir, skip=_skip_app_file))
+        ckey = self.chalice_key()
         entries = self.cached_chalice(ckey)
         if entries is not None:
-            if dkey is not None and deps is None:
-                deps = self.install_dependencies(requirements, dkey)
-            return deps, entries
-        tree = None if dkey is None else self.work / ("deps" if deps is None else "deps-import")
-        run = chalice_build.start_chalice(self.app_dir, self.work, self.target, tree)
+            return self.dependencies(), entries
+        tree = self.work / "deps-import"
+        tree.mkdir(parents=True, exist_ok=True)
+        run = chalice_build.start_chalice(self.app_dir, self.work, self.target, tree,
+                                          jail=self.jail)
         try:
-            if dkey is not None and deps is None:
-                deps = self.install_dependencies(requirements, dkey)
-            elif deps is not None and tree is not None:
-                unpack_zip(deps.path, tree, UnpackLimits(max_entries=1_000_000,
-                                                         max_entry_ratio=1e9,
-                                                         max_total_ratio=1e9))
+            deps = self.dependencies()
+            if deps.cached is not None:
+                unpack_zip(deps.cached.path, tree, UnpackLimits(
+                    max_entries=1_000_000, max_entry_ratio=1e9, max_total_ratio=1e9))
             return deps, self.finish_chalice(run, ckey)
         finally:
             run.cancel()
 
 
-def _too_large(entries: list[Entry], total: int) -> BuildError:
-    top = _top_level_sizes(entries)
-    listing = ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in top)
-    return BuildError(
-        f"the package unzips to {total:,} bytes, over Lambda's {LAMBDA_UNZIPPED_LIMIT:,} "
-        f"(250 MB); largest: {listing}",
-        code="PackageTooLarge",
-        hint="drop dependencies or files the function does not need, or use a container image",
-        details={"unzipped_size": total, "largest": [{"path": n, "bytes": s} for n, s in top]})
-
-
 def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCache,
-                  progress: Progress | None = None,
-                  clock: Callable[[], float] = time.monotonic) -> BuildResult:
-    """Build ``app_dir`` for ``spec`` into ``out_zip``; raise BuildError with a code."""
+                  progress: Progress | None = None, refresh: bool = False,
+                  clock: Callable[[], float] = time.monotonic,
+                  jail: Jail | None = None) -> BuildResult:
+    """Build ``app_dir`` for ``spec`` into ``out_zip``; raise BuildError with a code.
+    ``refresh`` resolves the dependencies again instead of using a remembered
+    resolution; ``jail`` is where chalice imports the app."""
     start = clock()
     say: Progress = progress or (lambda _msg: None)
     app_dir = Path(app_dir)
     out_zip = Path(out_zip)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="auto-lambda-build-") as tmp:
-        b = _Builder(app_dir, spec, cache, Path(tmp), say)
-        if spec.chalice:  # refuse before spending time on pip
-            chalice_build.check_chalice_target(b.target)
-        requirements = b.requirements()
+        b = _Builder(app_dir, spec, cache, Path(tmp), say, clock, jail)
+        b.deps_step.refresh = refresh
         vendor_entries: list[Entry] = []
-        if spec.chalice:
-            deps, app_entries = b.build_chalice(requirements)
+        if spec.chalice:  # refuse before spending time on dependencies
+            # chalice's driver and the tool sandbox are loaded for chalice projects only
+            from orchestrator.steps.packaging.chalice import check_chalice_target
+
+            check_chalice_target(b.target)
+            deps, app_entries = b.build_chalice()
+            app_names = {e.name for e in app_entries if (app_dir / e.name).is_file()}
         else:
-            key = b.deps_key(requirements)
-            deps = b.cached_dependencies(key)
-            if key is not None and deps is None:
-                deps = b.install_dependencies(requirements, key)
             app_entries, vendor_entries = b.plain_app()
-        dep_entries = deps.entries() if deps is not None else []
-        installed = [(str(n), str(v)) for n, v in deps.meta.get("installed", [])] if deps else []
+            deps = b.dependencies()
+            app_names = {e.name for e in app_entries}
+        meta = deps.cached.meta if deps.cached is not None else {}
+        dep_entries = deps.cached.entries() if deps.cached is not None else []
+        installed = [(str(n), str(v)) for n, v in meta.get("installed", [])]
         entries, overridden = _merge(app_entries, vendor_entries, dep_entries)
         total = sum(e.size for e in entries)
-        if total > LAMBDA_UNZIPPED_LIMIT:
-            raise _too_large(entries, total)
+        if total > LAMBDA_UNZIPPED_BYTES:
+            from orchestrator.steps.packaging.install import too_large
+
+            raise too_large(dict(_top_level_sizes(entries)), total)
+        by_name = {e.name: e for e in entries}
+        imports = check_imports(by_name, spec.handler, b.target, app_names=app_names,
+                                on_note=say)
         say(f"writing {out_zip.name} ({len(entries)} files)")
         summary = write_zip(entries, out_zip)
     glibc = b.newest_glibc
     return BuildResult(
         zip_path=out_zip, sha256=summary.sha256, size=summary.size,
         unzipped_size=summary.unzipped_size, installed=installed, cache_hits=b.cache_hits,
-        duration=clock() - start, upload_via_s3=summary.size > DIRECT_UPLOAD_LIMIT,
+        duration=clock() - start, upload_via_s3=summary.size > LAMBDA_DIRECT_UPLOAD_BYTES,
         runtime=spec.runtime, architecture=spec.architecture, files=summary.count,
         chalice=spec.chalice, newest_glibc=f"{glibc[0]}.{glibc[1]}" if glibc else None,
-        overridden=overridden, largest=_top_level_sizes(entries))
+        overridden=overridden, largest=_top_level_sizes(entries), left_out=deps.left_out,
+        installer=deps.installer, inputs=deps.inputs, resolution=deps.resolution,
+        downloaded=deps.downloaded, imports=imports)

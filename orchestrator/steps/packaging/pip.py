@@ -1,15 +1,19 @@
-"""Cross-installing an app's requirements for a Lambda target with pip.
+"""The fallback installer: pip cross-installing requirement lines for a Lambda target.
 
-pip runs as a subprocess of the current interpreter with a scrubbed environment and a
-timeout, wheels only (``--only-binary=:all:``, so no setup.py of an uploaded app's
-dependency ever runs here), for the target's Python version, implementation and
-manylinux platform tags, without byte-compiling (the .pyc files of the build host's
-interpreter are useless on Lambda and double the install time).
+uv is the installer (``resolve`` and ``install``); pip is used only when asked
+(``AUTO_LAMBDA_INSTALLER=pip``) or when no uv binary is found. pip runs as a subprocess
+of the current interpreter with a scrubbed environment and a timeout, wheels only
+(``--only-binary=:all:``, so no setup.py of an uploaded app's dependency ever runs
+here), for the target's Python version, implementation and manylinux platform tags,
+without byte-compiling (the .pyc files of the build host's interpreter are useless on
+Lambda and double the install time). Requirement lines arrive already checked by
+``inputs`` (``--hash`` options included, which put pip in hash-checking mode).
 
-``requirements.txt`` is untrusted: only plain requirement lines are accepted (names,
-extras, versions, markers); pip options (``--index-url``, ``-e``, ``-r``) and direct
-URL or path requirements are refused. pip's failures are turned into error codes:
-``NoCompatibleWheel`` names the package, the version asked for and the tags tried.
+Known limit, and why uv is preferred: the pip that comes with Python 3.11 judges a
+wheel's Requires-Python by the worker's interpreter, not ``--python-version``, so for a
+newer runtime it may install an older release than the newest that fits. pip's failures
+are turned into error codes: ``NoCompatibleWheel`` names the package, the version asked
+for and the tags tried.
 """
 
 from __future__ import annotations
@@ -45,29 +49,13 @@ class PipReport:
     command: list[str]
 
 
-def parse_requirements(text: str, source: str = "requirements.txt") -> list[str]:
-    """Normalized requirement lines (sorted, comments dropped), or RequirementsInvalid."""
-    lines: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("-"):
-            raise BuildError(f"{source} line {number}: pip options are not accepted ({line!r})",
-                             code="RequirementsInvalid",
-                             hint="list package names and versions only, e.g. numpy>=2")
-        try:
-            req = Requirement(line)
-        except InvalidRequirement as exc:
-            raise BuildError(f"{source} line {number}: {line!r} is not a valid requirement: {exc}",
-                             code="RequirementsInvalid",
-                             hint="use the form name[extra]>=version; marker") from exc
-        if req.url:
-            raise BuildError(f"{source} line {number}: direct URL requirements are not accepted "
-                             f"({req.name} @ ...)", code="RequirementsInvalid",
-                             hint="depend on a released version, or put the code in vendor/")
-        lines.append(str(req))
-    return sorted(set(lines))
+def pip_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("pip")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _dist_info_name_version(dist_info: Path) -> tuple[str, str] | None:
@@ -93,7 +81,8 @@ def installed_distributions(site_dir: Path) -> list[tuple[str, str]]:
 
 
 def pip_command(requirements_file: Path, target_dir: Path, target: Target,
-                cache_dir: Path | None = None, python: str = sys.executable) -> list[str]:
+                cache_dir: Path | None = None, python: str = sys.executable,
+                constraints_file: Path | None = None) -> list[str]:
     # --no-warn-conflicts: the check reads the metadata of every distribution installed
     # where pip runs (the worker's own environment, nothing to do with the target): ~0.3 s.
     cmd = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
@@ -104,6 +93,8 @@ def pip_command(requirements_file: Path, target_dir: Path, target: Target,
         cmd += ["--platform", tag]
     if cache_dir is not None:
         cmd += ["--cache-dir", str(cache_dir)]
+    if constraints_file is not None:
+        cmd += ["-c", str(constraints_file)]
     cmd += ["-r", str(requirements_file)]
     return cmd
 
@@ -137,6 +128,7 @@ def _explain_failure(output: str, requirements: list[str], target: Target) -> Bu
 
 
 def pip_install(requirements: list[str], target_dir: Path, target: Target, *,
+                constraints: list[str] | None = None,
                 cache_dir: Path | None = None, timeout: float = PIP_TIMEOUT,
                 progress: Callable[[str], None] | None = None,
                 clock: Callable[[], float] = time.monotonic) -> PipReport:
@@ -144,7 +136,11 @@ def pip_install(requirements: list[str], target_dir: Path, target: Target, *,
     target_dir.mkdir(parents=True, exist_ok=True)
     req_file = target_dir.parent / f"{target_dir.name}.requirements.txt"
     req_file.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-    cmd = pip_command(req_file, target_dir, target, cache_dir)
+    cons_file = None
+    if constraints:
+        cons_file = target_dir.parent / f"{target_dir.name}.constraints.txt"
+        cons_file.write_text("\n".join(constraints) + "\n", encoding="utf-8")
+    cmd = pip_command(req_file, target_dir, target, cache_dir, constraints_file=cons_file)
     if progress:
         progress(f"pip install {' '.join(requirements)} for {target.runtime}/{target.architecture}")
     start = clock()

@@ -1,8 +1,12 @@
-"""Running build tools (pip, chalice) as subprocesses: a scrubbed environment without
-AWS credentials, a timeout that kills the whole process group, resource limits, and
-no network where ``unshare -n`` works and the step needs none.
+"""Running trusted build tools (pip) as subprocesses: a scrubbed environment without
+AWS credentials, a timeout that kills the whole process group, a memory limit, and
+output read back as a bounded tail (a tool printing hundreds of megabytes costs the
+worker neither memory nor disk).
 
-This module does not interpret tool output; callers turn it into error codes.
+Only tools that run no uploaded code belong here (pip installs wheels only and never
+imports what it installs); anything that imports or runs app code goes through the
+jail (``orchestrator.steps.jail``). This module does not interpret tool output;
+callers turn it into error codes.
 """
 
 from __future__ import annotations
@@ -11,22 +15,22 @@ import contextlib
 import os
 import resource
 import select
-import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
 from orchestrator.errors import BuildError
+from orchestrator.steps.jail.output import TailCapture
 
 _KEEP_EXACT = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
                "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NO_PROXY", "no_proxy", "HTTP_PROXY",
                "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"}
 _KEEP_PREFIXES = ("PIP_",)
 _T = TypeVar("_T")
+TOOL_OUTPUT_KEEP = 256 * 1024
 
 
 def scrubbed_env(extra: Mapping[str, str] | None = None,
@@ -42,19 +46,6 @@ def scrubbed_env(extra: Mapping[str, str] | None = None,
     if extra:  # callers may add harmless AWS settings (a region), never credentials
         env.update(extra)
     return env
-
-
-@cache
-def offline_prefix() -> tuple[str, ...]:
-    """``("unshare", "-n")`` when a network namespace can be created here, else ()."""
-    exe = shutil.which("unshare")
-    if exe is None:
-        return ()
-    try:
-        ok = subprocess.run([exe, "-n", "true"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        ok = False
-    return (exe, "-n") if ok else ()
 
 
 @dataclass(frozen=True)
@@ -75,45 +66,6 @@ def _limit(pid: int, memory_bytes: int | None) -> None:
         resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
         if memory_bytes:
             resource.prlimit(pid, resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-
-
-class StartedTool:
-    """A tool started ahead of time (``start_tool``) that waits on its stdin for a go-ahead.
-
-    Its output goes to files (it may print while it waits; a pipe could fill up).
-    ``finish`` sends the go-ahead and waits like ``run_tool``; ``kill`` stops it at once.
-    """
-
-    def __init__(self, proc: subprocess.Popen[bytes], out_path: Path, err_path: Path,
-                 what: str) -> None:
-        self.proc = proc
-        self.out_path = out_path
-        self.err_path = err_path
-        self.what = what
-
-    def finish(self, message: bytes, *, timeout: float,
-               tick: Callable[[str], None] | None = None,
-               tick_seconds: float = 10.0) -> RunResult:
-        assert self.proc.stdin is not None
-        with contextlib.suppress(BrokenPipeError, OSError):  # it may have ended already
-            self.proc.stdin.write(message)
-            self.proc.stdin.close()
-        _wait_or_kill(lambda step: _wait_exit(self.proc, step), self.kill, what=self.what,
-                      timeout=timeout, tick=tick, tick_seconds=tick_seconds)
-        return RunResult(self.proc.returncode, _read_text(self.out_path),
-                         _read_text(self.err_path))
-
-    def kill(self) -> None:
-        """Stop its process group, unless it has ended and been reaped (then its group id
-        may belong to someone else)."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=10)
-        if self.proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
 
 
 def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -154,44 +106,36 @@ def _wait_or_kill(wait: Callable[[float], _T], kill: Callable[[], None], *, what
                              hint="reduce the dependencies or retry later") from None
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def start_tool(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str], what: str,
-               log_dir: Path, offline: bool = False,
-               memory_bytes: int | None = None) -> StartedTool:
-    """Start ``cmd`` now, with its stdin a pipe it waits on; ``finish`` lets it go on.
-    Same environment, session, limits and isolation rules as ``run_tool``."""
-    argv = [*offline_prefix(), *cmd] if offline else list(cmd)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = log_dir / "stdout.log", log_dir / "stderr.log"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=out, stderr=err,
-                                stdin=subprocess.PIPE, start_new_session=True)
-    _limit(proc.pid, memory_bytes)
-    return StartedTool(proc, out_path, err_path, what)
-
-
 def run_tool(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float,
-             what: str, offline: bool = False, memory_bytes: int | None = None,
-             tick: Callable[[str], None] | None = None, tick_seconds: float = 10.0) -> RunResult:
+             what: str, memory_bytes: int | None = None,
+             tick: Callable[[str], None] | None = None, tick_seconds: float = 10.0,
+             keep_bytes: int = TOOL_OUTPUT_KEEP) -> RunResult:
     """Run ``cmd``; on timeout kill its process group and raise BuildError(BuildTimeout).
-    ``tick`` is called every ``tick_seconds`` while it runs (the worker's heartbeat)."""
-    argv = [*offline_prefix(), *cmd] if offline else list(cmd)
-    proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, errors="replace",
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    ``tick`` is called every ``tick_seconds`` while it runs (the worker's heartbeat).
+    Only the last ``keep_bytes`` of stdout and of stderr are kept."""
+    proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
     _limit(proc.pid, memory_bytes)
+    assert proc.stdout is not None and proc.stderr is not None
+    out = TailCapture(os.dup(proc.stdout.fileno()), name="tool-stdout", keep=keep_bytes,
+                      limit=1 << 62)
+    err = TailCapture(os.dup(proc.stderr.fileno()), name="tool-stderr", keep=keep_bytes,
+                      limit=1 << 62)
+    proc.stdout.close()
+    proc.stderr.close()
 
     def kill() -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        proc.wait()
 
-    out, err = _wait_or_kill(lambda step: proc.communicate(timeout=step), kill, what=what,
-                             timeout=timeout, tick=tick, tick_seconds=tick_seconds)
-    return RunResult(proc.returncode, out, err)
+    try:
+        _wait_or_kill(lambda step: _wait_exit(proc, step), kill, what=what, timeout=timeout,
+                      tick=tick, tick_seconds=tick_seconds)
+    finally:
+        if proc.poll() is None:
+            kill()
+        out.join()
+        err.join()
+    return RunResult(proc.returncode, out.tail(), err.tail())

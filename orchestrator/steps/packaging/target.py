@@ -6,6 +6,9 @@ python3.10 and python3.11 run on Amazon Linux 2 (glibc 2.26); python3.12 and lat
 Amazon Linux 2023 (glibc 2.34). A wheel tagged manylinux_2_X runs where glibc >= 2.X,
 so the tags offered to pip are every manylinux_2_X up to the runtime's glibc (pip does
 not expand manylinux_2_28 downwards by itself), plus the legacy manylinux2014 alias.
+uv takes one platform name and accepts every older tag itself; it knows
+``manylinux_2_17`` and ``manylinux_2_28`` upwards, so Amazon Linux 2 (glibc 2.26) is asked
+as ``manylinux_2_17``: a release published only as manylinux_2_24/2_26 wheels is not seen.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ ELF_MACHINE = {"x86_64": 62, "arm64": 183}
 PIP_ARCH = {"x86_64": "x86_64", "arm64": "aarch64"}
 AL2_RUNTIMES = frozenset({"python3.10", "python3.11"})
 OLDEST_MANYLINUX_MINOR = 17
+# uv's --python-platform names: manylinux_2_17, then manylinux_2_28 and newer.
+UV_OLDEST_NEW_MANYLINUX = 28
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,25 @@ class Target:
     @property
     def elf_machine(self) -> int:
         return ELF_MACHINE[self.architecture]
+
+    @property
+    def uv_platform(self) -> str:
+        """The ``--python-platform`` uv resolves for: the newest manylinux it knows that
+        this runtime's glibc runs."""
+        minor = self.glibc[1] if self.glibc[1] >= UV_OLDEST_NEW_MANYLINUX else 17
+        return f"{self.pip_arch}-manylinux_2_{minor}"
+
+    def marker_environment(self) -> dict[str, str]:
+        """PEP 508 marker values on this runtime (for evaluating requirement markers)."""
+        full = f"{self.python_version}.0"
+        return {
+            "implementation_name": "cpython", "implementation_version": full,
+            "os_name": "posix", "platform_machine": self.pip_arch,
+            "platform_python_implementation": "CPython", "platform_release": "",
+            "platform_system": "Linux", "platform_version": "",
+            "python_full_version": full, "python_version": self.python_version,
+            "sys_platform": "linux",
+        }
 
     def platform_tags(self) -> list[str]:
         """Newest first: manylinux_2_<glibc>.. manylinux_2_17, then manylinux2014."""

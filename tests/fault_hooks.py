@@ -1,9 +1,11 @@
-"""Fault injection points: a testing aid for the chaos suite, a no-op unless configured.
+"""Fault points for the chaos suite, as ``states.Hooks`` middleware: ``FaultHooks``.
 
-The pipeline calls ``fault_point("after:built", key=...)`` at every state boundary and
-``fault_point("during:build", ...)`` inside every step; this module decides, from the
-environment only, whether something goes wrong there. With no rule configured every
-call returns at once and nothing else happens, so production never pays for it.
+A worker loads it through the extra-hooks setting
+(``AUTO_LAMBDA_HOOKS=tests.fault_hooks:FaultHooks``, with the repository on
+``PYTHONPATH``); the shipped code knows nothing of it. The hooks name a point at every
+state boundary and around every step, and this module decides, from the environment
+only, whether something goes wrong there. With no rule configured every point returns
+at once.
 
 Rules come from ``AUTO_LAMBDA_FAULTS`` (``;``-separated) and, as a shorthand for kill
 rules, ``AUTO_LAMBDA_FAULT_KILL_AT`` (``,``-separated points)::
@@ -16,16 +18,16 @@ rules, ``AUTO_LAMBDA_FAULT_KILL_AT`` (``,``-separated points)::
     before:deploy=raise:DeployFailed        a permanent error, every time
 
 Points: ``after:<state>`` once a transition into <state> is persisted (``after:received``
-once the job record exists), ``before:<step>`` after its TaskStarted is persisted,
-``during:<step>`` after the step's side effects, before its result is persisted.
+once the new job's first events are), ``before:<step>`` after its TaskStarted is
+persisted, ``during:<step>`` after the step's side effects, before its result is
+persisted.
 
 ``AUTO_LAMBDA_FAULT_DIR`` (optional) shares state between processes: a kill fires at
 most once per (rule, job), ``raise:...:N`` counts across processes, and every firing is
 appended to ``<dir>/fired.log`` so a test can wait for it. Without it a kill fires
 every time and counts are per process.
 
-This module must never be used for anything but tests and drills: it only ever makes
-things fail, and does nothing at all when unset.
+It only ever makes things fail, and does nothing at all when unset.
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import TRANSIENT_CODES, AutoLambdaError, TransientError
+from states import EventType, Execution, HistoryEvent, Hooks, TaskCall
+
+HOOKS_PATH = "tests.fault_hooks:FaultHooks"
 
 ENV_RULES = "AUTO_LAMBDA_FAULTS"
 ENV_KILL_AT = "AUTO_LAMBDA_FAULT_KILL_AT"
@@ -206,3 +211,21 @@ def fired(folder: Path) -> list[dict[str, object]]:
         with contextlib.suppress(json.JSONDecodeError):
             out.append(json.loads(line))
     return out
+
+
+class FaultHooks(Hooks):
+    """Applies the configured rules at every point of a drive."""
+
+    def on_event(self, ex: Execution, event: HistoryEvent) -> None:
+        if event.type is EventType.StateEntered:
+            fault_point(f"after:{event.state}", job_id=ex.id, key=_key(ex))
+
+    @contextlib.contextmanager
+    def task_scope(self, ex: Execution, call: TaskCall) -> Iterator[None]:
+        fault_point(f"before:{call.resource}", job_id=ex.id, key=_key(ex))
+        yield
+        fault_point(f"during:{call.resource}", job_id=ex.id, key=_key(ex))
+
+
+def _key(ex: Execution) -> str:
+    return str(ex.data.get("key", ""))

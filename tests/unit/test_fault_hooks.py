@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import faults
 from orchestrator.errors import AutoLambdaError, TransientError
+from tests import fault_hooks as faults
 
 
 def test_fault_points_do_nothing_when_no_rule_is_set(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,273 @@
+"""What the web console reads and does, through the same store, indexes and AWS facade
+as the CLI: job pages and counts, one job with its alias and trace, the fleet's metrics
+from CloudWatch, the DLQ, and the replay plan and its execution.
+
+No HTML here, no HTTP. Reads never write; the two action methods (``replay`` and
+``bring_back``) go through ``orchestrator.jobs.replay``'s planner and executor, exactly
+as ``auto-lambda replay`` does. Clock injected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.aws.facade import Aws, aws_call, error_code
+from orchestrator.config import LIVE_ALIAS, METRIC_NAMESPACE
+from orchestrator.jobs.listing import JobIndex, ListPage, ListQuery, all_states
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.store import JobStore
+
+log = logging.getLogger(__name__)
+
+# The fleet chart's series (names the checker publishes, checker/metric.py).
+FLEET_METRICS = ("BacklogPerSlot", "Backlog", "InFlight", "InServiceInstances")
+
+
+@dataclass
+class Counts:
+    by_state: dict[str, int]
+    read_at: float
+
+
+class CountsCache:
+    """Counts per state, read in the background while someone looks (a count reads the
+    whole index partition, so pages never wait for it). The pause between two counts is
+    ten times what the last one took, at least ``every`` seconds: a small table is
+    counted every couple of seconds, a large one spends at most a tenth of the time."""
+
+    def __init__(self, index: JobIndex, clock: Callable[[], float] = time.time,
+                 every: float = 2.0, idle_after: float = 120.0) -> None:
+        self.index, self.clock, self.every, self.idle_after = index, clock, every, idle_after
+        self.pause = every
+        self._counts: Counts | None = None
+        self._wanted_at = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def refresh(self) -> Counts:
+        started = time.monotonic()
+        counts = Counts(self.index.counts(self.index.states), self.clock())
+        self.pause = max(self.every, 10 * (time.monotonic() - started))
+        with self._lock:
+            self._counts = counts
+        return counts
+
+    def get(self) -> Counts | None:
+        """The latest counts; None until the first count has finished."""
+        self._wanted_at = self.clock()
+        with self._lock:
+            return self._counts
+
+    def start(self) -> None:
+        """Count now, then again after each pause while the console is being looked at."""
+        self._wanted_at = self.clock()
+
+        def loop() -> None:
+            while True:
+                if self.clock() - self._wanted_at <= self.idle_after:
+                    try:
+                        self.refresh()
+                    except Exception:
+                        log.warning("ui: counting jobs failed", exc_info=True)
+                if self._stop.wait(self.pause):
+                    return
+
+        self._thread = threading.Thread(target=loop, name="ui-counts", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+@dataclass
+class Series:
+    name: str
+    points: list[tuple[float, float]] = field(default_factory=list)  # (epoch s, value)
+
+
+@dataclass
+class Fleet:
+    series: dict[str, Series]
+    target: float | None
+    target_source: str
+    dlq_depth: int | None
+    queue_depth: dict[str, int]
+    start: float
+    end: float
+    errors: list[str] = field(default_factory=list)
+
+
+class ConsoleData:
+    def __init__(self, aws: Aws, clock: Callable[[], float] = time.time) -> None:
+        self.aws = aws
+        self.settings = aws.settings
+        self.clock = clock
+        self.store = JobStore(aws)
+        self.index = JobIndex(aws, clock=clock)
+        self.counts = CountsCache(self.index, clock=clock)
+        self.states = all_states()
+
+    # ---- jobs ----
+    def page(self, query: ListQuery) -> ListPage:
+        return self.index.page(query)
+
+    def job(self, job_id: str) -> JobRecord | None:
+        return self.store.get(job_id)
+
+    def live_version(self, rec: JobRecord) -> str | None:
+        """Where the function's ``live`` alias points now (None if no alias yet)."""
+        if not rec.function_arn:
+            return None
+        name = rec.function_arn.split(":")[6] if rec.function_arn.count(":") >= 6 \
+            else rec.function_arn
+        try:
+            with aws_call("lambda.get_alias"):
+                alias = self.aws.lambda_.get_alias(FunctionName=name, Name=LIVE_ALIAS)
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        return str(alias.get("FunctionVersion"))
+
+    def trace(self, rec: JobRecord) -> tuple[str | None, dict[str, Any] | None]:
+        """The trace id and the X-Ray ``BatchGetTraces`` answer (None when unavailable)."""
+        from orchestrator.cli.cmd_trace import _trace_id_of
+
+        trace_id = _trace_id_of(rec)
+        if not trace_id:
+            return None, None
+        try:
+            with aws_call("xray.batch_get_traces"):
+                return trace_id, dict(self.aws.xray.batch_get_traces(TraceIds=[trace_id]))
+        except Exception:
+            log.warning("ui: X-Ray trace %s could not be read", trace_id, exc_info=True)
+            return trace_id, None
+
+    # ---- fleet ----
+    def fleet(self, window: float = 3600.0, period: int = 10) -> Fleet:
+        from checker.metric import metric_dimensions
+
+        end = self.clock()
+        start = end - window
+        errors: list[str] = []
+        series = {name: Series(name) for name in FLEET_METRICS}
+        queries = [{"Id": f"m{i}", "ReturnData": True, "MetricStat": {
+            "Metric": {"Namespace": METRIC_NAMESPACE, "MetricName": name,
+                       "Dimensions": metric_dimensions(self.settings)},
+            "Period": period, "Stat": "Average"}} for i, name in enumerate(FLEET_METRICS)]
+        try:
+            token: str | None = None
+            while True:
+                kwargs: dict[str, Any] = {
+                    "MetricDataQueries": queries,
+                    "StartTime": dt.datetime.fromtimestamp(start, tz=dt.UTC),
+                    # One period past now, so the period in progress is included.
+                    "EndTime": dt.datetime.fromtimestamp(end + period, tz=dt.UTC),
+                    "ScanBy": "TimestampAscending"}
+                if token:
+                    kwargs["NextToken"] = token
+                with aws_call("cloudwatch.get_metric_data"):
+                    resp = self.aws.cloudwatch.get_metric_data(**kwargs)
+                for result in resp.get("MetricDataResults", []):
+                    name = FLEET_METRICS[int(str(result["Id"])[1:])]
+                    series[name].points += [
+                        (stamp.timestamp(), float(value)) for stamp, value in
+                        zip(result.get("Timestamps", []), result.get("Values", []), strict=False)]
+                token = resp.get("NextToken")
+                if not token:
+                    break
+        except Exception as exc:
+            errors.append(f"CloudWatch: {getattr(exc, 'code', None) or error_code(exc) or exc}")
+        for s in series.values():
+            s.points.sort()
+        target, source = self._target(errors)
+        return Fleet(series=series, target=target, target_source=source,
+                     dlq_depth=self._depth(self.settings.dlq_name, errors).get("visible"),
+                     queue_depth=self._depth(self.settings.queue_name, errors),
+                     start=start, end=end, errors=errors)
+
+    def _target(self, errors: list[str]) -> tuple[float | None, str]:
+        """The worker group's target-tracking value (what BacklogPerSlot aims at)."""
+        group = self.settings.worker_group_name
+        try:
+            with aws_call("autoscaling.describe_policies"):
+                policies = self.aws.autoscaling.describe_policies(
+                    AutoScalingGroupName=group, PolicyTypes=["TargetTrackingScaling"]
+                ).get("ScalingPolicies", [])
+        except Exception as exc:
+            errors.append(f"Auto Scaling: {error_code(exc) or exc}")
+            return None, ""
+        for policy in policies:
+            value = (policy.get("TargetTrackingConfiguration") or {}).get("TargetValue")
+            if value is not None:
+                return float(value), f"{group} / {policy.get('PolicyName')}"
+        return None, ""
+
+    def _depth(self, queue: str, errors: list[str]) -> dict[str, int]:
+        try:
+            url = self.aws.queue_url(queue)
+            with aws_call("sqs.get_queue_attributes"):
+                attrs = self.aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        except Exception as exc:
+            errors.append(f"SQS {queue}: {getattr(exc, 'code', None) or error_code(exc) or exc}")
+            return {}
+        return {"visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+                "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))}
+
+    # ---- actions: plan, then execute (orchestrator.jobs.replay) ----
+    def replay_plan(self, job_id: str, restart: bool) -> list[Any]:
+        from orchestrator.jobs.replay import Request, gather, plan
+
+        request = Request(job_ids=(job_id,), restart=restart)
+        facts = gather(request, self.store, self.aws, self.clock())
+        return plan(request, facts)
+
+    def replay(self, job_id: str, restart: bool) -> list[Any]:
+        from orchestrator.jobs.replay import Executor, Request, gather, plan
+
+        request = Request(job_ids=(job_id,), restart=restart)
+        facts = gather(request, self.store, self.aws, self.clock())
+        actions = plan(request, facts)
+        return Executor(self._runner(), self.aws, self.aws.queue_url()).apply(actions, facts)
+
+    def dlq_plan(self) -> list[Any]:
+        from orchestrator.jobs.replay import Request, gather, plan, release_dlq
+
+        url = self.aws.queue_url(self.settings.dlq_name)
+        request = Request(dlq=True, limit=100)
+        facts = gather(request, self.store, self.aws, self.clock(), dlq_url=url)
+        release_dlq(self.aws, url, facts.dlq)
+        return plan(request, facts)
+
+    def bring_back(self) -> list[Any]:
+        from orchestrator.jobs.replay import Executor, Request, gather, plan
+
+        url = self.aws.queue_url(self.settings.dlq_name)
+        request = Request(dlq=True, limit=100)
+        facts = gather(request, self.store, self.aws, self.clock(), dlq_url=url)
+        actions = plan(request, facts)
+        return Executor(self._runner(), self.aws, self.aws.queue_url(), url).apply(
+            actions, facts)
+
+    def _runner(self) -> Any:
+        from orchestrator.jobs.runtime import build_runtime
+
+        return build_runtime(self.settings, aws=self.aws).runner
+
+
+def safe_json(value: Any, limit: int = 600) -> str:
+    """A value as short JSON text for a page (never more than ``limit`` characters)."""
+    text = json.dumps(value, default=str, sort_keys=True)
+    return text if len(text) <= limit else text[:limit - 1] + "…"

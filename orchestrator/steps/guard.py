@@ -1,0 +1,61 @@
+"""Every failure of a step carries one of auto-lambda's stable codes.
+
+A step raises ``AutoLambdaError`` subclasses with codes; anything else that escapes a
+step (a bug, a full disk, a permission problem on the worker) would otherwise reach the
+job record as a Python class name (``PermissionError``), which is neither stable nor
+something a user can act on. ``guard_tasks`` wraps each step so such an exception becomes
+an error with a stable code and the original type and message kept in the message.
+Timeouts pass through unchanged: the workflow retries them as ``States.Timeout``.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from orchestrator.errors import AutoLambdaError
+
+log = logging.getLogger(__name__)
+Task = Callable[[Any], dict[str, Any]]
+
+
+def stable_error(exc: BaseException, step: str) -> AutoLambdaError:
+    """The coded error for an exception that is not an AutoLambdaError."""
+    what = f"{step} failed on the worker: {type(exc).__name__}: {exc}"[:2000]
+    if isinstance(exc, MemoryError):
+        return AutoLambdaError(what, code="WorkerOutOfMemory",
+                               hint="the worker ran out of memory; retry on another worker")
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return AutoLambdaError(what, code="WorkerDiskFull",
+                               hint="free space in AUTO_LAMBDA_WORK_DIR, then replay the job")
+    if isinstance(exc, PermissionError):
+        return AutoLambdaError(what, code="WorkerPermissionDenied",
+                               hint="the worker's user cannot use a file or folder it needs; "
+                                    "check AUTO_LAMBDA_WORK_DIR and AUTO_LAMBDA_CACHE_DIR")
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        aws_code = str(response.get("Error", {}).get("Code") or "unknown")
+        return AutoLambdaError(what, code="AwsRequestFailed",
+                               hint=f"AWS answered {aws_code}; check the worker's permissions "
+                                    "and the stack's resources")
+    return AutoLambdaError(what, code="InternalError",
+                           hint="this is a bug in auto-lambda; the job can be replayed")
+
+
+def guard(step: str, task: Task) -> Task:
+    def guarded(ctx: Any) -> dict[str, Any]:
+        try:
+            return task(ctx)
+        except (AutoLambdaError, TimeoutError):
+            raise
+        except Exception as exc:
+            log.exception("step %s raised %s", step, type(exc).__name__)
+            raise stable_error(exc, step) from exc
+    guarded.__name__ = getattr(task, "__name__", step)
+    return guarded
+
+
+def guard_tasks(tasks: dict[str, Task]) -> dict[str, Task]:
+    return {name: guard(name, task) for name, task in tasks.items()}

@@ -1,0 +1,87 @@
+"""``read_module``: what the static checks need from an app's Python module, found in a
+bounded subprocess (``pysource_probe.py``) so a hostile module cannot make the worker
+parse megabytes of source into gigabytes of syntax tree.
+
+A module over ``MAX_SOURCE_BYTES`` is refused (``HandlerTooLarge``) before anything
+reads it; the probe runs with a memory cap (a module too complex to parse within it is
+``HandlerTooComplex``) and a timeout. It only compiles; nothing of the app runs.
+
+A module of at most ``INPROCESS_MAX_BYTES`` (64 KB) is read in the worker with the same
+code: its syntax tree is bounded by its size (tens of megabytes at worst), and a
+subprocess would cost ~20 ms of every rebuild. Larger modules, and any that must be
+judged by another interpreter's grammar, go to the probe.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import AutoLambdaError
+
+MAX_SOURCE_BYTES = 1024 * 1024
+INPROCESS_MAX_BYTES = 64 * 1024
+PROBE_MEMORY_BYTES = 1024 * 1024 * 1024
+PROBE_TIMEOUT = 60.0
+PROBE = Path(__file__).with_name("pysource_probe.py")
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    syntax_error: dict[str, object] | None = None
+    bound: bool = False        # the function is bound at module level (or in if/try/with)
+    direct: bool = False       # ... by a plain module-level statement
+    imports: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _too(what: str, message: str, hint: str, error: type[AutoLambdaError]) -> AutoLambdaError:
+    return error(message, code=what, hint=hint)
+
+
+def read_module(path: Path, func: str, *, interpreter: str | None = None,
+                error: type[AutoLambdaError] = AutoLambdaError,
+                max_bytes: int = MAX_SOURCE_BYTES) -> ModuleFacts:
+    """Facts about ``path`` (the handler's module) and ``func`` in it; raises ``error``
+    with HandlerTooLarge or HandlerTooComplex."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise _too("HandlerTooLarge",
+                   f"{path.name} is {size:,} bytes; handler modules are checked up to "
+                   f"{max_bytes:,} bytes",
+                   "move data out of the handler's module (into a file it reads, or a "
+                   "module it imports)", error)
+    if size <= INPROCESS_MAX_BYTES and interpreter is None:
+        from orchestrator.steps import pysource_probe
+
+        return _facts(pysource_probe.facts(path.read_bytes(), str(path), func))
+    # imported on use, for start-up time: small modules never start the probe
+    import subprocess
+
+    limits = json.dumps([["RLIMIT_AS", PROBE_MEMORY_BYTES, PROBE_MEMORY_BYTES],
+                         ["RLIMIT_CPU", int(PROBE_TIMEOUT), int(PROBE_TIMEOUT)],
+                         ["RLIMIT_CORE", 0, 0]])
+    try:
+        done = subprocess.run([interpreter or sys.executable, "-I", "-S", "-B", str(PROBE),
+                               limits, str(path), func],
+                              capture_output=True, timeout=PROBE_TIMEOUT, check=False,
+                              env={"LC_ALL": "C.UTF-8"}, stdin=subprocess.DEVNULL)
+        answer = json.loads(done.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
+    except subprocess.TimeoutExpired:
+        answer = None
+    except (ValueError, IndexError, OSError):
+        answer = None
+    if not isinstance(answer, dict):
+        raise _too("HandlerTooComplex",
+                   f"{path.name} could not be read within {PROBE_MEMORY_BYTES >> 20} MB and "
+                   f"{PROBE_TIMEOUT:g} s", "simplify the handler's module", error)
+    return _facts(answer)
+
+
+def _facts(answer: dict[str, Any]) -> ModuleFacts:
+    if answer.get("syntax_error"):
+        return ModuleFacts(syntax_error=dict(answer["syntax_error"]))
+    return ModuleFacts(bound=bool(answer.get("bound")), direct=bool(answer.get("direct")),
+                       imports=[(str(n), int(line)) for n, line in answer.get("imports", [])])

@@ -1,0 +1,235 @@
+"""Every write the pipeline makes, with its answer lost: through the fault proxy in front of
+a moto server, each call takes effect and then answers 500. Two ways it then goes: with
+botocore's retries the repeat meets the change the first attempt made (a conflict, a
+failed condition); without them the code sees the 500 itself and must read back. Either
+way nothing is done twice, nothing reads as a conflict, and only a genuinely foreign write
+is LeaseLost."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from orchestrator.aws.emulator import LocalEndpoint, start_server
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.faultproxy import FaultProxy
+from orchestrator.aws.queue import Queue
+from orchestrator.aws.resources import StackInfo, ensure_resources
+from orchestrator.config import LIVE_ALIAS, Settings
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.runner import copy_execution, start_execution
+from orchestrator.jobs.store import JobStore, LeaseLost
+from orchestrator.steps.data import Artifact
+from orchestrator.steps.deploy import deploy_function
+from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.promote import gradual_promote, promote
+
+SPEC = AppSpec(name="lost", handler="app.handler", runtime="python3.12", memory=256,
+               timeout=10, environment={"K": "v1"})
+FUNCTION = Settings().function_name(SPEC.name, SPEC.team)
+
+
+@dataclass
+class Env:
+    direct: Aws
+    faulty: Aws      # through the proxy, with botocore's retries
+    bare: Aws        # through the proxy, without them: the code sees every lost answer
+    proxy: FaultProxy
+    info: StackInfo
+
+
+@pytest.fixture
+def env(aws_env: None) -> Iterator[Env]:
+    endpoint: LocalEndpoint = start_server(0)
+    _reset(endpoint.url)
+    direct = Aws(Settings(endpoint_url=endpoint.url))
+    info = ensure_resources(direct)
+    with FaultProxy(endpoint.url) as proxy:
+        settings = Settings(endpoint_url=proxy.url)
+        yield Env(direct, Aws(settings), Aws(settings, max_attempts=0), proxy, info)
+    _reset(endpoint.url)
+    endpoint.stop()
+
+
+RETRIES = pytest.mark.parametrize("retried", [True, False],
+                                  ids=["botocore-retries", "no-retries"])
+
+
+def client(env: Env, retried: bool) -> Aws:
+    return env.faulty if retried else env.bare
+
+
+def _reset(url: str) -> None:
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        resp.read()
+
+
+def fired(env: Env, op: str) -> int:
+    return int(env.proxy.stats()["fired"].get("after", {}).get(op, 0))
+
+
+# ---- DynamoDB ----
+def new_record(job_id: str = "job-1") -> JobRecord:
+    rec = JobRecord(job_id=job_id, bucket="b", key="k.zip", created_at=1.0, updated_at=1.0)
+    copy_execution(rec, start_execution(rec, 1.0))
+    return rec
+
+
+@RETRIES
+def test_a_create_whose_answer_is_lost_is_recognised_as_ours(env: Env, retried: bool) -> None:
+    env.proxy.set_plan("after=100%@PutItem#1")
+    store = JobStore(client(env, retried))
+    assert store.create(new_record()) is True
+    assert fired(env, "dynamodb.PutItem") == 1
+    stored = JobStore(env.direct).get("job-1")
+    assert stored is not None and stored.version == 1
+    assert [e["type"] for e in stored.history] == ["ExecutionStarted", "StateEntered"]
+    # a second delivery's create finds the job: not ours, no error
+    assert JobStore(env.faulty).create(new_record()) is False
+
+
+@RETRIES
+def test_a_save_whose_answer_is_lost_is_not_a_lost_lease(env: Env, retried: bool,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    monkeypatch.setattr("orchestrator.jobs.store.TAIL_EVENTS", 2)  # copy the tail each save
+    store = JobStore(client(env, retried))
+    store.create(new_record())
+    rec = store.claim("job-1", "w/1", now=10, ttl=60, message_id="m-1")
+    assert rec is not None and rec.lease_message == "m-1"
+    rec.archive_run()  # a new run of the job stands in for a drive: a few events more
+    ex = start_execution(rec, 10)
+    ex.abort("Stop", "test", 11)
+    copy_execution(rec, ex)
+    env.proxy.set_plan("after=100%@PutItem#1,after=100%@BatchWriteItem#1")
+    store.save(rec)
+    store.save(rec)  # copies the tail the first save committed into the history table
+    assert fired(env, "dynamodb.PutItem") == 1 and fired(env, "dynamodb.BatchWriteItem") == 1
+    back = JobStore(env.direct).get("job-1")
+    assert back is not None and back.version == rec.version and back.write_id == rec.write_id
+    assert len(back.history) == ex.event_count and back.history[-1]["type"] == "ExecutionFailed"
+
+
+def test_a_foreign_write_is_still_a_lost_lease_and_leaves_its_history_alone(
+        env: Env) -> None:
+    store = JobStore(env.faulty)
+    store.create(new_record())
+    mine = store.claim("job-1", "w/1", now=10, ttl=5)
+    assert mine is not None
+    theirs = JobStore(env.direct).claim("job-1", "w/2", now=100, ttl=60)
+    assert theirs is not None
+    theirs.archive_run()
+    ex = start_execution(theirs, 100)
+    ex.abort("Theirs", "the new owner's run", 101)
+    copy_execution(theirs, ex)
+    JobStore(env.direct).save(theirs)
+    expected = [e.to_dict() for e in ex.history]
+    # the stale worker, unaware, saves its own events: they must not land anywhere
+    mine.archive_run()
+    stale = start_execution(mine, 50)
+    stale.abort("Mine", "the stale worker's run", 51)
+    copy_execution(mine, stale)
+    env.proxy.set_plan("after=100%@PutItem#1")
+    with pytest.raises(LeaseLost, match="lease w/2"):
+        store.save(mine)
+    back = JobStore(env.direct).get("job-1")
+    assert back is not None and back.history == expected
+
+
+@RETRIES
+def test_a_claim_whose_answer_is_lost_is_held(env: Env, retried: bool) -> None:
+    store = JobStore(client(env, retried))
+    store.create(new_record())
+    env.proxy.set_plan("after=100%@UpdateItem#1")
+    claimed = store.claim("job-1", "w/1", now=10, ttl=60, message_id="m")
+    assert claimed is not None and claimed.lease_owner == "w/1"
+    assert store.claim("job-1", "w/2", now=20, ttl=60) is None
+
+
+# ---- Lambda ----
+def artifact(aws: Aws, source: str) -> Artifact:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("app.py", (2020, 1, 1, 0, 0, 0)), source)
+    data = buf.getvalue()
+    digest = hashlib.sha256(data)
+    key = f"artifacts/{digest.hexdigest()}.zip"
+    aws.s3.put_object(Bucket=aws.settings.artifacts_bucket, Key=key, Body=data)
+    return Artifact(uri=f"s3://x/{key}", bucket=aws.settings.artifacts_bucket, key=key,
+                    sha256=digest.hexdigest(), size=len(data),
+                    code_sha256=base64.b64encode(digest.digest()).decode())
+
+
+def versions(env: Env) -> list[str]:
+    listed = env.direct.lambda_.list_versions_by_function(FunctionName=FUNCTION)
+    return [v["Version"] for v in listed["Versions"] if v["Version"] != "$LATEST"]
+
+
+def alias(env: Env) -> dict[str, Any]:
+    return dict(env.direct.lambda_.get_alias(FunctionName=FUNCTION, Name=LIVE_ALIAS))
+
+
+@RETRIES
+def test_every_lambda_write_repeated_after_a_lost_answer_changes_nothing_twice(
+        env: Env, retried: bool) -> None:
+    sleeps: list[float] = []
+    aws = client(env, retried)
+
+    def deploy(source: str, spec: AppSpec = SPEC) -> str:
+        result = deploy_function(aws, spec, artifact(env.direct, source),
+                                 env.info.role_arn, sleep=sleeps.append, clock=lambda: 0.0)
+        return result.version
+
+    ops = ["CreateFunction", "PublishVersion", "CreateAlias", "UpdateFunctionCode",
+           "UpdateFunctionConfiguration", "UpdateAlias"]
+    # every alias change of the rollout (two weights, the final move) loses its answer
+    env.proxy.set_plan(",".join(f"after=100%@lambda.{op}#{3 if op == 'UpdateAlias' else 1}"
+                                for op in ops))
+    v1 = deploy("def handler(e, c):\n    return 1\n")
+    promote(aws, FUNCTION, v1)
+    assert (v1, versions(env), alias(env)["FunctionVersion"]) == ("1", ["1"], "1")
+    # new code and a new setting: both updates, a second version, a gradual move of live
+    v2 = deploy("def handler(e, c):\n    return 2\n",
+                AppSpec(**{**SPEC.__dict__, "environment": {"K": "v2"}}))
+    checks: list[object] = []
+    gradual_promote(aws, FUNCTION, v2, weights=(0.25, 0.5), bake_seconds=0,
+                    check=lambda: checks.append(alias(env)["RoutingConfig"]),
+                    sleep=sleeps.append)
+    assert (v2, versions(env)) == ("2", ["1", "2"])
+    assert checks == [{"AdditionalVersionWeights": {"2": 0.25}},
+                      {"AdditionalVersionWeights": {"2": 0.5}}]
+    final = alias(env)
+    assert final["FunctionVersion"] == "2"
+    assert final.get("RoutingConfig", {}).get("AdditionalVersionWeights", {}) == {}
+    # the same package again: no third version
+    assert deploy("def handler(e, c):\n    return 2\n",
+                  AppSpec(**{**SPEC.__dict__, "environment": {"K": "v2"}})) == "2"
+    assert versions(env) == ["1", "2"]
+    assert {op: fired(env, f"lambda.{op}") for op in ops} == {
+        op: 3 if op == "UpdateAlias" else 1 for op in ops}
+
+
+# ---- SQS ----
+def test_deleting_or_hiding_a_message_that_is_gone_is_success(env: Env) -> None:
+    queue = Queue(env.bare, env.info.queue_url, "jobs")
+    env.direct.sqs.purge_queue(QueueUrl=env.info.queue_url)
+    queue.send("body")
+    [msg] = queue.receive(1, visibility=30)
+    env.proxy.set_plan("after=100%@ChangeMessageVisibility#1,after=100%@DeleteMessage#1")
+    assert queue.set_visibility(msg.receipt, 30) is True  # sent again: it took effect twice
+    # The delete landed and its answer was lost: it is sent again, and whatever SQS says
+    # to a repeated delete (moto: OK; SQS may call the handle invalid) it is success.
+    queue.delete(msg.receipt)
+    assert queue.set_visibility(msg.receipt, 0) is False  # gone: nothing to hide
+    assert fired(env, "sqs.DeleteMessage") == 1
+    assert env.direct.sqs.receive_message(QueueUrl=env.info.queue_url,
+                                          WaitTimeSeconds=0).get("Messages") is None
