@@ -83,7 +83,7 @@ def test_holds_without_metrics_and_survives_api_errors(aws: Aws) -> None:
     aws.autoscaling.meta.events.register("before-call.auto-scaling.SetDesiredCapacity",
                                          Faults("AccessDenied", 1))
     refused = controller.step(_tick(aws, slots=1))
-    assert not refused.applied and refused.error == "set_desired_capacity: AccessDenied"
+    assert not refused.applied and refused.error == "set_desired_capacity: AwsAccessDenied"
     assert controller.error_count == 1 and _group(aws)[0] == 1
     assert "NOT applied" in refused.line()
     retried = controller.step(_tick(aws, slots=1, now=NOW + 10))
