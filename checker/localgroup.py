@@ -76,16 +76,16 @@ def put_local_policy(aws: Aws, settings: Settings, target: float) -> None:
     """Record the local autoscaler's target as the group's target-tracking policy, as the
     CDK stack does on AWS, so everything that reads the group's policy (the console's
     fleet chart) finds the same target. The emulator only records it."""
-    from checker.metric import BACKLOG_PER_INSTANCE, metric_dimensions
+    from checker.metric import BACKLOG_PER_SLOT, metric_dimensions
     from orchestrator.config import METRIC_NAMESPACE
 
     with aws_call("autoscaling.put_scaling_policy"):
         aws.autoscaling.put_scaling_policy(
             AutoScalingGroupName=settings.worker_group_name,
-            PolicyName=f"{settings.prefix}-backlog-per-instance",
+            PolicyName=f"{settings.prefix}-backlog-per-slot",
             PolicyType="TargetTrackingScaling",
             TargetTrackingConfiguration={
                 "CustomizedMetricSpecification": {
-                    "MetricName": BACKLOG_PER_INSTANCE, "Namespace": METRIC_NAMESPACE,
+                    "MetricName": BACKLOG_PER_SLOT, "Namespace": METRIC_NAMESPACE,
                     "Dimensions": metric_dimensions(settings), "Statistic": "Average"},
                 "TargetValue": target})

@@ -4,9 +4,10 @@ processing time, and publishes them to CloudWatch as high-resolution metrics
 (StorageResolution=1), so target tracking can react in seconds instead of minutes.
 
 Published in namespace ``AutoLambda`` with one dimension ``QueueName=<prefix>-jobs``:
-BacklogPerInstance, Backlog, Visible, InFlight, Delayed, InServiceInstances,
-AverageProcessingSeconds. Zeros are published too: target tracking never scales in on
-missing data.
+BacklogPerSlot (what the group scales on: backlog per job slot, InService x slots per
+instance), BacklogPerInstance, Backlog, Visible, InFlight, Delayed, InServiceInstances,
+JobSlots, AverageProcessingSeconds. Zeros are published too: target tracking never
+scales in on missing data.
 
 Rules: API errors are logged and counted, never raised out of the loop (a checker that
 dies stops all scaling). Clock and sleep are injected. This module decides no capacity;
@@ -36,13 +37,16 @@ from orchestrator.jobs.store import JobStore
 log = logging.getLogger(__name__)
 
 BACKLOG_PER_INSTANCE = "BacklogPerInstance"
+BACKLOG_PER_SLOT = "BacklogPerSlot"
 METRIC_UNITS = {
+    "BacklogPerSlot": "Count",
     "BacklogPerInstance": "Count",
     "Backlog": "Count",
     "Visible": "Count",
     "InFlight": "Count",
     "Delayed": "Count",
     "InServiceInstances": "Count",
+    "JobSlots": "Count",
     "AverageProcessingSeconds": "Seconds",
 }
 
@@ -63,14 +67,23 @@ class CheckerOptions:
     activation: int = 0
     history_window: float = 900.0
     history_refresh: float = 60.0
+    # Jobs each worker instance runs at once (its job slots).
+    slots_per_instance: int = 1
+
+    def __post_init__(self) -> None:
+        if self.slots_per_instance < 1:
+            raise ValueError("slots_per_instance must be at least 1")
 
 
 def compute_metrics(depth: QueueDepth, in_service: int, average_seconds: float,
                     options: CheckerOptions) -> dict[str, float]:
     """The values one tick publishes. Pure.
 
-    BacklogPerInstance is the backlog divided by InService; with no instance in service
-    and a backlog, it is the backlog itself, so a group at zero still scales out.
+    BacklogPerSlot is the backlog divided by the job slots in service (InService x
+    slots per instance); with no instance in service, by one instance's slots, so
+    ``value x max(InService, 1) / target`` is still the instances the backlog needs.
+    BacklogPerInstance is the backlog divided by InService (the backlog itself when
+    none is in service).
     """
     backlog = depth.visible
     if options.include_in_flight:
@@ -79,13 +92,16 @@ def compute_metrics(depth: QueueDepth, in_service: int, average_seconds: float,
         backlog += depth.delayed
     counted = 0 if options.activation > 0 and backlog <= options.activation else backlog
     per_instance = counted / in_service if in_service > 0 else float(counted)
+    slots = options.slots_per_instance
     return {
+        "BacklogPerSlot": counted / (max(in_service, 1) * slots),
         "BacklogPerInstance": float(per_instance),
         "Backlog": float(backlog),
         "Visible": float(depth.visible),
         "InFlight": float(depth.in_flight),
         "Delayed": float(depth.delayed),
         "InServiceInstances": float(in_service),
+        "JobSlots": float(in_service * slots),
         "AverageProcessingSeconds": float(average_seconds),
     }
 
@@ -111,8 +127,8 @@ class TickResult:
         m = self.metrics
         text = (f"{stamp} backlog={m['Backlog']:.0f} (visible={m['Visible']:.0f} "
                 f"in-flight={m['InFlight']:.0f} delayed={m['Delayed']:.0f}) "
-                f"in-service={m['InServiceInstances']:.0f} "
-                f"per-instance={m['BacklogPerInstance']:.2f} "
+                f"in-service={m['InServiceInstances']:.0f} slots={m['JobSlots']:.0f} "
+                f"per-slot={m['BacklogPerSlot']:.2f} "
                 f"avg-processing={m['AverageProcessingSeconds']:.1f}s "
                 f"{'published' if self.published else 'NOT published'}")
         if self.errors:

@@ -1,13 +1,18 @@
-"""The target-tracking rule on BacklogPerInstance, as pure functions.
+"""The target-tracking rule on BacklogPerSlot, as pure functions.
 
 ``decide(capacity, history, policy, now)`` returns the capacity the group should have:
 
-- scale out at once when the latest BacklogPerInstance is above the target, to
-  ``ceil(backlog / target)`` (backlog = value * the InService count it was divided by);
+- scale out when the latest BacklogPerSlot is above the target, to
+  ``ceil(value * InService / target)`` instances (InService: the count the value was
+  divided by, at least 1; the slots per instance cancel out, since both the value and
+  the target count jobs per slot): at once, or with ``scale_out_after`` only once every
+  sample of that many seconds was above the target (AWS's alarm waits for three
+  datapoints);
 - scale in only when every sample of the last ``scale_in_window`` seconds was below
   ``target * scale_in_ratio``, no instance is still warming up and the last scale-in is
   at least ``scale_in_cooldown`` ago; never below what the backlog needs;
-- never scale in while the latest value exceeds the target;
+- never scale in while the latest value exceeds the target, nor at all with
+  ``scale_in=False`` (AWS's DisableScaleIn: beside direct control, tracking only adds);
 - always within [min_capacity, max_capacity].
 
 This mirrors what EC2 Auto Scaling target tracking does with the checker's metric
@@ -32,6 +37,10 @@ class ScalingPolicy:
     warmup: float = 60.0
     # Remove at most this many instances per decision (0 = no limit).
     max_scale_in_step: int = 0
+    # Scale out only after the metric stayed above the target this long (0 = at once).
+    scale_out_after: float = 0.0
+    # False: never scale in (DisableScaleIn), as the fallback beside direct control.
+    scale_in: bool = True
 
     def __post_init__(self) -> None:
         if self.target <= 0:
@@ -42,7 +51,7 @@ class ScalingPolicy:
 
 @dataclass(frozen=True)
 class MetricSample:
-    """One BacklogPerInstance datapoint; ``in_service`` is the count it was divided by
+    """One BacklogPerSlot datapoint; ``in_service`` is the InService count it was divided by
     (None: assume the current capacity)."""
 
     time: float
@@ -77,7 +86,8 @@ class Decision:
 
 
 def needed_capacity(backlog: float, target: float) -> int:
-    """Instances that bring backlog per instance down to the target."""
+    """Instances that bring ``backlog`` per instance down to ``target`` (per instance;
+    ``backlog`` may be in slot units, as ``value * InService``)."""
     if backlog <= 0:
         return 0
     return math.ceil(backlog / target - 1e-9)
@@ -104,14 +114,17 @@ def decide(capacity: Capacity, history: Sequence[MetricSample], policy: ScalingP
 
     if latest.value > policy.target:
         desired = _clamp(max(cur, needed), policy)
-        reason = (f"backlog/instance {latest.value:.2f} > target {policy.target:g}: "
+        reason = (f"backlog/slot {latest.value:.2f} > target {policy.target:g}: "
                   f"need {needed}")
         if desired < cur:  # only possible above max_capacity
             reason = f"capacity {cur} above max {policy.max_capacity}"
+        elif desired > cur and not _above_long_enough(history, policy, now):
+            desired = cur
+            reason += f"; not yet: above the target for less than {policy.scale_out_after:g}s"
         return Decision(cur, desired, _action(cur, desired), reason, latest.value)
 
     desired = cur
-    reason = f"backlog/instance {latest.value:.2f} within target {policy.target:g}"
+    reason = f"backlog/slot {latest.value:.2f} within target {policy.target:g}"
     if needed < cur:
         blocker = _scale_in_blocker(capacity, history, policy, now)
         if blocker:
@@ -120,7 +133,7 @@ def decide(capacity: Capacity, history: Sequence[MetricSample], policy: ScalingP
             desired = needed
             if policy.max_scale_in_step > 0:
                 desired = max(desired, cur - policy.max_scale_in_step)
-            reason = (f"backlog/instance below {policy.target * policy.scale_in_ratio:g} "
+            reason = (f"backlog/slot below {policy.target * policy.scale_in_ratio:g} "
                       f"for {policy.scale_in_window:g}s: need {needed}")
     clamped = _clamp(desired, policy)
     if clamped != desired:
@@ -128,9 +141,23 @@ def decide(capacity: Capacity, history: Sequence[MetricSample], policy: ScalingP
     return Decision(cur, clamped, _action(cur, clamped), reason, latest.value)
 
 
+def _above_long_enough(history: Sequence[MetricSample], policy: ScalingPolicy,
+                       now: float) -> bool:
+    if policy.scale_out_after <= 0:
+        return True
+    start = now - policy.scale_out_after
+    if history[0].time > start:
+        return False
+    in_force = [s for s in history if s.time <= start][-1:]
+    recent = in_force + [s for s in history if s.time > start]
+    return all(s.value > policy.target for s in recent)
+
+
 def _scale_in_blocker(capacity: Capacity, history: Sequence[MetricSample],
                       policy: ScalingPolicy, now: float) -> str:
     """Why scale-in must wait, or '' when it may go ahead."""
+    if not policy.scale_in:
+        return "scale-in disabled"
     warming = capacity.warming(now, policy.warmup)
     if warming:
         return f"{warming} instance(s) warming up"

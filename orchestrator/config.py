@@ -48,6 +48,16 @@ def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
                       hint=f"unset {name} to use the default")
 
 
+def _env_positive(env: Mapping[str, str], name: str) -> int | None:
+    if not (env.get(name) or "").strip():
+        return None
+    value = env_int(env, name, 0)
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more, got {value}",
+                          hint=f"unset {name} to derive it from the machine's vCPUs and memory")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything auto-lambda needs to know about where it runs."""
@@ -69,6 +79,9 @@ class Settings:
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     deployed_role_arn: str | None = None
     xray_daemon: str | None = None
+    # Jobs one worker instance runs at once (and job slots the checker counts per
+    # instance); None derives it from the machine (orchestrator.capacity).
+    worker_concurrency: int | None = None
     # Local mode (verify in a sandboxed subprocess, not by invoking Lambda) follows the
     # endpoint: an emulator is local, AWS is not. In-process emulators (moto's mock_aws
     # in tests) set no endpoint, so AUTO_LAMBDA_LOCAL=1 forces it.
@@ -146,6 +159,7 @@ class Settings:
             lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
+            worker_concurrency=_env_positive(env, "AUTO_LAMBDA_WORKER_CONCURRENCY"),
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),
             keep_failed_job_dirs=bool(_env_bool(env, "AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS")),
             extra_hooks=tuple(h.strip() for h in env.get("AUTO_LAMBDA_HOOKS", "").split(",")

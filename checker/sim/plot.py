@@ -29,9 +29,12 @@ def plot(path: Path, scenario: Scenario, results: Sequence[PolicyResult],
         points = [s for s in r.samples
                   if s.time >= start and (end is None or s.time <= end)]
         xs = [(s.time - start) / scale for s in points]
-        top.plot(xs, [s.visible + s.in_flight for s in points], label=r.policy, linewidth=1)
+        # The oracle is the floor the others are read against: drawn dashed, in black.
+        style = ({"linestyle": "--", "color": "black"} if r.policy == "oracle" else {})
+        top.plot(xs, [s.visible + s.in_flight for s in points], label=r.policy, linewidth=1,
+                 **style)
         bottom.step(xs, [s.in_service for s in points], where="post", label=r.policy,
-                    linewidth=1)
+                    linewidth=1, **style)
     top.set_ylabel("backlog (messages)")
     bottom.set_ylabel("InService instances")
     offset = f" from hour {start / 3600:g}" if start else ""

@@ -12,11 +12,27 @@
   instances past warm-up; ``in_points`` datapoints below ``target * step_in_ratio``
   remove one instance per evaluation.
 - ``keda``: a direct poller (no CloudWatch): every ``keda_poll`` seconds
-  ``ceil(backlog / target)``, scale-up at most +100% (at least +4) per poll, scale-down
-  to the highest recommendation of the last ``keda_down_window`` seconds (HPA defaults).
+  ``ceil(backlog / (target x slots))``, scale-up at most +100% (at least +4) per poll,
+  scale-down to the highest recommendation of the last ``keda_down_window`` seconds
+  (HPA defaults).
+- ``direct``: what ``auto-lambda checker --control direct`` does: every
+  ``direct_interval`` seconds (the checker's tick, 5 s) the rule of ``checker.direct``
+  sets the desired capacity from the queue's backlog, with target tracking on the
+  metric the same ticks publish (10 s period) left in place as its fallback (both run);
+  beside the controller, tracking only scales out (DisableScaleIn), as the stack sets it.
+- ``oracle``: the floor for a controller that reacts to what it sees: it learns of each
+  upload and each finished job the instant it happens (no polling, metric or alarm
+  delay) and at once sets the capacity that drains the backlog fastest, one job slot
+  per job (``ceil(backlog / slots)`` within [min, max], no step limit). Launch, boot and
+  warm-pool delays apply as for every policy. It cannot foresee the next upload either,
+  so it keeps capacity as the default policy does: scale-in goes to the largest need of
+  the last ``direct_window`` seconds (releasing instances the moment the backlog dips
+  would relaunch them, cold, for the next upload: slower and dearer). A policy that
+  holds idle instances longer can beat its p95 at more instance-hours.
 - ``fixed``: never changes capacity (baseline and queueing-theory checks).
 
-Only these processes call ``World.set_desired``.
+Every target is a backlog per job slot (instances x ``concurrency``). Only these
+processes call ``World.set_desired``.
 """
 
 from __future__ import annotations
@@ -26,6 +42,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
+from checker.direct import DirectPolicy, DirectRule, needed_instances
 from checker.rule import needed_capacity
 from checker.sim import signals
 from checker.sim.signals import Point, Series
@@ -36,7 +53,7 @@ from checker.sim.world import World
 class ControlParams:
     """Knobs of the control loops (AWS's defaults where AWS has them)."""
 
-    target: float = 5.0
+    target: float = 1.0  # backlog per job slot
     out_points: int = 3
     in_points: int = 15
     in_ratio: float = 0.9
@@ -52,12 +69,23 @@ class ControlParams:
     keda_poll: float = 30.0
     keda_activation: int = 0
     keda_down_window: float = 300.0
+    direct_interval: float = 5.0
+    direct_step_up: int = 10
+    direct_step_up_ratio: float = 1.0
+    direct_window: float = 120.0
+    # The target-tracking policy the CDK stack leaves in place beside direct control.
+    direct_fallback: bool = True
+
+    def direct_policy(self) -> DirectPolicy:
+        return DirectPolicy(target=self.target, step_up=self.direct_step_up,
+                            step_up_ratio=self.direct_step_up_ratio,
+                            scale_in_window=self.direct_window)
 
 
 @dataclass(frozen=True)
 class PolicySpec:
     name: str
-    kind: str  # "target" | "step" | "keda" | "fixed"
+    kind: str  # "target" | "target-out" | "step" | "keda" | "direct" | "oracle" | "fixed"
     signal: str  # "builtin" | "checker" | "direct" | "none"
     interval: float  # checker sample / poll interval, seconds
     period: float  # metric and alarm period, seconds
@@ -75,9 +103,18 @@ POLICIES: dict[str, PolicySpec] = {
                                "step scaling on the checker's high-res metric, 10 s"),
     "keda": PolicySpec("keda", "keda", "direct", 30, 30,
                        "KEDA-like poller setting desired capacity directly, 30 s"),
+    "direct": PolicySpec("direct", "direct", "checker", 5, 10,
+                         "the checker sets desired capacity every 5 s; target tracking "
+                         "on its metric (10 s) as the fallback"),
+    "oracle": PolicySpec("oracle", "oracle", "none", 0, 0,
+                         "knows each upload at once, sets the fastest-draining capacity"),
     "fixed": PolicySpec("fixed", "fixed", "none", 0, 0, "fixed capacity (no scaling)"),
 }
-COMPARED = ("builtin", "checker-60s", "checker-10s", "checker-step", "keda")
+COMPARED = ("builtin", "checker-60s", "checker-10s", "checker-step", "keda", "direct")
+# The project's default (what the CDK stack deploys) and the baseline it must beat.
+DEFAULT_POLICY = "direct"
+BASELINE_POLICY = "builtin"
+ORACLE = "oracle"
 
 
 def start(world: World, spec: PolicySpec, params: ControlParams) -> Series | None:
@@ -85,9 +122,22 @@ def start(world: World, spec: PolicySpec, params: ControlParams) -> Series | Non
     env = world.env
     if spec.kind == "fixed":
         return None
+    if spec.kind == "oracle":
+        _start_oracle(world, params)
+        return None
     if spec.kind == "keda":
         env.process(_keda(world, spec, params))
         return None
+    if spec.kind == "direct":
+        env.process(_direct(world, spec, params))
+        if not params.direct_fallback:
+            return None
+        # Target tracking on the metric the same checker publishes stays as the fallback,
+        # scale-out only.
+        fallback = PolicySpec(f"{spec.name}-fallback", "target-out", "checker",
+                              params.direct_interval, spec.period,
+                              "target tracking, scale-in disabled")
+        return start(world, fallback, params)
     if spec.signal == "builtin":
         series = Series(spec.period, params.builtin_lag)
         env.process(signals.builtin_sqs(world, series, sleep_after=params.sleep_after,
@@ -95,8 +145,17 @@ def start(world: World, spec: PolicySpec, params: ControlParams) -> Series | Non
     else:
         series = Series(spec.period, params.checker_lag)
         env.process(signals.checker(world, series, spec.interval))
-    rule = _target_tracking if spec.kind == "target" else _step_scaling
-    env.process(_evaluate_every_period(world, series, lambda pts: rule(world, pts, params),
+    if spec.kind == "step":
+        def rule(pts: list[Point | None]) -> None:
+            _step_scaling(world, pts, params)
+    else:
+        # Beside direct control the tracking policy only scales out (DisableScaleIn):
+        # scaling in is the controller's, with its stabilisation window.
+        scale_in = spec.kind != "target-out"
+
+        def rule(pts: list[Point | None]) -> None:
+            _target_tracking(world, pts, params, scale_in=scale_in)
+    env.process(_evaluate_every_period(world, series, rule,
                                        max(params.in_points, params.step_in_points)))
     return series
 
@@ -118,7 +177,8 @@ def _needed(point: Point, target: float) -> int:
     return needed_capacity(point.value * max(point.in_service, 1), target)
 
 
-def _target_tracking(world: World, points: list[Point | None], params: ControlParams) -> None:
+def _target_tracking(world: World, points: list[Point | None], params: ControlParams,
+                     scale_in: bool = True) -> None:
     latest = points[-1]
     if latest is None:
         return
@@ -126,7 +186,8 @@ def _target_tracking(world: World, points: list[Point | None], params: ControlPa
         needed = _needed(latest, params.target)
         if needed > world.desired():
             world.set_desired(needed)
-    elif (_all(points[-params.in_points:], lambda v: v < params.target * params.in_ratio)
+    elif (scale_in
+          and _all(points[-params.in_points:], lambda v: v < params.target * params.in_ratio)
           and world.warming() == 0):
         needed = _needed(latest, params.target)
         current = world.desired()
@@ -164,7 +225,8 @@ def _keda(world: World, spec: PolicySpec, params: ControlParams) -> Generator[An
     recommendations: list[tuple[float, int]] = []
     while True:
         backlog = world.backlog()
-        wanted = 0 if backlog <= params.keda_activation else math.ceil(backlog / params.target)
+        wanted = (0 if backlog <= params.keda_activation
+                  else needed_instances(backlog, world.slots_per_instance, params.target))
         wanted = max(world.config.min_capacity, min(world.config.max_capacity, wanted))
         now = world.now
         recommendations = [(t, r) for t, r in recommendations
@@ -177,3 +239,45 @@ def _keda(world: World, spec: PolicySpec, params: ControlParams) -> Generator[An
             if stabilised < current:
                 world.set_desired(stabilised)
         yield env.timeout(spec.interval)
+
+
+def _direct(world: World, spec: PolicySpec, params: ControlParams) -> Generator[Any, Any, None]:
+    env = world.env
+    rule = DirectRule(params.direct_policy())
+    cfg = world.config
+    interval = params.direct_interval
+    # Ticks fall half an interval after round times, so an upload at a round time waits
+    # the average half interval, not none.
+    yield env.timeout(interval / 2)
+    while True:
+        needed = needed_instances(world.backlog(), world.slots_per_instance, params.target)
+        decision = rule.decide(world.now, world.desired(), needed, cfg.min_capacity,
+                               cfg.max_capacity)
+        if decision.changed:
+            world.set_desired(decision.desired)
+        yield env.timeout(interval)
+
+
+def _start_oracle(world: World, params: ControlParams) -> None:
+    cfg = world.config
+    # The direct rule without its delays: every event, no step limit, one slot per job.
+    rule = DirectRule(DirectPolicy(target=1.0, step_up=cfg.max_capacity,
+                                   scale_in_window=params.direct_window))
+
+    def react() -> None:
+        needed = needed_instances(world.backlog(), world.slots_per_instance, 1.0)
+        decision = rule.decide(world.now, world.desired(), needed, cfg.min_capacity,
+                               cfg.max_capacity)
+        if decision.changed:
+            world.set_desired(decision.desired)
+
+    def expire() -> Generator[Any, Any, None]:
+        # A need leaving the window can allow scale-in with no event to notice it: look
+        # again every second (the oracle's only clock).
+        while True:
+            yield world.env.timeout(1.0)
+            react()
+
+    world.listeners.append(react)
+    world.env.process(expire())
+    react()

@@ -3,7 +3,8 @@
 Every policy sees the same workload (arrival times and per-job build times drawn once
 from the seed), so differences come from the policies alone, and a seed reproduces
 the numbers exactly. Runs continue past the horizon until every job is finished (up
-to ``drain_limit``), so no job is left uncounted.
+to ``drain_limit``), so no job is left uncounted. ``simulate`` also runs the oracle
+(same group, same delays) unless asked not to, so each result can be read against it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import simpy
 from checker.errors import CheckerConfigError
 from checker.sim import policies
 from checker.sim.costs import HOURS_PER_MONTH, Prices, control_cost_per_month
-from checker.sim.policies import POLICIES, ControlParams, PolicySpec
+from checker.sim.policies import ORACLE, POLICIES, ControlParams, PolicySpec
 from checker.sim.scenarios import Scenario
 from checker.sim.workload import BuildTimes, LogNormal, Workload
 from checker.sim.world import GroupConfig, Sample, World
@@ -39,6 +40,7 @@ class PolicyResult:
     mean_wait: float
     max_backlog: int
     instance_hours: float
+    warm_pool_hours: float
     instance_cost: float
     control_cost: float
     total_cost: float
@@ -104,13 +106,17 @@ def run_policy(spec: PolicySpec, workload: Workload, group: GroupConfig, horizon
 
 def summarise(spec: PolicySpec, world: World, end: float, prices: Prices) -> PolicyResult:
     done = [j for j in world.jobs if j.finished is not None]
-    latencies = sorted(j.latency for j in done)
+    # A job still unfinished at the end counts with the time it has waited so far (a
+    # lower bound), so a policy that strands jobs cannot look fast.
+    latencies = sorted([j.latency for j in done]
+                       + [end - j.arrived for j in world.jobs if j.finished is None])
     waits = [j.started - j.arrived for j in done if j.started is not None]
     hours = world.instance_seconds(end) / 3600
+    stopped = world.warm_pool_seconds(end) / 3600
     items = control_cost_per_month(spec, prices)
     per_month = sum(items.values())
     control = per_month * (end / 3600) / HOURS_PER_MONTH
-    instance_cost = hours * prices.instance_per_hour
+    instance_cost = prices.workers(hours, stopped)
     return PolicyResult(
         policy=spec.name, description=spec.description, jobs=len(world.jobs),
         finished=len(done),
@@ -119,7 +125,8 @@ def summarise(spec: PolicySpec, world: World, end: float, prices: Prices) -> Pol
         mean_latency=statistics.fmean(latencies) if latencies else 0.0,
         max_latency=latencies[-1] if latencies else 0.0,
         mean_wait=statistics.fmean(waits) if waits else 0.0,
-        max_backlog=world.max_backlog, instance_hours=hours, instance_cost=instance_cost,
+        max_backlog=world.max_backlog, instance_hours=hours, warm_pool_hours=stopped,
+        instance_cost=instance_cost,
         control_cost=control, total_cost=instance_cost + control,
         control_cost_per_month=per_month, control_cost_items=items,
         scale_events=len(world.scale_events), simulated_seconds=end,
@@ -128,9 +135,14 @@ def summarise(spec: PolicySpec, world: World, end: float, prices: Prices) -> Pol
 
 def simulate(scenario: Scenario, seed: int, policy_names: Sequence[str],
              options: SimOptions | None = None,
-             arrivals: Sequence[float] | None = None) -> tuple[Workload, list[PolicyResult]]:
-    """Run ``scenario`` once per policy; returns the workload and one result each."""
+             arrivals: Sequence[float] | None = None,
+             with_oracle: bool = True) -> tuple[Workload, list[PolicyResult]]:
+    """Run ``scenario`` once per policy; returns the workload and one result each, the
+    oracle's last (unless ``with_oracle`` is false or it was named already)."""
     options = options or SimOptions()
+    policy_names = list(policy_names)
+    if with_oracle and ORACLE not in policy_names:
+        policy_names.append(ORACLE)
     unknown = [p for p in policy_names if p not in POLICIES]
     if unknown:
         raise CheckerConfigError(f"unknown policy {', '.join(unknown)}",
@@ -139,7 +151,11 @@ def simulate(scenario: Scenario, seed: int, policy_names: Sequence[str],
     horizon = scenario.horizon
     if arrivals is not None and workload.arrivals:
         horizon = max(horizon, workload.arrivals[-1] + 1800)
-    group = group_for(scenario, options.group)
+    try:
+        group = group_for(scenario, options.group)
+    except ValueError as exc:
+        raise CheckerConfigError(f"invalid group: {exc}",
+                                 hint="check --min, --max, --concurrency and --vcpus") from exc
     results = [run_policy(POLICIES[name], workload, group, horizon, options,
                           scenario.sample_every) for name in policy_names]
     return workload, results

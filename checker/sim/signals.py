@@ -5,11 +5,13 @@ average of the samples taken in it, and knows when each becomes visible (``lag``
 Two producers fill one:
 
 - ``builtin_sqs``: SQS's own ApproximateNumberOfMessagesVisible, one sample a minute,
-  divided by the group's InService count (metric math, at least 1). After
-  ``sleep_after`` seconds with no message and no poller the queue is "asleep" and emits
-  nothing; after it wakes, datapoints resume only ``wake_delay`` seconds later.
-- ``checker``: the checker's BacklogPerInstance, one sample every ``interval`` seconds,
-  (visible + in-flight) / InService, or the backlog itself when nothing is InService.
+  divided by the group's job slots (metric math: InService x slots per instance, at
+  least one instance). After ``sleep_after`` seconds with no message and no poller the
+  queue is "asleep" and emits nothing; after it wakes, datapoints resume only
+  ``wake_delay`` seconds later.
+- ``checker``: the checker's BacklogPerSlot, one sample every ``interval`` seconds,
+  (visible + in-flight) / (InService x slots per instance), counting one instance's
+  slots when nothing is InService.
 
 Observation only: nothing here changes capacity.
 """
@@ -64,8 +66,10 @@ class Series:
         return out
 
 
-def per_instance(backlog: int, in_service: int) -> float:
-    return backlog / in_service if in_service > 0 else float(backlog)
+def per_slot(backlog: int, in_service: int, slots_per_instance: int) -> float:
+    """Backlog per job slot; with nothing InService, per slot of one instance (so the
+    need computed from it, value x max(InService, 1) / target, stays right)."""
+    return backlog / (max(in_service, 1) * slots_per_instance)
 
 
 def builtin_sqs(world: World, series: Series, *, sleep_after: float = 6 * 3600.0,
@@ -89,13 +93,15 @@ def builtin_sqs(world: World, series: Series, *, sleep_after: float = 6 * 3600.0
             awake_from = now + wake_delay
         if not asleep and now >= awake_from:
             in_service = world.in_service()
-            series.add(now, per_instance(world.visible(), in_service), in_service)
+            series.add(now, per_slot(world.visible(), in_service, world.slots_per_instance),
+                       in_service)
         yield env.timeout(series.period)
 
 
 def checker(world: World, series: Series, interval: float) -> Generator[Any, Any, None]:
-    """The checker: (visible + in-flight) / InService every ``interval`` seconds."""
+    """The checker: (visible + in-flight) per job slot every ``interval`` seconds."""
     while True:
         in_service = world.in_service()
-        series.add(world.now, per_instance(world.backlog(), in_service), in_service)
+        series.add(world.now, per_slot(world.backlog(), in_service, world.slots_per_instance),
+                   in_service)
         yield world.env.timeout(interval)

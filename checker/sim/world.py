@@ -1,22 +1,43 @@
 """The simulated world: an SQS-like queue, a group of instances and the jobs.
 
 Instances go pending → InService (after ``launch_seconds``, or ``warm_launch_seconds``
-from a warm pool) → serving (after ``boot_seconds``), and each runs ``concurrency``
-worker slots taking one job at a time from the queue. Scale-in picks instances that
-are not serving yet first, then the newest; a stopping instance takes no new job,
-finishes the one it has (the drain lifecycle hook) and then terminates, so no job is
-lost. Policies only call ``set_desired``; they read what CloudWatch would see through
-``signals``. No scaling decisions are made here.
+from a warm pool) → serving (after ``boot_seconds``, or ``warm_boot_seconds``), and each
+runs ``concurrency`` worker slots taking one job at a time from the queue. A job's
+``build_seconds`` is how long it takes alone on an instance: a ``1 - cpu_fraction`` share
+of it waits (downloads, AWS calls) and the rest computes on the instance's ``vcpus``,
+shared with the instance's other builds (``cpu.SharedCpu``), so a full instance builds
+each job more slowly than an idle one.
+
+The warm pool holds ``warm_pool_size`` stopped, pre-initialised instances. Launching
+from it takes the warm delays; a replacement is launched into the pool at once and runs
+(billed) for a full launch and boot before it is stopped. Stopped time is counted for
+the EBS volumes it keeps.
+
+Scale-in picks instances that are not serving yet first, then idle ones, then the
+newest; a stopping instance takes no new job, finishes the ones it has (the drain
+lifecycle hook) and then terminates, so no job is lost. Policies only call
+``set_desired``; they read what CloudWatch would see through ``signals``, or subscribe
+to ``listeners`` (called whenever the backlog changes). No scaling decisions are made
+here.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import simpy
+
+from checker.sim.cpu import SharedCpu
+from orchestrator.capacity import MEASURED_CONCURRENCY, MEASURED_CPU_FRACTION, MEASURED_VCPUS
+
+# The model's defaults: what one 2-vCPU worker (the stack's t3.medium) sustained on the
+# local stack (bench/concurrency.py, figures in docs/scaling.md).
+DEFAULT_CONCURRENCY = MEASURED_CONCURRENCY
+DEFAULT_CPU_FRACTION = MEASURED_CPU_FRACTION
+DEFAULT_VCPUS = MEASURED_VCPUS
 
 
 @dataclass(frozen=True)
@@ -26,7 +47,10 @@ class GroupConfig:
     min_capacity: int = 1
     max_capacity: int = 20
     initial_capacity: int | None = None  # default: min_capacity
-    concurrency: int = 1
+    concurrency: int = DEFAULT_CONCURRENCY  # job slots per instance
+    vcpus: int = DEFAULT_VCPUS
+    # Share of a build's time (alone on an instance) spent computing; the rest waits.
+    cpu_fraction: float = DEFAULT_CPU_FRACTION
     launch_seconds: float = 45.0
     boot_seconds: float = 20.0
     warm_pool_size: int = 0
@@ -35,6 +59,14 @@ class GroupConfig:
     warmup_seconds: float = 60.0
     # Initial instances are already serving at t=0 (steady state before the scenario).
     initial_ready: bool = True
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.vcpus < 1:
+            raise ValueError("concurrency and vcpus must be at least 1")
+        if not 0 <= self.cpu_fraction <= 1:
+            raise ValueError("cpu_fraction must be between 0 and 1")
+        if not 0 <= self.min_capacity <= self.max_capacity:
+            raise ValueError("need 0 <= min_capacity <= max_capacity")
 
 
 @dataclass
@@ -63,6 +95,7 @@ class Instance:
     from_warm_pool: bool = False
     stop_event: Any = None
     slots_left: int = 0
+    cpu: SharedCpu | None = None
 
     def warming(self, now: float, warmup: float) -> bool:
         return self.in_service_at is None or now - self.in_service_at < warmup
@@ -87,12 +120,17 @@ class World:
     max_backlog: int = 0
     last_activity: float = 0.0
     warm_pool: int = 0
+    # Called (no arguments) whenever the backlog changes: an upload lands or a job ends.
+    listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.queue: simpy.Store = simpy.Store(self.env)
         self._ids = itertools.count(1)
         self.warm_pool = self.config.warm_pool_size
         self.scale_events: list[tuple[float, int]] = []
+        self.stopped_seconds = 0.0
+        self.filler_seconds = 0.0  # running time of instances launched into the warm pool
+        self._warm_counted_at = 0.0
 
     # ---- what an observer sees ----
     @property
@@ -107,6 +145,10 @@ class World:
 
     def backlog(self) -> int:
         return self.visible() + self.in_flight()
+
+    @property
+    def slots_per_instance(self) -> int:
+        return self.config.concurrency
 
     def active(self) -> list[Instance]:
         return [i for i in self.instances if i.terminated_at is None and not i.stopping]
@@ -148,6 +190,11 @@ class World:
             self.queue.put(job)
             self.last_activity = self.now
             self.max_backlog = max(self.max_backlog, self.backlog())
+            self._notify()
+
+    def _notify(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     # ---- capacity ----
     def set_desired(self, n: int) -> int:
@@ -175,14 +222,23 @@ class World:
             self._start_slots(inst)
             return
         if self.warm_pool > 0:
+            self._count_stopped()
             self.warm_pool -= 1
             inst.from_warm_pool = True
             self.env.process(self._refill_warm_pool())
         self.env.process(self._boot(inst))
 
+    def _count_stopped(self) -> None:
+        self.stopped_seconds += self.warm_pool * (self.now - self._warm_counted_at)
+        self._warm_counted_at = self.now
+
     def _refill_warm_pool(self) -> Generator[Any, Any, None]:
-        # A replacement is launched, initialised and stopped again: it takes a full boot.
-        yield self.env.timeout(self.config.launch_seconds + self.config.boot_seconds)
+        # A replacement is launched, initialised and stopped again: it takes a full boot,
+        # running (and billed) all along.
+        running = self.config.launch_seconds + self.config.boot_seconds
+        self.filler_seconds += running
+        yield self.env.timeout(running)
+        self._count_stopped()
         self.warm_pool = min(self.config.warm_pool_size, self.warm_pool + 1)
 
     def _boot(self, inst: Instance) -> Generator[Any, Any, None]:
@@ -202,6 +258,7 @@ class World:
         self._start_slots(inst)
 
     def _start_slots(self, inst: Instance) -> None:
+        inst.cpu = SharedCpu(self.env, self.config.vcpus)
         inst.slots_left = self.config.concurrency
         for _ in range(self.config.concurrency):
             self.env.process(self._slot(inst))
@@ -228,9 +285,13 @@ class World:
             job.started = self.now
             inst.busy += 1
             self.last_activity = self.now
-            yield self.env.timeout(job.build_seconds)
+            cpu_seconds = job.build_seconds * self.config.cpu_fraction
+            yield self.env.timeout(job.build_seconds - cpu_seconds)
+            assert inst.cpu is not None
+            yield inst.cpu.run(cpu_seconds)
             job.finished = self.now
             inst.busy -= 1
+            self._notify()
         inst.slots_left -= 1
         if inst.slots_left == 0:
             self._terminate(inst)
@@ -243,10 +304,15 @@ class World:
             yield self.env.timeout(every)
 
     def instance_seconds(self, until: float) -> float:
-        """Billed time: from launch to termination (or ``until``)."""
+        """Billed running time: from launch to termination (or ``until``), warm-pool
+        fillers included while they run."""
         total = 0.0
         for inst in self.instances:
             start = max(0.0, inst.launched)
             end = inst.terminated_at if inst.terminated_at is not None else until
             total += max(0.0, min(end, until) - start)
-        return total
+        return total + self.filler_seconds
+
+    def warm_pool_seconds(self, until: float) -> float:
+        """Stopped instance-seconds in the warm pool up to ``until`` (EBS is billed)."""
+        return self.stopped_seconds + self.warm_pool * max(0.0, until - self._warm_counted_at)

@@ -27,7 +27,15 @@ def local() -> None:
 @click.option("--max-workers", default=4, show_default=True,
               help="Upper bound for the local autoscaler.")
 @click.option("--autoscale/--no-autoscale", default=True, show_default=True,
-              help="Scale workers on BacklogPerInstance (the emulator never scales).")
+              help="Scale workers on BacklogPerSlot (the emulator never scales).")
+@click.option("--control", type=click.Choice(["tracking", "direct"]), default="tracking",
+              show_default=True,
+              help="tracking: target tracking on the checker's metric only. direct: the "
+                   "checker also sets the group's desired capacity each tick (as "
+                   "`checker --control direct` does on AWS), tracking as the fallback.")
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Jobs each local worker runs at once (its job slots). The workers "
+                   "share this machine, so the default is one.")
 @click.option("--port", "-p", default=4747, show_default=True,
               help="Port of the emulator on 127.0.0.1 (0 picks a free one).")
 @click.option("--xray-port", default=2000, show_default=True,
@@ -42,8 +50,8 @@ def local() -> None:
                    "effect, answer lost: 500), reset (took effect, connection reset) or "
                    "delay; seed=N makes runs repeatable. Stats: GET "
                    "<endpoint>/_auto-lambda/faults.")
-def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: int,
-       with_ui: bool, ui_port: int, faults: str | None) -> None:
+def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrency: int,
+       port: int, xray_port: int, with_ui: bool, ui_port: int, faults: str | None) -> None:
     """Start the emulator, the resources and the workers; run until Ctrl-C.
 
     Prints the endpoint and the `export` lines another shell needs to use
@@ -51,6 +59,7 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
 
     \b
     auto-lambda local up --workers 2 --max-workers 6
+    auto-lambda local up --control direct --concurrency 2
     auto-lambda local up --no-autoscale --port 0
     auto-lambda local up --ui
     auto-lambda local up --faults 'before=10%,after=10%,seed=7'
@@ -65,12 +74,15 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
     _stop_on_sigterm()
 
     def on_scale(step: Any) -> None:
+        if step.control is not None and step.control.decision is not None \
+                and step.control.decision.changed:
+            err.print(f"[cyan]checker[/cyan] {step.control.line()}")
         if step.decision.changed:
             err.print(f"[cyan]autoscaler[/cyan] {format_decision(step.decision, step.workers)}")
 
     with local_stack(port=port, workers=workers, max_workers=max_workers,
                      autoscale=autoscale, xray_port=xray_port, on_scale=on_scale,
-                     faults=faults) as stack:
+                     concurrency=concurrency, control=control, faults=faults) as stack:
         s = stack.settings
         click.echo(f"auto-lambda local stack on {stack.endpoint.url}")
         if stack.proxy is not None:
@@ -78,8 +90,9 @@ def up(workers: int, max_workers: int, autoscale: bool, port: int, xray_port: in
                        f"curl {stack.endpoint.url}/_auto-lambda/faults")
         click.echo(f"  incoming bucket  s3://{s.incoming_bucket}   queue {s.queue_name}"
                    f"   table {s.table_name}")
-        click.echo(f"  workers {stack.workers()} (autoscale {'on' if autoscale else 'off'}, "
-                   f"max {max_workers}); logs in {s.work_dir / 'logs'}")
+        scaling = f"autoscale {control}, max {max_workers}" if autoscale else "autoscale off"
+        click.echo(f"  workers {stack.workers()} with {concurrency} job slot(s) each ({scaling}); "
+                   f"logs in {s.work_dir / 'logs'}")
         click.echo("In another shell:\n" + stack.exports())
         click.echo("  auto-lambda submit my-app.zip && auto-lambda jobs", err=False)
         console = _start_ui(stack, ui_port) if with_ui else None

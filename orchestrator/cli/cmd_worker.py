@@ -20,14 +20,23 @@ from typing import Any
 
 import click
 
+from orchestrator.capacity import (
+    JOBS_PER_VCPU,
+    MEMORY_PER_JOB_MB,
+    RESERVED_MB,
+    default_concurrency,
+)
 from orchestrator.config import Settings, env_int
 
 log = logging.getLogger("worker")
 
 
 @click.command()
-@click.option("--concurrency", "-c", default=1, show_default=True,
-              help="Jobs run at once by this worker.")
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=None,
+              help="Jobs run at once by this worker [default: "
+                   "AUTO_LAMBDA_WORKER_CONCURRENCY, else derived from this machine: "
+                   f"{JOBS_PER_VCPU:g} per vCPU, at most one per {MEMORY_PER_JOB_MB} MB of "
+                   f"memory above {RESERVED_MB} MB].")
 @click.option("--wait", default=20, show_default=True,
               help="SQS long-poll wait in seconds (at most 5 s per call while running, "
                    "so a stop is noticed quickly).")
@@ -43,7 +52,7 @@ log = logging.getLogger("worker")
               help="Least delay before a delivery of a job another worker holds comes "
                    "back (it comes back when that lease would end) "
                    "[default: AUTO_LAMBDA_BUSY_DELAY or 1].")
-def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: float | None,
+def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_seconds: float | None,
            visibility: int | None, busy_delay: int | None) -> None:
     """Consume the jobs queue until SIGTERM or Ctrl-C.
 
@@ -62,6 +71,7 @@ def worker(concurrency: int, wait: int, drain_seconds: float, lease_seconds: flo
     from worker.loop import Worker
 
     settings = Settings.from_env()
+    concurrency = concurrency or default_concurrency(settings.worker_concurrency)
     rt = build_runtime(settings)
     if lease_seconds is not None:
         rt.runner.lease_seconds = lease_seconds

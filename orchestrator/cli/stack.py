@@ -71,6 +71,7 @@ def _start_collector(aws: Aws, port: int) -> tuple[Any, str | None]:
 def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
                 autoscale: bool = False, xray_port: int = 2000,
                 work_dir: Path | None = None, concurrency: int = 1,
+                control: str = "tracking",
                 on_scale: Callable[[Any], None] | None = None,
                 faults: str | None = None) -> Iterator[LocalStack]:
     plan = parse_faults(faults) if faults else None  # a bad spec fails before anything starts
@@ -97,7 +98,7 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
             env["AWS_XRAY_DAEMON_ADDRESS"] = daemon
         stack = LocalStack(settings=settings, endpoint=public, aws=aws, info=info,
                            env=env, collector=collector, proxy=proxy)
-        _start_workers(stack, workers, max_workers, autoscale, concurrency, on_scale)
+        _start_workers(stack, workers, max_workers, autoscale, concurrency, control, on_scale)
         yield stack
     finally:
         if stack is not None:
@@ -115,7 +116,8 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
 
 
 def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale: bool,
-                   concurrency: int, on_scale: Callable[[Any], None] | None) -> None:
+                   concurrency: int, control: str,
+                   on_scale: Callable[[Any], None] | None) -> None:
     # imported on use, for start-up time: other commands (and --help) must not load it
     from checker.localgroup import ensure_local_group, set_capacity
     from checker.pool import ProcessPool
@@ -131,19 +133,30 @@ def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale:
     set_capacity(stack.aws, stack.settings, workers)
     if not autoscale:
         return
+    from checker.direct import DirectPolicy
     from checker.localgroup import put_local_policy
     from checker.localloop import run_local_scaling_loop
+    from checker.metric import CheckerOptions
     from checker.rule import ScalingPolicy
 
     # Local figures: a few seconds per job, so a small target and short windows make
-    # scaling visible within a demo; the rule is the same one the cloud stack uses.
+    # scaling visible within a demo; the rules are the ones the cloud stack uses.
+    direct = control == "direct"
+    # Beside direct control, tracking is the fallback the CDK stack sets up: its alarms
+    # wait for three datapoints before scaling out (so the controller acts first), and
+    # it never scales in (DisableScaleIn), which is the controller's job.
     policy = ScalingPolicy(target=2.0, min_capacity=1, max_capacity=max_workers,
-                           scale_in_window=15.0, scale_in_cooldown=5.0, warmup=3.0)
+                           scale_in_window=15.0, scale_in_cooldown=5.0, warmup=3.0,
+                           scale_out_after=3.0 if direct else 0.0, scale_in=not direct)
+    direct_policy = DirectPolicy(target=policy.target, scale_in_window=10.0)
+    options = CheckerOptions(interval=1.0, slots_per_instance=concurrency)
     put_local_policy(stack.aws, stack.settings, policy.target)
 
     def loop() -> None:
         try:
             run_local_scaling_loop(stack.aws, stack.pool, policy=policy, period=1.0,
+                                   checker_options=options, control=control,
+                                   direct_policy=direct_policy,
                                    stop=stack.stop_event.is_set, on_step=on_scale,
                                    sleep=stack.stop_event.wait)
         except Exception:

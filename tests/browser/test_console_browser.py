@@ -175,12 +175,12 @@ def test_the_fleet_chart_has_the_checkers_data_and_target(
     # refresh brings the next ones in.
     page.wait_for_function(
         "() => JSON.parse(document.querySelector('figure.chart').dataset.points)"
-        ".BacklogPerInstance >= 2", timeout=60_000)
+        ".BacklogPerSlot >= 2", timeout=60_000)
     chart = page.locator("figure.chart").first
     assert chart.get_attribute("data-target") == "2"
     points = json.loads(chart.get_attribute("data-points") or "{}")
-    assert points["BacklogPerInstance"] >= 2
-    assert page.locator("polyline[data-series=BacklogPerInstance]").count() == 1
+    assert points["BacklogPerSlot"] >= 2
+    assert page.locator("polyline[data-series=BacklogPerSlot]").count() == 1
     assert page.locator("line.target").count() == 1
     assert page.locator("[data-dlq]").get_attribute("data-dlq") == "0"
     page.screenshot(path=str(stack.shots / "console-fleet.png"), full_page=True)

@@ -84,3 +84,12 @@ def baked(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     pytest.importorskip("aws_cdk")
     pytest.importorskip("cdk_nag")
     return synthesize(tmp_path_factory.mktemp("cdk-out-baked"), worker_ami_id=BAKED_AMI)
+
+
+@pytest.fixture(scope="session")
+def tracking_warm(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The other scaling choice: target tracking only, with a warm pool of three."""
+    pytest.importorskip("aws_cdk")
+    pytest.importorskip("cdk_nag")
+    return synthesize(tmp_path_factory.mktemp("cdk-out-tracking-warm"),
+                      scaling_control="tracking", warm_pool_size=3)

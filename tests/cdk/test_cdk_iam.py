@@ -92,8 +92,10 @@ def test_checker_reads_queues_and_groups_and_publishes_only_its_namespace(synth:
     assert {a for a in granted if a.startswith("sqs:")} == {
         "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
     }
+    # Direct control (the default) adds SetDesiredCapacity on the worker group only
+    # (test_cdk_scaling.py reads that statement).
     assert {a for a in granted if a.startswith("autoscaling:")} == {
-        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity",
     }
     dynamodb = {a for a in granted if a.startswith("dynamodb:")}
     assert dynamodb and not dynamodb & {

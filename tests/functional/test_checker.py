@@ -63,7 +63,7 @@ def _fill(aws: Aws, visible: int, in_flight: int, delayed: int) -> None:
         taken += len(got.get("Messages", []))
 
 
-def test_publishes_backlog_per_instance_and_the_parts_it_is_made_of(aws: Aws) -> None:
+def test_publishes_backlog_per_slot_and_the_parts_it_is_made_of(aws: Aws) -> None:
     _fill(aws, visible=5, in_flight=2, delayed=1)
     set_capacity(aws, aws.settings, 2)
     _put_job(aws, "a", "verified", NOW - 100, NOW - 70)   # 30 s, recent
@@ -71,14 +71,18 @@ def test_publishes_backlog_per_instance_and_the_parts_it_is_made_of(aws: Aws) ->
     _put_job(aws, "c", "verified", NOW - 9000, NOW - 8000)  # finished long ago
     _put_job(aws, "d", "built", NOW - 50, None)           # not finished
 
-    result = Checker(aws, CheckerOptions(), clock=lambda: NOW).tick()
+    options = CheckerOptions(slots_per_instance=4)
+    result = Checker(aws, options, clock=lambda: NOW).tick()
 
     assert result.published and result.errors == []
     assert result.metrics == {
-        "BacklogPerInstance": 3.5, "Backlog": 7.0, "Visible": 5.0, "InFlight": 2.0,
-        "Delayed": 1.0, "InServiceInstances": 2.0, "AverageProcessingSeconds": 40.0,
+        "BacklogPerSlot": 7 / 8, "BacklogPerInstance": 3.5, "Backlog": 7.0, "Visible": 5.0,
+        "InFlight": 2.0, "Delayed": 1.0, "InServiceInstances": 2.0, "JobSlots": 8.0,
+        "AverageProcessingSeconds": 40.0,
     }
+    assert _published(aws, "BacklogPerSlot") == [0.875]
     assert _published(aws, "BacklogPerInstance") == [3.5]
+    assert _published(aws, "JobSlots") == [8.0]
     assert _published(aws, "AverageProcessingSeconds") == [40.0]
 
 
@@ -100,17 +104,25 @@ def test_backlog_options_change_what_counts(aws: Aws, options: CheckerOptions,
 def test_idle_queue_publishes_zeros_not_nothing(aws: Aws) -> None:
     result = Checker(aws, clock=lambda: NOW).tick()
     assert result.published
-    for name in ("BacklogPerInstance", "Backlog", "InServiceInstances",
-                 "AverageProcessingSeconds"):
+    for name in ("BacklogPerSlot", "BacklogPerInstance", "Backlog", "InServiceInstances",
+                 "JobSlots", "AverageProcessingSeconds"):
         assert _published(aws, name) == [0.0], name
 
 
-def test_backlog_with_no_instance_in_service_is_published_whole(aws: Aws) -> None:
+def test_backlog_with_no_instance_in_service_counts_one_instances_slots(aws: Aws) -> None:
+    """So value x max(InService, 1) / target is still the instances the backlog needs."""
     _fill(aws, visible=3, in_flight=0, delayed=0)
-    result = Checker(aws, clock=lambda: NOW).tick()
+    result = Checker(aws, CheckerOptions(slots_per_instance=2), clock=lambda: NOW).tick()
     assert result.metrics is not None
     assert result.metrics["InServiceInstances"] == 0
+    assert result.metrics["JobSlots"] == 0
+    assert result.metrics["BacklogPerSlot"] == 1.5
     assert result.metrics["BacklogPerInstance"] == 3.0
+
+
+def test_slots_per_instance_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        CheckerOptions(slots_per_instance=0)
 
 
 class Faults:
@@ -175,6 +187,22 @@ def test_cli_once_json_prints_one_tick(aws: Aws) -> None:
     doc = json.loads(result.output.strip().splitlines()[-1])
     assert doc["published"] is True
     assert doc["metrics"]["Backlog"] == 2.0
+    assert "control" not in doc
+
+
+def test_cli_counts_the_configured_job_slots(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.cli.main import cli
+
+    _fill(aws, visible=6, in_flight=0, delayed=0)
+    set_capacity(aws, aws.settings, 1)
+    monkeypatch.setenv("AUTO_LAMBDA_WORKER_CONCURRENCY", "3")
+    result = CliRunner().invoke(cli, ["checker", "--once", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output.strip().splitlines()[-1])
+    assert doc["metrics"]["JobSlots"] == 3.0 and doc["metrics"]["BacklogPerSlot"] == 2.0
+    result = CliRunner().invoke(cli, ["checker", "--once", "--json", "--slots-per-instance", "6"])
+    doc = json.loads(result.output.strip().splitlines()[-1])
+    assert doc["metrics"]["BacklogPerSlot"] == 1.0
 
 
 def test_cli_rejects_a_bad_interval() -> None:

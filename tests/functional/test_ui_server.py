@@ -196,7 +196,7 @@ def test_the_fleet_page_shows_the_checkers_metrics_and_the_dlq(console: Console)
     assert page.status == 200
     points = re.findall(r'data-points="([^"]+)"', page.body)
     counts = [json.loads(p.replace("&quot;", '"')) for p in points]
-    assert counts[0]["BacklogPerInstance"] >= 1
+    assert counts[0]["BacklogPerSlot"] >= 1
     assert 'data-target="3"' in page.body
     assert 'data-dlq="1"' in page.body
     plan_page = console.request("GET", "/dlq")

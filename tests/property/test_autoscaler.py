@@ -101,3 +101,31 @@ def test_no_scale_in_while_instances_warm_up(policy: ScalingPolicy,
     assume(now - just_launched < policy.warmup)
     capacity = Capacity(current, (just_launched,), None)
     assert decide(capacity, history, policy, now).desired >= current
+
+
+@given(policies(), st.floats(0.5, 60), st.lists(st.floats(0, 1000), min_size=1, max_size=30),
+       st.data())
+def test_scale_out_after_waits_for_the_metric_to_stay_above_target(
+        policy: ScalingPolicy, wait: float, values: list[float], data: st.DataObject) -> None:
+    policy = replace(policy, scale_out_after=wait)
+    now = 10_000.0
+    history = [MetricSample(now - len(values) + i + 1, v, 1) for i, v in enumerate(values)]
+    capacity = data.draw(capacities(now, most=policy.max_capacity))
+    decision = decide(capacity, history, policy, now)
+    if decision.desired > max(capacity.current, policy.min_capacity):
+        start = now - wait
+        assert history[0].time <= start
+        covering = [s for s in history if s.time <= start][-1:] + [
+            s for s in history if s.time > start]
+        assert all(s.value > policy.target for s in covering)
+
+
+@given(policies(), histories(), st.data())
+def test_with_scale_in_disabled_it_never_scales_in(policy: ScalingPolicy,
+                                                   hist: tuple[list[MetricSample], float],
+                                                   data: st.DataObject) -> None:
+    history, now = hist
+    policy = replace(policy, scale_in=False)
+    capacity = data.draw(capacities(now, most=policy.max_capacity))
+    assume(policy.min_capacity <= capacity.current)
+    assert decide(capacity, history, policy, now).desired >= capacity.current

@@ -29,7 +29,8 @@ def test_fixed_capacity_matches_erlang_c_mean_wait() -> None:
     rng = random.Random(1)
     arrivals = steady_arrivals(arrival_rate, 0, 40_000 / arrival_rate, rng)
     workload = Workload.make(arrivals, Exponential(build_mean), random.Random(101), "M/M/3")
-    group = GroupConfig(min_capacity=servers, max_capacity=servers)
+    # One job slot per instance: three servers, as Erlang C counts them.
+    group = GroupConfig(min_capacity=servers, max_capacity=servers, concurrency=1)
     result = run_policy(POLICIES["fixed"], workload, group, arrivals[-1] + 1, SimOptions(),
                         sample_every=1e9)
     expected = mean_wait(arrival_rate, 1 / build_mean, servers)

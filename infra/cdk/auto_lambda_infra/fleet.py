@@ -1,8 +1,9 @@
 """A launch template and an Auto Scaling group for auto-lambda instances (worker or checker).
 
 Amazon Linux 2023 (or a baked AMI), IMDSv2 only, no SSH key, encrypted root volume, and
-user data built by scripts.py. Knows nothing about scaling policies or hooks: the callers
-(workers.py, checker.py) add those.
+user data built by scripts.py. Knows nothing about scaling policies, hooks or warm pools:
+the callers (workers.py, checker.py) add those, and name the launch hook the user data
+completes when they add one.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class FleetSpec:
     stop_timeout_seconds: int
     image: ec2.IMachineImage
     with_runtimes: bool
+    # With a warm pool: the launch hook the instance completes once initialised.
+    launch_hook: str | None = None
 
 
 def machine_image(params: Params) -> ec2.IMachineImage:
@@ -65,6 +68,7 @@ def create_fleet(
             package=params.auto_lambda_package, ssm_path=names.ssm_path, region=Aws.REGION,
             name=spec.name, command=spec.command,
             stop_timeout_seconds=spec.stop_timeout_seconds, with_runtimes=spec.with_runtimes,
+            launch_hook=(spec.group_name, spec.launch_hook) if spec.launch_hook else None,
         )
     )
     template = ec2.LaunchTemplate(

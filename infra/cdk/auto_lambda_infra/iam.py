@@ -4,7 +4,9 @@ Least privilege is the point of this module. The worker may manage only function
 ``<prefix>-*`` that carry the ``auto-lambda:managed`` tag (and create functions only with
 that tag), pass only the functions' role and only to Lambda, and touch only this
 stack's buckets, queues, table and its own Auto Scaling group. The checker may read queue
-attributes, describe groups, read the table and put metrics in the AutoLambda namespace.
+attributes, describe groups, read the table and put metrics in the AutoLambda namespace;
+with direct control it may also set the desired capacity of the worker group, and of no
+other group.
 Statements whose resource must be ``*`` (the service has no resource-level permissions)
 are acknowledged for cdk-nag in nag.py, each with its reason.
 """
@@ -199,10 +201,19 @@ def create_worker_role(
 
 
 def create_checker_role(
-    scope: Construct, names: Names, queues: Queues, table: dynamodb.Table
+    scope: Construct, names: Names, queues: Queues, table: dynamodb.Table,
+    direct_control: bool = False,
 ) -> iam.Role:
     stack = Stack.of(scope)
     role = _instance_role(scope, "CheckerRole", "auto-lambda checker instance")
+    if direct_control:
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SetWorkerGroupCapacity",
+                actions=["autoscaling:SetDesiredCapacity"],
+                resources=[group_arn(stack, names.worker_group)],
+            )
+        )
     role.add_to_policy(
         iam.PolicyStatement(
             sid="ReadQueueDepth",

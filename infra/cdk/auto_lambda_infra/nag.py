@@ -134,15 +134,25 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
         Acknowledgement(
             stack.workers.group, "AwsSolutions-AS3",
             "Scaling is automatic and frequent; its activity history and the "
-            "BacklogPerInstance metric are the record. An SNS topic nobody reads adds cost "
+            "BacklogPerSlot metric are the record. An SNS topic nobody reads adds cost "
             "and noise.",
         ),
         Acknowledgement(
             stack.checker.group, "AwsSolutions-AS3",
             "A fixed group of one; a replacement is visible in the group's activity history "
-            "and as a gap in the BacklogPerInstance metric.",
+            "and as a gap in the BacklogPerSlot metric.",
         ),
     ]
+    if stack.params.scaling_control == "direct":
+        result.append(
+            Acknowledgement(
+                stack.checker_role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:"
+                f"<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/{prefix}-workers]",
+                "The '*' is the group's id, assigned at creation; the name pins the worker "
+                "group, the only group whose desired capacity the checker may set.",
+            )
+        )
     for team, role in stack.upload_roles.items():
         resource = f"{incoming}/*.zip" if team == "default" else f"{incoming}/{team}/*"
         result.append(Acknowledgement(

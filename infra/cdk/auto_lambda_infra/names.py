@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 METRIC_NAMESPACE = "AutoLambda"
-BACKLOG_METRIC = "BacklogPerInstance"
+BACKLOG_METRIC = "BacklogPerSlot"
 LIVE_ALIAS = "live"
 # Tags the worker puts on every function it creates, and the only ones its policy may touch.
 TAG_MANAGED = "auto-lambda:managed"
 TAG_TEAM = "auto-lambda:team"
 # The worker's drain hook: the worker finishes (or hands back) its jobs, then completes it.
 DRAIN_HOOK_SUFFIX = "worker-drain"
+# The launch hook (with a warm pool): the instance completes it once it is initialised.
+LAUNCH_HOOK_SUFFIX = "worker-launch"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class Names:
     @property
     def drain_hook(self) -> str:
         return f"{self.prefix}-{DRAIN_HOOK_SUFFIX}"
+
+    @property
+    def launch_hook(self) -> str:
+        return f"{self.prefix}-{LAUNCH_HOOK_SUFFIX}"
 
     @property
     def ssm_path(self) -> str:

@@ -11,11 +11,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .sizing import worker_concurrency as concurrency_of_type
+
+SCALING_CONTROLS = ("direct", "tracking")
+# Context keys that changed meaning: the new key, and why.
+RENAMED = {
+    "backlog_target": ("slot_backlog_target", "the target now counts jobs per job slot "
+                       "(instances x worker_concurrency), not per instance"),
+}
+
 DEFAULTS: dict[str, Any] = {
     "prefix": "auto-lambda",
     "worker_min": 1,
     "worker_max": 20,
-    "backlog_target": 5,
+    "scaling_control": "direct",
+    "slot_backlog_target": 1,
+    "worker_concurrency": "auto",
+    "warm_pool_size": 0,
     "worker_instance_type": "t3.medium",
     "checker_instance_type": "t3.micro",
     "worker_ami_id": "",
@@ -45,7 +57,10 @@ class Params:
     prefix: str
     worker_min: int
     worker_max: int
-    backlog_target: int
+    scaling_control: str
+    slot_backlog_target: float
+    worker_concurrency: int
+    warm_pool_size: int
     worker_instance_type: str
     checker_instance_type: str
     worker_ami_id: str | None
@@ -74,6 +89,20 @@ class Params:
                 raise ContextError(f"context {key}={number} must be between {low} and {high}")
             return number
 
+        def number(key: str, low: float, high: float) -> float:
+            raw = value(key)
+            try:
+                result = float(raw)
+            except (TypeError, ValueError) as exc:
+                raise ContextError(f"context {key}={raw!r} must be a number") from exc
+            if not low < result <= high:
+                raise ContextError(f"context {key}={result:g} must be more than {low:g} "
+                                   f"and at most {high:g}")
+            return result
+
+        for old_key, (new_key, why) in RENAMED.items():
+            if get(old_key) is not None:
+                raise ContextError(f"context {old_key} is no longer read: use {new_key} ({why})")
         prefix = str(value("prefix"))
         if not _PREFIX_RE.match(prefix):
             raise ContextError(
@@ -98,12 +127,24 @@ class Params:
         worker_max = integer("worker_max", 1, 1000)
         if worker_min > worker_max:
             raise ContextError(f"context worker_min={worker_min} exceeds worker_max={worker_max}")
+        control = str(value("scaling_control"))
+        if control not in SCALING_CONTROLS:
+            raise ContextError(f"context scaling_control={control!r} must be one of "
+                               + ", ".join(SCALING_CONTROLS))
+        if control == "tracking" and worker_min == 0:
+            raise ContextError(
+                "context worker_min=0 needs scaling_control=direct: target tracking on a "
+                "per-slot metric cannot start the first instance for a small backlog")
+        instance_type = str(value("worker_instance_type"))
         return cls(
             prefix=prefix,
             worker_min=worker_min,
             worker_max=worker_max,
-            backlog_target=integer("backlog_target", 1, 10_000),
-            worker_instance_type=str(value("worker_instance_type")),
+            scaling_control=control,
+            slot_backlog_target=number("slot_backlog_target", 0, 1000),
+            worker_concurrency=_concurrency(value("worker_concurrency"), instance_type),
+            warm_pool_size=integer("warm_pool_size", 0, worker_max),
+            worker_instance_type=instance_type,
             checker_instance_type=str(value("checker_instance_type")),
             worker_ami_id=ami or None,
             auto_lambda_package=str(value("auto_lambda_package")),
@@ -114,3 +155,23 @@ class Params:
             vpc_cidr=str(value("vpc_cidr")),
             teams=teams,
         )
+
+
+def _concurrency(raw: Any, instance_type: str) -> int:
+    """``worker_concurrency``: a whole number, or "auto" for the instance type's default."""
+    if str(raw).strip().lower() == "auto":
+        derived = concurrency_of_type(instance_type)
+        if derived is None:
+            raise ContextError(
+                f"context worker_concurrency=auto cannot size {instance_type!r} (its vCPUs "
+                "and memory are not known here): set worker_concurrency to the jobs one "
+                "worker runs at once (1.5 per vCPU, one per 512 MB of memory above 512 MB)")
+        return derived
+    try:
+        number = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise ContextError(f"context worker_concurrency={raw!r} must be a whole number "
+                           "or auto") from exc
+    if not 1 <= number <= 256:
+        raise ContextError(f"context worker_concurrency={number} must be between 1 and 256")
+    return number

@@ -12,6 +12,9 @@ import shlex
 
 VENV = "/opt/auto-lambda"
 CONFIG_SCRIPT = "/usr/local/bin/auto-lambda-config"
+READY_SCRIPT = "/usr/local/bin/auto-lambda-ready"
+IN_SERVICE_GATE = "/usr/local/bin/auto-lambda-wait-in-service"
+IMDS = "http://169.254.169.254/latest"
 ENV_FILE = "/run/auto-lambda/env"
 # auto-lambda needs Python >= 3.11; AL2023's system python3 is 3.9, so it gets its own venv.
 HOST_PYTHON = "python3.12"
@@ -102,8 +105,81 @@ def config_script(ssm_path: str, region: str) -> str:
     return f"cat > {CONFIG_SCRIPT} <<'EOF'\n{body}\nEOF\nchmod 755 {CONFIG_SCRIPT}"
 
 
-def systemd_unit(name: str, command: str, stop_timeout_seconds: int) -> str:
-    """A unit that restarts the process forever and gives it time to drain on stop."""
+def _imds_token() -> str:
+    return (f"TOKEN=$(curl -sS -X PUT {IMDS}/api/token "
+            "-H 'X-aws-ec2-metadata-token-ttl-seconds: 300')")
+
+
+def lifecycle_scripts(group: str, hook: str) -> str:
+    """Two scripts for an instance that may come from the warm pool.
+
+    ``auto-lambda-ready`` completes the launch lifecycle action: Auto Scaling holds a new
+    instance (entering the warm pool or the group) until it is initialised, and an
+    instance leaving the warm pool until it has booted again. It runs at every boot.
+    ``auto-lambda-wait-in-service`` returns once the instance's target lifecycle state is
+    InService (or the instance is not in a group at all), so a worker on an instance
+    being prepared for the warm pool takes no job before it is stopped.
+    """
+    ready = "\n".join(
+        [
+            "#!/bin/bash",
+            "set -uo pipefail",
+            _imds_token(),
+            f'md() {{ curl -sS -f -H "X-aws-ec2-metadata-token: $TOKEN" "{IMDS}/meta-data/$1"; }}',
+            "ID=$(md instance-id)",
+            "REGION=$(md placement/region)",
+            # No pending action (a scale-out without the hook, a reboot) is not an error.
+            'aws autoscaling complete-lifecycle-action --region "$REGION" '
+            f"--auto-scaling-group-name {shlex.quote(group)} "
+            f"--lifecycle-hook-name {shlex.quote(hook)} "
+            '--instance-id "$ID" --lifecycle-action-result CONTINUE || true',
+        ]
+    )
+    gate = "\n".join(
+        [
+            "#!/bin/bash",
+            "while :; do",
+            "  " + _imds_token(),
+            '  STATE=$(curl -sS -f -H "X-aws-ec2-metadata-token: $TOKEN" '
+            f'"{IMDS}/meta-data/autoscaling/target-lifecycle-state") || exit 0',
+            '  [ "$STATE" = InService ] && exit 0',
+            "  sleep 5",
+            "done",
+        ]
+    )
+    unit = "\n".join(
+        [
+            "[Unit]",
+            "Description=auto-lambda: tell Auto Scaling this instance is initialised",
+            "After=network-online.target",
+            "Wants=network-online.target",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            f"ExecStart={READY_SCRIPT}",
+            "",
+            "[Install]",
+            "WantedBy=multi-user.target",
+        ]
+    )
+    return "\n".join(
+        [
+            f"cat > {READY_SCRIPT} <<'EOF'\n{ready}\nEOF",
+            f"cat > {IN_SERVICE_GATE} <<'EOF'\n{gate}\nEOF",
+            f"chmod 755 {READY_SCRIPT} {IN_SERVICE_GATE}",
+            f"cat > /etc/systemd/system/auto-lambda-ready.service <<'EOF'\n{unit}\nEOF",
+        ]
+    )
+
+
+def systemd_unit(name: str, command: str, stop_timeout_seconds: int,
+                 wait_in_service: bool = False) -> str:
+    """A unit that restarts the process forever and gives it time to drain on stop.
+
+    With ``wait_in_service`` it starts the process only once the instance is InService
+    (see ``lifecycle_scripts``); a wait of any length is fine.
+    """
+    gate = [f"ExecStartPre={IN_SERVICE_GATE}", "TimeoutStartSec=infinity"]
     unit = "\n".join(
         [
             "[Unit]",
@@ -112,6 +188,7 @@ def systemd_unit(name: str, command: str, stop_timeout_seconds: int) -> str:
             "Wants=network-online.target",
             "",
             "[Service]",
+            *(gate if wait_in_service else []),
             # "+": the config step runs as root (it writes under /run); the service does not.
             f"ExecStartPre=+{CONFIG_SCRIPT}",
             # Re-read before each command; "-": absent until the config step has run once.
@@ -154,17 +231,32 @@ def base_install(package: str) -> list[str]:
 
 def instance_user_data(
     *, package: str, ssm_path: str, region: str, name: str, command: str,
-    stop_timeout_seconds: int, with_runtimes: bool,
+    stop_timeout_seconds: int, with_runtimes: bool, launch_hook: tuple[str, str] | None = None,
 ) -> list[str]:
-    """User data for a worker or checker: install if missing, configure, start."""
+    """User data for a worker or checker: install if missing, configure, start.
+
+    ``launch_hook`` (group, hook name), given with a warm pool: once installed, the
+    instance completes the launch lifecycle action (now and at every later boot), and
+    the service starts only when the instance is InService.
+    """
     lines = base_install(package)
     if with_runtimes:
         lines.append(f"[ -x /usr/local/bin/python3.14 ] || {{\n{install_runtime_pythons()}\n}}")
     lines += [
         config_script(ssm_path, region),
-        systemd_unit(name, command, stop_timeout_seconds),
+        systemd_unit(name, command, stop_timeout_seconds,
+                     wait_in_service=launch_hook is not None),
+    ]
+    if launch_hook is not None:
+        lines.append(lifecycle_scripts(*launch_hook))
+    lines += [
         "systemctl daemon-reload",
         "systemctl start xray",
-        f"systemctl enable --now auto-lambda-{name}.service",
     ]
+    if launch_hook is not None:
+        lines.append("systemctl enable --now auto-lambda-ready.service")
+        # The service waits for InService: do not hold user data (and boot) on it.
+        lines.append(f"systemctl enable --now --no-block auto-lambda-{name}.service")
+    else:
+        lines.append(f"systemctl enable --now auto-lambda-{name}.service")
     return lines

@@ -47,7 +47,10 @@ class AutoLambdaStack(Stack):
             self, names, self.buckets, self.queues, (self.table, self.history_table),
             self.function_role
         )
-        self.checker_role = roles.create_checker_role(self, names, self.queues, self.table)
+        self.checker_role = roles.create_checker_role(
+            self, names, self.queues, self.table,
+            direct_control=params.scaling_control == "direct",
+        )
 
         self.vpc, self.security_group = create_network(self, params, self.buckets.logs)
         self.workers = Workers(
@@ -82,5 +85,6 @@ class AutoLambdaStack(Stack):
                 function_role_arn=self.function_role.role_arn,
                 visibility_timeout_seconds=params.visibility_timeout_minutes * 60,
                 max_receive_count=params.max_receive_count,
+                worker_concurrency=params.worker_concurrency,
             ),
         )

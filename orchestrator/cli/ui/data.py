@@ -27,7 +27,7 @@ from orchestrator.jobs.store import JobStore
 log = logging.getLogger(__name__)
 
 # The fleet chart's series (names the checker publishes, checker/metric.py).
-FLEET_METRICS = ("BacklogPerInstance", "Backlog", "InFlight", "InServiceInstances")
+FLEET_METRICS = ("BacklogPerSlot", "Backlog", "InFlight", "InServiceInstances")
 
 
 @dataclass
@@ -197,7 +197,7 @@ class ConsoleData:
                      start=start, end=end, errors=errors)
 
     def _target(self, errors: list[str]) -> tuple[float | None, str]:
-        """The worker group's target-tracking value (what BacklogPerInstance aims at)."""
+        """The worker group's target-tracking value (what BacklogPerSlot aims at)."""
         group = self.settings.worker_group_name
         try:
             with aws_call("autoscaling.describe_policies"):

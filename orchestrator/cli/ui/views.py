@@ -289,8 +289,8 @@ def fleet_live(fleet: Fleet, csrf: str) -> str:
     # A young stack has minutes of data, not an hour: draw the span there is.
     firsts = [series.points[0][0] for series in s.values() if series.points]
     start = max(fleet.start, min(firsts) - 30) if firsts else fleet.start
-    per_instance = line_chart(
-        "BacklogPerInstance", {"BacklogPerInstance": s["BacklogPerInstance"].points},
+    per_slot = line_chart(
+        "BacklogPerSlot (backlog per job slot)", {"BacklogPerSlot": s["BacklogPerSlot"].points},
         start, fleet.end, fleet.target, "scaling target")
     counts = line_chart("Backlog, in flight and InService workers",
                         {name: s[name].points for name in
@@ -306,7 +306,7 @@ def fleet_live(fleet: Fleet, csrf: str) -> str:
     bring = (link("/dlq", "bring back…", "button") if dlq else "")
     errors = "".join(f'<p class="error">{esc(e)}</p>' for e in fleet.errors)
     q = fleet.queue_depth
-    return (f"{errors}<div class=\"cols\"><section>{per_instance}{counts}</section>"
+    return (f"{errors}<div class=\"cols\"><section>{per_slot}{counts}</section>"
             f'<section><h2>Now</h2><dl><dt>scaling target</dt><dd data-target>{target}</dd>'
             f'<dt>queue</dt><dd>{esc(q.get("visible", "-"))} waiting, '
             f'{esc(q.get("in_flight", "-"))} in flight</dd>'
