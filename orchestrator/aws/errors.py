@@ -79,8 +79,8 @@ _HINTS = {
     CONFLICT: "the resource exists already or changed meanwhile",
     NOT_FOUND: "check that the stack is deployed and that AWS_REGION and "
                "AUTO_LAMBDA_PREFIX name it",
-    ACCESS_DENIED: "check the credentials and that the worker's role allows this call "
-                   "(infra/cdk grants what the workers need)",
+    ACCESS_DENIED: "check the credentials and that their role allows this call (infra/cdk "
+                   "grants what the workers and the checker need, and no more)",
     VALIDATION: "AWS refused the request as given",
     NO_CREDENTIALS: "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for the "
                     "local stack use the export lines `auto-lambda local up` prints",
