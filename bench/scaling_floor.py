@@ -4,8 +4,12 @@ the built-in policy (SQS's own metric). Prints one row per scenario and seed, wi
 simulator's default settings (the same as ``auto-lambda simulate``).
 
     .venv/bin/python bench/scaling_floor.py [--seeds 1,2,3] [--markdown] [--json]
+    .venv/bin/python bench/scaling_floor.py --oracle-windows   # the oracle's frontier
 
-Exits 1 if any row misses the bar. Needs the ``sim`` extra (simpy).
+Exits 1 if any row misses the bar. ``--oracle-windows`` prints instead the oracle's p95
+and instance-hours by scale-in window (seed 1), the table docs/scaling.md uses to explain
+why the oracle holds instances as long as the default policy does. Needs the ``sim``
+extra (simpy).
 """
 
 from __future__ import annotations
@@ -44,12 +48,35 @@ def row(label: str, scenario: str, max_capacity: int, seed: int) -> dict[str, An
             "ok": check["ok"]}
 
 
+WINDOWS = (0, 30, 120, 300, 600)
+
+
+def oracle_windows() -> None:
+    print("| scenario | " + " | ".join(f"window {w} s" for w in WINDOWS) + " |")
+    print("|---|" + "--:|" * len(WINDOWS))
+    for label, scenario, top in CASES:
+        cells = []
+        for window in WINDOWS:
+            options = SimOptions()
+            options = replace(options, group=replace(options.group, max_capacity=top),
+                              control=replace(options.control, direct_window=float(window)))
+            _, results = simulate(get_scenario(scenario), 1, [], options)
+            (oracle,) = results
+            cells.append(f"{oracle.p95:.0f} s / {oracle.instance_hours:.1f} h")
+        print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--oracle-windows", action="store_true",
+                        help="print the oracle's p95 and instance-hours by scale-in window")
     args = parser.parse_args()
+    if args.oracle_windows:
+        oracle_windows()
+        return
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = [row(label, scenario, top, seed) for label, scenario, top in CASES for seed in seeds]
     if args.json:
