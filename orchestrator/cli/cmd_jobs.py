@@ -1,4 +1,5 @@
-"""``auto-lambda submit``, ``jobs`` and ``show``: put work in, see what happened."""
+"""``auto-lambda submit``, ``jobs``, ``show`` and ``reindex``: put work in, see what
+happened, and keep older records listable."""
 
 from __future__ import annotations
 
@@ -148,4 +149,46 @@ def _write_job_json(summary: dict[str, Any], pages: Iterable[list[dict[str, Any]
     click.echo("]}")
 
 
-commands = [submit, jobs, show]
+@click.command()
+@click.option("--dry-run", is_flag=True,
+              help="Count the records that lack the key; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def reindex(dry_run: bool, as_json: bool) -> None:
+    """Give job records from before the listing indexes their index key.
+
+    Records written by an earlier release have no `created_week`, so `jobs` and the
+    console's job list (newest first) do not show them; `jobs --state S` does. This
+    scans the jobs table once and sets the key from each record's `created_at`, one
+    conditional update per record, safe beside running workers and safe to repeat.
+    Exit status 1 if a record has no usable `created_at` (listed, left as it is).
+
+    \b
+    Example:
+      auto-lambda reindex --dry-run
+      auto-lambda reindex --json
+    """
+    # imported on use, for start-up time: other commands (and --help) must not load it
+    from orchestrator.jobs.reindex import ReindexReport
+    from orchestrator.jobs.reindex import reindex as run
+
+    def progress(report: ReindexReport) -> None:
+        if not as_json:
+            click.echo(f"  {report.scanned} without the key so far, {report.updated} updated",
+                       err=True)
+
+    report = run(_aws(), dry_run=dry_run, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report.as_json()))
+    else:
+        verb = "would update" if dry_run else "updated"
+        count = report.scanned - len(report.unusable) if dry_run else report.updated
+        click.echo(f"{report.scanned} record(s) without created_week: {verb} {count}, "
+                   f"{report.raced} saved meanwhile by a worker, "
+                   f"{len(report.unusable)} without a usable created_at")
+        for job_id in report.unusable:
+            click.echo(f"  no created_at: {job_id}")
+    if report.unusable:
+        raise SystemExit(1)
+
+
+commands = [submit, jobs, show, reindex]
