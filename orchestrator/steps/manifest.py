@@ -80,6 +80,7 @@ class AppSpec:
     environment: dict[str, str] = field(default_factory=dict)
     verify_event: Any = field(default_factory=dict)
     verify_expect: Any = None
+    verify_match: str = "exact"
     has_expect: bool = False
     chalice: bool = False
     deploy_strategy: str = DEFAULT_STRATEGY
@@ -104,8 +105,8 @@ class AppSpec:
     def smoke_events(self) -> list[SmokeEvent]:
         """What verify invokes, in order: the default event (unless only named events
         are given), then the named ones."""
-        out = [SmokeEvent("default", self.verify_event, self.verify_expect, self.has_expect)
-               ] if self.verify_default else []
+        out = [SmokeEvent("default", self.verify_event, self.verify_expect, self.has_expect,
+                          self.verify_match)] if self.verify_default else []
         return out + [SmokeEvent.from_dict(e) for e in self.verify_events]
 
     def to_dict(self) -> dict[str, Any]:
@@ -383,6 +384,7 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
         environment=_environment(fn),
         verify_event=default.event,
         verify_expect=default.expect,
+        verify_match=default.match,
         has_expect=default.has_expect,
         chalice=chalice,
         deploy_strategy=strategy,

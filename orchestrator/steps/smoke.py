@@ -3,7 +3,10 @@ invoked with before ``live`` moves, and what it must answer.
 
 Each event is given inline (``event = {...}``, TOML) or as a JSON file inside the zip
 (``event_file = "events/get-item.json"``, as ``sam local invoke -e`` takes it: nulls and
-all, which TOML cannot write); likewise ``expect`` or ``expect_file``. The keys at the top
+all, which TOML cannot write); likewise ``expect`` or ``expect_file``. ``match`` says how
+the answer is compared: ``"exact"`` (the default: the same JSON value) or ``"subset"``
+(every key the expectation gives, at any depth, with the same value; other keys in the
+answer, such as the headers a web framework adds, are allowed). The keys at the top
 of ``[verify]`` are the default event; ``[verify.events.<name>]`` tables add named ones,
 each with its own expectation, run after it in the order written. With only named
 events, only they run.
@@ -23,7 +26,8 @@ from typing import Any
 
 from orchestrator.errors import ManifestError
 
-EVENT_KEYS = ("event", "event_file", "expect", "expect_file")
+EVENT_KEYS = ("event", "event_file", "expect", "expect_file", "match")
+MATCHES = ("exact", "subset")
 MAX_EVENT_FILE_BYTES = 64 * 1024
 MAX_TOTAL_BYTES = 256 * 1024
 MAX_EVENTS = 10
@@ -39,15 +43,16 @@ class SmokeEvent:
     event: Any
     expect: Any = None
     has_expect: bool = False
+    match: str = "exact"  # or "subset"
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "event": self.event, "expect": self.expect,
-                "has_expect": self.has_expect}
+                "has_expect": self.has_expect, "match": self.match}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SmokeEvent:
         return cls(str(data["name"]), data.get("event"), data.get("expect"),
-                   bool(data.get("has_expect")))
+                   bool(data.get("has_expect")), str(data.get("match") or "exact"))
 
 
 def _invalid(message: str, hint: str | None = None) -> ManifestError:
@@ -107,7 +112,14 @@ class _Reader:
         has_expect = "expect" in table or "expect_file" in table
         expect = (self.json_file(table["expect_file"], f"{where}.expect_file")
                   if "expect_file" in table else table.get("expect"))
-        return SmokeEvent(name, event, expect, has_expect)
+        match = table.get("match", "exact")
+        if match not in MATCHES:
+            raise _invalid(f"{where}.match must be one of {', '.join(MATCHES)}, got {match!r}",
+                           'match = "subset" allows keys the expectation does not name')
+        if "match" in table and not has_expect:
+            raise _invalid(f"{where} gives match but no expect or expect_file",
+                           "add the expectation it applies to")
+        return SmokeEvent(name, event, expect, has_expect, match)
 
 
 def read_verify(app_dir: Path, verify: dict[str, Any]

@@ -251,6 +251,24 @@ event = { a = 1 }
     assert again == spec and again.smoke_events() == events
 
 
+def test_match_subset_is_kept_per_event(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": HANDLER, "auto-lambda.toml": """
+[verify]
+expect = { statusCode = 200 }
+match = "subset"
+[verify.events.exact]
+event = { a = 1 }
+expect = { statusCode = 201 }
+"""})
+    spec = load_app_spec(root, "x.zip")
+    assert [(e.name, e.match) for e in spec.smoke_events()] == [("default", "subset"),
+                                                                 ("exact", "exact")]
+    assert AppSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    # A record written before match existed reads as exact.
+    old = {k: v for k, v in spec.to_dict().items() if k != "verify_match"}
+    assert AppSpec.from_dict(old).verify_match == "exact"
+
+
 def test_only_named_events_run_when_the_default_is_not_given(tmp_path: Path) -> None:
     root = app(tmp_path, {"app.py": HANDLER, "e.json": "[1, null]", "auto-lambda.toml":
                           '[verify.events.one]\nevent_file = "e.json"\n'})
@@ -269,6 +287,9 @@ def test_only_named_events_run_when_the_default_is_not_given(tmp_path: Path) -> 
     ('[verify.events.x]\nexpect = 1\n', {}),
     ('[verify.events.x]\nevent = 1\nfile = "e.json"\n', {}),
     ('[verify.events."bad name"]\nevent = 1\n', {}),
+    ('[verify]\nexpect = {}\nmatch = "partial"\n', {}),
+    ('[verify]\nmatch = "subset"\n', {}),
+    ('[verify.events.x]\nevent = 1\nmatch = "subset"\n', {}),
     ('[build]\ninclude_runtime_packages = "yes"\n', {}),
     ('[build]\nrequirements = []\n', {}),
     ('[build]\noptional_dependencies = "api"\n', {}),

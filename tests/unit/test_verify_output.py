@@ -7,8 +7,14 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import VerifyError
-from orchestrator.steps.checks.deployment import check_output, first_difference, json_equal
+from orchestrator.steps.checks.deployment import (
+    check_output,
+    first_difference,
+    json_contains,
+    json_equal,
+)
 from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.smoke import SmokeEvent
 
 
 @pytest.mark.parametrize(("a", "b", "equal"), [
@@ -63,3 +69,45 @@ def test_not_json_is_bad_output(value: Any) -> None:
     with pytest.raises(VerifyError) as exc:
         check_output(spec(), value)
     assert exc.value.code == "VerifyBadOutput"
+
+
+RESPONSE = {"statusCode": 200, "headers": {"content-type": "application/json",
+                                          "content-length": "14"},
+            "body": '{"hi":"there"}', "isBase64Encoded": False}
+
+
+@pytest.mark.parametrize(("expected", "contained"), [
+    ({"statusCode": 200}, True),
+    ({"statusCode": 200, "headers": {"content-type": "application/json"}}, True),
+    ({"statusCode": 200.0}, True),
+    ({"statusCode": "200"}, False),
+    ({"statusCode": 201}, False),
+    ({"headers": {"x-missing": "1"}}, False),
+    ({"isBase64Encoded": 0}, False),
+    (RESPONSE, True),
+])
+def test_subset_allows_extra_keys_at_any_depth_and_nothing_else(expected: Any,
+                                                               contained: bool) -> None:
+    assert json_contains(RESPONSE, expected) is contained
+
+
+def test_subset_arrays_match_item_by_item_with_the_same_length() -> None:
+    assert json_contains([{"a": 1, "b": 2}], [{"a": 1}])
+    assert not json_contains([{"a": 1}, {"a": 2}], [{"a": 1}])
+    assert not json_contains([1, 2], [2, 1])
+
+
+def test_subset_match_passes_extra_keys_and_exact_points_at_them() -> None:
+    subset = SmokeEvent("api", {}, {"statusCode": 200}, True, "subset")
+    check_output(spec(), RESPONSE, subset)
+    exact = SmokeEvent("api", {}, {"statusCode": 200}, True)
+    with pytest.raises(VerifyError) as exc:
+        check_output(spec(), RESPONSE, exact)
+    assert exc.value.details["at"] == "$.headers (unexpected)"
+    assert 'match = "subset"' in (exc.value.hint or "")
+    wrong = SmokeEvent("api", {}, {"statusCode": 201}, True, "subset")
+    with pytest.raises(VerifyError) as exc:
+        check_output(spec(), RESPONSE, wrong)
+    assert exc.value.details["at"] == "$.statusCode"
+    assert "expected at least" in str(exc.value)
+    assert 'match = "subset"' not in (exc.value.hint or "")

@@ -91,20 +91,33 @@ def json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
-def first_difference(expected: Any, got: Any, path: str = "$") -> str:
+def json_contains(got: Any, expected: Any) -> bool:
+    """``match = "subset"``: every key ``expected`` gives, at any depth, is in ``got`` with
+    a matching value; other keys of ``got`` are allowed. Arrays match item by item and
+    have the same length; everything else as ``json_equal``."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return all(k in got and json_contains(got[k], v) for k, v in expected.items())
+    if isinstance(expected, list | tuple) and isinstance(got, list | tuple):
+        return len(expected) == len(got) and all(
+            json_contains(g, e) for g, e in zip(got, expected, strict=True))
+    return json_equal(expected, got)
+
+
+def first_difference(expected: Any, got: Any, path: str = "$", subset: bool = False) -> str:
     """A JSON path to the first place ``got`` differs from ``expected``."""
+    same = json_contains if subset else (lambda g, e: json_equal(e, g))
     if isinstance(expected, dict) and isinstance(got, dict):
         for key in expected:
             if key not in got:
                 return f"{path}.{key} (missing)"
-            if not json_equal(expected[key], got[key]):
-                return first_difference(expected[key], got[key], f"{path}.{key}")
-        extra = [k for k in got if k not in expected]
+            if not same(got[key], expected[key]):
+                return first_difference(expected[key], got[key], f"{path}.{key}", subset)
+        extra = [] if subset else [k for k in got if k not in expected]
         return f"{path}.{extra[0]} (unexpected)" if extra else path
     if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
         for i, (x, y) in enumerate(zip(expected, got, strict=True)):
-            if not json_equal(x, y):
-                return first_difference(x, y, f"{path}[{i}]")
+            if not same(y, x):
+                return first_difference(x, y, f"{path}[{i}]", subset)
     return path
 
 
@@ -112,7 +125,8 @@ def check_output(spec: AppSpec, output: Any, event: SmokeEvent | None = None) ->
     """VerifyBadOutput if ``output`` is not JSON; VerifyMismatch if it is not what
     ``event`` (default: the manifest's default event) expects."""
     if event is None:
-        event = SmokeEvent("default", spec.verify_event, spec.verify_expect, spec.has_expect)
+        event = SmokeEvent("default", spec.verify_event, spec.verify_expect, spec.has_expect,
+                           spec.verify_match)
     which = "" if event.name == "default" else f" for event {event.name!r}"
     try:
         json.dumps(output, allow_nan=False)
@@ -121,15 +135,21 @@ def check_output(spec: AppSpec, output: Any, event: SmokeEvent | None = None) ->
                           code="VerifyBadOutput",
                           hint="return only dicts, lists, strings, numbers, booleans and None"
                           ) from None
-    if event.has_expect and not json_equal(event.expect, output):
-        where = first_difference(event.expect, output)
+    subset = event.match == "subset"
+    matched = json_contains(output, event.expect) if subset else json_equal(event.expect, output)
+    if event.has_expect and not matched:
+        where = first_difference(event.expect, output, subset=subset)
         table = "[verify]" if event.name == "default" else f"[verify.events.{event.name}]"
+        hint = (f"fix the handler, or the expectation in {table} of auto-lambda.toml if it "
+                "is out of date")
+        if where.endswith("(unexpected)"):
+            hint += '; match = "subset" there allows keys the expectation does not name'
         raise VerifyError(
-            f"{spec.handler} returned {short(output)}{which}, expected {short(event.expect)} "
+            f"{spec.handler} returned {short(output)}{which}, "
+            f"expected {'at least ' if subset else ''}{short(event.expect)} "
             f"(first difference at {where})",
             code="VerifyMismatch",
-            hint=f"fix the handler, or the expectation in {table} of auto-lambda.toml if it "
-                 "is out of date",
+            hint=hint,
             details={"expected": short(event.expect, 4000), "got": short(output, 4000),
                      "at": where, "event": event.name},
         )
