@@ -110,6 +110,8 @@ def show(job: str, as_json: bool, last: int) -> None:
       auto-lambda show 3f2a9c --json | jq '.history | length'
     """
     # imported on use, for start-up time: other commands (and --help) must not load it
+    from rich.markup import escape
+
     from orchestrator.cli.report import durations_table, history_table
     from orchestrator.jobs.store import JobStore
 
@@ -119,12 +121,14 @@ def show(job: str, as_json: bool, last: int) -> None:
         _write_job_json(rec.to_json(with_history=False), store.history_pages(rec))
         return
     console = make_console()
-    console.print(f"[bold]{rec.job_id}[/bold]  app={rec.app_name}  state={rec.state}  "
+    console.print(f"[bold]{rec.job_id}[/bold]  app={escape(str(rec.app_name))}  "
+                  f"state={rec.state}  "
                   f"version={rec.published_version or '-'}  redrives={rec.redrive_count}")
     if rec.function_arn:
         console.print(f"function: {rec.function_arn}")
     if rec.error:
-        console.print(f"[red]error {rec.error.get('code')}[/red]: {rec.error.get('message')}")
+        console.print(f"[red]error {escape(str(rec.error.get('code')))}[/red]: "
+                      f"{escape(str(rec.error.get('message')))}")
     build = (rec.snapshot.get("data") or {}).get("build") or {}
     if build:
         installed = ", ".join(f"{i['name']} {i['version']}" for i in build.get("installed", []))

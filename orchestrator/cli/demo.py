@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from orchestrator.aws.facade import Aws
 from orchestrator.cli.report import jobs_table
 from orchestrator.config import LIVE_ALIAS
@@ -39,12 +41,12 @@ class DemoResult:
                 how = verify.get("mode", "?")
                 if verify.get("interpreter"):
                     how += f", {verify['interpreter']}"
-                lines.append(f"[green]✔[/green] {r.app_name}: version {r.published_version} "
-                             f"live={live} (verify: {how})")
+                lines.append(f"[green]✔[/green] {escape(r.app_name or r.key)}: version "
+                             f"{r.published_version} live={live} (verify: {escape(how)})")
             else:
                 err = r.error or {}
-                lines.append(f"[red]✘[/red] {r.app_name or r.key}: {r.state} "
-                             f"[{err.get('code')}] {err.get('message')}")
+                lines.append(f"[red]✘[/red] {escape(r.app_name or r.key)}: {r.state} "
+                             + escape(f"[{err.get('code')}] {err.get('message')}"))
         if self.timed_out:
             lines.append("[red]timed out waiting for jobs[/red]")
         return lines

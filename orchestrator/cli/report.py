@@ -1,5 +1,9 @@
 """Turn job records into what people read: time spent per state and rich tables (the
-``--json`` shape is ``JobRecord.to_json``). Pure formatting; no AWS calls."""
+``--json`` shape is ``JobRecord.to_json``). Pure formatting; no AWS calls.
+
+Everything that comes from an upload or an error (keys, app names, messages, which may
+hold ``[verify]`` or any other bracketed text) is escaped, so rich prints it as written
+instead of reading it as markup."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from orchestrator.jobs.listing import JobSummary
@@ -40,7 +45,7 @@ def fmt_time(ts: float | None) -> str:
 
 def styled(state: str) -> str:
     style = STATE_STYLES.get(state)
-    return f"[{style}]{state}[/{style}]" if style else state
+    return f"[{style}]{state}[/{style}]" if style else escape(state)
 
 
 def jobs_table(records: Sequence[JobRecord | JobSummary], title: str = "jobs") -> Table:
@@ -49,8 +54,8 @@ def jobs_table(records: Sequence[JobRecord | JobSummary], title: str = "jobs") -
         table.add_column(col, overflow="fold")
     for rec in records:
         err = f"{rec.error['code']}: {rec.error.get('message', '')}" if rec.error else ""
-        table.add_row(rec.job_id[:12], rec.app_name or "-", rec.key, styled(rec.state),
-                      rec.published_version or "-", err[:120])
+        table.add_row(rec.job_id[:12], escape(rec.app_name or "-"), escape(rec.key),
+                      styled(rec.state), rec.published_version or "-", escape(err[:120]))
     return table
 
 
@@ -60,7 +65,7 @@ def history_table(rec: JobRecord, last: int = 0) -> Table:
     history = rec.history
     start = float(history[0]["time"]) if history else 0.0
     shown = history[-last:] if last and len(history) > last else history
-    title = f"job {rec.job_id}  {rec.key}"
+    title = f"job {rec.job_id}  {escape(rec.key)}"
     if len(shown) < len(history):
         title += (f"  (last {len(shown):,} of {len(history):,} events; "
                   "--events 0 or --json for all)")
@@ -73,7 +78,7 @@ def history_table(rec: JobRecord, last: int = 0) -> Table:
             err = f"{err}: {e['cause']}"
         table.add_row(fmt_time(e.get("time")), f"{float(e['time']) - start:.3f}",
                       str(e.get("type")), styled(str(e.get("state"))),
-                      str(e.get("attempt", "")), err[:160])
+                      str(e.get("attempt", "")), escape(str(err)[:160]))
     return table
 
 
@@ -97,7 +102,7 @@ def durations_table(records: list[JobRecord]) -> Table:
             label = step_of.get(state, state)
             spent[label] = spent.get(label, 0.0) + secs
         total = (rec.finished_at or rec.updated_at) - rec.created_at
-        table.add_row(rec.app_name or rec.key,
+        table.add_row(escape(rec.app_name or rec.key),
                       *[f"{spent[s]:.2f}" if s in spent else "-" for s in [*steps, "retrying"]],
                       f"{total:.2f}", styled(rec.state))
     return table
