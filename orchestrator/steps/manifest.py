@@ -11,7 +11,9 @@ Strict by design: unknown keys, wrong types and out-of-range values are refused 
 from __future__ import annotations
 
 import json
+import platform
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -45,6 +47,7 @@ SUPPORTED_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "p
 DEFAULT_RUNTIME = "python3.12"
 ARCHITECTURES = ("x86_64", "arm64")
 HANDLER_CANDIDATES = ("app.handler", "lambda_function.lambda_handler", "handler.handler")
+SRC_DIR = "src"  # a src layout's code folder
 _NAME_RE = re.compile(r"[^a-z0-9-]+")
 
 # [deploy]: how ``live`` moves to a verified version.
@@ -83,6 +86,9 @@ class AppSpec:
     verify_match: str = "exact"
     has_expect: bool = False
     chalice: bool = False
+    # The folder the function's code comes from, packaged at the package's root: "" (the
+    # zip's root) or "src" for a src layout (the handler's module is under src/ only).
+    code_root: str = ""
     deploy_strategy: str = DEFAULT_STRATEGY
     deploy_weights: tuple[float, ...] = DEFAULT_WEIGHTS
     deploy_bake_seconds: int = DEFAULT_BAKE_SECONDS
@@ -130,6 +136,16 @@ class AppSpec:
         if fields.get("build_requirements") is not None:
             fields["build_requirements"] = tuple(fields["build_requirements"])
         return cls(**fields)
+
+
+def local_runtime() -> str:
+    """The runtime of this interpreter, the only one chalice packages for."""
+    return f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def local_architecture() -> str:
+    machine = platform.machine().lower()
+    return "arm64" if machine in ("aarch64", "arm64") else "x86_64"
 
 
 def _detect_handler(app_dir: Path) -> str | None:
@@ -290,6 +306,22 @@ def _defines_by_text(source: str, func: str) -> bool:
     return re.search(pattern, source, re.MULTILINE) is not None
 
 
+def _code_root(app_dir: Path, handler: str | None) -> str:
+    """"src" for a src layout: the handler's module (named, or one of the usual ones) is
+    under src/ and not at the zip's root. Its contents are then packaged at the package's
+    root, as installing the project would put them, so `mypkg.handler.main` imports
+    `mypkg` from there. Otherwise "" (the zip's root)."""
+    src = app_dir / SRC_DIR
+    if not src.is_dir():
+        return ""
+    if handler is None:
+        return SRC_DIR if _detect_handler(app_dir) is None and _detect_handler(src) else ""
+    module = handler.rpartition(".")[0]
+    if _module_file(app_dir, module) is None and _module_file(src, module) is not None:
+        return SRC_DIR
+    return ""
+
+
 def _nesting_hint(app_dir: Path) -> str:
     entries = [p for p in app_dir.iterdir() if p.name not in {MANIFEST_NAME, "__MACOSX"}]
     if len(entries) == 1 and entries[0].is_dir():
@@ -354,23 +386,29 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
                        f"use lower-case letters, digits and dashes, at most 40 characters, "
                        f"for example {slugify(name)!r}")
 
-    runtime = _typed(fn, "runtime", str) or DEFAULT_RUNTIME
+    chalice = is_chalice_project(app_dir)
+    # Chalice packages only for the interpreter it runs on: a chalice project that names
+    # no runtime or architecture gets the worker's, which it can build (one that names
+    # another is refused at build with ChaliceRuntimeMismatch, saying what to set).
+    chalice_runtime = local_runtime() if local_runtime() in SUPPORTED_RUNTIMES else None
+    runtime = (_typed(fn, "runtime", str) or (chalice and chalice_runtime)
+               or DEFAULT_RUNTIME)
     if runtime not in SUPPORTED_RUNTIMES:
         raise _invalid(f"runtime {runtime!r} is not supported",
                        f"use one of {', '.join(SUPPORTED_RUNTIMES)}", code="UnsupportedRuntime")
-    arch = _typed(fn, "architecture", str) or "x86_64"
+    arch = _typed(fn, "architecture", str) or (local_architecture() if chalice else "x86_64")
     if arch not in ARCHITECTURES:
         raise _invalid(f"architecture {arch!r} is not supported",
                        'use "x86_64" or "arm64"', code="UnsupportedArchitecture")
 
-    chalice = is_chalice_project(app_dir)
     handler = _typed(fn, "handler", str)
+    code_root = "" if chalice else _code_root(app_dir, handler)
     if handler is None:
-        handler = CHALICE_HANDLER if chalice else _detect_handler(app_dir)
+        handler = CHALICE_HANDLER if chalice else _detect_handler(app_dir / code_root)
     if handler is None:
         raise _invalid("no handler found: none of " + ", ".join(HANDLER_CANDIDATES)
                        + " exists", _nesting_hint(app_dir), code="HandlerNotFound")
-    check_handler(app_dir, handler)
+    check_handler(app_dir / code_root, handler)
 
     default, runs_default, named = read_verify(app_dir, verify)
 
@@ -387,6 +425,7 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
         verify_match=default.match,
         has_expect=default.has_expect,
         chalice=chalice,
+        code_root=code_root,
         deploy_strategy=strategy,
         deploy_weights=weights,
         deploy_bake_seconds=bake,

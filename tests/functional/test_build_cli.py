@@ -36,3 +36,41 @@ def test_build_failure_prints_code_and_exits_2(tmp_path: Path) -> None:
     assert json.loads(result.output)["error"]["code"] == "ZipUnsafePath"
     human = runner.invoke(cli, ["build", str(bad), "-o", str(tmp_path / "o.zip")])
     assert human.exit_code == 2 and "error [ZipUnsafePath]" in human.output
+
+
+def _zip(path: Path, files: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return path
+
+
+def test_src_layout_is_packaged_from_src_at_the_root(tmp_path: Path) -> None:
+    app = _zip(tmp_path / "srcapp.zip", {
+        "auto-lambda.toml": '[function]\nhandler = "mypkg.handler.main"\n',
+        "src/mypkg/__init__.py": "",
+        "src/mypkg/handler.py": "from mypkg.util import twice\n\n"
+                                "def main(event, context):\n    return twice(2)\n",
+        "src/mypkg/util.py": "def twice(n):\n    return 2 * n\n",
+        "README.md": "notes\n",
+    })
+    out = tmp_path / "pkg.zip"
+    result = CliRunner().invoke(cli, ["build", str(app), "-o", str(out), "--json",
+                                      "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["app"]["code_root"] == "src"
+    assert sorted(zipfile.ZipFile(out).namelist()) == [
+        "README.md", "auto-lambda.toml", "mypkg/__init__.py", "mypkg/handler.py",
+        "mypkg/util.py"]
+
+
+def test_a_root_module_wins_over_src(tmp_path: Path) -> None:
+    """A package that merely has a src/ folder beside its handler is not a src layout."""
+    app = _zip(tmp_path / "plain.zip", {"app.py": "def handler(e, c):\n    return 1\n",
+                                        "src/data.txt": "kept where it is\n"})
+    out = tmp_path / "pkg.zip"
+    result = CliRunner().invoke(cli, ["build", str(app), "-o", str(out), "--json",
+                                      "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["app"]["code_root"] == ""
+    assert sorted(zipfile.ZipFile(out).namelist()) == ["app.py", "src/data.txt"]

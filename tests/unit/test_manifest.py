@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from orchestrator.cli.examples import example_dirs
 from orchestrator.errors import ManifestError
-from orchestrator.steps.manifest import AppSpec, load_app_spec
+from orchestrator.steps.manifest import (
+    DEFAULT_RUNTIME,
+    AppSpec,
+    load_app_spec,
+    local_architecture,
+)
 
 HANDLER = "def handler(event, context):\n    return event\n"
 
@@ -143,6 +149,11 @@ def test_chalice_project_detected(tmp_path: Path) -> None:
                           ".chalice/config.json": "{}"})
     spec = load_app_spec(root, "chalice-app.zip")
     assert spec.chalice and spec.handler == "app.app"
+    # No runtime named: the one chalice can package for, this interpreter's.
+    assert spec.runtime == f"python{sys.version_info.major}.{sys.version_info.minor}"
+    assert spec.architecture == local_architecture()
+    plain = load_app_spec(app(tmp_path / "plain", {"app.py": HANDLER}), "plain.zip")
+    assert (plain.runtime, plain.architecture) == (DEFAULT_RUNTIME, "x86_64")
 
 
 def test_examples_load(tmp_path: Path) -> None:
@@ -249,6 +260,24 @@ event = { a = 1 }
     assert events[1].expect == {"statusCode": 201} and events[2].has_expect is False
     again = AppSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec and again.smoke_events() == events
+
+
+def test_src_layout_detected_for_named_and_usual_handlers(tmp_path: Path) -> None:
+    named = app(tmp_path / "a", {"src/pkg/__init__.py": "", "src/pkg/h.py": HANDLER,
+                                 "auto-lambda.toml": '[function]\nhandler = "pkg.h.handler"\n'})
+    assert load_app_spec(named, "a.zip").code_root == "src"
+    usual = app(tmp_path / "b", {"src/lambda_function.py":
+                                 "def lambda_handler(event, context):\n    return 1\n"})
+    spec = load_app_spec(usual, "b.zip")
+    assert (spec.code_root, spec.handler) == ("src", "lambda_function.lambda_handler")
+    both = app(tmp_path / "c", {"app.py": HANDLER, "src/app.py": HANDLER})
+    assert load_app_spec(both, "c.zip").code_root == ""
+    old = {k: v for k, v in load_app_spec(named, "a.zip").to_dict().items()
+           if k != "code_root"}
+    assert AppSpec.from_dict(old).code_root == ""
+    missing = app(tmp_path / "d", {"src/other.py": "x = 1\n", "auto-lambda.toml":
+                                   '[function]\nhandler = "pkg.h.handler"\n'})
+    assert code_of(missing) == "HandlerNotFound"
 
 
 def test_match_subset_is_kept_per_event(tmp_path: Path) -> None:

@@ -33,7 +33,6 @@ untrusted code) into a folder the caller packages deterministically.
 from __future__ import annotations
 
 import importlib.util
-import platform
 import shutil
 import sys
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from pathlib import Path
 
 from orchestrator.errors import BuildError
 from orchestrator.steps.jail import Jail, JailProcess, Limits, default_jail
+from orchestrator.steps.manifest import local_architecture, local_runtime
 from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
 
@@ -80,15 +80,6 @@ sys.stdout.flush()
 sys.stderr.flush()
 os._exit(code or 0)  # its files are written and closed; skip ~0.15 s of interpreter teardown
 """
-
-
-def local_runtime() -> str:
-    return f"python{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def local_architecture() -> str:
-    machine = platform.machine().lower()
-    return "arm64" if machine in ("aarch64", "arm64") else "x86_64"
 
 
 def chalice_version() -> str:

@@ -172,7 +172,13 @@ class _Builder:
                            skip=lambda rel: _skip_app_file(rel) and not rel.startswith("vendor/"))
         if report.newest_glibc:
             self._note_glibc("%d.%d" % report.newest_glibc)  # noqa: UP031
-        app = dir_entries(self.app_dir, skip=_skip_app_file)
+        root = self.spec.code_root
+        if root:  # a src layout: its contents go to the package's root, the rest beside
+            app = dir_entries(self.app_dir, skip=lambda rel: _skip_app_file(rel)
+                              or rel.split("/")[0] == root)
+            app += dir_entries(self.app_dir / root, skip=_skip_app_file)
+        else:
+            app = dir_entries(self.app_dir, skip=_skip_app_file)
         vendor_dir = self.app_dir / "vendor"
         vendor = dir_entries(vendor_dir) if vendor_dir.is_dir() else []
         self.app_bytes = sum(e.size for e in app) + sum(e.size for e in vendor)
