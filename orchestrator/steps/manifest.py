@@ -351,6 +351,11 @@ def check_handler(app_dir: Path, handler: str) -> None:
         raise _invalid(f"{path.relative_to(app_dir)} does not define '{func}'",
                        f"add def {func}(event, context) or fix handler in auto-lambda.toml",
                        code="HandlerNotFound")
+    if facts.is_async:
+        raise _invalid(f"{path.relative_to(app_dir)} defines '{func}' with async def: Lambda's "
+                       "Python runtime calls the handler and never awaits what it returns",
+                       f"define def {func}(event, context): return asyncio.run(main(event)) "
+                       "with your coroutine as main", code="HandlerAsync")
 
 
 def app_name_from_zip(zip_name: str) -> str:
@@ -402,6 +407,11 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
                        'use "x86_64" or "arm64"', code="UnsupportedArchitecture")
 
     handler = _typed(fn, "handler", str)
+    if handler is not None and "/" in handler:
+        # Lambda's own form for a module in a folder ("functions/hello/app.handler"): the
+        # runtime imports it as "functions.hello.app", and so do the checks here.
+        module_path, _, func = handler.rpartition(".")
+        handler = f"{module_path.strip('/').replace('/', '.')}.{func}"
     code_root = "" if chalice else _code_root(app_dir, handler)
     if handler is None:
         handler = CHALICE_HANDLER if chalice else _detect_handler(app_dir / code_root)

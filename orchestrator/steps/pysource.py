@@ -34,6 +34,7 @@ class ModuleFacts:
     syntax_error: dict[str, object] | None = None
     bound: bool = False        # the function is bound at module level (or in if/try/with)
     direct: bool = False       # ... by a plain module-level statement
+    is_async: bool = False     # ... as a module-level ``async def``
     imports: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -84,4 +85,5 @@ def _facts(answer: dict[str, Any]) -> ModuleFacts:
     if answer.get("syntax_error"):
         return ModuleFacts(syntax_error=dict(answer["syntax_error"]))
     return ModuleFacts(bound=bool(answer.get("bound")), direct=bool(answer.get("direct")),
+                       is_async=bool(answer.get("is_async")),
                        imports=[(str(n), int(line)) for n, line in answer.get("imports", [])])

@@ -3,9 +3,10 @@ checks need: run as ``python -I -S -B pysource_probe.py LIMITS_JSON PATH FUNCTIO
 (the runner's own interpreter, or the target runtime's when its grammar is newer), it sets
 its memory and CPU limits first, then compiles the file (never runs it) and prints one
 JSON line: ``{"syntax_error": {"msg", "lineno"}}`` or ``{"bound": bool, "direct": bool,
-"imports": [[name, line], ...]}`` (``direct``: bound by a plain module-level statement;
-``bound``: also inside if/for/while/with/try at module level; ``imports``: top-level
-absolute imports that run unconditionally).
+"is_async": bool, "imports": [[name, line], ...]}`` (``direct``: bound by a plain
+module-level statement; ``bound``: also inside if/for/while/with/try at module level;
+``is_async``: a module-level ``async def`` of that name; ``imports``: top-level absolute
+imports that run unconditionally).
 
 Parsing a large or deeply nested module can take gigabytes: here that costs a
 subprocess with a memory cap, never the worker. Standard library only, Python 3.10+.
@@ -63,6 +64,8 @@ def facts(source: bytes, path: str, func: str) -> dict[str, object]:
         return {"syntax_error": {"msg": f"{type(exc).__name__}: {exc}"[:500], "lineno": None}}
     return {"bound": any(_binds(n, func, True) for n in tree.body),
             "direct": any(_binds(n, func, False) for n in tree.body),
+            "is_async": any(isinstance(n, ast.AsyncFunctionDef) and n.name == func
+                            for n in tree.body),
             "imports": _required_imports(tree)}
 
 

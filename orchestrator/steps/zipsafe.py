@@ -91,7 +91,9 @@ def clean_name(info: zipfile.ZipInfo) -> PurePosixPath:
     if "\\" in name:
         raise _fail("ZipBadFileName",
                     f"entry name '{shown}' contains a backslash",
-                    "zip with '/' as the path separator (for example with Python's zipfile)")
+                    "zip with '/' as the path separator: Windows PowerShell 5.1's "
+                    "Compress-Archive writes '\\'; PowerShell 7, `tar -a -c -f app.zip *` "
+                    "or Python's zipfile write '/'")
     if name.startswith("/") or (len(name) >= 2 and name[1] == ":" and name[0].isalpha()):
         raise _fail("ZipAbsolutePath", f"entry '{shown}' has an absolute path",
                     "store paths relative to the app root")

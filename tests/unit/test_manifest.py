@@ -53,7 +53,7 @@ def test_handler_detection(tmp_path: Path, module: str, expected: str) -> None:
 
 
 def test_full_manifest(tmp_path: Path) -> None:
-    root = app(tmp_path, {"svc/main.py": "async def run(e, c):\n    pass\n", "auto-lambda.toml": """
+    root = app(tmp_path, {"svc/main.py": "def run(e, c):\n    pass\n", "auto-lambda.toml": """
 [function]
 name = "svc-1"
 handler = "svc.main.run"
@@ -278,6 +278,27 @@ def test_src_layout_detected_for_named_and_usual_handlers(tmp_path: Path) -> Non
     missing = app(tmp_path / "d", {"src/other.py": "x = 1\n", "auto-lambda.toml":
                                    '[function]\nhandler = "pkg.h.handler"\n'})
     assert code_of(missing) == "HandlerNotFound"
+
+
+def test_lambdas_folder_form_of_a_handler_is_read_as_a_dotted_module(tmp_path: Path) -> None:
+    root = app(tmp_path, {"functions/hello/app.py": HANDLER, "auto-lambda.toml":
+                          '[function]\nhandler = "functions/hello/app.handler"\n'})
+    assert load_app_spec(root, "x.zip").handler == "functions.hello.app.handler"
+    gone = app(tmp_path / "b", {"app.py": HANDLER, "auto-lambda.toml":
+                                '[function]\nhandler = "functions/missing.handler"\n'})
+    assert code_of(gone) == "HandlerNotFound"
+
+
+def test_an_async_handler_is_refused_with_its_own_code(tmp_path: Path) -> None:
+    root = app(tmp_path, {"app.py": "async def handler(event, context):\n    return 1\n"})
+    with pytest.raises(ManifestError) as exc:
+        load_app_spec(root, "x.zip")
+    assert exc.value.code == "HandlerAsync" and "asyncio.run" in (exc.value.hint or "")
+    # A sync handler beside async helpers is fine.
+    ok = app(tmp_path / "ok", {"app.py": "import asyncio\nasync def main(e):\n    return 1\n"
+                                         "def handler(event, context):\n"
+                                         "    return asyncio.run(main(event))\n"})
+    assert load_app_spec(ok, "ok.zip").handler == "app.handler"
 
 
 def test_match_subset_is_kept_per_event(tmp_path: Path) -> None:
