@@ -94,7 +94,7 @@ def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
     from orchestrator.config import Settings
     from orchestrator.steps.manifest import load_app_spec
     from orchestrator.steps.packaging import BuildCache, build_package
-    from orchestrator.steps.zipsafe import unpack_zip
+    from orchestrator.steps.zipsafe import lift_single_folder, unpack_zip
 
     start = time.monotonic()
     settings = Settings.from_env()
@@ -104,6 +104,9 @@ def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
             app_dir = Path(tmp) / "app"
             unpacked = unpack_zip(zip_file, app_dir)
             say(f"unpacked {len(unpacked.files)} files ({_mb(unpacked.bytes_written)})")
+            lifted = lift_single_folder(app_dir)
+            if lifted:
+                say(f"the zip holds one folder, {lifted}/: building from its contents")
             spec = load_app_spec(app_dir, zip_file.name)
             if runtime:
                 spec = replace(spec, runtime=runtime)

@@ -101,18 +101,21 @@ class Source:
 
 @dataclass(frozen=True)
 class Unpacked:
-    """What unpacking wrote: the number of files and bytes."""
+    """What unpacking wrote: the number of files and bytes, and the folder the app was
+    lifted out of when the zip held just that folder."""
 
     KEY: ClassVar[str] = "unpacked"
     files: int
     bytes: int
+    lifted_from: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Unpacked:
-        return cls(files=int(raw.get("files") or 0), bytes=int(raw.get("bytes") or 0))
+        return cls(files=int(raw.get("files") or 0), bytes=int(raw.get("bytes") or 0),
+                   lifted_from=raw.get("lifted_from") or None)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Artifact, Source, read_optional
 from orchestrator.steps.fetch import download_source
 from orchestrator.steps.workspace import md5_of, sha256_of, written_whole
-from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
+from orchestrator.steps.zipsafe import UnpackLimits, lift_single_folder, unpack_zip
 
 # Lowers the unzip caps (bytes, entries) for drills and tests of the limits; never raises them.
 ENV_UNPACK_MAX_BYTES = "AUTO_LAMBDA_UNPACK_MAX_BYTES"
@@ -55,6 +55,7 @@ def app_dir(ctx: StepContext) -> Path:
     if not folder.unpacked_marker.exists():
         folder.clear_app()
         unpack_zip(source_zip(ctx), folder.app_dir, unpack_limits())
+        lift_single_folder(folder.app_dir)  # as the unpack step did
         folder.unpacked_marker.touch()
     return folder.app_dir
 

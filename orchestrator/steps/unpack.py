@@ -13,7 +13,7 @@ from orchestrator.steps import rehydrate
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Unpacked
 from orchestrator.steps.manifest import AppSpec, load_app_spec
-from orchestrator.steps.zipsafe import unpack_zip
+from orchestrator.steps.zipsafe import lift_single_folder, unpack_zip
 from orchestrator.tenancy import function_name, own_app_name, team_of_key
 
 
@@ -36,7 +36,9 @@ def run(ctx: StepContext) -> UnpackOutput:
     folder = ctx.folder
     folder.clear_app()
     result = unpack_zip(rehydrate.source_zip(ctx), folder.app_dir, rehydrate.unpack_limits())
+    lifted = lift_single_folder(folder.app_dir)
     spec = with_team(load_app_spec(folder.app_dir, PurePosixPath(ctx.input.key).name),
                      ctx.input.key, ctx.env.aws.settings.prefix)
     folder.unpacked_marker.touch()
-    return UnpackOutput(spec, Unpacked(files=len(result.files), bytes=result.bytes_written))
+    return UnpackOutput(spec, Unpacked(files=len(result.files), bytes=result.bytes_written,
+                                       lifted_from=lifted))

@@ -14,6 +14,8 @@ directory are refused with ``ZipBadFileName``.
 
 This module writes only under ``dest``, never follows or creates links, and never
 runs anything it extracts. Memory stays bounded: data is copied in chunks.
+``lift_single_folder`` then moves the contents of a zip that holds just the app's
+folder up to ``dest``, renaming within it.
 """
 
 from __future__ import annotations
@@ -304,3 +306,39 @@ def _cleanup(root: Path, before: set[str], created_dest: bool) -> None:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+
+# Left by macOS's "Compress" beside the folder it zipped; never part of an app.
+_FINDER_JUNK = ("__MACOSX", ".DS_Store")
+
+
+# Folders that mean something at an app's root, so a zip holding only one is not lifted.
+_ROOT_FOLDERS = ("vendor", ".chalice")
+
+
+def lift_single_folder(dest: Path, keep_at_root: tuple[str, ...] = _ROOT_FOLDERS) -> str | None:
+    """A zip made by compressing the app's folder (macOS "Compress", Windows "Send to",
+    `zip -r app.zip app/`) holds that one folder: move its contents up to ``dest`` so the
+    app's root is where the code is, and return the folder's name. Nothing moves when
+    ``dest`` holds anything else (a file, a second folder, one of ``keep_at_root``)
+    besides Finder's leftovers, which stay where they are. Moves only within ``dest``."""
+    entries = [p for p in dest.iterdir() if not _junk(p.name)]
+    if (len(entries) != 1 or not entries[0].is_dir() or entries[0].is_symlink()
+            or entries[0].name in keep_at_root):
+        return None
+    folder = entries[0]
+    clashes = [c for c in folder.iterdir() if c.name != folder.name and (dest / c.name).exists()]
+    if any(not _junk(c.name) for c in clashes):
+        return None  # cannot happen after the checks above; never overwrite anything
+    staging = dest / f".lift-{os.getpid()}-{folder.name}"
+    folder.rename(staging)
+    for child in staging.iterdir():
+        if (dest / child.name).exists():  # a leftover of the same name is already there
+            continue
+        child.rename(dest / child.name)
+    shutil.rmtree(staging)  # empty, or only leftovers
+    return folder.name
+
+
+def _junk(name: str) -> bool:
+    return name in _FINDER_JUNK or name.startswith("._")
