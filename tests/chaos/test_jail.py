@@ -31,6 +31,7 @@ import pytest
 
 from tests.chaos.conftest import REPO, ChaosStack, WorkerProc, app_zip, make_zip
 from tests.chaos.nobody import NOBODY, SETPRIV, SYSTEM_PYTHON, build_mirror, nobody_can_import
+from tests.processes import processes_with
 
 pytestmark = pytest.mark.slow
 
@@ -213,18 +214,6 @@ def _findings(message: str) -> dict[str, str]:
     return dict(json.loads(match.group(1)))
 
 
-def _processes_with(marker: str) -> list[str]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if marker.encode() in (proc / "cmdline").read_bytes():
-                    found.append(proc.name)
-            except OSError:
-                continue
-    return found
-
-
 def _peak_rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -335,7 +324,7 @@ def _contained(stack: ChaosStack, user: tuple[str, Path, Path], base: Path) -> N
             assert preload.error is not None
             assert "LD_PRELOAD inside: ./evil.so" in str(preload.error["message"])
         assert stack.wait_for("no process left by any job",
-                              lambda: not _processes_with(world.marker), timeout=15) is True
+                              lambda: not processes_with(world.marker), timeout=15) is True
         with pytest.raises(BlockingIOError):
             listener.accept()
         for planted in (world.hostfile, world.preload_marker, world.pipconf,

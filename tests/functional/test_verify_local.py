@@ -22,6 +22,7 @@ from orchestrator.steps.checks import VerifyResult, run_local, verify_deployment
 from orchestrator.steps.checks.interpreters import find_interpreter
 from orchestrator.steps.deploy import DeployResult
 from orchestrator.steps.manifest import AppSpec
+from tests.processes import processes_with
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 LOCAL = Aws(Settings(endpoint_url="http://127.0.0.1:9"))  # local mode; no call is made
@@ -276,18 +277,6 @@ def test_run_local_reports_stdout_and_isolation(tmp_path: Path) -> None:
     assert "log line that is not the result" in run.stdout_tail
     assert run.jailed is True and run.notes == []
     assert list((tmp_path / "work").iterdir()) == []  # the sandbox dir is removed
-
-
-def processes_with(marker: str) -> list[str]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if marker.encode() in (proc / "cmdline").read_bytes():
-                    found.append(proc.name)
-            except OSError:
-                continue
-    return found
 
 
 def wait_for(condition: Any, limit: float = 10.0) -> bool:
