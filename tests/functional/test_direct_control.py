@@ -15,14 +15,13 @@ from checker.autoscaler import LocalAutoscaler
 from checker.controller import DirectController
 from checker.direct import DirectPolicy
 from checker.localgroup import set_capacity
-from checker.localloop import LoopStep, run_local_scaling_loop
 from checker.metric import Checker, CheckerOptions, TickResult
 from checker.rule import ScalingPolicy
 from checker.sources import read_group
 from orchestrator.aws.facade import Aws
 from tests.functional.conftest import emulated_group
 from tests.functional.test_checker import Faults
-from tests.functional.test_local_autoscaler import FakePool, _burst, _work
+from tests.functional.test_local_autoscaler import FakePool, _burst, run_loop
 
 NOW = 1_900_000_000.0
 
@@ -106,22 +105,12 @@ def test_local_autoscaler_follows_a_desired_capacity_set_on_the_group(aws: Aws) 
 def test_local_loop_with_direct_control_scales_out_and_back_in(aws: Aws) -> None:
     _burst(aws, 30)
     pool = FakePool(1)
-    clock = [NOW]
-    steps: list[LoopStep] = []
-
-    def sleep(seconds: float) -> None:
-        _work(aws, pool.size())
-        clock[0] += max(seconds, 1.0)
-
     # The fallback as the stack sets it beside direct control: slower out, never in.
     policy = ScalingPolicy(target=2, min_capacity=1, max_capacity=10, scale_in_window=60,
                            scale_in_cooldown=10, warmup=5, scale_out_after=3, scale_in=False)
-    run_local_scaling_loop(aws, pool, policy=policy, period=1.0, clock=lambda: clock[0],
-                           sleep=sleep, on_step=steps.append, max_ticks=120,
-                           control="direct",
-                           direct_policy=DirectPolicy(target=2, scale_in_window=10,
-                                                      step_up=4),
-                           checker_options=CheckerOptions(interval=1.0))
+    steps = run_loop(aws, pool, 120, policy=policy, control="direct",
+                     direct_policy=DirectPolicy(target=2, scale_in_window=10, step_up=4),
+                     checker_options=CheckerOptions(interval=1.0))
     first = steps[0]
     assert first.control is not None and first.control.applied
     assert first.decision.source == "group" and first.workers == 5  # 1 + max(4, 100 %)

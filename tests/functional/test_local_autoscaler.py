@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,9 +63,9 @@ def _work(aws: Aws, workers: int) -> None:
             {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
 
 
-def test_burst_scales_the_pool_out_then_back_in(aws: Aws) -> None:
-    _burst(aws, 60)
-    pool = FakePool(1)
+def run_loop(aws: Aws, pool: FakePool, max_ticks: int, **options: Any) -> list[LoopStep]:
+    """The local scaling loop on a fake clock, the workers taking one message each per
+    second of it (``_work``); returns every step."""
     clock = [NOW]
     steps: list[LoopStep] = []
 
@@ -72,8 +73,15 @@ def test_burst_scales_the_pool_out_then_back_in(aws: Aws) -> None:
         _work(aws, pool.size())
         clock[0] += max(seconds, 1.0)
 
-    run_local_scaling_loop(aws, pool, policy=POLICY, period=1.0, clock=lambda: clock[0],
-                           sleep=sleep, on_step=steps.append, max_ticks=90)
+    run_local_scaling_loop(aws, pool, period=1.0, clock=lambda: clock[0], sleep=sleep,
+                           on_step=steps.append, max_ticks=max_ticks, **options)
+    return steps
+
+
+def test_burst_scales_the_pool_out_then_back_in(aws: Aws) -> None:
+    _burst(aws, 60)
+    pool = FakePool(1)
+    steps = run_loop(aws, pool, 90, policy=POLICY)
 
     assert max(pool.sizes) == 10          # 60 messages / target 5 = 12, capped at max 10
     assert pool.sizes[1] == 10            # straight from 1 to the cap in one decision
