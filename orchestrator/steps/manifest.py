@@ -395,9 +395,10 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
     # Chalice packages only for the interpreter it runs on: a chalice project that names
     # no runtime or architecture gets the worker's, which it can build (one that names
     # another is refused at build with ChaliceRuntimeMismatch, saying what to set).
-    chalice_runtime = local_runtime() if local_runtime() in SUPPORTED_RUNTIMES else None
-    runtime = (_typed(fn, "runtime", str) or (chalice and chalice_runtime)
-               or DEFAULT_RUNTIME)
+    runtime = _typed(fn, "runtime", str)
+    if runtime is None:
+        runtime = (local_runtime() if chalice and local_runtime() in SUPPORTED_RUNTIMES
+                   else DEFAULT_RUNTIME)
     if runtime not in SUPPORTED_RUNTIMES:
         raise _invalid(f"runtime {runtime!r} is not supported",
                        f"use one of {', '.join(SUPPORTED_RUNTIMES)}", code="UnsupportedRuntime")

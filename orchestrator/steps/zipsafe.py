@@ -327,13 +327,10 @@ def lift_single_folder(dest: Path, keep_at_root: tuple[str, ...] = _ROOT_FOLDERS
             or entries[0].name in keep_at_root):
         return None
     folder = entries[0]
-    clashes = [c for c in folder.iterdir() if c.name != folder.name and (dest / c.name).exists()]
-    if any(not _junk(c.name) for c in clashes):
-        return None  # cannot happen after the checks above; never overwrite anything
     staging = dest / f".lift-{os.getpid()}-{folder.name}"
     folder.rename(staging)
     for child in staging.iterdir():
-        if (dest / child.name).exists():  # a leftover of the same name is already there
+        if (dest / child.name).exists():  # only a leftover can be: never overwrite
             continue
         child.rename(dest / child.name)
     shutil.rmtree(staging)  # empty, or only leftovers
