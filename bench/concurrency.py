@@ -30,7 +30,6 @@ sustains. Needs the package registry (numpy) and python3.12 for verify.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
@@ -40,7 +39,6 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -50,6 +48,7 @@ from orchestrator.aws.resources import ensure_resources
 from orchestrator.cli.examples import example_dir
 from orchestrator.config import Settings
 from orchestrator.jobs.store import JobStore
+from tests.chaos.harness import make_zip
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -57,25 +56,19 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def pure_zip(i: int) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", f"def handler(event, context):\n    return {{'n': {i}}}\n")
-        zf.writestr("auto-lambda.toml",
-                    f"[function]\nname = 'pure-{i}'\nruntime = 'python3.12'\n"
-                    f"[verify]\nexpect = {{ n = {i} }}\n")
-    return buf.getvalue()
+    return make_zip({
+        "app.py": f"def handler(event, context):\n    return {{'n': {i}}}\n",
+        "auto-lambda.toml": (f"[function]\nname = 'pure-{i}'\nruntime = 'python3.12'\n"
+                             f"[verify]\nexpect = {{ n = {i} }}\n")})
 
 
 def numpy_zip(i: int) -> bytes:
     src = example_dir("numpy-stats")
     manifest = (src / "auto-lambda.toml").read_text().replace(
         'name = "numpy-stats"', f'name = "numpy-{i}"')
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", (src / "app.py").read_text() + f"\n# variant {i}\n")
-        zf.writestr("requirements.txt", (src / "requirements.txt").read_text())
-        zf.writestr("auto-lambda.toml", manifest)
-    return buf.getvalue()
+    return make_zip({"app.py": (src / "app.py").read_text() + f"\n# variant {i}\n",
+                     "requirements.txt": (src / "requirements.txt").read_text(),
+                     "auto-lambda.toml": manifest})
 
 
 def _stat(pid: int) -> list[str] | None:
