@@ -11,6 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from orchestrator.redact import cap, redact
+
+MESSAGE_LIMIT = 16 * 1024
+
 
 class AutoLambdaError(Exception):
     """A failure with a stable ``code``; ``hint`` tells the user what to do."""
@@ -19,12 +23,16 @@ class AutoLambdaError(Exception):
 
     def __init__(self, message: str, *, code: str | None = None, hint: str | None = None,
                  details: dict[str, Any] | None = None) -> None:
+        # Messages may quote a tool's output: they never carry a worker secret, nor
+        # run on without end (docs/security.md).
+        message = cap(redact(message), MESSAGE_LIMIT)
         super().__init__(message)
         if code is not None:
             self.code = code
         self.message = message
-        self.hint = hint
-        self.details = details or {}
+        self.hint = redact(hint) if hint else hint
+        self.details = {k: cap(redact(v), MESSAGE_LIMIT) if isinstance(v, str) else v
+                        for k, v in (details or {}).items()}
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message

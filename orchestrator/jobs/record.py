@@ -27,6 +27,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from orchestrator.aws.tables import week_bucket
 from orchestrator.errors import AutoLambdaError
+from orchestrator.redact import redact
 from states import Status
 
 _ser = TypeSerializer()
@@ -53,7 +54,11 @@ class HistoryNotLoaded(AutoLambdaError):
 
 
 def capped(text: str | None, limit: int) -> str | None:
-    if text is None or len(text) <= limit:
+    """``text`` redacted (docs/security.md) and cut to ``limit`` characters."""
+    if text is None:
+        return text
+    text = redact(text)
+    if len(text) <= limit:
         return text
     return text[:limit] + f" [... {len(text) - limit:,} more characters in the job's history]"
 

@@ -29,6 +29,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from orchestrator.errors import ZipError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES, UNPACK_MAX_ENTRIES
@@ -119,12 +120,14 @@ def _is_executable(info: zipfile.ZipInfo) -> bool:
     return bool((info.external_attr >> 16) & 0o111) and info.create_system == 3
 
 
-def _check_overlaps(fp: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive: Path) -> None:
+def _check_overlaps(fp: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive: Path,
+                    source: BinaryIO | None = None) -> None:
     """Refuse entries whose local header + data overlap another entry or the central
     directory: the trick behind non-recursive zip bombs. Reads only local headers."""
-    start_dir = int(getattr(fp, "start_dir", archive.stat().st_size))
+    start_dir = int(getattr(fp, "start_dir", _size(archive, source)))
     spans: list[tuple[int, int, str]] = []
-    with archive.open("rb") as raw:
+    with contextlib.ExitStack() as stack:
+        raw = source if source is not None else stack.enter_context(archive.open("rb"))
         for info in infos:
             raw.seek(info.header_offset)
             header = raw.read(_LOCAL_HEADER.size)
@@ -143,17 +146,26 @@ def _check_overlaps(fp: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive: 
                         "zips whose entries share data are refused (possible zip bomb)")
 
 
-def _open(zip_path: Path) -> zipfile.ZipFile:
+def _size(zip_path: Path, source: BinaryIO | None) -> int:
+    return os.fstat(source.fileno()).st_size if source is not None else zip_path.stat().st_size
+
+
+def _open(zip_path: Path, source: BinaryIO | None = None) -> zipfile.ZipFile:
     try:
-        size = zip_path.stat().st_size
+        size = _size(zip_path, source)
     except OSError as exc:
         raise _fail("ZipNotAZip", f"cannot read {zip_path.name}: {exc.strerror}") from exc
     if size == 0:
         raise _fail("ZipEmpty", f"{zip_path.name} is an empty file", "upload a zip of your app")
-    with zip_path.open("rb") as fh:
-        head = fh.read(4)
+    if source is not None:
+        source.seek(0)
+        head = source.read(4)
+        source.seek(0)
+    else:
+        with zip_path.open("rb") as fh:
+            head = fh.read(4)
     try:
-        return zipfile.ZipFile(zip_path)
+        return zipfile.ZipFile(source if source is not None else zip_path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         if head in (_LOCAL_MAGIC, _EMPTY_MAGIC, _SPANNED_MAGIC):
             raise _fail("ZipCorrupt", f"{zip_path.name} is a damaged or truncated zip ({exc})",
@@ -162,8 +174,8 @@ def _open(zip_path: Path) -> zipfile.ZipFile:
                     "upload a .zip file (zip -r app.zip . inside the app folder)") from exc
 
 
-def _preflight(fp: zipfile.ZipFile, zip_path: Path, limits: UnpackLimits
-               ) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+def _preflight(fp: zipfile.ZipFile, zip_path: Path, limits: UnpackLimits,
+               source: BinaryIO | None = None) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     infos = fp.infolist()
     if len(infos) > limits.max_entries:
         raise _fail("ZipTooManyEntries",
@@ -197,7 +209,7 @@ def _preflight(fp: zipfile.ZipFile, zip_path: Path, limits: UnpackLimits
             if seen.get(parent) is False:
                 raise _fail("ZipBadFileName", f"'{parent}' is both a file and a folder",
                             "rename one of them")
-    _check_overlaps(fp, [i for i, _ in plan], zip_path)
+    _check_overlaps(fp, [i for i, _ in plan], zip_path, source)
     return plan
 
 
@@ -209,9 +221,12 @@ def _safe_target(root: Path, rel: PurePosixPath) -> Path:
     return target
 
 
-def unpack_zip(zip_path: Path, dest: Path, limits: UnpackLimits = UnpackLimits()) -> UnpackResult:
+def unpack_zip(zip_path: Path, dest: Path, limits: UnpackLimits = UnpackLimits(), *,
+               source: BinaryIO | None = None) -> UnpackResult:
     """Extract ``zip_path`` into ``dest`` or raise ZipError with a stable code.
 
+    ``source``, when given, is the archive already opened (a file a jail wrote, opened
+    without following links): it is read instead of the path, which then only names it.
     On failure nothing extracted so far is left behind in ``dest``."""
     zip_path = Path(zip_path)
     dest = Path(dest)
@@ -221,9 +236,9 @@ def unpack_zip(zip_path: Path, dest: Path, limits: UnpackLimits = UnpackLimits()
     before = set(os.listdir(root))
     result = UnpackResult()
     try:
-        with _open(zip_path) as fp:
-            plan = _preflight(fp, zip_path, limits)
-            archive_size = max(zip_path.stat().st_size, 1)
+        with _open(zip_path, source) as fp:
+            plan = _preflight(fp, zip_path, limits, source)
+            archive_size = max(_size(zip_path, source), 1)
             for info, rel in plan:
                 target = _safe_target(root, rel)
                 if info.is_dir():

@@ -18,6 +18,7 @@ import pytest
 from orchestrator.errors import BuildError
 from orchestrator.steps.packaging.cache import WHEELS, BuildCache
 from orchestrator.steps.packaging.download import WheelRef, download
+from orchestrator.steps.packaging.index import IndexConfig
 from orchestrator.steps.packaging.install import install
 from orchestrator.steps.packaging.resolve import Pin, parse_pylock, wheel_rank
 from orchestrator.steps.packaging.runtime_provided import explicit_sdk_request, left_out
@@ -217,6 +218,9 @@ def test_allowed_hashes_choose_among_fitting_wheels(tmp_path: Path) -> None:
     assert info.value.code == "HashesRequired"
 
 
+FILES = IndexConfig(("https://files/simple",), frozenset({("files", 443)}))
+
+
 def test_download_checks_the_hash_and_keeps_nothing_on_mismatch(tmp_path: Path) -> None:
     body = b"wheel bytes"
 
@@ -224,14 +228,32 @@ def test_download_checks_the_hash_and_keeps_nothing_on_mismatch(tmp_path: Path) 
         return io.BytesIO(body)
 
     good = WheelRef("https://files/x.whl", "x.whl", hashlib.sha256(body).hexdigest())
-    assert download(good, tmp_path / "x.whl", urlopen=urlopen).read_bytes() == body
+    assert download(good, tmp_path / "x.whl", urlopen=urlopen, index=FILES).read_bytes() == body
     bad = WheelRef("https://files/y.whl", "y.whl", "0" * 64)
     with pytest.raises(BuildError) as info:
-        download(bad, tmp_path / "y.whl", urlopen=urlopen)
+        download(bad, tmp_path / "y.whl", urlopen=urlopen, index=FILES)
     assert info.value.code == "HashMismatch"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.whl"]
     with pytest.raises(BuildError):
-        download(WheelRef("file:///etc/passwd", "p.whl", "0" * 64), tmp_path / "p.whl")
+        download(WheelRef("file:///etc/passwd", "p.whl", "0" * 64), tmp_path / "p.whl",
+                 index=FILES)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.whl", "http://169.254.169.254/x.whl",
+                                 "https://files.evil/x.whl", "https://files:444/x.whl",
+                                 "file:///root/.aws/credentials"])
+def test_download_refuses_anything_but_the_index(tmp_path: Path, url: str) -> None:
+    opened: list[str] = []
+
+    def urlopen(url: str, timeout: float) -> io.BytesIO:
+        opened.append(url)
+        return io.BytesIO(b"")
+
+    with pytest.raises(BuildError) as info:
+        download(WheelRef(url, "x.whl", "0" * 64), tmp_path / "x.whl", urlopen=urlopen,
+                 index=FILES)
+    assert info.value.code == "IndexHostRefused"
+    assert opened == []
 
 
 def test_network_errors_are_transient(tmp_path: Path) -> None:
@@ -240,7 +262,7 @@ def test_network_errors_are_transient(tmp_path: Path) -> None:
 
     with pytest.raises(Exception) as info:
         download(WheelRef("https://files/x.whl", "x.whl", "0" * 64), tmp_path / "x.whl",
-                 urlopen=urlopen)
+                 urlopen=urlopen, index=FILES)
     assert getattr(info.value, "code", None) == "NetworkError"
 
 
@@ -251,16 +273,17 @@ lock-version = "1.0"
 name = "charset-normalizer"
 version = "3.5.3"
 wheels = [
-  { url = "https://f/cn-3.5.3-py3-none-any.whl", hashes = { sha256 = "aa" } },
-  { url = "https://f/cn-3.5.3-cp37-abi3-manylinux_2_28_x86_64.whl", hashes = { sha256 = "bb" } },
-  { url = "https://f/cn-3.5.3-cp312-cp312-manylinux_2_17_x86_64.whl", hashes = { sha256 = "cc" } },
-  { url = "https://f/cn-3.5.3-cp312-cp312-manylinux_2_39_x86_64.whl", hashes = { sha256 = "dd" } },
-  { url = "https://f/cn-3.5.3-cp312-cp312-macosx_11_0_arm64.whl", hashes = { sha256 = "ee" } },
+  { url = "https://f/cn-3.5.3-py3-none-any.whl", hashes = { sha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" } },
+  { url = "https://f/cn-3.5.3-cp37-abi3-manylinux_2_28_x86_64.whl", hashes = { sha256 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" } },
+  { url = "https://f/cn-3.5.3-cp312-cp312-manylinux_2_17_x86_64.whl", hashes = { sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" } },
+  { url = "https://f/cn-3.5.3-cp312-cp312-manylinux_2_39_x86_64.whl", hashes = { sha256 = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd" } },
+  { url = "https://f/cn-3.5.3-cp312-cp312-macosx_11_0_arm64.whl", hashes = { sha256 = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee" } },
 ]
 """
     (pin,) = parse_pylock(text, PY312)
-    assert pin.wheel.sha256 == "cc"  # cp312-specific beats abi3 beats py3; 2_39 > glibc 2.34
-    assert [r.sha256 for r in pin.candidates] == ["cc", "bb", "aa"]
+    # cp312-specific beats abi3 beats py3; 2_39 > glibc 2.34
+    assert pin.wheel.sha256 == "cc" * 32
+    assert [r.sha256 for r in pin.candidates] == ["cc" * 32, "bb" * 32, "aa" * 32]
     assert wheel_rank("x-1-cp313-cp313-manylinux_2_28_x86_64.whl", PY312) is None
     assert wheel_rank("x-1-cp312-cp312-manylinux2014_aarch64.whl",
                       Target("python3.12", "arm64")) is not None

@@ -133,14 +133,21 @@ def jail_argv(bwrap: Bwrap, *, root_mode: bool, binds: Sequence[Bind],
             argv += ["--symlink", os.readlink(host), str(host)]
         elif host.is_dir():
             argv += ["--ro-bind", str(host), str(host)]
+    made: set[Path] = set()
     for name in _SYSTEM_FILES:
         if os.path.exists(name):
+            # The folders a file bind needs are made first, readable by the jail's user
+            # (bwrap would make them 0700, hiding any later bind beneath them).
+            for parent in _ancestors(Path(name)):
+                if parent not in made:
+                    made.add(parent)
+                    argv += ["--perms", "0755", "--dir", str(parent)]
             argv += ["--ro-bind", name, name]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     if bwrap.can_size_tmpfs:
         argv += ["--size", str(tmp_bytes)]
     argv += ["--perms", "1777", "--tmpfs", "/tmp"]
-    made: set[Path] = {Path("/tmp")}
+    made.add(Path("/tmp"))
     for bind in sorted(binds, key=lambda b: len(b.source.parts)):
         dest = bind.source
         if _reserved(dest):

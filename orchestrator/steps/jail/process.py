@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.errors import SandboxUnavailable
+from orchestrator.errors import BuildError, SandboxUnavailable
 from orchestrator.steps.jail import bwrap as bw
 from orchestrator.steps.jail.limits import LAUNCHER, Limits, launcher_config
 from orchestrator.steps.jail.output import DEFAULT_LIMIT, TailCapture
@@ -109,6 +109,20 @@ class JailProcess:
             os.close(fd)
         self.proc.wait(timeout=10)
         return True
+
+    def finish(self, timeout: float, *, what: str, hint: str,
+               tick: Callable[[str], None] | None = None, tick_seconds: float = 10.0) -> None:
+        """Wait until it exits, calling ``tick`` every ``tick_seconds`` (the worker's
+        heartbeat); past ``timeout`` kill it and raise BuildError(BuildTimeout)."""
+        waited = 0.0
+        while not self.wait(min(tick_seconds, timeout - waited)):
+            waited += min(tick_seconds, timeout - waited)
+            if waited >= timeout:
+                self.kill()
+                raise BuildError(f"{what} did not finish within {timeout:g} s",
+                                 code="BuildTimeout", hint=hint)
+            if tick is not None:
+                tick(f"{what} still running ({waited:.0f} s)")
 
     def kill(self) -> None:
         with self._lock:

@@ -71,7 +71,6 @@ MAX_COMMENT = 65_535
 DEFAULT_MAX_BYTES = 4 * 1024 ** 3
 DEFAULT_RESOLUTION_TTL = 24 * 3600.0
 MAX_RESOLUTIONS = 20_000
-UV_SHARE = 0.05       # of max_bytes, for uv's own metadata cache
 # Bumped whenever the index's tables change: an index of another version (or one that
 # cannot be read) is started afresh, and the entry files it knew are removed with it.
 SCHEMA_VERSION = 2
@@ -244,10 +243,6 @@ class BuildCache:
             return self.download_dir / WHEELS / f"{key}.whl"
         return self.local_dir / kind / f"{key}.zip"
 
-    @property
-    def uv_cache_dir(self) -> Path:
-        return self.download_dir / "uv"
-
     def _record(self, kind: str, key: str, digest: str, size: int) -> None:
         """Record an entry whose bytes were just hashed to ``digest``."""
         with self._db() as db:
@@ -395,20 +390,7 @@ class BuildCache:
         if removed:
             log.info("build cache over %d bytes: evicted %d entries", self.max_bytes,
                      len(removed))
-        self._trim_uv()
         return removed
-
-    def _trim_uv(self) -> None:
-        root = self.uv_cache_dir
-        if not root.is_dir():
-            return
-        size = 0
-        for dirpath, _dirs, files in os.walk(root):
-            for name in files:
-                with contextlib.suppress(OSError):
-                    size += os.lstat(os.path.join(dirpath, name)).st_size
-        if size > self.max_bytes * UV_SHARE:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def _read_meta(comment: bytes | None) -> dict[str, Any] | None:

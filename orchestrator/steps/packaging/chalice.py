@@ -26,13 +26,16 @@ on the path and ``app.py`` imported. So chalice always runs with its own modules
 version in the cache key), and the app shares them where both need one, as in a
 project's own virtualenv.
 
-The resulting deployment.zip is unpacked with the safe unpacker (its content came from
-untrusted code) into a folder the caller packages deterministically.
+The resulting deployment.zip is hostile data (the jail wrote it): it is opened beneath
+the jail's folder without following links, checked to be a regular file under
+Lambda's size limit, and unpacked from that descriptor with the safe unpacker into a
+folder the caller packages deterministically.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -40,7 +43,9 @@ from importlib import metadata
 from pathlib import Path
 
 from orchestrator.errors import BuildError
+from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.jail import Jail, JailProcess, Limits, default_jail
+from orchestrator.steps.jail.files import open_beneath
 from orchestrator.steps.manifest import local_architecture, local_runtime
 from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
@@ -132,24 +137,14 @@ class ChaliceRun:
         self.out_dir = out_dir
         self.target = target
 
-    def _wait(self, timeout: float, progress: Callable[[str], None] | None) -> None:
-        waited = 0.0
-        while not self.process.wait(min(TICK_SECONDS, timeout - waited)):
-            waited += min(TICK_SECONDS, timeout - waited)
-            if waited >= timeout:
-                self.process.kill()
-                raise BuildError(f"chalice package did not finish within {timeout:g} s",
-                                 code="BuildTimeout",
-                                 hint="reduce the dependencies or what app.py does at import")
-            if progress is not None:
-                progress(f"chalice package still running ({waited:.0f} s)")
-
     def finish(self, *, timeout: float = CHALICE_TIMEOUT,
                progress: Callable[[str], None] | None = None) -> Path:
         """Let chalice go on (the dependency folder is complete); return the unpacked app."""
         self.process.send(GO)
         try:
-            self._wait(timeout, progress)
+            self.process.finish(timeout, what="chalice package", tick=progress,
+                                tick_seconds=TICK_SECONDS,
+                                hint="reduce the dependencies or what app.py does at import")
         finally:
             self.process.kill()
         result = self.process.result()
@@ -166,7 +161,7 @@ class ChaliceRun:
                              hint="use packages that publish manylinux wheels for "
                                   f"{self.target.runtime}, or build them yourself into vendor/")
         deployment = self.out_dir / "deployment.zip"
-        if result.returncode != 0 or not deployment.is_file():
+        if result.returncode != 0 or not os.path.lexists(deployment):
             tail = "\n".join(output.strip().splitlines()[-15:])
             limit = _failure(output)
             if limit is not None:
@@ -178,8 +173,14 @@ class ChaliceRun:
                              hint="run `chalice package out/` in the project to see the full "
                                   "error; app.py must import without errors")
         unpacked = self.work_dir / "chalice-app"
-        unpack_zip(deployment, unpacked, UnpackLimits(max_entry_ratio=1000.0,
-                                                      max_total_ratio=1000.0))
+        # The jail wrote this folder: the zip is opened beneath it without following
+        # links (it may have been swapped for a link to another team's package).
+        own = self.out_dir.parent
+        rel = self.out_dir.relative_to(own).as_posix() + "/deployment.zip"
+        with open_beneath(own, rel, max_bytes=LAMBDA_UNZIPPED_BYTES) as archive:
+            unpack_zip(deployment, unpacked, UnpackLimits(max_entry_ratio=1000.0,
+                                                          max_total_ratio=1000.0),
+                       source=archive)
         return unpacked
 
     def cancel(self) -> None:

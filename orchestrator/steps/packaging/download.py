@@ -3,11 +3,12 @@ resolver (or the app's lock or hash-pinned requirements) gave for it.
 
 Streams to a temporary file beside the destination, hashing as it writes, and moves
 it into place only when the size and sha256 match, so a wheel in the store is always
-whole. Only ``https`` (and ``http`` for an index configured that way) URLs are
-fetched; redirects are followed by urllib within those schemes. Proxy and CA settings
-come from the standard environment variables. A network failure is a
-``TransientError`` (``NetworkError``: the workflow retries it); a wrong hash is
-``HashMismatch``.
+whole. Only URLs on the configured package index (``index.IndexConfig``: its hosts,
+over http(s), or a file in a local index folder) are fetched, and a redirect elsewhere
+is refused (``IndexHostRefused``): the URL came from the installer's jail, so it is
+hostile data. Proxy and CA settings come from the standard environment variables.
+A network failure is a ``TransientError`` (``NetworkError``: the workflow retries it);
+a wrong hash is ``HashMismatch``.
 
 Nothing here decides which wheel to fetch or reads what is inside it.
 """
@@ -20,12 +21,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from orchestrator.errors import BuildError, TransientError
+from orchestrator.steps.packaging.index import IndexConfig
 
 CHUNK = 1024 * 1024
 DOWNLOAD_TIMEOUT = 120.0
-_SCHEMES = ("https://", "http://")
+_SCHEMES = ("https://", "http://", "file://")
 
 
 @dataclass(frozen=True)
@@ -38,22 +41,40 @@ class WheelRef:
     size: int | None = None
 
 
-def _opener() -> Callable[..., object]:
+def _opener(index: IndexConfig) -> Callable[..., object]:
     # urllib is imported here, not at module level: ~25 ms that a warm build never needs.
     import urllib.request
 
-    return urllib.request.urlopen
+    class _OnIndexOnly(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                             newurl: str) -> Any:
+            if not index.allows_url(newurl):
+                raise _refused(newurl)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(_OnIndexOnly()).open
+
+
+def _refused(url: str) -> BuildError:
+    return BuildError(f"refusing to download from {url[:300]!r}: not on the configured "
+                      "package index", code="IndexHostRefused",
+                      hint="the index serves files from another host: add it to "
+                           "AUTO_LAMBDA_INDEX_HOSTS on the workers")
 
 
 def download(ref: WheelRef, dest: Path, *, timeout: float = DOWNLOAD_TIMEOUT,
-             urlopen: Callable[..., object] | None = None) -> Path:
+             urlopen: Callable[..., object] | None = None,
+             index: IndexConfig | None = None) -> Path:
     """Fetch ``ref`` to ``dest`` (atomic); return ``dest``. Raise NetworkError
-    (transient), HashMismatch or DownloadFailed."""
+    (transient), HashMismatch, IndexHostRefused or DownloadFailed."""
     if not ref.url.startswith(_SCHEMES):
-        raise BuildError(f"refusing to download {ref.filename} from {ref.url!r}: only http(s) "
+        raise BuildError(f"refusing to download {ref.filename} from {ref.url[:300]!r}: only "
                          "index URLs are fetched", code="DownloadFailed",
                          hint="install from a package index, or put the code in vendor/")
-    open_url = urlopen or _opener()
+    index = index or IndexConfig.from_env()
+    if not index.allows_url(ref.url):
+        raise _refused(ref.url)
+    open_url = urlopen or _opener(index)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{os.urandom(4).hex()}.part")
     digest = hashlib.sha256()

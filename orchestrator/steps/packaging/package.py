@@ -36,7 +36,7 @@ from orchestrator.steps.packaging.target import Target
 from orchestrator.steps.packaging.zipdet import Entry, dir_entries, write_zip
 from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
 
-if TYPE_CHECKING:  # the jail is started by chalice.py, for chalice projects only
+if TYPE_CHECKING:  # the jail is started by the resolver and by chalice.py
     from orchestrator.steps.jail import Jail
 
 BUILDER_VERSION = f"auto-lambda-{__version__}/build-2"
@@ -150,7 +150,8 @@ class _Builder:
                    "include_runtime_packages": spec.include_runtime_packages}
         self.deps_step = DependencyStep(app_dir, self.target, options, cache, work,
                                         builder=BUILDER_VERSION, say=progress,
-                                        app_bytes=lambda: self.app_bytes, clock=clock)
+                                        app_bytes=lambda: self.app_bytes, clock=clock,
+                                        jail=jail)
 
     def dependencies(self) -> Dependencies:
         deps = self.deps_step.get()

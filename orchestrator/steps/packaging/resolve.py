@@ -6,13 +6,16 @@ wheels that fit, with their URLs and sha256. The best-fitting wheel of each is p
 here (the most specific Python/ABI tag, then the newest manylinux that the runtime's
 glibc runs).
 
-uv runs as a subprocess with a scrubbed environment (no AWS credentials; only the
-index, TLS and timeout settings of uv's own ``UV_*`` variables pass), a timeout, no
-configuration files (``--no-config``: an app cannot plant one) and never a Python
-download. Which binary (the project's ``uv`` dependency, or ``AUTO_LAMBDA_UV``) is the
-caller's choice.
+uv's input is generated from checked requirement data (``inputs.spec``): one canonical
+``name[extras]specifiers`` line each, never text from the upload. uv runs in its own
+jail (``uvjail``: no credentials, no worker files, the index only, through the index
+proxy), with no configuration files (``--no-config``) and never a Python download.
+Its answer is hostile data: read without following links under a size cap, every
+name, version, hash and file name checked, and every wheel URL on the configured
+index (``IndexConfig.allows_url``).
 Failures become codes: ``NoCompatibleWheel`` (no release has a wheel for the target),
-``PackageNotFound``, ``DependencyConflict``, ``NetworkError`` (transient).
+``PackageNotFound``, ``DependencyConflict``, ``IndexHostRefused`` (the index sent uv
+elsewhere), ``NetworkError`` (transient).
 
 Nothing here downloads wheels or reads the app's files.
 """
@@ -20,7 +23,6 @@ Nothing here downloads wheels or reads the app's files.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import subprocess
 import sys
@@ -30,16 +32,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import BuildError, TransientError
+from orchestrator.steps.jail import Jail
+from orchestrator.steps.jail.files import read_beneath
 from orchestrator.steps.packaging.download import WheelRef
+from orchestrator.steps.packaging.index import IndexConfig
+from orchestrator.steps.packaging.inputs import spec
+from orchestrator.steps.packaging.inputs.spec import Requirement
 from orchestrator.steps.packaging.names import canonical_name
-from orchestrator.steps.packaging.sandbox import run_tool, scrubbed_env
 from orchestrator.steps.packaging.target import Target
+from orchestrator.steps.packaging.uvjail import run_uv
 
 RESOLVE_TIMEOUT = 300.0
-# uv's own settings that an operator may set on the worker (never taken from an app).
-_UV_PASS = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX",
-            "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT", "UV_HTTP_RETRIES", "UV_INSECURE_HOST",
-            "UV_KEYRING_PROVIDER", "UV_OFFLINE")
+MAX_RESOLUTION_BYTES = 8 * 1024 * 1024
+_WHEEL_FILE_RE = re.compile(r"^[A-Za-z0-9_.+!-]+\.whl$")
 _WHEEL_RE = re.compile(r"^(?P<name>[^-]+)-(?P<ver>[^-]+)(?:-\d[^-]*)?-(?P<py>[^-]+)-"
                        r"(?P<abi>[^-]+)-(?P<plat>[^-]+)\.whl$")
 _NETWORK_RE = re.compile(r"Failed to fetch|error sending request|dns error|tcp connect error|"
@@ -104,10 +109,11 @@ def uv_version(uv: str) -> str:
     return text
 
 
-def uv_command(requirements: Path, out: Path, target: Target, *, uv: str,
-               constraints: Path | None = None, no_deps: bool = False,
-               prerelease: bool = False, cache_dir: Path | None = None) -> list[str]:
-    cmd = [uv, "pip", "compile", str(requirements), "--format", "pylock.toml", "-o", str(out),
+def uv_args(requirements: Path, out: Path, target: Target, *,
+            constraints: Path | None = None, no_deps: bool = False,
+            prerelease: bool = False, cache_dir: Path | None = None) -> list[str]:
+    """uv's arguments (after the binary): every path one auto-lambda made."""
+    cmd = ["pip", "compile", str(requirements), "--format", "pylock.toml", "-o", str(out),
            "--python-version", target.python_version, "--python-platform", target.uv_platform,
            "--only-binary", ":all:", "--no-config", "--no-python-downloads",
            # an interpreter is only needed to build sdists, which --only-binary rules out;
@@ -171,8 +177,14 @@ def _failure(output: str, target: Target, requirements: list[str]) -> Exception:
                       hint="check the requirements for conflicting or misspelt packages")
 
 
-def parse_pylock(text: str, target: Target, source: str = "pylock.toml") -> list[Pin]:
-    """The packages of a pylock document with the best wheel for ``target`` each."""
+def _field(value: object, where: str, check: Callable[[object, str, str], str]) -> str:
+    return check(value, where, "ResolutionInvalid")
+
+
+def parse_pylock(text: str, target: Target, source: str = "pylock.toml",
+                 index: IndexConfig | None = None) -> list[Pin]:
+    """The packages of a pylock document with the best wheel for ``target`` each. Every
+    field used is checked; with ``index``, a wheel elsewhere than on it is refused."""
     from packaging.markers import InvalidMarker, Marker
 
     try:
@@ -185,7 +197,10 @@ def parse_pylock(text: str, target: Target, source: str = "pylock.toml") -> list
     for pkg in data.get("packages", []):
         if not isinstance(pkg, dict):
             continue
-        name, version = str(pkg.get("name", "")), str(pkg.get("version", ""))
+        where = f"{source}: package {spec.shown(pkg.get('name'))}"
+        name = str(pkg.get("name", ""))
+        _field(name, where, spec.name)
+        version = _field(pkg.get("version"), f"{where} version", spec.version)
         marker = pkg.get("marker")
         if marker:
             try:
@@ -196,13 +211,23 @@ def parse_pylock(text: str, target: Target, source: str = "pylock.toml") -> list
                                  code="LockInvalid", hint="regenerate the lock file") from exc
         fitting: list[tuple[tuple[int, int], WheelRef]] = []
         for wheel in pkg.get("wheels", []) or []:
+            if not isinstance(wheel, dict):
+                continue
             url = str(wheel.get("url") or "")
             filename = str(wheel.get("name") or url.rsplit("/", 1)[-1].split("#")[0])
             sha = str((wheel.get("hashes") or {}).get("sha256") or "")
             rank = wheel_rank(filename, target)
-            if rank is None or not url or not sha:
+            if rank is None or not url or not sha or not _WHEEL_FILE_RE.match(filename):
                 continue
-            fitting.append((rank, WheelRef(url, filename, sha.lower(), wheel.get("size"))))
+            sha = _field(sha, f"{where} hash", spec.sha256)
+            if index is not None and not index.allows_url(url):
+                raise BuildError(f"{source} names a wheel of {name} outside the package index: "
+                                 f"{spec.shown(url)}", code="IndexHostRefused",
+                                 hint="the index serves files from another host: add it to "
+                                      "AUTO_LAMBDA_INDEX_HOSTS on the workers")
+            size = wheel.get("size")
+            fitting.append((rank, WheelRef(url, filename, sha,
+                                           size if isinstance(size, int) else None)))
         if not fitting:
             raise BuildError(f"{source} names no wheel of {name} {version} for "
                              f"{target.runtime} {target.architecture}",
@@ -216,25 +241,45 @@ def parse_pylock(text: str, target: Target, source: str = "pylock.toml") -> list
     return sorted(pins, key=lambda p: p.key)
 
 
-def resolve(requirements: list[str], target: Target, work: Path, *, uv: str,
-            constraints: list[str] | None = None, no_deps: bool = False,
-            prerelease: bool = False, cache_dir: Path | None = None,
-            timeout: float = RESOLVE_TIMEOUT,
-            progress: Callable[[str], None] | None = None) -> list[Pin]:
-    """Resolve ``requirements`` (PEP 508 lines) for ``target`` with the uv at ``uv``."""
-    work.mkdir(parents=True, exist_ok=True)
-    req = work / "requirements.in"
-    req.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+def _lines(requirements: list[Requirement]) -> str:
+    return "".join(r.installer_line() + "\n" for r in requirements)
+
+
+def resolve(requirements: list[Requirement], target: Target, work: Path, *, uv: str,
+            constraints: list[Requirement] | None = None, no_deps: bool = False,
+            prerelease: bool = False, timeout: float = RESOLVE_TIMEOUT,
+            progress: Callable[[str], None] | None = None, jail: Jail | None = None,
+            index: IndexConfig | None = None) -> list[Pin]:
+    """Resolve ``requirements`` for ``target`` with the uv at ``uv``, in its jail."""
+    index = index or IndexConfig.from_env()
+    inputs, out = work / "in", work / "out"
+    inputs.mkdir(parents=True, exist_ok=True)
+    req = inputs / "requirements.in"
+    req.write_text(_lines(requirements), encoding="utf-8")
     cons = None
     if constraints:
-        cons = work / "constraints.txt"
-        cons.write_text("\n".join(constraints) + "\n", encoding="utf-8")
-    out = work / "pylock.toml"
-    cmd = uv_command(req, out, target, uv=uv, constraints=cons, no_deps=no_deps,
-                     prerelease=prerelease, cache_dir=cache_dir)
-    extra = {k: os.environ[k] for k in _UV_PASS if k in os.environ}
-    result = run_tool(cmd, cwd=work, env=scrubbed_env(extra), timeout=timeout,
-                      what="uv pip compile", tick=progress)
-    if result.returncode != 0 or not out.is_file():
-        raise _failure(result.output, target, requirements)
-    return parse_pylock(out.read_text("utf-8"), target, "uv's resolution")
+        cons = inputs / "constraints.txt"
+        cons.write_text(_lines(constraints), encoding="utf-8")
+    args = uv_args(req, out / "pylock.toml", target, constraints=cons, no_deps=no_deps,
+                   prerelease=prerelease, cache_dir=out / "cache")
+    run = run_uv(args, uv=uv, out_dir=out, inputs=[inputs], timeout=timeout,
+                 what="uv pip compile", tick=progress, index=index, jail=jail)
+    names = [r.installer_line() for r in requirements]
+    if run.refused:
+        raise BuildError(f"uv was sent to {', '.join(run.refused[:3])}, which is not the "
+                         "configured package index", code="IndexHostRefused",
+                         hint="the index serves files from another host: add it to "
+                              "AUTO_LAMBDA_INDEX_HOSTS on the workers",
+                         details={"refused": run.refused[:10]})
+    if run.output_exceeded:
+        raise BuildError("uv printed more than its output limit", code="DependencyInstallFailed",
+                         hint="check the requirements for misspelt packages")
+    if run.returncode != 0:
+        raise _failure(run.output, target, names)
+    raw = read_beneath(out, "pylock.toml", max_bytes=MAX_RESOLUTION_BYTES)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BuildError("uv's resolution is not UTF-8 text", code="ResolutionInvalid",
+                         hint="retry the build; report it if it persists") from None
+    return parse_pylock(text, target, "uv's resolution", index)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import BuildError
+from orchestrator.steps.packaging.inputs import spec
 from orchestrator.steps.packaging.inputs.reqfile import MAX_FILE_BYTES
 from orchestrator.steps.packaging.names import canonical_name
 from orchestrator.steps.packaging.target import Target
@@ -33,9 +34,22 @@ MAX_LOCK_BYTES = 8 * MAX_FILE_BYTES
 
 @dataclass(frozen=True)
 class LockedPin:
+    """One pin, its fields checked (``spec``): a PEP 508 name as the lock writes it, a
+    normalised version, sha256 digests."""
+
     name: str
     version: str
     hashes: frozenset[str] = frozenset()
+
+    @classmethod
+    def checked(cls, file: str, raw_name: object, raw_version: object,
+                raw_hashes: Iterable[object] = ()) -> tuple[str, LockedPin]:
+        """(canonical name, pin) from a lock's fields, or LockInvalid naming the field."""
+        where = f"{file}: package {spec.shown(raw_name)}"
+        key = spec.name(raw_name, f"{file}: a package name", "LockInvalid")
+        version = spec.version(raw_version, f"{where} version", "LockInvalid")
+        hashes = frozenset(spec.sha256(h, f"{where} hash", "LockInvalid") for h in raw_hashes)
+        return key, cls(str(raw_name), version, hashes)
 
 
 @dataclass
@@ -83,9 +97,10 @@ class _Markers:
         return self.cache[key]
 
 
-def _hash(text: Any) -> str | None:
-    text = str(text or "")
-    return text.removeprefix("sha256:").lower() if text.startswith("sha256:") else None
+def _sha256s(values: Iterable[Any]) -> list[str]:
+    """The sha256 digests among ``algo:digest`` strings (other algorithms are not used)."""
+    return [v.removeprefix("sha256:") for v in values
+            if isinstance(v, str) and v.startswith("sha256:")]
 
 
 def _load(path: Path) -> bytes:
@@ -148,10 +163,10 @@ def _uv_lock(path: Path, target: Target, optional: list[str]) -> Lock:
                     continue
                 raise _bad(path.name, f"{child['name']} comes from {source}, not a package "
                                       "index", "LockUnsupported")
-            name = canonical_name(str(child["name"]))
-            hashes = frozenset(h for h in (_hash(w.get("hash"))
-                                           for w in child.get("wheels", [])) if h)
-            lock.pins[name] = LockedPin(str(child["name"]), str(child["version"]), hashes)
+            name, pin = LockedPin.checked(path.name, child.get("name"), child.get("version"),
+                                          _sha256s(w.get("hash") for w in child.get("wheels", [])
+                                                   if isinstance(w, dict)))
+            lock.pins[name] = pin
             visit(child, tuple(sorted(dep.get("extra", []) or [])), False)
 
     for pkg in project:
@@ -181,15 +196,16 @@ def _poetry_lock(path: Path, target: Target, roots: list[str] | None,
         if source and source.get("type") not in (None, "legacy", "pypi"):
             raise _bad(path.name, f"{pkg['name']} comes from a {source.get('type')} source, "
                                   "not a package index", "LockUnsupported")
-        hashes = frozenset(h for h in (_hash(f.get("hash")) for f in pkg.get("files", [])
-                                       if str(f.get("file", "")).endswith(".whl")) if h)
-        lock.pins[key] = LockedPin(str(pkg["name"]), str(pkg["version"]), hashes)
+        files = [f for f in pkg.get("files", []) or [] if isinstance(f, dict)]
+        _name, lock.pins[key] = LockedPin.checked(
+            path.name, pkg.get("name"), pkg.get("version"),
+            _sha256s(f.get("hash") for f in files if str(f.get("file", "")).endswith(".whl")))
         wanted = set()
         for extra in extras:
             for item in (pkg.get("extras") or {}).get(extra, []):
                 wanted.add(canonical_name(str(item).split(" ")[0].split("(")[0].split("[")[0]))
-        for dep_name, spec in (pkg.get("dependencies") or {}).items():
-            specs = spec if isinstance(spec, list) else [spec]
+        for dep_name, constraint in (pkg.get("dependencies") or {}).items():
+            specs = constraint if isinstance(constraint, list) else [constraint]
             for one in specs:
                 info = one if isinstance(one, dict) else {"version": one}
                 if info.get("optional") and canonical_name(dep_name) not in wanted:
@@ -239,8 +255,10 @@ def _pipfile_lock(path: Path, target: Target) -> Lock:
             raise _bad(path.name, f"{name} is not pinned to one version ({version!r})")
         if not marks.holds(info.get("markers")):
             continue
-        hashes = frozenset(h for h in (_hash(x) for x in info.get("hashes", [])) if h)
-        lock.pins[canonical_name(name)] = LockedPin(name, version[2:], hashes)
+        hashes = info.get("hashes", [])
+        key, pin = LockedPin.checked(path.name, name, version[2:],
+                                     _sha256s(hashes if isinstance(hashes, list) else []))
+        lock.pins[key] = pin
     return lock
 
 
@@ -265,11 +283,12 @@ def _pylock(path: Path, target: Target, optional: list[str]) -> Lock:
         wheels = pkg.get("wheels") or []
         if any("url" not in w for w in wheels if isinstance(w, dict)):
             raise _bad(path.name, f"{name} names a wheel by a local path", "LockUnsupported")
-        hashes = frozenset(str((w.get("hashes") or {}).get("sha256", "")).lower()
-                           for w in wheels if isinstance(w, dict)) - {""}
+        hashes = [h for h in ((w.get("hashes") or {}).get("sha256")
+                              for w in wheels if isinstance(w, dict)) if h is not None]
         if not pkg.get("version"):
-            raise _bad(path.name, f"{name} has no version")
-        lock.pins[canonical_name(name)] = LockedPin(name, str(pkg["version"]), hashes)
+            raise _bad(path.name, f"{spec.shown(name)} has no version")
+        key, pin = LockedPin.checked(path.name, pkg.get("name"), pkg.get("version"), hashes)
+        lock.pins[key] = pin
     return lock
 
 
@@ -277,12 +296,15 @@ def read_lock(app_dir: Path, file: str, target: Target, *, roots: list[str] | No
               optional: list[str]) -> Lock:
     """The pins of ``app_dir/file`` (one of LOCK_FILES) for ``target``."""
     path = app_dir / file
-    if file == "uv.lock":
-        return _uv_lock(path, target, optional)
-    if file == "poetry.lock":
-        return _poetry_lock(path, target, roots, optional)
-    if file == "Pipfile.lock":
-        return _pipfile_lock(path, target)
-    if file == "pylock.toml":
-        return _pylock(path, target, optional)
-    raise ValueError(f"not a lock file: {file}")
+    readers = {"uv.lock": lambda: _uv_lock(path, target, optional),
+               "poetry.lock": lambda: _poetry_lock(path, target, roots, optional),
+               "Pipfile.lock": lambda: _pipfile_lock(path, target),
+               "pylock.toml": lambda: _pylock(path, target, optional)}
+    if file not in readers:
+        raise ValueError(f"not a lock file: {file}")
+    try:
+        return readers[file]()
+    except (AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
+        # A table where a string belongs, a list where a table does: the lock's shape
+        # is not one its tool writes.
+        raise _bad(file, f"has an entry of an unexpected type ({type(exc).__name__})") from None

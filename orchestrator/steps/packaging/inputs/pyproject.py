@@ -60,7 +60,7 @@ def _str_list(value: Any, where: str) -> list[str]:
 
 
 def _pep508(text: str, where: str) -> Line:
-    return Line(check_requirement(text, where), where)
+    return check_requirement(text, where)
 
 
 def _caret(version: str) -> str:

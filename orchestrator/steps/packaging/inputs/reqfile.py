@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.errors import BuildError
+from orchestrator.steps.packaging.inputs import spec as reqspec
 
 MAX_FILES = 32
 MAX_FILE_BYTES = 1024 * 1024
+MAX_LINE = 4096
 _HASH_RE = re.compile(r"\s--hash(?:=|\s+)(?P<algo>[a-z0-9]+):(?P<hex>[0-9a-fA-F]+)")
 _OPTION_RE = re.compile(r"^(?P<opt>--?[A-Za-z-]+)(?:[=\s]\s*(?P<value>.*))?$")
 _INCLUDES = {"-r": "requirement", "--requirement": "requirement",
@@ -45,11 +47,19 @@ _REFUSED_HINTS = {
 
 @dataclass(frozen=True)
 class Line:
-    """One requirement as written, with where it came from and the hashes it allows."""
+    """One requirement: ``text`` is how packaging writes it back (for messages and
+    marker checks; never handed to a tool), ``spec`` the checked fields the installer's
+    input is generated from, with where it came from and the hashes it allows."""
 
     text: str
     source: str
     hashes: frozenset[str] = frozenset()
+    spec: reqspec.Requirement | None = None
+
+    @property
+    def requirement(self) -> reqspec.Requirement:
+        assert self.spec is not None, self.text
+        return self.spec
 
 
 @dataclass
@@ -113,15 +123,18 @@ def _hashes(line: str, where: str) -> tuple[str, frozenset[str]]:
             raise invalid(f"{where}: only sha256 hashes are accepted, not {m.group('algo')}",
                           "generate sha256 hashes (pip-compile --generate-hashes, "
                           "uv pip compile --generate-hashes)")
-        found.add(m.group("hex").lower())
+        found.add(reqspec.sha256(m.group("hex"), where))
     rest = _HASH_RE.sub("", " " + line).strip()
     return rest, frozenset(found)
 
 
-def check_requirement(text: str, where: str) -> str:
-    """``text`` normalised, or RequirementsInvalid (also for URL and path requirements)."""
+def check_requirement(text: str, where: str, hashes: frozenset[str] = frozenset()) -> Line:
+    """``text`` parsed into a Line, or RequirementsInvalid (also for URL and path
+    requirements, and for any field that is not a name, a version or a marker)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
+    if not isinstance(text, str) or "\0" in text or len(text) > MAX_LINE:
+        raise invalid(f"{where}: not a requirement", "use the form name[extra]>=version")
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
@@ -131,7 +144,11 @@ def check_requirement(text: str, where: str) -> str:
         raise invalid(f"{where}: direct URL or path requirements are not accepted "
                       f"({req.name} @ ...)",
                       "depend on a released version, or put the code in vendor/")
-    return str(req)
+    checked = reqspec.from_packaging(req, where)
+    if req.marker is not None and not str(req.marker).isprintable():
+        raise invalid(f"{where}: the marker of {checked.name} holds control characters",
+                      "write markers such as python_version >= '3.12'")
+    return Line(str(req), where, hashes, checked)
 
 
 def read_requirements(app_dir: Path, rel: str, into: RequirementsFiles | None = None, *,
@@ -174,8 +191,7 @@ def read_requirements(app_dir: Path, rel: str, into: RequirementsFiles | None = 
                                            "and --hash only")
             raise invalid(f"{here}: the pip option {opt} is not accepted", hint)
         body, hashes = _hashes(line, here)
-        normalized = check_requirement(body, here)
-        entry = Line(normalized, here, hashes)
+        entry = check_requirement(body, here, hashes)
         (out.constraints if kind == "constraint" else out.requirements).append(entry)
         out.require_hashes |= bool(hashes)
     return out
