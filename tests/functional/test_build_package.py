@@ -272,13 +272,13 @@ def test_chalice_app_that_hangs_at_import_is_stopped_with_build_timeout(tmp_path
     assert info.value.code == "BuildTimeout"
 
 
-def test_pip_style_tool_output_is_read_back_as_a_bounded_tail(tmp_path: Path) -> None:
-    from orchestrator.steps.packaging.sandbox import run_tool, scrubbed_env
+def test_installer_jail_output_is_read_back_as_a_bounded_tail(tmp_path: Path) -> None:
+    from orchestrator.steps.packaging.uvjail import MESSAGE_KEEP, run_uv
 
     loud = ("import sys\nfor i in range(200_000):\n"
             "    sys.stdout.write(f'line {i:09d} ' + 'x' * 40 + '\\n')\n")  # ~11 MB
-    result = run_tool([sys.executable, "-c", loud], cwd=tmp_path, env=scrubbed_env(),
-                      timeout=60, what="loud tool", keep_bytes=4096)
-    assert result.returncode == 0
-    assert len(result.stdout) <= 4096
-    assert result.stdout.rstrip().endswith("line 000199999 " + "x" * 40)
+    run = run_uv(["-I", "-c", loud], uv=sys.executable, out_dir=tmp_path / "out", inputs=[],
+                 timeout=60, what="loud tool")
+    assert run.output_exceeded  # stopped past the jail's output limit, not read whole
+    assert 0 < len(run.output) <= MESSAGE_KEEP
+    assert "line 0000" in run.output

@@ -9,7 +9,6 @@ download folder, so wheels and uv's metadata are fetched once per machine):
 - a uv.lock installs exactly its pins; hash-pinned requirements install when the hashes
   match and fail with HashMismatch when they do not;
 - a requirement without a wheel for the target names itself;
-- pip still works as the fallback installer;
 - the api-events and pyproject-app examples go through the whole pipeline to verified.
 """
 
@@ -217,17 +216,6 @@ def test_requirement_without_a_wheel_names_the_package(tmp_path: Path, cache: Bu
     assert err.code == "NoCompatibleWheel"
     assert "numpy==1.21.0" in str(err) and "manylinux_2_34" in str(err)
     assert err.details["package"] == "numpy"
-
-
-def test_pip_remains_a_working_fallback(tmp_path: Path, cache: BuildCache,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AUTO_LAMBDA_INSTALLER", "pip")
-    app = plain_app(tmp_path / "app", {
-        "app.py": "import six\n\ndef handler(event, context):\n    return 1\n",
-        "requirements.txt": "six==1.16.0\n"})
-    res = build_package(app, load_app_spec(app, "pip.zip"), tmp_path / "p.zip", cache=cache)
-    assert res.installer.startswith("pip ") and res.installed == [("six", "1.16.0")]
-    assert res.resolution == "pip"
 
 
 def test_the_new_examples_verify_through_the_pipeline(pipeline: Pipeline,
