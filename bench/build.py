@@ -7,7 +7,9 @@ numpy-stats (numpy, python3.12 x86_64), each row the minimum of --repeat runs, e
 run with empty caches (auto-lambda's build cache, uv's cache):
 - auto-lambda through the CLI (``auto-lambda build app.zip -o out.zip``, a process per
   build, as a person or CI runs it): cold, unchanged (same zip again), after a code-only
-  edit of app.py;
+  edit of app.py; and cold and unchanged again with the installer's jail off
+  (``AUTO_LAMBDA_INSECURE_NO_JAIL=1``: the same uv, relay and index proxy, without the
+  namespaces), to give the jail's cost;
 - anchors, where installed: ``uv pip install --target`` for the same target followed
   by a deflate-6 zip of the tree (what a hand-rolled build does); ``sam build`` (no zip)
   and ``sam build`` + zip, cold and ``--cached`` after the edit (only with ``sam`` on
@@ -66,10 +68,11 @@ def edit(app: Path, n: int) -> None:
     path.write_text(path.read_text() + f"\n# edit {n}\n")
 
 
-def cli_build(app: Path, work: Path, tag: str, cache: Path) -> tuple[float, Path]:
+def cli_build(app: Path, work: Path, tag: str, cache: Path,
+              extra: dict[str, str] | None = None) -> tuple[float, Path]:
     zip_path = zip_example(app, work / f"in-{tag}")
     out = work / f"{tag}.zip"
-    env = {**os.environ, "AUTO_LAMBDA_CACHE_DIR": str(cache)}
+    env = {**os.environ, "AUTO_LAMBDA_CACHE_DIR": str(cache), **(extra or {})}
     took = timed(lambda: run([CLI, "build", str(zip_path), "-o", str(out), "--json"], env=env))
     return took, out
 
@@ -142,6 +145,12 @@ def bench_numpy(repeat: int) -> tuple[dict[str, float], dict[str, object]]:
             runs.setdefault("edit", []).append(cli_build(app, work, "edit", cache)[0])
             runs.setdefault("uv_target_zip", []).append(
                 uv_target_zip(example_dir("numpy-stats"), work, str(i)))
+            bare = {"AUTO_LAMBDA_INSECURE_NO_JAIL": "1"}
+            plain = copy_app("numpy-stats", work / "numpy-nojail")
+            runs.setdefault("cold_nojail", []).append(
+                cli_build(plain, work, "cold-nojail", work / "cache-nojail", bare)[0])
+            runs.setdefault("unchanged_nojail", []).append(
+                cli_build(plain, work, "again-nojail", work / "cache-nojail", bare)[0])
             if sam:
                 for key, value in sam_rows(sam, copy_app("numpy-stats", work / "sam-app"),
                                            work, i).items():
@@ -190,6 +199,10 @@ def main() -> None:
         "numpy cold / (uv pip install --target + zip)":
             numpy_rows["cold"] / numpy_rows["uv_target_zip"],
         "numpy cold / code edit": numpy_rows["cold"] / numpy_rows["edit"],
+        "numpy cold, jailed installer / without the jail":
+            numpy_rows["cold"] / numpy_rows["cold_nojail"],
+        "numpy unchanged, jailed installer / without the jail":
+            numpy_rows["unchanged"] / numpy_rows["unchanged_nojail"],
     }
     if "sam_cold_zip" in numpy_rows:
         ratios["numpy cold / (sam build + zip)"] = numpy_rows["cold"] / numpy_rows["sam_cold_zip"]

@@ -59,6 +59,18 @@ def test_without_a_jail_chalice_and_verify_fail_closed(tmp_path: Path, choice: s
     assert verified.value.code == "SandboxUnavailable"
     if choice == "broken":
         assert "No permissions to create new namespace" in str(verified.value)
+    # The installer too: uv is never started outside its jail.
+    from orchestrator.steps.packaging.dependencies import find_uv
+    from orchestrator.steps.packaging.inputs.spec import Requirement
+    from orchestrator.steps.packaging.resolve import resolve
+
+    uv = find_uv()
+    assert uv is not None
+    with pytest.raises(SandboxUnavailable) as resolved:
+        resolve([Requirement("six")], Target("python3.12", "x86_64"), tmp_path / "resolve",
+                uv=uv, jail=jail)
+    assert resolved.value.code == "SandboxUnavailable"
+    assert not (tmp_path / "resolve" / "out").exists()
 
 
 @pytest.mark.parametrize("method", ["iam-role", "container-role"])
