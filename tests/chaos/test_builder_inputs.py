@@ -80,10 +80,10 @@ def index() -> Iterator[Index]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_HEAD(self) -> None:  # noqa: N802 (http.server's name)
+        def do_HEAD(self) -> None:
             self.do_GET(head=True)
 
-        def do_GET(self, head: bool = False) -> None:  # noqa: N802
+        def do_GET(self, head: bool = False) -> None:
             seen.append(self.path)
             if self.path.rstrip("/") == "/simple/tinydep":
                 body = (f'<a href="/files/{WHEEL}#sha256={sha}">{WHEEL}</a>').encode()

@@ -183,7 +183,8 @@ def test_hostile_field_values_never_reach_the_installer(tmp_path: Path, source: 
 
 
 @pytest.mark.parametrize("line,code", [
-    ("-e ./evil", "RequirementsInvalid"), ("--index-url http://127.0.0.1:1/", "RequirementsInvalid"),
+    ("-e ./evil", "RequirementsInvalid"),
+    ("--index-url http://127.0.0.1:1/", "RequirementsInvalid"),
     ("-r /proc/self/environ", "RequirementsInvalid"), ("-r http://127.0.0.1:9/r.txt",
                                                       "RequirementsInvalid"),
     ("six===1.0", "RequirementsInvalid"), ("six==1.0 --hash=sha256:abc", "RequirementsInvalid"),

@@ -273,13 +273,15 @@ lock-version = "1.0"
 name = "charset-normalizer"
 version = "3.5.3"
 wheels = [
-  { url = "https://f/cn-3.5.3-py3-none-any.whl", hashes = { sha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" } },
-  { url = "https://f/cn-3.5.3-cp37-abi3-manylinux_2_28_x86_64.whl", hashes = { sha256 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" } },
-  { url = "https://f/cn-3.5.3-cp312-cp312-manylinux_2_17_x86_64.whl", hashes = { sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" } },
-  { url = "https://f/cn-3.5.3-cp312-cp312-manylinux_2_39_x86_64.whl", hashes = { sha256 = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd" } },
-  { url = "https://f/cn-3.5.3-cp312-cp312-macosx_11_0_arm64.whl", hashes = { sha256 = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee" } },
+  { url = "https://f/cn-3.5.3-py3-none-any.whl", hashes = { sha256 = "AA" } },
+  { url = "https://f/cn-3.5.3-cp37-abi3-manylinux_2_28_x86_64.whl", hashes = { sha256 = "BB" } },
+  { url = "https://f/cn-3.5.3-cp312-cp312-manylinux_2_17_x86_64.whl", hashes = { sha256 = "CC" } },
+  { url = "https://f/cn-3.5.3-cp312-cp312-manylinux_2_39_x86_64.whl", hashes = { sha256 = "DD" } },
+  { url = "https://f/cn-3.5.3-cp312-cp312-macosx_11_0_arm64.whl", hashes = { sha256 = "EE" } },
 ]
 """
+    for short in ("AA", "BB", "CC", "DD", "EE"):
+        text = text.replace(f'"{short}"', f'"{short.lower() * 32}"')
     (pin,) = parse_pylock(text, PY312)
     # cp312-specific beats abi3 beats py3; 2_39 > glibc 2.34
     assert pin.wheel.sha256 == "cc" * 32
