@@ -13,7 +13,7 @@ from typing import Any
 
 from orchestrator.redact import cap, redact
 
-MESSAGE_LIMIT = 16 * 1024
+MESSAGE_LIMIT = 32_768  # Step Functions' limit on an error's cause
 
 
 class AutoLambdaError(Exception):
