@@ -86,7 +86,7 @@ def zip_tree(root: Path, out: Path) -> None:
 
 def uv_target_zip(app: Path, work: Path, tag: str) -> float:
     """uv pip install --target for python3.12 manylinux_2_34, then zip the tree."""
-    from orchestrator.steps.packaging.dependencies import find_uv
+    from orchestrator.steps.build.dependencies import find_uv
 
     uv = find_uv()
     if uv is None:

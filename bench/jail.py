@@ -15,10 +15,10 @@ import time
 import zipfile
 from pathlib import Path
 
-from orchestrator.steps.checks.interpreters import find_interpreter
-from orchestrator.steps.checks.runner import run_local
 from orchestrator.steps.jail import Jail, JailSettings
-from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.verify.interpreters import find_interpreter
+from orchestrator.steps.verify.runner import run_local
 
 APP = "def handler(event, context):\n    return {'hello': event.get('name')}\n"
 

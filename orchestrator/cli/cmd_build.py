@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from orchestrator.errors import AutoLambdaError
-from orchestrator.steps.manifest import ARCHITECTURES, SUPPORTED_RUNTIMES
+from orchestrator.steps.unpack.manifest import ARCHITECTURES, SUPPORTED_RUNTIMES
 
 
 def _mb(n: int) -> str:
@@ -92,9 +92,9 @@ def build(zip_file: Path, out: Path, runtime: str | None, arch: str | None,
     """
     # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.config import Settings
-    from orchestrator.steps.manifest import load_app_spec
-    from orchestrator.steps.packaging import BuildCache, build_package
-    from orchestrator.steps.zipsafe import lift_single_folder, unpack_zip
+    from orchestrator.steps.build import BuildCache, build_package
+    from orchestrator.steps.unpack.manifest import load_app_spec
+    from orchestrator.steps.unpack.zipsafe import lift_single_folder, unpack_zip
 
     start = time.monotonic()
     settings = Settings.from_env()

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from orchestrator.errors import AutoLambdaError
-from orchestrator.steps.packaging.zipdet import zip_directory
+from orchestrator.steps.build.zipdet import zip_directory
 
 
 def examples_root() -> Path:

@@ -47,9 +47,9 @@ from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobNotFound, JobRecordTooLarge, JobStore, LeaseLost
 from orchestrator.jobs.workflow import DEPLOYMENT
 from orchestrator.steps.data import Artifact, read_optional
-from orchestrator.steps.deploy import DeployResult
-from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.tasks import Steps
+from orchestrator.steps.unpack.manifest import AppSpec
 from states import DefinitionError, Execution, HistoryLimitExceeded, Hooks, Status, drive
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,9 @@
-"""The workflow's tasks, one module each in the order a job takes them: ``fetch``,
-``unpack`` (with the safe extraction in ``zipsafe`` and the app contract in
-``manifest``), ``build`` (with ``packaging``), ``deploy`` (with ``lambda_waits``),
-``verify`` (with ``checks``) and ``promote``.
+"""The workflow's tasks, one folder each in the order a job takes them, each with its
+``step.py`` (``run(ctx)``) and the modules only it uses: ``fetch``, ``unpack`` (the safe
+extraction in ``zipsafe``, the app contract in ``manifest`` and ``smoke``), ``build``
+(the package, the requirements as data, uv in its jail, the cache), ``deploy`` (with
+``lambda_waits``), ``verify`` (static checks, the local run, the answer compared) and
+``promote``. ``jail`` is the sandbox every program that reads upload content runs in.
 
 Tasks do one thing each and return what they learned; what happens next, retries and
 timeouts come from ``orchestrator.jobs.workflow``. Nothing here touches the job store.

@@ -25,8 +25,8 @@ from states import TaskContext
 
 if TYPE_CHECKING:
     from orchestrator.aws.facade import Aws
+    from orchestrator.steps.build.cache import BuildCache
     from orchestrator.steps.jail import Jail
-    from orchestrator.steps.packaging.cache import BuildCache
 
 
 @dataclass
@@ -48,15 +48,8 @@ class StepEnv:
             self._jail = Jail(credentials_method=self.aws.credentials_method)
         return self._jail
 
-    @property
-    def cache(self) -> BuildCache:
-        if self._cache is None:
-            # packaging (and the installer it starts) loads only when a build runs
-            from orchestrator.steps.packaging.cache import BuildCache, S3RemoteCache
-
-            self._cache = BuildCache.from_settings(self.aws.settings,
-                                                   remote=S3RemoteCache(self.aws))
-        return self._cache
+    # The build cache is made by the build step (``build.step.cache``) on first use, so
+    # that nothing of the build loads until a build runs.
 
 
 class StepContext:

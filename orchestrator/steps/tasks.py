@@ -9,7 +9,7 @@ embedding) overrides; the dynamic check of a version is one of them
 (``verify_version``), used by both verify and promote's re-checks. Steps never decide
 what happens next and never retry: retries, catches and timeouts come from the
 declaration. Every step is idempotent, and one that runs on another machine than the
-step before rehydrates its inputs (``orchestrator.steps.rehydrate``).
+step before rehydrates its inputs (``orchestrator.steps.unpack.rehydrate``).
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.aws.facade import classify_client_error
-from orchestrator.steps import build as build_step
-from orchestrator.steps import deploy as deploy_step
-from orchestrator.steps import fetch as fetch_step
-from orchestrator.steps import promote as promote_step
-from orchestrator.steps import unpack as unpack_step
-from orchestrator.steps import verify as verify_step
-from orchestrator.steps.checks.deployment import VerifyResult
+from orchestrator.steps.build import step as build_step
 from orchestrator.steps.context import StepContext, StepEnv
 from orchestrator.steps.data import output_data
-from orchestrator.steps.deploy import DeployResult
+from orchestrator.steps.deploy import step as deploy_step
+from orchestrator.steps.deploy.step import DeployResult
+from orchestrator.steps.fetch import step as fetch_step
 from orchestrator.steps.guard import guard_tasks
-from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.promote import step as promote_step
+from orchestrator.steps.unpack import step as unpack_step
+from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.verify import step as verify_step
+from orchestrator.steps.verify.deployment import VerifyResult
 from orchestrator.steps.workspace import JobFolder
 from states import TaskContext
 

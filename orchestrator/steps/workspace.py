@@ -3,7 +3,7 @@ built package live while the job runs, and how a partly written file is made who
 
 Paths and file helpers only: no AWS calls, no decisions about what to fetch or build.
 A step that finds its input missing here (the job moved to another worker) rebuilds
-it through ``orchestrator.steps.rehydrate``.
+it through ``orchestrator.steps.unpack.rehydrate``.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.steps.packaging.dependencies import find_uv
+from orchestrator.steps.build.dependencies import find_uv
 from tests.chaos.conftest import ChaosStack, make_zip
 from tests.chaos.nobody import NOBODY
 from tests.chaos.test_jail import _start, as_user, nobody_paths

@@ -19,15 +19,15 @@ from orchestrator.aws.facade import Aws
 from orchestrator.cli.examples import example_dir
 from orchestrator.config import Settings
 from orchestrator.errors import BuildError
-from orchestrator.steps.manifest import load_app_spec
-from orchestrator.steps.packaging import (
+from orchestrator.steps.build import (
     BuildCache,
     BuildResult,
     S3RemoteCache,
     build_package,
     store_artifact,
 )
-from orchestrator.steps.packaging.zipdet import dir_entries
+from orchestrator.steps.build.zipdet import dir_entries
+from orchestrator.steps.unpack.manifest import load_app_spec
 from tests.unit.test_abi import AARCH64, make_elf
 
 
@@ -218,8 +218,8 @@ def test_chalice_output_saying_it_could_not_install_fails(tmp_path: Path) -> Non
                     "echo 'You will have to build these yourself and vendor them in the "
                     "chalice vendor folder.'\nexit 0\n")
     fake.chmod(0o755)
-    from orchestrator.steps.packaging.chalice import chalice_package
-    from orchestrator.steps.packaging.target import Target
+    from orchestrator.steps.build.chalice import chalice_package
+    from orchestrator.steps.build.target import Target
 
     app = copy_example("chalice-hello", tmp_path / "c")
     with pytest.raises(BuildError) as info:
@@ -231,8 +231,8 @@ def test_chalice_output_saying_it_could_not_install_fails(tmp_path: Path) -> Non
 
 def test_chalice_starts_early_and_imports_the_app_only_after_the_go_ahead(
         tmp_path: Path) -> None:
-    from orchestrator.steps.packaging.chalice import start_chalice
-    from orchestrator.steps.packaging.target import Target
+    from orchestrator.steps.build.chalice import start_chalice
+    from orchestrator.steps.build.target import Target
 
     app = copy_example("chalice-hello", tmp_path / "c")
     # app.py needs a module that is not there yet when chalice starts
@@ -250,8 +250,8 @@ def test_chalice_starts_early_and_imports_the_app_only_after_the_go_ahead(
 
 
 def test_chalice_that_never_gets_the_go_ahead_is_stopped(tmp_path: Path) -> None:
-    from orchestrator.steps.packaging.chalice import start_chalice
-    from orchestrator.steps.packaging.target import Target
+    from orchestrator.steps.build.chalice import start_chalice
+    from orchestrator.steps.build.target import Target
 
     app = copy_example("chalice-hello", tmp_path / "c")
     run = start_chalice(app, tmp_path / "work", Target("python3.11", "x86_64"), None)
@@ -261,8 +261,8 @@ def test_chalice_that_never_gets_the_go_ahead_is_stopped(tmp_path: Path) -> None
 
 
 def test_chalice_app_that_hangs_at_import_is_stopped_with_build_timeout(tmp_path: Path) -> None:
-    from orchestrator.steps.packaging.chalice import chalice_package
-    from orchestrator.steps.packaging.target import Target
+    from orchestrator.steps.build.chalice import chalice_package
+    from orchestrator.steps.build.target import Target
 
     app = copy_example("chalice-hello", tmp_path / "c")
     (app / "app.py").write_text("while True:\n    pass\n" + (app / "app.py").read_text())
@@ -273,7 +273,7 @@ def test_chalice_app_that_hangs_at_import_is_stopped_with_build_timeout(tmp_path
 
 
 def test_installer_jail_output_is_read_back_as_a_bounded_tail(tmp_path: Path) -> None:
-    from orchestrator.steps.packaging.uvjail import MESSAGE_KEEP, run_uv
+    from orchestrator.steps.build.uvjail import MESSAGE_KEEP, run_uv
 
     loud = ("import sys\nfor i in range(200_000):\n"
             "    sys.stdout.write(f'line {i:09d} ' + 'x' * 40 + '\\n')\n")  # ~11 MB

@@ -32,10 +32,10 @@ from packaging.version import Version
 
 from orchestrator.cli.examples import example_dir
 from orchestrator.errors import BuildError
-from orchestrator.steps.manifest import load_app_spec
-from orchestrator.steps.packaging import BuildCache, build_package
-from orchestrator.steps.packaging.abi import read_elf
-from orchestrator.steps.packaging.target import Target
+from orchestrator.steps.build import BuildCache, build_package
+from orchestrator.steps.build.abi import read_elf
+from orchestrator.steps.build.target import Target
+from orchestrator.steps.unpack.manifest import load_app_spec
 from tests.functional.conftest import Pipeline
 
 pytestmark = pytest.mark.registry

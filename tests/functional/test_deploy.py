@@ -21,9 +21,9 @@ from orchestrator.config import LIVE_ALIAS, Settings
 from orchestrator.errors import DeployError, TransientError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.data import Artifact
-from orchestrator.steps.deploy import DeployResult, deploy_function, live_version
-from orchestrator.steps.manifest import AppSpec
-from orchestrator.steps.promote import gradual_promote, promote
+from orchestrator.steps.deploy.step import DeployResult, deploy_function, live_version
+from orchestrator.steps.promote.step import gradual_promote, promote
+from orchestrator.steps.unpack.manifest import AppSpec
 
 ASSUME_LAMBDA = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},

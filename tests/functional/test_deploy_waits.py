@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.aws.errors import AwsError
 from orchestrator.errors import DeployError, TransientError
-from orchestrator.steps.lambda_waits import retry_conflicts, wait_until_ready
+from orchestrator.steps.deploy.lambda_waits import retry_conflicts, wait_until_ready
 
 
 class FakeLambda:

@@ -15,12 +15,12 @@ import pytest
 
 from orchestrator.cli.examples import example_dir
 from orchestrator.errors import SandboxUnavailable
-from orchestrator.steps.checks.interpreters import find_interpreter
-from orchestrator.steps.checks.runner import run_local
+from orchestrator.steps.build.chalice import chalice_package
+from orchestrator.steps.build.target import Target
 from orchestrator.steps.jail import Jail, JailSettings, Limits
-from orchestrator.steps.manifest import AppSpec
-from orchestrator.steps.packaging.chalice import chalice_package
-from orchestrator.steps.packaging.target import Target
+from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.verify.interpreters import find_interpreter
+from orchestrator.steps.verify.runner import run_local
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -60,9 +60,9 @@ def test_without_a_jail_chalice_and_verify_fail_closed(tmp_path: Path, choice: s
     if choice == "broken":
         assert "No permissions to create new namespace" in str(verified.value)
     # The installer too: uv is never started outside its jail.
-    from orchestrator.steps.packaging.dependencies import find_uv
-    from orchestrator.steps.packaging.inputs.spec import Requirement
-    from orchestrator.steps.packaging.resolve import resolve
+    from orchestrator.steps.build.dependencies import find_uv
+    from orchestrator.steps.build.inputs.spec import Requirement
+    from orchestrator.steps.build.resolve import resolve
 
     uv = find_uv()
     assert uv is not None

@@ -18,7 +18,7 @@ from orchestrator.cli.main import cli
 from orchestrator.intake.events import ObjectRef
 from orchestrator.jobs.runner import JobRunner, Outcome
 from orchestrator.jobs.store import JobStore
-from orchestrator.steps.build import Built
+from orchestrator.steps.build.step import Built
 from orchestrator.steps.tasks import StepContext, Steps
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 

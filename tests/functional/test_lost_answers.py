@@ -28,9 +28,9 @@ from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import copy_execution, start_execution
 from orchestrator.jobs.store import JobStore, LeaseLost
 from orchestrator.steps.data import Artifact
-from orchestrator.steps.deploy import deploy_function
-from orchestrator.steps.manifest import AppSpec
-from orchestrator.steps.promote import gradual_promote, promote
+from orchestrator.steps.deploy.step import deploy_function
+from orchestrator.steps.promote.step import gradual_promote, promote
+from orchestrator.steps.unpack.manifest import AppSpec
 
 SPEC = AppSpec(name="lost", handler="app.handler", runtime="python3.12", memory=256,
                timeout=10, environment={"K": "v1"})

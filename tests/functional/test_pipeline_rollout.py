@@ -16,11 +16,11 @@ import pytest
 
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner
-from orchestrator.steps.checks.deployment import VerifyResult
-from orchestrator.steps.deploy import DeployResult
-from orchestrator.steps.manifest import AppSpec
-from orchestrator.steps.promote import sleep_in_slices
+from orchestrator.steps.deploy.step import DeployResult
+from orchestrator.steps.promote.step import sleep_in_slices
 from orchestrator.steps.tasks import StepContext, Steps
+from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.verify.deployment import VerifyResult
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 from worker.loop import Worker
 

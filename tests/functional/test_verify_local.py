@@ -18,10 +18,10 @@ import pytest
 from orchestrator.aws.facade import Aws
 from orchestrator.config import Settings
 from orchestrator.errors import VerifyError
-from orchestrator.steps.checks import VerifyResult, run_local, verify_deployment
-from orchestrator.steps.checks.interpreters import find_interpreter
-from orchestrator.steps.deploy import DeployResult
-from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.deploy.step import DeployResult
+from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.verify import VerifyResult, run_local, verify_deployment
+from orchestrator.steps.verify.interpreters import find_interpreter
 from tests.processes import processes_with
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"

@@ -16,9 +16,9 @@ import pytest
 from orchestrator.aws.facade import Aws
 from orchestrator.config import Settings
 from orchestrator.errors import VerifyError
-from orchestrator.steps.checks import verify_deployment
-from orchestrator.steps.deploy import DeployResult
-from orchestrator.steps.manifest import AppSpec
+from orchestrator.steps.deploy.step import DeployResult
+from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.verify import verify_deployment
 
 DEPLOYED = DeployResult("auto-lambda-t", "arn:aws:lambda:us-east-1:1:function:auto-lambda-t",
                         "4", "c2hh", True, "3")

@@ -16,7 +16,7 @@ import pytest
 from orchestrator.intake.events import ObjectRef, s3_event_body
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, Outcome
-from orchestrator.steps.build import Built
+from orchestrator.steps.build.step import Built
 from orchestrator.steps.tasks import StepContext, Steps
 from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import BuildError
-from orchestrator.steps.packaging.abi import read_elf, read_elf_path, scan_tree
-from orchestrator.steps.packaging.target import Target
+from orchestrator.steps.build.abi import read_elf, read_elf_path, scan_tree
+from orchestrator.steps.build.target import Target
 
 X86_64, AARCH64 = 62, 183
 PY312_X86 = Target("python3.12", "x86_64")

@@ -11,8 +11,8 @@ from moto import mock_aws
 
 from orchestrator.aws.facade import Aws
 from orchestrator.config import Settings
-from orchestrator.steps.packaging.cache import BuildCache, S3RemoteCache
-from orchestrator.steps.packaging.zipdet import Entry
+from orchestrator.steps.build.cache import BuildCache, S3RemoteCache
+from orchestrator.steps.build.zipdet import Entry
 from tests.fakes import FakeClock
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.errors import BuildError
-from orchestrator.steps.packaging.imports import check_imports
-from orchestrator.steps.packaging.target import Target
-from orchestrator.steps.packaging.zipdet import Entry
+from orchestrator.steps.build.imports import check_imports
+from orchestrator.steps.build.target import Target
+from orchestrator.steps.build.zipdet import Entry
 
 PY312 = Target("python3.12", "x86_64")
 

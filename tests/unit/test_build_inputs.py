@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import BuildError
-from orchestrator.steps.packaging.inputs import input_files
-from orchestrator.steps.packaging.inputs.combine import DependencyInputs, read_inputs
-from orchestrator.steps.packaging.inputs.pyproject import poetry_constraint
-from orchestrator.steps.packaging.target import Target
+from orchestrator.steps.build.inputs import input_files
+from orchestrator.steps.build.inputs.combine import DependencyInputs, read_inputs
+from orchestrator.steps.build.inputs.pyproject import poetry_constraint
+from orchestrator.steps.build.target import Target
 
 PY312 = Target("python3.12", "x86_64")
 SHA_A = "a" * 64
@@ -334,8 +334,8 @@ def test_input_files_are_the_ones_present(tmp_path: Path) -> None:
 
 
 def test_a_requirements_file_the_manifest_names_must_exist(tmp_path: Path) -> None:
-    from orchestrator.steps.packaging.cache import BuildCache
-    from orchestrator.steps.packaging.dependencies import DependencyStep
+    from orchestrator.steps.build.cache import BuildCache
+    from orchestrator.steps.build.dependencies import DependencyStep
 
     root = app(tmp_path, {"app.py": ""})
     step = DependencyStep(root, PY312, {"requirements": ["reqs/prod.txt"]},

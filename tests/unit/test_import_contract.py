@@ -39,8 +39,8 @@ def test_the_tree_keeps_every_contract() -> None:
 @pytest.mark.parametrize(("module", "bad_import", "contract", "reported"), [
     ("orchestrator/jobs/store.py", "import worker.loop", "The layers",
      "orchestrator.jobs.store -> worker.loop"),
-    ("orchestrator/steps/fetch.py", "import orchestrator.jobs.runner", "The layers",
-     "orchestrator.steps.fetch -> orchestrator.jobs.runner"),
+    ("orchestrator/steps/fetch/step.py", "import orchestrator.jobs.runner", "The layers",
+     "orchestrator.steps.fetch.step -> orchestrator.jobs.runner"),
     ("states/driver.py", "import orchestrator.config", "states imports nothing",
      "states.driver -> orchestrator.config"),
     ("worker/loop.py", "import orchestrator.aws.faultproxy", "The pipeline never loads",

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import ConfigError
-from orchestrator.steps.packaging.index import IndexConfig
-from orchestrator.steps.packaging.index_proxy import IndexProxy
+from orchestrator.steps.build.index import IndexConfig
+from orchestrator.steps.build.index_proxy import IndexProxy
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.steps.checks import interpreters
-from orchestrator.steps.checks.interpreters import candidates, clear_cache, find_interpreter
+from orchestrator.steps.verify import interpreters
+from orchestrator.steps.verify.interpreters import candidates, clear_cache, find_interpreter
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.steps.manifest import load_app_spec
-from orchestrator.steps.zipsafe import lift_single_folder, unpack_zip
+from orchestrator.steps.unpack.manifest import load_app_spec
+from orchestrator.steps.unpack.zipsafe import lift_single_folder, unpack_zip
 
 HANDLER = "def handler(event, context):\n    return 1\n"
 

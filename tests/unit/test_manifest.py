@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.cli.examples import example_dirs
 from orchestrator.errors import ManifestError
-from orchestrator.steps.manifest import (
+from orchestrator.steps.unpack.manifest import (
     DEFAULT_RUNTIME,
     AppSpec,
     load_app_spec,

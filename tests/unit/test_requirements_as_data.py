@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.errors import BuildError
-from orchestrator.steps.packaging.inputs.combine import read_inputs
-from orchestrator.steps.packaging.inputs.spec import Requirement
-from orchestrator.steps.packaging.resolve import _lines
-from orchestrator.steps.packaging.target import Target
+from orchestrator.steps.build.inputs.combine import read_inputs
+from orchestrator.steps.build.inputs.spec import Requirement
+from orchestrator.steps.build.resolve import _lines
+from orchestrator.steps.build.target import Target
 
 PY312 = Target("python3.12", "x86_64")
 CANONICAL = re.compile(r"^[a-z0-9][a-z0-9-]*(\[[a-z0-9,-]+\])?([<>=!~]{1,2}[A-Za-z0-9.*+!]+"

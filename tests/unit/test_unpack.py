@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import ZipError
-from orchestrator.steps.zipsafe import UnpackLimits, unpack_zip
+from orchestrator.steps.unpack.zipsafe import UnpackLimits, unpack_zip
 
 
 def make_zip(path: Path, entries: Iterable[tuple[str | zipfile.ZipInfo, bytes]],

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import VerifyError
-from orchestrator.steps.checks.deployment import (
+from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.unpack.smoke import SmokeEvent
+from orchestrator.steps.verify.deployment import (
     check_output,
     first_difference,
     json_contains,
     json_equal,
 )
-from orchestrator.steps.manifest import AppSpec
-from orchestrator.steps.smoke import SmokeEvent
 
 
 @pytest.mark.parametrize(("a", "b", "equal"), [

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import VerifyError
-from orchestrator.steps.checks.interpreters import find_interpreter
-from orchestrator.steps.checks.static import RUNTIME_PROVIDED, static_check, stdlib_names
+from orchestrator.steps.verify.interpreters import find_interpreter
+from orchestrator.steps.verify.static import RUNTIME_PROVIDED, static_check, stdlib_names
 
 RUNNER = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -162,7 +162,7 @@ def test_target_interpreter_judges_syntax(tmp_path: Path) -> None:
 
 
 def test_a_handler_module_over_the_cap_is_refused_without_being_parsed(tmp_path: Path) -> None:
-    from orchestrator.steps.pysource import MAX_SOURCE_BYTES
+    from orchestrator.steps.unpack.pysource import MAX_SOURCE_BYTES
 
     body = "def handler(e, c):\n    return 1\n" + "x = 1\n" * (MAX_SOURCE_BYTES // 6 + 1)
     write(tmp_path, {"app.py": body})
@@ -173,7 +173,7 @@ def test_a_handler_module_over_the_cap_is_refused_without_being_parsed(tmp_path:
 
 
 def test_a_module_too_complex_to_parse_in_the_cap_is_its_own_code(tmp_path: Path) -> None:
-    from orchestrator.steps import pysource
+    from orchestrator.steps.unpack import pysource
 
     write(tmp_path, {"app.py": "def handler(e, c):\n    return 1\n" + "y = [1, 2, 3]\n" * 20000})
     old = pysource.PROBE_MEMORY_BYTES

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import BuildError
-from orchestrator.steps.packaging.cache import WHEELS, BuildCache
-from orchestrator.steps.packaging.download import WheelRef, download
-from orchestrator.steps.packaging.index import IndexConfig
-from orchestrator.steps.packaging.install import install
-from orchestrator.steps.packaging.resolve import Pin, parse_pylock, wheel_rank
-from orchestrator.steps.packaging.runtime_provided import explicit_sdk_request, left_out
-from orchestrator.steps.packaging.target import Target
-from orchestrator.steps.packaging.wheels import read_wheel
+from orchestrator.steps.build.cache import WHEELS, BuildCache
+from orchestrator.steps.build.download import WheelRef, download
+from orchestrator.steps.build.index import IndexConfig
+from orchestrator.steps.build.install import install
+from orchestrator.steps.build.resolve import Pin, parse_pylock, wheel_rank
+from orchestrator.steps.build.runtime_provided import explicit_sdk_request, left_out
+from orchestrator.steps.build.target import Target
+from orchestrator.steps.build.wheels import read_wheel
 from tests.unit.test_abi import AARCH64, make_elf
 
 PY312 = Target("python3.12", "x86_64")

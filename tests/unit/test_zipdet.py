@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from orchestrator.cli.examples import example_dirs, zip_example
-from orchestrator.steps.packaging.zipdet import (
+from orchestrator.steps.build.zipdet import (
     Entry,
     dir_entries,
     raw_entries,

@@ -1,0 +1,1 @@
+"""The ``deploy`` step: ``step.run(ctx)`` and what only it uses."""

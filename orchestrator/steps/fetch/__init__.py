@@ -1,0 +1,1 @@
+"""The ``fetch`` step: ``step.run(ctx)`` and what only it uses."""

@@ -1,0 +1,1 @@
+"""The ``promote`` step: ``step.run(ctx)`` and what only it uses."""

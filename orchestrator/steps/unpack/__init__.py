@@ -1,0 +1,1 @@
+"""The ``unpack`` step: ``step.run(ctx)`` and what only it uses."""

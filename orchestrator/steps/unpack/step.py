@@ -1,0 +1,44 @@
+"""The unpack step: extract the source zip safely (``zipsafe``) and read the app's
+contract (``manifest``): name, handler, runtime, verify event, rollout.
+
+Never imports or runs the app: the handler check here is static.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
+
+from orchestrator.steps.context import StepContext
+from orchestrator.steps.data import Unpacked
+from orchestrator.steps.unpack import rehydrate
+from orchestrator.steps.unpack.manifest import AppSpec, load_app_spec
+from orchestrator.steps.unpack.zipsafe import lift_single_folder, unpack_zip
+from orchestrator.tenancy import function_name, own_app_name, team_of_key
+
+
+@dataclass(frozen=True)
+class UnpackOutput:
+    app: AppSpec
+    unpacked: Unpacked
+
+
+def with_team(spec: AppSpec, key: str, prefix: str) -> AppSpec:
+    """The spec of an upload under ``key``: its team, its own app name, and a function
+    name Lambda accepts (TeamInvalid, ForbiddenFunctionName, FunctionNameTooLong)."""
+    team = team_of_key(key)
+    app = own_app_name(prefix, team, spec.name)
+    function_name(prefix, team, app)
+    return replace(spec, team=team, name=app)
+
+
+def run(ctx: StepContext) -> UnpackOutput:
+    folder = ctx.folder
+    folder.clear_app()
+    result = unpack_zip(rehydrate.source_zip(ctx), folder.app_dir, rehydrate.unpack_limits())
+    lifted = lift_single_folder(folder.app_dir)
+    spec = with_team(load_app_spec(folder.app_dir, PurePosixPath(ctx.input.key).name),
+                     ctx.input.key, ctx.env.aws.settings.prefix)
+    folder.unpacked_marker.touch()
+    return UnpackOutput(spec, Unpacked(files=len(result.files), bytes=result.bytes_written,
+                                       lifted_from=lifted))

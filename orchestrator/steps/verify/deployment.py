@@ -1,0 +1,238 @@
+"""``verify_deployment``: the gate between a published version and ``live``.
+
+Always a static check of the package first; then the smoke test: one invocation per
+event of ``[verify]`` (the default one and any named ones, in order), in a local sandbox
+when running against the emulator (which cannot execute code), else the published
+version on AWS. Each output is compared with that event's expectation. A
+runtime with no local interpreter yields a ``static-only`` result that says so; it is
+not an error. This module moves no alias: the pipeline promotes only after it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from orchestrator.aws.facade import Aws
+from orchestrator.errors import VerifyError
+from orchestrator.steps.deploy.step import DeployResult
+from orchestrator.steps.jail import Jail
+from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.unpack.smoke import SmokeEvent
+from orchestrator.steps.verify.interpreters import find_interpreter
+from orchestrator.steps.verify.remote import invoke_version
+from orchestrator.steps.verify.runner import extract_package, run_local, short
+from orchestrator.steps.verify.static import static_check
+
+# What the job record keeps of a smoke test's answer and of the handler's imports.
+MAX_STORED_OUTPUT_CHARS = 4_000
+MAX_STORED_IMPORTS = 100
+
+_MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """How the version was checked and what it answered. Stored under ``verify`` in the
+    execution's data."""
+
+    KEY: ClassVar[str] = "verify"
+    mode: str                  # "local" | "remote" | "static-only"
+    static: dict[str, Any]
+    output: Any
+    duration: float
+    interpreter: str | None
+    note: str
+    # every smoke event run: {"name", "output", "duration"} (output above is the first's)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored in the job: what the handler returned, and the imports the static
+        check looked at, are cut down when large (a job record holds a summary)."""
+        out = asdict(self)
+        text = json.dumps(self.output, default=str)
+        if len(text) > MAX_STORED_OUTPUT_CHARS:
+            out["output"] = {"truncated": True, "chars": len(text),
+                             "start": text[:MAX_STORED_OUTPUT_CHARS]}
+        imports = list(self.static.get("imports") or [])
+        if len(imports) > MAX_STORED_IMPORTS:
+            out["static"] = {**self.static, "imports": imports[:MAX_STORED_IMPORTS],
+                             "imports_total": len(imports)}
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> VerifyResult:
+        return cls(mode=str(raw.get("mode") or ""), static=dict(raw.get("static") or {}),
+                   output=raw.get("output"), duration=float(raw.get("duration") or 0.0),
+                   interpreter=raw.get("interpreter"), note=str(raw.get("note") or ""),
+                   events=list(raw.get("events") or []))
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality as JSON values: 1 == 1.0, but True != 1 and "1" != 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and bool(a == b)
+
+
+def json_contains(got: Any, expected: Any) -> bool:
+    """``match = "subset"``: every key ``expected`` gives, at any depth, is in ``got`` with
+    a matching value; other keys of ``got`` are allowed. Arrays match item by item and
+    have the same length; everything else as ``json_equal``."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return all(k in got and json_contains(got[k], v) for k, v in expected.items())
+    if isinstance(expected, list | tuple) and isinstance(got, list | tuple):
+        return len(expected) == len(got) and all(
+            json_contains(g, e) for g, e in zip(got, expected, strict=True))
+    return json_equal(expected, got)
+
+
+def first_difference(expected: Any, got: Any, path: str = "$", subset: bool = False) -> str:
+    """A JSON path to the first place ``got`` differs from ``expected``."""
+    same = json_contains if subset else (lambda g, e: json_equal(e, g))
+    if isinstance(expected, dict) and isinstance(got, dict):
+        for key in expected:
+            if key not in got:
+                return f"{path}.{key} (missing)"
+            if not same(got[key], expected[key]):
+                return first_difference(expected[key], got[key], f"{path}.{key}", subset)
+        extra = [] if subset else [k for k in got if k not in expected]
+        return f"{path}.{extra[0]} (unexpected)" if extra else path
+    if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
+        for i, (x, y) in enumerate(zip(expected, got, strict=True)):
+            if not same(y, x):
+                return first_difference(x, y, f"{path}[{i}]", subset)
+    return path
+
+
+def check_output(spec: AppSpec, output: Any, event: SmokeEvent | None = None) -> None:
+    """VerifyBadOutput if ``output`` is not JSON; VerifyMismatch if it is not what
+    ``event`` (default: the manifest's default event) expects."""
+    if event is None:
+        event = SmokeEvent("default", spec.verify_event, spec.verify_expect, spec.has_expect,
+                           spec.verify_match)
+    which = "" if event.name == "default" else f" for event {event.name!r}"
+    try:
+        json.dumps(output, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise VerifyError(f"{spec.handler} returned a value that is not JSON{which}: {exc}",
+                          code="VerifyBadOutput",
+                          hint="return only dicts, lists, strings, numbers, booleans and None"
+                          ) from None
+    subset = event.match == "subset"
+    matched = json_contains(output, event.expect) if subset else json_equal(event.expect, output)
+    if event.has_expect and not matched:
+        where = first_difference(event.expect, output, subset=subset)
+        table = "[verify]" if event.name == "default" else f"[verify.events.{event.name}]"
+        hint = (f"fix the handler, or the expectation in {table} of auto-lambda.toml if it "
+                "is out of date")
+        if where.endswith("(unexpected)"):
+            hint += '; match = "subset" there allows keys the expectation does not name'
+        raise VerifyError(
+            f"{spec.handler} returned {short(output)}{which}, "
+            f"expected {'at least ' if subset else ''}{short(event.expect)} "
+            f"(first difference at {where})",
+            code="VerifyMismatch",
+            hint=hint,
+            details={"expected": short(event.expect, 4000), "got": short(output, 4000),
+                     "at": where, "event": event.name},
+        )
+
+
+def _native_files(package_dir: Path) -> bool:
+    return any(package_dir.rglob("*.so"))
+
+
+def verify_deployment(
+    aws: Aws,
+    spec: AppSpec,
+    deployed: DeployResult,
+    package_zip: Path,
+    *,
+    work_dir: Path,
+    find: Callable[[str], Path | None] = find_interpreter,
+    jail: Jail | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    cache_dir: Path | None = None,
+) -> VerifyResult:
+    """Check ``deployed.version`` of ``spec`` (built as ``package_zip``); raise VerifyError.
+
+    Local stack: the package runs in the jail with the runtime's interpreter
+    (``static-only`` when there is none). AWS: the published version is invoked.
+    """
+    started = clock()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="verify-pkg-", dir=work_dir))
+    try:
+        task = root / "task"
+        extract_package(package_zip, task)
+        interpreter = find(spec.python_version)
+        static = static_check(task, spec.handler, runtime_version=spec.python_version,
+                              interpreter=interpreter)
+        events = spec.smoke_events()
+        if not aws.settings.is_local:
+            ran: list[dict[str, Any]] = []
+            for event in events:
+                began = clock()
+                output = invoke_version(aws, spec, deployed.function_name, deployed.version,
+                                        event=event.event)
+                check_output(spec, output, event)
+                ran.append({"name": event.name, "output": output, "duration": clock() - began})
+            return VerifyResult("remote", static, ran[0]["output"], clock() - started,
+                                None, f"invoked {deployed.function_name}:{deployed.version}"
+                                + (f" with {len(ran)} events" if len(ran) > 1 else ""), ran)
+
+        host = _MACHINE_ARCH.get(platform.machine().lower(), platform.machine())
+        skip: str | None = None
+        if interpreter is None:
+            skip = (f"no local {spec.runtime} interpreter was found (searched PATH, "
+                    "$PYENV_ROOT/versions, /usr/bin, /usr/local/bin)")
+        elif spec.architecture != host and _native_files(task):
+            skip = (f"the package holds native extensions built for {spec.architecture} and "
+                    f"this machine is {host}")
+        if skip is not None or interpreter is None:
+            return VerifyResult(
+                "static-only", static, None, clock() - started,
+                str(interpreter) if interpreter else None,
+                f"STATIC CHECK ONLY: the handler was NOT run, because {skip or 'no interpreter'}. "
+                "The package's files, syntax and imports were checked; its behaviour was not."
+                + "".join(f" Note: {n}." for n in static.get("notes", [])))
+        ran = []
+        for event in events:
+            run = run_local(task, spec, interpreter, work_dir=root, event=event.event,
+                            function_name=deployed.function_name, version=deployed.version,
+                            function_arn=f"{deployed.function_arn}:{deployed.version}",
+                            region=aws.settings.region, jail=jail,
+                            cache_dir=cache_dir or aws.settings.cache_dir / "verify",
+                            precompile=any(i["from"] == "runtime" for i in static["imports"]))
+            check_output(spec, run.output, event)
+            ran.append({"name": event.name, "output": run.output, "duration": run.duration})
+        times = "once" if len(ran) == 1 else f"with {len(ran)} events"
+        note = f"ran {spec.handler} {times} with {interpreter}"
+        note += " in the jail (no network)" if run.jailed else " WITHOUT the jail"
+        if run.notes:
+            note += "; " + "; ".join(run.notes)
+        unchecked = [e.name for e in events if not e.has_expect]
+        if unchecked:
+            note += (f"; no expectation given for {', '.join(unchecked)}, so only 'returned "
+                     "without error' was checked there")
+        return VerifyResult("local", static, ran[0]["output"], clock() - started,
+                            str(interpreter), note, ran)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
