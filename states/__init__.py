@@ -18,7 +18,7 @@ from states.definition import (
     TaskState,
     WaitState,
 )
-from states.driver import Hooks, TaskContext, drive
+from states.driver import Hooks, Outcome, TaskContext, advance, drive
 from states.errors import (
     DefinitionError,
     ExecutionError,
@@ -35,8 +35,8 @@ from states.retry import backoff_delay, base_delay, matches
 __all__ = [
     "Catcher", "Decision", "Definition", "DefinitionError", "Done", "EventType",
     "Execution", "ExecutionError", "FailState", "HistoryEvent", "HistoryLimitExceeded",
-    "Hooks", "Retrier", "RunTask", "State", "StatesError",
+    "Hooks", "Outcome", "Retrier", "RunTask", "State", "StatesError",
     "StatesRuntimeError", "Status", "SucceedState", "TaskCall", "TaskContext",
-    "TaskState", "TaskTimeout", "Wait", "WaitState", "backoff_delay",
+    "TaskState", "TaskTimeout", "Wait", "WaitState", "advance", "backoff_delay",
     "base_delay", "drive", "error_name_of", "matches", "replay",
 ]
