@@ -3,7 +3,8 @@
 Pure: no I/O, no clock, no sleeping; every method takes ``now`` (epoch seconds) and an
 optional random source. Every change of state goes through the definition's shared
 ``transitions`` Machine (``states.machine``) and appends history events; ``snapshot()``
-returns everything needed to continue exactly, and ``restore()`` continues from it.
+returns everything needed to continue exactly (a Wait state's wake-up time included), and
+``restore()`` continues from it.
 
 History can live outside the snapshot, as Step Functions pages GetExecutionHistory:
 each event has a sequence number (its index from ExecutionStarted);
@@ -125,7 +126,8 @@ class Execution:
                                   f"does not have")
         wait_until = snapshot.get("wait_until")
         if snapshot.get("status") == Status.RUNNING.value and wait_until is None \
-                and isinstance(definition.state(snapshot["state"]), WaitState):
+                and isinstance(definition._compiled["by_name"].get(snapshot["state"]),
+                               WaitState):
             raise DefinitionError(f"snapshot of execution {snapshot.get('execution_id')!r} "
                                   f"is in Wait state {snapshot['state']!r} without its "
                                   f"wake-up time (wait_until); it cannot be continued")
