@@ -101,7 +101,7 @@ class WaitState:
     comment: str = ""
 
     @property
-    def declared(self) -> tuple[str, int | str]:
+    def asl_field(self) -> tuple[str, int | str]:
         """The ASL field name and value given, e.g. ``("SecondsPath", "$.bake")``
         (ValueError if not exactly one is; validation reports that first)."""
         given = [(asl, getattr(self, attr)) for attr, asl in WAIT_FIELDS

@@ -453,7 +453,7 @@ class Execution:
                        cause=str(exc))
             return
         self.wait_until = due
-        field, value = spec.declared
+        field, value = spec.asl_field
         self._emit(_E.WaitStateEntered, spec.name, now,
                    details={"due": due, _DETAIL_KEYS[field]: value})
 

@@ -59,7 +59,7 @@ def _task_description(s: TaskState) -> str:
 
 
 def _wait_description(s: WaitState) -> str:
-    field, value = s.declared
+    field, value = s.asl_field
     if field == "Seconds":
         return f"waits {value}s"
     if field == "SecondsPath":
@@ -177,7 +177,7 @@ def to_asl(definition: Definition, resource_arn: str = LAMBDA_INVOKE_ARN) -> dic
             item = {"Type": "Wait"}
             if s.comment:
                 item["Comment"] = s.comment
-            field, value = s.declared
+            field, value = s.asl_field
             item[field] = value
             item["Next"] = s.next
         elif isinstance(s, SucceedState):

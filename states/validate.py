@@ -113,7 +113,7 @@ def _check_wait(s: WaitState, names: set[str]) -> None:
     if not isinstance(s.next, str) or s.next not in names:
         raise DefinitionError(f"{where}: Next names unknown state {s.next!r}; "
                               f"known states: {sorted(names)}")
-    field, value = s.declared
+    field, value = s.asl_field
     if field == "Seconds":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise DefinitionError(f"{where}: Seconds must be an integer >= 0, got {value!r}")
