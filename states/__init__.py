@@ -1,7 +1,7 @@
 """A Step Functions-style workflow library on top of ``transitions``.
 
-Definitions are data (Retry, Catch, timeouts, heartbeats); an Execution is plain
-JSON-safe state with a history, driven by ``drive`` with injected clock, sleep,
+Definitions are data (Retry, Catch, timeouts, heartbeats, Wait states); an Execution is
+plain JSON-safe state with a history, driven by ``drive`` with injected clock, sleep,
 randomness and persistence. The library knows nothing of AWS or of deployments.
 """
 
@@ -16,13 +16,15 @@ from states.definition import (
     State,
     SucceedState,
     TaskState,
+    WaitState,
 )
-from states.driver import Hooks, TaskContext, drive
+from states.driver import Hooks, Outcome, TaskContext, advance, drive
 from states.errors import (
     DefinitionError,
     ExecutionError,
     HistoryLimitExceeded,
     StatesError,
+    StatesRuntimeError,
     TaskTimeout,
     error_name_of,
 )
@@ -33,7 +35,8 @@ from states.retry import backoff_delay, base_delay, matches
 __all__ = [
     "Catcher", "Decision", "Definition", "DefinitionError", "Done", "EventType",
     "Execution", "ExecutionError", "FailState", "HistoryEvent", "HistoryLimitExceeded",
-    "Hooks", "Retrier", "RunTask", "State", "StatesError", "Status", "SucceedState",
-    "TaskCall", "TaskContext", "TaskState", "TaskTimeout", "Wait", "backoff_delay",
+    "Hooks", "Outcome", "Retrier", "RunTask", "State", "StatesError",
+    "StatesRuntimeError", "Status", "SucceedState", "TaskCall", "TaskContext",
+    "TaskState", "TaskTimeout", "Wait", "WaitState", "advance", "backoff_delay",
     "base_delay", "drive", "error_name_of", "matches", "replay",
 ]

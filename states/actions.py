@@ -27,10 +27,18 @@ class RunTask:
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """Nothing to do before ``until`` (a retry is scheduled, or a task started elsewhere
-    has not reached its deadline yet)."""
+    """Nothing to do before ``until``. ``state`` names the declared Wait state the
+    execution is in (the workflow asks for the pause: a caller may park the work until
+    ``until``); it is None for the library's own waits (a retry's backoff, or a task
+    started elsewhere that has not reached its deadline yet)."""
 
     until: float
+    state: str | None = None
+
+    @property
+    def declared(self) -> bool:
+        """True for a declared Wait state, False for a retry backoff or a deadline."""
+        return self.state is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""Workflow definitions as plain data: Retrier, Catcher, TaskState, SucceedState,
-FailState and Definition, validated when a Definition is built.
+"""Workflow definitions as plain data: Retrier, Catcher, TaskState, WaitState,
+SucceedState, FailState and Definition, validated when a Definition is built.
 
 Everything here is immutable and hashable. This module must not run tasks, keep
 execution state, or know about AWS; compilation to a ``transitions`` Machine lives in
@@ -80,6 +80,38 @@ class TaskState:
         object.__setattr__(self, "catch", tuple(self.catch))
 
 
+# The ASL field a WaitState declares, by attribute: exactly one is given.
+WAIT_FIELDS = (("seconds", "Seconds"), ("seconds_path", "SecondsPath"),
+               ("timestamp", "Timestamp"), ("timestamp_path", "TimestampPath"))
+
+
+@dataclass(frozen=True)
+class WaitState:
+    """A state that waits, then goes to ``next``: ``seconds`` (an int >= 0), the number
+    of seconds at ``seconds_path`` in the execution's data, until ``timestamp`` (RFC 3339)
+    or until the timestamp at ``timestamp_path``. Exactly one of the four is given. The
+    wake-up time is fixed when the state is entered and persisted with the execution."""
+
+    name: str
+    next: str
+    seconds: int | None = None
+    seconds_path: str | None = None
+    timestamp: str | None = None
+    timestamp_path: str | None = None
+    comment: str = ""
+
+    @property
+    def asl_field(self) -> tuple[str, int | str]:
+        """The ASL field name and value given, e.g. ``("SecondsPath", "$.bake")``
+        (ValueError if not exactly one is; validation reports that first)."""
+        given = [(asl, getattr(self, attr)) for attr, asl in WAIT_FIELDS
+                 if getattr(self, attr) is not None]
+        if len(given) != 1:
+            raise ValueError(f"state {self.name!r} declares {len(given)} of Seconds, "
+                             f"SecondsPath, Timestamp and TimestampPath")
+        return given[0]
+
+
 @dataclass(frozen=True)
 class SucceedState:
     """A terminal state: the execution succeeds on entering it."""
@@ -99,7 +131,7 @@ class FailState:
     comment: str = ""
 
 
-State = Union[TaskState, SucceedState, FailState]  # noqa: UP007 - used at runtime
+State = Union[TaskState, WaitState, SucceedState, FailState]  # noqa: UP007 - used at runtime
 
 
 @dataclass(frozen=True, init=False)
@@ -144,7 +176,8 @@ class Definition:
     @property
     def terminal_states(self) -> frozenset[str]:
         """The Succeed and Fail states: an execution in one of them is finished."""
-        return frozenset(s.name for s in self.states if not isinstance(s, TaskState))
+        return frozenset(s.name for s in self.states
+                         if isinstance(s, (SucceedState, FailState)))
 
     @property
     def succeed_states(self) -> frozenset[str]:
@@ -159,6 +192,11 @@ class Definition:
         """The Task states, in declaration order."""
         return tuple(s for s in self.states if isinstance(s, TaskState))
 
+    @property
+    def wait_states(self) -> tuple[WaitState, ...]:
+        """The Wait states, in declaration order."""
+        return tuple(s for s in self.states if isinstance(s, WaitState))
+
     def task(self, name: str) -> TaskState:
         state = self.state(name)
         if not isinstance(state, TaskState):
@@ -168,8 +206,9 @@ class Definition:
     def edges(self, *, include_retrying: bool = True,
               include_redrive: bool = False) -> frozenset[tuple[str, str]]:
         """Every (source, destination) pair the execution may move along: Next and Catch
-        edges, the retrying loop (state -> retrying -> state) for states with retriers, and
-        with ``include_redrive`` the redrive edges (any Fail state -> any Task state)."""
+        edges (a Wait state's Next too), the retrying loop (state -> retrying -> state)
+        for states with retriers, and with ``include_redrive`` the redrive edges (any
+        Fail state -> any Task state)."""
         key = f"edges:{include_retrying}:{include_redrive}"
         cached = self._compiled.get(key)
         if cached is not None:
@@ -184,6 +223,8 @@ class Definition:
                 if include_retrying and s.retry:
                     out.add((s.name, self.retrying_state))
                     out.add((self.retrying_state, s.name))
+            elif isinstance(s, WaitState):
+                out.add((s.name, s.next))
         if include_redrive:
             fails = [s.name for s in self.states if isinstance(s, FailState)]
             tasks = [s.name for s in self.states if isinstance(s, TaskState)]
@@ -213,6 +254,9 @@ class Definition:
                                     "jitter": r.jitter} for r in s.retry],
                             catch=[{"error_equals": list(c.error_equals), "next": c.next}
                                    for c in s.catch])
+            elif isinstance(s, WaitState):
+                item.update(next=s.next, seconds=s.seconds, seconds_path=s.seconds_path,
+                            timestamp=s.timestamp, timestamp_path=s.timestamp_path)
             elif isinstance(s, FailState):
                 item.update(error=s.error, cause=s.cause)
             out["states"].append(item)

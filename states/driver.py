@@ -1,5 +1,8 @@
 """Running an Execution: ``drive`` loops over next_action, runs tasks inside the hooks'
 scopes, persists after every transition and sleeps (or returns) while a retry waits.
+``advance`` is the same loop telling why it returned: with ``park_after`` a declared
+Wait state longer than that is not slept but handed back as ``Outcome("parked", until)``,
+so a worker frees its slot and comes back at the wake-up time.
 
 Clock, sleep, randomness and persistence are injected; this module never touches
 storage or AWS itself. Cross-cutting concerns (tracing, leases, logs) go in Hooks,
@@ -15,7 +18,7 @@ from contextlib import AbstractContextManager as ContextManager
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from states.actions import Done, RunTask, TaskCall, Wait
 from states.errors import STATES_TIMEOUT, DefinitionError, HistoryLimitExceeded, error_name_of
@@ -23,6 +26,7 @@ from states.execution import Execution
 from states.history import HistoryEvent
 
 TaskFn = Callable[["TaskContext"], "dict[str, Any] | None"]
+OutcomeKind = Literal["done", "parked", "deferred", "stopped"]
 
 
 @contextmanager
@@ -63,6 +67,25 @@ class TaskContext:
     def heartbeat(self) -> None:
         """Push the heartbeat deadline and tell the hooks (which may extend a lease)."""
         self._on_heartbeat()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Why ``advance`` returned: ``done`` (the execution is terminal), ``parked`` (a
+    declared Wait state, ``state``, lasts longer than ``park_after``), ``deferred`` (a
+    wait longer than ``max_wait``) or ``stopped`` (``stop()`` was true). ``until`` is
+    when to come back, for parked and deferred: the caller re-queues the work for then
+    (a queue with a shorter maximum delay, such as SQS's 15 minutes, re-queues it in
+    hops; the wake-up time is persisted, so an early return just parks again)."""
+
+    execution: Execution
+    kind: OutcomeKind
+    until: float | None = None
+    state: str | None = None
+
+    @property
+    def parked(self) -> bool:
+        return self.kind == "parked"
 
 
 class _Driver:
@@ -140,11 +163,31 @@ def drive(ex: Execution, tasks: Mapping[str, TaskFn], *,
           sleep: Callable[[float], None] = time.sleep,
           hooks: Sequence[Hooks] = (), rng: random.Random | None = None,
           stop: Callable[[], bool] = lambda: False,
-          max_wait: float | None = None) -> Execution:
+          max_wait: float | None = None,
+          park_after: float | None = None) -> Execution:
     """Run ``ex`` until it is terminal, ``stop()`` is true between tasks, or a wait longer
     than ``max_wait`` is due (then the caller re-queues the work). ``tasks`` maps a
     state's resource (or, failing that, its name) to a callable. ``persist`` runs after
-    every transition; if it raises, drive re-raises at once."""
+    every transition; if it raises, drive re-raises at once. ``advance`` takes the same
+    arguments and says why it returned (``park_after`` is explained there)."""
+    return advance(ex, tasks, persist=persist, clock=clock, sleep=sleep, hooks=hooks,
+                   rng=rng, stop=stop, max_wait=max_wait, park_after=park_after).execution
+
+
+def advance(ex: Execution, tasks: Mapping[str, TaskFn], *,
+            persist: Callable[[Execution], None],
+            clock: Callable[[], float] = time.time,
+            sleep: Callable[[float], None] = time.sleep,
+            hooks: Sequence[Hooks] = (), rng: random.Random | None = None,
+            stop: Callable[[], bool] = lambda: False,
+            max_wait: float | None = None,
+            park_after: float | None = None) -> Outcome:
+    """``drive``, returning an Outcome. A declared Wait state with more than
+    ``park_after`` seconds left is never slept: ``Outcome("parked", until, state)``
+    returns at once (its wake-up time is already persisted). Shorter declared waits, and
+    every retry backoff or task deadline, are slept with ``sleep`` unless longer than
+    ``max_wait`` (then ``deferred``). ``park_after=None`` treats declared waits like the
+    others."""
     d = _Driver(ex, tasks, persist, clock, tuple(hooks), rng)
     with ExitStack() as stack:
         for hook in d.hooks:
@@ -154,19 +197,23 @@ def drive(ex: Execution, tasks: Mapping[str, TaskFn], *,
                 action = ex.next_action(clock(), rng=rng)
                 d.persist_if_changed()
                 if isinstance(action, Done):
-                    return ex
+                    return Outcome(ex, "done")
                 if isinstance(action, Wait):
                     delay = action.until - clock()
+                    if action.declared and park_after is not None and delay > park_after:
+                        # The wake-up time was persisted with the transition into the
+                        # Wait state (persist_if_changed above at the latest).
+                        return Outcome(ex, "parked", action.until, action.state)
                     if max_wait is not None and delay > max_wait:
                         d.persist()
-                        return ex
+                        return Outcome(ex, "deferred", action.until, action.state)
                     if delay > 0:
                         sleep(delay)
                     continue
                 assert isinstance(action, RunTask)
                 if stop():
                     d.persist()
-                    return ex
+                    return Outcome(ex, "stopped")
                 d.run(action.call)
         except HistoryLimitExceeded:
             # The execution was failed before the raise: persist that terminal state.

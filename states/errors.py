@@ -11,6 +11,9 @@ STATES_ALL = "States.ALL"
 STATES_TIMEOUT = "States.Timeout"
 STATES_TASK_FAILED = "States.TaskFailed"
 STATES_HISTORY_LIMIT = "States.HistoryLimitExceeded"
+# Step Functions fails an execution with this when a path or value cannot be used at
+# run time (e.g. a SecondsPath that selects nothing); Retry and Catch never see it.
+STATES_RUNTIME = "States.Runtime"
 
 
 class StatesError(Exception):
@@ -40,6 +43,14 @@ class HistoryLimitExceeded(StatesError):
     """
 
     code = "HistoryLimitExceeded"
+
+
+class StatesRuntimeError(StatesError):
+    """A value the definition points at (a SecondsPath, a TimestampPath) is missing or
+    unusable in the execution's data. The execution fails with ``States.Runtime``;
+    Retry and Catch do not apply, as in Step Functions."""
+
+    code = STATES_RUNTIME
 
 
 class TaskTimeout(TimeoutError):

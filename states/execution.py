@@ -3,7 +3,8 @@
 Pure: no I/O, no clock, no sleeping; every method takes ``now`` (epoch seconds) and an
 optional random source. Every change of state goes through the definition's shared
 ``transitions`` Machine (``states.machine``) and appends history events; ``snapshot()``
-returns everything needed to continue exactly, and ``restore()`` continues from it.
+returns everything needed to continue exactly (a Wait state's wake-up time included), and
+``restore()`` continues from it.
 
 History can live outside the snapshot, as Step Functions pages GetExecutionHistory:
 each event has a sequence number (its index from ExecutionStarted);
@@ -21,17 +22,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from states.actions import Decision, Done, RunTask, TaskCall, Wait
-from states.definition import Definition, FailState, SucceedState, TaskState
+from states.definition import Definition, FailState, SucceedState, TaskState, WaitState
 from states.errors import (
     STATES_HISTORY_LIMIT,
+    STATES_RUNTIME,
     STATES_TIMEOUT,
     DefinitionError,
     ExecutionError,
     HistoryLimitExceeded,
+    StatesRuntimeError,
 )
 from states.history import EventType, HistoryEvent, Status
 from states.machine import CompiledMachine, compiled, trigger_abort, trigger_redrive
 from states.retry import backoff_delay
+from states.waits import wake_time
 
 # Format 1 carries every history event; format 2 only their number (the events are
 # kept elsewhere by whoever persists the execution).
@@ -43,6 +47,9 @@ _MAX_EVENTS_PER_OP = 5
 MAX_CAUSE_CHARS = 32_768
 
 _E = EventType
+# The key a WaitStateEntered event's details give the declared field under.
+_DETAIL_KEYS = {"Seconds": "seconds", "SecondsPath": "seconds_path",
+                "Timestamp": "timestamp", "TimestampPath": "timestamp_path"}
 
 
 class Execution:
@@ -71,6 +78,9 @@ class Execution:
         self.attempt = 1
         self.retries: dict[str, list[int]] = {}
         self.next_attempt_at: float | None = None
+        # When the declared Wait state the execution is in is over (epoch seconds),
+        # fixed on entering it so that a restored snapshot wakes at the same moment.
+        self.wait_until: float | None = None
         self.task: dict[str, Any] | None = None
         self.started_at = 0.0
         # History events (a count from the first) already persisted and handed to hooks
@@ -114,6 +124,13 @@ class Execution:
             raise DefinitionError(f"snapshot of execution {snapshot.get('execution_id')!r} is "
                                   f"in state {snapshot.get('state')!r}, which the definition "
                                   f"does not have")
+        wait_until = snapshot.get("wait_until")
+        if snapshot.get("status") == Status.RUNNING.value and wait_until is None \
+                and isinstance(definition._compiled["by_name"].get(snapshot["state"]),
+                               WaitState):
+            raise DefinitionError(f"snapshot of execution {snapshot.get('execution_id')!r} "
+                                  f"is in Wait state {snapshot['state']!r} without its "
+                                  f"wake-up time (wait_until); it cannot be continued")
         ex = cls(definition, snapshot["execution_id"])
         ex.trace_id = snapshot.get("trace_id")
         ex.state = snapshot["state"]
@@ -125,6 +142,7 @@ class Execution:
         ex.attempt = int(snapshot["attempt"])
         ex.retries = {k: list(v) for k, v in (snapshot.get("retries") or {}).items()}
         ex.next_attempt_at = snapshot.get("next_attempt_at")
+        ex.wait_until = wait_until
         ex.task = dict(snapshot["task"]) if snapshot.get("task") else None
         ex.started_at = snapshot.get("started_at", 0.0)
         ex.events_delivered = int(snapshot.get("events_delivered", 0))
@@ -163,6 +181,10 @@ class Execution:
             "task": dict(self.task) if self.task else None,
             "started_at": self.started_at, "events_delivered": self.events_delivered,
         }
+        if self.wait_until is not None:
+            # Only while in a Wait state, so records of workflows without one keep
+            # exactly the shape they had.
+            out["wait_until"] = self.wait_until
         if not history:
             out["format"] = PAGED_SNAPSHOT_FORMAT
             out["event_count"] = self.event_count
@@ -237,8 +259,9 @@ class Execution:
 
     # ---- driving ----
     def next_action(self, now: float, rng: random.Random | None = None) -> RunTask | Wait | Done:
-        """What to do now. Leaves ``retrying`` when the retry is due; turns a started task
-        whose deadline passed (its worker crashed) into a TaskTimedOut."""
+        """What to do now. Leaves ``retrying`` when the retry is due and a Wait state when
+        its wake-up time has come (before that: ``Wait(until, state=...)``); turns a
+        started task whose deadline passed (its worker crashed) into a TaskTimedOut."""
         while True:
             if self.is_terminal:
                 return Done()
@@ -254,6 +277,14 @@ class Execution:
                 self.status = Status.RUNNING
                 self.next_attempt_at = None
                 self._emit(_E.StateEntered, target, now)
+                continue
+            waiting = self._specs.get(self.state)
+            if isinstance(waiting, WaitState):
+                wake = self.wait_until
+                assert wake is not None, "entering a Wait state sets wait_until"
+                if now < wake:
+                    return Wait(wake, state=waiting.name)
+                self._leave_wait(waiting, wake, now)
                 continue
             spec = self._task_spec()
             if self.task is not None:
@@ -355,6 +386,7 @@ class Execution:
         where = self.state
         self.task = None
         self.next_attempt_at = None
+        self.wait_until = None
         self.failed_state = None
         self._emit(_E.StateExited, where, now)
         self._cm.move(self, trigger_abort(target))
@@ -397,6 +429,8 @@ class Execution:
         if isinstance(spec, SucceedState):
             self.status = Status.SUCCEEDED
             self._emit(_E.ExecutionSucceeded, name, now)
+        elif isinstance(spec, WaitState):
+            self._enter_wait(spec, now)
         elif isinstance(spec, FailState):
             self.status = Status.FAILED
             err = spec.error or (caught or {}).get("error")
@@ -404,6 +438,32 @@ class Execution:
             where = (caught or {}).get("state", name)
             self.error = {"error": err, "cause": capped_cause(cause), "state": where}
             self._emit(_E.ExecutionFailed, name, now, error=err, cause=cause)
+
+    def _enter_wait(self, spec: WaitState, now: float) -> None:
+        """Fix the wake-up time, or fail with States.Runtime when a path selects nothing
+        usable (Retry and Catch do not apply, as in Step Functions; nothing to redrive)."""
+        try:
+            due = wake_time(spec, self.data, now)
+        except StatesRuntimeError as exc:
+            self.status = Status.FAILED
+            self.failed_state = None
+            self.error = {"error": STATES_RUNTIME, "cause": capped_cause(str(exc)),
+                          "state": spec.name}
+            self._emit(_E.ExecutionFailed, spec.name, now, error=STATES_RUNTIME,
+                       cause=str(exc))
+            return
+        self.wait_until = due
+        field, value = spec.asl_field
+        self._emit(_E.WaitStateEntered, spec.name, now,
+                   details={"due": due, _DETAIL_KEYS[field]: value})
+
+    def _leave_wait(self, spec: WaitState, due: float, now: float) -> None:
+        self._guard(now)
+        self._emit(_E.WaitStateExited, spec.name, now, details={"due": due})
+        self._emit(_E.StateExited, spec.name, now)
+        self.wait_until = None
+        self._cm.move_to(self, spec.next)
+        self._entered(spec.next, now, caught=None)
 
     def _failed(self, type_: EventType, error: str, cause: str, now: float,
                 rng: random.Random | None) -> Decision:
@@ -457,6 +517,7 @@ class Execution:
         if not self.is_terminal:
             self.status = Status.FAILED
             self.task = None
+            self.wait_until = None
             self.error = {"error": STATES_HISTORY_LIMIT, "cause": message, "state": self.state}
             self._emit(_E.ExecutionFailed, self.state, now, error=STATES_HISTORY_LIMIT,
                        cause=message)

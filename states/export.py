@@ -2,7 +2,9 @@
 graphviz DOT. Output is deterministic (same definition, same text).
 
 The library's ``retrying`` state is drawn in the diagrams (it is a real state of the
-Machine); in ASL it is not a state but the Retry fields of each Task. Must not import
+Machine); in ASL it is not a state but the Retry fields of each Task. Wait states are
+exported as ASL Wait states with the field they declare, and drawn with what they wait
+for (``waits 300s``, ``waits until $.path``). Must not import
 anything beyond the definition model; rendering images is left to other tools.
 """
 
@@ -12,9 +14,17 @@ import math
 import re
 from typing import Any
 
-from states.definition import Definition, FailState, Retrier, SucceedState, TaskState
+from states.definition import (
+    Definition,
+    FailState,
+    Retrier,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
 
 LAMBDA_INVOKE_ARN = "arn:aws:states:::lambda:invoke"
+_WAITED = "wait over"
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -46,6 +56,15 @@ def _task_description(s: TaskState) -> str:
     if s.heartbeat_seconds is not None:
         parts.append(f"heartbeat {_fmt(s.heartbeat_seconds)}s")
     return ", ".join(parts)
+
+
+def _wait_description(s: WaitState) -> str:
+    field, value = s.asl_field
+    if field == "Seconds":
+        return f"waits {value}s"
+    if field == "SecondsPath":
+        return f"waits {value} seconds"
+    return f"waits until {value}"
 
 
 def _retry_errors(r: Retrier) -> str:
@@ -88,10 +107,14 @@ def to_mermaid(definition: Definition) -> str:
     for s in definition.states:
         if isinstance(s, TaskState):
             lines.append(f"    {ids[s.name]} : {s.name} - {_task_description(s)}")
+        elif isinstance(s, WaitState):
+            lines.append(f"    {ids[s.name]} : {s.name} - {_wait_description(s)}")
     if has_retry:
         lines.append(f"    {ids[retrying]} : {retrying} - waits for the backoff delay")
     lines.append(f"    [*] --> {ids[definition.start_at]}")
     for s in definition.states:
+        if isinstance(s, WaitState):
+            lines.append(f"    {ids[s.name]} --> {ids[s.next]} : {_WAITED}")
         if not isinstance(s, TaskState):
             continue
         assert s.next is not None
@@ -150,6 +173,13 @@ def to_asl(definition: Definition, resource_arn: str = LAMBDA_INVOKE_ARN) -> dic
                 item["Catch"] = [{"ErrorEquals": list(c.error_equals), "Next": c.next,
                                   "ResultPath": "$.error"} for c in s.catch]
             item["Next"] = s.next
+        elif isinstance(s, WaitState):
+            item = {"Type": "Wait"}
+            if s.comment:
+                item["Comment"] = s.comment
+            field, value = s.asl_field
+            item[field] = value
+            item["Next"] = s.next
         elif isinstance(s, SucceedState):
             item = {"Type": "Succeed"}
             if s.comment:
@@ -189,6 +219,10 @@ def to_dot(definition: Definition) -> str:
             has_retry = has_retry or bool(s.retry)
             label = f"{s.name}\\n{_task_description(s)}"
             lines.append(f"    {_q(s.name)} [label=\"{label}\"];")
+        elif isinstance(s, WaitState):
+            # a path or timestamp may hold quotes: escape each line, join with \n
+            label = _q(s.name)[:-1] + "\\n" + _q(_wait_description(s))[1:]
+            lines.append(f"    {_q(s.name)} [label={label}, shape=octagon];")
         elif isinstance(s, SucceedState):
             lines.append(f"    {_q(s.name)} [shape=doublecircle, color=darkgreen];")
         else:
@@ -197,6 +231,8 @@ def to_dot(definition: Definition) -> str:
         lines.append(f"    {_q(retrying)} [shape=ellipse, style=dashed];")
     lines.append(f"    \"__start__\" -> {_q(definition.start_at)};")
     for s in definition.states:
+        if isinstance(s, WaitState):
+            lines.append(f"    {_q(s.name)} -> {_q(s.next)} [label={_q(_WAITED)}];")
         if not isinstance(s, TaskState):
             continue
         assert s.next is not None

@@ -35,6 +35,10 @@ class EventType(str, Enum):  # noqa: UP042 - the contract is (str, Enum)
     TaskFailed = "TaskFailed"
     TaskTimedOut = "TaskTimedOut"
     RetryScheduled = "RetryScheduled"
+    # Step Functions' names for a Wait state's span: entered (details: ``due``, the
+    # declared field) and exited; StateEntered/StateExited still frame it, as any state.
+    WaitStateEntered = "WaitStateEntered"
+    WaitStateExited = "WaitStateExited"
     StateExited = "StateExited"
     ExecutionSucceeded = "ExecutionSucceeded"
     ExecutionFailed = "ExecutionFailed"

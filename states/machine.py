@@ -56,7 +56,9 @@ class CompiledMachine:
                                     "dest": s.name})
         # An execution stopped from outside (Step Functions' StopExecution) leaves any
         # state that is not terminal for a Fail state.
-        running = sorted({*(s.name for s in definition.task_states), definition.retrying_state})
+        running = sorted({*(s.name for s in definition.task_states),
+                          *(s.name for s in definition.wait_states),
+                          definition.retrying_state})
         for fail in fails:
             transitions.append({"trigger": trigger_abort(fail), "source": running,
                                 "dest": fail})

@@ -10,8 +10,19 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from states.definition import Catcher, FailState, Retrier, SucceedState, TaskState
+from states.definition import (
+    WAIT_FIELDS,
+    Catcher,
+    FailState,
+    Retrier,
+    State,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
 from states.errors import STATES_ALL, DefinitionError
+from states.paths import PathSyntaxError, parse_path
+from states.waits import parse_timestamp
 
 if TYPE_CHECKING:
     from states.definition import Definition
@@ -92,9 +103,37 @@ def _check_task(s: TaskState, names: set[str]) -> None:
                               f"smaller than TimeoutSeconds ({s.timeout_seconds})")
 
 
-def _successors(s: TaskState | SucceedState | FailState) -> list[str]:
+def _check_wait(s: WaitState, names: set[str]) -> None:
+    where = f"state {s.name!r}"
+    given = [asl for attr, asl in WAIT_FIELDS if getattr(s, attr) is not None]
+    if len(given) != 1:
+        raise DefinitionError(
+            f"{where}: a Wait state needs exactly one of Seconds, SecondsPath, Timestamp "
+            f"and TimestampPath, got {given or 'none'}")
+    if not isinstance(s.next, str) or s.next not in names:
+        raise DefinitionError(f"{where}: Next names unknown state {s.next!r}; "
+                              f"known states: {sorted(names)}")
+    field, value = s.asl_field
+    if field == "Seconds":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise DefinitionError(f"{where}: Seconds must be an integer >= 0, got {value!r}")
+    elif field == "Timestamp":
+        try:
+            parse_timestamp(value)
+        except ValueError as exc:
+            raise DefinitionError(f"{where}: Timestamp {exc}") from exc
+    else:
+        try:
+            parse_path(value)
+        except PathSyntaxError as exc:
+            raise DefinitionError(f"{where}: {field} {exc}") from exc
+
+
+def _successors(s: State) -> list[str]:
     if isinstance(s, TaskState):
         return ([s.next] if s.next else []) + [c.next for c in s.catch]
+    if isinstance(s, WaitState):
+        return [s.next]
     return []
 
 
@@ -105,7 +144,7 @@ def validate(definition: Definition) -> None:
         raise DefinitionError("the definition has no states; declare at least one")
     names: set[str] = set()
     for s in states:
-        if not isinstance(s, (TaskState, SucceedState, FailState)):
+        if not isinstance(s, (TaskState, WaitState, SucceedState, FailState)):
             raise DefinitionError(f"unknown state type {type(s).__name__}: {s!r}")
         if not isinstance(s.name, str) or not s.name or len(s.name) > MAX_NAME_LENGTH:
             raise DefinitionError(f"state name {s.name!r} must be 1..{MAX_NAME_LENGTH} "
@@ -128,6 +167,8 @@ def validate(definition: Definition) -> None:
     for s in states:
         if isinstance(s, TaskState):
             _check_task(s, names)
+        elif isinstance(s, WaitState):
+            _check_wait(s, names)
     by_name = {s.name: s for s in states}
     reachable = {definition.start_at}
     todo = [definition.start_at]
@@ -141,7 +182,7 @@ def validate(definition: Definition) -> None:
             raise DefinitionError(f"state {s.name!r} is unreachable from StartAt "
                                   f"{definition.start_at!r}; link it or remove it")
     # Every state must be able to end: a loop with no way out is a definition bug.
-    can_end = {s.name for s in states if not isinstance(s, TaskState)}
+    can_end = {s.name for s in states if isinstance(s, (SucceedState, FailState))}
     changed = True
     while changed:
         changed = False

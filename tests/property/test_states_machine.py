@@ -1,12 +1,14 @@
 """Stateful property test of the states library: arbitrary sequences of task outcomes
 (success, transient error, permanent error, timeout), crashes with resume from the last
-persisted snapshot, duplicate deliveries and redrives, on a small definition and on the
-deployment workflow.
+persisted snapshot, duplicate deliveries and redrives, on a small definition, on one
+with Wait states and on the deployment workflow.
 
 Invariants: only defined edges are taken; retry counts stay within MaxAttempts; each
 retry delay follows the backoff formula; the history replays to the current state; a
 restored snapshot continues exactly; the run ends in exactly one terminal state; and an
-interrupted run ends where an uninterrupted run with the same outcomes ends.
+interrupted run ends where an uninterrupted run with the same outcomes ends. With Wait
+states, a snapshot restored at any point ends exactly (times included) where the run
+that was never interrupted ends.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import random
 from itertools import pairwise
 from typing import Any
 
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -39,6 +41,7 @@ from states import (
     SucceedState,
     TaskState,
     Wait,
+    WaitState,
     base_delay,
     replay,
 )
@@ -57,7 +60,23 @@ SMALL = Definition(start_at="a", states=(
                              backoff_rate=1.5, max_delay_seconds=3),)),
     SucceedState("done"), FailState("fail")))
 
-TRANSIENT_ERROR = {SMALL.fingerprint: "Flaky", DEPLOYMENT.fingerprint: "AwsThrottled"}
+# Waits of each kind: a SecondsPath into the input (which a test may make unusable), a
+# fixed pause, and a timestamp that is already past for most clocks (due at once).
+WAITING = Definition(start_at="a", states=(
+    TaskState("a", "ra", next="bake", timeout_seconds=10,
+              retry=(Retrier(("Flaky",), interval_seconds=1, max_attempts=2),),
+              catch=(Catcher(("States.ALL",), "fail"),)),
+    WaitState("bake", next="b", seconds_path="$.n"),
+    TaskState("b", "rb", next="settle",
+              retry=(Retrier(("States.TaskFailed",), interval_seconds=2, max_attempts=3,
+                             jitter="FULL"),),
+              catch=(Catcher(("States.ALL",), "cool"),)),
+    WaitState("settle", next="done", seconds=30),
+    WaitState("cool", next="fail", timestamp="1970-01-01T00:10:00Z"),
+    SucceedState("done"), FailState("fail")))
+
+TRANSIENT_ERROR = {SMALL.fingerprint: "Flaky", DEPLOYMENT.fingerprint: "AwsThrottled",
+                   WAITING.fingerprint: "Flaky"}
 
 
 def _rng(seed: int, ex: Execution) -> random.Random:
@@ -111,12 +130,16 @@ def _uninterrupted(definition: Definition, outcomes: list[str], seed: int) -> Ex
     now = 0.0
     for outcome in outcomes:
         if outcome == "redrive":
+            # a Wait state may stand between the caught failure and the Fail state
+            _, now = _to_task(ex, now, seed)
             ex.redrive(now)
             continue
         action, now = _to_task(ex, now, seed)
         assert action is not None, "reference run ended before its outcomes did"
         ex.task_started(now)
         _apply(ex, outcome, now + 1, seed)
+    # and one after the last outcome (the run under test went through it to the end)
+    _to_task(ex, now, seed)
     return ex
 
 
@@ -284,3 +307,55 @@ TestSmallDefinition = ExecutionMachine.TestCase
 TestSmallDefinition.settings = STEPS
 TestDeploymentWorkflow = DeploymentMachine.TestCase
 TestDeploymentWorkflow.settings = STEPS
+
+
+class WaitingMachine(ExecutionMachine):
+    definition = WAITING
+
+
+TestWaitStates = WaitingMachine.TestCase
+TestWaitStates.settings = STEPS
+
+
+def _scripted(script: list[tuple[float, str, bool]], seed: int, n: object,
+              paged: bool, restore: bool = True) -> Execution:
+    """Run WAITING through ``script`` (clock advance, outcome of the task due then, and
+    whether to go through a JSON snapshot and ``restore`` first)."""
+    ex = Execution.start(WAITING, "w", {"n": n}, now=0.0)
+    now = 0.0
+    for advance, outcome, interrupt in script:
+        if interrupt and restore:
+            if paged:
+                stored = json.loads(json.dumps(ex.snapshot(history=False)))
+                tail = [e.to_dict() for e in ex.history]
+                ex = Execution.restore(WAITING, stored, history_tail=tail)
+            else:
+                ex = Execution.restore(WAITING, json.loads(json.dumps(ex.snapshot())))
+        now += advance
+        action = ex.next_action(now, rng=_rng(seed, ex))
+        if isinstance(action, RunTask):
+            ex.task_started(now)
+            _apply(ex, outcome, now + 1, seed)
+            now += 1
+        elif isinstance(action, Wait) and action.declared:
+            assert ex.snapshot()["wait_until"] == action.until
+    return ex
+
+
+@settings(max_examples=80, deadline=None)
+@given(script=st.lists(st.tuples(st.sampled_from([0.0, 0.5, 3.0, 29.0, 45.0, 700.0]),
+                                 st.sampled_from(OUTCOMES), st.booleans()),
+                       min_size=3, max_size=24),
+       seed=st.integers(0, 2**16), n=st.sampled_from([45, 2.5, 0, -1, None]),
+       paged=st.booleans())
+def test_restoring_a_snapshot_at_any_point_changes_nothing(
+        script: list[tuple[float, str, bool]], seed: int, n: object, paged: bool) -> None:
+    straight = _scripted(script, seed, n, paged, restore=False)
+    resumed = _scripted(script, seed, n, paged)
+    assert [e.to_dict() for e in resumed.history] == [e.to_dict() for e in straight.history]
+    mine = straight.snapshot(history=False)
+    theirs = resumed.snapshot(history=False)
+    assert {**mine, "events_delivered": 0} == {**theirs, "events_delivered": 0}
+    assert replay(WAITING, straight.history) == (straight.state, straight.status)
+    if straight.error and straight.error["error"] == "States.Runtime":
+        assert straight.state == "bake" and n in (-1, None)

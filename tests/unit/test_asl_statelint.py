@@ -1,5 +1,6 @@
-"""The deployment workflow exported as ASL passes statelint (exit 0, no problems
-printed); a broken document is reported, so the check can fail."""
+"""The deployment workflow, and a workflow with each kind of Wait state, exported as ASL
+pass statelint (exit 0, no problems printed); a broken document is reported, so the check
+can fail."""
 
 from __future__ import annotations
 
@@ -12,9 +13,20 @@ from typing import Any
 import pytest
 
 from orchestrator.jobs.workflow import DEPLOYMENT
+from states import Catcher, Definition, FailState, SucceedState, TaskState, WaitState
 from states.export import to_asl
 
 STATELINT = Path(sys.executable).parent / "statelint"
+
+WAITS = Definition(start_at="deploy", states=(
+    TaskState("deploy", "deploy", next="bake", catch=(Catcher(("States.ALL",), "failed"),)),
+    WaitState("bake", next="window", seconds_path="$.rollout.bake_seconds",
+              comment="let the canary take traffic"),
+    WaitState("window", next="settle", timestamp_path="$.rollout.window_opens"),
+    WaitState("settle", next="at", seconds=0),
+    WaitState("at", next="promote", timestamp="2026-12-07T16:00:00+01:00"),
+    TaskState("promote", "promote", next="done", catch=(Catcher(("States.ALL",), "failed"),)),
+    SucceedState("done"), FailState("failed")))
 
 
 def _lint(doc: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -43,3 +55,20 @@ def test_statelint_catches_a_broken_document(tmp_path: Path) -> None:
     result = _lint(doc, tmp_path)
     assert result.returncode == 1
     assert "nowhere" in result.stdout and "BackoffRate" in result.stdout
+
+
+def test_wait_states_pass_statelint(tmp_path: Path) -> None:
+    doc = to_asl(WAITS)
+    assert {s["Type"] for s in doc["States"].values()} >= {"Wait"}
+    result = _lint(doc, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "error" not in result.stdout.lower()
+
+
+def test_statelint_catches_a_broken_wait(tmp_path: Path) -> None:
+    doc = to_asl(WAITS)
+    doc["States"]["settle"]["Timestamp"] = "2026-12-07T16:00:00Z"  # two fields
+    doc["States"]["bake"]["SecondsPath"] = "rollout"  # not a path
+    result = _lint(doc, tmp_path)
+    assert result.returncode == 1
+    assert "settle" in result.stdout and "bake" in result.stdout

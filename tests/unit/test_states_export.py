@@ -7,7 +7,15 @@ import json
 from orchestrator.errors import TRANSIENT_CODES
 from orchestrator.jobs import workflow
 from orchestrator.jobs.workflow import DEPLOYMENT
-from states import Catcher, Definition, FailState, Retrier, SucceedState, TaskState
+from states import (
+    Catcher,
+    Definition,
+    FailState,
+    Retrier,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
 from states.export import to_asl, to_dot, to_mermaid
 
 
@@ -91,3 +99,49 @@ def test_workflow_helpers_match_the_exports() -> None:
     assert workflow.mermaid() == to_mermaid(DEPLOYMENT)
     assert workflow.asl() == to_asl(DEPLOYMENT)
     assert workflow.dot() == to_dot(DEPLOYMENT)
+
+
+WAITS = Definition(start_at="deploy", states=(
+    TaskState("deploy", "deploy", next="bake", catch=(Catcher(("States.ALL",), "failed"),)),
+    WaitState("bake", next="not before", seconds_path="$.rollout.bake_seconds",
+              comment="let the canary take traffic"),
+    WaitState("not before", next="settle", timestamp_path="$.window.opens"),
+    WaitState("settle", next="window", seconds=300),
+    WaitState("window", next="done", timestamp="2026-12-07T15:00:00Z"),
+    SucceedState("done"), FailState("failed")))
+
+
+def test_asl_wait_states_carry_the_declared_field_and_next() -> None:
+    states = to_asl(WAITS)["States"]
+    assert states["bake"] == {"Type": "Wait", "Comment": "let the canary take traffic",
+                              "SecondsPath": "$.rollout.bake_seconds", "Next": "not before"}
+    assert states["not before"] == {"Type": "Wait", "TimestampPath": "$.window.opens",
+                                    "Next": "settle"}
+    assert states["settle"] == {"Type": "Wait", "Seconds": 300, "Next": "window"}
+    assert states["window"] == {"Type": "Wait", "Timestamp": "2026-12-07T15:00:00Z",
+                                "Next": "done"}
+    assert states["deploy"]["Next"] == "bake"
+
+
+def test_diagrams_say_what_each_wait_waits_for() -> None:
+    text = to_mermaid(WAITS)
+    assert "    bake : bake - waits $.rollout.bake_seconds seconds" in text
+    assert 'state "not before" as s2' in text
+    assert "    s2 : not before - waits until $.window.opens" in text
+    assert "    settle : settle - waits 300s" in text
+    assert "    window : window - waits until 2026-12-07T15:00:00Z" in text
+    assert "    bake --> s2 : wait over" in text and "    window --> done : wait over" in text
+    drawn = {(line.split(" --> ")[0].strip(), line.split(" --> ")[1].split(" : ")[0])
+             for line in text.splitlines() if " --> " in line and "[*]" not in line}
+    ids = {"s2": "not before"}
+    assert {(ids.get(a, a), ids.get(b, b)) for a, b in drawn} == set(WAITS.edges())
+    dot = to_dot(WAITS)
+    assert '"settle" [label="settle\\nwaits 300s", shape=octagon];' in dot
+    for src, dst in WAITS.edges():
+        assert f'"{src}" -> "{dst}"' in dot
+
+
+def test_a_definition_without_waits_exports_as_before() -> None:
+    # The README diagram and stored fingerprints depend on this staying put.
+    assert "wait" not in to_mermaid(DEPLOYMENT).replace("waits for the backoff", "")
+    assert all(s["Type"] != "Wait" for s in to_asl(DEPLOYMENT)["States"].values())
