@@ -64,8 +64,9 @@ log = logging.getLogger(__name__)
 DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"
 # Seconds one export may take, retries included (the exporter's own deadline).
 DEFAULT_EXPORT_TIMEOUT = 5.0
-# Seconds a job's end waits for its spans to leave while the collector answers.
-DEFAULT_FLUSH_TIMEOUT = 2.0
+# Seconds a job's end waits for its spans to leave while the collector answers (a
+# collector beside the worker answers in milliseconds).
+DEFAULT_FLUSH_TIMEOUT = 1.0
 _XRAY_HEADER = "X-Amzn-Trace-Id"
 
 
