@@ -22,6 +22,14 @@ waits for it, bounded. After a failed export, job ends stop waiting altogether u
 export succeeds again; the spans stay queued (bounded; the SDK drops the oldest) and
 are retried in the background. Export failures are logged, never raised into a job.
 
+AWS calls: botocore is wrapped once per process (as ``xray_patch`` does for X-Ray) so a
+call made on a thread with one of our jobs open is a ``CLIENT`` span under the active
+span, named like the X-Ray subsegment (the service: ``s3``, ``dynamodb``) with the
+attributes the ADOT X-Ray exporter turns into an AWS subsegment (``rpc.system=aws-api``,
+``rpc.service``, ``rpc.method``, ``aws.region``, ``aws.request_id``), and the request
+carries the ``X-Amzn-Trace-Id`` header of that span. Threads without a job, and the
+X-Ray API, are left alone; a call's result or exception is never changed.
+
 Every sampling decision is "record": like the X-Ray backend, every job is traced,
 even under an upstream ``Sampled=0``. The provider is this tracer's own, never the
 global one, so nothing else in the process reports through it.
@@ -37,6 +45,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -50,6 +59,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from orchestrator.tracing.base import (
+    AnnotationValue,
     JobTrace,
     NoopSpan,
     Span,
@@ -68,6 +78,13 @@ DEFAULT_EXPORT_TIMEOUT = 5.0
 # collector beside the worker answers in milliseconds).
 DEFAULT_FLUSH_TIMEOUT = 1.0
 _XRAY_HEADER = "X-Amzn-Trace-Id"
+
+# The tracer with a job open in this thread's context: spans outside one are dropped,
+# and botocore calls are traced only inside one.
+_ACTIVE: contextvars.ContextVar[OTelTracer | None] = contextvars.ContextVar(
+    "auto_lambda_otel_tracer", default=None)
+_patch_lock = threading.Lock()
+_patched = False
 
 
 def xray_trace_id(trace_id: int) -> str:
@@ -206,7 +223,7 @@ class OTelTracer(Tracer):
     def __init__(self, endpoint: str | None = None, *, service: str = "auto-lambda",
                  exporter: SpanExporter | None = None,
                  export_timeout: float = DEFAULT_EXPORT_TIMEOUT,
-                 flush_timeout: float = DEFAULT_FLUSH_TIMEOUT) -> None:
+                 flush_timeout: float = DEFAULT_FLUSH_TIMEOUT, patch_aws: bool = True) -> None:
         self.endpoint = endpoint or DEFAULT_ENDPOINT
         self.service = service
         self.flush_timeout = flush_timeout
@@ -221,9 +238,8 @@ class OTelTracer(Tracer):
         self._tracer = self.provider.get_tracer("auto-lambda")
         self._flusher = _Flusher(self.provider.force_flush)
         self._propagator = AwsXRayPropagator()
-        # The job open in this thread's context, if any: spans outside one are dropped.
-        self._job: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-            "auto_lambda_otel_job", default=None)
+        if patch_aws:
+            patch_botocore()
 
     def _parent_context(self, header: TraceHeader) -> otel_context.Context:
         if header.root and header.parent:
@@ -246,7 +262,7 @@ class OTelTracer(Tracer):
             if pin is not None:
                 self._ids.pinned.reset(pin)
         span_ctx = root.get_span_context()
-        job_token = self._job.set(job_id)
+        active_token = _ACTIVE.set(self)
         ctx_token = otel_context.attach(trace.set_span_in_context(root, parent_ctx))
         try:
             yield JobTrace(job_id=job_id, trace_id=xray_trace_id(span_ctx.trace_id),
@@ -257,13 +273,13 @@ class OTelTracer(Tracer):
             raise
         finally:
             otel_context.detach(ctx_token)
-            self._job.reset(job_token)
+            _ACTIVE.reset(active_token)
             root.end()
             self.flush()
 
     @contextmanager
     def span(self, name: str, annotations: Mapping[str, object] | None = None) -> Iterator[Span]:
-        if self._job.get() is None:
+        if _ACTIVE.get() is not self:
             yield NoopSpan(name)  # no job of ours open on this thread
             return
         attributes = {annotation_key(k): annotation_value(v)
@@ -279,6 +295,29 @@ class OTelTracer(Tracer):
                     otel_span.record_exception(exc)
                     otel_span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 raise
+
+    def aws_call(self, service: str, service_id: str, operation: str, region: str | None,
+                 call: Callable[[], Any]) -> Any:
+        """Run one botocore API call inside a ``CLIENT`` span (see the module docstring)."""
+        attributes: dict[str, AnnotationValue] = {
+            "rpc.system": "aws-api", "rpc.service": service_id, "rpc.method": operation}
+        if region:
+            attributes["aws.region"] = region
+        with self._tracer.start_as_current_span(
+                service, kind=SpanKind.CLIENT, attributes=attributes, record_exception=False,
+                set_status_on_exception=False) as span:
+            try:
+                result = call()
+            except Exception as exc:
+                response = getattr(exc, "response", None)
+                if isinstance(response, dict):
+                    _record_response(span, response)
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                raise
+            if isinstance(result, dict):
+                _record_response(span, result)
+            return result
 
     def flush(self) -> None:
         """Send the spans that have ended; wait at most ``flush_timeout`` seconds for
@@ -298,3 +337,49 @@ class OTelTracer(Tracer):
             self.provider.shutdown()
         except Exception:
             log.warning("tracing: shutting the span exporter down failed", exc_info=True)
+
+
+def _record_response(span: trace.Span, response: Mapping[str, Any]) -> None:
+    meta = response.get("ResponseMetadata") or {}
+    if meta.get("RequestId"):
+        span.set_attribute("aws.request_id", str(meta["RequestId"]))
+    if isinstance(meta.get("HTTPStatusCode"), int):
+        span.set_attribute("http.response.status_code", meta["HTTPStatusCode"])
+
+
+def _traced_api_call(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    tracer = _ACTIVE.get()
+    if tracer is None:
+        return wrapped(*args, **kwargs)
+    metadata = instance.meta.service_model.metadata
+    service = metadata.get("endpointPrefix", "aws")
+    if service == "xray":  # never trace the traces
+        return wrapped(*args, **kwargs)
+    operation = args[0] if args else kwargs.get("operation_name", "")
+    return tracer.aws_call(service, str(metadata.get("serviceId", service)), str(operation),
+                           instance.meta.region_name, lambda: wrapped(*args, **kwargs))
+
+
+def _inject_header(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    if _ACTIVE.get() is not None and args:
+        try:
+            AwsXRayPropagator().inject(args[0].headers)
+        except Exception:
+            log.warning("tracing: could not add the trace header to an AWS call", exc_info=True)
+    return wrapped(*args, **kwargs)
+
+
+def patch_botocore() -> bool:
+    """Install the wrappers once per process; returns True if this call installed them."""
+    global _patched
+    with _patch_lock:
+        if _patched:
+            return False
+        import wrapt
+
+        wrapt.wrap_function_wrapper("botocore.client", "BaseClient._make_api_call",
+                                    _traced_api_call)
+        wrapt.wrap_function_wrapper("botocore.endpoint", "Endpoint.prepare_request",
+                                    _inject_header)
+        _patched = True
+        return True

@@ -1,8 +1,8 @@
 """OpenTelemetry end to end on this machine: the otel backend, chosen through settings
 as a worker chooses it, exports OTLP/HTTP protobuf to a small receiver on 127.0.0.1;
 each job is one trace with a span per transition and attempt, an X-Ray-shaped trace id
-and its job id. A collector that refuses connections, or accepts and never answers,
-does not fail the job."""
+and its job id, and the AWS calls a task makes under that task's span. A collector
+that refuses connections, or accepts and never answers, does not fail the job."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -115,6 +117,14 @@ def otel_tracer(endpoint: str) -> Tracer:
     return tracer
 
 
+def fetch(_ctx: TaskContext) -> dict[str, Any]:
+    with mock_aws():  # AWS calls as a fetch makes them, in-process
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="uploads")
+        s3.put_object(Bucket="uploads", Key="app.zip", Body=b"zip")
+    return {"fetched": True}
+
+
 def run_job(tracer: Tracer, job_id: str) -> Execution:
     failures = {"build": 1}
 
@@ -125,7 +135,7 @@ def run_job(tracer: Tracer, job_id: str) -> Execution:
 
     clock = FakeClock()
     ex = Execution.start(FETCH_BUILD, job_id, {}, clock())
-    return drive(ex, {"fetch": lambda _ctx: {"fetched": True}, "build": build},
+    return drive(ex, {"fetch": fetch, "build": build},
                  persist=lambda _e: None, clock=clock, sleep=clock.sleep,
                  hooks=[TracingHooks(tracer)])
 
@@ -156,8 +166,13 @@ def test_each_job_is_one_trace_with_a_span_per_transition_and_attempt(
         assert root["name"] == "auto-lambda"
         assert root["attributes"] == {"job_id": ex.id}
         assert root["resource"]["service.name"] == "auto-lambda"
-        assert all(s["parent_id"] == root["span_id"] for s in trace if s is not root)
-        assert all(s["attributes"]["job_id"] == ex.id for s in trace)
+        (fetch_span,) = [s for s in trace if s["name"] == "fetch"]
+        calls = [s for s in trace if s["name"] == "s3"]
+        assert [c["attributes"]["rpc.method"] for c in calls] == ["CreateBucket", "PutObject"]
+        assert all(c["parent_id"] == fetch_span["span_id"] for c in calls)
+        steps = [s for s in trace if s is not root and s not in calls]
+        assert all(s["parent_id"] == root["span_id"] for s in steps)
+        assert all(s["attributes"]["job_id"] == ex.id for s in steps)
 
         transitions = [s["name"] for s in trace if s["name"].startswith("transition:")]
         entered = [e for e in ex.history if e.type is EventType.StateEntered]
@@ -184,7 +199,8 @@ def test_the_traces_endpoint_variable_is_used_as_given(receiver: Receiver) -> No
     assert run_job(tracer, "job-c").state == "built"
     tracer.close()
     assert set(receiver.paths) == {"/custom/traces"}
-    assert {s["attributes"]["job_id"] for s in receiver.spans()} == {"job-c"}
+    roots = [s for s in receiver.spans() if s["parent_id"] == ""]
+    assert [r["attributes"]["job_id"] for r in roots] == ["job-c"]
 
 
 @pytest.fixture

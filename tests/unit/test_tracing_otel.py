@@ -277,3 +277,44 @@ def test_a_worker_imports_opentelemetry_only_when_it_is_chosen() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["[]", "True"], out.stdout + out.stderr
+
+
+def test_aws_calls_in_a_job_are_client_spans_under_the_active_span() -> None:
+    import boto3
+    from moto import mock_aws
+
+    keep = Keep()
+    tracer = OTelTracer(exporter=keep)
+    sent: list[bytes | None] = []
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.meta.events.register(
+            "before-send", lambda request, **_: sent.append(request.headers.get("X-Amzn-Trace-Id")))
+        s3.list_buckets()  # no job open: not traced, no header
+        with tracer.job("j1") as job, tracer.span("fetch"):
+            s3.create_bucket(Bucket="traced")
+            with pytest.raises(s3.exceptions.NoSuchKey):
+                s3.get_object(Bucket="traced", Key="missing")
+    tracer.close()
+
+    (fetch,) = keep.named("fetch")
+    calls = keep.named("s3")
+    assert [attrs(c)["rpc.method"] for c in calls] == ["CreateBucket", "GetObject"]
+    for call in calls:
+        assert call.kind is SpanKind.CLIENT
+        assert call.parent is not None and call.parent.span_id == fetch.context.span_id
+        assert attrs(call)["rpc.system"] == "aws-api"
+        assert attrs(call)["rpc.service"] == "S3"
+        assert attrs(call)["aws.region"] == "us-east-1"
+    ok, missing = calls
+    assert attrs(ok)["http.response.status_code"] == 200
+    assert ok.status.status_code is StatusCode.UNSET
+    assert attrs(missing)["http.response.status_code"] == 404
+    assert missing.status.status_code is StatusCode.ERROR
+    assert missing.events[0].attributes is not None
+    assert missing.events[0].attributes["exception.type"].endswith("NoSuchKey")
+    assert sent[0] is None
+    for header, call in zip(sent[1:], calls, strict=True):
+        assert header is not None
+        parent = f"{call.context.span_id:016x}"
+        assert header.decode() == f"Root={job.trace_id};Parent={parent};Sampled=1"
