@@ -79,6 +79,11 @@ class Settings:
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     deployed_role_arn: str | None = None
     xray_daemon: str | None = None
+    # Where the OpenTelemetry backend (AUTO_LAMBDA_TRACING=otel) sends spans over OTLP/HTTP:
+    # the standard variables, the traces-only one first (used as is), else the base
+    # address with /v1/traces appended (orchestrator.tracing.factory).
+    otel_endpoint: str | None = None
+    otel_traces_endpoint: str | None = None
     # Jobs one worker instance runs at once (and job slots the checker counts per
     # instance); None derives it from the machine (orchestrator.capacity).
     worker_concurrency: int | None = None
@@ -159,6 +164,9 @@ class Settings:
             lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
+            otel_endpoint=(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip() or None,
+            otel_traces_endpoint=(env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                                  or "").strip() or None,
             worker_concurrency=_env_positive(env, "AUTO_LAMBDA_WORKER_CONCURRENCY"),
             local_override=_env_bool(env, "AUTO_LAMBDA_LOCAL"),
             keep_failed_job_dirs=bool(_env_bool(env, "AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS")),

@@ -1,9 +1,11 @@
 """``make_tracer(settings)``: pick the tracing backend from configuration.
 
 ``AUTO_LAMBDA_TRACING`` = ``off`` (or ``null``) forces no tracing, ``xray`` forces the
-X-Ray backend, ``memory`` keeps spans in memory; unset, X-Ray is used when a daemon
-address is configured (``Settings.xray_daemon`` / ``AWS_XRAY_DAEMON_ADDRESS``), else
-nothing. The SDK is imported only when the X-Ray backend is chosen.
+X-Ray backend, ``otel`` the OpenTelemetry one (OTLP/HTTP to
+``Settings.otel_traces_endpoint`` / ``otel_endpoint``; needs the ``otel`` extra),
+``memory`` keeps spans in memory; unset, X-Ray is used when a daemon address is
+configured (``Settings.xray_daemon`` / ``AWS_XRAY_DAEMON_ADDRESS``), else nothing.
+Each SDK is imported only when its backend is chosen.
 """
 
 from __future__ import annotations
@@ -12,13 +14,21 @@ import os
 from collections.abc import Mapping
 
 from orchestrator.config import Settings
-from orchestrator.errors import AutoLambdaError
+from orchestrator.errors import AutoLambdaError, require_extra
 from orchestrator.tracing.base import Tracer
 from orchestrator.tracing.null import NullTracer
 
 TRACING_ENV = "AUTO_LAMBDA_TRACING"
 DAEMON_ENV = "AWS_XRAY_DAEMON_ADDRESS"
 _OFF = {"off", "null", "none", "0", "false"}
+_BACKENDS = ("xray", "otel", "memory")
+# What the otel backend imports: checked first, so a missing package is ExtraMissing.
+_OTEL_MODULES = ("opentelemetry.sdk.trace",
+                 "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+                 "opentelemetry.sdk.extension.aws.trace",
+                 "opentelemetry.propagators.aws")
+OTLP_TRACES_PATH = "/v1/traces"
+DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 
 
 class TracingConfigError(AutoLambdaError):
@@ -26,16 +36,16 @@ class TracingConfigError(AutoLambdaError):
 
 
 def tracing_mode(settings: Settings, env: Mapping[str, str] | None = None) -> str:
-    """``"xray"``, ``"memory"`` or ``"off"``, from the variables described above."""
+    """``"xray"``, ``"otel"``, ``"memory"`` or ``"off"``, from the variables above."""
     env = os.environ if env is None else env
     raw = (env.get(TRACING_ENV) or "").strip().lower()
     if raw in _OFF:
         return "off"
-    if raw in ("xray", "memory"):
+    if raw in _BACKENDS:
         return raw
     if raw:
         raise TracingConfigError(f"{TRACING_ENV}={raw!r} is not a tracing backend",
-                                 hint="use xray, memory or off")
+                                 hint="use xray, otel, memory or off")
     return "xray" if (settings.xray_daemon or env.get(DAEMON_ENV)) else "off"
 
 
@@ -49,6 +59,8 @@ def make_tracer(settings: Settings, env: Mapping[str, str] | None = None) -> Tra
         return MemoryTracer()
     if mode == "off":
         return NullTracer()
+    if mode == "otel":
+        return _otel_tracer(settings)
     from orchestrator.tracing.xray import DEFAULT_DAEMON_ADDRESS, XRayTracer
 
     address = settings.xray_daemon or env.get(DAEMON_ENV) or DEFAULT_DAEMON_ADDRESS
@@ -58,3 +70,25 @@ def make_tracer(settings: Settings, env: Mapping[str, str] | None = None) -> Tra
         raise TracingConfigError(
             f"cannot send X-Ray segments to {address!r}: {exc}",
             hint=f"set {DAEMON_ENV} to host:port (e.g. 127.0.0.1:2000)") from exc
+
+
+def otlp_traces_endpoint(settings: Settings) -> str:
+    """The OTLP/HTTP traces URL, as the OpenTelemetry specification derives it: the
+    traces-only variable as given, else the base address + ``/v1/traces``."""
+    if settings.otel_traces_endpoint:
+        return settings.otel_traces_endpoint
+    base = settings.otel_endpoint or DEFAULT_OTLP_ENDPOINT
+    return base.rstrip("/") + OTLP_TRACES_PATH
+
+
+def _otel_tracer(settings: Settings) -> Tracer:
+    for module in _OTEL_MODULES:
+        require_extra(module, "otel", f"{TRACING_ENV}=otel")
+    from orchestrator.tracing.otel import OTelTracer
+
+    endpoint = otlp_traces_endpoint(settings)
+    if not endpoint.startswith(("http://", "https://")):
+        raise TracingConfigError(
+            f"cannot send OTLP spans to {endpoint!r}: not an http(s) URL",
+            hint="set OTEL_EXPORTER_OTLP_ENDPOINT to e.g. http://127.0.0.1:4318")
+    return OTelTracer(endpoint, service=settings.prefix)

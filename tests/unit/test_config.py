@@ -24,3 +24,11 @@ def test_unreadable_values_are_config_errors(name: str, value: str) -> None:
         Settings.from_env({name: value})
     assert caught.value.code == "ConfigInvalid"
     assert name in str(caught.value) and caught.value.hint
+
+
+def test_the_standard_otlp_endpoints_are_read_blank_as_unset() -> None:
+    s = Settings.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+                           "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "  "})
+    assert s.otel_endpoint == "http://collector:4318"
+    assert s.otel_traces_endpoint is None
+    assert Settings.from_env({}).otel_endpoint is None
