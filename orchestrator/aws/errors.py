@@ -23,6 +23,8 @@ Retry names the retried codes, ``orchestrator.errors.TRANSIENT_CODES``).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import botocore.exceptions
@@ -104,6 +106,9 @@ class AwsError(AutoLambdaError):
                                                     ("status", status)) if v})
         self.service, self.operation = service, operation
         self.aws_code, self.request_id, self.status = aws_code, request_id, status
+        # How many times botocore sent the request (None: unknown, say a network error),
+        # for the doors' send budgets (``orchestrator.retries``).
+        self.sends: int | None = None
 
     @property
     def retried(self) -> bool:
@@ -192,8 +197,12 @@ def classify(exc: BaseException, where: str) -> AwsError | None:
         text = str(err.get("Message") or raw)
         message = (f"{service} {operation} ({detail}) failed: {aws_code or status}: {text} "
                    f"[HTTP {status or '?'}, request id {rid or 'none'}]")
-        return _make(message, code=code, service=service, operation=operation,
-                     aws_code=aws_code, request_id=rid, status=status)
+        mapped = _make(message, code=code, service=service, operation=operation,
+                       aws_code=aws_code, request_id=rid, status=status)
+        attempts = meta.get("RetryAttempts")
+        # no RetryAttempts: an answer botocore's retry handler never saw (one send)
+        mapped.sends = int(attempts) + 1 if isinstance(attempts, int) else 1
+        return mapped
     if isinstance(raw, botocore.exceptions.NoCredentialsError):
         return AwsError("no AWS credentials found", code=NO_CREDENTIALS, service=service,
                         operation=detail, aws_code="NoCredentials")
@@ -209,3 +218,19 @@ def classify(exc: BaseException, where: str) -> AwsError | None:
                         code=VALIDATION, service=service, operation=detail,
                         aws_code=type(raw).__name__)
     return None
+
+
+@contextlib.contextmanager
+def aws_call(where: str) -> Iterator[None]:
+    """Re-raise every AWS failure as an AwsError with its code (``where`` names the
+    service and the call: ``"lambda.create_alias(f:live)"``). ``error_code(exc)`` still
+    gives the AWS error code, so callers can single out the answers they expect."""
+    try:
+        yield
+    except AutoLambdaError:
+        raise
+    except Exception as exc:
+        mapped = classify(exc, where)
+        if mapped is not None:
+            raise mapped from exc
+        raise

@@ -8,47 +8,28 @@ hooks (botocore events) in one place. No workflow decisions are made here.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from functools import cached_property
 from typing import Any
 
 import boto3
 import botocore.config
 import botocore.exceptions
 
-from orchestrator.aws.errors import AwsError, classify, error_code
+from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
+from orchestrator.aws.functions import Functions
+from orchestrator.aws.types import BotoClient
 from orchestrator.config import Settings
 from orchestrator.errors import AutoLambdaError
+from orchestrator.retries import BOTOCORE
 
-__all__ = ["S3_MISSING_CODES", "Aws", "AwsError", "as_user_error", "aws_call",
-           "classify_client_error", "error_code", "is_retried", "s3_version_etag"]
+__all__ = ["S3_MISSING_CODES", "Aws", "AwsError", "BotoClient", "as_user_error", "aws_call",
+           "classify_client_error", "error_code", "s3_version_etag"]
 
 
 def classify_client_error(exc: BaseException, where: str) -> AwsError | None:
     """``exc`` as an AwsError with a stable code (``orchestrator.aws.errors``); None
     when it is not an AWS or network failure, or is already an AutoLambdaError."""
     return classify(exc, where)
-
-
-def is_retried(exc: BaseException) -> bool:
-    """True for the codes the workflow retries (throttling, 5xx, network, busy)."""
-    return isinstance(exc, AwsError) and exc.retried
-
-
-@contextlib.contextmanager
-def aws_call(where: str) -> Iterator[None]:
-    """Re-raise every AWS failure as an AwsError with its code (``where`` names the
-    service and the call: ``"lambda.create_alias(f:live)"``). ``error_code(exc)`` still
-    gives the AWS error code, so callers can single out the answers they expect."""
-    try:
-        yield
-    except AutoLambdaError:
-        raise
-    except Exception as exc:
-        mapped = classify(exc, where)
-        if mapped is not None:
-            raise mapped from exc
-        raise
 
 
 def as_user_error(exc: BaseException) -> AutoLambdaError | None:
@@ -70,19 +51,21 @@ def s3_version_etag(resp: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 class Aws:
-    """Lazily created boto3 clients for one Settings (endpoint, region)."""
+    """Lazily created boto3 clients for one Settings (endpoint, region), and the doors
+    over them (one per service; the pipeline calls AWS through those only)."""
 
     def __init__(self, settings: Settings, session: boto3.session.Session | None = None,
-                 max_attempts: int = 3) -> None:
+                 max_attempts: int = BOTOCORE.max_attempts) -> None:
         self.settings = settings
         self.session = session or boto3.session.Session(region_name=settings.region)
         self._config = botocore.config.Config(
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            retries=BOTOCORE.config(max_attempts),
             connect_timeout=5, read_timeout=60,
         )
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, BotoClient] = {}
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str) -> BotoClient:
+        """The raw boto3 client: for the doors (and tests that hook botocore events)."""
         if service not in self._clients:
             self._clients[service] = self.session.client(
                 service,
@@ -92,36 +75,42 @@ class Aws:
             )
         return self._clients[service]
 
+    # ---- the doors ----
+    @cached_property
+    def functions(self) -> Functions:
+        return Functions(self.client("lambda"))
+
+    # ---- raw clients, for the doors and for tests that hook botocore events ----
     @property
-    def s3(self) -> Any:
+    def s3(self) -> BotoClient:
         return self.client("s3")
 
     @property
-    def sqs(self) -> Any:
+    def sqs(self) -> BotoClient:
         return self.client("sqs")
 
     @property
-    def dynamodb(self) -> Any:
+    def dynamodb(self) -> BotoClient:
         return self.client("dynamodb")
 
     @property
-    def lambda_(self) -> Any:
+    def lambda_(self) -> BotoClient:
         return self.client("lambda")
 
     @property
-    def iam(self) -> Any:
+    def iam(self) -> BotoClient:
         return self.client("iam")
 
     @property
-    def cloudwatch(self) -> Any:
+    def cloudwatch(self) -> BotoClient:
         return self.client("cloudwatch")
 
     @property
-    def autoscaling(self) -> Any:
+    def autoscaling(self) -> BotoClient:
         return self.client("autoscaling")
 
     @property
-    def xray(self) -> Any:
+    def xray(self) -> BotoClient:
         return self.client("xray")
 
     def credentials_method(self) -> str | None:
