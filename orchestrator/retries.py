@@ -80,9 +80,10 @@ class SendBudget:
     sends: int
     backoff: Backoff | None = None
 
-    def may_send_again(self, sent: int) -> bool:
-        """True while one more call (with every retry botocore may add) still fits."""
-        return sent + BOTOCORE.sends <= self.sends
+    def may_send_again(self, sent: int, per_call: int | None = None) -> bool:
+        """True while one more call (with every retry botocore may add: ``per_call``
+        sends, the policy's unless the client says otherwise) still fits."""
+        return sent + (BOTOCORE.sends if per_call is None else per_call) <= self.sends
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ hooks (botocore events) in one place. No workflow decisions are made here.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -17,6 +19,7 @@ import botocore.exceptions
 
 from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
 from orchestrator.aws.functions import Functions
+from orchestrator.aws.jobs_table import JobsTable
 from orchestrator.aws.types import BotoClient
 from orchestrator.config import Settings
 from orchestrator.errors import AutoLambdaError
@@ -79,6 +82,10 @@ class Aws:
     @cached_property
     def functions(self) -> Functions:
         return Functions(self.client("lambda"))
+
+    def jobs_table(self, sleep: Callable[[float], None] = time.sleep) -> JobsTable:
+        return JobsTable(self.client("dynamodb"), self.settings.table_name,
+                         self.settings.history_table_name, sleep=sleep)
 
     # ---- raw clients, for the doors and for tests that hook botocore events ----
     @property

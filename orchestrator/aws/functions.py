@@ -29,7 +29,7 @@ from typing import Any, NoReturn, TypedDict, TypeVar, cast
 
 from orchestrator.aws.errors import AwsError, aws_call
 from orchestrator.aws.lost_answers import ALREADY_DONE, write_or_confirm
-from orchestrator.aws.types import BotoClient
+from orchestrator.aws.types import BotoClient, sends_per_call
 from orchestrator.errors import AutoLambdaError, DeployError, TransientError
 from orchestrator.retries import (
     BOTOCORE,
@@ -190,7 +190,7 @@ def _reraise_coded(exc: AwsError, where: str) -> NoReturn:
 
 def ride_conflicts(call: Callable[[], T], where: str, *,
                    sleep: Callable[[float], None] = time.sleep,
-                   budget: SendBudget = LAMBDA_WRITE) -> T:
+                   budget: SendBudget = LAMBDA_WRITE, per_call: int = BOTOCORE.sends) -> T:
     """Run ``call`` (a Lambda write); on ResourceConflictException wait (the budget's
     backoff) and run it again while the budget allows another send.
 
@@ -206,8 +206,8 @@ def ride_conflicts(call: Callable[[], T], where: str, *,
             with aws_call(where):
                 return call()
         except AwsError as exc:
-            sent += exc.sends if exc.sends is not None else BOTOCORE.sends
-            if exc.aws_code != _CONFLICT or not budget.may_send_again(sent):
+            sent += exc.sends if exc.sends is not None else per_call
+            if exc.aws_code != _CONFLICT or not budget.may_send_again(sent, per_call):
                 _reraise_coded(exc, where)
             delay = compute_backoff(attempt, backoff)
             log.info("%s: update in progress (attempt %d, %d sends of %d), retrying in %.1f s",
@@ -221,6 +221,7 @@ class Functions:
     def __init__(self, client: BotoClient, *, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time) -> None:
         self._lambda = client
+        self._per_call = sends_per_call(client)
         self.sleep = sleep
         self.clock = clock
 
@@ -352,7 +353,7 @@ class Functions:
         write_or_confirm(
             lambda: ride_conflicts(lambda: self._lambda.update_function_code(
                 FunctionName=name, Architectures=[architecture], Publish=False, **code),
-                where, sleep=self.sleep),
+                where, sleep=self.sleep, per_call=self._per_call),
             lambda: self._settled_if(name, wanted), where=where)
 
     def update_configuration(self, name: str, configuration: DesiredConfig, *,
@@ -362,7 +363,8 @@ class Functions:
         where = f"lambda.update_function_configuration({name})"
         write_or_confirm(
             lambda: ride_conflicts(lambda: self._lambda.update_function_configuration(
-                FunctionName=name, **configuration), where, sleep=self.sleep),
+                FunctionName=name, **configuration), where, sleep=self.sleep,
+                per_call=self._per_call),
             lambda: self._settled_if(name, wanted), where=where)
 
     def publish_version(self, name: str, *, description: str, code_sha256: str,
@@ -376,7 +378,7 @@ class Functions:
 
         def publish() -> Published:
             answer = ride_conflicts(lambda: self._lambda.publish_version(**args), where,
-                                    sleep=self.sleep)
+                                    sleep=self.sleep, per_call=self._per_call)
             version = str(answer["Version"])
             return Published(version, unqualified(str(answer["FunctionArn"]), version))
 

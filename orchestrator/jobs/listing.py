@@ -213,11 +213,11 @@ class JobIndex:
         return self._oldest
 
     def _first_created(self, state: str) -> float | None:
-        resp = self.store.query(
+        items = self.store.query(
             STATE_INDEX, Limit=1, ScanIndexForward=True,
             KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "state"},
-            ExpressionAttributeValues={":s": {"S": state}}, ProjectionExpression="created_at")
-        items = resp.get("Items", [])
+            ExpressionAttributeValues={":s": {"S": state}}, ProjectionExpression="created_at"
+        ).items
         return float(items[0]["created_at"]["N"]) if items else None
 
     def page(self, query: ListQuery) -> ListPage:
@@ -289,17 +289,16 @@ class JobIndex:
         while len(rows) < want:
             # Without a filter every item read is a row, so read no more than needed.
             kwargs["Limit"] = want - len(rows) + 1 if not filters else max(want, 100)
-            resp = self.store.query(index, **kwargs)
+            page = self.store.query(index, **kwargs)
             result.queries += 1
-            for item in resp.get("Items", []):
+            for item in page.items:
                 row = JobSummary.from_item(item)
                 if before is not None and (row.created_at, row.job_id) >= before:
                     continue
                 rows.append(row)
-            last = resp.get("LastEvaluatedKey")
-            if not last:
+            if not page.last_key:
                 break
-            kwargs["ExclusiveStartKey"] = last
+            kwargs["ExclusiveStartKey"] = page.last_key
         rows.sort(key=lambda r: (r.created_at, r.job_id), reverse=True)
         return rows[:want]
 
@@ -311,12 +310,11 @@ class JobIndex:
             "ExpressionAttributeValues": {":s": {"S": state}}}
         total = 0
         while True:
-            resp = self.store.query(STATE_INDEX, **kwargs)
-            total += int(resp.get("Count", 0))
-            last = resp.get("LastEvaluatedKey")
-            if not last:
+            page = self.store.query(STATE_INDEX, **kwargs)
+            total += page.count
+            if not page.last_key:
                 return total
-            kwargs["ExclusiveStartKey"] = last
+            kwargs["ExclusiveStartKey"] = page.last_key
 
     def counts(self, states: Sequence[str]) -> dict[str, int]:
         return {state: self.count(state) for state in states}

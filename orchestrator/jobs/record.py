@@ -23,14 +23,11 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
+from orchestrator.aws.jobs_table import Item, deserialize_item, serialize_item
 from orchestrator.aws.tables import week_bucket
 from orchestrator.errors import AutoLambdaError
 from states import Status
 
-_ser = TypeSerializer()
-_deser = TypeDeserializer()
 _FINISHED = frozenset({Status.SUCCEEDED.value, Status.FAILED.value})
 # Earlier runs kept on a record (``replay --restart``): their summaries; their events stay
 # in the history table (records of earlier releases kept up to 200 events inline).
@@ -194,7 +191,7 @@ class JobRecord:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)
                 if not f.metadata.get(_RUNTIME)}
 
-    def to_item(self) -> dict[str, Any]:
+    def to_item(self) -> Item:
         plain = self._stored()
         plain["snapshot"] = json.dumps(self.snapshot, separators=(",", ":"), default=str)
         plain["previous_runs"] = (json.dumps(self.previous_runs, separators=(",", ":"),
@@ -211,11 +208,11 @@ class JobRecord:
         plain["created_week"] = week_bucket(self.created_at)  # the listing index's bucket
         clean = {k: v for k, v in plain.items() if v is not None and v != ""}
         clean = json.loads(json.dumps(clean), parse_float=Decimal)
-        return {k: _ser.serialize(v) for k, v in clean.items()}
+        return serialize_item(clean)
 
     @classmethod
-    def from_item(cls, item: dict[str, Any], loader: HistoryLoader | None = None) -> JobRecord:
-        raw = {k: _deser.deserialize(v) for k, v in item.items()}
+    def from_item(cls, item: Item, loader: HistoryLoader | None = None) -> JobRecord:
+        raw: dict[str, Any] = deserialize_item(item)
         for k, v in list(raw.items()):
             if isinstance(v, Decimal):
                 raw[k] = (int(v) if k in {"version", "redrive_count", "history_offset",
