@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["BOTOCORE", "HISTORY_BATCH", "JOB_WRITE", "LAMBDA_CONFLICT", "LAMBDA_SETTLE",
-           "LAMBDA_WRITE", "WORKFLOW", "Backoff", "BotocoreRetries", "SendBudget",
+           "LAMBDA_WRITE", "QUEUE_SETTLE", "WORKFLOW", "Backoff", "BotocoreRetries", "SendBudget",
            "WorkflowRetry", "compute_backoff", "max_sends"]
 
 
@@ -122,6 +122,12 @@ JOB_WRITE = SendBudget(sends=JOB_WRITE_CALLS - 1 + BOTOCORE.sends)
 HISTORY_BATCH = SendBudget(sends=JOB_WRITE_CALLS + BOTOCORE.sends,
                            backoff=Backoff(base=0.05, factor=2.0, max_delay=0.4))
 
+# An SQS delete or visibility change whose outcome stayed unknown is sent again (a
+# repeat of one that landed finds the message gone, which is success): three sends when
+# botocore could not retry, one botocore round when it could.
+QUEUE_SETTLE_CALLS = 3
+QUEUE_SETTLE = SendBudget(sends=QUEUE_SETTLE_CALLS - 1 + BOTOCORE.sends)
+
 # Polling a Lambda function until its change is applied: reads only, never a resend.
 LAMBDA_SETTLE = Backoff(base=1.0, factor=2.0, max_delay=10.0)
 LAMBDA_SETTLE_TIMEOUT = 300.0
@@ -136,4 +142,4 @@ def max_sends() -> int:
     Retry), or a job-table write (the door's budget; the runner writes outside steps,
     so the workflow never repeats it), whichever is more."""
     return max(LAMBDA_WRITE.sends * WORKFLOW.runs, JOB_WRITE.sends, HISTORY_BATCH.sends,
-               BOTOCORE.sends * WORKFLOW.runs)
+               QUEUE_SETTLE.sends, BOTOCORE.sends * WORKFLOW.runs)

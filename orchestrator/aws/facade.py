@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
 
 import boto3
 import botocore.config
@@ -20,13 +19,19 @@ import botocore.exceptions
 from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
 from orchestrator.aws.functions import Functions
 from orchestrator.aws.jobs_table import JobsTable
+from orchestrator.aws.metrics import Metrics
+from orchestrator.aws.objects import MISSING_CODES as S3_MISSING_CODES
+from orchestrator.aws.objects import Objects
+from orchestrator.aws.roles import Roles
+from orchestrator.aws.scaling import Scaling
+from orchestrator.aws.traces import Traces
 from orchestrator.aws.types import BotoClient
 from orchestrator.config import Settings
 from orchestrator.errors import AutoLambdaError
 from orchestrator.retries import BOTOCORE
 
 __all__ = ["S3_MISSING_CODES", "Aws", "AwsError", "BotoClient", "as_user_error", "aws_call",
-           "classify_client_error", "error_code", "s3_version_etag"]
+           "classify_client_error", "error_code"]
 
 
 def classify_client_error(exc: BaseException, where: str) -> AwsError | None:
@@ -39,18 +44,6 @@ def as_user_error(exc: BaseException) -> AutoLambdaError | None:
     """A botocore failure that reached the command line, as an error with a code and a
     hint; None for anything else."""
     return classify(exc, "aws.call")
-
-
-# What S3 answers (GetObject, HeadObject) when the object, its version or its bucket is gone.
-S3_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"})
-
-
-def s3_version_etag(resp: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The version id and unquoted etag of a PutObject/HeadObject response; None for
-    absent values and for the ``"null"`` version of an unversioned bucket."""
-    version = resp.get("VersionId")
-    etag = str(resp.get("ETag", "")).strip('"')
-    return (version if version and version != "null" else None), (etag or None)
 
 
 class Aws:
@@ -82,6 +75,26 @@ class Aws:
     @cached_property
     def functions(self) -> Functions:
         return Functions(self.client("lambda"))
+
+    @cached_property
+    def objects(self) -> Objects:
+        return Objects(self.client("s3"))
+
+    @cached_property
+    def roles(self) -> Roles:
+        return Roles(self.client("iam"))
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics(self.client("cloudwatch"))
+
+    @cached_property
+    def scaling(self) -> Scaling:
+        return Scaling(self.client("autoscaling"))
+
+    @cached_property
+    def traces(self) -> Traces:
+        return Traces(self.client("xray"))
 
     def jobs_table(self, sleep: Callable[[float], None] = time.sleep) -> JobsTable:
         return JobsTable(self.client("dynamodb"), self.settings.table_name,

@@ -19,6 +19,8 @@ from typing import Any
 from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws, aws_call
 from orchestrator.aws.lost_answers import outcome_unknown
+from orchestrator.aws.types import sends_per_call
+from orchestrator.retries import QUEUE_SETTLE
 
 # What SQS answers for a receipt handle whose message is gone or no longer in flight.
 GONE_CODES = frozenset({
@@ -30,8 +32,6 @@ MAX_DELAY_SECONDS = 900
 # The message attribute counting how many times a message was sent again as a fresh copy
 # (each copy starts its receive count, towards the redrive limit, at zero).
 COPIES_ATTRIBUTE = "AutoLambdaCopies"
-# Sends of a delete or visibility change whose outcome stayed unknown.
-_ATTEMPTS = 3
 
 DEPTH_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
@@ -119,18 +119,20 @@ class Queue:
     def _settle(self, where: str, call: Callable[[], object]) -> bool:
         """An idempotent call, sent again while its outcome is unknown; False when the
         message is gone (which is what a repeat of a landed delete finds)."""
-        for attempt in range(1, _ATTEMPTS + 1):
+        per_call = sends_per_call(self.aws.sqs)
+        sent = 0
+        while True:
             try:
                 with aws_call(where):
                     call()
             except AwsError as exc:
                 if _gone(exc):
                     return False
-                if not outcome_unknown(exc) or attempt == _ATTEMPTS:
+                sent += exc.sends if exc.sends is not None else per_call
+                if not outcome_unknown(exc) or not QUEUE_SETTLE.may_send_again(sent, per_call):
                     raise
                 continue
             return True
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def redrive_limit(self) -> int | None:
         """The queue's maxReceiveCount (None: no dead-letter queue)."""

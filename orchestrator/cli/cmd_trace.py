@@ -42,12 +42,11 @@ def fetch_xray(aws: Aws, trace_id: str, timeline: list[dict[str, Any]]) -> dict[
     """The trace summary, or ``{"trace_id", "found": False, "error", "error_code"}`` when
     X-Ray fails (the code is AWS's, or ours for transient faults)."""
     # imported on use, for start-up time: other commands (and --help) must not load it
-    from orchestrator.aws.facade import aws_call, error_code
+    from orchestrator.aws.facade import error_code
     from orchestrator.tracing.timeline import summarize_trace
 
     try:
-        with aws_call("xray.batch_get_traces"):
-            resp = aws.xray.batch_get_traces(TraceIds=[trace_id])
+        resp = aws.traces.batch_get([trace_id])
     except Exception as exc:
         code = getattr(exc, "code", None) or error_code(exc) or type(exc).__name__
         return {"trace_id": trace_id, "found": False, "error": str(exc), "error_code": code}

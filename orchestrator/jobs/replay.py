@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from orchestrator.aws.facade import S3_MISSING_CODES, Aws, aws_call, error_code, s3_version_etag
+from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Queue
 from orchestrator.errors import BadEvent
 from orchestrator.intake.events import parse_message, s3_event_body
@@ -147,14 +147,10 @@ def _selected(rec: JobRecord, request: Request, now: float) -> bool:
 
 
 def head_now(aws: Aws, bucket: str, key: str) -> ObjectNow:
-    try:
-        with aws_call(f"s3.head_object({key})"):
-            head = aws.s3.head_object(Bucket=bucket, Key=key)
-    except Exception as exc:
-        if error_code(exc) in S3_MISSING_CODES:
-            return ObjectNow(exists=False)
-        raise
-    return ObjectNow(True, *s3_version_etag(head))
+    head = aws.objects.head(bucket, key)
+    if head is None:
+        return ObjectNow(exists=False)
+    return ObjectNow(True, head.version_id, head.etag)
 
 
 def receive_dlq(aws: Aws, dlq_url: str, limit: int, visibility: int) -> list[DlqMessage]:
