@@ -9,7 +9,8 @@ declaration, not here; ``TRANSIENT_CODES`` is the list that declaration uses.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+from orchestrator.types import JsonObject
 
 
 class AutoLambdaError(Exception):
@@ -18,7 +19,7 @@ class AutoLambdaError(Exception):
     code: str = "InternalError"
 
     def __init__(self, message: str, *, code: str | None = None, hint: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+                 details: JsonObject | None = None) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
@@ -29,8 +30,8 @@ class AutoLambdaError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": str(self)}
+    def as_dict(self) -> JsonObject:
+        out: JsonObject = {"code": self.code, "message": str(self)}
         if self.details:
             out["details"] = self.details
         return out

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
 import botocore.exceptions
 
 from orchestrator.errors import AutoLambdaError, TransientError
+from orchestrator.types import JsonObject
 
 THROTTLED = "AwsThrottled"
 SERVER_ERROR = "AwsServerError"
@@ -119,9 +119,11 @@ class AwsTransientError(AwsError, TransientError):
     """An AwsError the workflow retries (its code is in ``RETRIED``)."""
 
 
-def _make(message: str, *, code: str, **kw: Any) -> AwsError:
+def _make(message: str, *, code: str, service: str, operation: str, aws_code: str = "",
+          request_id: str | None = None, status: int = 0) -> AwsError:
     cls = AwsTransientError if code in RETRIED else AwsError
-    return cls(message, code=code, **kw)
+    return cls(message, code=code, service=service, operation=operation, aws_code=aws_code,
+               request_id=request_id, status=status)
 
 
 def error_code(exc: BaseException) -> str:
@@ -158,7 +160,7 @@ def split_where(where: str) -> tuple[str, str]:
     return service, rest
 
 
-def _request_id(response: dict[str, Any]) -> str | None:
+def _request_id(response: JsonObject) -> str | None:
     meta = response.get("ResponseMetadata") or {}
     headers = meta.get("HTTPHeaders") or {}
     rid = (meta.get("RequestId") or headers.get("x-amzn-requestid")

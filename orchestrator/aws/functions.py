@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypedDict, TypeVar, cast
+from typing import NoReturn, TypedDict, TypeVar, cast
 
 from orchestrator.aws.errors import AwsError, aws_call
 from orchestrator.aws.lost_answers import ALREADY_DONE, write_or_confirm
@@ -40,6 +40,7 @@ from orchestrator.retries import (
     SendBudget,
     compute_backoff,
 )
+from orchestrator.types import JsonMapping
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class Published:
     function_arn: str  # without the ``:version`` suffix
 
 
-def _config(raw: Mapping[str, Any]) -> FunctionConfig:
+def _config(raw: JsonMapping) -> FunctionConfig:
     return cast(FunctionConfig, dict(raw))
 
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws, aws_call
 from orchestrator.aws.lost_answers import outcome_unknown
 from orchestrator.aws.types import sends_per_call
 from orchestrator.retries import QUEUE_SETTLE
+from orchestrator.types import JsonObject
 
 # What SQS answers for a receipt handle whose message is gone or no longer in flight.
 GONE_CODES = frozenset({
@@ -50,7 +50,7 @@ class Message:
     copies: int = 0  # how many times this message was sent again as a fresh copy
 
     @classmethod
-    def from_sqs(cls, raw: dict[str, Any]) -> Message:
+    def from_sqs(cls, raw: JsonObject) -> Message:
         attrs = raw.get("Attributes") or {}
         copies = ((raw.get("MessageAttributes") or {}).get(COPIES_ATTRIBUTE) or {}).get(
             "StringValue")
@@ -77,7 +77,7 @@ class Queue:
     def receive(self, max_messages: int, *, wait_seconds: int = 0,
                 visibility: int | None = None) -> list[Message]:
         """Up to ``max_messages`` (1..10), hidden for ``visibility`` seconds."""
-        kwargs: dict[str, Any] = {
+        kwargs: JsonObject = {
             "QueueUrl": self.url, "MaxNumberOfMessages": max(1, min(10, max_messages)),
             "WaitTimeSeconds": wait_seconds,
             "MessageSystemAttributeNames": ["AWSTraceHeader", "ApproximateReceiveCount"],
@@ -93,7 +93,7 @@ class Queue:
         id. ``copies``: how many times it has been sent again as a fresh copy. Sending
         again after a lost answer makes a duplicate, which the worker recognises (one
         upload, one job), never a second job."""
-        kwargs: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": body}
+        kwargs: JsonObject = {"QueueUrl": self.url, "MessageBody": body}
         if delay > 0:
             kwargs["DelaySeconds"] = min(int(delay), MAX_DELAY_SECONDS)
         if copies > 0:

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from types import FrameType
 
 import click
 
@@ -87,7 +87,7 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
                redrive_limit=Queue(rt.aws, queue_url, "jobs").redrive_limit())
     signals = {"count": 0}
 
-    def on_signal(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         signals["count"] += 1
         if signals["count"] > 1:
             log.warning("second signal %s: exiting now; leases and messages expire on "

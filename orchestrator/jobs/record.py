@@ -21,11 +21,11 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Any
 
 from orchestrator.aws.jobs_table import Item, deserialize_item, serialize_item
 from orchestrator.aws.tables import week_bucket
 from orchestrator.errors import AutoLambdaError
+from orchestrator.types import JsonObject
 from states import Status
 
 _FINISHED = frozenset({Status.SUCCEEDED.value, Status.FAILED.value})
@@ -40,7 +40,7 @@ MAX_PREVIOUS_ERROR_CHARS = 1_000
 _RUNTIME = "runtime"
 _IN_MEMORY = {_RUNTIME: True}
 
-HistoryLoader = Callable[["JobRecord"], Iterable[dict[str, Any]]]
+HistoryLoader = Callable[["JobRecord"], Iterable[JsonObject]]
 
 
 class HistoryNotLoaded(AutoLambdaError):
@@ -71,26 +71,26 @@ class JobRecord:
     # The SQS message id the lease holder works from (None: not driven by a message).
     lease_message: str | None = None
     redrive_count: int = 0
-    error: dict[str, Any] | None = None
-    artifact: dict[str, Any] | None = None
+    error: JsonObject | None = None
+    artifact: JsonObject | None = None
     function_arn: str | None = None
     published_version: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
     finished_at: float | None = None
     trace_id: str | None = None
-    snapshot: dict[str, Any] = field(default_factory=dict)
+    snapshot: JsonObject = field(default_factory=dict)
     # The history-table number of the current execution's first event: the events of
     # earlier runs (``replay --restart``) come before it.
     history_offset: int = 0
     # Events committed with this item but not yet in the history table: numbered from
     # ``tail_seq`` (a history-table number); the next save copies them there.
     tail_seq: int = 0
-    tail: list[dict[str, Any]] = field(default_factory=list)
+    tail: list[JsonObject] = field(default_factory=list)
     # Earlier executions of this job (``replay --restart``), oldest first: each a summary
     # {"run", "state", "error", "started_at", "finished_at", "redrive_count",
     #  "published_version", "history_from", "events"} (older records: "history" inline).
-    previous_runs: list[dict[str, Any]] = field(default_factory=list)
+    previous_runs: list[JsonObject] = field(default_factory=list)
     # Which save wrote this item (a fresh id per write): how a write whose answer was
     # lost is recognised as ours when the item is read back.
     write_id: str | None = None
@@ -99,14 +99,14 @@ class JobRecord:
     # Events of the current execution this item counts (in the table or its tail).
     events_written: int = field(default=0, repr=False, compare=False, metadata=_IN_MEMORY)
     # Events the next save writes, numbered from ``events_written``.
-    pending_events: list[dict[str, Any]] = field(default_factory=list, repr=False,
+    pending_events: list[JsonObject] = field(default_factory=list, repr=False,
                                                  compare=False, metadata=_IN_MEMORY)
     _loader: HistoryLoader | None = field(default=None, repr=False, compare=False,
                                           metadata=_IN_MEMORY)
     # The tail as it was before a write that may not land (the store restores it).
-    _staged: tuple[int, list[dict[str, Any]]] = field(
+    _staged: tuple[int, list[JsonObject]] = field(
         default=(0, []), repr=False, compare=False, metadata=_IN_MEMORY)
-    _events: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False,
+    _events: list[JsonObject] | None = field(default=None, repr=False, compare=False,
                                                  metadata=_IN_MEMORY)
 
     @property
@@ -127,7 +127,7 @@ class JobRecord:
         return len(self.snapshot.get("history", []))
 
     @property
-    def uncopied(self) -> tuple[int, list[dict[str, Any]]]:
+    def uncopied(self) -> tuple[int, list[JsonObject]]:
         """The committed events not yet in the history table and the number of the first:
         the tail (all the inline events, for an earlier release's record)."""
         return self.tail_seq, self.tail
@@ -135,7 +135,7 @@ class JobRecord:
     def archive_run(self) -> None:
         """Keep the current run's summary in ``previous_runs`` (its events stay where they
         are) and clear what belonged to it, before a new execution starts on this record."""
-        summary: dict[str, Any] = {
+        summary: JsonObject = {
             "run": len(self.previous_runs) + 1, "state": self.state,
             "error": _short_error(self.error, MAX_PREVIOUS_ERROR_CHARS),
             "started_at": self.snapshot.get("started_at", self.created_at),
@@ -154,7 +154,7 @@ class JobRecord:
         self.finished_at = None
 
     @property
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[JsonObject]:
         """The current execution's events, oldest first: inline for records of earlier
         releases, else read page by page from the history table on first use."""
         if not self.paged:
@@ -173,10 +173,10 @@ class JobRecord:
         self._loader = loader
         self._events = None
 
-    def set_error(self, error: dict[str, Any] | None) -> None:
+    def set_error(self, error: JsonObject | None) -> None:
         self.error = _short_error(error, MAX_ERROR_MESSAGE_CHARS)
 
-    def to_json(self, *, with_history: bool = True) -> dict[str, Any]:
+    def to_json(self, *, with_history: bool = True) -> JsonObject:
         """The documented ``--json`` shape of a job (``with_history=False``: without its
         history, for callers that write the events as they read them)."""
         hidden = {"snapshot", "write_id", "tail", "tail_seq"}  # storage, not the job
@@ -187,7 +187,7 @@ class JobRecord:
         return out
 
     # ---- DynamoDB mapping ----
-    def _stored(self) -> dict[str, Any]:
+    def _stored(self) -> JsonObject:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)
                 if not f.metadata.get(_RUNTIME)}
 
@@ -212,7 +212,7 @@ class JobRecord:
 
     @classmethod
     def from_item(cls, item: Item, loader: HistoryLoader | None = None) -> JobRecord:
-        raw: dict[str, Any] = deserialize_item(item)
+        raw: JsonObject = deserialize_item(item)
         for k, v in list(raw.items()):
             if isinstance(v, Decimal):
                 raw[k] = (int(v) if k in {"version", "redrive_count", "history_offset",
@@ -235,7 +235,7 @@ class JobRecord:
         return rec
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -243,7 +243,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _short_error(error: dict[str, Any] | None, limit: int) -> dict[str, Any] | None:
+def _short_error(error: JsonObject | None, limit: int) -> JsonObject | None:
     if not error:
         return error
     message = error.get("message")

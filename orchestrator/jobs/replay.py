@@ -29,7 +29,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Queue
@@ -39,6 +38,7 @@ from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, start_execution
 from orchestrator.jobs.store import JobNotFound, JobStore
 from orchestrator.jobs.workflow import DEPLOYMENT, STATES_WITHOUT_SOURCE
+from orchestrator.types import JsonObject
 from states import Execution
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class Action:
     from_state: str | None = None
     message_id: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
@@ -103,7 +103,7 @@ class Result:
     detail: str = ""
     job_id: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"action": self.action.to_dict(), "ok": self.ok, "detail": self.detail,
                 **({"job_id": self.job_id} if self.job_id else {})}
 

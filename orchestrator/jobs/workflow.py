@@ -13,10 +13,9 @@ are terminal, which step runs where, and which steps need the uploaded object.
 
 from __future__ import annotations
 
-from typing import Any
-
 from orchestrator.errors import TRANSIENT_CODES
 from orchestrator.retries import WORKFLOW
+from orchestrator.types import JsonObject
 from states import Catcher, Definition, FailState, Retrier, SucceedState, TaskState
 from states.export import to_asl, to_dot, to_mermaid
 
@@ -80,7 +79,7 @@ def mermaid() -> str:
     return to_mermaid(DEPLOYMENT)
 
 
-def asl() -> dict[str, Any]:
+def asl() -> JsonObject:
     """The workflow as Amazon States Language."""
     return to_asl(DEPLOYMENT)
 

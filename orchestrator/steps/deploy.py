@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.functions import (
@@ -53,6 +53,7 @@ from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Artifact
 from orchestrator.steps.manifest import AppSpec
 from orchestrator.tenancy import check_owner, ownership_tags
+from orchestrator.types import JsonMapping, JsonObject
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +71,17 @@ class DeployResult:
     published: bool
     previous_live: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
     to_json = to_dict
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> DeployResult:
+    def from_json(cls, raw: JsonMapping) -> DeployResult:
         return cls.from_dict(raw)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DeployResult:
+    def from_dict(cls, data: JsonMapping) -> DeployResult:
         return cls(
             function_name=str(data["function_name"]),
             function_arn=str(data["function_arn"]),

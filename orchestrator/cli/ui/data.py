@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from orchestrator.aws.facade import Aws, error_code
 from orchestrator.aws.metrics import metric_query
@@ -24,6 +24,12 @@ from orchestrator.config import LIVE_ALIAS, METRIC_NAMESPACE
 from orchestrator.jobs.listing import JobIndex, ListPage, ListQuery, all_states
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
+from orchestrator.types import JsonObject
+
+if TYPE_CHECKING:
+    # the replay planner and the runner load on first use: most pages never act
+    from orchestrator.jobs.replay import Action, Result
+    from orchestrator.jobs.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +139,7 @@ class ConsoleData:
             else rec.function_arn
         return self.aws.functions.alias_version(name, LIVE_ALIAS)
 
-    def trace(self, rec: JobRecord) -> tuple[str | None, dict[str, Any] | None]:
+    def trace(self, rec: JobRecord) -> tuple[str | None, JsonObject | None]:
         """The trace id and the X-Ray ``BatchGetTraces`` answer (None when unavailable)."""
         from orchestrator.cli.cmd_trace import _trace_id_of
 
@@ -193,14 +199,14 @@ class ConsoleData:
         return {"visible": depth.visible, "in_flight": depth.in_flight}
 
     # ---- actions: plan, then execute (orchestrator.jobs.replay) ----
-    def replay_plan(self, job_id: str, restart: bool) -> list[Any]:
+    def replay_plan(self, job_id: str, restart: bool) -> list[Action]:
         from orchestrator.jobs.replay import Request, gather, plan
 
         request = Request(job_ids=(job_id,), restart=restart)
         facts = gather(request, self.store, self.aws, self.clock())
         return plan(request, facts)
 
-    def replay(self, job_id: str, restart: bool) -> list[Any]:
+    def replay(self, job_id: str, restart: bool) -> list[Result]:
         from orchestrator.jobs.replay import Executor, Request, gather, plan
 
         request = Request(job_ids=(job_id,), restart=restart)
@@ -208,7 +214,7 @@ class ConsoleData:
         actions = plan(request, facts)
         return Executor(self._runner(), self.aws, self.aws.queue_url()).apply(actions, facts)
 
-    def dlq_plan(self) -> list[Any]:
+    def dlq_plan(self) -> list[Action]:
         from orchestrator.jobs.replay import Request, gather, plan, release_dlq
 
         url = self.aws.queue_url(self.settings.dlq_name)
@@ -217,7 +223,7 @@ class ConsoleData:
         release_dlq(self.aws, url, facts.dlq)
         return plan(request, facts)
 
-    def bring_back(self) -> list[Any]:
+    def bring_back(self) -> list[Result]:
         from orchestrator.jobs.replay import Executor, Request, gather, plan
 
         url = self.aws.queue_url(self.settings.dlq_name)
@@ -227,13 +233,13 @@ class ConsoleData:
         return Executor(self._runner(), self.aws, self.aws.queue_url(), url).apply(
             actions, facts)
 
-    def _runner(self) -> Any:
+    def _runner(self) -> JobRunner:
         from orchestrator.jobs.runtime import build_runtime
 
         return build_runtime(self.settings, aws=self.aws).runner
 
 
-def safe_json(value: Any, limit: int = 600) -> str:
+def safe_json(value: object, limit: int = 600) -> str:
     """A value as short JSON text for a page (never more than ``limit`` characters)."""
     text = json.dumps(value, default=str, sort_keys=True)
     return text if len(text) <= limit else text[:limit - 1] + "…"
