@@ -5,10 +5,11 @@ budgets never multiply:
 
 - botocore (``BOTOCORE``): throttling, 5xx and network failures inside one call;
   3 retries, so 4 sends.
-- a door (``LAMBDA_WRITE``, ``JOB_WRITE``, ``HISTORY_BATCH``): Lambda's
-  ResourceConflictException (an earlier change still being applied), a job-table write
-  whose answer was lost, history events DynamoDB left unprocessed; one budget of sends
-  that counts botocore's too.
+- a door (``LAMBDA_WRITE``, ``JOB_WRITE``, ``HISTORY_BATCH``, ``QUEUE_SETTLE``):
+  Lambda's ResourceConflictException (an earlier change still being applied), a
+  job-table write whose answer was lost, history events DynamoDB left unprocessed, an
+  SQS delete or visibility change with an unknown outcome; one budget of sends that
+  counts botocore's too.
 - the workflow (``WORKFLOW``): a step that failed with a transient code runs again;
   4 retries, so 5 runs.
 
