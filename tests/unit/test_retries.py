@@ -4,6 +4,9 @@ multiply past."""
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
@@ -104,3 +107,46 @@ def test_conflicts_and_botocore_retries_share_one_budget() -> None:
 
 def test_a_refusal_is_sent_once() -> None:
     assert _sends_until_given_up([("InvalidParameterValueException", 400, 0)]) == 1
+
+
+REPO = Path(__file__).resolve().parents[2]
+_BUDGET_NAME = re.compile(r"ATTEMPT|RETRIES|RETRY|BACKOFF")
+
+
+def budgets_outside_the_policy(root: Path) -> list[str]:
+    """Retry numbers written down anywhere but ``orchestrator/retries.py``: a constant
+    (an upper-case name) named like a budget, or a literal ``max_attempts=`` or
+    ``attempts=`` argument."""
+    found: list[str] = []
+    for package in ("orchestrator", "worker", "checker"):
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root)
+            if rel == Path("orchestrator/retries.py"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                        and isinstance(node.value.value, int):
+                    names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+                    found += [f"{rel}:{node.lineno} {n}" for n in names
+                              if n.isupper() and _BUDGET_NAME.search(n)]
+                if isinstance(node, ast.Call):
+                    found += [f"{rel}:{node.lineno} {k.arg}=" for k in node.keywords
+                              if k.arg in ("max_attempts", "attempts", "total_max_attempts")
+                              and isinstance(k.value, ast.Constant)]
+    return found
+
+
+def test_no_retry_budget_is_written_down_outside_the_policy() -> None:
+    assert budgets_outside_the_policy(REPO) == []
+
+
+def test_the_budget_check_sees_a_stray_budget(tmp_path: Path) -> None:
+    (tmp_path / "orchestrator" / "steps").mkdir(parents=True)
+    (tmp_path / "worker").mkdir()
+    (tmp_path / "checker").mkdir()
+    (tmp_path / "orchestrator" / "steps" / "loop.py").write_text(
+        "_WRITE_ATTEMPTS = 4\nRetrier(('X',), max_attempts=3)\n")
+    assert budgets_outside_the_policy(tmp_path) == [
+        "orchestrator/steps/loop.py:1 _WRITE_ATTEMPTS",
+        "orchestrator/steps/loop.py:2 max_attempts=",
+    ]
