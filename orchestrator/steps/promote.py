@@ -6,8 +6,9 @@ A failed re-check puts ``live`` back on the earlier version without routing and 
 the step with the check's code. The bake sleeps in slices with a heartbeat after each,
 so it stays inside the state's heartbeat timeout; a retried step starts over from the
 alias as it finds it. Every alias write (create, update, each routing change) is
-compared with the alias as Lambda holds it, before and after an unclear failure, so a
-write whose answer was lost is never repeated into a conflict. Touches only the alias;
+compared with the alias as Lambda holds it, before and after an unclear failure, by the
+Lambda door (``aws.functions.point_alias``), so a write whose answer was lost is never
+repeated into a conflict. Touches only the alias;
 never publishes or builds.
 """
 
@@ -15,11 +16,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from orchestrator.aws.facade import Aws
-from orchestrator.aws.functions import Alias
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.steps import rehydrate
 from orchestrator.steps.context import StepContext
@@ -69,12 +69,6 @@ def run(ctx: StepContext, check: Check = check_version) -> Promoted:
                             weights=tuple(spec.deploy_weights),
                             bake_seconds=spec.deploy_bake_seconds, previous_live=previous,
                             rechecks=rechecks))
-
-
-def alias_points_at(alias: Alias, version: str,
-                    weights: Mapping[str, float] | None = None) -> bool:
-    """True when ``alias`` sends its traffic to ``version`` with exactly ``weights``."""
-    return alias.points_at(version, weights)
 
 
 def _set_alias(aws: Aws, function_name: str, version: str,
