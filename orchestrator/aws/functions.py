@@ -75,6 +75,7 @@ class FunctionConfig(TypedDict, total=False):
     TracingConfig: TracingConfig
     Architectures: list[str]
     CodeSha256: str
+    CodeSize: int
     State: str
     StateReason: str
     LastUpdateStatus: str
@@ -384,6 +385,22 @@ class Functions:
             return Published(version, unqualified(str(answer["FunctionArn"]), version))
 
         return write_or_confirm(publish, confirm, where=where)
+
+    def delete_version(self, name: str, version: str) -> bool:
+        """Delete one published version (never $LATEST). False when it was gone already
+        (a repeat after a lost answer finds it so). A version an alias points at is
+        refused (``AwsConflict``): a conflict that waiting would not end, so it is not
+        ridden out."""
+        if version == "$LATEST":
+            raise ValueError("$LATEST is not a published version")
+        try:
+            with aws_call(f"lambda.delete_function({name}:{version})"):
+                self._lambda.delete_function(FunctionName=name, Qualifier=version)
+        except AwsError as exc:
+            if exc.aws_code == _NOT_FOUND:
+                return False
+            raise
+        return True
 
     # ---- the alias ----
     def point_alias(self, name: str, alias: str, version: str,

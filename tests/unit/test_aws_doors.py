@@ -104,3 +104,20 @@ def test_budgets_fit_one_botocore_round() -> None:
     for budget in (JOB_WRITE, QUEUE_SETTLE):
         assert budget.may_send_again(0)
         assert not budget.may_send_again(budget.sends - BOTOCORE.sends + 1)
+
+
+def test_deleting_a_version_that_is_gone_is_done() -> None:
+    class Lambda:
+        def __init__(self) -> None:
+            self.deleted: list[tuple[str, str]] = []
+
+        def delete_function(self, FunctionName: str, Qualifier: str) -> None:
+            if (FunctionName, Qualifier) in self.deleted:
+                raise _error("ResourceNotFoundException", 404, operation="DeleteFunction")
+            self.deleted.append((FunctionName, Qualifier))
+
+    door = Functions(Lambda())
+    assert door.delete_version("f", "3") is True
+    assert door.delete_version("f", "3") is False
+    with pytest.raises(ValueError):
+        door.delete_version("f", "$LATEST")
