@@ -18,7 +18,7 @@ import threading
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.config import Settings
 
@@ -77,11 +77,20 @@ class InstanceConfig:
         )
 
 
+class ScalingDoor(Protocol):
+    """What the guard needs of Auto Scaling (``orchestrator.aws.scaling.Scaling``)."""
+
+    def set_instance_protection(self, group: str, instance_id: str,
+                                protected: bool) -> None: ...
+
+    def complete_lifecycle_action(self, hook: str, group: str, instance_id: str) -> None: ...
+
+
 class ScaleInGuard:
     """Protects the instance from scale-in while at least one job runs; lifts it when
     the worker is idle. ``job_started``/``job_finished`` are called around each message."""
 
-    def __init__(self, autoscaling: Callable[[], Any], config: InstanceConfig) -> None:
+    def __init__(self, autoscaling: Callable[[], ScalingDoor], config: InstanceConfig) -> None:
         self._client = autoscaling
         self.config = config
         self._lock = threading.Lock()
@@ -93,10 +102,8 @@ class ScaleInGuard:
             return
         self.calls.append(protected)
         try:
-            self._client().set_instance_protection(
-                InstanceIds=[self.config.instance_id],
-                AutoScalingGroupName=self.config.group_name,
-                ProtectedFromScaleIn=protected)
+            self._client().set_instance_protection(self.config.group_name,
+                                                   self.config.instance_id, protected)
         except Exception as exc:
             log.warning("could not %s scale-in protection of %s: %s",
                         "set" if protected else "lift", self.config.instance_id, exc)
@@ -120,9 +127,8 @@ class ScaleInGuard:
         if cfg.instance_id is None or not cfg.lifecycle:
             return False
         try:
-            self._client().complete_lifecycle_action(
-                LifecycleHookName=cfg.drain_hook, AutoScalingGroupName=cfg.group_name,
-                LifecycleActionResult="CONTINUE", InstanceId=cfg.instance_id)
+            self._client().complete_lifecycle_action(cfg.drain_hook, cfg.group_name,
+                                                     cfg.instance_id)
         except Exception as exc:
             log.info("no lifecycle action completed for %s (%s): not a scale-in",
                      cfg.instance_id, exc)

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -121,7 +122,7 @@ def _start_ui(stack: Any, port: int, err: bool = False) -> Any:
     return console
 
 
-def _interrupt(signum: int, frame: Any) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 

@@ -226,7 +226,7 @@ def test_scale_in_protection_is_held_while_jobs_run(pipeline: Pipeline) -> None:
     settings = pipeline.aws.settings
     config = InstanceConfig.from_env({"AUTO_LAMBDA_INSTANCE_ID": instance}, settings,
                                      lookup=lambda: pytest.fail("IMDS must not be asked"))
-    guard = ScaleInGuard(lambda: pipeline.aws.autoscaling, config)
+    guard = ScaleInGuard(lambda: pipeline.aws.scaling, config)
 
     def protected() -> bool:
         inst = pipeline.aws.autoscaling.describe_auto_scaling_instances(
@@ -255,17 +255,20 @@ def test_instance_protection_is_off_locally_and_never_asks_imds(pipeline: Pipeli
 
 
 def test_the_termination_hook_is_completed_with_continue() -> None:
-    calls: list[dict[str, Any]] = []
+    calls: list[tuple[str, str, str]] = []
 
     class FakeAutoScaling:
-        def complete_lifecycle_action(self, **kwargs: Any) -> None:
-            calls.append(kwargs)
+        def set_instance_protection(self, group: str, instance_id: str,
+                                    protected: bool) -> None:
+            raise AssertionError("not asked for")
+
+        def complete_lifecycle_action(self, hook: str, group: str, instance_id: str) -> None:
+            calls.append((hook, group, instance_id))
 
     config = InstanceConfig(instance_id="i-123", group_name="g", drain_hook="h",
                             protection=True)
     assert ScaleInGuard(FakeAutoScaling, config).complete_termination()
-    assert calls == [{"LifecycleHookName": "h", "AutoScalingGroupName": "g",
-                      "LifecycleActionResult": "CONTINUE", "InstanceId": "i-123"}]
+    assert calls == [("h", "g", "i-123")]
 
 
 def test_a_test_event_and_an_unexpected_bucket_are_acknowledged_without_work(

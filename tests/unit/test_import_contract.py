@@ -45,6 +45,8 @@ def test_the_tree_keeps_every_contract() -> None:
      "states.driver -> orchestrator.config"),
     ("worker/loop.py", "import orchestrator.aws.faultproxy", "The pipeline never loads",
      "worker.loop -> orchestrator.aws.faultproxy"),
+    ("orchestrator/steps/fetch/step.py", "import botocore.exceptions", "Only the AWS doors",
+     "orchestrator.steps.fetch.step -> botocore"),
 ])
 def test_a_deliberate_violation_breaks_the_contract(tmp_path: Path, module: str,
                                                      bad_import: str, contract: str,

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from orchestrator.aws.facade import aws_call
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Artifact, Source, read_optional
 from orchestrator.steps.fetch.step import download_source
@@ -66,8 +65,9 @@ def package_zip(ctx: StepContext) -> Path:
     artifact = ctx.get(Artifact)
     if path.exists() and sha256_of(path) == artifact.sha256:
         return path
-    with written_whole(path) as tmp, aws_call("s3.download_file(artifact)"):
-        ctx.env.aws.s3.download_file(artifact.bucket, artifact.key, str(tmp))
+    with written_whole(path) as tmp:
+        ctx.env.aws.objects.download(artifact.bucket, artifact.key, tmp,
+                                     where="s3.download_file(artifact)")
     return path
 
 
