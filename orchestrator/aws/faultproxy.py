@@ -344,9 +344,3 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, "OK", [("Content-Type", "application/json")],
                    json.dumps(proxy.stats()).encode())
 
-
-def start_proxy(upstream: str, plan: FaultPlan | str | None = None, *,
-                port: int = 0) -> FaultProxy:
-    """A running proxy to ``upstream`` with ``plan`` (a FaultPlan or its text)."""
-    parsed = parse_faults(plan) if isinstance(plan, str) else plan
-    return FaultProxy(upstream, parsed, port=port).start()
