@@ -93,7 +93,7 @@ class Settings:
     # drills): import paths ``module:attribute`` from AUTO_LAMBDA_HOOKS, comma-separated.
     extra_hooks: tuple[str, ...] = ()
 
-    # ---- derived names (DESIGN.md "Resource names") ----
+    # ---- derived names (docs/architecture.md, "Contracts others rely on") ----
     @property
     def incoming_bucket(self) -> str:
         return f"{self.prefix}-incoming-{self.account_suffix}"
