@@ -86,12 +86,10 @@ class ScaleInGuard:
         self.config = config
         self._lock = threading.Lock()
         self._running = 0
-        self.calls: list[bool] = []  # protection states asked for, in order (for tests/logs)
 
     def _set(self, protected: bool) -> None:
         if not self.config.protection or self.config.instance_id is None:
             return
-        self.calls.append(protected)
         try:
             self._client().set_instance_protection(
                 InstanceIds=[self.config.instance_id],

@@ -226,7 +226,16 @@ def test_scale_in_protection_is_held_while_jobs_run(pipeline: Pipeline) -> None:
     settings = pipeline.aws.settings
     config = InstanceConfig.from_env({"AUTO_LAMBDA_INSTANCE_ID": instance}, settings,
                                      lookup=lambda: pytest.fail("IMDS must not be asked"))
-    guard = ScaleInGuard(lambda: pipeline.aws.autoscaling, config)
+    asked: list[bool] = []
+
+    class RecordingAutoScaling:
+        """The emulator's client, noting each protection state the guard asks for."""
+
+        def set_instance_protection(self, **kwargs: Any) -> Any:
+            asked.append(kwargs["ProtectedFromScaleIn"])
+            return pipeline.aws.autoscaling.set_instance_protection(**kwargs)
+
+    guard = ScaleInGuard(RecordingAutoScaling, config)
 
     def protected() -> bool:
         inst = pipeline.aws.autoscaling.describe_auto_scaling_instances(
@@ -240,7 +249,7 @@ def test_scale_in_protection_is_held_while_jobs_run(pipeline: Pipeline) -> None:
     assert protected()  # one job still runs
     guard.job_finished()
     assert not protected()
-    assert guard.calls == [True, False]
+    assert asked == [True, False]
 
 
 def test_instance_protection_is_off_locally_and_never_asks_imds(pipeline: Pipeline) -> None:
@@ -251,7 +260,7 @@ def test_instance_protection_is_off_locally_and_never_asks_imds(pipeline: Pipeli
     guard = ScaleInGuard(lambda: pytest.fail("no AWS call expected"), config)
     guard.job_started()
     guard.job_finished()
-    assert guard.calls == [] and guard.complete_termination() is False
+    assert guard.complete_termination() is False
 
 
 def test_the_termination_hook_is_completed_with_continue() -> None:
