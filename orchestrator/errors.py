@@ -91,16 +91,22 @@ TRANSIENT_CODES: tuple[str, ...] = (
 )
 
 
+DEV_TOOLS = "auto_lambda_dev"
+
+
 def require_extra(module: str, extra: str, feature: str) -> None:
     """Raise ``ExtraMissing`` unless ``module`` can be imported: the worker's install
-    leaves out what only local mode and the simulator use."""
+    leaves out what only local mode and the simulator use. Both are the development
+    tools (``devtools/``, the ``auto-lambda-dev`` distribution, ``DEV_TOOLS`` its package)
+    with one of their extras, ``local`` or ``sim``, so one pip line fixes either."""
     try:
         importlib.import_module(module)
     except ImportError as exc:
         raise AutoLambdaError(
             f"{feature} needs {module!r}, which this install does not have",
             code="ExtraMissing",
-            hint=f"install the {extra!r} extra: pip install 'auto-lambda[{extra}]'") from exc
+            hint=f"install the development tools with their {extra!r} extra, from a source "
+                 f"checkout of auto-lambda: pip install -e './devtools[{extra}]'") from exc
 
 
 class SandboxUnavailable(AutoLambdaError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli.examples import example_dir
+from auto_lambda_dev.examples import example_dir
 from orchestrator.errors import SandboxUnavailable
 from orchestrator.steps.checks.interpreters import find_interpreter
 from orchestrator.steps.checks.runner import run_local

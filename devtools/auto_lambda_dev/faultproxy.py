@@ -1,5 +1,5 @@
 """A fault proxy in front of the local endpoint: every AWS call passes through it, and a
-``FaultPlan`` (``orchestrator.aws.faultplan``) decides which ones fail before they reach
+``FaultPlan`` (``auto_lambda_dev.faultplan``) decides which ones fail before they reach
 the service, which take effect and then lose their answer (a 500, or a reset
 connection), and which are slowed down.
 
@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from orchestrator.aws.faultplan import Fault, FaultPlan, parse_faults
+from auto_lambda_dev.faultplan import Fault, FaultPlan, parse_faults
 
 log = logging.getLogger(__name__)
 
