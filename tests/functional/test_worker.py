@@ -224,8 +224,8 @@ def _group_with_instance(pipeline: Pipeline) -> str:
 def test_scale_in_protection_is_held_while_jobs_run(pipeline: Pipeline) -> None:
     instance = _group_with_instance(pipeline)
     settings = pipeline.aws.settings
-    config = InstanceConfig.from_env({"AUTO_LAMBDA_INSTANCE_ID": instance}, settings,
-                                     lookup=lambda: pytest.fail("IMDS must not be asked"))
+    config = InstanceConfig.from_settings(replace(settings, instance_id=instance),
+                                          lookup=lambda: pytest.fail("IMDS must not be asked"))
     asked: list[bool] = []
 
     class RecordingAutoScaling:
@@ -254,8 +254,8 @@ def test_scale_in_protection_is_held_while_jobs_run(pipeline: Pipeline) -> None:
 
 def test_instance_protection_is_off_locally_and_never_asks_imds(pipeline: Pipeline) -> None:
     local = pipeline.aws.settings.with_endpoint("http://127.0.0.1:1")
-    config = InstanceConfig.from_env({"AUTO_LAMBDA_INSTANCE_PROTECTION": "on"}, local,
-                                     lookup=lambda: pytest.fail("IMDS must not be asked"))
+    config = InstanceConfig.from_settings(replace(local, instance_protection=True),
+                                          lookup=lambda: pytest.fail("IMDS must not be asked"))
     assert not config.enabled
     guard = ScaleInGuard(lambda: pytest.fail("no AWS call expected"), config)
     guard.job_started()
