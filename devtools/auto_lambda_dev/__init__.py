@@ -4,7 +4,8 @@ instead of on AWS, kept out of the worker's install.
 - ``emulator`` (+ ``emulator_speed``): the embedded moto server of local mode.
 - ``faultplan`` / ``faultproxy``: the fault proxy ``local up --faults`` puts in front of it.
 - ``stack``: the local stack ``local up`` and ``demo`` run (the composition); ``demo`` and
-  ``examples``: the demo's logic and the sample apps it zips.
+  ``examples``: the demo's logic and the sample apps it zips; ``collector``: the X-Ray
+  daemon's stand-in, forwarding the workers' segments to the emulator.
 - ``autoscaler`` / ``localgroup`` / ``pool`` / ``localloop``: the local autoscaler, which
   does for worker processes what EC2 Auto Scaling does for instances (the emulator
   never scales a group), and the pieces ``local up`` wires around it.

@@ -55,7 +55,7 @@ class LocalStack:
 def _start_collector(aws: Aws, port: int) -> tuple[Any, str | None]:
     try:
         # imported on use, for start-up time: other commands (and --help) must not load it
-        from orchestrator.tracing.collector import Collector
+        from auto_lambda_dev.collector import Collector
     except ImportError:
         return None, None
     try:

@@ -18,7 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 # The development tools' modules, by the names they had in the wheel and have now.
 DEV_MODULES = ("emulator", "emulator_speed", "faultplan", "faultproxy", "stack", "demo",
-               "examples", "autoscaler", "localgroup", "localloop", "pool")
+               "examples", "collector", "autoscaler", "localgroup", "localloop", "pool")
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_from_the_wheel_alone_the_worker_runs_and_the_dev_tools_are_missing(
         archive.extractall(tmp_path)
     hidden = {str(REPO.resolve()), str((REPO / "devtools").resolve())}
     dev_modules = ["auto_lambda_dev", "auto_lambda_dev.emulator", "auto_lambda_dev.sim"]
-    for package in ("orchestrator.aws", "orchestrator.cli", "checker"):
+    for package in ("orchestrator.aws", "orchestrator.cli", "orchestrator.tracing", "checker"):
         dev_modules += [f"{package}.{m}" for m in DEV_MODULES]
     dev_modules.append("checker.sim")
     code = _FROM_THE_WHEEL.format(root=str(tmp_path), hidden=hidden, dev_modules=dev_modules)
