@@ -11,7 +11,7 @@ scales in on missing data.
 
 Rules: API errors are logged and counted, never raised out of the loop (a checker that
 dies stops all scaling). Clock and sleep are injected. This module decides no capacity;
-that is the Auto Scaling policy's job (or ``checker.autoscaler`` locally).
+that is the Auto Scaling policy's job (or ``auto_lambda_dev.autoscaler`` locally).
 """
 
 from __future__ import annotations

@@ -99,16 +99,26 @@ TRANSIENT_CODES: tuple[str, ...] = (
 )
 
 
+DEV_TOOLS = "auto_lambda_dev"
+
+
+# Extras of auto-lambda itself; any other extra is the development tools'.
+OWN_EXTRAS = frozenset({"otel"})
+
+
 def require_extra(module: str, extra: str, feature: str) -> None:
     """Raise ``ExtraMissing`` unless ``module`` can be imported: the worker's install
-    leaves out what only local mode and the simulator use."""
+    leaves out what only local mode and the simulator use (the development tools:
+    ``devtools/``, the ``auto-lambda-dev`` distribution, with its ``local`` or ``sim``
+    extra) and OpenTelemetry tracing (auto-lambda's own ``otel`` extra)."""
     try:
         importlib.import_module(module)
     except ImportError as exc:
-        raise AutoLambdaError(
-            f"{feature} needs {module!r}, which this install does not have",
-            code="ExtraMissing",
-            hint=f"install the {extra!r} extra: pip install 'auto-lambda[{extra}]'") from exc
+        hint = (f"pip install 'auto-lambda[{extra}]'" if extra in OWN_EXTRAS else
+                f"install the development tools with their {extra!r} extra, from a source "
+                f"checkout of auto-lambda: pip install -e './devtools[{extra}]'")
+        raise AutoLambdaError(f"{feature} needs {module!r}, which this install does not have",
+                              code="ExtraMissing", hint=hint) from exc
 
 
 class SandboxUnavailable(AutoLambdaError):

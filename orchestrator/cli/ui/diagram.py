@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.cli.ui.html import esc
 from orchestrator.types import JsonMapping
-from states import Definition, FailState, SucceedState, TaskState
+from states import Definition, SucceedState, TaskState
 
 BOX_W, BOX_H, GAP_X, ROW_H, PAD = 132, 54, 34, 96, 16
 
@@ -155,7 +155,3 @@ def render_svg(definition: Definition, marks: JobMarks | None = None) -> str:
     return (f'<svg class="diagram" role="img" aria-label="{label}" viewBox="0 0 {width} '
             f'{height}" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
             f'<defs>{markers}</defs>{"".join(edges)}{"".join(nodes)}</svg>')
-
-
-def terminal_names(definition: Definition) -> set[str]:
-    return {s.name for s in definition.states if isinstance(s, SucceedState | FailState)}

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
-from checker.localgroup import set_capacity
+from auto_lambda_dev.localgroup import set_capacity
 from checker.metric import BACKLOG_PER_SLOT, CheckerOptions, compute_metrics, metric_dimensions
 from checker.rule import Capacity, Decision, MetricSample, ScalingPolicy, decide, needed_capacity
 from checker.sources import read_group, read_queue_depth
