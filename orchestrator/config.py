@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from orchestrator.durations import parse_duration
 from orchestrator.errors import ConfigError
 from orchestrator.tenancy import function_name
 
@@ -53,6 +54,15 @@ def _env_on(env: Mapping[str, str], name: str, default: str = "") -> bool:
     return str(env.get(name, default)).lower() in {"on", "1", "true", "yes"}
 
 
+def _outage_deadline(env: Mapping[str, str]) -> float:
+    raw = (env.get("AUTO_LAMBDA_OUTAGE_DEADLINE") or "").strip()
+    seconds = parse_duration(raw, positive=True) if raw else 6 * 3600.0
+    if seconds > 12 * 3600.0:
+        raise ConfigError(f"AUTO_LAMBDA_OUTAGE_DEADLINE={raw!r} is over 12h",
+                          hint="a job rides out an outage for at most 12h; then replay it")
+    return seconds
+
+
 def _env_digits(env: Mapping[str, str], name: str) -> int | None:
     """A whole number when the variable holds only digits, else None (left unset)."""
     raw = env.get(name)
@@ -88,6 +98,11 @@ class Settings:
     # long (bench/takeover.py measures it).
     visibility_timeout: int = DEFAULT_LEASE_SECONDS
     lease_seconds: int = DEFAULT_LEASE_SECONDS
+    # How long a job rides out a transient AWS failure before it fails with
+    # AwsUnavailable (AUTO_LAMBDA_OUTAGE_DEADLINE, a duration: 6h, 90m; at most 12h),
+    # and the retry delay past which a job is parked instead of waited for in a slot.
+    outage_deadline: float = 6 * 3600.0
+    park_after: float = 5.0
     deployed_role_arn: str | None = None
     xray_daemon: str | None = None
     # Where the OpenTelemetry backend (AUTO_LAMBDA_TRACING=otel) sends spans over OTLP/HTTP:
@@ -189,6 +204,8 @@ class Settings:
             visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT",
                                        DEFAULT_LEASE_SECONDS),
             lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
+            outage_deadline=_outage_deadline(env),
+            park_after=parse_duration(env.get("AUTO_LAMBDA_PARK_AFTER") or 5.0),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             otel_endpoint=(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip() or None,

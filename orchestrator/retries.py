@@ -10,8 +10,9 @@ budgets never multiply:
   job-table write whose answer was lost, history events DynamoDB left unprocessed, an
   SQS delete or visibility change with an unknown outcome; one budget of sends that
   counts botocore's too.
-- the workflow (``WORKFLOW``): a step that failed with a transient code runs again;
-  4 retries, so 5 runs.
+- the workflow (``WORKFLOW``): a step that failed with a transient code runs again,
+  with backoff, until the outage deadline (``OUTAGE_DEADLINE``): outages are ridden out
+  by time, not by a count of attempts.
 
 A door counts botocore's sends too (``ResponseMetadata.RetryAttempts``; every send
 botocore may have made when it cannot tell) and sends again only while a whole
@@ -34,7 +35,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["BOTOCORE", "HISTORY_BATCH", "JOB_WRITE", "LAMBDA_CONFLICT", "LAMBDA_SETTLE",
-           "LAMBDA_WRITE", "QUEUE_SETTLE", "WORKFLOW", "Backoff", "BotocoreRetries", "SendBudget",
+           "LAMBDA_WRITE", "MAX_OUTAGE_DEADLINE", "OUTAGE_DEADLINE", "PARK_AFTER",
+           "QUEUE_SETTLE", "WORKFLOW", "Backoff", "BotocoreRetries", "SendBudget",
            "WorkflowRetry", "compute_backoff", "max_sends"]
 
 
@@ -133,14 +135,26 @@ QUEUE_SETTLE = SendBudget(sends=QUEUE_SETTLE_CALLS - 1 + BOTOCORE.sends)
 LAMBDA_SETTLE = Backoff(base=1.0, factor=2.0, max_delay=10.0)
 LAMBDA_SETTLE_TIMEOUT = 300.0
 
-WORKFLOW = WorkflowRetry(max_attempts=4, interval_seconds=1, backoff_rate=2.0,
-                         max_delay_seconds=20, jitter="FULL")
+# A transient failure (throttling, 5xx, resets, a service that is down) never ends a job
+# by count: the step runs again with capped backoff and full jitter for as long as the
+# operator's outage deadline allows (``OUTAGE_DEADLINE``, AUTO_LAMBDA_OUTAGE_DEADLINE;
+# the runner then fails the job with AwsUnavailable). The attempts are a backstop only:
+# with full jitter a retry waits half the 60 s cap on average, so 2,000 attempts last
+# about 16 hours, past any deadline up to ``MAX_OUTAGE_DEADLINE``.
+OUTAGE_DEADLINE = 6 * 3600.0
+MAX_OUTAGE_DEADLINE = 12 * 3600.0
+WORKFLOW = WorkflowRetry(max_attempts=2000, interval_seconds=1, backoff_rate=2.0,
+                         max_delay_seconds=60, jitter="FULL")
+# A retry due later than this is not waited for in the worker: the job is parked (its
+# message handed back with that delay), so a long outage holds no job slot.
+PARK_AFTER = 5.0
 
 
 def max_sends() -> int:
     """How many times one mutation can be sent at most: a Lambda write inside a step
     (the door's budget, each run of the step; the step reruns under the workflow's
-    Retry), or a job-table write (the door's budget; the runner writes outside steps,
-    so the workflow never repeats it), whichever is more."""
+    Retry, in practice until the outage deadline ends it), or a job-table write (the
+    door's budget; the runner writes outside steps, so the workflow never repeats it),
+    whichever is more. Within one run of a step, nothing multiplies: 9 sends."""
     return max(LAMBDA_WRITE.sends * WORKFLOW.runs, JOB_WRITE.sends, HISTORY_BATCH.sends,
                QUEUE_SETTLE.sends, BOTOCORE.sends * WORKFLOW.runs)

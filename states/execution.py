@@ -81,6 +81,15 @@ class Execution:
         # When the declared Wait state the execution is in is over (epoch seconds),
         # fixed on entering it so that a restored snapshot wakes at the same moment.
         self.wait_until: float | None = None
+        # When the state's current run of retries began, and the error that started it:
+        # how long a job has waited out a transient failure (a caller may set a deadline).
+        self.retrying_since: float | None = None
+        self.retry_error: dict[str, Any] | None = None
+        # Set by the caller, not persisted: a run of retries that has lasted longer than
+        # ``retry_deadline`` seconds gives up (Catch decides) with ``deadline_error``,
+        # whatever attempts its retrier has left: outages are waited out by time.
+        self.retry_deadline: float | None = None
+        self.deadline_error = "States.RetryDeadline"
         self.task: dict[str, Any] | None = None
         self.started_at = 0.0
         # History events (a count from the first) already persisted and handed to hooks
@@ -143,6 +152,8 @@ class Execution:
         ex.retries = {k: list(v) for k, v in (snapshot.get("retries") or {}).items()}
         ex.next_attempt_at = snapshot.get("next_attempt_at")
         ex.wait_until = wait_until
+        ex.retrying_since = snapshot.get("retrying_since")
+        ex.retry_error = dict(snapshot["retry_error"]) if snapshot.get("retry_error") else None
         ex.task = dict(snapshot["task"]) if snapshot.get("task") else None
         ex.started_at = snapshot.get("started_at", 0.0)
         ex.events_delivered = int(snapshot.get("events_delivered", 0))
@@ -185,6 +196,9 @@ class Execution:
             # Only while in a Wait state, so records of workflows without one keep
             # exactly the shape they had.
             out["wait_until"] = self.wait_until
+        if self.retrying_since is not None:  # the same: only while retries run
+            out["retrying_since"] = self.retrying_since
+            out["retry_error"] = dict(self.retry_error or {})
         if not history:
             out["format"] = PAGED_SNAPSHOT_FORMAT
             out["event_count"] = self.event_count
@@ -424,6 +438,8 @@ class Execution:
     def _entered(self, name: str, now: float, caught: dict[str, Any] | None) -> None:
         self.attempt = 1
         self.retries.pop(name, None)
+        self.retrying_since = None
+        self.retry_error = None
         self._emit(_E.StateEntered, name, now)
         spec = self._specs[name]
         if isinstance(spec, SucceedState):
@@ -438,6 +454,10 @@ class Execution:
             where = (caught or {}).get("state", name)
             self.error = {"error": err, "cause": capped_cause(cause), "state": where}
             self._emit(_E.ExecutionFailed, name, now, error=err, cause=cause)
+
+    def _past_retry_deadline(self, now: float) -> bool:
+        return (self.retry_deadline is not None and self.retrying_since is not None
+                and now - self.retrying_since > self.retry_deadline)
 
     def _enter_wait(self, spec: WaitState, now: float) -> None:
         """Fix the wake-up time, or fail with States.Runtime when a path selects nothing
@@ -479,7 +499,16 @@ class Execution:
             counts = self.retries.setdefault(name, [0] * len(spec.retry))
             if counts[index] >= retrier.max_attempts:
                 break  # this retrier is exhausted: Catch decides
+            if self._past_retry_deadline(now):
+                waited = now - (self.retrying_since or now)
+                cause = (f"{error} for {waited:,.0f} s of retries, past the deadline of "
+                         f"{self.retry_deadline:,.0f} s: {cause}")
+                error = self.deadline_error
+                break
             counts[index] += 1
+            if self.retrying_since is None:
+                self.retrying_since = now
+            self.retry_error = {"error": error, "cause": capped_cause(cause)}
             delay = backoff_delay(retrier, counts[index], rng)
             self.next_attempt_at = now + delay
             self.attempt += 1

@@ -5,6 +5,7 @@ the random source.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -29,7 +30,10 @@ def base_delay(retrier: Retrier, attempt: int) -> float:
     """``min(interval * rate^(attempt-1), max_delay)`` for retry number ``attempt`` >= 1."""
     if attempt < 1:
         raise ValueError(f"retry attempt must be >= 1, got {attempt}")
-    delay = float(retrier.interval_seconds) * float(retrier.backoff_rate) ** (attempt - 1)
+    try:
+        delay = float(retrier.interval_seconds) * float(retrier.backoff_rate) ** (attempt - 1)
+    except OverflowError:  # thousands of retries of a long outage: the cap holds
+        delay = math.inf
     if retrier.max_delay_seconds is not None:
         delay = min(delay, float(retrier.max_delay_seconds))
     return delay

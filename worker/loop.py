@@ -39,6 +39,8 @@ MAX_EXPIRY_WAIT = 30.0
 # How many times one upload's message may be handed over to a fresh copy before the
 # redrive limit is left to do its work (a job's own Retry bounds crashes in its steps).
 MAX_COPIES = 10
+# The services a job needs: while one of them is down, a worker takes no new messages.
+PIPELINE_SERVICES = ("dynamodb", "s3", "lambda", "sqs")
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Stats:
     kept: int = 0
     errors: int = 0
     abandoned: int = 0
+    parked: int = 0
+    paused: int = 0    # receive rounds skipped while a service's breaker was open
     outcomes: list[Handled] = field(default_factory=list)
 
 
@@ -156,6 +160,8 @@ class Worker:
                 # the copy is safely queued
                 self.queue.send(msg.body, delay=delay, copies=msg.copies + 1)
                 self.queue.delete(receipt)
+            elif handled.ack is Ack.PARK:
+                self._park(msg, delay)
             elif handled.ack is Ack.RELEASE:
                 self._set_visibility(receipt, 0)
         except Exception:
@@ -166,8 +172,22 @@ class Worker:
             if len(self.stats.outcomes) > 1000:  # a long-running worker keeps recent ones
                 del self.stats.outcomes[:500]
             attr = {"delete": "deleted", "delay": "delayed", "requeue": "delayed",
-                    "release": "released", "keep": "kept"}[handled.ack.value]
+                    "park": "parked", "release": "released",
+                    "keep": "kept"}[handled.ack.value]
             setattr(self.stats, attr, getattr(self.stats, attr) + 1)
+
+    def _park(self, msg: Message, delay: int) -> None:
+        """Hand a message back for ``delay`` without spending its receives: a fresh copy
+        (a park is not a hand-over: ``copies`` stays) replaces it; if the queue takes no
+        new message, the old one waits out ``delay`` as it is."""
+        try:
+            self.queue.send(msg.body, delay=delay, copies=msg.copies)
+        except Exception:
+            log.warning("message %s: could not queue its parked copy; it waits %d s as it "
+                        "is", msg.message_id, delay, exc_info=True)
+            self._set_visibility(msg.receipt, delay)
+            return
+        self.queue.delete(msg.receipt)
 
     def _pass_lease_on(self, msg: Message, handled: Handled, delay: int) -> bool:
         """The job's own message, back near the redrive limit while its holder still
@@ -212,6 +232,11 @@ class Worker:
             if free <= 0:
                 wait(self._running, timeout=0.5, return_when=FIRST_COMPLETED)
                 continue
+            pause = self._outage_pause()
+            if pause > 0:
+                self.stats.paused += 1
+                self.stop.wait(pause)
+                continue
             try:
                 messages = self._receive(free, min(self.wait_seconds, 5))
             except Exception:
@@ -229,6 +254,19 @@ class Worker:
                 future = pool.submit(self.handle, msg)
                 future.add_done_callback(self._on_done)
                 self._running.add(future)
+
+    def _outage_pause(self) -> float:
+        """Seconds to wait before receiving again: while a service the pipeline needs
+        keeps failing (its breaker is open), new messages would only wait too."""
+        breakers = self.aws.breakers
+        if not breakers.any_open(PIPELINE_SERVICES):
+            return 0.0
+        pause = breakers.retry_after()
+        if pause <= 0:
+            return 0.0  # the cooldown is over: the next receive and its job are the probe
+        log.warning("AWS is failing (%s): not taking new messages for %.1f s",
+                    ", ".join(f"{s}.{o}" for s, o in breakers.open_ones()), pause)
+        return min(pause, 5.0)
 
     def _release_message(self, receipt: str) -> None:
         try:

@@ -10,6 +10,11 @@ fresh copy of this message, delayed until its lease would end, and this one is d
 Only the message the job's lease names, back while its holder still beats, is put back
 (it must not be lost: it is what brings the job back if that holder dies).
 
+A transient AWS failure never spends receives either: a job whose retry is due later
+than the worker waits is parked (a fresh copy of its message, delayed until the retry,
+and this one deleted), and so is a message whose job could not even be claimed because
+the job store is down. The DLQ is left for messages that cannot be handled at all.
+
 A message near the queue's redrive limit (its job's workers died, or the answers to its
 receives were lost) is handed over: the job is claimed, released, and carried on by a
 fresh copy whose receive count starts at zero (or, when its holder is alive, the lease
@@ -28,18 +33,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.aws.queue import MAX_DELAY_SECONDS
-from orchestrator.errors import BadEvent
+from orchestrator.errors import TRANSIENT_CODES, AutoLambdaError, BadEvent
 from orchestrator.intake.events import ObjectRef, parse_message
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, Outcome
 
 log = logging.getLogger(__name__)
+# How long a message waits when the job store cannot be reached at all.
+OUTAGE_PARK_SECONDS = 10
 
 
 class Ack(enum.StrEnum):
     DELETE = "delete"      # terminal, a duplicate, or nothing to do: remove the message
     DELAY = "delay"        # the job's own message while its holder lives: back in ``delay``
     REQUEUE = "requeue"    # held without a message: a fresh copy in ``delay``, this one deleted
+    PARK = "park"          # waiting out a transient failure: a fresh copy (not counted as
+                           # a hand-over) in ``delay``, this one deleted
     RELEASE = "release"    # we stopped early: make it visible again now
     KEEP = "keep"          # unexpected failure: let visibility expire (redelivery, then DLQ)
 
@@ -81,10 +90,25 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
             jobs.append(runner.reject(f"{ref.bucket}/{ref.key}", err, ref.bucket, ref.key))
             acks.append(Ack.DELETE)
             continue
-        outcome, rec = run_ref(runner, ref, trace_id=trace_id, stop=stop,
-                               message_id=message_id, wait_for_expiry=wait_for_expiry,
-                               hand_over=hand_over)
+        try:
+            outcome, rec = run_ref(runner, ref, trace_id=trace_id, stop=stop,
+                                   message_id=message_id, wait_for_expiry=wait_for_expiry,
+                                   hand_over=hand_over)
+        except AutoLambdaError as exc:
+            if exc.code not in TRANSIENT_CODES:
+                raise
+            # The job store (or another service the claim needs) is down: nothing could
+            # be recorded, so the message waits, without counting towards the DLQ.
+            log.warning("message %s: %s [%s]; parked for %d s", message_id, exc, exc.code,
+                        OUTAGE_PARK_SECONDS)
+            acks.append(Ack.PARK)
+            delays.append(OUTAGE_PARK_SECONDS)
+            jobs.append(ref.job_id)
+            continue
         ack = _ACK_FOR[outcome]
+        if outcome is Outcome.PARKED:
+            due = float(rec.snapshot.get("next_attempt_at") or 0.0)
+            delays.append(max(1, min(math.ceil(due - runner.clock()), MAX_DELAY_SECONDS)))
         if outcome is Outcome.BUSY:
             ack, delay = busy_ack(rec, message_id, runner.clock())
             delays.append(delay)
@@ -95,7 +119,7 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
                      rec.state)
         jobs.append(rec.job_id)
         acks.append(ack)
-    for strongest in (Ack.KEEP, Ack.RELEASE, Ack.DELAY, Ack.REQUEUE):
+    for strongest in (Ack.KEEP, Ack.RELEASE, Ack.DELAY, Ack.REQUEUE, Ack.PARK):
         if strongest in acks:
             return Handled(strongest, tuple(jobs), delay=max(delays, default=0))
     return Handled(Ack.DELETE, tuple(jobs))
@@ -125,4 +149,5 @@ _ACK_FOR = {
     Outcome.INTERRUPTED: Ack.RELEASE,
     Outcome.LOST: Ack.KEEP,  # the worker that took over owns the job and its message
     Outcome.HANDED_OVER: Ack.REQUEUE,  # a fresh copy carries the job on
+    Outcome.PARKED: Ack.PARK,  # a fresh copy brings the job back when its retry is due
 }

@@ -72,10 +72,12 @@ class Breaker:
 
     def failure(self, now: float) -> None:
         self.failures += 1
-        if self.state is BreakerState.HALF_OPEN:
+        if self.state is BreakerState.CLOSED:
+            if self.failures >= self.threshold:
+                self._open(now, self.cooldown)
+        elif self.state is BreakerState.HALF_OPEN or now >= self.opened_at + self.current_cooldown:
+            # a failed probe (whoever called once the cooldown was over): wait longer
             self._open(now, min(self.max_cooldown, max(self.current_cooldown, self.cooldown) * 2))
-        elif self.state is BreakerState.CLOSED and self.failures >= self.threshold:
-            self._open(now, self.cooldown)
 
     def _open(self, now: float, cooldown: float) -> None:
         self.state = BreakerState.OPEN

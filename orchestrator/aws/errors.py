@@ -43,7 +43,7 @@ NO_CREDENTIALS = "NoCredentials"
 
 RETRIED = frozenset({THROTTLED, SERVER_ERROR, NETWORK, UPDATE_IN_PROGRESS})
 
-_THROTTLE_CODES = frozenset({
+THROTTLE_CODES = _THROTTLE_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
     "TooManyRequestsException", "ProvisionedThroughputExceededException", "SlowDown",
     "RequestThrottled", "RequestThrottledException", "TooManyUpdates",

@@ -11,11 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 
 import boto3
 import botocore.config
 import botocore.exceptions
 
+from orchestrator.aws.breaker import Breakers
+from orchestrator.aws.errors import THROTTLE_CODES as THROTTLING
 from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
 from orchestrator.aws.functions import Functions
 from orchestrator.aws.jobs_table import JobsTable
@@ -46,6 +49,12 @@ def as_user_error(exc: BaseException) -> AutoLambdaError | None:
     return classify(exc, "aws.call")
 
 
+def _names(event_name: str) -> tuple[str, str]:
+    """(service, operation) of a botocore event name such as after-call.dynamodb.PutItem."""
+    parts = event_name.split(".")
+    return (parts[1], parts[2]) if len(parts) >= 3 else ("unknown", event_name)
+
+
 class Aws:
     """Lazily created boto3 clients for one Settings (endpoint, region), and the doors
     over them (one per service; the pipeline calls AWS through those only)."""
@@ -59,17 +68,36 @@ class Aws:
             connect_timeout=5, read_timeout=60,
         )
         self._clients: dict[str, BotoClient] = {}
+        # Fed by every call's outcome (``_observe``): a worker consults them to stop
+        # taking messages while a service keeps failing.
+        self.breakers = Breakers()
 
     def client(self, service: str) -> BotoClient:
         """The raw boto3 client: for the doors (and tests that hook botocore events)."""
         if service not in self._clients:
-            self._clients[service] = self.session.client(
+            client = self.session.client(
                 service,
                 region_name=self.settings.region,
                 endpoint_url=self.settings.endpoint_url,
                 config=self._config,
             )
+            client.meta.events.register("after-call", self._observe)
+            client.meta.events.register("after-call-error", self._observe_error)
+            self._clients[service] = client
         return self._clients[service]
+
+    def _observe(self, http_response: Any = None, parsed: Any = None,
+                 event_name: str = "", **_: Any) -> None:
+        status = getattr(http_response, "status_code", 200)
+        code = str(((parsed or {}).get("Error") or {}).get("Code", ""))
+        service, operation = _names(event_name)
+        self.breakers.record(service, operation,
+                             transient=status >= 500 or status == 429 or code in THROTTLING)
+
+    def _observe_error(self, exception: BaseException | None = None, event_name: str = "",
+                       **_: Any) -> None:
+        service, operation = _names(event_name)
+        self.breakers.record(service, operation, transient=exception is not None)
 
     # ---- the doors ----
     @cached_property

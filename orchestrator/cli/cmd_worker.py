@@ -16,7 +16,10 @@ import os
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 import click
 
@@ -29,6 +32,7 @@ from orchestrator.capacity import (
 from orchestrator.config import Settings, env_int
 
 log = logging.getLogger("worker")
+T = TypeVar("T")
 
 
 @click.command()
@@ -75,16 +79,20 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
     rt = build_runtime(settings)
     if lease_seconds is not None:
         rt.runner.lease_seconds = lease_seconds
+    # A worker parks a job whose next retry is further off than this, instead of
+    # holding a slot through an outage (docs/reliability.md).
+    rt.runner.park_after = settings.park_after
     env = os.environ
     vis = visibility or settings.visibility_timeout
     busy = busy_delay if busy_delay is not None else env_int(env, "AUTO_LAMBDA_BUSY_DELAY", 1)
     guard = ScaleInGuard(lambda: rt.aws.scaling, InstanceConfig.from_settings(settings))
-    queue_url = rt.aws.queue_url()
+    queue_url = _when_available(rt.aws.queue_url, "the jobs queue's URL")
+    redrive_limit = _when_available(Queue(rt.aws, queue_url, "jobs").redrive_limit,
+                                    "the jobs queue's redrive limit")
     w = Worker(rt.runner, queue_url=queue_url, concurrency=concurrency,
                wait_seconds=wait, visibility=vis, busy_delay=busy,
                expected_bucket=settings.incoming_bucket, drain_seconds=drain_seconds,
-               guard=guard, stop=threading.Event(),
-               redrive_limit=Queue(rt.aws, queue_url, "jobs").redrive_limit())
+               guard=guard, stop=threading.Event(), redrive_limit=redrive_limit)
     signals = {"count": 0}
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -122,3 +130,24 @@ def _flush() -> None:
 
 
 commands = [worker]
+
+
+def _when_available(read: Callable[[], T], what: str) -> T:
+    """``read()``, waited for while AWS fails transiently: a worker that starts during
+    an outage waits for it to pass instead of exiting (a permanent error still ends it)."""
+    from orchestrator.errors import TRANSIENT_CODES, AutoLambdaError
+    from orchestrator.retries import WORKFLOW, Backoff, compute_backoff
+
+    backoff = Backoff(WORKFLOW.interval_seconds, WORKFLOW.backoff_rate, 30.0)
+    attempt = 0
+    while True:
+        try:
+            return read()
+        except AutoLambdaError as exc:
+            if exc.code not in TRANSIENT_CODES:
+                raise
+            attempt += 1
+            delay = compute_backoff(attempt, backoff)
+            log.warning("could not read %s [%s]; trying again in %.0f s", what, exc.code,
+                        delay)
+            time.sleep(delay)

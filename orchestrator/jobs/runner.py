@@ -45,12 +45,13 @@ from orchestrator.jobs.heartbeat import Heartbeat
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobNotFound, JobRecordTooLarge, JobStore, LeaseLost
 from orchestrator.jobs.workflow import DEPLOYMENT
+from orchestrator.retries import OUTAGE_DEADLINE
 from orchestrator.steps.data import Artifact, read_optional
 from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.tasks import Steps
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.types import JsonObject
-from states import DefinitionError, Execution, HistoryLimitExceeded, Hooks, Status, drive
+from states import DefinitionError, Execution, HistoryLimitExceeded, Hooks, Status, advance
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Outcome(enum.StrEnum):
     INTERRUPTED = "interrupted"  # stopped between steps (shutdown); resumable
     LOST = "lost"                # another worker took over mid-run
     HANDED_OVER = "handed-over"  # claimed, then released for a fresh copy of the message
+    PARKED = "parked"            # waiting out a transient failure: back at next_attempt_at
 
 
 class LeaseKeeper(Heartbeat):
@@ -125,6 +127,10 @@ class JobRunner:
     hooks: Sequence[Hooks] = field(default_factory=tuple)
     on_record: Callable[[JobRecord], None] = field(default=lambda rec: None)
     heartbeat_interval: float | None = None  # default: a quarter of the lease
+    # A retry due later than this parks the job (None: every backoff is waited for).
+    park_after: float | None = None
+    # How long the retries of one transient failure may go on (orchestrator.retries).
+    outage_deadline: float = OUTAGE_DEADLINE
     _active: dict[str, _Active] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -247,11 +253,27 @@ class JobRunner:
             self._active[job_id] = _Active(job_id, token, threading.get_ident(), keeper)
         try:
             with keeper:
+                ex.retry_deadline, ex.deadline_error = self.outage_deadline, "AwsUnavailable"
                 if changed:
                     persist(ex)
-                drive(ex, self.steps.tasks(), persist=persist, clock=self.clock,
-                      sleep=self.sleep, hooks=self.hooks,
-                      stop=lambda: stop() or keeper.lost.is_set())
+                parked = False
+                halt = lambda: stop() or keeper.lost.is_set()  # noqa: E731
+                while not ex.is_terminal:
+                    # Every retry wait comes back here, so the outage deadline is looked
+                    # at before each retry, and a long one parks the job.
+                    step = advance(ex, self.steps.tasks(), persist=persist, clock=self.clock,
+                                   sleep=self.sleep, hooks=self.hooks, stop=halt,
+                                   max_wait=0.0)
+                    if step.kind != "deferred":
+                        break
+                    due = (step.until or 0.0) - self.clock()
+                    if self.park_after is not None and due > self.park_after:
+                        parked = True
+                        break
+                    if due > 0:
+                        self.sleep(due)
+                    if halt():
+                        break
         except LeaseLost as exc:
             log.warning("job %s: another worker took over; leaving it (%s)", job_id, exc)
             return Outcome.LOST, rec
@@ -274,6 +296,10 @@ class JobRunner:
             self.store.release(rec)
         except LeaseLost:
             return Outcome.LOST, rec
+        if parked:
+            log.info("job %s: parked in %s until its retry (%.0f s)", job_id, ex.state,
+                     (ex.next_attempt_at or 0.0) - self.clock())
+            return Outcome.PARKED, rec
         return (Outcome.DONE if ex.is_terminal else Outcome.INTERRUPTED), rec
 
     def _fail_too_large(self, rec: JobRecord, ex: Execution, exc: JobRecordTooLarge,

@@ -57,7 +57,8 @@ def build_runtime(settings: Settings | None = None, *, aws: Aws | None = None,
     if hooks is None:
         hooks = default_hooks(settings)
     runner = JobRunner(store=store, steps=steps, owner=owner or worker_identity(),
-                       lease_seconds=settings.lease_seconds, hooks=tuple(hooks))
+                       lease_seconds=settings.lease_seconds, hooks=tuple(hooks),
+                       outage_deadline=settings.outage_deadline)
     return Runtime(aws=aws, store=store, steps=steps, runner=runner)
 
 

@@ -111,8 +111,9 @@ def receiver() -> Iterator[Receiver]:
 def otel_tracer(endpoint: str) -> Tracer:
     """The backend exactly as a worker's settings choose it."""
     settings = Settings.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-                                  "AUTO_LAMBDA_PREFIX": "auto-lambda"})
-    tracer = make_tracer(settings, {"AUTO_LAMBDA_TRACING": "otel"})
+                                  "AUTO_LAMBDA_PREFIX": "auto-lambda",
+                                  "AUTO_LAMBDA_TRACING": "otel"})
+    tracer = make_tracer(settings)
     assert isinstance(tracer, OTelTracer)
     return tracer
 
@@ -194,8 +195,9 @@ def test_each_job_is_one_trace_with_a_span_per_transition_and_attempt(
 
 def test_the_traces_endpoint_variable_is_used_as_given(receiver: Receiver) -> None:
     settings = Settings.from_env({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":
-                                  f"{receiver.url}/custom/traces"})
-    tracer = make_tracer(settings, {"AUTO_LAMBDA_TRACING": "otel"})
+                                  f"{receiver.url}/custom/traces",
+                                  "AUTO_LAMBDA_TRACING": "otel"})
+    tracer = make_tracer(settings)
     assert run_job(tracer, "job-c").state == "built"
     tracer.close()
     assert set(receiver.paths) == {"/custom/traces"}

@@ -446,3 +446,29 @@ def test_every_state_entered_names_the_state_it_came_from() -> None:
     resumed.redrive(20)  # a paged restore holds no events, and still knows where it was
     assert (resumed.history[-1].state, resumed.history[-1].details) == (
         "one", {"from": "failed"})
+
+
+def test_a_run_of_retries_past_its_deadline_gives_up_by_time_and_can_be_redriven() -> None:
+    many = Retrier(("Flaky",), interval_seconds=1, max_attempts=1000, backoff_rate=1.0)
+    d = Definition(start_at="a", states=(
+        TaskState("a", "do_a", next="done", retry=(many,), catch=(CATCH,)),
+        SucceedState("done"), FailState("failed")))
+    ex = Execution.start(d, "dl", {}, now=0.0)
+    ex.retry_deadline, ex.deadline_error = 10.0, "Unavailable"
+    now, failures = 0.0, 0
+    while not ex.is_terminal:
+        action = ex.next_action(now)
+        if isinstance(action, Wait):
+            now = action.until
+            continue
+        assert isinstance(action, RunTask)
+        ex.task_started(now)
+        ex.task_failed("Flaky", "down", now)
+        failures += 1
+    assert ex.status is Status.FAILED and ex.error is not None
+    assert ex.error["error"] == "Unavailable" and "Flaky" in ex.error["cause"]
+    assert 10 <= failures <= 13  # by time (10 s of 1 s waits), far from 1000 attempts
+    snap = ex.snapshot()
+    assert "retrying_since" not in snap  # the streak ended with the state
+    ex.redrive(now)   # the task error is kept: a redrive starts a new run of retries
+    assert ex.retrying_since is None and ex.status is Status.RUNNING

@@ -58,7 +58,7 @@ def test_asl_has_tasks_with_retry_catch_and_timeouts_and_no_retrying_state() -> 
     assert build["TimeoutSeconds"] == 900 and build["HeartbeatSeconds"] == 60
     assert build["Parameters"]["Payload"]["step"] == "build"
     assert build["Retry"] == [{"ErrorEquals": list(TRANSIENT_CODES), "IntervalSeconds": 1,
-                               "MaxAttempts": 4, "BackoffRate": 2.0, "MaxDelaySeconds": 20,
+                               "MaxAttempts": 2000, "BackoffRate": 2.0, "MaxDelaySeconds": 60,
                                "JitterStrategy": "FULL"}]
     assert build["Catch"][0]["ErrorEquals"] == ["States.ALL"]
     assert build["Catch"][0]["Next"] == "failed"
