@@ -4,6 +4,10 @@ emulator and another share after it took effect (its answer replaced by a 500).
 
     python bench/soak.py [--uploads 100] [--deliveries 3] [--kills 24] [--workers 3]
                          [--before 10] [--after 10] [--seed 7] [--baseline] [--json]
+                         [--outage SERVICE:START:SECONDS]
+
+``--outage dynamodb:20:300`` also fails every call to that service (a 500 before it
+reaches the emulator) from 20 s after the first upload, for 300 s: a regional blip.
 
 Prints jobs verified, failed (by code), published versions per function, what is left
 in the DLQ, p50/p95 upload -> verified, the time to recover after the last kill (until
@@ -105,9 +109,21 @@ def _resumed_since(stack: ChaosStack, kill: Kill) -> None:
             kill.resumed[job_id] = min(later)
 
 
+def _outage(spec: str | None) -> tuple[str, float, float] | None:
+    if not spec:
+        return None
+    service, start, length = spec.split(":")
+    return service, float(start), float(length)
+
+
 def soak(args: argparse.Namespace, root: Path, *, faults: bool) -> Result:
     plan = (f"before={args.before}%,after={args.after}%,seed={args.seed}" if faults
             else f"seed={args.seed}")
+    if faults and args.outage:
+        plan += f" (+ outage {args.outage})"
+        plan, shown = plan.split(" (")[0], plan
+    else:
+        shown = plan
     stack = start_stack(root, {"AUTO_LAMBDA_MAX_RECEIVE_COUNT": str(args.receives)},
                         lease_seconds=None, visibility_seconds=None)
     rng = random.Random(args.seed)
@@ -129,7 +145,18 @@ def soak(args: argparse.Namespace, root: Path, *, faults: bool) -> Result:
                 stack.send(s3_event_body(bucket, key, etag=put["ETag"].strip('"')))
         next_kill = started + args.first_kill
         deadline = started + args.timeout
+        outage = _outage(args.outage)
+        down = False
         while time.time() < deadline:
+            if outage is not None:
+                service, start, length = outage
+                now_in = time.time() - started
+                if not down and start <= now_in < start + length:
+                    proxy.set_plan(f"{plan},before=100%@{service}")
+                    down = True
+                elif down and now_in >= start + length:
+                    proxy.set_plan(plan)
+                    down = False
             for i, worker in enumerate(workers):
                 if not worker.alive():
                     workers[i] = stack.start_worker(env=env, concurrency=args.concurrency)
@@ -146,7 +173,7 @@ def soak(args: argparse.Namespace, root: Path, *, faults: bool) -> Result:
                 next_kill = time.time() + args.kill_every
             for kill in kills:
                 _resumed_since(stack, kill)
-            if len(kills) >= args.kills and stack.settled(args.uploads):
+            if len(kills) >= args.kills and not down and stack.settled(args.uploads):
                 break
             time.sleep(0.5)
         seconds = time.time() - started
@@ -166,7 +193,7 @@ def soak(args: argparse.Namespace, root: Path, *, faults: bool) -> Result:
         recoveries = [k.recovered_after for k in kills]
         known = [r for r in recoveries if r is not None]
         return Result(
-            faults=plan, uploads=args.uploads, deliveries=args.deliveries,
+            faults=shown, uploads=args.uploads, deliveries=args.deliveries,
             workers=args.workers, kills=len(kills), seconds=round(seconds, 1),
             verified=sum(j.state == "verified" for j in jobs),
             failed=dict(Counter(str((j.error or {}).get("code")) for j in jobs
@@ -223,6 +250,8 @@ def main() -> None:
                         help="seconds to wait for every job to end")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the same load without faults and print the p95 ratio")
+    parser.add_argument("--outage", default=None, metavar="SERVICE:START:SECONDS",
+                        help="take one service down (every call fails) for a window")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     ensure_fake_credentials()
