@@ -9,7 +9,7 @@ import pytest
 from orchestrator.errors import VerifyError
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.unpack.smoke import SmokeEvent
-from orchestrator.steps.verify.deployment import (
+from orchestrator.steps.verify.compare import (
     check_output,
     first_difference,
     json_contains,

@@ -10,7 +10,8 @@ AWS), ``deployment`` (``verify_deployment``, the entry point). Nothing here move
 
 from __future__ import annotations
 
-from orchestrator.steps.verify.deployment import VerifyResult, check_output, verify_deployment
+from orchestrator.steps.verify.compare import check_output
+from orchestrator.steps.verify.deployment import VerifyResult, verify_deployment
 from orchestrator.steps.verify.interpreters import find_interpreter
 from orchestrator.steps.verify.runner import LocalRun, run_local
 from orchestrator.steps.verify.static import static_check
