@@ -1,9 +1,23 @@
 """Test-wide guards: fake AWS credentials, a region, no instance metadata lookups,
-and no endpoint inherited from the developer's shell. Nothing here reaches real AWS."""
+and no endpoint inherited from the developer's shell. Nothing here reaches real AWS.
+
+And how the suite runs in parallel (pytest-xdist, ``make test``): every live stack binds
+ports the OS assigns and keeps its state and files to itself, so a test may run on any
+worker in any order, except that
+
+- tests sharing an expensive fixture wider than one test run on one worker
+  (``--dist loadgroup``, with the groups below): the CDK synths, the browser's stack;
+- the registry tests share one download folder, one at a time (a file lock);
+- the longest tests start first, so that no worker is left with one at the end.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -34,3 +48,91 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in _FAKE_ENV.items():
         monkeypatch.setenv(key, value)
+
+
+REPO = Path(__file__).resolve().parents[1]
+# Downloads the registry tests share between runs and workers (wheels, uv's cache, uv).
+TEST_CACHE = REPO / ".auto-lambda" / "test-cache"
+
+# Tests that share a fixture wider than one test: each group runs on one xdist worker,
+# so the fixture is made once (node id prefixes, relative to the repository).
+GROUPS = {
+    "tests/cdk/": "cdk",  # the session's synths: aws_cdk takes ~7 s to import per process
+    "tests/browser/": "browser",  # one `local up --ui` and one Chromium for the module
+    "tests/functional/test_tracing_xray.py": "xray",  # one moto server for the module
+    "tests/functional/test_build_registry.py": "registry",  # one download folder
+}
+# Started first (most of the suite's wall time when started last), longest first.
+LONGEST = (
+    "tests/functional/test_long_jobs.py",
+    "tests/e2e/test_local_scaling.py",
+    "tests/chaos/",
+    "tests/cdk/",
+    "tests/e2e/",
+    "tests/browser/",
+)
+
+
+def group_of(nodeid: str) -> str | None:
+    return next((g for prefix, g in GROUPS.items() if nodeid.startswith(prefix)), None)
+
+
+def _rank(item: pytest.Item) -> int:
+    for rank, prefix in enumerate(LONGEST):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(LONGEST) + (0 if item.get_closest_marker("slow") else 1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: the collection order within each rank
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups above: each group is one unit of work, every
+    other test a unit of its own, handed out in collection order. (xdist's own
+    ``xdist_group`` markers cannot be used: with pytest 9.2 the group never reaches the
+    node id that xdist 3.8 schedules by.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid) or nodeid
+
+    return GroupScheduling(config, log)
+
+
+@pytest.fixture(autouse=True)
+def _registry_downloads_one_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A registry test holds the shared download folder alone while it runs."""
+    if request.node.get_closest_marker("registry") is None:
+        yield
+        return
+    TEST_CACHE.mkdir(parents=True, exist_ok=True)
+    with (TEST_CACHE / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+# ---- the chaos suite's figures, summed over xdist workers (tests/chaos/conftest.py) ----
+_FIGURES: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    from tests.chaos.conftest import WORKER_OUTPUT_KEY
+
+    parts = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+    if parts:
+        node.config.stash.setdefault(_FIGURES, []).append(parts)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    parts = session.config.stash.get(_FIGURES, [])
+    if parts:
+        from tests.chaos.conftest import FIGURES_FILE, Figures
+
+        Figures.merged(parts).write(FIGURES_FILE)
