@@ -13,9 +13,14 @@ worker in any order, except that
 
 from __future__ import annotations
 
+import atexit
 import fcntl
+import gzip
+import importlib.util
+import json
 import os
 import pickle
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +67,32 @@ def _parse_botocore_models_once() -> None:
 
 
 _parse_botocore_models_once()
+
+
+def _moto_with_the_local_image_only() -> None:
+    """moto's EC2 loads some 30,000 default images (a volume and a snapshot each) every
+    time a fresh emulator needs EC2, as every Auto Scaling test does: ~0.3 s a test. The
+    local stack uses one of them (``checker.localgroup.LOCAL_IMAGE_ID``); the tests, and
+    every moto server they start (``local up`` included, through the environment), load
+    that one, taken from moto's own list. Must run before moto's EC2 is imported."""
+    if "MOTO_AMIS_PATH" in os.environ:
+        return
+    from checker.localgroup import LOCAL_IMAGE_ID
+
+    spec = importlib.util.find_spec("moto")
+    assert spec is not None and spec.origin is not None
+    bundled = Path(spec.origin).parent / "ec2" / "resources" / "amis.json.gz"
+    with gzip.open(bundled, "rt", encoding="utf-8") as f:
+        images = [a for a in json.load(f) if a["ami_id"] == LOCAL_IMAGE_ID]
+    assert images, f"moto no longer ships {LOCAL_IMAGE_ID}"
+    fd, path = tempfile.mkstemp(prefix="moto-amis-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(images, f)
+    atexit.register(os.unlink, path)
+    os.environ["MOTO_AMIS_PATH"] = path
+
+
+_moto_with_the_local_image_only()
 
 # Two hypothesis profiles: "dev" for quick local runs, "ci" (>= 1,000 examples a property)
 # selected by .ci/run through HYPOTHESIS_PROFILE=ci.
