@@ -19,7 +19,14 @@ $(VENV)/.installed-test: pyproject.toml devtools/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev,cdk]' -e './devtools[local,sim]'
 	touch $@ $(VENV)/.installed
 
-.PHONY: demo demo-ui test lint bench clean chromium screenshots
+# The suite runs in parallel (pytest-xdist): most of its time is waiting on live stacks,
+# browsers and worker processes, not CPU, so more workers than cores pays. Tests that
+# share a stack or a synth stay on one worker (tests/conftest.py: --dist loadgroup).
+TEST_WORKERS ?= 3
+PYTEST_PARALLEL = $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) \
+                  --dist loadgroup --no-loadscope-reorder
+
+.PHONY: demo demo-ui test check lint bench clean chromium screenshots
 demo: $(VENV)/.installed
 	$(BIN)/auto-lambda demo
 
@@ -44,7 +51,16 @@ test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(PYTEST_PARALLEL) --durations=10
+
+# The quick loop while editing: the linters and the tests that need no live stack,
+# browser, synth or registry (unit and property tests; `make test` runs the rest).
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(PYTEST_PARALLEL) -m "not slow and not registry and not cdk and not browser" \
+	  tests/unit tests/property
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

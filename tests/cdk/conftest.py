@@ -1,17 +1,23 @@
-"""Synthesizes the CDK app once for the whole session (synth is slow: ~8 s cold).
+"""Synthesizes the CDK app once per test process for each set of context values (synth
+is slow: ~8 s cold, mostly importing aws_cdk; the CDK tests run together on one xdist
+worker, see tests/conftest.py, so that import happens once).
 
-Skips every CDK test cleanly when the ``cdk`` extra (aws-cdk-lib) is not installed; CI
-installs it. The synthesized assembly goes to a temporary directory, never infra/cdk/cdk.out.
+`make test` installs the ``cdk`` extra, so the CDK libraries are always there under it.
+Where they are missing (an install without the extra) the CDK tests are skipped, except
+under CI (``CI=true``), where a missing library is a failure. The synthesized assembly
+goes to a temporary directory, never infra/cdk/cdk.out.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -22,6 +28,19 @@ if str(INFRA) not in sys.path:
     sys.path.insert(0, str(INFRA))
 
 BAKED_AMI = "ami-0123456789abcdef0"
+CDK_LIBRARIES = ("aws_cdk", "cdk_nag")
+
+
+def require(module: str) -> ModuleType:
+    """A third-party module of the ``cdk`` extra: skipped without it, loud under CI."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
+
+
+def require_cdk() -> None:
+    for module in CDK_LIBRARIES:
+        require(module)
 TEAMS = "payments,search"
 
 
@@ -73,23 +92,20 @@ def synthesize(outdir: Path, **context: Any) -> Synth:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    pytest.importorskip("aws_cdk")
-    pytest.importorskip("cdk_nag")
+    require_cdk()
     return synthesize(tmp_path_factory.mktemp("cdk-out"), teams=TEAMS)
 
 
 @pytest.fixture(scope="session")
 def baked(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """Phase two: the same app given the AMI the Image Builder pipeline produced."""
-    pytest.importorskip("aws_cdk")
-    pytest.importorskip("cdk_nag")
+    require_cdk()
     return synthesize(tmp_path_factory.mktemp("cdk-out-baked"), worker_ami_id=BAKED_AMI)
 
 
 @pytest.fixture(scope="session")
 def tracking_warm(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The other scaling choice: target tracking only, with a warm pool of three."""
-    pytest.importorskip("aws_cdk")
-    pytest.importorskip("cdk_nag")
+    require_cdk()
     return synthesize(tmp_path_factory.mktemp("cdk-out-tracking-warm"),
                       scaling_control="tracking", warm_pool_size=3)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cdk.conftest import Synth
+from tests.cdk.conftest import Synth, require, require_cdk
 
 pytestmark = pytest.mark.cdk
 
@@ -35,8 +35,7 @@ def test_every_acknowledgement_is_used_and_explained(synth: Synth) -> None:
 
 def test_nag_findings_fail_synthesis(tmp_path: Path) -> None:
     """The harness above can fail: an unacknowledged finding stops synthesis."""
-    pytest.importorskip("aws_cdk")
-    pytest.importorskip("cdk_nag")
+    require_cdk()
     from aws_cdk import App, Stack, Validations
     from aws_cdk import aws_sqs as sqs
     from cdk_nag import AwsSolutionsChecks
@@ -52,7 +51,7 @@ def test_nag_findings_fail_synthesis(tmp_path: Path) -> None:
 
 
 def test_cfn_lint_finds_nothing_but_cdks_own_depends_on(synth: Synth) -> None:
-    api = pytest.importorskip("cfnlint.api")
+    api = require("cfnlint.api")
     everything = api.lint_file(synth.template_path)
     # W3005: CDK adds DependsOn that a GetAtt already implies; nothing else is ignored.
     findings = [str(m) for m in everything if m.rule.id != "W3005"]

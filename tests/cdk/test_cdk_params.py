@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from auto_lambda_infra.params import ContextError, Params
 
+from orchestrator import capacity
+
 pytestmark = pytest.mark.cdk
 
 
@@ -72,7 +74,6 @@ def test_worker_concurrency_follows_the_instance_type(instance_type: str, slots:
 
 
 def test_sizing_rule_is_the_runtimes_rule() -> None:
-    capacity = pytest.importorskip("orchestrator.capacity")
     from auto_lambda_infra import sizing
 
     assert (sizing.JOBS_PER_VCPU, sizing.MEMORY_PER_JOB_MB, sizing.RESERVED_MB) == (

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from checker.metric import BACKLOG_PER_SLOT, metric_dimensions
 from orchestrator.aws.tables import create_history_table_request, create_table_request
+from orchestrator.config import METRIC_NAMESPACE, Settings
 from tests.cdk.conftest import Synth
 from tests.cdk.helpers import as_list, logical_id, text, user_data
 
@@ -174,20 +176,17 @@ def test_worker_group_scales_on_backlog_per_slot(synth: Synth) -> None:
 
 
 def test_scaling_metric_matches_what_the_checker_publishes(synth: Synth) -> None:
-    metric = pytest.importorskip("checker.metric")
-    config = pytest.importorskip("orchestrator.config")
-    settings = config.Settings(prefix=PREFIX)
+    settings = Settings(prefix=PREFIX)
     (policy,) = synth.of_type("AWS::AutoScaling::ScalingPolicy").values()
     spec = policy["Properties"]["TargetTrackingConfiguration"]["CustomizedMetricSpecification"]
     published = spec["Metrics"][0]["MetricStat"]["Metric"]
-    assert published["Namespace"] == config.METRIC_NAMESPACE
-    assert published["MetricName"] == metric.BACKLOG_PER_SLOT
-    assert published["Dimensions"] == metric.metric_dimensions(settings)
+    assert published["Namespace"] == METRIC_NAMESPACE
+    assert published["MetricName"] == BACKLOG_PER_SLOT
+    assert published["Dimensions"] == metric_dimensions(settings)
 
 
 def test_names_match_the_runtime_settings(synth: Synth) -> None:
-    config = pytest.importorskip("orchestrator.config")
-    settings = config.Settings(prefix=PREFIX, account_suffix="123456789012")
+    settings = Settings(prefix=PREFIX, account_suffix="123456789012")
     names = synth.stack.names
     assert names.queue == settings.queue_name and names.dlq == settings.dlq_name
     assert names.table == settings.table_name

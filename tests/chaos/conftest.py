@@ -5,7 +5,8 @@ the session's figures.
 Figures from every chaos test (jobs run, kills, duplicate deliveries, hostile inputs,
 jobs lost, duplicate deployments, takeover times) are summed into
 ``.auto-lambda/chaos-figures.json`` at the end of the session; docs/reliability.md
-quotes them.
+quotes them. Under pytest-xdist each worker hands its figures to the controller, which
+sums them and writes the file once (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -33,6 +34,7 @@ from tests.chaos.harness import (
 __all__ = ["ChaosStack", "Figures", "WorkerProc", "app_zip", "make_zip", "task_starts"]
 
 FIGURES_FILE = REPO / ".auto-lambda" / "chaos-figures.json"
+WORKER_OUTPUT_KEY = "chaos_figures"
 T = TypeVar("T")
 
 
@@ -42,16 +44,44 @@ class Figures:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        self.tests: dict[str, dict[str, float]] = {}
+        self.added: dict[str, dict[str, int]] = {}
+        self.measured: dict[str, dict[str, float]] = {}
+        self.order: list[str] = []
+
+    def _seen(self, test: str) -> None:
+        if test not in self.order:
+            self.order.append(test)
 
     def add(self, test: str, **values: int) -> None:
-        self.tests.setdefault(test, {})
+        self._seen(test)
+        added = self.added.setdefault(test, {})
         for key, value in values.items():
             self.counts[key] += value
-            self.tests[test][key] = self.tests[test].get(key, 0) + value
+            added[key] = added.get(key, 0) + value
 
     def measure(self, test: str, **values: float) -> None:
-        self.tests.setdefault(test, {}).update(values)
+        self._seen(test)
+        self.measured.setdefault(test, {}).update(values)
+
+    @property
+    def tests(self) -> dict[str, dict[str, float]]:
+        return {t: {**self.added.get(t, {}), **self.measured.get(t, {})} for t in self.order}
+
+    def parts(self) -> dict[str, Any]:
+        """What another session needs to merge these figures into its own."""
+        return {"order": self.order, "added": self.added, "measured": self.measured}
+
+    @classmethod
+    def merged(cls, parts: list[dict[str, Any]]) -> Figures:
+        """The figures of several sessions (xdist workers) as one, as if one session had
+        run every test: added values summed, measured ones kept."""
+        fig = cls()
+        for part in parts:
+            for test in part["order"]:
+                fig.add(test, **part["added"].get(test, {}))
+                if test in part["measured"]:
+                    fig.measure(test, **part["measured"][test])
+        return fig
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,10 +91,15 @@ class Figures:
 
 
 @pytest.fixture(scope="session")
-def figures() -> Iterator[Figures]:
+def figures(request: pytest.FixtureRequest) -> Iterator[Figures]:
     fig = Figures()
     yield fig
-    if fig.tests:
+    if not fig.tests:
+        return
+    workeroutput = getattr(request.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller sums and writes
+        workeroutput[WORKER_OUTPUT_KEY] = fig.parts()
+    else:
         fig.write(FIGURES_FILE)
 
 

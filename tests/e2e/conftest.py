@@ -53,7 +53,7 @@ def start_local_up(tmp_path: Path, *args: str) -> LocalUp:
     env = dict(os.environ)
     env.pop("AWS_ENDPOINT_URL", None)
     env["AUTO_LAMBDA_WORK_DIR"] = str(tmp_path / "work")
-    env["AUTO_LAMBDA_CACHE_DIR"] = str(Path(".auto-lambda/test-cache/build").resolve())
+    env["AUTO_LAMBDA_CACHE_DIR"] = str(tmp_path / "cache")  # its own, as is its moto server
     env["PYTHONUNBUFFERED"] = "1"
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.cli.main", "local", "up", "--port", "0",

@@ -54,7 +54,7 @@ def test_demo_ui_prints_an_address_whose_page_shows_the_job_turn_verified(
     app = zip_example(example_dir("hello"), tmp_path)
     env = dict(os.environ) | {
         "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
-        "AUTO_LAMBDA_CACHE_DIR": str(Path(".auto-lambda/test-cache/build").resolve()),
+        "AUTO_LAMBDA_CACHE_DIR": str(tmp_path / "cache"),
         "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     env.pop("AWS_ENDPOINT_URL", None)
     proc = subprocess.Popen(

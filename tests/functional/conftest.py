@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from auto_lambda_dev.emulator_speed import speed_up_queries
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
@@ -67,6 +68,10 @@ HELLO_APP = {
 
 @pytest.fixture
 def pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
+    # moto's table queries with the embedded stack's speed-up (tests/unit/
+    # test_emulator_speed.py shows the answers are moto's own): applied here, not left to
+    # whichever earlier test in the same process happened to start an emulator server
+    speed_up_queries()
     with mock_aws():
         settings = Settings.from_env({"AWS_REGION": "us-east-1",
                                       "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
