@@ -139,10 +139,10 @@ class Worker:
     def near_redrive_limit(self, msg: Message) -> bool:
         """True when a few more failed receives could send ``msg`` to the DLQ (and it has
         not been handed over to fresh copies too often already). Handing over starts
-        two receives before the last, so a lost answer or a busy job on one of them
-        still leaves another chance."""
+        three receives before the last, so lost answers to two receives (which count
+        without reaching the worker) or a busy job still leave another chance."""
         limit = self.redrive_limit
-        return (limit is not None and msg.receive_count >= max(2, limit - 2)
+        return (limit is not None and msg.receive_count >= max(2, limit - 3)
                 and msg.copies < MAX_COPIES)
 
     def _acknowledge(self, msg: Message, handled: Handled) -> None:
