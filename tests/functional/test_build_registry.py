@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import stat
 import subprocess
 import sys
 import urllib.request
@@ -55,6 +54,7 @@ def uv_binary(version: str) -> Path:
     """That uv release's binary, taken from its wheel once into the shared folder."""
     dest = SHARED / f"uv-{version}" / "uv"
     if dest.is_file():
+        dest.chmod(0o755)  # a copy from before the installer ran in its jail
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
@@ -65,7 +65,8 @@ def uv_binary(version: str) -> Path:
         data = zf.read(f"uv-{version}.data/scripts/uv")
     part = dest.with_suffix(".part")
     part.write_bytes(data)
-    part.chmod(part.stat().st_mode | stat.S_IXUSR)
+    # the installer runs in the jail as another user: readable and executable by all
+    part.chmod(0o755)
     part.replace(dest)
     return dest
 

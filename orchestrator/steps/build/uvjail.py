@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.errors import SandboxUnavailable
+from orchestrator.errors import BuildError, SandboxUnavailable
 from orchestrator.redact import redact
 from orchestrator.steps.jail import Jail, Limits, default_jail
 from orchestrator.steps.build.index import IndexConfig
@@ -122,6 +122,24 @@ def _tls_binds(env: Mapping[str, str]) -> list[Path]:
     return [p for p in found if p.exists() and not str(p).startswith("/usr/")]
 
 
+def _check_usable(uv: Path, jail: Jail) -> None:
+    """A root worker's jail runs uv as a user of its own: the binary must be readable and
+    executable by others, or the install fails with a clear code, not a traceback."""
+    if not jail.root_mode or jail.insecure:
+        return
+    try:
+        mode = uv.stat().st_mode
+    except OSError as exc:
+        raise BuildError(f"the installer {uv} cannot be read: {exc.strerror}",
+                         code="InstallerMissing",
+                         hint="reinstall auto-lambda, or set AUTO_LAMBDA_UV to a uv binary") \
+            from None
+    if mode & 0o005 != 0o005:
+        raise BuildError(f"the installer {uv} (mode {mode & 0o777:o}) cannot be run by the "
+                         "jail's user", code="InstallerMissing",
+                         hint=f"chmod 755 {uv} (and make its folders readable by all)")
+
+
 def run_uv(args: list[str], *, uv: str, out_dir: Path, inputs: list[Path], timeout: float,
            what: str = "uv", tick: Callable[[str], None] | None = None,
            index: IndexConfig | None = None, jail: Jail | None = None,
@@ -141,6 +159,7 @@ def run_uv(args: list[str], *, uv: str, out_dir: Path, inputs: list[Path], timeo
                                      hint="make /tmp writable for the worker")
         env = jail_env()
         uv_path = Path(uv).resolve()
+        _check_usable(uv_path, jail)
         binds = [*inputs, sock_dir, uv_path.parent, *_tls_binds(env), *index.folders]
         jail.prepare_output(out_dir)
         with IndexProxy(sock, index.hosts) as proxy:
