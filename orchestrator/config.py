@@ -97,6 +97,10 @@ class Settings:
     # Extra ``states.Hooks`` around every job's drive (notifications, audit, metrics,
     # drills): import paths ``module:attribute`` from AUTO_LAMBDA_HOOKS, comma-separated.
     extra_hooks: tuple[str, ...] = ()
+    # The operator's policy per team (VPC profiles, layers, limits, public URLs, triggers,
+    # services a team's role may be granted): a JSON file read by orchestrator.policy;
+    # None gives every team the safe defaults (docs/manifest.md).
+    team_policy_file: Path | None = None
 
     # ---- derived names (DESIGN.md "Resource names") ----
     @property
@@ -172,4 +176,6 @@ class Settings:
             keep_failed_job_dirs=bool(_env_bool(env, "AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS")),
             extra_hooks=tuple(h.strip() for h in env.get("AUTO_LAMBDA_HOOKS", "").split(",")
                               if h.strip()),
+            team_policy_file=(Path(env["AUTO_LAMBDA_TEAM_POLICY"].strip())
+                              if (env.get("AUTO_LAMBDA_TEAM_POLICY") or "").strip() else None),
         )
