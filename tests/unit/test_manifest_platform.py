@@ -244,6 +244,16 @@ def test_policy_documents_that_are_refused(tmp_path: Path, document: str) -> Non
     assert code in ("PolicyDocumentInvalid", "ManifestInvalid")
 
 
+def test_a_condition_json_cannot_carry_is_refused() -> None:
+    from orchestrator.steps.unpack.iampolicy import parse_policy_document
+
+    with pytest.raises(ManifestError) as info:
+        parse_policy_document({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+            "Condition": {"NumericLessThan": {"x": float("nan")}}}]}, "p.json")
+    assert info.value.code == "PolicyDocumentInvalid"
+
+
 def test_a_policy_over_the_size_caps_is_refused(tmp_path: Path) -> None:
     big = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:GetObject",

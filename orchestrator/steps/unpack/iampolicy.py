@@ -157,6 +157,11 @@ def _statement(stmt: Any, where: str) -> PolicyStatement:
             and all(isinstance(v, dict) and v for v in condition.values())):
         raise _invalid(f"{where}.Condition must be an object of operator -> "
                        "{key: value}", '"Condition": {"StringEquals": {"aws:...": "..."}}')
+    try:
+        json.dumps(condition, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise _invalid(f"{where}.Condition holds a value JSON cannot carry ({exc})"[:300],
+                       "use strings, numbers and booleans in conditions") from None
     return PolicyStatement(effect, actions, resources, sid or None, condition)
 
 
