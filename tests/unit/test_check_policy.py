@@ -158,6 +158,11 @@ def test_what_the_boundary_allows() -> None:
     check_policy(replace(SPEC, permissions=Permissions("p.json", (deny,))), TEAM)
 
 
+def test_a_policy_of_another_team_is_a_programming_error() -> None:
+    with pytest.raises(ValueError):
+        check_policy(replace(SPEC, team="shipping"), TEAM)
+
+
 def test_iam_is_never_granted_even_if_listed() -> None:
     team = replace(TEAM, services=("iam", "sts"))  # the loader refuses this; be sure anyway
     error = refused(allow(("sts:AssumeRole",), (

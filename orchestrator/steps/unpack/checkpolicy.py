@@ -173,6 +173,9 @@ def _statement(stmt: PolicyStatement, where: str, team: TeamPolicy) -> None:
 def check_policy(spec: AppSpec, team_policy: TeamPolicy) -> None:
     """None when ``spec`` (of team ``team_policy.team``) fits the policy; else a
     ``PolicyError`` whose code says what is refused and whose hint says what to do."""
+    if spec.team != team_policy.team:
+        raise ValueError(f"the spec is team {spec.team!r}'s, the policy team "
+                         f"{team_policy.team!r}'s")
     _limits(spec, team_policy)
     _vpc_and_layers(spec, team_policy)
     _triggers(spec, team_policy)
