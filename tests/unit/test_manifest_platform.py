@@ -277,3 +277,19 @@ def test_a_policy_file_through_a_symlink_out_of_the_zip_is_refused(tmp_path: Pat
 
 def test_unknown_tables_are_still_refused(tmp_path: Path) -> None:
     assert code_of(tmp_path, "[trigger]\ntype = \"url\"\n") == "ManifestInvalid"
+
+
+@pytest.mark.parametrize("toml", [
+    '[function]\nname = "hello\\n"\n', '[function]\nhandler = "app.handler\\n"\n',
+    '[verify.events."get\\n"]\nevent = {}\n',
+])
+def test_a_trailing_newline_is_not_part_of_a_name(tmp_path: Path, toml: str) -> None:
+    assert code_of(tmp_path, toml) == "ManifestInvalid"
+
+
+def test_a_team_folder_with_a_trailing_newline_is_not_a_team() -> None:
+    from orchestrator.tenancy import team_of_key
+
+    with pytest.raises(ManifestError) as info:
+        team_of_key("payments\n/app.zip")
+    assert info.value.code == "TeamInvalid"

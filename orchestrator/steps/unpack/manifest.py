@@ -41,8 +41,8 @@ from orchestrator.steps.unpack.smoke import EVENT_KEYS, SmokeEvent, read_verify
 CHALICE_CONFIG = Path(".chalice") / "config.json"
 CHALICE_HANDLER = "app.app"
 MAX_MANIFEST_BYTES = 64 * 1024
-_VALID_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-_HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_VALID_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?\Z")
+_HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
 _FUNCTION_KEYS = ("name", "handler", "runtime", "architecture", "memory", "timeout", "environment",
                   "reserved_concurrency", "ephemeral_storage", "layers", "vpc")
 TABLES = ("function", "build", "verify", "deploy", "permissions", "secrets", "triggers")
