@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
-# Each creates .venv when needed and installs what it needs from pyproject.toml.
+# Each creates .venv when needed and installs what it needs from pyproject.toml, with the
+# development tools (devtools/: the local stack, the fault proxy, the simulator) beside it.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,12 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[local]'
+$(VENV)/.installed: pyproject.toml devtools/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e . -e './devtools[local]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,cdk]'
+$(VENV)/.installed-test: pyproject.toml devtools/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,cdk]' -e './devtools[local,sim]'
 	touch $@ $(VENV)/.installed
 
 .PHONY: demo demo-ui test lint bench clean chromium screenshots

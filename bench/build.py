@@ -35,7 +35,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from orchestrator.cli.examples import example_dir, zip_example
+from auto_lambda_dev.examples import example_dir, zip_example
 
 VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "auto-lambda")

@@ -42,10 +42,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from orchestrator.aws.emulator import ensure_fake_credentials, start_server
+from auto_lambda_dev.emulator import ensure_fake_credentials, start_server
+from auto_lambda_dev.examples import example_dir
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
-from orchestrator.cli.examples import example_dir
 from orchestrator.config import Settings
 from orchestrator.jobs.store import JobStore
 from tests.chaos.harness import make_zip

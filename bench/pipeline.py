@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws.emulator import ensure_fake_credentials, start_server
+from auto_lambda_dev.emulator import ensure_fake_credentials, start_server
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.config import Settings

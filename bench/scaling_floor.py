@@ -20,10 +20,10 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from checker.sim.policies import BASELINE_POLICY, DEFAULT_POLICY
-from checker.sim.present import FLOOR_FACTOR, floor_check
-from checker.sim.runner import SimOptions, simulate
-from checker.sim.scenarios import get_scenario
+from auto_lambda_dev.sim.policies import BASELINE_POLICY, DEFAULT_POLICY
+from auto_lambda_dev.sim.present import FLOOR_FACTOR, floor_check
+from auto_lambda_dev.sim.runner import SimOptions, simulate
+from auto_lambda_dev.sim.scenarios import get_scenario
 
 # (label, scenario, max instances)
 CASES = [("steady", "steady", 20), ("burst", "burst", 20), ("diurnal", "diurnal", 20),

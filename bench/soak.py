@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws.emulator import ensure_fake_credentials
-from orchestrator.aws.faultproxy import FaultProxy
+from auto_lambda_dev.emulator import ensure_fake_credentials
+from auto_lambda_dev.faultproxy import FaultProxy
 from orchestrator.intake.events import s3_event_body
 from tests.chaos.harness import ChaosStack, WorkerProc, app_zip, start_stack, stop_stack
 

@@ -115,7 +115,7 @@ def library_runner() -> Callable[[], int]:
 def bench_dynamodb(seconds: float) -> tuple[float, int]:
     import boto3
 
-    from orchestrator.aws.emulator import start_server
+    from auto_lambda_dev.emulator import start_server
 
     endpoint = start_server(0)
     try:

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from orchestrator.aws.emulator import ensure_fake_credentials
+from auto_lambda_dev.emulator import ensure_fake_credentials
 from tests.chaos.harness import ChaosStack, app_zip, start_stack, stop_stack
 from tests.fault_hooks import fired
 

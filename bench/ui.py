@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws.emulator import start_server
+from auto_lambda_dev.emulator import start_server
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.cli.ui.data import ConsoleData

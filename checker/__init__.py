@@ -5,11 +5,10 @@
 - ``rule`` / ``direct``: the target-tracking rule and the direct control rule, pure.
 - ``controller``: ``checker --control direct``, which sets the group's desired capacity
   from the backlog each tick (target tracking stays as the fallback).
-- ``autoscaler``: ``LocalAutoscaler``, which does locally what EC2 Auto Scaling does
-  (follow the desired capacity, apply target tracking) for worker processes, since the
-  emulator never scales groups.
-- ``localgroup`` / ``pool`` / ``localloop``: the local-mode pieces ``local up`` wires.
-- ``sim``: a discrete-event simulation comparing scaling policies (``auto-lambda simulate``).
+
+The local autoscaler (what EC2 Auto Scaling does, done for local worker processes) and
+the scaling simulator use these rules; they are development tools (``auto_lambda_dev``),
+not part of the checker's install.
 
 Nothing here decides anything about jobs themselves; the checker only reads the queue,
 the group and the job table, and writes metrics and the group's desired capacity.

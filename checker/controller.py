@@ -22,7 +22,7 @@ from checker.direct import DirectPolicy, DirectRule
 from checker.metric import BACKLOG_PER_SLOT, TickResult
 from checker.rule import Decision, needed_capacity
 from checker.sources import read_group
-from orchestrator.aws.facade import Aws, aws_call, error_code
+from orchestrator.aws.facade import Aws, error_code
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,8 @@ class DirectController:
         if not decision.changed:
             return ControlStep(decision)
         try:
-            with aws_call("autoscaling.set_desired_capacity"):
-                self.aws.autoscaling.set_desired_capacity(
-                    AutoScalingGroupName=self.settings.worker_group_name,
-                    DesiredCapacity=decision.desired, HonorCooldown=False)
+            self.aws.scaling.set_desired_capacity(self.settings.worker_group_name,
+                                                  decision.desired)
         except Exception as exc:
             return self._failed(decision, "set_desired_capacity", exc)
         log.info("control: %d -> %d (%s)", decision.previous, decision.desired, decision.reason)

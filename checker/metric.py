@@ -11,7 +11,7 @@ scales in on missing data.
 
 Rules: API errors are logged and counted, never raised out of the loop (a checker that
 dies stops all scaling). Clock and sleep are injected. This module decides no capacity;
-that is the Auto Scaling policy's job (or ``checker.autoscaler`` locally).
+that is the Auto Scaling policy's job (or ``auto_lambda_dev.autoscaler`` locally).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from checker.sources import (
     read_in_service,
     read_queue_depth,
 )
-from orchestrator.aws.facade import Aws, aws_call
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.metrics import Dimension, MetricDatum
 from orchestrator.config import METRIC_NAMESPACE, Settings
 from orchestrator.jobs.store import JobStore
 
@@ -51,7 +52,7 @@ METRIC_UNITS = {
 }
 
 
-def metric_dimensions(settings: Settings) -> list[dict[str, str]]:
+def metric_dimensions(settings: Settings) -> list[Dimension]:
     """The dimensions every checker metric carries (scaling policies must match them)."""
     return [{"Name": "QueueName", "Value": settings.queue_name}]
 
@@ -191,13 +192,11 @@ class Checker:
             self._average_read_at = now
 
     def _publish(self, metrics: dict[str, float], now: float) -> bool:
-        stamp = dt.datetime.fromtimestamp(now, tz=dt.UTC)
         dims = metric_dimensions(self.settings)
-        data = [{"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Value": value,
-                 "Unit": METRIC_UNITS[name], "StorageResolution": 1}
-                for name, value in metrics.items()]
-        with aws_call("cloudwatch.put_metric_data"):
-            self.aws.cloudwatch.put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=data)
+        data: list[MetricDatum] = [
+            {"MetricName": name, "Dimensions": dims, "Timestamp": now, "Value": value,
+             "Unit": METRIC_UNITS[name]} for name, value in metrics.items()]
+        self.aws.metrics.put(METRIC_NAMESPACE, data)
         return True
 
     def _attempt(self, errors: list[str], what: str, read: Callable[[], Any]) -> Any:

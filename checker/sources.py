@@ -8,10 +8,9 @@ plain values; transient botocore failures surface as ``TransientError`` (via
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from orchestrator.aws.facade import Aws, aws_call
+from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Queue, QueueDepth
+from orchestrator.aws.scaling import GroupState
 from orchestrator.jobs.store import JobStore
 
 __all__ = ["GroupState", "QueueDepth", "average_processing_seconds", "read_group",
@@ -22,30 +21,10 @@ def read_queue_depth(aws: Aws, queue_url: str) -> QueueDepth:
     return Queue(aws, queue_url, "jobs").depth()
 
 
-@dataclass(frozen=True)
-class GroupState:
-    """What the worker group looks like now."""
-
-    in_service: int
-    desired: int
-    min_size: int
-    max_size: int
-
-
 def read_group(aws: Aws, group_name: str) -> GroupState | None:
     """The group's InService count, desired capacity and bounds; None when the group
     does not exist (yet)."""
-    with aws_call("autoscaling.describe_auto_scaling_groups"):
-        groups = aws.autoscaling.describe_auto_scaling_groups(
-            AutoScalingGroupNames=[group_name])["AutoScalingGroups"]
-    if not groups:
-        return None
-    group = groups[0]
-    in_service = sum(1 for inst in group.get("Instances", [])
-                     if inst.get("LifecycleState") == "InService")
-    return GroupState(in_service=in_service, desired=int(group.get("DesiredCapacity", 0)),
-                      min_size=int(group.get("MinSize", 0)),
-                      max_size=int(group.get("MaxSize", 0)))
+    return aws.scaling.group(group_name)
 
 
 def read_in_service(aws: Aws, group_name: str) -> int:

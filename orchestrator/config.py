@@ -48,6 +48,17 @@ def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
                       hint=f"unset {name} to use the default")
 
 
+def _env_on(env: Mapping[str, str], name: str, default: str = "") -> bool:
+    """A lenient switch: on/1/true/yes is on, anything else (a typo too) is off."""
+    return str(env.get(name, default)).lower() in {"on", "1", "true", "yes"}
+
+
+def _env_digits(env: Mapping[str, str], name: str) -> int | None:
+    """A whole number when the variable holds only digits, else None (left unset)."""
+    raw = env.get(name)
+    return int(raw) if raw and raw.isdigit() else None
+
+
 def _env_positive(env: Mapping[str, str], name: str) -> int | None:
     if not (env.get(name) or "").strip():
         return None
@@ -101,8 +112,24 @@ class Settings:
     # services a team's role may be granted): a JSON file read by orchestrator.policy;
     # None gives every team the safe defaults (docs/manifest.md).
     team_policy_file: Path | None = None
+    # The tracing backend as set in AUTO_LAMBDA_TRACING (xray, memory, off; empty: X-Ray
+    # when ``xray_daemon`` is set); orchestrator.tracing.factory checks the value.
+    tracing: str = ""
+    # Lower the unzip caps (bytes, entries) for drills and tests of the limits, never
+    # raise them (orchestrator.steps.unpack.rehydrate); None keeps orchestrator.limits' values.
+    unpack_max_bytes: int | None = None
+    unpack_max_entries: int | None = None
+    # The worker's place in its Auto Scaling group (worker.instance): scale-in protection
+    # asked for (the instance id then comes from IMDSv2), or the instance id given (tests
+    # against the emulator); the group and termination hook names when not the derived
+    # ones; whether the drained worker completes the hook.
+    instance_protection: bool = False
+    instance_id: str | None = None
+    instance_group: str | None = None
+    drain_hook: str | None = None
+    lifecycle_hook: bool = True
 
-    # ---- derived names (DESIGN.md "Resource names") ----
+    # ---- derived names (docs/architecture.md, "Contracts others rely on") ----
     @property
     def incoming_bucket(self) -> str:
         return f"{self.prefix}-incoming-{self.account_suffix}"
@@ -178,4 +205,12 @@ class Settings:
                               if h.strip()),
             team_policy_file=(Path(env["AUTO_LAMBDA_TEAM_POLICY"].strip())
                               if (env.get("AUTO_LAMBDA_TEAM_POLICY") or "").strip() else None),
+            tracing=env.get("AUTO_LAMBDA_TRACING") or "",
+            unpack_max_bytes=_env_digits(env, "AUTO_LAMBDA_UNPACK_MAX_BYTES"),
+            unpack_max_entries=_env_digits(env, "AUTO_LAMBDA_UNPACK_MAX_ENTRIES"),
+            instance_protection=_env_on(env, "AUTO_LAMBDA_INSTANCE_PROTECTION"),
+            instance_id=env.get("AUTO_LAMBDA_INSTANCE_ID") or None,
+            instance_group=env.get("AUTO_LAMBDA_WORKER_GROUP") or None,
+            drain_hook=env.get("AUTO_LAMBDA_DRAIN_HOOK") or None,
+            lifecycle_hook=_env_on(env, "AUTO_LAMBDA_LIFECYCLE_HOOK", "on"),
         )

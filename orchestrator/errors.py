@@ -9,9 +9,9 @@ declaration, not here; ``TRANSIENT_CODES`` is the list that declaration uses.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from orchestrator.redact import cap, redact
+from orchestrator.types import JsonObject
 
 MESSAGE_LIMIT = 32_768  # Step Functions' limit on an error's cause
 
@@ -22,7 +22,7 @@ class AutoLambdaError(Exception):
     code: str = "InternalError"
 
     def __init__(self, message: str, *, code: str | None = None, hint: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+                 details: JsonObject | None = None) -> None:
         # Messages may quote a tool's output: they never carry a worker secret, nor
         # run on without end (docs/security.md).
         message = cap(redact(message), MESSAGE_LIMIT)
@@ -37,8 +37,8 @@ class AutoLambdaError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": str(self)}
+    def as_dict(self) -> JsonObject:
+        out: JsonObject = {"code": self.code, "message": str(self)}
         if self.details:
             out["details"] = self.details
         return out
@@ -99,16 +99,26 @@ TRANSIENT_CODES: tuple[str, ...] = (
 )
 
 
+DEV_TOOLS = "auto_lambda_dev"
+
+
+# Extras of auto-lambda itself; any other extra is the development tools'.
+OWN_EXTRAS = frozenset({"otel"})
+
+
 def require_extra(module: str, extra: str, feature: str) -> None:
     """Raise ``ExtraMissing`` unless ``module`` can be imported: the worker's install
-    leaves out what only local mode and the simulator use."""
+    leaves out what only local mode and the simulator use (the development tools:
+    ``devtools/``, the ``auto-lambda-dev`` distribution, with its ``local`` or ``sim``
+    extra) and OpenTelemetry tracing (auto-lambda's own ``otel`` extra)."""
     try:
         importlib.import_module(module)
     except ImportError as exc:
-        raise AutoLambdaError(
-            f"{feature} needs {module!r}, which this install does not have",
-            code="ExtraMissing",
-            hint=f"install the {extra!r} extra: pip install 'auto-lambda[{extra}]'") from exc
+        hint = (f"pip install 'auto-lambda[{extra}]'" if extra in OWN_EXTRAS else
+                f"install the development tools with their {extra!r} extra, from a source "
+                f"checkout of auto-lambda: pip install -e './devtools[{extra}]'")
+        raise AutoLambdaError(f"{feature} needs {module!r}, which this install does not have",
+                              code="ExtraMissing", hint=hint) from exc
 
 
 class SandboxUnavailable(AutoLambdaError):

@@ -267,33 +267,16 @@ class Definition:
         """A hash of everything that changes what a snapshot means: the states, their
         transitions, Retry, Catch and timeouts (comments and limits such as
         ``max_history_events`` excluded). A snapshot can only be restored with a
-        definition that ``accepts`` its fingerprint."""
+        definition of the same fingerprint."""
         fp = self._compiled.get("fingerprint")
         if fp is None:
-            fp = _digest(self.to_data(), keep_limits=False)
+            fp = _digest(self.to_data())
             self._compiled["fingerprint"] = fp
         return str(fp)
 
-    def accepts(self, fingerprint: object) -> bool:
-        """True when a snapshot tagged ``fingerprint`` can be continued by this definition:
-        its own fingerprint, or the one earlier releases computed for the same states
-        (they hashed the history cap too, at this definition's or the default value)."""
-        if fingerprint == self.fingerprint:
-            return True
-        legacy = self._compiled.get("legacy")
-        if legacy is None:
-            data = self.to_data()
-            legacy = {_digest(data, keep_limits=True)}
-            legacy.add(_digest({**data, "max_history_events": DEFAULT_MAX_HISTORY_EVENTS},
-                               keep_limits=True))
-            self._compiled["legacy"] = legacy
-        return fingerprint in legacy
 
-
-def _digest(data: dict[str, Any], *, keep_limits: bool) -> str:
-    data = {k: v for k, v in data.items() if k != "comment"}
-    if not keep_limits:
-        data.pop("max_history_events", None)
+def _digest(data: dict[str, Any]) -> str:
+    data = {k: v for k, v in data.items() if k not in ("comment", "max_history_events")}
     data["states"] = [{k: v for k, v in item.items() if k != "comment"}
                       for item in data["states"]]
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))

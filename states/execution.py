@@ -111,7 +111,7 @@ class Execution:
         ones not yet delivered to hooks, say): they are held again, so the next drive
         reports them. Events not delivered and not given are not reported."""
         fp = snapshot.get("definition")
-        if not definition.accepts(fp):
+        if fp != definition.fingerprint:
             raise DefinitionError(
                 f"snapshot of execution {snapshot.get('execution_id')!r} was taken with "
                 f"definition {fp!r}, not {definition.fingerprint!r}; the workflow changed: "

@@ -6,9 +6,12 @@ instance id then comes from IMDSv2) or when ``AUTO_LAMBDA_INSTANCE_ID`` is set (
 set it against the emulator). In local mode IMDS is never called. Every AWS call here
 is best effort: a failure is logged and never stops a job or the shutdown.
 
-Variables: ``AUTO_LAMBDA_INSTANCE_PROTECTION`` (on/off), ``AUTO_LAMBDA_INSTANCE_ID``,
-``AUTO_LAMBDA_WORKER_GROUP`` (default ``<prefix>-workers``), ``AUTO_LAMBDA_DRAIN_HOOK``
-(default ``<prefix>-worker-drain``), ``AUTO_LAMBDA_LIFECYCLE_HOOK`` (on/off, default on).
+Settings (``orchestrator.config``, from the variables): ``instance_protection``
+(``AUTO_LAMBDA_INSTANCE_PROTECTION``, on/off), ``instance_id``
+(``AUTO_LAMBDA_INSTANCE_ID``), ``instance_group`` (``AUTO_LAMBDA_WORKER_GROUP``, default
+``<prefix>-workers``), ``drain_hook`` (``AUTO_LAMBDA_DRAIN_HOOK``, default
+``<prefix>-worker-drain``), ``lifecycle_hook`` (``AUTO_LAMBDA_LIFECYCLE_HOOK``, on/off,
+default on).
 """
 
 from __future__ import annotations
@@ -16,16 +19,15 @@ from __future__ import annotations
 import logging
 import threading
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.config import Settings
 
 log = logging.getLogger(__name__)
 
 IMDS = "http://169.254.169.254"
-_TRUE = {"on", "1", "true", "yes"}
 
 
 def fetch_instance_id(opener: Callable[..., Any] = urllib.request.urlopen,
@@ -55,11 +57,10 @@ class InstanceConfig:
         return self.instance_id is not None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], settings: Settings,
-                 lookup: Callable[[], str] = fetch_instance_id) -> InstanceConfig:
-        wanted = str(env.get("AUTO_LAMBDA_INSTANCE_PROTECTION", "")).lower() in _TRUE
-        instance_id = env.get("AUTO_LAMBDA_INSTANCE_ID") or None
-        if instance_id is None and wanted:
+    def from_settings(cls, settings: Settings,
+                      lookup: Callable[[], str] = fetch_instance_id) -> InstanceConfig:
+        instance_id = settings.instance_id
+        if instance_id is None and settings.instance_protection:
             if settings.is_local:
                 log.warning("instance protection asked for in local mode: IMDS is not "
                             "queried; set AUTO_LAMBDA_INSTANCE_ID to test it")
@@ -70,33 +71,38 @@ class InstanceConfig:
                     log.warning("no instance id from IMDSv2 (%s): scale-in protection off", exc)
         return cls(
             instance_id=instance_id,
-            group_name=env.get("AUTO_LAMBDA_WORKER_GROUP") or settings.worker_group_name,
-            drain_hook=env.get("AUTO_LAMBDA_DRAIN_HOOK") or f"{settings.prefix}-worker-drain",
+            group_name=settings.instance_group or settings.worker_group_name,
+            drain_hook=settings.drain_hook or f"{settings.prefix}-worker-drain",
             protection=instance_id is not None,
-            lifecycle=str(env.get("AUTO_LAMBDA_LIFECYCLE_HOOK", "on")).lower() in _TRUE,
+            lifecycle=settings.lifecycle_hook,
         )
+
+
+class ScalingDoor(Protocol):
+    """What the guard needs of Auto Scaling (``orchestrator.aws.scaling.Scaling``)."""
+
+    def set_instance_protection(self, group: str, instance_id: str,
+                                protected: bool) -> None: ...
+
+    def complete_lifecycle_action(self, hook: str, group: str, instance_id: str) -> None: ...
 
 
 class ScaleInGuard:
     """Protects the instance from scale-in while at least one job runs; lifts it when
     the worker is idle. ``job_started``/``job_finished`` are called around each message."""
 
-    def __init__(self, autoscaling: Callable[[], Any], config: InstanceConfig) -> None:
+    def __init__(self, autoscaling: Callable[[], ScalingDoor], config: InstanceConfig) -> None:
         self._client = autoscaling
         self.config = config
         self._lock = threading.Lock()
         self._running = 0
-        self.calls: list[bool] = []  # protection states asked for, in order (for tests/logs)
 
     def _set(self, protected: bool) -> None:
         if not self.config.protection or self.config.instance_id is None:
             return
-        self.calls.append(protected)
         try:
-            self._client().set_instance_protection(
-                InstanceIds=[self.config.instance_id],
-                AutoScalingGroupName=self.config.group_name,
-                ProtectedFromScaleIn=protected)
+            self._client().set_instance_protection(self.config.group_name,
+                                                   self.config.instance_id, protected)
         except Exception as exc:
             log.warning("could not %s scale-in protection of %s: %s",
                         "set" if protected else "lift", self.config.instance_id, exc)
@@ -120,9 +126,8 @@ class ScaleInGuard:
         if cfg.instance_id is None or not cfg.lifecycle:
             return False
         try:
-            self._client().complete_lifecycle_action(
-                LifecycleHookName=cfg.drain_hook, AutoScalingGroupName=cfg.group_name,
-                LifecycleActionResult="CONTINUE", InstanceId=cfg.instance_id)
+            self._client().complete_lifecycle_action(cfg.drain_hook, cfg.group_name,
+                                                     cfg.instance_id)
         except Exception as exc:
             log.info("no lifecycle action completed for %s (%s): not a scale-in",
                      cfg.instance_id, exc)

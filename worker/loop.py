@@ -73,7 +73,7 @@ class Worker:
         self.expected_bucket = expected_bucket
         self.stop = stop or threading.Event()
         self.drain_seconds = drain_seconds
-        self.guard = guard or ScaleInGuard(lambda: self.aws.autoscaling, InstanceConfig())
+        self.guard = guard or ScaleInGuard(lambda: self.aws.scaling, InstanceConfig())
         self.clock = clock
         self.redrive_limit = redrive_limit  # the queue's maxReceiveCount, if it has a DLQ
         self.stats = Stats()

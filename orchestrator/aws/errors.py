@@ -23,11 +23,13 @@ Retry names the retried codes, ``orchestrator.errors.TRANSIENT_CODES``).
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Iterator
 
 import botocore.exceptions
 
 from orchestrator.errors import AutoLambdaError, TransientError
+from orchestrator.types import JsonObject
 
 THROTTLED = "AwsThrottled"
 SERVER_ERROR = "AwsServerError"
@@ -104,6 +106,9 @@ class AwsError(AutoLambdaError):
                                                     ("status", status)) if v})
         self.service, self.operation = service, operation
         self.aws_code, self.request_id, self.status = aws_code, request_id, status
+        # How many times botocore sent the request (None: unknown, say a network error),
+        # for the doors' send budgets (``orchestrator.retries``).
+        self.sends: int | None = None
 
     @property
     def retried(self) -> bool:
@@ -114,9 +119,11 @@ class AwsTransientError(AwsError, TransientError):
     """An AwsError the workflow retries (its code is in ``RETRIED``)."""
 
 
-def _make(message: str, *, code: str, **kw: Any) -> AwsError:
+def _make(message: str, *, code: str, service: str, operation: str, aws_code: str = "",
+          request_id: str | None = None, status: int = 0) -> AwsError:
     cls = AwsTransientError if code in RETRIED else AwsError
-    return cls(message, code=code, **kw)
+    return cls(message, code=code, service=service, operation=operation, aws_code=aws_code,
+               request_id=request_id, status=status)
 
 
 def error_code(exc: BaseException) -> str:
@@ -153,7 +160,7 @@ def split_where(where: str) -> tuple[str, str]:
     return service, rest
 
 
-def _request_id(response: dict[str, Any]) -> str | None:
+def _request_id(response: JsonObject) -> str | None:
     meta = response.get("ResponseMetadata") or {}
     headers = meta.get("HTTPHeaders") or {}
     rid = (meta.get("RequestId") or headers.get("x-amzn-requestid")
@@ -192,8 +199,12 @@ def classify(exc: BaseException, where: str) -> AwsError | None:
         text = str(err.get("Message") or raw)
         message = (f"{service} {operation} ({detail}) failed: {aws_code or status}: {text} "
                    f"[HTTP {status or '?'}, request id {rid or 'none'}]")
-        return _make(message, code=code, service=service, operation=operation,
-                     aws_code=aws_code, request_id=rid, status=status)
+        mapped = _make(message, code=code, service=service, operation=operation,
+                       aws_code=aws_code, request_id=rid, status=status)
+        attempts = meta.get("RetryAttempts")
+        # no RetryAttempts: an answer botocore's retry handler never saw (one send)
+        mapped.sends = int(attempts) + 1 if isinstance(attempts, int) else 1
+        return mapped
     if isinstance(raw, botocore.exceptions.NoCredentialsError):
         return AwsError("no AWS credentials found", code=NO_CREDENTIALS, service=service,
                         operation=detail, aws_code="NoCredentials")
@@ -209,3 +220,19 @@ def classify(exc: BaseException, where: str) -> AwsError | None:
                         code=VALIDATION, service=service, operation=detail,
                         aws_code=type(raw).__name__)
     return None
+
+
+@contextlib.contextmanager
+def aws_call(where: str) -> Iterator[None]:
+    """Re-raise every AWS failure as an AwsError with its code (``where`` names the
+    service and the call: ``"lambda.create_alias(f:live)"``). ``error_code(exc)`` still
+    gives the AWS error code, so callers can single out the answers they expect."""
+    try:
+        yield
+    except AutoLambdaError:
+        raise
+    except Exception as exc:
+        mapped = classify(exc, where)
+        if mapped is not None:
+            raise mapped from exc
+        raise

@@ -8,20 +8,30 @@ hooks (botocore events) in one place. No workflow decisions are made here.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections.abc import Callable
+from functools import cached_property
 
 import boto3
 import botocore.config
 import botocore.exceptions
 
-from orchestrator.aws.errors import AwsError, classify, error_code
+from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
+from orchestrator.aws.functions import Functions
+from orchestrator.aws.jobs_table import JobsTable
+from orchestrator.aws.metrics import Metrics
+from orchestrator.aws.objects import MISSING_CODES as S3_MISSING_CODES
+from orchestrator.aws.objects import Objects
+from orchestrator.aws.roles import Roles
+from orchestrator.aws.scaling import Scaling
+from orchestrator.aws.traces import Traces
+from orchestrator.aws.types import BotoClient
 from orchestrator.config import Settings
 from orchestrator.errors import AutoLambdaError
+from orchestrator.retries import BOTOCORE
 
-__all__ = ["S3_MISSING_CODES", "Aws", "AwsError", "as_user_error", "aws_call",
-           "classify_client_error", "error_code", "is_retried", "s3_version_etag"]
+__all__ = ["S3_MISSING_CODES", "Aws", "AwsError", "BotoClient", "as_user_error", "aws_call",
+           "classify_client_error", "error_code"]
 
 
 def classify_client_error(exc: BaseException, where: str) -> AwsError | None:
@@ -30,59 +40,28 @@ def classify_client_error(exc: BaseException, where: str) -> AwsError | None:
     return classify(exc, where)
 
 
-def is_retried(exc: BaseException) -> bool:
-    """True for the codes the workflow retries (throttling, 5xx, network, busy)."""
-    return isinstance(exc, AwsError) and exc.retried
-
-
-@contextlib.contextmanager
-def aws_call(where: str) -> Iterator[None]:
-    """Re-raise every AWS failure as an AwsError with its code (``where`` names the
-    service and the call: ``"lambda.create_alias(f:live)"``). ``error_code(exc)`` still
-    gives the AWS error code, so callers can single out the answers they expect."""
-    try:
-        yield
-    except AutoLambdaError:
-        raise
-    except Exception as exc:
-        mapped = classify(exc, where)
-        if mapped is not None:
-            raise mapped from exc
-        raise
-
-
 def as_user_error(exc: BaseException) -> AutoLambdaError | None:
     """A botocore failure that reached the command line, as an error with a code and a
     hint; None for anything else."""
     return classify(exc, "aws.call")
 
 
-# What S3 answers (GetObject, HeadObject) when the object, its version or its bucket is gone.
-S3_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"})
-
-
-def s3_version_etag(resp: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The version id and unquoted etag of a PutObject/HeadObject response; None for
-    absent values and for the ``"null"`` version of an unversioned bucket."""
-    version = resp.get("VersionId")
-    etag = str(resp.get("ETag", "")).strip('"')
-    return (version if version and version != "null" else None), (etag or None)
-
-
 class Aws:
-    """Lazily created boto3 clients for one Settings (endpoint, region)."""
+    """Lazily created boto3 clients for one Settings (endpoint, region), and the doors
+    over them (one per service; the pipeline calls AWS through those only)."""
 
     def __init__(self, settings: Settings, session: boto3.session.Session | None = None,
-                 max_attempts: int = 3) -> None:
+                 max_attempts: int = BOTOCORE.max_attempts) -> None:
         self.settings = settings
         self.session = session or boto3.session.Session(region_name=settings.region)
         self._config = botocore.config.Config(
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            retries=BOTOCORE.config(max_attempts),
             connect_timeout=5, read_timeout=60,
         )
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, BotoClient] = {}
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str) -> BotoClient:
+        """The raw boto3 client: for the doors (and tests that hook botocore events)."""
         if service not in self._clients:
             self._clients[service] = self.session.client(
                 service,
@@ -92,36 +71,66 @@ class Aws:
             )
         return self._clients[service]
 
+    # ---- the doors ----
+    @cached_property
+    def functions(self) -> Functions:
+        return Functions(self.client("lambda"))
+
+    @cached_property
+    def objects(self) -> Objects:
+        return Objects(self.client("s3"))
+
+    @cached_property
+    def roles(self) -> Roles:
+        return Roles(self.client("iam"))
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics(self.client("cloudwatch"))
+
+    @cached_property
+    def scaling(self) -> Scaling:
+        return Scaling(self.client("autoscaling"))
+
+    @cached_property
+    def traces(self) -> Traces:
+        return Traces(self.client("xray"))
+
+    def jobs_table(self, sleep: Callable[[float], None] = time.sleep) -> JobsTable:
+        return JobsTable(self.client("dynamodb"), self.settings.table_name,
+                         self.settings.history_table_name, sleep=sleep)
+
+    # ---- raw clients, for the doors and for tests that hook botocore events ----
     @property
-    def s3(self) -> Any:
+    def s3(self) -> BotoClient:
         return self.client("s3")
 
     @property
-    def sqs(self) -> Any:
+    def sqs(self) -> BotoClient:
         return self.client("sqs")
 
     @property
-    def dynamodb(self) -> Any:
+    def dynamodb(self) -> BotoClient:
         return self.client("dynamodb")
 
     @property
-    def lambda_(self) -> Any:
+    def lambda_(self) -> BotoClient:
         return self.client("lambda")
 
     @property
-    def iam(self) -> Any:
+    def iam(self) -> BotoClient:
         return self.client("iam")
 
     @property
-    def cloudwatch(self) -> Any:
+    def cloudwatch(self) -> BotoClient:
         return self.client("cloudwatch")
 
     @property
-    def autoscaling(self) -> Any:
+    def autoscaling(self) -> BotoClient:
         return self.client("autoscaling")
 
     @property
-    def xray(self) -> Any:
+    def xray(self) -> BotoClient:
         return self.client("xray")
 
     def credentials_method(self) -> str | None:

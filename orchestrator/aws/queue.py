@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws, aws_call
 from orchestrator.aws.lost_answers import outcome_unknown
+from orchestrator.aws.types import sends_per_call
+from orchestrator.retries import QUEUE_SETTLE
+from orchestrator.types import JsonObject
 
 # What SQS answers for a receipt handle whose message is gone or no longer in flight.
 GONE_CODES = frozenset({
@@ -30,8 +32,6 @@ MAX_DELAY_SECONDS = 900
 # The message attribute counting how many times a message was sent again as a fresh copy
 # (each copy starts its receive count, towards the redrive limit, at zero).
 COPIES_ATTRIBUTE = "AutoLambdaCopies"
-# Sends of a delete or visibility change whose outcome stayed unknown.
-_ATTEMPTS = 3
 
 DEPTH_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
@@ -50,7 +50,7 @@ class Message:
     copies: int = 0  # how many times this message was sent again as a fresh copy
 
     @classmethod
-    def from_sqs(cls, raw: dict[str, Any]) -> Message:
+    def from_sqs(cls, raw: JsonObject) -> Message:
         attrs = raw.get("Attributes") or {}
         copies = ((raw.get("MessageAttributes") or {}).get(COPIES_ATTRIBUTE) or {}).get(
             "StringValue")
@@ -77,7 +77,7 @@ class Queue:
     def receive(self, max_messages: int, *, wait_seconds: int = 0,
                 visibility: int | None = None) -> list[Message]:
         """Up to ``max_messages`` (1..10), hidden for ``visibility`` seconds."""
-        kwargs: dict[str, Any] = {
+        kwargs: JsonObject = {
             "QueueUrl": self.url, "MaxNumberOfMessages": max(1, min(10, max_messages)),
             "WaitTimeSeconds": wait_seconds,
             "MessageSystemAttributeNames": ["AWSTraceHeader", "ApproximateReceiveCount"],
@@ -93,7 +93,7 @@ class Queue:
         id. ``copies``: how many times it has been sent again as a fresh copy. Sending
         again after a lost answer makes a duplicate, which the worker recognises (one
         upload, one job), never a second job."""
-        kwargs: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": body}
+        kwargs: JsonObject = {"QueueUrl": self.url, "MessageBody": body}
         if delay > 0:
             kwargs["DelaySeconds"] = min(int(delay), MAX_DELAY_SECONDS)
         if copies > 0:
@@ -119,18 +119,20 @@ class Queue:
     def _settle(self, where: str, call: Callable[[], object]) -> bool:
         """An idempotent call, sent again while its outcome is unknown; False when the
         message is gone (which is what a repeat of a landed delete finds)."""
-        for attempt in range(1, _ATTEMPTS + 1):
+        per_call = sends_per_call(self.aws.sqs)
+        sent = 0
+        while True:
             try:
                 with aws_call(where):
                     call()
             except AwsError as exc:
                 if _gone(exc):
                     return False
-                if not outcome_unknown(exc) or attempt == _ATTEMPTS:
+                sent += exc.sends if exc.sends is not None else per_call
+                if not outcome_unknown(exc) or not QUEUE_SETTLE.may_send_again(sent, per_call):
                     raise
                 continue
             return True
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def redrive_limit(self) -> int | None:
         """The queue's maxReceiveCount (None: no dead-letter queue)."""

@@ -18,7 +18,7 @@ row shows (never the execution snapshot): ``by-state`` (hash ``state``) and ``by
 
 from __future__ import annotations
 
-from typing import Any
+from orchestrator.types import JsonObject
 
 JOB_KEY = "job_id"
 # The history table: the job id, then the event's number (0 = the job's first event,
@@ -38,10 +38,10 @@ def week_bucket(created_at: float) -> int:
     return int(created_at // WEEK_SECONDS)
 
 
-def listing_indexes() -> list[dict[str, Any]]:
+def listing_indexes() -> list[JsonObject]:
     """The GlobalSecondaryIndexes of the jobs table."""
 
-    def index(name: str, hash_key: str) -> dict[str, Any]:
+    def index(name: str, hash_key: str) -> JsonObject:
         return {"IndexName": name,
                 "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
                               {"AttributeName": "created_at", "KeyType": "RANGE"}],
@@ -57,7 +57,7 @@ def job_key(job_id: str) -> dict[str, dict[str, str]]:
     return {JOB_KEY: {"S": job_id}}
 
 
-def create_table_request(table_name: str) -> dict[str, Any]:
+def create_table_request(table_name: str) -> JsonObject:
     """The CreateTable arguments for the jobs table (on-demand capacity, two indexes)."""
     return {
         "TableName": table_name,
@@ -76,7 +76,7 @@ def history_key(job_id: str, seq: int) -> dict[str, dict[str, str]]:
     return {HISTORY_KEY: {"S": job_id}, HISTORY_SEQ: {"N": str(int(seq))}}
 
 
-def create_history_table_request(table_name: str) -> dict[str, Any]:
+def create_history_table_request(table_name: str) -> JsonObject:
     """The CreateTable arguments for the history table (on-demand capacity)."""
     return {
         "TableName": table_name,
@@ -88,13 +88,13 @@ def create_history_table_request(table_name: str) -> dict[str, Any]:
     }
 
 
-def item_size(item: dict[str, Any]) -> int:
+def item_size(item: JsonObject) -> int:
     """An item's size as DynamoDB counts it against its 400 KB limit (attribute names
     plus values; numbers counted generously), in bytes."""
     return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
 
 
-def _value_size(value: dict[str, Any]) -> int:
+def _value_size(value: JsonObject) -> int:
     (kind, raw), = value.items()
     if kind == "S":
         return len(str(raw).encode())

@@ -16,19 +16,19 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 
 from orchestrator.errors import AutoLambdaError
 from orchestrator.steps.unpack.manifest import ARCHITECTURES, SUPPORTED_RUNTIMES
+from orchestrator.types import JsonObject
 
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.2f} MB"
 
 
-def _print_human(doc: dict[str, Any]) -> None:
+def _print_human(doc: JsonObject) -> None:
     b = doc["build"]
     app = doc["app"]
     click.echo(f"built {b['zip_path']}  ({app['name']}, {b['runtime']} {b['architecture']}, "

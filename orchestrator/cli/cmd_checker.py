@@ -261,23 +261,24 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], no_oracle:
     # imported on use, for start-up time: other commands (and --help) must not load it
     from dataclasses import replace
 
-    from orchestrator.errors import require_extra
+    from orchestrator.errors import DEV_TOOLS, require_extra
 
+    require_extra(DEV_TOOLS, "sim", "the scaling simulator")
     require_extra("simpy", "sim", "the scaling simulator")
-    from checker.errors import CheckerConfigError
-    from checker.sim import present
-    from checker.sim.costs import Prices
-    from checker.sim.policies import COMPARED, ControlParams
-    from checker.sim.runner import SimOptions
-    from checker.sim.runner import simulate as run
-    from checker.sim.scenarios import get_scenario
-    from checker.sim.workload import (
+    from auto_lambda_dev.sim import present
+    from auto_lambda_dev.sim.costs import Prices
+    from auto_lambda_dev.sim.policies import COMPARED, ControlParams
+    from auto_lambda_dev.sim.runner import SimOptions
+    from auto_lambda_dev.sim.runner import simulate as run
+    from auto_lambda_dev.sim.scenarios import get_scenario
+    from auto_lambda_dev.sim.workload import (
         LogNormal,
         csv_arrivals,
         csv_durations,
         fit_lognormal,
     )
-    from checker.sim.world import GroupConfig
+    from auto_lambda_dev.sim.world import GroupConfig
+    from checker.errors import CheckerConfigError
 
     chosen = get_scenario(scenario)
     if build_times_csv is not None:
@@ -310,7 +311,7 @@ def simulate(scenario: str, seed: int, policy_names: tuple[str, ...], no_oracle:
     workload, results = run(chosen, seed, list(policy_names) or list(COMPARED), options,
                             arrivals, with_oracle=not no_oracle)
     if plot is not None:
-        from checker.sim.plot import plot as draw
+        from auto_lambda_dev.sim.plot import plot as draw
 
         draw(plot, chosen, results)
     if as_json:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from orchestrator.cli import params
 from orchestrator.cli.console import console as make_console
 from orchestrator.config import Settings
+from orchestrator.types import JsonObject
 
 if TYPE_CHECKING:
     from orchestrator.aws.facade import Aws
@@ -140,7 +141,7 @@ def show(job: str, as_json: bool, last: int) -> None:
     console.print(durations_table([rec]))
 
 
-def _write_job_json(summary: dict[str, Any], pages: Iterable[list[dict[str, Any]]]) -> None:
+def _write_job_json(summary: JsonObject, pages: Iterable[list[JsonObject]]) -> None:
     """One job as JSON, its history written page by page as it is read."""
     head = json.dumps(summary, default=str)
     click.echo(head[:-1] + (', "history": [' if summary else '"history": ['), nl=False)

@@ -1,5 +1,7 @@
 """``auto-lambda local up`` and ``auto-lambda demo``: the pipeline on an embedded
-emulator, with nothing to install but this package."""
+emulator. Thin click wrappers: the stack, the emulator and the demo are the development
+tools' (``auto_lambda_dev``, not in the worker's install); without them both commands
+fail with ``ExtraMissing`` and the pip line that installs them."""
 
 from __future__ import annotations
 
@@ -8,12 +10,12 @@ import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
 from rich.live import Live
 
-from orchestrator.aws.emulator import ensure_fake_credentials
 from orchestrator.cli.console import console as make_console
 
 
@@ -65,9 +67,11 @@ def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrenc
     auto-lambda local up --faults 'before=10%,after=10%,seed=7'
     auto-lambda local up --faults 'after=100%@lambda.CreateAlias#1,delay=5%:2@dynamodb'
     """
+    _require_dev_tools()
     # imported on use, for start-up time: other commands (and --help) must not load it
-    from checker.autoscaler import format_decision
-    from orchestrator.cli.stack import local_stack
+    from auto_lambda_dev.autoscaler import format_decision
+    from auto_lambda_dev.emulator import ensure_fake_credentials
+    from auto_lambda_dev.stack import local_stack
 
     ensure_fake_credentials()
     err = make_console(stderr=True)
@@ -113,6 +117,13 @@ def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrenc
                 console.stop()
 
 
+def _require_dev_tools() -> None:
+    """ExtraMissing, with the pip line, unless the development tools are installed."""
+    from orchestrator.errors import DEV_TOOLS, require_extra
+
+    require_extra(DEV_TOOLS, "local", "the embedded local stack")
+
+
 def _start_ui(stack: Any, port: int, err: bool = False) -> Any:
     from orchestrator.cli.cmd_ui import start_console
 
@@ -121,7 +132,7 @@ def _start_ui(stack: Any, port: int, err: bool = False) -> Any:
     return console
 
 
-def _interrupt(signum: int, frame: Any) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
@@ -135,7 +146,7 @@ def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
     if zips:
         return list(zips)
     # imported on use, for start-up time: other commands (and --help) must not load it
-    from orchestrator.cli.examples import demo_dirs, zip_example
+    from auto_lambda_dev.examples import demo_dirs, zip_example
 
     out_dir.mkdir(parents=True, exist_ok=True)
     return [zip_example(d, out_dir) for d in demo_dirs()]
@@ -162,9 +173,12 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with
     auto-lambda demo --ui            # watch it in the browser
     auto-lambda demo my-app.zip other-app.zip --json
     """
+    _require_dev_tools()
     # imported on use, for start-up time: other commands (and --help) must not load it
-    from orchestrator.cli.demo import run_demo
-    from orchestrator.cli.stack import local_stack
+    from auto_lambda_dev.demo import run_demo
+    from auto_lambda_dev.emulator import ensure_fake_credentials
+    from auto_lambda_dev.stack import local_stack
+    from orchestrator.cli.report import jobs_table
 
     ensure_fake_credentials()
     _stop_on_sigterm()
@@ -179,7 +193,8 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with
                       f"{workers} worker(s)")
         with Live(console=console, refresh_per_second=4, transient=False) as live:
             result = run_demo(stack.aws, paths, timeout=timeout,
-                              on_update=lambda table: live.update(table))
+                              on_update=lambda records: live.update(
+                                  jobs_table(records, title="auto-lambda demo")))
         console.print()
         if as_json:
             click.echo(json.dumps({"jobs": [r.to_json() for r in result.records]},

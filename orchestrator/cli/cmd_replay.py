@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
 
 import click
 
 from orchestrator.cli import params
 from orchestrator.config import Settings
+from orchestrator.types import JsonObject
 
 
 @click.command()
@@ -85,7 +85,7 @@ def replay(jobs: tuple[str, ...], failed: bool, since: float | None, error_code:
     rt = build_runtime(settings, aws=aws)
     results = Executor(rt.runner, aws, aws.queue_url(), dlq_url, here=here).apply(
         actions, facts)
-    doc: dict[str, Any] = {"dry_run": False, "actions": [a.to_dict() for a in actions],
+    doc: JsonObject = {"dry_run": False, "actions": [a.to_dict() for a in actions],
                            "results": [r.to_dict() for r in results]}
     lines = [f"{'ok  ' if r.ok else '--  '}{_line(r.action.to_dict())}: {r.detail}"
              for r in results] or ["nothing to replay"]
@@ -105,13 +105,13 @@ def replay(jobs: tuple[str, ...], failed: bool, since: float | None, error_code:
         sys.exit(1)
 
 
-def _line(action: dict[str, Any]) -> str:
+def _line(action: JsonObject) -> str:
     who = action.get("job_id") or action.get("message_id") or ""
     key = f"  {action['key']}" if action.get("key") else ""
     return f"{action['kind']:<9} {who}{key}  {action['reason']}"
 
 
-def _print(as_json: bool, doc: dict[str, Any], lines: list[str]) -> None:
+def _print(as_json: bool, doc: JsonObject, lines: list[str]) -> None:
     if as_json:
         click.echo(json.dumps(doc, default=str))
     else:

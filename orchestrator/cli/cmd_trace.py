@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -19,12 +19,14 @@ from rich.table import Table
 
 from orchestrator.cli.console import console as make_console
 from orchestrator.config import Settings
+from orchestrator.types import JsonObject
 
 if TYPE_CHECKING:
     from orchestrator.aws.facade import Aws
+    from orchestrator.jobs.record import JobRecord
 
 
-def _trace_id_of(record: Any) -> str | None:
+def _trace_id_of(record: JobRecord) -> str | None:
     """The record's trace id (a whole AWSTraceHeader stored as one is reduced to its Root)."""
     # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.tracing.base import TraceHeader
@@ -38,16 +40,15 @@ def _trace_id_of(record: Any) -> str | None:
     return None
 
 
-def fetch_xray(aws: Aws, trace_id: str, timeline: list[dict[str, Any]]) -> dict[str, Any]:
+def fetch_xray(aws: Aws, trace_id: str, timeline: list[JsonObject]) -> JsonObject:
     """The trace summary, or ``{"trace_id", "found": False, "error", "error_code"}`` when
     X-Ray fails (the code is AWS's, or ours for transient faults)."""
     # imported on use, for start-up time: other commands (and --help) must not load it
-    from orchestrator.aws.facade import aws_call, error_code
+    from orchestrator.aws.facade import error_code
     from orchestrator.tracing.timeline import summarize_trace
 
     try:
-        with aws_call("xray.batch_get_traces"):
-            resp = aws.xray.batch_get_traces(TraceIds=[trace_id])
+        resp = aws.traces.batch_get([trace_id])
     except Exception as exc:
         code = getattr(exc, "code", None) or error_code(exc) or type(exc).__name__
         return {"trace_id": trace_id, "found": False, "error": str(exc), "error_code": code}
@@ -58,7 +59,7 @@ def _clock(ts: float) -> str:
     return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
-def _timeline_table(rows: list[dict[str, Any]]) -> Table:
+def _timeline_table(rows: list[JsonObject]) -> Table:
     table = Table(title="transitions", title_justify="left")
     for name in ("#", "state", "from", "start (UTC)", "duration", "attempt", "outcome"):
         table.add_column(name, justify="right" if name in ("#", "duration", "attempt") else "left")
@@ -73,7 +74,7 @@ def _timeline_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _print_xray(console: Console, xray: dict[str, Any] | None) -> None:
+def _print_xray(console: Console, xray: JsonObject | None) -> None:
     if xray is None:
         console.print("X-Ray: not fetched (no trace id, or --no-xray)")
         return

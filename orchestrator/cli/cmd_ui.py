@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -79,7 +79,7 @@ def ui(host: str, port: int) -> None:
     _serve_until_interrupted(server)
 
 
-def _serve_until_interrupted(server: Any) -> None:
+def _serve_until_interrupted(server: UiServer) -> None:
     try:
         while True:
             time.sleep(1)

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from types import FrameType
 
 import click
 
@@ -78,7 +78,7 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
     env = os.environ
     vis = visibility or settings.visibility_timeout
     busy = busy_delay if busy_delay is not None else env_int(env, "AUTO_LAMBDA_BUSY_DELAY", 1)
-    guard = ScaleInGuard(lambda: rt.aws.autoscaling, InstanceConfig.from_env(env, settings))
+    guard = ScaleInGuard(lambda: rt.aws.scaling, InstanceConfig.from_settings(settings))
     queue_url = rt.aws.queue_url()
     w = Worker(rt.runner, queue_url=queue_url, concurrency=concurrency,
                wait_seconds=wait, visibility=vis, busy_delay=busy,
@@ -87,7 +87,7 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
                redrive_limit=Queue(rt.aws, queue_url, "jobs").redrive_limit())
     signals = {"count": 0}
 
-    def on_signal(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         signals["count"] += 1
         if signals["count"] > 1:
             log.warning("second signal %s: exiting now; leases and messages expire on "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -17,11 +16,12 @@ from rich.table import Table
 from orchestrator.jobs.listing import JobSummary
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.workflow import STEP_OF_STATE
+from orchestrator.types import JsonObject
 
 STATE_STYLES = {"verified": "green", "failed": "red", "retrying": "yellow"}
 
 
-def state_durations(history: list[dict[str, Any]], end: float | None = None
+def state_durations(history: list[JsonObject], end: float | None = None
                     ) -> list[tuple[str, float]]:
     """Seconds spent in each state entered, in order (a state entered twice counts twice)."""
     entered = [(e["state"], float(e["time"])) for e in history

@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 from urllib.parse import quote_plus, unquote_plus
 
 from orchestrator.errors import BadEvent
+from orchestrator.types import JsonObject
 
 MAX_BODY_PREVIEW = 200
 
@@ -58,13 +59,13 @@ def _preview(body: str) -> str:
     return body if len(body) <= MAX_BODY_PREVIEW else body[:MAX_BODY_PREVIEW] + "…"
 
 
-def _record_to_ref(record: Any, index: int) -> ObjectRef | None:
+def _record_to_ref(record: object, index: int) -> ObjectRef | None:
     if not isinstance(record, dict):
         raise BadEvent(f"Records[{index}] is not an object")
     name = str(record.get("eventName", ""))
     if not name.startswith("ObjectCreated"):
         return None
-    s3: Any = record.get("s3")
+    s3 = cast(JsonObject, record.get("s3"))  # a wrong shape fails the lookups below
     try:
         bucket = s3["bucket"]["name"]
         obj = s3["object"]
@@ -93,12 +94,12 @@ def s3_event_body(bucket: str, key: str, *, version_id: str | None = None,
                   etag: str | None = None, job_id: str | None = None,
                   event_name: str = "ObjectCreated:Put") -> str:
     """An S3 event notification body for one object, as S3 would send it."""
-    obj: dict[str, Any] = {"key": quote_plus(key)}
+    obj: JsonObject = {"key": quote_plus(key)}
     if version_id:
         obj["versionId"] = version_id
     if etag:
         obj["eTag"] = etag
-    record: dict[str, Any] = {"eventSource": "aws:s3", "eventName": event_name,
+    record: JsonObject = {"eventSource": "aws:s3", "eventName": event_name,
                               "s3": {"bucket": {"name": bucket}, "object": obj}}
     if job_id:
         record["autoLambda"] = {"jobId": job_id}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestrator.aws.facade import S3_MISSING_CODES, Aws, aws_call, error_code, s3_version_etag
+from orchestrator.aws.facade import Aws
 from orchestrator.intake.events import ObjectRef
 
 
@@ -20,14 +20,10 @@ def pin_version(aws: Aws, ref: ObjectRef) -> ObjectRef:
     falling back to the etag: the same upload must always get the same job id."""
     if ref.version_id or ref.pinned_job_id:
         return ref
-    try:
-        with aws_call(f"s3.head_object({ref.key})"):
-            head = aws.s3.head_object(Bucket=ref.bucket, Key=ref.key)
-    except Exception as exc:
-        if error_code(exc) in S3_MISSING_CODES | {"403", "AccessDenied"}:
-            return ref  # gone or unreadable: fetch will record why
-        raise
-    version, etag = s3_version_etag(head)
+    head = aws.objects.head(ref.bucket, ref.key, unreadable_is_missing=True)
+    if head is None:
+        return ref  # gone or unreadable: fetch will record why
+    version, etag = head.version_id, head.etag
     if version and (not ref.etag or etag == ref.etag):
         return replace(ref, version_id=version)
     return ref

@@ -28,7 +28,6 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.tables import STATE_INDEX, WEEK_INDEX, WEEK_SECONDS, week_bucket
@@ -36,6 +35,7 @@ from orchestrator.errors import AutoLambdaError, ManifestError
 from orchestrator.jobs.store import JobStore
 from orchestrator.jobs.workflow import TERMINAL_STATES
 from orchestrator.tenancy import DEFAULT_TEAM, team_of_key
+from orchestrator.types import JsonObject
 
 MAX_LIMIT = 500
 # Partitions (weeks) a page looks back through before it stops and offers "more".
@@ -73,7 +73,7 @@ class JobSummary:
     status: str | None = None
     updated_at: float | None = None
     finished_at: float | None = None
-    error: dict[str, Any] | None = None
+    error: JsonObject | None = None
     published_version: str | None = None
     redrive_count: int = 0
 
@@ -86,7 +86,7 @@ class JobSummary:
         return self.state in TERMINAL_STATES
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> JobSummary:
+    def from_item(cls, item: JsonObject) -> JobSummary:
         def s(name: str) -> str | None:
             value = item.get(name, {}).get("S")
             return str(value) if value is not None else None
@@ -104,7 +104,7 @@ class JobSummary:
                    published_version=s("published_version"),
                    redrive_count=int(n("redrive_count") or 0))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return {"job_id": self.job_id, "app_name": self.app_name, "key": self.key,
                 "team": self.team, "state": self.state, "error": self.error,
                 "published_version": self.published_version, "created_at": self.created_at,
@@ -213,11 +213,11 @@ class JobIndex:
         return self._oldest
 
     def _first_created(self, state: str) -> float | None:
-        resp = self.store.query(
+        items = self.store.query(
             STATE_INDEX, Limit=1, ScanIndexForward=True,
             KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "state"},
-            ExpressionAttributeValues={":s": {"S": state}}, ProjectionExpression="created_at")
-        items = resp.get("Items", [])
+            ExpressionAttributeValues={":s": {"S": state}}, ProjectionExpression="created_at"
+        ).items
         return float(items[0]["created_at"]["N"]) if items else None
 
     def page(self, query: ListQuery) -> ListPage:
@@ -266,7 +266,7 @@ class JobIndex:
                  query: ListQuery, upper: float, before: tuple[float, str] | None,
                  want: int, result: ListPage) -> list[JobSummary]:
         names = {"#h": hash_name}
-        values: dict[str, Any] = {":h": hash_value}
+        values: JsonObject = {":h": hash_value}
         condition = "#h = :h"
         if query.since is not None or math.isfinite(upper):
             names["#c"] = "created_at"
@@ -280,7 +280,7 @@ class JobIndex:
             condition += " AND #c <= :hi"
             values[":hi"] = {"N": repr(upper)}
         filters = _filters(query, names, values)
-        kwargs: dict[str, Any] = {
+        kwargs: JsonObject = {
             "KeyConditionExpression": condition, "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values, "ScanIndexForward": False}
         if filters:
@@ -289,40 +289,38 @@ class JobIndex:
         while len(rows) < want:
             # Without a filter every item read is a row, so read no more than needed.
             kwargs["Limit"] = want - len(rows) + 1 if not filters else max(want, 100)
-            resp = self.store.query(index, **kwargs)
+            page = self.store.query(index, **kwargs)
             result.queries += 1
-            for item in resp.get("Items", []):
+            for item in page.items:
                 row = JobSummary.from_item(item)
                 if before is not None and (row.created_at, row.job_id) >= before:
                     continue
                 rows.append(row)
-            last = resp.get("LastEvaluatedKey")
-            if not last:
+            if not page.last_key:
                 break
-            kwargs["ExclusiveStartKey"] = last
+            kwargs["ExclusiveStartKey"] = page.last_key
         rows.sort(key=lambda r: (r.created_at, r.job_id), reverse=True)
         return rows[:want]
 
     def count(self, state: str) -> int:
         """How many jobs are in ``state`` (reads that state's index partition)."""
-        kwargs: dict[str, Any] = {
+        kwargs: JsonObject = {
             "Select": "COUNT", "KeyConditionExpression": "#s = :s",
             "ExpressionAttributeNames": {"#s": "state"},
             "ExpressionAttributeValues": {":s": {"S": state}}}
         total = 0
         while True:
-            resp = self.store.query(STATE_INDEX, **kwargs)
-            total += int(resp.get("Count", 0))
-            last = resp.get("LastEvaluatedKey")
-            if not last:
+            page = self.store.query(STATE_INDEX, **kwargs)
+            total += page.count
+            if not page.last_key:
                 return total
-            kwargs["ExclusiveStartKey"] = last
+            kwargs["ExclusiveStartKey"] = page.last_key
 
     def counts(self, states: Sequence[str]) -> dict[str, int]:
         return {state: self.count(state) for state in states}
 
 
-def _filters(query: ListQuery, names: dict[str, str], values: dict[str, Any]) -> str:
+def _filters(query: ListQuery, names: dict[str, str], values: JsonObject) -> str:
     parts: list[str] = []
     if query.app is not None:
         names["#app"] = "app_name"

@@ -21,17 +21,14 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
+from orchestrator.aws.jobs_table import Item, deserialize_item, serialize_item
 from orchestrator.aws.tables import week_bucket
 from orchestrator.errors import AutoLambdaError
 from orchestrator.redact import redact
+from orchestrator.types import JsonObject
 from states import Status
 
-_ser = TypeSerializer()
-_deser = TypeDeserializer()
 _FINISHED = frozenset({Status.SUCCEEDED.value, Status.FAILED.value})
 # Earlier runs kept on a record (``replay --restart``): their summaries; their events stay
 # in the history table (records of earlier releases kept up to 200 events inline).
@@ -44,7 +41,7 @@ MAX_PREVIOUS_ERROR_CHARS = 1_000
 _RUNTIME = "runtime"
 _IN_MEMORY = {_RUNTIME: True}
 
-HistoryLoader = Callable[["JobRecord"], Iterable[dict[str, Any]]]
+HistoryLoader = Callable[["JobRecord"], Iterable[JsonObject]]
 
 
 class HistoryNotLoaded(AutoLambdaError):
@@ -79,26 +76,26 @@ class JobRecord:
     # The SQS message id the lease holder works from (None: not driven by a message).
     lease_message: str | None = None
     redrive_count: int = 0
-    error: dict[str, Any] | None = None
-    artifact: dict[str, Any] | None = None
+    error: JsonObject | None = None
+    artifact: JsonObject | None = None
     function_arn: str | None = None
     published_version: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
     finished_at: float | None = None
     trace_id: str | None = None
-    snapshot: dict[str, Any] = field(default_factory=dict)
+    snapshot: JsonObject = field(default_factory=dict)
     # The history-table number of the current execution's first event: the events of
     # earlier runs (``replay --restart``) come before it.
     history_offset: int = 0
     # Events committed with this item but not yet in the history table: numbered from
     # ``tail_seq`` (a history-table number); the next save copies them there.
     tail_seq: int = 0
-    tail: list[dict[str, Any]] = field(default_factory=list)
+    tail: list[JsonObject] = field(default_factory=list)
     # Earlier executions of this job (``replay --restart``), oldest first: each a summary
     # {"run", "state", "error", "started_at", "finished_at", "redrive_count",
     #  "published_version", "history_from", "events"} (older records: "history" inline).
-    previous_runs: list[dict[str, Any]] = field(default_factory=list)
+    previous_runs: list[JsonObject] = field(default_factory=list)
     # Which save wrote this item (a fresh id per write): how a write whose answer was
     # lost is recognised as ours when the item is read back.
     write_id: str | None = None
@@ -107,14 +104,14 @@ class JobRecord:
     # Events of the current execution this item counts (in the table or its tail).
     events_written: int = field(default=0, repr=False, compare=False, metadata=_IN_MEMORY)
     # Events the next save writes, numbered from ``events_written``.
-    pending_events: list[dict[str, Any]] = field(default_factory=list, repr=False,
+    pending_events: list[JsonObject] = field(default_factory=list, repr=False,
                                                  compare=False, metadata=_IN_MEMORY)
     _loader: HistoryLoader | None = field(default=None, repr=False, compare=False,
                                           metadata=_IN_MEMORY)
     # The tail as it was before a write that may not land (the store restores it).
-    _staged: tuple[int, list[dict[str, Any]]] = field(
+    _staged: tuple[int, list[JsonObject]] = field(
         default=(0, []), repr=False, compare=False, metadata=_IN_MEMORY)
-    _events: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False,
+    _events: list[JsonObject] | None = field(default=None, repr=False, compare=False,
                                                  metadata=_IN_MEMORY)
 
     @property
@@ -135,7 +132,7 @@ class JobRecord:
         return len(self.snapshot.get("history", []))
 
     @property
-    def uncopied(self) -> tuple[int, list[dict[str, Any]]]:
+    def uncopied(self) -> tuple[int, list[JsonObject]]:
         """The committed events not yet in the history table and the number of the first:
         the tail (all the inline events, for an earlier release's record)."""
         return self.tail_seq, self.tail
@@ -143,7 +140,7 @@ class JobRecord:
     def archive_run(self) -> None:
         """Keep the current run's summary in ``previous_runs`` (its events stay where they
         are) and clear what belonged to it, before a new execution starts on this record."""
-        summary: dict[str, Any] = {
+        summary: JsonObject = {
             "run": len(self.previous_runs) + 1, "state": self.state,
             "error": _short_error(self.error, MAX_PREVIOUS_ERROR_CHARS),
             "started_at": self.snapshot.get("started_at", self.created_at),
@@ -162,7 +159,7 @@ class JobRecord:
         self.finished_at = None
 
     @property
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[JsonObject]:
         """The current execution's events, oldest first: inline for records of earlier
         releases, else read page by page from the history table on first use."""
         if not self.paged:
@@ -181,10 +178,10 @@ class JobRecord:
         self._loader = loader
         self._events = None
 
-    def set_error(self, error: dict[str, Any] | None) -> None:
+    def set_error(self, error: JsonObject | None) -> None:
         self.error = _short_error(error, MAX_ERROR_MESSAGE_CHARS)
 
-    def to_json(self, *, with_history: bool = True) -> dict[str, Any]:
+    def to_json(self, *, with_history: bool = True) -> JsonObject:
         """The documented ``--json`` shape of a job (``with_history=False``: without its
         history, for callers that write the events as they read them)."""
         hidden = {"snapshot", "write_id", "tail", "tail_seq"}  # storage, not the job
@@ -195,11 +192,11 @@ class JobRecord:
         return out
 
     # ---- DynamoDB mapping ----
-    def _stored(self) -> dict[str, Any]:
+    def _stored(self) -> JsonObject:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)
                 if not f.metadata.get(_RUNTIME)}
 
-    def to_item(self) -> dict[str, Any]:
+    def to_item(self) -> Item:
         plain = self._stored()
         plain["snapshot"] = json.dumps(self.snapshot, separators=(",", ":"), default=str)
         plain["previous_runs"] = (json.dumps(self.previous_runs, separators=(",", ":"),
@@ -216,11 +213,11 @@ class JobRecord:
         plain["created_week"] = week_bucket(self.created_at)  # the listing index's bucket
         clean = {k: v for k, v in plain.items() if v is not None and v != ""}
         clean = json.loads(json.dumps(clean), parse_float=Decimal)
-        return {k: _ser.serialize(v) for k, v in clean.items()}
+        return serialize_item(clean)
 
     @classmethod
-    def from_item(cls, item: dict[str, Any], loader: HistoryLoader | None = None) -> JobRecord:
-        raw = {k: _deser.deserialize(v) for k, v in item.items()}
+    def from_item(cls, item: Item, loader: HistoryLoader | None = None) -> JobRecord:
+        raw: JsonObject = deserialize_item(item)
         for k, v in list(raw.items()):
             if isinstance(v, Decimal):
                 raw[k] = (int(v) if k in {"version", "redrive_count", "history_offset",
@@ -243,7 +240,7 @@ class JobRecord:
         return rec
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -251,7 +248,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _short_error(error: dict[str, Any] | None, limit: int) -> dict[str, Any] | None:
+def _short_error(error: JsonObject | None, limit: int) -> JsonObject | None:
     if not error:
         return error
     message = error.get("message")

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from orchestrator.aws.errors import CONFLICT, AwsError
-from orchestrator.aws.facade import Aws, aws_call
+from orchestrator.aws.facade import Aws
 from orchestrator.aws.tables import week_bucket
+from orchestrator.types import JsonObject
 
 WEEK_KEY = "created_week"
 
@@ -34,7 +33,7 @@ class ReindexReport:
     unusable: list[str] = field(default_factory=list)  # job ids with no created_at
     dry_run: bool = False
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JsonObject:
         return {"missing": self.scanned, "updated": self.updated, "raced": self.raced,
                 "unusable": self.unusable, "dry_run": self.dry_run}
 
@@ -42,20 +41,14 @@ class ReindexReport:
 def reindex(aws: Aws, *, dry_run: bool = False,
             progress: Callable[[ReindexReport], None] | None = None) -> ReindexReport:
     """Set ``created_week`` on every jobs-table item that lacks it."""
-    table = aws.settings.table_name
-    db = aws.dynamodb
+    table = aws.jobs_table()
     report = ReindexReport(dry_run=dry_run)
-    kwargs: dict[str, Any] = {
-        "TableName": table, "ProjectionExpression": "job_id, created_at",
-        "FilterExpression": "attribute_not_exists(#w)",
-        "ExpressionAttributeNames": {"#w": WEEK_KEY}}
-    pages = iter(db.get_paginator("scan").paginate(**kwargs))
-    while True:
-        with aws_call("dynamodb.scan(records without created_week)"):
-            page = next(pages, None)  # one page at a time: a table of any size fits
-        if page is None:
-            break
-        for item in page.get("Items", []):
+    pages = table.scan("dynamodb.scan(records without created_week)",
+                       ProjectionExpression="job_id, created_at",
+                       FilterExpression="attribute_not_exists(#w)",
+                       ExpressionAttributeNames={"#w": WEEK_KEY})
+    for page in pages:
+        for item in page:
             report.scanned += 1
             job_id = item["job_id"]["S"]
             try:
@@ -65,18 +58,7 @@ def reindex(aws: Aws, *, dry_run: bool = False,
                 continue
             if dry_run:
                 continue
-            try:
-                with aws_call("dynamodb.update_item(created_week)"):
-                    db.update_item(
-                        TableName=table, Key={"job_id": {"S": job_id}},
-                        UpdateExpression="SET #w = :w",
-                        ConditionExpression="attribute_exists(job_id) AND "
-                                            "attribute_not_exists(#w)",
-                        ExpressionAttributeNames={"#w": WEEK_KEY},
-                        ExpressionAttributeValues={":w": {"N": str(week_bucket(created))}})
-            except AwsError as exc:
-                if exc.code != CONFLICT:
-                    raise
+            if not table.set_if_missing(job_id, WEEK_KEY, week_bucket(created)):
                 # Saved meanwhile (or deleted), or this very update landed and its answer
                 # was lost before a retry: the key is there either way.
                 report.raced += 1

@@ -29,9 +29,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
-from orchestrator.aws.facade import S3_MISSING_CODES, Aws, aws_call, error_code, s3_version_etag
+from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Queue
 from orchestrator.errors import BadEvent
 from orchestrator.intake.events import parse_message, s3_event_body
@@ -39,6 +38,7 @@ from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, start_execution
 from orchestrator.jobs.store import JobNotFound, JobStore
 from orchestrator.jobs.workflow import DEPLOYMENT, STATES_WITHOUT_SOURCE
+from orchestrator.types import JsonObject
 from states import Execution
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class Action:
     from_state: str | None = None
     message_id: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
@@ -103,7 +103,7 @@ class Result:
     detail: str = ""
     job_id: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"action": self.action.to_dict(), "ok": self.ok, "detail": self.detail,
                 **({"job_id": self.job_id} if self.job_id else {})}
 
@@ -147,14 +147,10 @@ def _selected(rec: JobRecord, request: Request, now: float) -> bool:
 
 
 def head_now(aws: Aws, bucket: str, key: str) -> ObjectNow:
-    try:
-        with aws_call(f"s3.head_object({key})"):
-            head = aws.s3.head_object(Bucket=bucket, Key=key)
-    except Exception as exc:
-        if error_code(exc) in S3_MISSING_CODES:
-            return ObjectNow(exists=False)
-        raise
-    return ObjectNow(True, *s3_version_etag(head))
+    head = aws.objects.head(bucket, key)
+    if head is None:
+        return ObjectNow(exists=False)
+    return ObjectNow(True, head.version_id, head.etag)
 
 
 def receive_dlq(aws: Aws, dlq_url: str, limit: int, visibility: int) -> list[DlqMessage]:

@@ -36,7 +36,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
 from orchestrator.errors import AutoLambdaError
@@ -50,6 +49,7 @@ from orchestrator.steps.data import Artifact, read_optional
 from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.tasks import Steps
 from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.types import JsonObject
 from states import DefinitionError, Execution, HistoryLimitExceeded, Hooks, Status, drive
 
 log = logging.getLogger(__name__)
@@ -397,7 +397,7 @@ def restore_execution(store: JobStore, rec: JobRecord) -> Execution:
     of Execution.start, or of a redrive recorded by replay: normally in the item's tail,
     else read back from the history table), so the next drive reports each event once.
     DefinitionError if the workflow cannot continue it."""
-    tail: list[dict[str, Any]] = []
+    tail: list[JsonObject] = []
     if rec.paged:
         delivered = int(rec.snapshot.get("events_delivered", 0))
         if delivered < rec.events_written:

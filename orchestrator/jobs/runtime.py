@@ -30,7 +30,7 @@ def worker_identity() -> str:
 def function_role_arn(aws: Aws) -> str:
     if aws.settings.deployed_role_arn:
         return aws.settings.deployed_role_arn
-    return str(aws.iam.get_role(RoleName=aws.settings.role_name)["Role"]["Arn"])
+    return aws.roles.arn(aws.settings.role_name)
 
 
 @dataclass

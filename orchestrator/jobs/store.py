@@ -14,14 +14,15 @@ or held by the same token. The runner claims with a fresh token each time
     worker B: claim(job, B/2, now=81)         ok   lease B/2 until 141, resumes from snapshot
     worker A (had it only stalled): save()    LeaseLost (version moved on) -> leaves the job
 
-Answers can be lost (a timeout or a 5xx after DynamoDB committed; botocore's retry then
-meets its own write as a failed condition). Every write carries a fresh ``write_id``;
-when one fails with a conflict or an unknown outcome, the item is read back: our
-``write_id`` there means the write landed; the version we expected, still there, means
-it did not (it is sent again); anything else is a genuinely foreign write (``LeaseLost``).
+Answers can be lost (a timeout or a 5xx after DynamoDB committed). Every write carries
+a fresh ``write_id``; the door (``orchestrator.aws.jobs_table``) settles a write whose
+outcome is unclear by reading the item back, and says when another writer came between
+(``LeaseLost`` here).
 
-The item layout is ``orchestrator.jobs.record`` and ``orchestrator.aws.tables``; every
-read and write of the job tables goes through this class. No workflow decisions are
+This module keeps what a job item means (powertools' persistence base): which version a
+save expects, what a lease is, when the history tail is copied out, how large a record
+may grow. The item layout is ``orchestrator.jobs.record`` and ``orchestrator.aws.tables``;
+the calls, their conditions and their retries are the door's. No workflow decisions are
 made here.
 """
 
@@ -32,35 +33,22 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 
-from orchestrator.aws.errors import AwsError
-from orchestrator.aws.facade import Aws, aws_call, error_code
-from orchestrator.aws.lost_answers import outcome_unknown
-from orchestrator.aws.tables import (
-    HISTORY_KEY,
-    HISTORY_SEQ,
-    JOB_KEY,
-    STATE_INDEX,
-    history_key,
-    item_size,
-    job_key,
-)
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.jobs_table import Item, JobsTable, QueryPage, VersionMoved
+from orchestrator.aws.tables import JOB_KEY, STATE_INDEX, item_size
 from orchestrator.errors import AutoLambdaError
 from orchestrator.jobs.record import JobRecord
+from orchestrator.types import JsonObject
 
 log = logging.getLogger(__name__)
 
 # DynamoDB refuses items over 400 KB; a job item is a few KB by design (no history, capped
 # messages), and one this large means something unbounded got into the execution's data.
 JOB_ITEM_MAX_BYTES = 350_000
-# BatchWriteItem takes at most 25 puts.
-_BATCH = 25
 # A tail this long (events, or bytes of JSON) is copied to the history table.
 TAIL_EVENTS = 25
 TAIL_BYTES = 16_384
-# Sends of one write whose outcome stayed unknown (each already retried by botocore).
-_WRITE_ATTEMPTS = 4
 
 
 class JobNotFound(AutoLambdaError):
@@ -85,25 +73,19 @@ class JobStore:
         self.sleep = sleep
         self.table = aws.settings.table_name
         self.history_table = aws.settings.history_table_name
+        self.db: JobsTable = aws.jobs_table(sleep=sleep)
 
-    @property
-    def _db(self) -> Any:
-        return self.aws.dynamodb
-
-    def _record(self, item: dict[str, Any]) -> JobRecord:
+    def _record(self, item: Item) -> JobRecord:
         return JobRecord.from_item(item, loader=self.history)
 
     # ---- reads ----
     def get(self, job_id: str) -> JobRecord | None:
-        with aws_call(f"dynamodb.get_item({job_id})"):
-            resp = self._db.get_item(TableName=self.table, Key=job_key(job_id),
-                                     ConsistentRead=True)
-        item = resp.get("Item")
+        item = self.db.get(job_id)
         return self._record(item) if item else None
 
     def history_pages(self, record: JobRecord, *, first: int | None = None,
                       count: int | None = None, page_size: int | None = None
-                      ) -> Iterator[list[dict[str, Any]]]:
+                      ) -> Iterator[list[JsonObject]]:
         """The current execution's events (or, with ``first`` and ``count``, any events
         by their history-table numbers), one DynamoDB page at a time, the item's
         uncopied tail last."""
@@ -124,27 +106,11 @@ class JobStore:
                 yield [dict(e) for e in part]
 
     def _table_pages(self, job_id: str, start: int, end: int, page_size: int | None
-                     ) -> Iterator[list[dict[str, Any]]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.history_table, "ConsistentRead": True,
-            "KeyConditionExpression": "#k = :k AND #s BETWEEN :a AND :b",
-            "ExpressionAttributeNames": {"#k": HISTORY_KEY, "#s": HISTORY_SEQ},
-            "ExpressionAttributeValues": {":k": {"S": job_id}, ":a": {"N": str(start)},
-                                          ":b": {"N": str(end - 1)}}}
-        if page_size:
-            kwargs["PaginationConfig"] = {"PageSize": page_size}
+                     ) -> Iterator[list[JsonObject]]:
         expected = start
-        with aws_call(f"dynamodb.query(history of {job_id})"):
-            for page in self._db.get_paginator("query").paginate(**kwargs):
-                events = []
-                for item in page.get("Items", []):
-                    seq = int(item[HISTORY_SEQ]["N"])
-                    if seq != expected:
-                        break
-                    expected += 1
-                    events.append(json.loads(item["event"]["S"]))
-                if events:
-                    yield events
+        for events in self.db.history_events(job_id, start, end, page_size):
+            expected += len(events)
+            yield events
         if expected != end:
             raise AutoLambdaError(
                 f"job {job_id}: history event {expected} is missing from "
@@ -152,7 +118,7 @@ class JobStore:
                 hint="the history table was changed by hand; `auto-lambda replay --restart` "
                      "starts a new run")
 
-    def history(self, record: JobRecord) -> Iterator[dict[str, Any]]:
+    def history(self, record: JobRecord) -> Iterator[JsonObject]:
         """The current execution's events, oldest first, read page by page."""
         for page in self.history_pages(record):
             yield from page
@@ -165,33 +131,17 @@ class JobStore:
         write_id = _new_write_id()
         record.write_id = write_id
         self._stage(record)
-        put = {"TableName": self.table, "Item": self._checked_item(record),
-               "ConditionExpression": f"attribute_not_exists({JOB_KEY})"}
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                with aws_call(f"dynamodb.put_item(new job {record.job_id})"):
-                    self._db.put_item(**put)
-            except AwsError as exc:
-                if not (outcome_unknown(exc) or exc.code == "AwsConflict"):
-                    self._unstage(record)
-                    raise
-                current = self.get(record.job_id)
-                if current is not None:
-                    landed = current.write_id == write_id
-                    if landed:
-                        log.info("job %s: created although the answer was lost (%s)",
-                                 record.job_id, exc.aws_code or exc.code)
-                        self._committed(record)
-                    else:
-                        self._unstage(record)
-                    return landed
-                if not outcome_unknown(exc) or attempt == _WRITE_ATTEMPTS:
-                    self._unstage(record)
-                    raise
-                continue
+        item = self._checked_item(record)
+        try:
+            landed = self.db.put_new(record.job_id, item, write_id)
+        except BaseException:
+            self._unstage(record)
+            raise
+        if landed:
             self._committed(record)
-            return True
-        raise AssertionError("unreachable")  # pragma: no cover
+        else:
+            self._unstage(record)
+        return landed
 
     def save(self, record: JobRecord) -> None:
         """Replace the item if nobody wrote it since we read it, with the events added
@@ -205,120 +155,39 @@ class JobStore:
         record.version, record.write_id = expected + 1, write_id
         self._stage(record)
         try:
-            item = self._checked_item(record)
-        except JobRecordTooLarge:
+            self.db.put_replacing(record.job_id, self._checked_item(record),
+                                  expected_version=expected, write_id=write_id)
+        except VersionMoved as moved:
+            record.version = expected
+            self._unstage(record)
+            current = self._record(moved.current) if moved.current else None
+            owner = current.lease_owner if current else None
+            raise LeaseLost(f"job {record.job_id} was changed by another worker "
+                            f"(expected version {expected}, found "
+                            f"{current.version if current else 'no item'}, lease "
+                            f"{owner or 'free'})") from moved.__cause__
+        except BaseException:
             record.version = expected
             self._unstage(record)
             raise
-        put = {"TableName": self.table, "Item": item,
-               "ConditionExpression": "#v = :expected",
-               "ExpressionAttributeNames": {"#v": "version"},
-               "ExpressionAttributeValues": {":expected": {"N": str(expected)}}}
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                with aws_call(f"dynamodb.put_item({record.job_id})"):
-                    self._db.put_item(**put)
-            except AwsError as exc:
-                if not (outcome_unknown(exc) or exc.code == "AwsConflict"):
-                    record.version = expected
-                    self._unstage(record)
-                    raise
-                current = self.get(record.job_id)
-                if current is not None and current.write_id == write_id:
-                    log.info("job %s: saved although the answer was lost (%s)",
-                             record.job_id, exc.aws_code or exc.code)
-                    break
-                if current is None or current.version != expected:
-                    record.version = expected
-                    self._unstage(record)
-                    owner = current.lease_owner if current else None
-                    raise LeaseLost(f"job {record.job_id} was changed by another worker "
-                                    f"(expected version {expected}, found "
-                                    f"{current.version if current else 'no item'}, lease "
-                                    f"{owner or 'free'})") from exc
-                if attempt == _WRITE_ATTEMPTS:
-                    record.version = expected
-                    self._unstage(record)
-                    raise
-                # our version is still there: the write did not land; send it again
-                log.info("job %s: save did not land (%s); sending it again", record.job_id,
-                         exc.aws_code or exc.code)
-                continue
-            break
         self._committed(record)
 
     def claim(self, job_id: str, owner: str, now: float, ttl: float,
               message_id: str | None = None) -> JobRecord | None:
         """Take (or extend) the lease; None if another owner holds a live lease.
         ``message_id`` is the SQS message the new owner works from (None: none)."""
-        update = "SET lease_owner = :o, lease_expires = :e, #v = #v + :one"
-        values: dict[str, Any] = {":o": {"S": owner}, ":e": {"N": repr(now + ttl)},
-                                  ":now": {"N": repr(now)}, ":one": {"N": "1"}}
-        if message_id:
-            update += ", lease_message = :m"
-            values[":m"] = {"S": message_id}
-        else:
-            update += " REMOVE lease_message"
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                with aws_call("dynamodb.update_item(claim)"):
-                    resp = self._db.update_item(
-                        TableName=self.table, Key=job_key(job_id),
-                        UpdateExpression=update,
-                        ConditionExpression=(
-                            f"attribute_exists({JOB_KEY}) AND (attribute_not_exists("
-                            "lease_owner) OR lease_owner = :o OR lease_expires < :now)"),
-                        ExpressionAttributeNames={"#v": "version"},
-                        ExpressionAttributeValues=values,
-                        ReturnValues="ALL_NEW",
-                    )
-            except AwsError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    return None
-                if not outcome_unknown(exc):
-                    raise
-                current = self.get(job_id)
-                if current is not None and current.lease_owner == owner:
-                    return current  # the claim landed; its answer did not
-                if attempt == _WRITE_ATTEMPTS:
-                    raise
-                continue
-            return self._record(resp["Attributes"])
-        raise AssertionError("unreachable")  # pragma: no cover
+        item = self.db.claim(job_id, owner, now, ttl, message_id)
+        return None if item is None else self._record(item)
 
     def extend_lease(self, job_id: str, owner: str, now: float, ttl: float) -> bool:
         """Heartbeat: push our lease's expiry. No version bump, so the owner's next
-        save still matches; False if the lease is no longer ours. A repeat after a lost
-        answer meets the same condition and succeeds."""
-        try:
-            with aws_call("dynamodb.update_item(extend lease)"):
-                self._db.update_item(
-                    TableName=self.table, Key=job_key(job_id),
-                    UpdateExpression="SET lease_expires = :e",
-                    ConditionExpression="lease_owner = :o",
-                    ExpressionAttributeValues={":o": {"S": owner}, ":e": {"N": repr(now + ttl)}},
-                )
-        except AwsError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        save still matches; False if the lease is no longer ours."""
+        return self.db.extend_lease(job_id, owner, now + ttl)
 
     def swap_lease_message(self, job_id: str, old: str, new: str) -> bool:
         """Make message ``new`` the one the job's lease names, if it still names ``old``
         (no version bump: the holder's next save still matches). False otherwise."""
-        try:
-            with aws_call("dynamodb.update_item(lease message)"):
-                self._db.update_item(
-                    TableName=self.table, Key=job_key(job_id),
-                    UpdateExpression="SET lease_message = :new",
-                    ConditionExpression="lease_message = :old OR lease_message = :new",
-                    ExpressionAttributeValues={":old": {"S": old}, ":new": {"S": new}})
-        except AwsError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self.db.swap_lease_message(job_id, old, new)
 
     def release(self, record: JobRecord) -> None:
         """Give the lease up (after a terminal state, or on shutdown)."""
@@ -328,7 +197,7 @@ class JobStore:
         self.save(record)
 
     # ---- internals ----
-    def _checked_item(self, record: JobRecord) -> dict[str, Any]:
+    def _checked_item(self, record: JobRecord) -> Item:
         item = record.to_item()
         size = item_size(item)
         if size > JOB_ITEM_MAX_BYTES:
@@ -345,31 +214,8 @@ class JobStore:
         """Put the committed tail's events into the history table (repeatable: the same
         items whoever writes them, however often)."""
         first, events = record.uncopied
-        if not events:
-            return
-        puts = [{"PutRequest": {"Item": {
-            **history_key(record.job_id, first + i),
-            "event": {"S": json.dumps(event, separators=(",", ":"), default=str)}}}}
-            for i, event in enumerate(events)]
-        where = f"dynamodb.batch_write_item(history of {record.job_id})"
-        for start in range(0, len(puts), _BATCH):
-            todo = puts[start:start + _BATCH]
-            for attempt in range(1, _WRITE_ATTEMPTS + 2):
-                try:
-                    with aws_call(where):
-                        resp = self._db.batch_write_item(RequestItems={self.history_table: todo})
-                except AwsError as exc:
-                    if not outcome_unknown(exc) or attempt > _WRITE_ATTEMPTS:
-                        raise
-                    continue
-                todo = list((resp.get("UnprocessedItems") or {}).get(self.history_table, []))
-                if not todo:
-                    break
-                if attempt > _WRITE_ATTEMPTS:
-                    raise AutoLambdaError(
-                        f"{where}: DynamoDB left {len(todo)} history events unwritten",
-                        code="AwsThrottled", hint="retried with backoff")
-                self.sleep(0.05 * attempt)
+        if events:
+            self.db.put_history(record.job_id, first, events)
 
     @staticmethod
     def _stage(record: JobRecord) -> None:
@@ -394,43 +240,34 @@ class JobStore:
     def finished_durations(self, since: float | None = None) -> list[float]:
         """``finished_at - created_at`` of every job that finished (at or after ``since``)."""
         names = {"#f": "finished_at", "#c": "created_at"}
-        kwargs: dict[str, Any] = {"TableName": self.table, "ProjectionExpression": "#c, #f",
-                                  "ExpressionAttributeNames": names,
-                                  "FilterExpression": "attribute_exists(#f)"}
+        kwargs: JsonObject = {"ProjectionExpression": "#c, #f",
+                              "ExpressionAttributeNames": names,
+                              "FilterExpression": "attribute_exists(#f)"}
         if since is not None:
             kwargs["FilterExpression"] = "#f >= :since"
             kwargs["ExpressionAttributeValues"] = {":since": {"N": repr(since)}}
         out: list[float] = []
-        with aws_call("dynamodb.scan(finished jobs)"):
-            for page in self._db.get_paginator("scan").paginate(**kwargs):
-                for item in page.get("Items", []):
-                    try:
-                        created = float(item["created_at"]["N"])
-                        finished = float(item["finished_at"]["N"])
-                    except (KeyError, ValueError):
-                        continue
-                    out.append(max(0.0, finished - created))
+        for items in self.db.scan("dynamodb.scan(finished jobs)", **kwargs):
+            for item in items:
+                try:
+                    created = float(item["created_at"]["N"])
+                    finished = float(item["finished_at"]["N"])
+                except (KeyError, ValueError):
+                    continue
+                out.append(max(0.0, finished - created))
         return out
 
-    def query(self, index: str, **kwargs: Any) -> dict[str, Any]:
+    def query(self, index: str, **kwargs: object) -> QueryPage:
         """One Query page on one of the table's listing indexes (``orchestrator.aws.tables``;
         ``orchestrator.jobs.listing`` builds the conditions)."""
-        with aws_call(f"dynamodb.query({index})"):
-            return dict(self._db.query(TableName=self.table, IndexName=index, **kwargs))
+        return self.db.query(index, **kwargs)
 
     def get_many(self, job_ids: list[str]) -> list[JobRecord]:
         """The records of ``job_ids`` in that order (missing ones left out), 100 a call."""
         found: dict[str, JobRecord] = {}
-        for start in range(0, len(job_ids), 100):
-            keys = [job_key(j) for j in dict.fromkeys(job_ids[start:start + 100])]
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                with aws_call("dynamodb.batch_get_item"):
-                    resp = self._db.batch_get_item(RequestItems=request)
-                for item in resp.get("Responses", {}).get(self.table, []):
-                    rec = self._record(item)
-                    found[rec.job_id] = rec
-                request = resp.get("UnprocessedKeys") or {}
+        for item in self.db.get_many(job_ids):
+            rec = self._record(item)
+            found[rec.job_id] = rec
         return [found[j] for j in job_ids if j in found]
 
     def list(self, state: str | None = None, limit: int | None = None) -> list[JobRecord]:
@@ -438,22 +275,20 @@ class JobStore:
         newest first, then the records in batches); without one, a scan."""
         if state:
             ids: list[str] = []
-            query: dict[str, Any] = {
+            query: JsonObject = {
                 "KeyConditionExpression": "#s = :s", "ExpressionAttributeNames": {"#s": "state"},
                 "ExpressionAttributeValues": {":s": {"S": state}}, "ScanIndexForward": False,
                 "ProjectionExpression": JOB_KEY}
             while limit is None or len(ids) < limit:
-                resp = self.query(STATE_INDEX, **query)
-                ids += [str(item[JOB_KEY]["S"]) for item in resp.get("Items", [])]
-                if not resp.get("LastEvaluatedKey"):
+                page = self.query(STATE_INDEX, **query)
+                ids += [str(item[JOB_KEY]["S"]) for item in page.items]
+                if not page.last_key:
                     break
-                query["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+                query["ExclusiveStartKey"] = page.last_key
             return self.get_many(ids[:limit] if limit else ids)
-        kwargs: dict[str, Any] = {"TableName": self.table}
         records: list[JobRecord] = []
-        with aws_call("dynamodb.scan"):
-            for page in self._db.get_paginator("scan").paginate(**kwargs):
-                records.extend(self._record(i) for i in page.get("Items", []))
+        for items in self.db.scan():
+            records.extend(self._record(i) for i in items)
         records.sort(key=lambda r: r.created_at, reverse=True)
         return records[:limit] if limit else records
 

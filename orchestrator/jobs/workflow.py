@@ -13,15 +13,20 @@ are terminal, which step runs where, and which steps need the uploaded object.
 
 from __future__ import annotations
 
-from typing import Any
-
 from orchestrator.errors import TRANSIENT_CODES
+from orchestrator.retries import WORKFLOW
+from orchestrator.types import JsonObject
 from states import Catcher, Definition, FailState, Retrier, SucceedState, TaskState
 from states.export import to_asl, to_dot, to_mermaid
 
-TRANSIENT_RETRY = Retrier(error_equals=tuple(TRANSIENT_CODES), interval_seconds=1,
-                          max_attempts=4, backoff_rate=2.0, max_delay_seconds=20,
-                          jitter="FULL")
+# The numbers are the retry policy's (``orchestrator.retries``), which bounds them
+# together with botocore's and the doors' budgets.
+TRANSIENT_RETRY = Retrier(error_equals=tuple(TRANSIENT_CODES),
+                          interval_seconds=WORKFLOW.interval_seconds,
+                          max_attempts=WORKFLOW.max_attempts,
+                          backoff_rate=WORKFLOW.backoff_rate,
+                          max_delay_seconds=WORKFLOW.max_delay_seconds,
+                          jitter=WORKFLOW.jitter)
 CATCH_ALL = Catcher(error_equals=("States.ALL",), next="failed")
 
 # (state, resource, next, timeout seconds, heartbeat seconds, comment)
@@ -74,7 +79,7 @@ def mermaid() -> str:
     return to_mermaid(DEPLOYMENT)
 
 
-def asl() -> dict[str, Any]:
+def asl() -> JsonObject:
     """The workflow as Amazon States Language."""
     return to_asl(DEPLOYMENT)
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from orchestrator.steps.data import JobInput, S, read
+from orchestrator.steps.data import JobInput, S, Stored, read
 from orchestrator.steps.workspace import JobFolder
 from states import TaskContext
 
@@ -79,7 +79,7 @@ class StepContext:
         """What an earlier step recorded as ``kind`` (StepInputMissing if nothing)."""
         return read(self.task.data, kind)
 
-    def has(self, kind: type[Any]) -> bool:
+    def has(self, kind: type[Stored]) -> bool:
         return kind.KEY in self.task.data
 
     def heartbeat(self) -> None:

@@ -12,9 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self, TypeVar
 
 from orchestrator.errors import AutoLambdaError
+from orchestrator.types import JsonMapping, JsonObject
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 class Stored(Protocol):
@@ -22,10 +26,10 @@ class Stored(Protocol):
 
     KEY: ClassVar[str]
 
-    def to_json(self) -> dict[str, Any]: ...
+    def to_json(self) -> JsonObject: ...
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Self: ...
+    def from_json(cls, raw: JsonMapping) -> Self: ...
 
 
 S = TypeVar("S", bound=Stored)
@@ -37,7 +41,7 @@ class StepInputMissing(AutoLambdaError):
     code = "StepInputMissing"
 
 
-def read(data: Mapping[str, Any], kind: type[S]) -> S:
+def read(data: JsonMapping, kind: type[S]) -> S:
     """The ``kind`` value an earlier step stored; StepInputMissing when there is none."""
     raw = data.get(kind.KEY)
     if not isinstance(raw, Mapping):
@@ -48,15 +52,15 @@ def read(data: Mapping[str, Any], kind: type[S]) -> S:
     return kind.from_json(raw)
 
 
-def read_optional(data: Mapping[str, Any], kind: type[S]) -> S | None:
+def read_optional(data: JsonMapping, kind: type[S]) -> S | None:
     """As ``read``, None when the value is absent."""
     return read(data, kind) if isinstance(data.get(kind.KEY), Mapping) else None
 
 
-def output_data(result: Any) -> dict[str, Any]:
+def output_data(result: DataclassInstance) -> JsonObject:
     """A step's dataclass result as the data it adds: ``{value.KEY: value.to_json()}``
     for each of its fields."""
-    out: dict[str, Any] = {}
+    out: JsonObject = {}
     for f in dataclasses.fields(result):
         value = getattr(result, f.name)
         out[value.KEY] = value.to_json()
@@ -73,11 +77,11 @@ class JobInput:
     etag: str | None = None
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> JobInput:
+    def from_data(cls, data: JsonMapping) -> JobInput:
         return cls(bucket=str(data["bucket"]), key=str(data["key"]),
                    version_id=data.get("version_id") or None, etag=data.get("etag") or None)
 
-    def to_data(self) -> dict[str, Any]:
+    def to_data(self) -> JsonObject:
         return asdict(self)
 
 
@@ -90,11 +94,11 @@ class Source:
     etag: str
     size: int
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Source:
+    def from_json(cls, raw: JsonMapping) -> Source:
         return cls(version_id=raw.get("version_id") or None, etag=str(raw.get("etag") or ""),
                    size=int(raw.get("size") or 0))
 
@@ -109,11 +113,11 @@ class Unpacked:
     bytes: int
     lifted_from: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Unpacked:
+    def from_json(cls, raw: JsonMapping) -> Unpacked:
         return cls(files=int(raw.get("files") or 0), bytes=int(raw.get("bytes") or 0),
                    lifted_from=raw.get("lifted_from") or None)
 
@@ -131,14 +135,14 @@ class Artifact:
     code_sha256: str
     version_id: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         out = asdict(self)
         if out["version_id"] is None:
             del out["version_id"]
         return out
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Artifact:
+    def from_json(cls, raw: JsonMapping) -> Artifact:
         return cls(uri=str(raw.get("uri") or f"s3://{raw['bucket']}/{raw['key']}"),
                    bucket=str(raw["bucket"]), key=str(raw["key"]), sha256=str(raw["sha256"]),
                    size=int(raw["size"]), code_sha256=str(raw.get("code_sha256") or ""),
@@ -157,13 +161,13 @@ class Rollout:
     previous_live: str | None = None
     rechecks: int = 0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         out = asdict(self)
         out["weights"] = list(self.weights)
         return out
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Rollout:
+    def from_json(cls, raw: JsonMapping) -> Rollout:
         return cls(requested=str(raw.get("requested") or ""),
                    strategy=str(raw.get("strategy") or ""),
                    weights=tuple(float(w) for w in raw.get("weights") or ()),

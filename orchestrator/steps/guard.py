@@ -13,12 +13,13 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from orchestrator.errors import AutoLambdaError
+from orchestrator.types import JsonObject
 
 log = logging.getLogger(__name__)
-Task = Callable[[Any], dict[str, Any]]
+C = TypeVar("C")
 
 
 def stable_error(exc: BaseException, step: str) -> AutoLambdaError:
@@ -44,8 +45,8 @@ def stable_error(exc: BaseException, step: str) -> AutoLambdaError:
                            hint="this is a bug in auto-lambda; the job can be replayed")
 
 
-def guard(step: str, task: Task) -> Task:
-    def guarded(ctx: Any) -> dict[str, Any]:
+def guard(step: str, task: Callable[[C], JsonObject]) -> Callable[[C], JsonObject]:
+    def guarded(ctx: C) -> JsonObject:
         try:
             return task(ctx)
         except (AutoLambdaError, TimeoutError):
@@ -57,5 +58,6 @@ def guard(step: str, task: Task) -> Task:
     return guarded
 
 
-def guard_tasks(tasks: dict[str, Task]) -> dict[str, Task]:
+def guard_tasks(tasks: dict[str, Callable[[C], JsonObject]]
+                ) -> dict[str, Callable[[C], JsonObject]]:
     return {name: guard(name, task) for name, task in tasks.items()}

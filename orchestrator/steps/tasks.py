@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from orchestrator.aws.facade import classify_client_error
 from orchestrator.steps.build import step as build_step
@@ -32,9 +32,13 @@ from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.verify import step as verify_step
 from orchestrator.steps.verify.deployment import VerifyResult
 from orchestrator.steps.workspace import JobFolder
+from orchestrator.types import JsonObject
 from states import TaskContext
 
-TaskFn = Callable[[TaskContext], dict[str, Any]]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+TaskFn = Callable[[TaskContext], JsonObject]
 
 __all__ = ["StepContext", "StepEnv", "Steps"]
 
@@ -45,7 +49,7 @@ class Steps:
 
     def tasks(self) -> dict[str, TaskFn]:
         """Resource name -> what ``states.drive`` calls."""
-        steps: dict[str, Callable[[StepContext], Any]] = {
+        steps: dict[str, Callable[[StepContext], DataclassInstance]] = {
             "fetch": self.fetch, "unpack": self.unpack, "build": self.build,
             "deploy": self.deploy, "verify": self.verify, "promote": self.promote}
         return guard_tasks({name: self._task(step) for name, step in steps.items()})
@@ -57,8 +61,8 @@ class Steps:
             return
         JobFolder(self.env.work_root / job_id).remove()
 
-    def _task(self, step: Callable[[StepContext], Any]) -> TaskFn:
-        def task(ctx: TaskContext) -> dict[str, Any]:
+    def _task(self, step: Callable[[StepContext], DataclassInstance]) -> TaskFn:
+        def task(ctx: TaskContext) -> JsonObject:
             try:
                 return output_data(step(StepContext(ctx, self.env)))
             except Exception as exc:

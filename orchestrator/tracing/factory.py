@@ -1,7 +1,7 @@
 """``make_tracer(settings)``: pick the tracing backend from configuration.
 
-``AUTO_LAMBDA_TRACING`` = ``off`` (or ``null``) forces no tracing, ``xray`` forces the
-X-Ray backend, ``otel`` the OpenTelemetry one (OTLP/HTTP to
+``Settings.tracing`` (``AUTO_LAMBDA_TRACING``) = ``off`` (or ``null``) forces no tracing,
+``xray`` forces the X-Ray backend, ``otel`` the OpenTelemetry one (OTLP/HTTP to
 ``Settings.otel_traces_endpoint`` / ``otel_endpoint``; needs the ``otel`` extra),
 ``memory`` keeps spans in memory; unset, X-Ray is used when a daemon address is
 configured (``Settings.xray_daemon`` / ``AWS_XRAY_DAEMON_ADDRESS``), else nothing.
@@ -9,9 +9,6 @@ Each SDK is imported only when its backend is chosen.
 """
 
 from __future__ import annotations
-
-import os
-from collections.abc import Mapping
 
 from orchestrator.config import Settings
 from orchestrator.errors import AutoLambdaError, require_extra
@@ -35,10 +32,9 @@ class TracingConfigError(AutoLambdaError):
     code = "TracingConfigInvalid"
 
 
-def tracing_mode(settings: Settings, env: Mapping[str, str] | None = None) -> str:
-    """``"xray"``, ``"otel"``, ``"memory"`` or ``"off"``, from the variables above."""
-    env = os.environ if env is None else env
-    raw = (env.get(TRACING_ENV) or "").strip().lower()
+def tracing_mode(settings: Settings) -> str:
+    """``"xray"``, ``"otel"``, ``"memory"`` or ``"off"``, from the settings described above."""
+    raw = settings.tracing.strip().lower()
     if raw in _OFF:
         return "off"
     if raw in _BACKENDS:
@@ -46,12 +42,11 @@ def tracing_mode(settings: Settings, env: Mapping[str, str] | None = None) -> st
     if raw:
         raise TracingConfigError(f"{TRACING_ENV}={raw!r} is not a tracing backend",
                                  hint="use xray, otel, memory or off")
-    return "xray" if (settings.xray_daemon or env.get(DAEMON_ENV)) else "off"
+    return "xray" if settings.xray_daemon else "off"
 
 
-def make_tracer(settings: Settings, env: Mapping[str, str] | None = None) -> Tracer:
-    env = os.environ if env is None else env
-    mode = tracing_mode(settings, env)
+def make_tracer(settings: Settings) -> Tracer:
+    mode = tracing_mode(settings)
     # each backend loads only when chosen (the X-Ray SDK costs start-up time)
     if mode == "memory":
         from orchestrator.tracing.memory import MemoryTracer
@@ -63,7 +58,7 @@ def make_tracer(settings: Settings, env: Mapping[str, str] | None = None) -> Tra
         return _otel_tracer(settings)
     from orchestrator.tracing.xray import DEFAULT_DAEMON_ADDRESS, XRayTracer
 
-    address = settings.xray_daemon or env.get(DAEMON_ENV) or DEFAULT_DAEMON_ADDRESS
+    address = settings.xray_daemon or DEFAULT_DAEMON_ADDRESS
     try:
         return XRayTracer(address, service=settings.prefix)
     except Exception as exc:  # the SDK raises its own exception for a bad address

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 from orchestrator.tracing.names import TRANSITION_PREFIX, transition_name
+from orchestrator.types import JsonMapping, JsonObject
 
 _OUTCOMES = {
     "TaskSucceeded": "succeeded",
@@ -25,10 +25,10 @@ _OUTCOMES = {
 _TERMINAL = {"ExecutionSucceeded", "ExecutionFailed"}
 
 
-def build_timeline(history: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def build_timeline(history: Iterable[JsonMapping]) -> list[JsonObject]:
     """One row per transition (StateEntered) or redrive: state, start, duration until
     the next row (None while the job is still there), attempt, outcome, error code."""
-    rows: list[dict[str, Any]] = []
+    rows: list[JsonObject] = []
     previous: str | None = None
     last_time: float | None = None
     terminal = False
@@ -37,7 +37,7 @@ def build_timeline(history: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
         time = float(ev.get("time") or 0.0)
         last_time = time
         if kind in ("StateEntered", "ExecutionRedriven"):
-            row: dict[str, Any] = {
+            row: JsonObject = {
                 "event": kind, "state": ev.get("state"), "from_state": previous,
                 "start": time, "duration": None, "attempt": int(ev.get("attempt") or 1),
                 "outcome": "redriven" if kind == "ExecutionRedriven" else None,
@@ -69,7 +69,7 @@ def build_timeline(history: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
     return rows
 
 
-def documents(response: Mapping[str, Any], trace_id: str) -> Iterator[dict[str, Any]]:
+def documents(response: JsonMapping, trace_id: str) -> Iterator[JsonObject]:
     """The segment documents of ``trace_id`` in a ``BatchGetTraces`` response."""
     for trace in response.get("Traces") or []:
         if trace.get("Id") not in (None, trace_id):
@@ -83,17 +83,17 @@ def documents(response: Mapping[str, Any], trace_id: str) -> Iterator[dict[str, 
                 yield doc
 
 
-def _walk(doc: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+def _walk(doc: JsonMapping) -> Iterator[JsonMapping]:
     for sub in doc.get("subsegments") or []:
         yield sub
         yield from _walk(sub)
 
 
-def summarize_trace(response: Mapping[str, Any], trace_id: str,
-                    timeline: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize_trace(response: JsonMapping, trace_id: str,
+                    timeline: list[JsonObject]) -> JsonObject:
     """Count what the trace holds and check it has one transition span per transition."""
     segments = 0
-    subsegments: list[Mapping[str, Any]] = []
+    subsegments: list[JsonMapping] = []
     for doc in documents(response, trace_id):
         if doc.get("type") == "subsegment":  # streamed out on its own
             subsegments.append(doc)

@@ -3,7 +3,8 @@
 It owns its own ``AWSXRayRecorder`` (never the SDK's global one), configured so every
 job is recorded (sampling off; each segment forced sampled), context per thread, and
 an emitter sending each finished segment as one UDP datagram to the daemon address
-(``Settings.xray_daemon`` / ``AWS_XRAY_DAEMON_ADDRESS``; locally, ``tracing.collector``).
+(``Settings.xray_daemon`` / ``AWS_XRAY_DAEMON_ADDRESS``; locally, the development tools'
+``auto_lambda_dev.collector``).
 A segment is emitted when the job closes; subsegments beyond ``streaming_threshold`` are
 streamed out earlier as their own documents, keeping each datagram small. botocore is
 patched once so AWS calls made inside a span nest under it.

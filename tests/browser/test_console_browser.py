@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.cli.examples import example_dir, zip_example
+from auto_lambda_dev.examples import example_dir, zip_example
 from orchestrator.jobs.workflow import DEPLOYMENT
 from tests.e2e.conftest import LocalUp, start_local_up, stop_local_up
 

@@ -1,4 +1,5 @@
-"""The stack's resources and their key properties, as DESIGN.md names and shapes them."""
+"""The stack's resources and their key properties, named as docs/architecture.md's contracts
+say."""
 
 from __future__ import annotations
 

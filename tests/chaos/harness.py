@@ -4,7 +4,7 @@ AWS holds, and a bounded wait on a condition (never a sleep standing in for one)
 
 Used by ``tests/chaos`` (through its conftest) and by the benchmarks that need real worker
 processes (``bench/soak.py``, ``bench/takeover.py``). A worker's environment may point it
-at a fault proxy (``orchestrator.aws.faultproxy``) instead of the server itself.
+at a fault proxy (``auto_lambda_dev.faultproxy``) instead of the server itself.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
 
-from orchestrator.aws.emulator import LocalEndpoint, start_server
+from auto_lambda_dev.emulator import LocalEndpoint, start_server
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings

@@ -1,5 +1,6 @@
-"""DESIGN.md's hostile-input catalogue as data: each case an upload (or a raw SQS body)
-and the error code its job must fail with. Pure builders; nothing here talks to AWS."""
+"""The hostile-input catalogue (docs/architecture.md) as data: each case an upload (or a
+raw SQS body) and the error code its job must fail with. Pure builders; nothing here talks
+to AWS."""
 
 from __future__ import annotations
 

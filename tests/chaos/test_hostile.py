@@ -1,6 +1,6 @@
-"""DESIGN.md's hostile-input catalogue against a live worker: each ends failed with its
-own code, nothing retried, the worker keeps serving, its memory stays bounded, and
-nothing is written outside the work dir."""
+"""The hostile-input catalogue (docs/architecture.md) against a live worker: each ends
+failed with its own code, nothing retried, the worker keeps serving, its memory stays
+bounded, and nothing is written outside the work dir."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.aws.faultproxy import FaultProxy
+from auto_lambda_dev.faultproxy import FaultProxy
 from orchestrator.intake.events import s3_event_body
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
 

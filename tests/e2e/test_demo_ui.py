@@ -17,7 +17,7 @@ from queue import Empty, Queue
 
 import pytest
 
-from orchestrator.cli.examples import example_dir, zip_example
+from auto_lambda_dev.examples import example_dir, zip_example
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from orchestrator.cli.examples import example_dirs, zip_example
+from auto_lambda_dev.examples import example_dirs, zip_example
 
 REPO = Path(__file__).resolve().parents[2]
 

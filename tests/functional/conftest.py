@@ -87,7 +87,7 @@ def emulated_group(min_size: int, max_size: int = 10) -> Iterator[Aws]:
     """In-process moto with the pipeline's resources, an empty queue (the s3:TestEvent the
     notification set-up sends is purged, so counts start at zero) and the local worker
     group the checker reads InService from."""
-    from checker.localgroup import ensure_local_group
+    from auto_lambda_dev.localgroup import ensure_local_group
 
     with mock_aws():
         client = Aws(Settings())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from orchestrator.cli.examples import example_dir, zip_example
+from auto_lambda_dev.examples import example_dir, zip_example
 from orchestrator.cli.main import cli
 
 

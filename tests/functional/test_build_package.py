@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from auto_lambda_dev.examples import example_dir
 from orchestrator.aws.facade import Aws
-from orchestrator.cli.examples import example_dir
 from orchestrator.config import Settings
 from orchestrator.errors import BuildError
 from orchestrator.steps.build import (

@@ -30,7 +30,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
-from orchestrator.cli.examples import example_dir
+from auto_lambda_dev.examples import example_dir
 from orchestrator.errors import BuildError
 from orchestrator.steps.build import BuildCache, build_package
 from orchestrator.steps.build.abi import read_elf
@@ -223,7 +223,7 @@ def test_the_new_examples_verify_through_the_pipeline(pipeline: Pipeline,
     """api-events (-r includes, boto3 left out, API Gateway events with nulls, named
     events) and pyproject-app (dependencies only in pyproject.toml, an optional group)
     go all the way to verified; the job record says what was left out."""
-    from orchestrator.cli.examples import zip_example
+    from auto_lambda_dev.examples import zip_example
 
     env = pipeline.runtime.steps.env
     env._cache = BuildCache(tmp_path / "pipeline-cache", download_dir=SHARED)

@@ -12,7 +12,7 @@ import botocore.exceptions
 import pytest
 from click.testing import CliRunner
 
-from checker.localgroup import set_capacity
+from auto_lambda_dev.localgroup import set_capacity
 from checker.metric import Checker, CheckerOptions, metric_dimensions
 from orchestrator.aws.facade import Aws
 from orchestrator.config import METRIC_NAMESPACE

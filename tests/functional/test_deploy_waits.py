@@ -1,5 +1,6 @@
-"""Waiting for Lambda to settle between changes, driven by a hand-written fake client and
-an injected clock and sleep (no real waiting)."""
+"""Waiting for Lambda to settle between changes, and riding out updates in progress, in
+the Lambda door: driven by a hand-written fake client and an injected clock and sleep
+(no real waiting)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import botocore.exceptions
 import pytest
 
 from orchestrator.aws.errors import AwsError
+from orchestrator.aws.functions import Functions, ride_conflicts
 from orchestrator.errors import DeployError, TransientError
-from orchestrator.steps.deploy.lambda_waits import retry_conflicts, wait_until_ready
+from orchestrator.retries import BOTOCORE, Backoff, SendBudget
 
 
 class FakeLambda:
@@ -25,6 +27,11 @@ class FakeLambda:
         self.calls += 1
         return {"FunctionName": FunctionName, "State": state, "LastUpdateStatus": update,
                 "LastUpdateStatusReason": "role is broken" if update == "Failed" else None}
+
+
+def wait_until_ready(fake: FakeLambda, name: str, *, sleep: Any, clock: Any,
+                     timeout: float = 300.0) -> Any:
+    return Functions(fake, sleep=sleep, clock=clock).wait_until_ready(name, timeout=timeout)
 
 
 class Clock:
@@ -90,7 +97,7 @@ def test_permanent_errors_are_not_retried() -> None:
         raise client_error("InvalidParameterValueException")
 
     with pytest.raises(AwsError) as exc:
-        retry_conflicts(call, "lambda.update", sleep=clock.sleep)
+        ride_conflicts(call, "lambda.update", sleep=clock.sleep)
     assert exc.value.code == "AwsValidation"
     assert exc.value.aws_code == "InvalidParameterValueException"
     assert calls == [1] and clock.sleeps == []
@@ -106,5 +113,6 @@ def test_conflicts_back_off_exponentially_with_a_cap() -> None:
             raise client_error("ResourceConflictException", 409)
         return "done"
 
-    assert retry_conflicts(call, "update", sleep=clock.sleep, attempts=6, max_delay=4) == "done"
+    six_calls = SendBudget(sends=5 + BOTOCORE.sends, backoff=Backoff(1.0, 2.0, max_delay=4))
+    assert ride_conflicts(call, "lambda.update", sleep=clock.sleep, budget=six_calls) == "done"
     assert clock.sleeps == [1.0, 2.0, 4.0, 4.0, 4.0]

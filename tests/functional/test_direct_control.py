@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from checker.autoscaler import LocalAutoscaler
+from auto_lambda_dev.autoscaler import LocalAutoscaler
+from auto_lambda_dev.localgroup import set_capacity
 from checker.controller import DirectController
 from checker.direct import DirectPolicy
-from checker.localgroup import set_capacity
 from checker.metric import Checker, CheckerOptions, TickResult
 from checker.rule import ScalingPolicy
 from checker.sources import read_group

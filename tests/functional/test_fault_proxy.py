@@ -14,8 +14,8 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from orchestrator.aws.emulator import LocalEndpoint, start_server
-from orchestrator.aws.faultproxy import CONTROL_PATH, FaultProxy
+from auto_lambda_dev.emulator import LocalEndpoint, start_server
+from auto_lambda_dev.faultproxy import CONTROL_PATH, FaultProxy
 
 NO_RETRIES = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"},
                                     connect_timeout=5, read_timeout=30)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli.examples import example_dir
+from auto_lambda_dev.examples import example_dir
 from orchestrator.errors import SandboxUnavailable
 from orchestrator.steps.build.chalice import chalice_package
 from orchestrator.steps.build.target import Target

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from checker.autoscaler import LocalAutoscaler, format_decision
-from checker.localloop import LoopStep, run_local_scaling_loop
-from checker.pool import ProcessPool
+from auto_lambda_dev.autoscaler import LocalAutoscaler, format_decision
+from auto_lambda_dev.localloop import LoopStep, run_local_scaling_loop
+from auto_lambda_dev.pool import ProcessPool
 from checker.rule import ScalingPolicy
 from checker.sources import read_in_service
 from orchestrator.aws.facade import Aws

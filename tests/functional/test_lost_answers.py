@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator.aws.emulator import LocalEndpoint, start_server
+from auto_lambda_dev.emulator import LocalEndpoint, start_server
+from auto_lambda_dev.faultproxy import FaultProxy
 from orchestrator.aws.facade import Aws
-from orchestrator.aws.faultproxy import FaultProxy
 from orchestrator.aws.queue import Queue
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import LIVE_ALIAS, Settings

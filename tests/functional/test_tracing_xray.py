@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from orchestrator.aws.emulator import LocalEndpoint, start_server
+from auto_lambda_dev.collector import Collector
+from auto_lambda_dev.emulator import LocalEndpoint, start_server
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.cli.main import cli
@@ -20,7 +21,6 @@ from orchestrator.config import Settings
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
 from orchestrator.tracing import TracingHooks
-from orchestrator.tracing.collector import Collector
 from orchestrator.tracing.timeline import build_timeline, summarize_trace
 from orchestrator.tracing.xray import XRayTracer
 from states import (

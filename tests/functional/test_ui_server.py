@@ -181,7 +181,7 @@ def test_every_page_has_strict_headers_and_no_token(console: Console) -> None:
 
 
 def test_the_fleet_page_shows_the_checkers_metrics_and_the_dlq(console: Console) -> None:
-    from checker.localgroup import ensure_local_group, put_local_policy
+    from auto_lambda_dev.localgroup import ensure_local_group, put_local_policy
     from checker.metric import Checker, CheckerOptions
 
     aws = console.pipeline.aws

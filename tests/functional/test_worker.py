@@ -224,9 +224,19 @@ def _group_with_instance(pipeline: Pipeline) -> str:
 def test_scale_in_protection_is_held_while_jobs_run(pipeline: Pipeline) -> None:
     instance = _group_with_instance(pipeline)
     settings = pipeline.aws.settings
-    config = InstanceConfig.from_env({"AUTO_LAMBDA_INSTANCE_ID": instance}, settings,
-                                     lookup=lambda: pytest.fail("IMDS must not be asked"))
-    guard = ScaleInGuard(lambda: pipeline.aws.autoscaling, config)
+    config = InstanceConfig.from_settings(replace(settings, instance_id=instance),
+                                          lookup=lambda: pytest.fail("IMDS must not be asked"))
+    asked: list[bool] = []
+
+    class RecordingScaling:
+        """The Auto Scaling door, noting each protection state the guard asks for."""
+
+        def set_instance_protection(self, group: str, instance_id: str,
+                                    protected: bool) -> None:
+            asked.append(protected)
+            pipeline.aws.scaling.set_instance_protection(group, instance_id, protected)
+
+    guard = ScaleInGuard(RecordingScaling, config)  # type: ignore[arg-type]
 
     def protected() -> bool:
         inst = pipeline.aws.autoscaling.describe_auto_scaling_instances(
@@ -240,32 +250,35 @@ def test_scale_in_protection_is_held_while_jobs_run(pipeline: Pipeline) -> None:
     assert protected()  # one job still runs
     guard.job_finished()
     assert not protected()
-    assert guard.calls == [True, False]
+    assert asked == [True, False]
 
 
 def test_instance_protection_is_off_locally_and_never_asks_imds(pipeline: Pipeline) -> None:
     local = pipeline.aws.settings.with_endpoint("http://127.0.0.1:1")
-    config = InstanceConfig.from_env({"AUTO_LAMBDA_INSTANCE_PROTECTION": "on"}, local,
-                                     lookup=lambda: pytest.fail("IMDS must not be asked"))
+    config = InstanceConfig.from_settings(replace(local, instance_protection=True),
+                                          lookup=lambda: pytest.fail("IMDS must not be asked"))
     assert not config.enabled
     guard = ScaleInGuard(lambda: pytest.fail("no AWS call expected"), config)
     guard.job_started()
     guard.job_finished()
-    assert guard.calls == [] and guard.complete_termination() is False
+    assert guard.complete_termination() is False
 
 
 def test_the_termination_hook_is_completed_with_continue() -> None:
-    calls: list[dict[str, Any]] = []
+    calls: list[tuple[str, str, str]] = []
 
     class FakeAutoScaling:
-        def complete_lifecycle_action(self, **kwargs: Any) -> None:
-            calls.append(kwargs)
+        def set_instance_protection(self, group: str, instance_id: str,
+                                    protected: bool) -> None:
+            raise AssertionError("not asked for")
+
+        def complete_lifecycle_action(self, hook: str, group: str, instance_id: str) -> None:
+            calls.append((hook, group, instance_id))
 
     config = InstanceConfig(instance_id="i-123", group_name="g", drain_hook="h",
                             protection=True)
     assert ScaleInGuard(FakeAutoScaling, config).complete_termination()
-    assert calls == [{"LifecycleHookName": "h", "AutoScalingGroupName": "g",
-                      "LifecycleActionResult": "CONTINUE", "InstanceId": "i-123"}]
+    assert calls == [("h", "g", "i-123")]
 
 
 def test_a_test_event_and_an_unexpected_bucket_are_acknowledged_without_work(

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestrator.cli.examples import example_dir
+from auto_lambda_dev.examples import example_dir
 from orchestrator.config import Settings
 from orchestrator.policy import TeamPolicy, VpcProfile, load_operator_policy
 from orchestrator.steps.unpack import step as unpack_step
@@ -204,7 +204,7 @@ def test_the_unpack_step_refuses_before_anything_is_deployed(
 
 
 def test_the_demo_leaves_the_platform_app_out() -> None:
-    from orchestrator.cli.examples import demo_dirs, example_dirs
+    from auto_lambda_dev.examples import demo_dirs, example_dirs
 
     assert "platform-app" in {d.name for d in example_dirs()}
     assert "platform-app" not in {d.name for d in demo_dirs()}

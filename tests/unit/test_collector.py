@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.tracing.collector import Collector, parse_datagram
+from auto_lambda_dev.collector import Collector, parse_datagram
 
 HEADER = b'{"format":"json","version":1}\n'
 

@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
-from orchestrator.aws.emulator_speed import speed_up_queries
+from auto_lambda_dev.emulator_speed import speed_up_queries
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.config import Settings

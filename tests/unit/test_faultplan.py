@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.aws.faultplan import FaultSpecInvalid, parse_faults
+from auto_lambda_dev.faultplan import FaultSpecInvalid, parse_faults
 
 
 def test_the_spec_reads_kinds_rates_targets_counts_and_a_seed() -> None:

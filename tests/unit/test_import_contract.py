@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("states", "orchestrator", "worker", "checker")
+PACKAGES = ("states", "orchestrator", "worker", "checker", "devtools/auto_lambda_dev")
 LINT = Path(sys.executable).with_name("lint-imports")
 
 
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "devtools")])}
     return subprocess.run([str(LINT), "--config", str(root / "pyproject.toml"), "--no-cache"],
                           cwd=root, env=env, capture_output=True, text=True, timeout=120)
 
@@ -43,8 +43,14 @@ def test_the_tree_keeps_every_contract() -> None:
      "orchestrator.steps.fetch.step -> orchestrator.jobs.runner"),
     ("states/driver.py", "import orchestrator.config", "states imports nothing",
      "states.driver -> orchestrator.config"),
-    ("worker/loop.py", "import orchestrator.aws.faultproxy", "The pipeline never loads",
-     "worker.loop -> orchestrator.aws.faultproxy"),
+    ("worker/loop.py", "import auto_lambda_dev.faultproxy", "The worker never loads",
+     "worker.loop -> auto_lambda_dev.faultproxy"),
+    ("orchestrator/steps/fetch/step.py", "import auto_lambda_dev.emulator",
+     "The worker never loads", "orchestrator.steps.fetch.step -> auto_lambda_dev.emulator"),
+    ("devtools/auto_lambda_dev/demo.py", "import orchestrator.cli.report", "The layers",
+     "auto_lambda_dev.demo -> orchestrator.cli.report"),
+    ("orchestrator/steps/fetch/step.py", "import botocore.exceptions", "Only the AWS doors",
+     "orchestrator.steps.fetch.step -> botocore"),
 ])
 def test_a_deliberate_violation_breaks_the_contract(tmp_path: Path, module: str,
                                                      bad_import: str, contract: str,

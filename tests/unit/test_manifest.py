@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli.examples import example_dirs
+from auto_lambda_dev.examples import example_dirs
 from orchestrator.errors import ManifestError
 from orchestrator.steps.unpack.manifest import (
     DEFAULT_RUNTIME,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from orchestrator.cli.demo import DemoResult
+from auto_lambda_dev.demo import DemoResult
 from orchestrator.cli.report import history_table, jobs_table
 from orchestrator.jobs.record import JobRecord
 

@@ -25,7 +25,7 @@ CANONICAL = re.compile(r"^[a-z0-9][a-z0-9-]*(\[[a-z0-9,-]+\])?([<>=!~]{1,2}[A-Za
 STABLE = {"RequirementsInvalid", "LockInvalid", "LockUnsupported", "DependencySourcesConflict",
           "HashesRequired"}
 # What attackers put in fields: each would be a command to a line-based installer.
-HOSTILE = ["1.0\n-e ./evil", "1.0\r\n-r /proc/self/environ", "--index-url=http://127.0.0.1:1/",
+HOSTILE = ["1.0\n-e ./evil", "six\n", "1.0\r\n-r /proc/self/environ", "--index-url=http://127.0.0.1:1/",
            "${HOME}", "1.0\x00", "http://127.0.0.1:9/x.whl",
            "requests\n--extra-index-url http://169.254.169.254/", "1.0\u2028-e ."]
 SHA = "ab" * 32
@@ -56,7 +56,7 @@ def assert_safe(result: str | list[str]) -> None:
         assert result in STABLE, result
         return
     for line in result:
-        assert CANONICAL.match(line), line
+        assert CANONICAL.fullmatch(line), line
 
 
 # ---- one writer per source, each taking a hostile value for one field ----
@@ -168,7 +168,7 @@ def make_app(root: Path, files: dict[str, str]) -> Path:
 @pytest.mark.parametrize("source", sorted(WRITERS))
 def test_an_ordinary_pin_becomes_one_canonical_line(tmp_path: Path, source: str) -> None:
     lines = installer_input(make_app(tmp_path / "app", WRITERS[source]("name", "six")))
-    assert len(lines) == 1 and lines[0].startswith("six") and CANONICAL.match(lines[0])
+    assert len(lines) == 1 and lines[0].startswith("six") and CANONICAL.fullmatch(lines[0])
 
 
 @pytest.mark.parametrize("source", sorted(WRITERS))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import simpy
 
-from checker.sim.cpu import SharedCpu
+from auto_lambda_dev.sim.cpu import SharedCpu
 
 
 def _finish_times(cores: int, jobs: list[tuple[float, float]]) -> list[float]:

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from checker.sim.policies import BASELINE_POLICY, DEFAULT_POLICY
-from checker.sim.present import FLOOR_FACTOR, floor_check
-from checker.sim.runner import SimOptions, simulate
-from checker.sim.scenarios import get_scenario
+from auto_lambda_dev.sim.policies import BASELINE_POLICY, DEFAULT_POLICY
+from auto_lambda_dev.sim.present import FLOOR_FACTOR, floor_check
+from auto_lambda_dev.sim.runner import SimOptions, simulate
+from auto_lambda_dev.sim.scenarios import get_scenario
 
 
 def _check(scenario: str, seed: int, max_capacity: int = 20) -> dict[str, object]:

@@ -10,11 +10,11 @@ import random
 
 import pytest
 
-from checker.sim.erlang import erlang_c, mean_wait
-from checker.sim.policies import POLICIES
-from checker.sim.runner import SimOptions, run_policy
-from checker.sim.workload import Exponential, Workload, steady_arrivals
-from checker.sim.world import GroupConfig
+from auto_lambda_dev.sim.erlang import erlang_c, mean_wait
+from auto_lambda_dev.sim.policies import POLICIES
+from auto_lambda_dev.sim.runner import SimOptions, run_policy
+from auto_lambda_dev.sim.workload import Exponential, Workload, steady_arrivals
+from auto_lambda_dev.sim.world import GroupConfig
 
 
 def test_erlang_c_known_values() -> None:

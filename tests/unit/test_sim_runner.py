@@ -9,11 +9,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from checker.sim.policies import COMPARED, POLICIES, ControlParams
-from checker.sim.runner import SimOptions, run_policy, simulate
-from checker.sim.scenarios import SCENARIOS, get_scenario
-from checker.sim.workload import Fixed, Workload
-from checker.sim.world import GroupConfig, World
+from auto_lambda_dev.sim.policies import COMPARED, POLICIES, ControlParams
+from auto_lambda_dev.sim.runner import SimOptions, run_policy, simulate
+from auto_lambda_dev.sim.scenarios import SCENARIOS, get_scenario
+from auto_lambda_dev.sim.workload import Fixed, Workload
+from auto_lambda_dev.sim.world import GroupConfig, World
 
 BURST = get_scenario("burst")
 # Policies that can start the first instance for any backlog (target tracking cannot
@@ -51,8 +51,8 @@ def test_tracking_cannot_start_an_instance_for_a_small_backlog_but_direct_can() 
 def test_each_job_latency_is_at_least_its_build_time() -> None:
     import simpy
 
-    from checker.sim import policies
-    from checker.sim.world import World
+    from auto_lambda_dev.sim import policies
+    from auto_lambda_dev.sim.world import World
 
     workload, _ = simulate(BURST, seed=5, policy_names=["fixed"])
     env = simpy.Environment()
@@ -169,7 +169,7 @@ def _world(group: GroupConfig, policy: str, arrivals: list[float], builds: list[
            control: ControlParams | None = None) -> World:
     import simpy
 
-    from checker.sim import policies
+    from auto_lambda_dev.sim import policies
 
     world = World(simpy.Environment(), group)
     world.start(arrivals, builds)
@@ -288,7 +288,7 @@ def test_warm_pool_serves_sooner_and_bills_its_stopped_disks() -> None:
 
 
 def test_warm_pool_cost_per_month_is_its_volumes() -> None:
-    from checker.sim.costs import Prices
+    from auto_lambda_dev.sim.costs import Prices
 
     prices = Prices()
     assert prices.warm_pool_per_month(5) == pytest.approx(5 * 30 * 0.08)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.errors import WorkloadError
-from checker.sim.workload import (
+from auto_lambda_dev.sim.workload import (
     LogNormal,
     burst_arrivals,
     csv_arrivals,
@@ -18,6 +17,7 @@ from checker.sim.workload import (
     fit_lognormal,
     steady_arrivals,
 )
+from checker.errors import WorkloadError
 
 
 def test_steady_rate_is_about_right() -> None:

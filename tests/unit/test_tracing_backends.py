@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -34,13 +35,16 @@ ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 ])
 def test_the_backend_follows_the_environment(env: dict[str, str], daemon: str | None,
                                              mode: str) -> None:
-    assert tracing_mode(Settings(xray_daemon=daemon), env) == mode
+    settings = Settings.from_env(env)
+    if daemon is not None:
+        settings = replace(settings, xray_daemon=daemon)
+    assert tracing_mode(settings) == mode
 
 
 def test_make_tracer_builds_the_chosen_backend() -> None:
-    assert isinstance(make_tracer(Settings(), {}), NullTracer)
-    assert isinstance(make_tracer(Settings(), {"AUTO_LAMBDA_TRACING": "memory"}), MemoryTracer)
-    tracer = make_tracer(Settings(xray_daemon="127.0.0.1:2999", prefix="demo"), {})
+    assert isinstance(make_tracer(Settings()), NullTracer)
+    assert isinstance(make_tracer(Settings(tracing="memory")), MemoryTracer)
+    tracer = make_tracer(Settings(xray_daemon="127.0.0.1:2999", prefix="demo"))
     assert isinstance(tracer, XRayTracer)
     assert tracer.daemon_address == "127.0.0.1:2999"
     assert tracer.service == "demo"
@@ -48,10 +52,10 @@ def test_make_tracer_builds_the_chosen_backend() -> None:
 
 def test_an_unknown_backend_or_a_bad_address_is_a_config_error() -> None:
     with pytest.raises(TracingConfigError) as err:
-        make_tracer(Settings(), {"AUTO_LAMBDA_TRACING": "zipkin"})
+        make_tracer(Settings.from_env({"AUTO_LAMBDA_TRACING": "zipkin"}))
     assert err.value.code == "TracingConfigInvalid"
     with pytest.raises(TracingConfigError):
-        make_tracer(Settings(xray_daemon="not an address"), {})
+        make_tracer(Settings(xray_daemon="not an address"))
 
 
 def test_the_null_tracer_hands_out_valid_ids_and_continues_a_parent() -> None:

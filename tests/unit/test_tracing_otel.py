@@ -222,10 +222,10 @@ def test_hooks_drive_one_trace_with_the_names_the_xray_backend_uses() -> None:
 
 # ---- choosing it ----
 def test_otel_is_a_backend_and_xray_stays_the_default() -> None:
-    assert tracing_mode(Settings(), {"AUTO_LAMBDA_TRACING": "otel"}) == "otel"
-    assert tracing_mode(Settings(), {"AUTO_LAMBDA_TRACING": " OTel "}) == "otel"
-    assert tracing_mode(Settings(xray_daemon="127.0.0.1:2000"), {}) == "xray"
-    assert tracing_mode(Settings(otel_endpoint="http://c:4318"), {}) == "off"
+    assert tracing_mode(Settings(tracing="otel")) == "otel"
+    assert tracing_mode(Settings(tracing=" OTel ")) == "otel"
+    assert tracing_mode(Settings(xray_daemon="127.0.0.1:2000")) == "xray"
+    assert tracing_mode(Settings(otel_endpoint="http://c:4318")) == "off"
 
 
 @pytest.mark.parametrize("settings, url", [
@@ -239,14 +239,14 @@ def test_the_endpoint_follows_the_standard_variables(settings: Settings, url: st
 
 
 def test_make_tracer_builds_the_otel_backend() -> None:
-    tracer = make_tracer(Settings(prefix="demo", otel_endpoint="http://127.0.0.1:4318"),
-                         {"AUTO_LAMBDA_TRACING": "otel"})
+    tracer = make_tracer(Settings(prefix="demo", otel_endpoint="http://127.0.0.1:4318",
+                                  tracing="otel"))
     assert isinstance(tracer, OTelTracer)
     assert tracer.endpoint == "http://127.0.0.1:4318/v1/traces"
     assert tracer.service == "demo"
     tracer.close()
     with pytest.raises(AutoLambdaError) as err:
-        make_tracer(Settings(otel_endpoint="collector:4318"), {"AUTO_LAMBDA_TRACING": "otel"})
+        make_tracer(Settings(otel_endpoint="collector:4318", tracing="otel"))
     assert err.value.code == "TracingConfigInvalid"
 
 
@@ -255,7 +255,7 @@ def test_without_the_extra_otel_is_extra_missing_with_the_pip_line(
     # A None entry in sys.modules makes the import fail as if the package were absent.
     monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)
     with pytest.raises(AutoLambdaError) as err:
-        make_tracer(Settings(), {"AUTO_LAMBDA_TRACING": "otel"})
+        make_tracer(Settings(tracing="otel"))
     assert err.value.code == "ExtraMissing"
     assert "AUTO_LAMBDA_TRACING=otel" in str(err.value)
     assert "pip install 'auto-lambda[otel]'" in str(err.value)
@@ -270,9 +270,9 @@ def test_a_worker_imports_opentelemetry_only_when_it_is_chosen() -> None:
             "from orchestrator.config import Settings\n"
             "from orchestrator.tracing import make_tracer\n"
             "for mode in ('off', 'xray', 'memory'):\n"
-            "    make_tracer(Settings(), {'AUTO_LAMBDA_TRACING': mode})\n"
+            "    make_tracer(Settings(tracing=mode))\n"
             "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))\n"
-            "make_tracer(Settings(), {'AUTO_LAMBDA_TRACING': 'otel'})\n"
+            "make_tracer(Settings(tracing='otel'))\n"
             "print('opentelemetry.sdk.trace' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

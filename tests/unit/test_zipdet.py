@@ -8,7 +8,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from orchestrator.cli.examples import example_dirs, zip_example
+from auto_lambda_dev.examples import example_dirs, zip_example
 from orchestrator.steps.build.zipdet import (
     Entry,
     dir_entries,

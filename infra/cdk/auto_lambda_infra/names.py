@@ -1,4 +1,5 @@
-"""Resource names shared by every construct, mirroring DESIGN.md "Resource names".
+"""Resource names shared by every construct, mirroring the resource names of
+docs/architecture.md ("Contracts others rely on").
 
 A copy, on purpose, of what ``orchestrator/config.py`` derives at run time: the infrastructure
 must not import the runtime. ``tests/cdk`` checks that the two agree where both are

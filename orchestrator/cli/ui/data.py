@@ -9,20 +9,27 @@ as ``auto-lambda replay`` does. Clock injected.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-from orchestrator.aws.facade import Aws, aws_call, error_code
+from orchestrator.aws.facade import Aws, error_code
+from orchestrator.aws.metrics import metric_query
+from orchestrator.aws.queue import Queue
 from orchestrator.config import LIVE_ALIAS, METRIC_NAMESPACE
 from orchestrator.jobs.listing import JobIndex, ListPage, ListQuery, all_states
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
+from orchestrator.types import JsonObject
+
+if TYPE_CHECKING:
+    # the replay planner and the runner load on first use: most pages never act
+    from orchestrator.jobs.replay import Action, Result
+    from orchestrator.jobs.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -130,16 +137,9 @@ class ConsoleData:
             return None
         name = rec.function_arn.split(":")[6] if rec.function_arn.count(":") >= 6 \
             else rec.function_arn
-        try:
-            with aws_call("lambda.get_alias"):
-                alias = self.aws.lambda_.get_alias(FunctionName=name, Name=LIVE_ALIAS)
-        except Exception as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise
-        return str(alias.get("FunctionVersion"))
+        return self.aws.functions.alias_version(name, LIVE_ALIAS)
 
-    def trace(self, rec: JobRecord) -> tuple[str | None, dict[str, Any] | None]:
+    def trace(self, rec: JobRecord) -> tuple[str | None, JsonObject | None]:
         """The trace id and the X-Ray ``BatchGetTraces`` answer (None when unavailable)."""
         from orchestrator.cli.cmd_trace import _trace_id_of
 
@@ -147,8 +147,7 @@ class ConsoleData:
         if not trace_id:
             return None, None
         try:
-            with aws_call("xray.batch_get_traces"):
-                return trace_id, dict(self.aws.xray.batch_get_traces(TraceIds=[trace_id]))
+            return trace_id, self.aws.traces.batch_get([trace_id])
         except Exception:
             log.warning("ui: X-Ray trace %s could not be read", trace_id, exc_info=True)
             return trace_id, None
@@ -161,31 +160,14 @@ class ConsoleData:
         start = end - window
         errors: list[str] = []
         series = {name: Series(name) for name in FLEET_METRICS}
-        queries = [{"Id": f"m{i}", "ReturnData": True, "MetricStat": {
-            "Metric": {"Namespace": METRIC_NAMESPACE, "MetricName": name,
-                       "Dimensions": metric_dimensions(self.settings)},
-            "Period": period, "Stat": "Average"}} for i, name in enumerate(FLEET_METRICS)]
+        queries = [metric_query(f"m{i}", METRIC_NAMESPACE, name,
+                                metric_dimensions(self.settings), period=period, stat="Average")
+                   for i, name in enumerate(FLEET_METRICS)]
         try:
-            token: str | None = None
-            while True:
-                kwargs: dict[str, Any] = {
-                    "MetricDataQueries": queries,
-                    "StartTime": dt.datetime.fromtimestamp(start, tz=dt.UTC),
-                    # One period past now, so the period in progress is included.
-                    "EndTime": dt.datetime.fromtimestamp(end + period, tz=dt.UTC),
-                    "ScanBy": "TimestampAscending"}
-                if token:
-                    kwargs["NextToken"] = token
-                with aws_call("cloudwatch.get_metric_data"):
-                    resp = self.aws.cloudwatch.get_metric_data(**kwargs)
-                for result in resp.get("MetricDataResults", []):
-                    name = FLEET_METRICS[int(str(result["Id"])[1:])]
-                    series[name].points += [
-                        (stamp.timestamp(), float(value)) for stamp, value in
-                        zip(result.get("Timestamps", []), result.get("Values", []), strict=False)]
-                token = resp.get("NextToken")
-                if not token:
-                    break
+            # One period past now, so the period in progress is included.
+            found = self.aws.metrics.get(queries, start, end + period)
+            for i, name in enumerate(FLEET_METRICS):
+                series[name].points += found.get(f"m{i}", [])
         except Exception as exc:
             errors.append(f"CloudWatch: {getattr(exc, 'code', None) or error_code(exc) or exc}")
         for s in series.values():
@@ -200,41 +182,31 @@ class ConsoleData:
         """The worker group's target-tracking value (what BacklogPerSlot aims at)."""
         group = self.settings.worker_group_name
         try:
-            with aws_call("autoscaling.describe_policies"):
-                policies = self.aws.autoscaling.describe_policies(
-                    AutoScalingGroupName=group, PolicyTypes=["TargetTrackingScaling"]
-                ).get("ScalingPolicies", [])
+            policy = self.aws.scaling.target_tracking(group)
         except Exception as exc:
             errors.append(f"Auto Scaling: {error_code(exc) or exc}")
             return None, ""
-        for policy in policies:
-            value = (policy.get("TargetTrackingConfiguration") or {}).get("TargetValue")
-            if value is not None:
-                return float(value), f"{group} / {policy.get('PolicyName')}"
-        return None, ""
+        if policy is None:
+            return None, ""
+        return policy.value, f"{group} / {policy.policy_name}"
 
     def _depth(self, queue: str, errors: list[str]) -> dict[str, int]:
         try:
-            url = self.aws.queue_url(queue)
-            with aws_call("sqs.get_queue_attributes"):
-                attrs = self.aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            depth = Queue(self.aws, self.aws.queue_url(queue), queue).depth()
         except Exception as exc:
             errors.append(f"SQS {queue}: {getattr(exc, 'code', None) or error_code(exc) or exc}")
             return {}
-        return {"visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
-                "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))}
+        return {"visible": depth.visible, "in_flight": depth.in_flight}
 
     # ---- actions: plan, then execute (orchestrator.jobs.replay) ----
-    def replay_plan(self, job_id: str, restart: bool) -> list[Any]:
+    def replay_plan(self, job_id: str, restart: bool) -> list[Action]:
         from orchestrator.jobs.replay import Request, gather, plan
 
         request = Request(job_ids=(job_id,), restart=restart)
         facts = gather(request, self.store, self.aws, self.clock())
         return plan(request, facts)
 
-    def replay(self, job_id: str, restart: bool) -> list[Any]:
+    def replay(self, job_id: str, restart: bool) -> list[Result]:
         from orchestrator.jobs.replay import Executor, Request, gather, plan
 
         request = Request(job_ids=(job_id,), restart=restart)
@@ -242,7 +214,7 @@ class ConsoleData:
         actions = plan(request, facts)
         return Executor(self._runner(), self.aws, self.aws.queue_url()).apply(actions, facts)
 
-    def dlq_plan(self) -> list[Any]:
+    def dlq_plan(self) -> list[Action]:
         from orchestrator.jobs.replay import Request, gather, plan, release_dlq
 
         url = self.aws.queue_url(self.settings.dlq_name)
@@ -251,7 +223,7 @@ class ConsoleData:
         release_dlq(self.aws, url, facts.dlq)
         return plan(request, facts)
 
-    def bring_back(self) -> list[Any]:
+    def bring_back(self) -> list[Result]:
         from orchestrator.jobs.replay import Executor, Request, gather, plan
 
         url = self.aws.queue_url(self.settings.dlq_name)
@@ -261,13 +233,13 @@ class ConsoleData:
         return Executor(self._runner(), self.aws, self.aws.queue_url(), url).apply(
             actions, facts)
 
-    def _runner(self) -> Any:
+    def _runner(self) -> JobRunner:
         from orchestrator.jobs.runtime import build_runtime
 
         return build_runtime(self.settings, aws=self.aws).runner
 
 
-def safe_json(value: Any, limit: int = 600) -> str:
+def safe_json(value: object, limit: int = 600) -> str:
     """A value as short JSON text for a page (never more than ``limit`` characters)."""
     text = json.dumps(value, default=str, sort_keys=True)
     return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -16,12 +16,12 @@ hard-coded, so a state added to the workflow appears here with no change.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from orchestrator.cli.ui.html import esc
-from states import Definition, FailState, SucceedState, TaskState
+from orchestrator.types import JsonMapping
+from states import Definition, SucceedState, TaskState
 
 BOX_W, BOX_H, GAP_X, ROW_H, PAD = 132, 54, 34, 96, 16
 
@@ -38,8 +38,8 @@ class JobMarks:
     retries: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def from_history(cls, history: Iterable[Mapping[str, Any]], state: str,
-                     terminal: bool, error: Mapping[str, Any] | None) -> JobMarks:
+    def from_history(cls, history: Iterable[JsonMapping], state: str,
+                     terminal: bool, error: JsonMapping | None) -> JobMarks:
         marks = cls(current=state, final=terminal)
         for event in history:
             kind = event.get("type")
@@ -155,7 +155,3 @@ def render_svg(definition: Definition, marks: JobMarks | None = None) -> str:
     return (f'<svg class="diagram" role="img" aria-label="{label}" viewBox="0 0 {width} '
             f'{height}" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
             f'<defs>{markers}</defs>{"".join(edges)}{"".join(nodes)}</svg>')
-
-
-def terminal_names(definition: Definition) -> set[str]:
-    return {s.name for s in definition.states if isinstance(s, SucceedState | FailState)}

@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from orchestrator.cli.ui import views
@@ -40,6 +39,7 @@ from orchestrator.cli.ui.security import Access, new_token
 from orchestrator.durations import DurationInvalid, parse_duration
 from orchestrator.errors import AutoLambdaError
 from orchestrator.jobs.listing import ListQuery, ListQueryInvalid
+from orchestrator.jobs.record import JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class Console:
         return Response(200, views.jobs_page(live, shown, self.data.states, live_url))
 
     # ---- one job ----
-    def _record(self, job: str) -> Any:
+    def _record(self, job: str) -> JobRecord:
         rec = self.data.job(job)
         if rec is None:
             raise _NotFound(f"no job {job}", hint="the jobs page lists every job")
@@ -233,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "auto-lambda-ui"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("ui %s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:

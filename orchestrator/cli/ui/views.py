@@ -9,7 +9,7 @@ Pure: records, summaries and plain dicts in, HTML out. Data fetching is ``data.p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from orchestrator.cli.ui.charts import Span, line_chart, waterfall
 from orchestrator.cli.ui.data import Fleet, safe_json
@@ -28,7 +28,11 @@ from orchestrator.cli.ui.html import (
 from orchestrator.jobs.listing import JobSummary, ListPage, ListQuery
 from orchestrator.jobs.record import JobRecord
 from orchestrator.tracing.timeline import build_timeline, documents
+from orchestrator.types import JsonMapping
 from states import Definition
+
+if TYPE_CHECKING:
+    from orchestrator.jobs.replay import Action, Result
 
 FILTERS = ("state", "app", "team", "since", "q")
 
@@ -133,7 +137,7 @@ def job_live(rec: JobRecord, definition: Definition, live_version: str | None,
             f'{errors_html(rec)}')
 
 
-def _verification(verify: Mapping[str, Any]) -> str:
+def _verification(verify: JsonMapping) -> str:
     if not verify:
         return "-"
     mode = str(verify.get("mode") or "?")
@@ -207,7 +211,7 @@ def job_page(rec: JobRecord, live: str, live_url: str | None, notice: str = "") 
 
 
 # ---------------------------------------------------------------- plans
-def plan_page(title: str, what: str, actions: Sequence[Any], post_to: str,
+def plan_page(title: str, what: str, actions: Sequence[Action], post_to: str,
               fields: Mapping[str, str], csrf: str, back: str) -> str:
     rows = "".join(
         f'<tr data-kind="{esc(a.kind)}"><td><b>{esc(a.kind)}</b></td>'
@@ -228,7 +232,7 @@ def plan_page(title: str, what: str, actions: Sequence[Any], post_to: str,
     return page(title, body)
 
 
-def results_notice(results: Sequence[Any]) -> str:
+def results_notice(results: Sequence[Result]) -> str:
     if not results:
         return "nothing to do"
     return "; ".join(f"{r.action.kind}: {'ok' if r.ok else 'not done'} ({r.detail})"
@@ -236,7 +240,7 @@ def results_notice(results: Sequence[Any]) -> str:
 
 
 # ---------------------------------------------------------------- trace
-def trace_page(rec: JobRecord, trace_id: str | None, response: Mapping[str, Any] | None
+def trace_page(rec: JobRecord, trace_id: str | None, response: JsonMapping | None
                ) -> str:
     spans = _xray_spans(response or {}, trace_id)
     rows = build_timeline(rec.history)
@@ -258,10 +262,10 @@ def trace_page(rec: JobRecord, trace_id: str | None, response: Mapping[str, Any]
     return page("trace", body, nav="jobs")
 
 
-def _xray_spans(response: Mapping[str, Any], trace_id: str | None) -> list[Span]:
+def _xray_spans(response: JsonMapping, trace_id: str | None) -> list[Span]:
     spans: list[Span] = []
 
-    def walk(doc: Mapping[str, Any], depth: int) -> None:
+    def walk(doc: JsonMapping, depth: int) -> None:
         start, end = doc.get("start_time"), doc.get("end_time")
         if isinstance(start, int | float):
             annotations = doc.get("annotations") or {}

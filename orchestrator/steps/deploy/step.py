@@ -33,26 +33,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import ClassVar
 
-from orchestrator.aws.errors import AwsError
-from orchestrator.aws.facade import Aws, aws_call, error_code
-from orchestrator.aws.lost_answers import write_or_confirm
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.functions import (
+    CodeLocation,
+    DesiredConfig,
+    FunctionConfig,
+    Functions,
+    Published,
+    unqualified,
+)
 from orchestrator.config import LIVE_ALIAS
-from orchestrator.errors import AutoLambdaError, DeployError
+from orchestrator.errors import DeployError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Artifact
-from orchestrator.steps.deploy.lambda_waits import retry_conflicts, wait_until_ready
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.tenancy import check_owner, ownership_tags
+from orchestrator.types import JsonMapping, JsonObject
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
 
 
 @dataclass(frozen=True)
@@ -68,17 +71,17 @@ class DeployResult:
     published: bool
     previous_live: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
     to_json = to_dict
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> DeployResult:
+    def from_json(cls, raw: JsonMapping) -> DeployResult:
         return cls.from_dict(raw)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DeployResult:
+    def from_dict(cls, data: JsonMapping) -> DeployResult:
         return cls(
             function_name=str(data["function_name"]),
             function_arn=str(data["function_arn"]),
@@ -90,7 +93,7 @@ class DeployResult:
         )
 
 
-def desired_configuration(spec: AppSpec, role_arn: str) -> dict[str, Any]:
+def desired_configuration(spec: AppSpec, role_arn: str) -> DesiredConfig:
     """The function configuration ``spec`` asks for, in Lambda's request shape."""
     return {
         "Runtime": spec.runtime,
@@ -103,7 +106,7 @@ def desired_configuration(spec: AppSpec, role_arn: str) -> dict[str, Any]:
     }
 
 
-def configuration_matches(current: dict[str, Any], desired: dict[str, Any],
+def configuration_matches(current: FunctionConfig, desired: DesiredConfig,
                           architecture: str) -> bool:
     """True when a GetFunctionConfiguration answer already has ``desired`` and the arch."""
     env = (current.get("Environment") or {}).get("Variables") or {}
@@ -114,79 +117,15 @@ def configuration_matches(current: dict[str, Any], desired: dict[str, Any],
         and int(current.get("MemorySize") or 128) == desired["MemorySize"]
         and int(current.get("Timeout") or 3) == desired["Timeout"]
         and current.get("Role") == desired["Role"]
-        and env == desired["Environment"]["Variables"]
-        and tracing == desired["TracingConfig"]["Mode"]
+        and env == desired["Environment"].get("Variables")
+        and tracing == desired["TracingConfig"].get("Mode")
         and list(current.get("Architectures") or ["x86_64"]) == [architecture]
     )
 
 
-def _permanent(exc: AwsError, where: str) -> AutoLambdaError:
-    """The two refusals a user fixes outside the request get their own codes; every
-    other one keeps its AWS category code, with a hint about the app's settings."""
-    code = exc.aws_code
-    message = str(exc.message)
-    lowered = message.lower()
-    if "role" in lowered and code in {"InvalidParameterValueException", "AccessDeniedException"}:
-        return DeployError(
-            f"{where}: Lambda cannot use the execution role: {message}",
-            code="RoleNotFound",
-            hint="create the role (auto-lambda local up / the CDK stack) or set "
-                 "AUTO_LAMBDA_FUNCTION_ROLE_ARN to a role Lambda may assume",
-        )
-    if code in {"RequestTooLargeException", "CodeStorageExceededException"} or (
-            "unzipped size" in lowered or "too large" in lowered):
-        return DeployError(
-            f"{where}: the package is too large for Lambda: {message}",
-            code="PackageTooLargeForLambda",
-            hint="Lambda allows 250 MB unzipped; drop unused dependencies or use a container image",
-        )
-    if exc.code == "AwsValidation":
-        exc.hint = "fix the function settings in auto-lambda.toml and upload again"
-    return exc
-
-
-def _reraise_coded(exc: AwsError, where: str) -> NoReturn:
-    mapped = exc if exc.retried else _permanent(exc, where)
-    if mapped is exc:
-        raise exc
-    raise mapped from exc
-
-
-def _call(where: str, call: Callable[[], T], sleep: Callable[[float], None]) -> T:
-    """One Lambda write: conflicts retried, every failure coded (``_permanent``)."""
-    try:
-        return retry_conflicts(call, where, sleep=sleep)
-    except AwsError as exc:
-        _reraise_coded(exc, where)
-
-
 def live_version(aws: Aws, function_name: str) -> str | None:
     """The version the ``live`` alias points at, or None when there is no alias yet."""
-    try:
-        with aws_call(f"lambda.get_alias({function_name}:{LIVE_ALIAS})"):
-            alias = aws.lambda_.get_alias(FunctionName=function_name, Name=LIVE_ALIAS)
-    except Exception as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return None
-        raise
-    return str(alias["FunctionVersion"])
-
-
-def existing_function(aws: Aws, function_name: str) -> dict[str, Any] | None:
-    """The function's configuration, with its tags under ``Tags``; None if missing."""
-    try:
-        with aws_call(f"lambda.get_function({function_name})"):
-            found = aws.lambda_.get_function(FunctionName=function_name)
-            return {**found["Configuration"], "Tags": dict(found.get("Tags") or {})}
-    except Exception as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return None
-        raise
-
-
-def _unqualified(arn: str, version: str) -> str:
-    """The function ARN without a ``:version`` suffix."""
-    return arn[: -len(version) - 1] if arn.endswith(f":{version}") else arn
+    return aws.functions.alias_version(function_name, LIVE_ALIAS)
 
 
 def _check_size(artifact: Artifact) -> None:
@@ -216,55 +155,50 @@ def deploy_function(
     """
     _check_size(artifact)
     name = aws.settings.function_name(spec.name, spec.team)
-    lam = aws.lambda_
+    lam = aws.functions.with_clock(sleep, clock)
     want_sha = artifact.code_sha256
     desired = desired_configuration(spec, role_arn)
-    code: dict[str, Any] = {"S3Bucket": artifact.bucket, "S3Key": artifact.key}
+    code: CodeLocation = {"S3Bucket": artifact.bucket, "S3Key": artifact.key}
     if artifact.version_id:
         code["S3ObjectVersion"] = artifact.version_id
 
-    existing = existing_function(aws, name)
+    existing = lam.get_function(name)
     if existing is not None:
-        check_owner(name, existing.get("Tags"), spec.team)
-    previous = live_version(aws, name) if existing is not None else None
+        check_owner(name, existing.tags, spec.team)
+    previous = lam.alias_version(name, LIVE_ALIAS) if existing is not None else None
 
     if existing is None:
-        _create_function(aws, name, code, spec, desired, sleep)
+        log.info("creating function %s (%s, %s)", name, spec.runtime, spec.architecture)
+        found = lam.create_function(name, code=code, architecture=spec.architecture,
+                                    tags=ownership_tags(spec.team, spec.name),
+                                    configuration=desired)
+        # One that exists already (our own create whose answer was lost, or a concurrent
+        # one) is fine if it is ours: it is updated below to what we want.
+        if found is not None:
+            check_owner(name, found.tags, spec.team)
     elif previous is not None:
-        with aws_call(f"lambda.get_function_configuration({name}:{previous})"):
-            live_cfg = lam.get_function_configuration(FunctionName=name, Qualifier=previous)
+        live_cfg = lam.get_configuration(name, previous)
         if live_cfg.get("CodeSha256") == want_sha and configuration_matches(
                 live_cfg, desired, spec.architecture):
             log.info("function %s: live version %s already runs this package; "
                      "nothing published", name, previous)
-            return DeployResult(name, _unqualified(str(live_cfg["FunctionArn"]), previous),
+            return DeployResult(name, unqualified(str(live_cfg["FunctionArn"]), previous),
                                 previous, want_sha, False, previous)
 
     # $LATEST is made to hold the artifact's code and the spec's configuration; each
     # update runs only when what Lambda holds differs, so repeating it changes nothing.
-    current = wait_until_ready(lam, name, sleep=sleep, clock=clock)
+    current = lam.wait_until_ready(name)
     if not _code_matches(current, want_sha, spec.architecture):
         log.info("updating code of %s", name)
-        where = f"lambda.update_function_code({name})"
-        write_or_confirm(
-            lambda: _call(where, lambda: lam.update_function_code(
-                FunctionName=name, Architectures=[spec.architecture], Publish=False,
-                **code), sleep),
-            lambda: _settled_if(aws, name, lambda cfg: _code_matches(
-                cfg, want_sha, spec.architecture), sleep, clock),
-            where=where)
-        current = wait_until_ready(lam, name, sleep=sleep, clock=clock)
+        lam.update_code(name, code=code, architecture=spec.architecture,
+                        wanted=lambda cfg: _code_matches(cfg, want_sha, spec.architecture))
+        current = lam.wait_until_ready(name)
     if not configuration_matches(current, desired, spec.architecture):
         log.info("updating configuration of %s", name)
-        where = f"lambda.update_function_configuration({name})"
-        write_or_confirm(
-            lambda: _call(where, lambda: lam.update_function_configuration(
-                FunctionName=name, **desired), sleep),
-            lambda: _settled_if(aws, name, lambda cfg: configuration_matches(
-                cfg, desired, spec.architecture), sleep, clock),
-            where=where)
+        lam.update_configuration(name, desired, wanted=lambda cfg: configuration_matches(
+            cfg, desired, spec.architecture))
 
-    latest = wait_until_ready(lam, name, sleep=sleep, clock=clock)
+    latest = lam.wait_until_ready(name)
     got_sha = str(latest.get("CodeSha256") or "")
     if want_sha and got_sha != want_sha:
         raise DeployError(
@@ -273,52 +207,16 @@ def deploy_function(
             hint="the artifact object changed while deploying, or another deploy ran at the "
                  "same time; replay the job",
         )
-    return _publish(aws, spec, artifact, role_arn, got_sha or want_sha, previous, sleep)
+    return _publish(aws, lam, spec, artifact, role_arn, got_sha or want_sha, previous)
 
 
-def _code_matches(config: Mapping[str, Any], code_sha256: str, architecture: str) -> bool:
+def _code_matches(config: FunctionConfig, code_sha256: str, architecture: str) -> bool:
     return (config.get("CodeSha256") == code_sha256
             and list(config.get("Architectures") or ["x86_64"]) == [architecture])
 
 
-def _settled_if(aws: Aws, name: str, wanted: Callable[[dict[str, Any]], bool],
-                sleep: Callable[[float], None], clock: Callable[[], float]
-                ) -> dict[str, Any] | None:
-    """The function's configuration once settled, if ``wanted`` holds for it."""
-    config = wait_until_ready(aws.lambda_, name, sleep=sleep, clock=clock)
-    return config if wanted(config) else None
-
-
-def _create_function(aws: Aws, name: str, code: dict[str, Any], spec: AppSpec,
-                     desired: dict[str, Any], sleep: Callable[[float], None]) -> None:
-    """Create the function; one that exists already (our own create whose answer was
-    lost, or a concurrent one) is fine: the caller updates it to what it wants."""
-    log.info("creating function %s (%s, %s)", name, spec.runtime, spec.architecture)
-    where = f"lambda.create_function({name})"
-    lam = aws.lambda_
-
-    def create() -> bool:
-        try:
-            with aws_call(where):
-                lam.create_function(FunctionName=name, Code=code,
-                                    Architectures=[spec.architecture], Publish=False,
-                                    Tags=ownership_tags(spec.team, spec.name), **desired)
-        except AwsError as exc:
-            _reraise_coded(exc, where)
-        return True
-
-    def confirm() -> bool | None:
-        found = existing_function(aws, name)
-        if found is None:
-            return None
-        check_owner(name, found.get("Tags"), spec.team)  # ours, or someone else's?
-        return True
-
-    write_or_confirm(create, confirm, where=where)
-
-
-def _publish(aws: Aws, spec: AppSpec, artifact: Artifact, role_arn: str, code_sha256: str,
-             previous: str | None, sleep: Callable[[float], None]) -> DeployResult:
+def _publish(aws: Aws, lam: Functions, spec: AppSpec, artifact: Artifact, role_arn: str,
+             code_sha256: str, previous: str | None) -> DeployResult:
     """Publish $LATEST as a version, unless a version with this code and configuration
     exists (an earlier attempt published it and its answer, or its record, was lost)."""
     found = reuse_published_version(aws, spec, artifact, role_arn)
@@ -326,25 +224,17 @@ def _publish(aws: Aws, spec: AppSpec, artifact: Artifact, role_arn: str, code_sh
         return found
     name = aws.settings.function_name(spec.name, spec.team)
     description = f"auto-lambda {artifact.sha256}".strip()[:256]
-    publish_args: dict[str, Any] = {"FunctionName": name, "Description": description}
-    if code_sha256:
-        publish_args["CodeSha256"] = code_sha256
-    where = f"lambda.publish_version({name})"
 
-    def publish() -> DeployResult:
-        published = _call(where, lambda: aws.lambda_.publish_version(**publish_args), sleep)
-        version = str(published["Version"])
-        arn = _unqualified(str(published["FunctionArn"]), version)
-        log.info("function %s: published version %s (live was %s)", name, version, previous)
-        return DeployResult(name, arn, version, code_sha256, True, previous)
-
-    def confirm() -> DeployResult | None:
+    def confirm() -> Published | None:
         again = reuse_published_version(aws, spec, artifact, role_arn)
-        return None if again is None else DeployResult(
-            again.function_name, again.function_arn, again.version, again.code_sha256,
-            True, previous)
+        return None if again is None else Published(again.version, again.function_arn)
 
-    return write_or_confirm(publish, confirm, where=where)
+    published = lam.publish_version(name, description=description, code_sha256=code_sha256,
+                                    confirm=confirm)
+    log.info("function %s: published version %s (live was %s)", name, published.version,
+             previous)
+    return DeployResult(name, published.function_arn, published.version, code_sha256, True,
+                        previous)
 
 
 @dataclass(frozen=True)
@@ -370,29 +260,18 @@ def reuse_published_version(aws: Aws, spec: AppSpec, artifact: Artifact,
     if not want_sha:
         return None
     name = aws.settings.function_name(spec.name, spec.team)
-    current = existing_function(aws, name)
+    lam = aws.functions
+    current = lam.get_function(name)
     if current is None:
         return None
-    check_owner(name, current.get("Tags"), spec.team)
+    check_owner(name, current.tags, spec.team)
     desired = desired_configuration(spec, role_arn)
-    found: dict[str, Any] | None = None
-    try:
-        with aws_call(f"lambda.list_versions_by_function({name})"):
-            pages = aws.lambda_.get_paginator("list_versions_by_function").paginate(
-                FunctionName=name)
-            for page in pages:
-                for version in page.get("Versions", []):
-                    if (found is None and version.get("Version") != "$LATEST"
-                            and version.get("CodeSha256") == want_sha
-                            and configuration_matches(version, desired, spec.architecture)):
-                        found = version
-    except Exception as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return None
-        raise
+    found = next((v for v in lam.list_versions(name)
+                  if v.get("Version") != "$LATEST" and v.get("CodeSha256") == want_sha
+                  and configuration_matches(v, desired, spec.architecture)), None)
     if found is None:
         return None
     number = str(found["Version"])
-    arn = _unqualified(str(found["FunctionArn"]), number)
+    arn = unqualified(str(found["FunctionArn"]), number)
     log.info("function %s: version %s already runs this package; reusing it", name, number)
     return DeployResult(name, arn, number, want_sha, False, live_version(aws, name))

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from orchestrator.aws.facade import S3_MISSING_CODES, Aws, aws_call, error_code
+from orchestrator.aws.facade import Aws
 from orchestrator.errors import ObjectMissing, ZipError
 from orchestrator.limits import UPLOAD_MAX_BYTES
 from orchestrator.steps.context import StepContext
@@ -34,20 +33,13 @@ def run(ctx: StepContext) -> Fetched:
 def download_source(aws: Aws, job: JobInput, dest: Path, pinned: str | None = None) -> Source:
     """Download the job's object to ``dest`` (whole or not at all). ``pinned`` (the
     version fetched before) wins over the input's version id."""
-    kwargs: dict[str, Any] = {"Bucket": job.bucket, "Key": job.key}
     version = pinned or job.version_id
-    if version:
-        kwargs["VersionId"] = version
-    try:
-        with aws_call(f"s3.get_object({job.key})"):
-            resp = aws.s3.get_object(**kwargs)
-    except Exception as exc:
-        if error_code(exc) in S3_MISSING_CODES:
-            raise ObjectMissing(
-                f"s3://{job.bucket}/{job.key} no longer exists",
-                hint="it was deleted before it could be fetched; upload it again") from exc
-        raise
-    etag = str(resp.get("ETag", "")).strip('"')
+    resp = aws.objects.get(job.bucket, job.key, version)
+    if resp is None:
+        raise ObjectMissing(
+            f"s3://{job.bucket}/{job.key} no longer exists",
+            hint="it was deleted before it could be fetched; upload it again")
+    etag = resp.head.etag or ""
     if job.etag and not version and etag and etag != job.etag:
         raise ObjectMissing(
             f"s3://{job.bucket}/{job.key} changed since the upload that started "
@@ -55,12 +47,11 @@ def download_source(aws: Aws, job: JobInput, dest: Path, pinned: str | None = No
             hint="the newer upload has its own job")
     written = 0
     with written_whole(dest) as tmp, tmp.open("wb") as out:
-        for chunk in resp["Body"].iter_chunks(_CHUNK):
+        for chunk in resp.chunks(_CHUNK):
             written += len(chunk)
             if written > UPLOAD_MAX_BYTES:
                 raise ZipError(f"the upload is over {UPLOAD_MAX_BYTES:,} bytes",
                                code="ZipTooLarge",
                                hint="Lambda packages are at most 250 MB unzipped")
             out.write(chunk)
-    got = resp.get("VersionId")
-    return Source(version_id=got if got and got != "null" else None, etag=etag, size=written)
+    return Source(version_id=resp.head.version_id, etag=etag, size=written)

@@ -6,8 +6,9 @@ A failed re-check puts ``live`` back on the earlier version without routing and 
 the step with the check's code. The bake sleeps in slices with a heartbeat after each,
 so it stays inside the state's heartbeat timeout; a retried step starts over from the
 alias as it finds it. Every alias write (create, update, each routing change) is
-compared with the alias as Lambda holds it, before and after an unclear failure, so a
-write whose answer was lost is never repeated into a conflict. Touches only the alias;
+compared with the alias as Lambda holds it, before and after an unclear failure, by the
+Lambda door (``aws.functions.point_alias``), so a write whose answer was lost is never
+repeated into a conflict. Touches only the alias;
 never publishes or builds.
 """
 
@@ -15,13 +16,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from orchestrator.aws.errors import AwsError
-from orchestrator.aws.facade import Aws, aws_call
-from orchestrator.aws.lost_answers import ALREADY_DONE, write_or_confirm
+from orchestrator.aws.facade import Aws
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Rollout
@@ -73,64 +71,11 @@ def run(ctx: StepContext, check: Check = check_version) -> Promoted:
                             rechecks=rechecks))
 
 
-def _get_alias(aws: Aws, function_name: str) -> dict[str, Any] | None:
-    try:
-        with aws_call(f"lambda.get_alias({function_name}:{LIVE_ALIAS})"):
-            return dict(aws.lambda_.get_alias(FunctionName=function_name, Name=LIVE_ALIAS))
-    except AwsError as exc:
-        if exc.aws_code == "ResourceNotFoundException":
-            return None
-        raise
-
-
-def alias_points_at(alias: Mapping[str, Any], version: str,
-                    weights: Mapping[str, float] | None = None) -> bool:
-    """True when ``alias`` sends its traffic to ``version`` with exactly ``weights``."""
-    routing = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-    wanted = {str(k): float(v) for k, v in (weights or {}).items()}
-    return (str(alias.get("FunctionVersion")) == version and routing.keys() == wanted.keys()
-            and all(abs(float(routing[k]) - w) < 1e-9 for k, w in wanted.items()))
-
-
 def _set_alias(aws: Aws, function_name: str, version: str,
                weights: dict[str, float] | None = None) -> None:
-    """Make ``live`` point at ``version`` with ``weights``. Safe to repeat after a lost
-    answer: the alias is read first and after any unclear failure, and a write happens
-    only when it does not point where wanted already."""
-    routing = {"AdditionalVersionWeights": weights or {}}
-
-    def as_wanted() -> bool | None:
-        alias = _get_alias(aws, function_name)
-        return True if alias is not None and alias_points_at(alias, version, weights) else None
-
-    current = _get_alias(aws, function_name)
-    if current is not None and alias_points_at(current, version, weights):
-        return
-    if current is None:
-        where = f"lambda.create_alias({function_name}:{LIVE_ALIAS} -> {version})"
-
-        def create() -> bool:
-            with aws_call(where):
-                aws.lambda_.create_alias(FunctionName=function_name, Name=LIVE_ALIAS,
-                                         FunctionVersion=version, RoutingConfig=routing)
-            return True
-
-        try:
-            write_or_confirm(create, as_wanted, where=where)
-            return
-        except AwsError as exc:
-            if exc.code not in ALREADY_DONE:
-                raise
-            # created meanwhile, pointing elsewhere: update it below
-    where = f"lambda.update_alias({function_name}:{LIVE_ALIAS} -> {version})"
-
-    def update() -> bool:
-        with aws_call(where):
-            aws.lambda_.update_alias(FunctionName=function_name, Name=LIVE_ALIAS,
-                                     FunctionVersion=version, RoutingConfig=routing)
-        return True
-
-    write_or_confirm(update, as_wanted, where=where)
+    """Make ``live`` point at ``version`` with ``weights`` (the door reads the alias
+    before and after an unclear failure, so a repeat changes nothing)."""
+    aws.functions.point_alias(function_name, LIVE_ALIAS, version, weights)
 
 
 def promote(aws: Aws, function_name: str, version: str) -> None:

@@ -15,7 +15,6 @@ import platform
 import re
 import sys
 import tomllib
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,6 +36,7 @@ from orchestrator.steps.unpack.platform import (
     trigger_from_dict,
 )
 from orchestrator.steps.unpack.smoke import EVENT_KEYS, SmokeEvent, read_verify
+from orchestrator.types import JsonMapping, JsonObject
 
 CHALICE_CONFIG = Path(".chalice") / "config.json"
 CHALICE_HANDLER = "app.app"
@@ -104,7 +104,7 @@ class AppSpec:
     team: str = "default"      # from the upload's key (orchestrator.tenancy)
     # [verify]: whether the default event runs, and the named events after it
     verify_default: bool = True
-    verify_events: tuple[dict[str, Any], ...] = ()
+    verify_events: tuple[JsonObject, ...] = ()
     # [build]: requirements files (None: requirements.txt when present), optional
     # dependency groups, and whether to package what the runtime provides (None: only
     # when the app asks for an SDK version the runtime's does not satisfy)
@@ -134,17 +134,17 @@ class AppSpec:
                           self.verify_match)] if self.verify_default else []
         return out + [SmokeEvent.from_dict(e) for e in self.verify_events]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
     to_json = to_dict
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> AppSpec:
+    def from_json(cls, raw: JsonMapping) -> AppSpec:
         return cls.from_dict(dict(raw))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AppSpec:
+    def from_dict(cls, data: JsonObject) -> AppSpec:
         """Accepts snapshots written before a field existed (it takes its default)."""
         fields = dict(data)
         if "deploy_weights" in fields:
@@ -189,7 +189,7 @@ def _invalid(message: str, hint: str | None = None, code: str = "ManifestInvalid
     return ManifestError(message, code=code, hint=hint)
 
 
-def _read_manifest(app_dir: Path) -> dict[str, Any]:
+def _read_manifest(app_dir: Path) -> JsonObject:
     path = app_dir / MANIFEST_NAME
     if not path.is_file():
         return {}
@@ -205,7 +205,7 @@ def _read_manifest(app_dir: Path) -> dict[str, Any]:
                        "fix the syntax (see https://toml.io)") from exc
 
 
-def _table(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+def _table(data: JsonObject, key: str, allowed: tuple[str, ...]) -> JsonObject:
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise _invalid(f"[{key}] in {MANIFEST_NAME} must be a table, got {type(value).__name__}",
@@ -217,7 +217,7 @@ def _table(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> dict[str
     return value
 
 
-def _typed(table: dict[str, Any], key: str, kind: type, where: str = "function") -> Any:
+def _typed(table: JsonObject, key: str, kind: type, where: str = "function") -> Any:
     value = table.get(key)
     if value is None:
         return None
@@ -227,7 +227,7 @@ def _typed(table: dict[str, Any], key: str, kind: type, where: str = "function")
     return value
 
 
-def _int_in(table: dict[str, Any], key: str, low: int, high: int, default: int) -> int:
+def _int_in(table: JsonObject, key: str, low: int, high: int, default: int) -> int:
     value = _typed(table, key, int)
     if value is None:
         return default
@@ -237,7 +237,7 @@ def _int_in(table: dict[str, Any], key: str, low: int, high: int, default: int) 
     return int(value)
 
 
-def _environment(table: dict[str, Any]) -> dict[str, str]:
+def _environment(table: JsonObject) -> dict[str, str]:
     env = table.get("environment", {})
     if not isinstance(env, dict):
         raise _invalid("[function.environment] must be a table of NAME = \"value\"")
@@ -257,7 +257,7 @@ def _environment(table: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _deploy(table: dict[str, Any]) -> tuple[str, tuple[float, ...], int]:
+def _deploy(table: JsonObject) -> tuple[str, tuple[float, ...], int]:
     """[deploy]: the strategy, and for "gradual" its traffic weights and bake time."""
     strategy = table.get("strategy", DEFAULT_STRATEGY)
     if strategy not in STRATEGIES:
@@ -299,7 +299,7 @@ def _deploy(table: dict[str, Any]) -> tuple[str, tuple[float, ...], int]:
     return strategy, tuple(weights), bake
 
 
-def _build(table: dict[str, Any]) -> tuple[tuple[str, ...] | None, tuple[str, ...],
+def _build(table: JsonObject) -> tuple[tuple[str, ...] | None, tuple[str, ...],
                                            bool | None]:
     """[build]: requirements files, optional dependency groups, runtime packages."""
     reqs = table.get("requirements")

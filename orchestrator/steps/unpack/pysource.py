@@ -20,9 +20,9 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from orchestrator.errors import AutoLambdaError
+from orchestrator.types import JsonObject
 
 MAX_SOURCE_BYTES = 1024 * 1024
 INPROCESS_MAX_BYTES = 64 * 1024
@@ -71,7 +71,7 @@ def read_module(path: Path, func: str, *, interpreter: str | None = None,
         env={"LC_ALL": "C.UTF-8"}, cwd=Path("/tmp"),
         limits=Limits(memory_bytes=PROBE_MEMORY_BYTES, cpu_seconds=int(PROBE_TIMEOUT),
                       processes=8))
-    answer: Any = None
+    answer: object = None
     if not timed_out and result.returncode == 0:
         try:
             answer = json.loads(result.stdout.strip().splitlines()[-1])
@@ -84,7 +84,7 @@ def read_module(path: Path, func: str, *, interpreter: str | None = None,
     return _facts(answer)
 
 
-def _facts(answer: dict[str, Any]) -> ModuleFacts:
+def _facts(answer: JsonObject) -> ModuleFacts:
     if answer.get("syntax_error"):
         return ModuleFacts(syntax_error=dict(answer["syntax_error"]))
     return ModuleFacts(bound=bool(answer.get("bound")), direct=bool(answer.get("direct")),

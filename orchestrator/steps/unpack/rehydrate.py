@@ -9,33 +9,26 @@ the workflow.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from orchestrator.aws.facade import aws_call
+from orchestrator.config import Settings
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Artifact, Source, read_optional
 from orchestrator.steps.fetch.step import download_source
 from orchestrator.steps.unpack.zipsafe import UnpackLimits, lift_single_folder, unpack_zip
 from orchestrator.steps.workspace import md5_of, sha256_of, written_whole
 
-# Lowers the unzip caps (bytes, entries) for drills and tests of the limits; never raises them.
-ENV_UNPACK_MAX_BYTES = "AUTO_LAMBDA_UNPACK_MAX_BYTES"
-ENV_UNPACK_MAX_ENTRIES = "AUTO_LAMBDA_UNPACK_MAX_ENTRIES"
 
-
-def unpack_limits(env: Mapping[str, str] | None = None) -> UnpackLimits:
-    """The unzip limits, lowered by the environment where asked (for drills)."""
-    env = os.environ if env is None else env
+def unpack_limits(settings: Settings) -> UnpackLimits:
+    """The unzip limits, lowered by the settings where asked (for drills and tests of the
+    limits: AUTO_LAMBDA_UNPACK_MAX_BYTES, AUTO_LAMBDA_UNPACK_MAX_ENTRIES); never raised."""
     base = UnpackLimits()
     changes: dict[str, int] = {}
-    for name, attr in ((ENV_UNPACK_MAX_BYTES, "max_total_bytes"),
-                       (ENV_UNPACK_MAX_ENTRIES, "max_entries")):
-        raw = env.get(name)
-        if raw and raw.isdigit():
-            changes[attr] = min(int(raw), getattr(base, attr))
+    for lowered, attr in ((settings.unpack_max_bytes, "max_total_bytes"),
+                          (settings.unpack_max_entries, "max_entries")):
+        if lowered is not None:
+            changes[attr] = min(lowered, getattr(base, attr))
     return replace(base, **changes) if changes else base
 
 
@@ -54,7 +47,7 @@ def app_dir(ctx: StepContext) -> Path:
     folder = ctx.folder
     if not folder.unpacked_marker.exists():
         folder.clear_app()
-        unpack_zip(source_zip(ctx), folder.app_dir, unpack_limits())
+        unpack_zip(source_zip(ctx), folder.app_dir, unpack_limits(ctx.env.aws.settings))
         lift_single_folder(folder.app_dir)  # as the unpack step did
         folder.unpacked_marker.touch()
     return folder.app_dir
@@ -66,8 +59,9 @@ def package_zip(ctx: StepContext) -> Path:
     artifact = ctx.get(Artifact)
     if path.exists() and sha256_of(path) == artifact.sha256:
         return path
-    with written_whole(path) as tmp, aws_call("s3.download_file(artifact)"):
-        ctx.env.aws.s3.download_file(artifact.bucket, artifact.key, str(tmp))
+    with written_whole(path) as tmp:
+        ctx.env.aws.objects.download(artifact.bucket, artifact.key, tmp,
+                                     where="s3.download_file(artifact)")
     return path
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import ManifestError
+from orchestrator.types import JsonObject
 
 EVENT_KEYS = ("event", "event_file", "expect", "expect_file", "match")
 MATCHES = ("exact", "subset")
@@ -45,12 +46,12 @@ class SmokeEvent:
     has_expect: bool = False
     match: str = "exact"  # or "subset"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"name": self.name, "event": self.event, "expect": self.expect,
                 "has_expect": self.has_expect, "match": self.match}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SmokeEvent:
+    def from_dict(cls, data: JsonObject) -> SmokeEvent:
         return cls(str(data["name"]), data.get("event"), data.get("expect"),
                    bool(data.get("has_expect")), str(data.get("match") or "exact"))
 
@@ -96,7 +97,7 @@ class _Reader:
                            "fix the JSON (null, true and false are written in lower case)"
                            ) from exc
 
-    def one(self, table: dict[str, Any], where: str, name: str) -> SmokeEvent:
+    def one(self, table: JsonObject, where: str, name: str) -> SmokeEvent:
         for a, b in (("event", "event_file"), ("expect", "expect_file")):
             if a in table and b in table:
                 raise _invalid(f"{where} gives both {a} and {b}", f"keep one of {a} and {b}")
@@ -122,7 +123,7 @@ class _Reader:
         return SmokeEvent(name, event, expect, has_expect, match)
 
 
-def read_verify(app_dir: Path, verify: dict[str, Any]
+def read_verify(app_dir: Path, verify: JsonObject
                 ) -> tuple[SmokeEvent, bool, tuple[SmokeEvent, ...]]:
     """The default event, whether it runs, and the named events of a ``[verify]`` table
     (already checked for unknown keys at its top level)."""

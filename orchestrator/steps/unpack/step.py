@@ -39,7 +39,8 @@ def with_team(spec: AppSpec, key: str, prefix: str) -> AppSpec:
 def run(ctx: StepContext) -> UnpackOutput:
     folder = ctx.folder
     folder.clear_app()
-    result = unpack_zip(rehydrate.source_zip(ctx), folder.app_dir, rehydrate.unpack_limits())
+    result = unpack_zip(rehydrate.source_zip(ctx), folder.app_dir,
+                        rehydrate.unpack_limits(ctx.env.aws.settings))
     lifted = lift_single_folder(folder.app_dir)
     settings = ctx.env.aws.settings
     spec = with_team(load_app_spec(folder.app_dir, PurePosixPath(ctx.input.key).name),

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from orchestrator.errors import BuildError
 
 # PEP 508's name rule; the canonical (PEP 503) form is lower case with single dashes.
-_NAME_RE = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
+_NAME_RE = re.compile(r"([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])")
 _SEP_RE = re.compile(r"[-_.]+")
-_HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+_HEX64_RE = re.compile(r"[0-9a-f]{64}")
 MAX_FIELD = 200
 # What a generated installer line may hold, checked once more as it is written.
-_LINE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(\[[a-z0-9,-]+\])?([<>=!~]{1,2}[A-Za-z0-9.*+!]+"
-                      r"(,[<>=!~]{1,2}[A-Za-z0-9.*+!]+)*)?$")
+_LINE_RE = re.compile(r"[a-z0-9][a-z0-9-]*(\[[a-z0-9,-]+\])?([<>=!~]{1,2}[A-Za-z0-9.*+!]+"
+                      r"(,[<>=!~]{1,2}[A-Za-z0-9.*+!]+)*)?")
+# Each is used with fullmatch: "$" would let a trailing newline through.
 
 
 def _bad(code: str, where: str, what: str, hint: str) -> BuildError:
@@ -43,7 +44,7 @@ def shown(value: object) -> str:
 
 def name(value: object, where: str, code: str = "RequirementsInvalid") -> str:
     """The canonical PEP 503 form of a distribution or extra name, or ``code``."""
-    if not isinstance(value, str) or len(value) > MAX_FIELD or not _NAME_RE.match(value):
+    if not isinstance(value, str) or len(value) > MAX_FIELD or not _NAME_RE.fullmatch(value):
         raise _bad(code, where, f"{shown(value)} is not a package name",
                    "package names are letters, digits, '.', '-' and '_' (PEP 508)")
     return _SEP_RE.sub("-", value).lower()
@@ -65,7 +66,7 @@ def version(value: object, where: str, code: str = "RequirementsInvalid") -> str
 def sha256(value: object, where: str, code: str = "RequirementsInvalid") -> str:
     """A sha256 hex digest in lower case, or ``code``."""
     text = value.lower() if isinstance(value, str) else ""
-    if not _HEX64_RE.match(text):
+    if not _HEX64_RE.fullmatch(text):
         raise _bad(code, where, f"{shown(value)} is not a sha256 digest",
                    "hashes are 64 hexadecimal digits (sha256:...)")
     return text
@@ -83,7 +84,7 @@ class Requirement:
         extras = f"[{','.join(self.extras)}]" if self.extras else ""
         specs = ",".join(op + ver for op, ver in self.specifiers)
         line = f"{self.name}{extras}{specs}"
-        if not _LINE_RE.match(line):  # unreachable from the parsers: a last check
+        if not _LINE_RE.fullmatch(line):  # unreachable from the parsers: a last check
             raise BuildError(f"internal: refusing to write the installer line {line!r}",
                              code="InternalError")
         return line

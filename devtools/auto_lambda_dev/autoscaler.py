@@ -19,18 +19,18 @@ API errors are logged and never raised from ``tick()``.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
-from checker.localgroup import set_capacity
+from auto_lambda_dev.localgroup import set_capacity
 from checker.metric import BACKLOG_PER_SLOT, CheckerOptions, compute_metrics, metric_dimensions
 from checker.rule import Capacity, Decision, MetricSample, ScalingPolicy, decide, needed_capacity
 from checker.sources import read_group, read_queue_depth
-from orchestrator.aws.facade import Aws, aws_call
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.metrics import metric_query
 from orchestrator.config import METRIC_NAMESPACE, Settings
 
 __all__ = ["Capacity", "Decision", "LocalAutoscaler", "MetricSample", "Pool", "ScalingPolicy",
@@ -73,27 +73,16 @@ class LocalAutoscaler:
         with the InServiceInstances value published alongside it."""
         dims = metric_dimensions(self.settings)
 
-        def query(qid: str, name: str) -> dict[str, object]:
-            return {"Id": qid, "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": METRIC_NAMESPACE, "MetricName": name,
-                           "Dimensions": dims},
-                "Period": 1, "Stat": "Maximum"}}
-
-        with aws_call("cloudwatch.get_metric_data"):
-            resp = self.aws.cloudwatch.get_metric_data(
-                MetricDataQueries=[query("bps", BACKLOG_PER_SLOT),
-                                   query("ins", "InServiceInstances")],
-                StartTime=dt.datetime.fromtimestamp(now - self.metric_max_age, tz=dt.UTC),
-                EndTime=dt.datetime.fromtimestamp(now + 1, tz=dt.UTC),
-                ScanBy="TimestampDescending")
-        series = {r["Id"]: dict(zip(r["Timestamps"], r["Values"], strict=False))
-                  for r in resp["MetricDataResults"]}
-        values = series.get("bps", {})
+        found = self.aws.metrics.get(
+            [metric_query(qid, METRIC_NAMESPACE, name, dims, period=1, stat="Maximum")
+             for qid, name in (("bps", BACKLOG_PER_SLOT), ("ins", "InServiceInstances"))],
+            now - self.metric_max_age, now + 1, scan_by="TimestampDescending")
+        values = dict(found.get("bps", []))
         if not values:
             return None
         stamp = max(values)
-        in_service = series.get("ins", {}).get(stamp)
-        return MetricSample(stamp.timestamp(), float(values[stamp]),
+        in_service = dict(found.get("ins", [])).get(stamp)
+        return MetricSample(stamp, float(values[stamp]),
                             None if in_service is None else int(in_service))
 
     def read_queue(self, now: float) -> MetricSample:

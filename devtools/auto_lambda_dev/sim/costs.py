@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checker.sim.policies import PolicySpec
+from auto_lambda_dev.sim.policies import PolicySpec
 
 HOURS_PER_MONTH = 730.0
 CHECKER_METRICS = 9  # what checker.metric publishes each tick (one request)

@@ -18,8 +18,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from auto_lambda_dev.sim import workload as wl
 from checker.errors import CheckerConfigError
-from checker.sim import workload as wl
 
 HOUR = 3600.0
 

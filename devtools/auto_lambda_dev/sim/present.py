@@ -12,10 +12,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from checker.sim.policies import BASELINE_POLICY, DEFAULT_POLICY, ORACLE
-from checker.sim.runner import PolicyResult, SimOptions
-from checker.sim.scenarios import Scenario
-from checker.sim.workload import Workload
+from auto_lambda_dev.sim.policies import BASELINE_POLICY, DEFAULT_POLICY, ORACLE
+from auto_lambda_dev.sim.runner import PolicyResult, SimOptions
+from auto_lambda_dev.sim.scenarios import Scenario
+from auto_lambda_dev.sim.workload import Workload
 
 # The bar the default policy is held to: p95 within this factor of the oracle's, at no
 # more instance-hours than the built-in policy.

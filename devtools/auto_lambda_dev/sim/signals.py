@@ -23,7 +23,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.sim.world import World
+from auto_lambda_dev.sim.world import World
 
 
 @dataclass

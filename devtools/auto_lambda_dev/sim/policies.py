@@ -42,11 +42,11 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
+from auto_lambda_dev.sim import signals
+from auto_lambda_dev.sim.signals import Point, Series
+from auto_lambda_dev.sim.world import World
 from checker.direct import DirectPolicy, DirectRule, needed_instances
 from checker.rule import needed_capacity
-from checker.sim import signals
-from checker.sim.signals import Point, Series
-from checker.sim.world import World
 
 
 @dataclass(frozen=True)

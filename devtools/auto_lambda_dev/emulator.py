@@ -3,7 +3,7 @@ local mode talks to. Real HTTP, real boto3; only the endpoint differs from AWS.
 
 What the emulator cannot do is replaced elsewhere and labelled there: Lambda code
 never runs in moto (local verify runs the package in a sandboxed subprocess), and Auto
-Scaling never scales (``checker.autoscaler`` scales local worker processes).
+Scaling never scales (``auto_lambda_dev.autoscaler`` scales local worker processes).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def start_server(port: int = 0, host: str = "127.0.0.1") -> LocalEndpoint:
     require_extra("moto", "local", "the embedded local stack")
     from moto.server import ThreadedMotoServer  # the 'local' extra, checked just above
 
-    from orchestrator.aws.emulator_speed import speed_up_queries
+    from auto_lambda_dev.emulator_speed import speed_up_queries
 
     speed_up_queries()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -2,7 +2,7 @@
 127.0.0.1, the pipeline's resources in it, an X-Ray collector, a pool of worker
 processes, and (optionally) the local autoscaler that stands in for Auto Scaling,
 which the emulator records but never acts on. With ``faults``, a fault proxy
-(``orchestrator.aws.faultproxy``) stands in front of the emulator: workers and the
+(``auto_lambda_dev.faultproxy``) stands in front of the emulator: workers and the
 printed endpoint go through it; the resources are set up directly.
 
 Composition only; each piece lives in its own module.
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws.emulator import LocalEndpoint, start_server
+from auto_lambda_dev.emulator import LocalEndpoint, start_server
+from auto_lambda_dev.faultplan import parse_faults
+from auto_lambda_dev.faultproxy import FaultProxy
 from orchestrator.aws.facade import Aws
-from orchestrator.aws.faultplan import parse_faults
-from orchestrator.aws.faultproxy import FaultProxy
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
 
@@ -55,7 +55,7 @@ class LocalStack:
 def _start_collector(aws: Aws, port: int) -> tuple[Any, str | None]:
     try:
         # imported on use, for start-up time: other commands (and --help) must not load it
-        from orchestrator.tracing.collector import Collector
+        from auto_lambda_dev.collector import Collector
     except ImportError:
         return None, None
     try:
@@ -119,8 +119,8 @@ def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale:
                    concurrency: int, control: str,
                    on_scale: Callable[[Any], None] | None) -> None:
     # imported on use, for start-up time: other commands (and --help) must not load it
-    from checker.localgroup import ensure_local_group, set_capacity
-    from checker.pool import ProcessPool
+    from auto_lambda_dev.localgroup import ensure_local_group, set_capacity
+    from auto_lambda_dev.pool import ProcessPool
 
     argv = [sys.executable, "-m", "orchestrator.cli.main", "worker", "--wait", "2",
             "--concurrency", str(concurrency)]
@@ -133,9 +133,9 @@ def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale:
     set_capacity(stack.aws, stack.settings, workers)
     if not autoscale:
         return
+    from auto_lambda_dev.localgroup import put_local_policy
+    from auto_lambda_dev.localloop import run_local_scaling_loop
     from checker.direct import DirectPolicy
-    from checker.localgroup import put_local_policy
-    from checker.localloop import run_local_scaling_loop
     from checker.metric import CheckerOptions
     from checker.rule import ScalingPolicy
 

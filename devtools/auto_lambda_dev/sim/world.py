@@ -30,7 +30,7 @@ from typing import Any, cast
 
 import simpy
 
-from checker.sim.cpu import SharedCpu
+from auto_lambda_dev.sim.cpu import SharedCpu
 from orchestrator.capacity import MEASURED_CONCURRENCY, MEASURED_CPU_FRACTION, MEASURED_VCPUS
 
 # The model's defaults: what one 2-vCPU worker (the stack's t3.medium) sustained on the

@@ -1,4 +1,4 @@
-"""Which requests the fault proxy (``orchestrator.aws.faultproxy``) breaks, and how.
+"""Which requests the fault proxy (``auto_lambda_dev.faultproxy``) breaks, and how.
 
 A plan is a list of rules, written as text for ``auto-lambda local up --faults``::
 

@@ -1,5 +1,5 @@
 """A fault proxy in front of the local endpoint: every AWS call passes through it, and a
-``FaultPlan`` (``orchestrator.aws.faultplan``) decides which ones fail before they reach
+``FaultPlan`` (``auto_lambda_dev.faultplan``) decides which ones fail before they reach
 the service, which take effect and then lose their answer (a 500, or a reset
 connection), and which are slowed down.
 
@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from orchestrator.aws.faultplan import Fault, FaultPlan, parse_faults
+from auto_lambda_dev.faultplan import Fault, FaultPlan, parse_faults
 
 log = logging.getLogger(__name__)
 
@@ -344,9 +344,3 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, "OK", [("Content-Type", "application/json")],
                    json.dumps(proxy.stats()).encode())
 
-
-def start_proxy(upstream: str, plan: FaultPlan | str | None = None, *,
-                port: int = 0) -> FaultProxy:
-    """A running proxy to ``upstream`` with ``plan`` (a FaultPlan or its text)."""
-    parsed = parse_faults(plan) if isinstance(plan, str) else plan
-    return FaultProxy(upstream, parsed, port=port).start()

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from checker.autoscaler import LocalAutoscaler, Pool
+from auto_lambda_dev.autoscaler import LocalAutoscaler, Pool
 from checker.controller import ControlStep, DirectController
 from checker.direct import DirectPolicy
 from checker.metric import Checker, CheckerOptions, TickResult

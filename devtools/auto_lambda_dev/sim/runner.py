@@ -17,13 +17,13 @@ from typing import Any
 
 import simpy
 
+from auto_lambda_dev.sim import policies
+from auto_lambda_dev.sim.costs import HOURS_PER_MONTH, Prices, control_cost_per_month
+from auto_lambda_dev.sim.policies import ORACLE, POLICIES, ControlParams, PolicySpec
+from auto_lambda_dev.sim.scenarios import Scenario
+from auto_lambda_dev.sim.workload import BuildTimes, LogNormal, Workload
+from auto_lambda_dev.sim.world import GroupConfig, Sample, World
 from checker.errors import CheckerConfigError
-from checker.sim import policies
-from checker.sim.costs import HOURS_PER_MONTH, Prices, control_cost_per_month
-from checker.sim.policies import ORACLE, POLICIES, ControlParams, PolicySpec
-from checker.sim.scenarios import Scenario
-from checker.sim.workload import BuildTimes, LogNormal, Workload
-from checker.sim.world import GroupConfig, Sample, World
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The demo's logic: submit zips, follow their jobs until terminal, check each
-verified function's ``live`` alias. Display is a callback; no terminal code here."""
+verified function's ``live`` alias. Display is a callback given the job records (the CLI
+draws them); no terminal code here."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.markup import escape
 
 from orchestrator.aws.facade import Aws
-from orchestrator.cli.report import jobs_table
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.intake.events import ObjectRef
 from orchestrator.intake.submit import submit_zip
@@ -81,16 +80,11 @@ def live_version(aws: Aws, function_arn: str | None) -> str | None:
 
 
 def run_demo(aws: Aws, zips: list[Path], *, timeout: float,
-             on_update: Callable[[Any], None] | None = None) -> DemoResult:
+             on_update: Callable[[list[JobRecord]], None] | None = None) -> DemoResult:
     store = JobStore(aws)
     refs: list[ObjectRef] = [submit_zip(aws, path) for path in zips]
     job_ids = [r.job_id for r in refs]
-
-    def show(records: list[JobRecord]) -> None:
-        if on_update is not None:
-            on_update(jobs_table(records, title="auto-lambda demo"))
-
-    records, timed_out = wait_for_jobs(store, job_ids, timeout=timeout, on_update=show)
+    records, timed_out = wait_for_jobs(store, job_ids, timeout=timeout, on_update=on_update)
     result = DemoResult(records=records, timed_out=timed_out)
     for r in records:
         result.live_versions[r.job_id] = live_version(aws, r.function_arn)

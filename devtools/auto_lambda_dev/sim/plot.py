@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from checker.sim.runner import PolicyResult
-from checker.sim.scenarios import Scenario
+from auto_lambda_dev.sim.runner import PolicyResult
+from auto_lambda_dev.sim.scenarios import Scenario
 
 
 def plot(path: Path, scenario: Scenario, results: Sequence[PolicyResult],
