@@ -123,6 +123,10 @@ class Settings:
     # Extra ``states.Hooks`` around every job's drive (notifications, audit, metrics,
     # drills): import paths ``module:attribute`` from AUTO_LAMBDA_HOOKS, comma-separated.
     extra_hooks: tuple[str, ...] = ()
+    # The operator's policy per team (VPC profiles, layers, limits, public URLs, triggers,
+    # services a team's role may be granted): a JSON file read by orchestrator.policy;
+    # None gives every team the safe defaults (docs/manifest.md).
+    team_policy_file: Path | None = None
     # The tracing backend as set in AUTO_LAMBDA_TRACING (xray, memory, off; empty: X-Ray
     # when ``xray_daemon`` is set); orchestrator.tracing.factory checks the value.
     tracing: str = ""
@@ -216,6 +220,8 @@ class Settings:
             keep_failed_job_dirs=bool(_env_bool(env, "AUTO_LAMBDA_KEEP_FAILED_JOB_DIRS")),
             extra_hooks=tuple(h.strip() for h in env.get("AUTO_LAMBDA_HOOKS", "").split(",")
                               if h.strip()),
+            team_policy_file=(Path(env["AUTO_LAMBDA_TEAM_POLICY"].strip())
+                              if (env.get("AUTO_LAMBDA_TEAM_POLICY") or "").strip() else None),
             tracing=env.get("AUTO_LAMBDA_TRACING") or "",
             unpack_max_bytes=_env_digits(env, "AUTO_LAMBDA_UNPACK_MAX_BYTES"),
             unpack_max_entries=_env_digits(env, "AUTO_LAMBDA_UNPACK_MAX_ENTRIES"),

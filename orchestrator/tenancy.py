@@ -23,7 +23,7 @@ DEFAULT_TEAM = "default"
 TAG_MANAGED = "auto-lambda:managed"
 TAG_TEAM = "auto-lambda:team"
 TAG_APP = "auto-lambda:app"
-_TEAM_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,19}$")
+_TEAM_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,19}\Z")
 
 
 def team_of_key(key: str) -> str:

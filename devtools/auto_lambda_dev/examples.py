@@ -28,6 +28,16 @@ def examples_root() -> Path:
         hint="run from a source checkout of auto-lambda, or set AUTO_LAMBDA_EXAMPLES_DIR")
 
 
+# Examples the demo leaves out: platform-app needs an operator policy for its team (its
+# VPC profile, layer and reserved concurrency) and the deploy side of its keys.
+NOT_IN_DEMO = frozenset({"platform-app"})
+
+
+def demo_dirs() -> list[Path]:
+    """The example apps ``auto-lambda demo`` submits by default."""
+    return [p for p in example_dirs() if p.name not in NOT_IN_DEMO]
+
+
 def example_dirs() -> list[Path]:
     """Every example app folder, sorted by name."""
     root = examples_root()

@@ -146,10 +146,10 @@ def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
     if zips:
         return list(zips)
     # imported on use, for start-up time: other commands (and --help) must not load it
-    from auto_lambda_dev.examples import example_dirs, zip_example
+    from auto_lambda_dev.examples import demo_dirs, zip_example
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [zip_example(d, out_dir) for d in example_dirs()]
+    return [zip_example(d, out_dir) for d in demo_dirs()]
 
 
 @click.command()
@@ -165,7 +165,7 @@ def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
               help="Port of the web console (0 picks a free one).")
 def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with_ui: bool,
          ui_port: int) -> None:
-    """Start the embedded stack, submit ZIPS (default: every app in examples/), show
+    """Start the embedded stack, submit ZIPS (default: the apps in examples/), show
     live progress, and exit 0 only if every job ends verified.
 
     \b

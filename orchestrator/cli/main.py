@@ -26,7 +26,7 @@ LAZY = {
     "graph": "cmd_graph", "submit": "cmd_jobs", "jobs": "cmd_jobs", "show": "cmd_jobs",
     "reindex": "cmd_jobs",
     "local": "cmd_local", "demo": "cmd_local", "replay": "cmd_replay", "trace": "cmd_trace",
-    "ui": "cmd_ui", "worker": "cmd_worker",
+    "ui": "cmd_ui", "worker": "cmd_worker", "config": "cmd_config",
 }
 
 

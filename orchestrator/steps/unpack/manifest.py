@@ -20,24 +20,33 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from orchestrator.errors import ManifestError
+from orchestrator.steps.unpack.platform import (
+    ENV_KEY_RE,
+    RESERVED_ENV,
+    FunctionLimits,
+    Permissions,
+    SecretRef,
+    Trigger,
+    read_layers,
+    read_limits,
+    read_permissions,
+    read_secrets,
+    read_triggers,
+    read_vpc,
+    trigger_from_dict,
+)
 from orchestrator.steps.unpack.smoke import EVENT_KEYS, SmokeEvent, read_verify
 from orchestrator.types import JsonMapping, JsonObject
 
 CHALICE_CONFIG = Path(".chalice") / "config.json"
 CHALICE_HANDLER = "app.app"
 MAX_MANIFEST_BYTES = 64 * 1024
-_VALID_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-_HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
-_ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-# Lambda refuses these as function environment variables (it sets them itself).
-RESERVED_ENV = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})
-_FUNCTION_KEYS = ("name", "handler", "runtime", "architecture", "memory", "timeout", "environment")
+_VALID_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?\Z")
+_HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
+_FUNCTION_KEYS = ("name", "handler", "runtime", "architecture", "memory", "timeout", "environment",
+                  "reserved_concurrency", "ephemeral_storage", "layers", "vpc")
+TABLES = ("function", "build", "verify", "deploy", "permissions", "secrets", "triggers")
+
 _VERIFY_KEYS = (*EVENT_KEYS, "events")
 _DEPLOY_KEYS = ("strategy", "weights", "bake_seconds")
 _BUILD_KEYS = ("requirements", "optional_dependencies", "include_runtime_packages")
@@ -102,6 +111,16 @@ class AppSpec:
     build_requirements: tuple[str, ...] | None = None
     build_optional: tuple[str, ...] = ()
     include_runtime_packages: bool | None = None
+    # What lets an app do real work (orchestrator.steps.unpack.platform), checked against
+    # the team's policy at unpack (checkpolicy): [function] reserved_concurrency,
+    # ephemeral_storage, layers (version ARNs) and vpc (an operator's profile name);
+    # [permissions]; [secrets] by reference; [[triggers]].
+    limits: FunctionLimits = field(default_factory=FunctionLimits)
+    layers: tuple[str, ...] = ()
+    vpc: str | None = None
+    permissions: Permissions | None = None
+    secrets: tuple[SecretRef, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
 
     @property
     def python_version(self) -> str:
@@ -135,6 +154,16 @@ class AppSpec:
                 fields[key] = tuple(fields[key])
         if fields.get("build_requirements") is not None:
             fields["build_requirements"] = tuple(fields["build_requirements"])
+        if "limits" in fields:
+            fields["limits"] = FunctionLimits(**fields["limits"])
+        if "layers" in fields:
+            fields["layers"] = tuple(fields["layers"])
+        if fields.get("permissions") is not None:
+            fields["permissions"] = Permissions.from_dict(fields["permissions"])
+        if "secrets" in fields:
+            fields["secrets"] = tuple(SecretRef(**s) for s in fields["secrets"])
+        if "triggers" in fields:
+            fields["triggers"] = tuple(trigger_from_dict(t) for t in fields["triggers"])
         return cls(**fields)
 
 
@@ -179,7 +208,8 @@ def _read_manifest(app_dir: Path) -> JsonObject:
 def _table(data: JsonObject, key: str, allowed: tuple[str, ...]) -> JsonObject:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise _invalid(f"[{key}] in {MANIFEST_NAME} must be a table, got {type(value).__name__}")
+        raise _invalid(f"[{key}] in {MANIFEST_NAME} must be a table, got {type(value).__name__}",
+                       f"write [{key}] on a line of its own, then its keys (docs/manifest.md)")
     unknown = sorted(set(value) - set(allowed))
     if unknown:
         raise _invalid(f"unknown key(s) in [{key}]: {', '.join(unknown)}",
@@ -213,7 +243,7 @@ def _environment(table: JsonObject) -> dict[str, str]:
         raise _invalid("[function.environment] must be a table of NAME = \"value\"")
     out: dict[str, str] = {}
     for key, value in env.items():
-        if not _ENV_KEY_RE.match(key):
+        if not ENV_KEY_RE.match(key):
             raise _invalid(f"environment variable name {key!r} is not valid",
                            "use letters, digits and underscores, starting with a letter")
         if key in RESERVED_ENV or key.startswith("AWS_LAMBDA_"):
@@ -374,10 +404,11 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
     handler and chalice projects; raise ManifestError with a stable code on any problem."""
     app_dir = Path(app_dir)
     data = _read_manifest(app_dir)
-    unknown = sorted(set(data) - {"function", "verify", "deploy", "build"})
+    unknown = sorted(set(data) - set(TABLES))
     if unknown:
         raise _invalid(f"unknown table(s) or key(s) in {MANIFEST_NAME}: {', '.join(unknown)}",
-                       "only [function], [build], [verify] and [deploy] are read")
+                       "only " + ", ".join(f"[{t}]" for t in TABLES[:-1])
+                       + " and [[triggers]] are read (see docs/manifest.md)")
     fn = _table(data, "function", _FUNCTION_KEYS)
     verify = _table(data, "verify", _VERIFY_KEYS)
     strategy, weights, bake = _deploy(_table(data, "deploy", _DEPLOY_KEYS))
@@ -422,6 +453,13 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
     check_handler(app_dir / code_root, handler)
 
     default, runs_default, named = read_verify(app_dir, verify)
+    environment = _environment(fn)
+    permissions = read_permissions(app_dir, _table(data, "permissions", ("policy_file",)))
+    secrets_table = data.get("secrets", {})
+    if not isinstance(secrets_table, dict):
+        raise _invalid("[secrets] must be a table of NAME = \"<store>:<path>\" references",
+                       '[secrets] then DB_URL = "ssm:/<team>/db-url"')
+    secrets = read_secrets(secrets_table, environment)
 
     return AppSpec(
         name=name,
@@ -430,7 +468,7 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
         architecture=arch,
         memory=_int_in(fn, "memory", 128, 10240, 256),
         timeout=_int_in(fn, "timeout", 1, 900, 30),
-        environment=_environment(fn),
+        environment=environment,
         verify_event=default.event,
         verify_expect=default.expect,
         verify_match=default.match,
@@ -445,4 +483,10 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
         build_requirements=requirements,
         build_optional=optional,
         include_runtime_packages=include_runtime,
+        limits=read_limits(fn),
+        layers=read_layers(fn),
+        vpc=read_vpc(fn),
+        permissions=permissions,
+        secrets=secrets,
+        triggers=read_triggers(data.get("triggers", [])),
     )

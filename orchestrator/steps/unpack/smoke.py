@@ -33,7 +33,7 @@ MAX_EVENT_FILE_BYTES = 64 * 1024
 MAX_TOTAL_BYTES = 256 * 1024
 MAX_EVENTS = 10
 DEFAULT_NAME = "default"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 
 @dataclass(frozen=True)
