@@ -257,7 +257,9 @@ class JobRunner:
                 if changed:
                     persist(ex)
                 parked = False
-                halt = lambda: stop() or keeper.lost.is_set()  # noqa: E731
+                def halt() -> bool:
+                    return stop() or keeper.lost.is_set()
+
                 while not ex.is_terminal:
                     # Every retry wait comes back here, so the outage deadline is looked
                     # at before each retry, and a long one parks the job.

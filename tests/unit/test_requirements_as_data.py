@@ -94,46 +94,30 @@ def pipfile_lock(field: str, value: str) -> dict[str, str]:
 
 
 def pylock(field: str, value: str) -> dict[str, str]:
-    name, version, sha, marker = "six", "1.16.0", SHA, ""
-    url = "https://f/six-1.16.0-py2.py3-none-any.whl"
-    if field == "name":
-        name = value
-    elif field == "version":
-        version = value
-    elif field == "hash":
-        sha = value
-    elif field == "marker":
-        marker = value
-    elif field == "source":
-        url = value
-    marker_line = f"marker = {json.dumps(marker)}\n" if marker else ""
+    f = {"name": "six", "version": "1.16.0", "hash": SHA, "marker": "",
+         "source": "https://f/six-1.16.0-py2.py3-none-any.whl"} | {field: value}
+    marker_line = f"marker = {json.dumps(f['marker'])}\n" if f["marker"] else ""
     return {"pylock.toml": (
         'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\n'
-        f"name = {json.dumps(name)}\nversion = {json.dumps(version)}\n{marker_line}"
-        f"wheels = [{{ url = {json.dumps(url)}, hashes = {{ sha256 = {json.dumps(sha)} }} }}]\n")}
+        f"name = {json.dumps(f['name'])}\nversion = {json.dumps(f['version'])}\n{marker_line}"
+        f"wheels = [{{ url = {json.dumps(f['source'])}, "
+        f"hashes = {{ sha256 = {json.dumps(f['hash'])} }} }}]\n")}
 
 
 def poetry_lock(field: str, value: str) -> dict[str, str]:
-    name, version, sha = "six", "1.16.0", f"sha256:{SHA}"
-    marker, source = "", ""
-    if field == "name":
-        name = value
-    elif field == "version":
-        version = value
-    elif field == "hash":
-        sha = value
-    elif field == "marker":
-        marker = value
-    elif field == "source":
-        source = (f'[package.source]\ntype = "legacy"\nurl = {json.dumps(value)}\n'
-                  'reference = "x"\n')
+    f = {"name": "six", "version": "1.16.0", "hash": f"sha256:{SHA}", "marker": "",
+         "source": ""} | {field: value}
+    name, marker = f["name"], f["marker"]
+    source = (f'[package.source]\ntype = "legacy"\nurl = {json.dumps(f["source"])}\n'
+              'reference = "x"\n') if field == "source" else ""
     deps = (f"{json.dumps(name)} = {{ version = \"*\", markers = {json.dumps(marker)} }}"
             if marker else f"{json.dumps(name)} = \"*\"")
     return {
         "pyproject.toml": f"[tool.poetry]\nname = 'app'\n[tool.poetry.dependencies]\n{deps}\n",
-        "poetry.lock": (f"[[package]]\nname = {json.dumps(name)}\nversion = {json.dumps(version)}\n"
+        "poetry.lock": (f"[[package]]\nname = {json.dumps(name)}\n"
+                        f"version = {json.dumps(f['version'])}\n"
                         f"files = [{{ file = \"six-1.16.0-py2.py3-none-any.whl\", "
-                        f"hash = {json.dumps(sha)} }}]\n{source}")}
+                        f"hash = {json.dumps(f['hash'])} }}]\n{source}")}
 
 
 def requirements_txt(field: str, value: str) -> dict[str, str]:
