@@ -30,6 +30,7 @@ from typing import NoReturn, TypedDict, TypeVar, cast
 from orchestrator.aws.errors import AwsError, aws_call
 from orchestrator.aws.lost_answers import ALREADY_DONE, write_or_confirm
 from orchestrator.aws.types import BotoClient, sends_per_call
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError, DeployError, TransientError
 from orchestrator.retries import (
     BOTOCORE,
@@ -150,7 +151,7 @@ def function_ready(config: FunctionConfig) -> bool:
         raise DeployError(
             f"Lambda reports function {name} as failed (State={state}, "
             f"LastUpdateStatus={update}): {reason}",
-            code="DeployFailed",
+            code=Code.DeployFailed,
             hint="check the function's role, runtime and package; then replay the job",
         )
     return state not in _PENDING_STATES and update not in _PENDING_UPDATES
@@ -167,7 +168,7 @@ def lambda_refusal(exc: AwsError, where: str) -> AutoLambdaError:
     if "role" in lowered and code in {"InvalidParameterValueException", "AccessDeniedException"}:
         return DeployError(
             f"{where}: Lambda cannot use the execution role: {message}",
-            code="RoleNotFound",
+            code=Code.RoleNotFound,
             hint="create the role (auto-lambda local up / the CDK stack) or set "
                  "AUTO_LAMBDA_FUNCTION_ROLE_ARN to a role Lambda may assume",
         )
@@ -175,10 +176,10 @@ def lambda_refusal(exc: AwsError, where: str) -> AutoLambdaError:
             "unzipped size" in lowered or "too large" in lowered):
         return DeployError(
             f"{where}: the package is too large for Lambda: {message}",
-            code="PackageTooLargeForLambda",
+            code=Code.PackageTooLargeForLambda,
             hint="Lambda allows 250 MB unzipped; drop unused dependencies or use a container image",
         )
-    if exc.code == "AwsValidation":
+    if exc.code == Code.AwsValidation:
         exc.hint = "fix the function settings in auto-lambda.toml and upload again"
     return exc
 
@@ -307,7 +308,7 @@ class Functions:
                     f"function {name} still updating after {timeout:.0f} s "
                     f"(State={config.get('State')}, "
                     f"LastUpdateStatus={config.get('LastUpdateStatus')})",
-                    code="LambdaUpdateInProgress",
+                    code=Code.LambdaUpdateInProgress,
                     hint="Lambda is slow to apply the update; the job is retried",
                 )
             log.debug("waiting for %s: State=%s LastUpdateStatus=%s", name,
