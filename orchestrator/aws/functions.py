@@ -21,6 +21,7 @@ transient ``LambdaUpdateInProgress``. Decides nothing about what to deploy.
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -443,3 +444,37 @@ class Functions:
             return True
 
         write_or_confirm(update, as_wanted, where=where)
+
+    def invoke(self, name: str, qualifier: str, payload: bytes) -> Invocation:
+        """A synchronous invocation of ``name:qualifier`` with the last 4 KB of its log.
+        Not a write: an invocation whose answer was lost is not repeated here (the
+        caller's step is, under the workflow's Retry)."""
+        with aws_call(f"lambda.invoke({name}:{qualifier})"):
+            response = self._lambda.invoke(FunctionName=name, Qualifier=qualifier,
+                                           InvocationType="RequestResponse", LogType="Tail",
+                                           Payload=payload)
+            body = response["Payload"].read()
+        error = response.get("FunctionError")
+        return Invocation(status=int(response.get("StatusCode") or 0),
+                          function_error=str(error) if error else None, payload=body,
+                          log_tail=_log_tail(response.get("LogResult")))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What an Invoke answered: the status, Lambda's FunctionError (None when the
+    handler returned), the raw payload and the decoded tail of the log."""
+
+    status: int
+    function_error: str | None
+    payload: bytes
+    log_tail: str
+
+
+def _log_tail(raw: object) -> str:
+    if not isinstance(raw, str) or not raw:
+        return ""
+    try:
+        return base64.b64decode(raw).decode("utf-8", "replace")[-4000:]
+    except (ValueError, TypeError):
+        return ""

@@ -60,6 +60,18 @@ def _sources() -> list[Path]:
             if path.relative_to(ROOT).as_posix() not in SPELLS_TEXT]
 
 
+def _code_value(node: ast.AST) -> ast.expr | None:
+    """The value given to ``code`` by ``code="X"``, ``code = "X"`` or ``code: str = "X"``."""
+    if isinstance(node, ast.keyword):
+        return node.value if node.arg == "code" else None
+    if isinstance(node, ast.Assign):
+        named = any(isinstance(t, ast.Name) and t.id == "code" for t in node.targets)
+        return node.value if named else None
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return node.value if node.target.id == "code" else None
+    return None
+
+
 def _spelled(path: Path) -> list[str]:
     tree = ast.parse(path.read_text())
     docstrings = {id(node.value) for node in ast.walk(tree)
@@ -67,16 +79,7 @@ def _spelled(path: Path) -> list[str]:
     registry = {code.value for code in Code}
     found = []
     for node in ast.walk(tree):
-        # code="X", code = "X", code: str = "X"
-        value: ast.expr | None = None
-        if isinstance(node, ast.keyword) and node.arg == "code":
-            value = node.value
-        elif isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "code" for t in node.targets):
-            value = node.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
-                and node.target.id == "code":
-            value = node.value
+        value = _code_value(node)
         if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
             found.append(f"{path.relative_to(ROOT)}:{node.lineno} code={value.value!r}")
         # any other spelling of a registered code ("AwsUnavailable" in a comparison...)

@@ -7,24 +7,13 @@ Transient AWS failures surface as TransientError codes through ``aws_call``.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
-from orchestrator.aws.facade import Aws, aws_call
+from orchestrator.aws.facade import Aws
 from orchestrator.codes import Code
 from orchestrator.errors import VerifyError
 from orchestrator.steps.unpack.manifest import AppSpec
-
-
-def _log_tail(response: dict[str, Any]) -> str:
-    raw = response.get("LogResult")
-    if not raw:
-        return ""
-    try:
-        return base64.b64decode(raw).decode("utf-8", "replace")[-4000:]
-    except (ValueError, TypeError):
-        return ""
 
 
 def error_from_payload(spec: AppSpec, function_error: str, payload: Any,
@@ -66,17 +55,13 @@ def invoke_version(aws: Aws, spec: AppSpec, function_name: str, version: str,
                    event: Any = None) -> Any:
     """Invoke ``function_name:version`` synchronously; return the decoded JSON output."""
     event = spec.verify_event if event is None else event
-    where = f"lambda.invoke({function_name}:{version})"
-    with aws_call(where):
-        response = aws.lambda_.invoke(FunctionName=function_name, Qualifier=version,
-                                      InvocationType="RequestResponse", LogType="Tail",
-                                      Payload=json.dumps(event).encode("utf-8"))
-        raw = response["Payload"].read()
-    details = {"log_tail": _log_tail(response), "status": response.get("StatusCode")}
+    answer = aws.functions.invoke(function_name, version, json.dumps(event).encode("utf-8"))
+    raw = answer.payload
+    details = {"log_tail": answer.log_tail, "status": answer.status}
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:
-        if response.get("FunctionError"):
+        if answer.function_error:
             payload = {"errorMessage": raw[:2000].decode("utf-8", "replace")}
         else:
             raise VerifyError(f"{function_name}:{version} answered with bytes that are not JSON",
@@ -84,6 +69,6 @@ def invoke_version(aws: Aws, spec: AppSpec, function_name: str, version: str,
                               hint="return only JSON-serialisable values",
                               details={**details, "payload": raw[:500].decode("utf-8", "replace")}
                               ) from None
-    if response.get("FunctionError"):
-        raise error_from_payload(spec, str(response["FunctionError"]), payload, details)
+    if answer.function_error:
+        raise error_from_payload(spec, answer.function_error, payload, details)
     return payload
