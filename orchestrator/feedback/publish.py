@@ -141,6 +141,14 @@ class Publisher:
         return None
 
 
+def publish_rollout_step(aws: Aws, **fields: object) -> str | None:
+    """Put one "auto-lambda Rollout Step" event: ``fields`` are those of
+    ``schema.rollout_step_detail`` (job_id, team, app, function_arn, version,
+    previous_version, step, steps, weight, action, at). Never raises for a failed put
+    (logged); the event's EventBridge id, or None."""
+    return Publisher(aws).rollout_step(schema.rollout_step_detail(**fields))  # type: ignore[arg-type]
+
+
 def _resources(doc: JsonObject) -> list[str]:
     arn = doc.get("function_arn")
     return [str(arn)] if arn else []

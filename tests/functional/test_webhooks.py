@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from moto import mock_aws
 
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Queue
 from orchestrator.aws.resources import StackInfo, ensure_resources
+from orchestrator.cli.main import cli
 from orchestrator.config import Settings
 from orchestrator.feedback import schema, signing
-from orchestrator.feedback.publish import Publisher
+from orchestrator.feedback.eventlog import recent_events
+from orchestrator.feedback.publish import Publisher, publish_rollout_step
 from orchestrator.feedback.webhooks import (
     Secrets,
     WebhookConfigInvalid,
@@ -210,3 +213,32 @@ def test_a_bad_webhooks_file_is_refused_with_its_code(tmp_path: Path, config: di
     path.write_text(json.dumps(config))
     with pytest.raises(WebhookConfigInvalid, match=words.replace("(", r"\(").replace(")", r"\)")):
         load_webhooks(path)
+
+
+def test_rollout_steps_reach_the_webhook_and_the_event_log(stack: Stack,
+                                                           receiver: Receiver) -> None:
+    delivery = stack.delivery(receiver)
+    assert publish_rollout_step(
+        stack.aws, job_id="job-1", team="alpha", app="hello", function_arn=None,
+        version="2", previous_version="1", step=1, steps=3, weight=0.1, action="shifted",
+        at="2026-12-07T10:00:00+00:00") is not None
+    ended = stack.publish()
+    assert _deliver_until(delivery, lambda: len(receiver.got) == 2) == ["delivered"] * 2
+    kinds = sorted(json.loads(body)["detail-type"] for body, _ in receiver.got)
+    assert kinds == sorted(schema.DETAIL_TYPES)
+    step = next(json.loads(b) for b, _ in receiver.got
+                if json.loads(b)["detail-type"] == schema.ROLLOUT_STEP)
+    assert schema.validate(step["detail"], schema.ROLLOUT_STEP_SCHEMA) == []
+
+    logged = recent_events(stack.aws, since_ms=0)
+    assert logged is not None
+    assert sorted(e.detail_type for e in logged) == sorted(schema.DETAIL_TYPES)
+    assert [e.detail["event_id"] for e in logged if e.detail_type == schema.JOB_ENDED] == [
+        ended["event_id"]]
+    assert recent_events(stack.aws, since_ms=0, team="beta") == []
+    assert all("alpha/hello" in e.line() for e in logged)
+
+    shown = CliRunner().invoke(cli, ["events", "--json", "--since", "1h", "--team", "alpha"])
+    assert shown.exit_code == 0, shown.output
+    assert sorted(json.loads(line)["detail-type"] for line in shown.stdout.splitlines()) == \
+        sorted(schema.DETAIL_TYPES)
