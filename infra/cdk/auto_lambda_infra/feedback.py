@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+import jsii
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -45,6 +46,30 @@ class Feedback:
     topics: dict[str, sns.Topic] = field(default_factory=dict)
 
 
+@jsii.implements(events.IRuleTarget)
+class _LogGroupTarget:
+    """A rule target writing to a log group whose resource policy this module declares
+    itself (``targets.CloudWatchLogGroup`` would add a custom-resource Lambda for it)."""
+
+    def __init__(self, group: logs.LogGroup) -> None:
+        self.group = group
+
+    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self.group.log_group_arn)
+
+
+def _log_policy(scope: Construct, group: logs.LogGroup, name: str) -> None:
+    """EventBridge may write the events to ``group`` (and nowhere else)."""
+    document = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "EventBridgeWritesAutoLambdaEvents", "Effect": "Allow",
+        "Principal": {"Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]},
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": group.log_group_arn}]}
+    logs.CfnResourcePolicy(scope, "EventsLogPolicy",
+                           policy_name=name,
+                           policy_document=Stack.of(scope).to_json_string(document))
+
+
 def _team_pattern(team: str) -> events.EventPattern:
     return events.EventPattern(source=[SOURCE], detail={"team": [team]})
 
@@ -67,8 +92,10 @@ def create_feedback(scope: Construct, names: Names, logs_bucket: s3.Bucket,
         lifecycle_rules=[s3.LifecycleRule(id="expire-old-results",
                                           expiration=Duration.days(400))],
     )
-    results.grant_put(worker_role)
-    results.grant_read(worker_role)  # the latest result is replaced only by a newer upload's
+    # GetObject too: the latest result is replaced only by a newer upload's.
+    worker_role.add_to_policy(iam.PolicyStatement(
+        sid="WriteAndReadResults", actions=["s3:PutObject", "s3:GetObject"],
+        resources=[results.arn_for_objects("*")]))
     teams = [t for t in upload_roles if t != DEFAULT_TEAM]
     for team, role in upload_roles.items():
         prefix = "*.result*" if team == DEFAULT_TEAM else f"{team}/*"
@@ -97,7 +124,8 @@ def create_feedback(scope: Construct, names: Names, logs_bucket: s3.Bucket,
                               removal_policy=RemovalPolicy.DESTROY)
     events.Rule(scope, "EventsToLog", event_bus=bus, rule_name=f"{names.prefix}-events-log",
                 event_pattern=events.EventPattern(source=[SOURCE]),
-                targets=[targets.CloudWatchLogGroup(log_group)])
+                targets=[_LogGroupTarget(log_group)])
+    _log_policy(scope, log_group, f"{names.prefix}-events-log")
     log_group.grant_read(worker_role)  # `auto-lambda events` on an instance
 
     webhooks_dlq = sqs.Queue(scope, "WebhooksDlq", queue_name=names.webhooks_dlq,
