@@ -139,6 +139,13 @@ def create_feedback(scope: Construct, names: Names, logs_bucket: s3.Bucket,
                              queue=webhooks_dlq, max_receive_count=WEBHOOK_RECEIVES))
     webhooks.grant_consume_messages(worker_role)
     webhooks_dlq.grant_consume_messages(worker_role)
+    if webhook_teams:
+        # The teams' signing secrets, by reference: SecureStrings under /<prefix>/webhooks/.
+        worker_role.add_to_policy(iam.PolicyStatement(
+            sid="ReadWebhookSecrets", actions=["ssm:GetParameter"],
+            resources=[Stack.of(scope).format_arn(
+                service="ssm", resource="parameter",
+                resource_name=f"{names.prefix}/webhooks/*")]))
     for team in webhook_teams:
         events.Rule(scope, f"Webhook{_id(team)}", event_bus=bus,
                     rule_name=f"{names.prefix}-webhook-{team}",

@@ -166,6 +166,14 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
         "The worker writes each upload's result object under its team's prefix, named "
         "after the upload: keys are not known in advance.",
     ))
+    if stack.params.webhook_teams:
+        result.append(Acknowledgement(
+            stack.worker_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:"
+            f"<AWS::AccountId>:parameter/{prefix}/webhooks/*]",
+            "The teams' webhook signing secrets, named by the operator under this path "
+            "only; `auto-lambda webhooks` reads the one each team's file entry names.",
+        ))
     for team, role in stack.upload_roles.items():
         own = f"{results}/*.result*" if team == "default" else f"{results}/{team}/*"
         result.append(Acknowledgement(
