@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from orchestrator.aws.errors import AwsError, aws_call
+from orchestrator.aws.errors import THROTTLED, VALIDATION, AwsError, aws_call
 from orchestrator.aws.types import BotoClient
 from orchestrator.errors import TransientError
 from orchestrator.types import JsonObject
@@ -50,7 +50,7 @@ class Events:
             cls = EventEntryThrottled if code in _TRANSIENT_ENTRY_CODES else EventEntryRefused
             raise cls(f"EventBridge refused the {detail_type!r} event on {bus}: {code} "
                       f"{answer.get('ErrorMessage') or ''}".strip(),
-                      code="AwsThrottled" if cls is EventEntryThrottled else "AwsValidation",
+                      code=THROTTLED if cls is EventEntryThrottled else VALIDATION,
                       service="events", operation="PutEvents", aws_code=code)
         return str(answer.get("EventId", ""))
 

@@ -34,7 +34,7 @@ def events(since: float | None, limit: int, team: str | None, follow: bool,
     """
     # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.aws.facade import Aws
-    from orchestrator.errors import AutoLambdaError
+    from orchestrator.errors import EventsLogMissing
     from orchestrator.feedback.eventlog import recent_events
 
     aws = Aws(Settings.from_env())
@@ -43,10 +43,9 @@ def events(since: float | None, limit: int, team: str | None, follow: bool,
     while True:
         found = recent_events(aws, since_ms=since_ms, limit=limit, team=team)
         if found is None:
-            raise AutoLambdaError(f"no events log group {aws.settings.events_log_group}",
-                                  code="EventsLogMissing",
-                                  hint="run `auto-lambda local up` (or deploy the CDK stack), "
-                                       "which creates the bus and its log rule")
+            raise EventsLogMissing(f"no events log group {aws.settings.events_log_group}",
+                                   hint="run `auto-lambda local up` (or deploy the CDK "
+                                        "stack), which creates the bus and its log rule")
         for logged in found:
             ident = str(logged.event.get("id") or logged.detail.get("event_id"))
             if ident in seen:

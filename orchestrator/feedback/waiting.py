@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from orchestrator.aws.facade import Aws
-from orchestrator.errors import AutoLambdaError
+from orchestrator.errors import ResultUnreadable
 from orchestrator.feedback import schema
 from orchestrator.types import JsonObject
 
@@ -31,12 +31,6 @@ EXIT_ERROR = 2
 EXIT_TIMEOUT = 3
 # How far a worker's clock may run behind this machine's.
 CLOCK_SKEW = 5.0
-
-
-class ResultUnreadable(AutoLambdaError):
-    """A result object exists but this role cannot read it, or it is not a result."""
-
-    code = "ResultUnreadable"
 
 
 @dataclass(frozen=True)

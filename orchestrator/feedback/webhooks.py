@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Message, Queue
-from orchestrator.errors import AutoLambdaError
+from orchestrator.errors import AutoLambdaError, WebhookConfigInvalid, WebhookSecretMissing
 from orchestrator.feedback import signing
 from orchestrator.redact import cap
 from orchestrator.retries import WEBHOOK_BACKOFF, Backoff, compute_backoff
@@ -41,18 +41,6 @@ log = logging.getLogger(__name__)
 
 POST_TIMEOUT = 10.0
 MAX_VISIBILITY = 12 * 3600  # SQS's largest visibility timeout
-
-
-class WebhookConfigInvalid(AutoLambdaError):
-    """The operator's webhooks file cannot be used."""
-
-    code = "WebhookConfigInvalid"
-
-
-class WebhookSecretMissing(AutoLambdaError):
-    """A webhook's secret reference names nothing this worker can read."""
-
-    code = "WebhookSecretMissing"
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,11 @@ from orchestrator.aws.queue import Queue
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.cli.main import cli
 from orchestrator.config import Settings
+from orchestrator.errors import WebhookConfigInvalid
 from orchestrator.feedback import schema, signing
 from orchestrator.feedback.eventlog import recent_events
 from orchestrator.feedback.publish import Publisher, publish_rollout_step
-from orchestrator.feedback.webhooks import (
-    Secrets,
-    WebhookConfigInvalid,
-    WebhookDelivery,
-    http_post,
-    load_webhooks,
-)
+from orchestrator.feedback.webhooks import Secrets, WebhookDelivery, http_post, load_webhooks
 from orchestrator.retries import WEBHOOK_RECEIVES, Backoff
 
 SECRET = "whsec-0123456789abcdef"
