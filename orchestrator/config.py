@@ -143,6 +143,9 @@ class Settings:
     instance_group: str | None = None
     drain_hook: str | None = None
     lifecycle_hook: bool = True
+    # The operator's webhooks per team (URL and a secret by reference): a JSON file read
+    # by orchestrator.feedback.webhooks; None: no team has a webhook (docs/results.md).
+    webhooks_file: Path | None = None
 
     # ---- derived names (docs/architecture.md, "Contracts others rely on") ----
     @property
@@ -168,6 +171,30 @@ class Settings:
     @property
     def history_table_name(self) -> str:
         return f"{self.prefix}-jobs-history"
+
+    @property
+    def results_bucket(self) -> str:
+        """Where each upload's result object is written (``<team>/<app>.result.json``)."""
+        return f"{self.prefix}-results-{self.account_suffix}"
+
+    @property
+    def event_bus_name(self) -> str:
+        """auto-lambda's own EventBridge bus (job ended, rollout step)."""
+        return f"{self.prefix}-events"
+
+    @property
+    def events_log_group(self) -> str:
+        """The log group a rule copies every event to (``auto-lambda events`` reads it);
+        EventBridge writes only to groups under /aws/events/."""
+        return f"/aws/events/{self.prefix}"
+
+    @property
+    def webhooks_queue_name(self) -> str:
+        return f"{self.prefix}-webhooks"
+
+    @property
+    def webhooks_dlq_name(self) -> str:
+        return f"{self.prefix}-webhooks-dlq"
 
     @property
     def role_name(self) -> str:
@@ -230,4 +257,6 @@ class Settings:
             instance_group=env.get("AUTO_LAMBDA_WORKER_GROUP") or None,
             drain_hook=env.get("AUTO_LAMBDA_DRAIN_HOOK") or None,
             lifecycle_hook=_env_on(env, "AUTO_LAMBDA_LIFECYCLE_HOOK", "on"),
+            webhooks_file=(Path(env["AUTO_LAMBDA_WEBHOOKS"].strip())
+                           if (env.get("AUTO_LAMBDA_WEBHOOKS") or "").strip() else None),
         )

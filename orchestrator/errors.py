@@ -82,6 +82,31 @@ class VerifyError(AutoLambdaError):
     code = Code.VerifyFailed
 
 
+# ---- telling teams (docs/results.md) ----
+class WebhookConfigInvalid(AutoLambdaError):
+    """The operator's webhooks file cannot be used."""
+
+    code = "WebhookConfigInvalid"
+
+
+class WebhookSecretMissing(AutoLambdaError):
+    """A webhook's secret reference names nothing this process can read."""
+
+    code = "WebhookSecretMissing"
+
+
+class ResultUnreadable(AutoLambdaError):
+    """A result object is there but is not an auto-lambda result."""
+
+    code = "ResultUnreadable"
+
+
+class EventsLogMissing(AutoLambdaError):
+    """The log group the bus copies events to does not exist (no bus set up yet)."""
+
+    code = "EventsLogMissing"
+
+
 class TransientError(AutoLambdaError):
     """A failure that may pass on its own: throttling, 5xx, network, conflicts."""
 

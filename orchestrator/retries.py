@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["BOTOCORE", "HISTORY_BATCH", "JOB_WRITE", "LAMBDA_CONFLICT", "LAMBDA_SETTLE",
-           "LAMBDA_WRITE", "MAX_OUTAGE_DEADLINE", "OUTAGE_DEADLINE", "PARK_AFTER",
-           "QUEUE_SETTLE", "WORKFLOW", "Backoff", "BotocoreRetries", "SendBudget",
+           "LAMBDA_WRITE", "MAX_OUTAGE_DEADLINE", "NOTIFY_BACKOFF", "NOTIFY_TRIES",
+           "OUTAGE_DEADLINE", "PARK_AFTER", "QUEUE_SETTLE", "WEBHOOK_BACKOFF",
+           "WEBHOOK_RECEIVES", "WORKFLOW", "Backoff", "BotocoreRetries", "SendBudget",
            "WorkflowRetry", "compute_backoff", "max_sends"]
 
 
@@ -148,6 +149,19 @@ WORKFLOW = WorkflowRetry(max_attempts=2000, interval_seconds=1, backoff_rate=2.0
 # A retry due later than this is not waited for in the worker: the job is parked (its
 # message handed back with that delay), so a long outage holds no job slot.
 PARK_AFTER = 5.0
+
+
+# Telling the team a job ended (the result object and the event) is tried this often,
+# with this backoff between tries, after the job's state is saved; a notice that still
+# fails is logged and the job goes on (its state is already saved). Puts of the same
+# object or event are harmless (the event carries a stable id).
+NOTIFY_TRIES = 3
+NOTIFY_BACKOFF = Backoff(base=0.5, factor=2.0, max_delay=4.0)
+# A webhook delivery that failed is received again after this backoff (the message's
+# visibility, by receive count), until the webhooks queue's redrive moves it to its
+# dead-letter queue after WEBHOOK_RECEIVES receives.
+WEBHOOK_BACKOFF = Backoff(base=2.0, factor=2.0, max_delay=300.0)
+WEBHOOK_RECEIVES = 8
 
 
 def max_sends() -> int:

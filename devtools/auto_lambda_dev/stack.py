@@ -1,7 +1,9 @@
 """The embedded local stack that ``local up`` and ``demo`` run: a moto server on
 127.0.0.1, the pipeline's resources in it, an X-Ray collector, a pool of worker
 processes, and (optionally) the local autoscaler that stands in for Auto Scaling,
-which the emulator records but never acts on. With ``faults``, a fault proxy
+which the emulator records but never acts on. With ``AUTO_LAMBDA_WEBHOOKS`` set, a
+thread delivers the events to the teams' webhooks, as ``auto-lambda webhooks`` does
+(moto never calls a webhook). With ``faults``, a fault proxy
 (``auto_lambda_dev.faultproxy``) stands in front of the emulator: workers and the
 printed endpoint go through it; the resources are set up directly.
 
@@ -41,6 +43,7 @@ class LocalStack:
     collector: Any = None
     proxy: Any = None
     scaling_thread: threading.Thread | None = None
+    webhooks_thread: threading.Thread | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def exports(self) -> str:
@@ -99,12 +102,14 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
         stack = LocalStack(settings=settings, endpoint=public, aws=aws, info=info,
                            env=env, collector=collector, proxy=proxy)
         _start_workers(stack, workers, max_workers, autoscale, concurrency, control, on_scale)
+        _start_webhooks(stack)
         yield stack
     finally:
         if stack is not None:
             stack.stop_event.set()
-            if stack.scaling_thread is not None:
-                stack.scaling_thread.join(timeout=10)
+            for thread in (stack.scaling_thread, stack.webhooks_thread):
+                if thread is not None:
+                    thread.join(timeout=10)
             if stack.pool is not None:
                 stack.pool.stop(timeout=30)
             if stack.collector is not None:
@@ -113,6 +118,29 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
         if proxy is not None:
             proxy.stop()
         endpoint.stop()
+
+
+def _start_webhooks(stack: LocalStack) -> None:
+    """Deliver the bus's events to the teams' webhooks while the stack runs."""
+    if stack.settings.webhooks_file is None:
+        return
+    # imported on use, for start-up time: only a stack with webhooks needs them
+    from orchestrator.aws.queue import Queue
+    from orchestrator.feedback.webhooks import Secrets, WebhookDelivery, load_webhooks
+
+    delivery = WebhookDelivery(Queue(stack.aws, stack.info.webhooks_queue_url, "webhooks"),
+                               load_webhooks(stack.settings.webhooks_file), Secrets(stack.aws))
+
+    def loop() -> None:
+        while not stack.stop_event.is_set():
+            try:
+                delivery.poll_once(wait_seconds=1)
+            except Exception:
+                log.exception("webhooks: delivery failed; trying again")
+                stack.stop_event.wait(1.0)
+
+    stack.webhooks_thread = threading.Thread(target=loop, name="webhooks", daemon=True)
+    stack.webhooks_thread.start()
 
 
 def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale: bool,

@@ -20,11 +20,14 @@ import botocore.exceptions
 from orchestrator.aws.breaker import Breakers
 from orchestrator.aws.errors import THROTTLE_CODES as THROTTLING
 from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
+from orchestrator.aws.events import Events
 from orchestrator.aws.functions import Functions
 from orchestrator.aws.jobs_table import JobsTable
+from orchestrator.aws.logs import Logs
 from orchestrator.aws.metrics import Metrics
 from orchestrator.aws.objects import MISSING_CODES as S3_MISSING_CODES
 from orchestrator.aws.objects import Objects
+from orchestrator.aws.parameters import Parameters
 from orchestrator.aws.roles import Roles
 from orchestrator.aws.scaling import Scaling
 from orchestrator.aws.traces import Traces
@@ -123,6 +126,18 @@ class Aws:
     @cached_property
     def traces(self) -> Traces:
         return Traces(self.client("xray"))
+
+    @cached_property
+    def events(self) -> Events:
+        return Events(self.client("events"))
+
+    @cached_property
+    def logs(self) -> Logs:
+        return Logs(self.client("logs"))
+
+    @cached_property
+    def parameters(self) -> Parameters:
+        return Parameters(self.client("ssm"))
 
     def jobs_table(self, sleep: Callable[[float], None] = time.sleep) -> JobsTable:
         return JobsTable(self.client("dynamodb"), self.settings.table_name,

@@ -1,7 +1,10 @@
 """Create the pipeline's AWS resources when they are missing (the local stack's
 equivalent of the CDK app): incoming bucket with its ObjectCreated → queue
 notification, the jobs queue with its DLQ redrive, the artifacts bucket, the jobs
-and history tables and the role deployed functions run as.
+and history tables and the role deployed functions run as; and what tells teams what
+happened: the results bucket, auto-lambda's event bus, a rule copying every event to
+a log group (``auto-lambda events``) and one sending them to the webhooks queue (with
+its dead-letter queue; docs/results.md).
 
 Idempotent: running it twice changes nothing. On a real account the CDK stack owns
 these resources and this module is not used.
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 from orchestrator.aws.facade import Aws, error_code
 from orchestrator.aws.tables import create_history_table_request, create_table_request
+from orchestrator.retries import WEBHOOK_RECEIVES
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,8 @@ class StackInfo:
     queue_arn: str
     dlq_url: str
     role_arn: str
+    webhooks_queue_url: str = ""
+    webhooks_dlq_url: str = ""
 
 
 def _ensure_bucket(aws: Aws, name: str) -> None:
@@ -83,9 +89,34 @@ def ensure_resources(aws: Aws) -> StackInfo:
         _ensure_table(aws, request)
 
     role_arn = s.deployed_role_arn or _ensure_role(aws)
+    webhooks_url, webhooks_dlq_url = _ensure_feedback(aws)
     log.info("resources ready: queue=%s bucket=%s table=%s", s.queue_name,
              s.incoming_bucket, s.table_name)
-    return StackInfo(queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url, role_arn=role_arn)
+    return StackInfo(queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url, role_arn=role_arn,
+                     webhooks_queue_url=webhooks_url, webhooks_dlq_url=webhooks_dlq_url)
+
+
+# Every event auto-lambda puts on its bus.
+ALL_EVENTS = {"source": ["auto-lambda"]}
+
+
+def _ensure_feedback(aws: Aws) -> tuple[str, str]:
+    """The results bucket, the bus, its log rule and its webhooks rule and queues."""
+    s = aws.settings
+    _ensure_bucket(aws, s.results_bucket)
+    aws.events.ensure_bus(s.event_bus_name)
+    group_arn = aws.logs.ensure_group(s.events_log_group)
+    aws.events.ensure_rule(s.event_bus_name, f"{s.prefix}-events-log", ALL_EVENTS, group_arn)
+    dlq_url = aws.sqs.create_queue(QueueName=s.webhooks_dlq_name, Attributes={
+        "MessageRetentionPeriod": str(14 * 24 * 3600)})["QueueUrl"]
+    url = aws.sqs.create_queue(QueueName=s.webhooks_queue_name, Attributes={
+        "VisibilityTimeout": "30",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": _queue_arn(aws, dlq_url),
+                                     "maxReceiveCount": str(WEBHOOK_RECEIVES)}),
+    })["QueueUrl"]
+    aws.events.ensure_rule(s.event_bus_name, f"{s.prefix}-webhooks", ALL_EVENTS,
+                           _queue_arn(aws, url))
+    return str(url), str(dlq_url)
 
 
 def _ensure_table(aws: Aws, request: dict[str, object]) -> None:

@@ -100,6 +100,9 @@ class JobRecord:
     # Which save wrote this item (a fresh id per write): how a write whose answer was
     # lost is recognised as ours when the item is read back.
     write_id: str | None = None
+    # The event id of the "job ended" notice delivered for the current run (result object
+    # and event: orchestrator.jobs.notify); None until then.
+    notified: str | None = None
 
     # ---- in memory only ----
     # Events of the current execution this item counts (in the table or its tail).
@@ -158,6 +161,7 @@ class JobRecord:
         self.artifact = self.function_arn = self.published_version = None
         self.error = None
         self.finished_at = None
+        self.notified = None
 
     @property
     def history(self) -> list[JsonObject]:

@@ -43,6 +43,7 @@ from orchestrator.errors import AutoLambdaError
 from orchestrator.intake.events import ObjectRef
 from orchestrator.intake.pinning import pin_version
 from orchestrator.jobs.heartbeat import Heartbeat
+from orchestrator.jobs.notify import pending
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobNotFound, JobRecordTooLarge, JobStore, LeaseLost
 from orchestrator.jobs.workflow import DEPLOYMENT
@@ -132,6 +133,10 @@ class JobRunner:
     park_after: float | None = None
     # How long the retries of one transient failure may go on (orchestrator.retries).
     outage_deadline: float = OUTAGE_DEADLINE
+    # Told of every job that ends (orchestrator.jobs.notify.JobEndedNotifier): after the
+    # terminal state is saved, before the lease goes; it never raises, and notes what it
+    # delivered in the record (``notified``), saved with the release.
+    notify: Callable[[JobRecord], object] | None = None
     _active: dict[str, _Active] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -168,7 +173,7 @@ class JobRunner:
         copy of the message can carry it (the caller sends the copy)."""
         ref = pin_version(self.steps.env.aws, ref)
         rec = self.ensure_record(ref, trace_id)
-        if rec.is_terminal:
+        if rec.is_terminal and not (self.notify is not None and pending(rec)):
             return Outcome.ALREADY_DONE, rec
         return self.resume(rec.job_id, stop=stop, message_id=message_id,
                            wait_for_expiry=wait_for_expiry, hand_over=hand_over)
@@ -209,6 +214,9 @@ class JobRunner:
         except BusyJob as busy:
             return Outcome.BUSY, busy.record
         if rec.is_terminal and prepare is None:
+            # Ended before, but its notice may have been cut short (its worker died
+            # between saving the end and telling the team): told now, under the lease.
+            self._notify(rec)
             self._release_quietly(rec)
             return Outcome.ALREADY_DONE, rec
         if hand_over:
@@ -295,6 +303,7 @@ class JobRunner:
             return Outcome.LOST, rec
         if ex.is_terminal:
             self.steps.finished(job_id, failed=ex.status is not Status.SUCCEEDED)
+            self._notify(rec)
         try:
             self.store.release(rec)
         except LeaseLost:
@@ -317,6 +326,15 @@ class JobRunner:
             ex.abort(exc.code, str(exc), self.clock())
         persist(ex)
 
+    def _notify(self, rec: JobRecord) -> None:
+        """Tell the team the job ended, once per end (``pending``); never raises."""
+        if self.notify is None or not pending(rec):
+            return
+        try:
+            self.notify(rec)
+        except Exception:
+            log.exception("job %s: the job-ended notifier failed", rec.job_id)
+
     def _release_quietly(self, rec: JobRecord) -> None:
         with contextlib.suppress(LeaseLost):
             self.store.release(rec)
@@ -331,6 +349,7 @@ class JobRunner:
                  f"{exc} (use `auto-lambda replay --restart {rec.job_id}`)", now)
         copy_execution(rec, ex)
         rec.updated_at = rec.finished_at = now
+        self._notify(rec)
         try:
             self.store.release(rec)
         except LeaseLost:
@@ -349,6 +368,7 @@ class JobRunner:
         ex = start_execution(rec, now)
         ex.abort(error.code, str(error), now)
         copy_execution(rec, ex)
+        self._notify(rec)
         self.store.create(rec)
         return job_id
 
@@ -416,6 +436,8 @@ class JobRunner:
         rec.updated_at = now
         rec.finished_at = now if ex.is_terminal else None
         rec.lease_owner, rec.lease_expires = None, 0.0
+        if ex.is_terminal:
+            self._notify(rec)
         self.store.save(rec)
         self.on_record(rec)
         return rec

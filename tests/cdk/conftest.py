@@ -93,7 +93,8 @@ def synthesize(outdir: Path, **context: Any) -> Synth:
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     require_cdk()
-    return synthesize(tmp_path_factory.mktemp("cdk-out"), teams=TEAMS)
+    return synthesize(tmp_path_factory.mktemp("cdk-out"), teams=TEAMS,
+                      event_topic_teams="payments", webhook_teams="search")
 
 
 @pytest.fixture(scope="session")

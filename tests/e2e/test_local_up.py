@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 from auto_lambda_dev.examples import example_dirs, zip_example
@@ -65,3 +66,27 @@ def test_local_up_deploys_an_uploaded_example_and_moves_live(local_up_factory, t
                             "--name", "live", "--endpoint-url", up.endpoint],
                            check=True, env=up.env, capture_output=True, text=True)
     assert json.loads(alias.stdout)["FunctionVersion"] == job["published_version"] == "1"
+
+    # what a team sees without the console: `wait` answers for a good and a broken upload
+    wait = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "wait", "hello.zip",
+                           "--json", "-q", "--timeout", "60s"], env=up.env,
+                          capture_output=True, text=True, cwd=REPO)
+    assert wait.returncode == 0, wait.stderr
+    result = json.loads(wait.stdout)
+    assert (result["state"], result["version"], result["alias"]) == ("verified", "1", "live")
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr("readme.txt", "no code here")
+    subprocess.run(["aws", "s3", "cp", str(broken), "s3://auto-lambda-incoming-local/broken.zip",
+                    "--endpoint-url", up.endpoint], check=True, env=up.env, capture_output=True)
+    wait = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "wait", "broken.zip",
+                           "--json", "-q", "--timeout", "120s"], env=up.env,
+                          capture_output=True, text=True, cwd=REPO)
+    assert wait.returncode == 1, wait.stderr
+    assert json.loads(wait.stdout)["error"]["code"] == "HandlerNotFound"
+    assert "[HandlerNotFound]" in wait.stderr
+    events = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "events", "--json"],
+                            check=True, env=up.env, capture_output=True, text=True, cwd=REPO)
+    ended = [json.loads(line)["detail"] for line in events.stdout.splitlines()]
+    assert sorted((d["upload"]["key"], d["state"]) for d in ended) == [
+        ("broken.zip", "failed"), ("hello.zip", "verified")]

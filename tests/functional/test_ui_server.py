@@ -168,7 +168,7 @@ def test_bad_replay_mode_and_methods_are_refused(console: Console) -> None:
 def test_every_page_has_strict_headers_and_no_token(console: Console) -> None:
     token = console.server.access.token
     for path in ("/", f"/jobs/{console.failed}", f"/jobs/{console.verified}/trace",
-                 f"/jobs/{console.failed}/replay", "/fleet", "/dlq", "/workflow",
+                 f"/jobs/{console.failed}/replay", "/fleet", "/dlq", "/events", "/workflow",
                  "/static/console.js", "/nope"):
         reply = console.request("GET", path)
         assert reply.status in (200, 404), (path, reply.body[:300])
@@ -205,3 +205,17 @@ def test_the_fleet_page_shows_the_checkers_metrics_and_the_dlq(console: Console)
     # The plan released the message again: it is still in the DLQ until the action runs.
     again = console.request("GET", "/dlq")
     assert '<tr data-kind="move-dlq">' in again.body
+
+
+def test_the_events_page_shows_what_each_team_was_told(console: Console) -> None:
+    page = console.request("GET", "/events")
+    assert page.status == 200
+    rows = re.findall(r"<tr><td>.*?</tr>", page.body)
+    assert len(rows) == 2 and all("auto-lambda Job Ended" in row for row in rows)
+    (failed,) = [row for row in rows if "teama" in row]
+    record = console.pipeline.runtime.store.get(console.failed)
+    assert record is not None and record.error is not None
+    assert "failed" in failed and f"<td>{record.error['code']}</td>" in failed
+    assert f'href="/jobs/{console.failed}"' in failed
+    fragment = console.request("GET", "/events?fragment=live")
+    assert fragment.status == 200 and "<html" not in fragment.body

@@ -160,6 +160,28 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             f"Team {team} uploads zips it names itself, only under its own prefix (the bucket "
             "policy denies that prefix to every other principal).",
         ))
+    results = _token(stack, stack.feedback.results, "Arn")
+    result.append(Acknowledgement(
+        stack.worker_role, f"AwsSolutions-IAM5[Resource::{results}/*]",
+        "The worker writes each upload's result object under its team's prefix, named "
+        "after the upload: keys are not known in advance.",
+    ))
+    if stack.params.webhook_teams:
+        result.append(Acknowledgement(
+            stack.worker_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:"
+            f"<AWS::AccountId>:parameter/{prefix}/webhooks/*]",
+            "The teams' webhook signing secrets, named by the operator under this path "
+            "only; `auto-lambda webhooks` reads the one each team's file entry names.",
+        ))
+    for team, role in stack.upload_roles.items():
+        own = f"{results}/*.result*" if team == "default" else f"{results}/{team}/*"
+        result.append(Acknowledgement(
+            role, f"AwsSolutions-IAM5[Resource::{own}]",
+            f"Team {team} reads the results of its own uploads, named after them, only "
+            "under its own prefix (the bucket policy denies them to every other principal "
+            "but the worker, which writes them).",
+        ))
     handler = stack.node.try_find_child(NOTIFICATIONS_HANDLER)
     if handler is not None:
         result.append(

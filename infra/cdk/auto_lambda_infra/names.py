@@ -37,6 +37,25 @@ class Names:
     def log_bucket(self, account: str) -> str:
         return f"{self.prefix}-logs-{account}"
 
+    def results_bucket(self, account: str) -> str:
+        return f"{self.prefix}-results-{account}"
+
+    @property
+    def event_bus(self) -> str:
+        return f"{self.prefix}-events"
+
+    @property
+    def events_log_group(self) -> str:
+        return f"/aws/events/{self.prefix}"
+
+    @property
+    def webhooks_queue(self) -> str:
+        return f"{self.prefix}-webhooks"
+
+    @property
+    def webhooks_dlq(self) -> str:
+        return f"{self.prefix}-webhooks-dlq"
+
     @property
     def queue(self) -> str:
         return f"{self.prefix}-jobs"

@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "drain_timeout_seconds": 900,
     "vpc_cidr": "10.42.0.0/16",
     "teams": "",
+    "event_topic_teams": "",
+    "webhook_teams": "",
 }
 
 # Bucket names are at most 63 characters: "<prefix>-artifacts-<12-digit account>".
@@ -70,6 +72,10 @@ class Params:
     drain_timeout_seconds: int
     vpc_cidr: str
     teams: tuple[str, ...] = ()
+    # Teams whose events go to an SNS topic of their own, and teams with a webhook (their
+    # events go to the webhooks queue); each must be one of ``teams`` (or "default").
+    event_topic_teams: tuple[str, ...] = ()
+    webhook_teams: tuple[str, ...] = ()
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Params:
@@ -123,6 +129,16 @@ class Params:
                     f"context teams: {team!r} is not a team name (1-20 lower-case letters, "
                     "digits and underscores, no dashes; 'default' is the bucket root's)"
                 )
+        def team_list(key: str) -> tuple[str, ...]:
+            raw = value(key)
+            items = raw if isinstance(raw, list) else str(raw or "").split(",")
+            listed = tuple(dict.fromkeys(str(t).strip() for t in items if str(t).strip()))
+            for team in listed:
+                if team != "default" and team not in teams:
+                    raise ContextError(f"context {key}: {team!r} is not in teams "
+                                       f"({', '.join(teams) or 'none declared'})")
+            return listed
+
         worker_min = integer("worker_min", 0, 1000)
         worker_max = integer("worker_max", 1, 1000)
         if worker_min > worker_max:
@@ -154,6 +170,8 @@ class Params:
             drain_timeout_seconds=integer("drain_timeout_seconds", 30, 7200),
             vpc_cidr=str(value("vpc_cidr")),
             teams=teams,
+            event_topic_teams=team_list("event_topic_teams"),
+            webhook_teams=team_list("webhook_teams"),
         )
 
 

@@ -14,6 +14,7 @@ from constructs import Construct
 from . import iam as roles
 from .checker import Checker
 from .config_params import configuration_values, publish_configuration
+from .feedback import create_feedback
 from .image_builder import WorkerImagePipeline
 from .names import Names
 from .network import create_network
@@ -47,6 +48,9 @@ class AutoLambdaStack(Stack):
             self, names, self.buckets, self.queues, (self.table, self.history_table),
             self.function_role
         )
+        self.feedback = create_feedback(self, names, self.buckets.logs, self.upload_roles,
+                                        self.worker_role, params.event_topic_teams,
+                                        params.webhook_teams)
         self.checker_role = roles.create_checker_role(
             self, names, self.queues, self.table,
             direct_control=params.scaling_control == "direct",

@@ -21,6 +21,7 @@ from orchestrator.aws.facade import Aws, error_code
 from orchestrator.aws.metrics import metric_query
 from orchestrator.aws.queue import Queue
 from orchestrator.config import LIVE_ALIAS, METRIC_NAMESPACE
+from orchestrator.feedback.eventlog import LoggedEvent, recent_events
 from orchestrator.jobs.listing import JobIndex, ListPage, ListQuery, all_states
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
@@ -123,6 +124,13 @@ class ConsoleData:
         self.index = JobIndex(aws, clock=clock)
         self.counts = CountsCache(self.index, clock=clock)
         self.states = all_states()
+
+    # ---- events ----
+    def events(self, window: float = 3600.0, limit: int = 100) -> list[LoggedEvent] | None:
+        """The events put on the bus within ``window`` seconds, newest last (None: the
+        events log group does not exist)."""
+        return recent_events(self.aws, since_ms=int((self.clock() - window) * 1000),
+                             limit=limit)
 
     # ---- jobs ----
     def page(self, query: ListQuery) -> ListPage:

@@ -62,6 +62,7 @@ def page(title: str, body: str, *, nav: str = "", live: str | None = None,
     tabs = "".join(
         f'<a href="{href}"{" aria-current=page" if nav == name else ""}>{label}</a>'
         for name, href, label in (("jobs", "/", "Jobs"), ("fleet", "/fleet", "Fleet"),
+                                  ("events", "/events", "Events"),
                                   ("workflow", "/workflow", "Workflow")))
     live_attrs = (f' data-live="{esc(live)}" data-every="{live_every:g}"'
                   if live is not None else "")

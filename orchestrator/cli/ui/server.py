@@ -99,6 +99,7 @@ class Console:
             ("GET", re.compile(r"^/fleet$"), self.fleet),
             ("GET", re.compile(r"^/dlq$"), self.dlq_plan),
             ("POST", re.compile(r"^/dlq$"), self.dlq),
+            ("GET", re.compile(r"^/events$"), self.events),
             ("GET", re.compile(r"^/workflow$"), self.workflow),
             ("GET", re.compile(r"^/static/(?P<name>[a-z]+\.(?:css|js))$"), self.static),
             ("GET", re.compile(r"^/healthz$"), lambda params: Response(200, "ok", "text/plain")),
@@ -208,6 +209,12 @@ class Console:
         results = self.data.bring_back()
         moved = sum(1 for r in results if r.ok)
         return Response(303, "", location=f"/fleet?moved={moved}")
+
+    def events(self, params: dict[str, list[str]]) -> Response:
+        live = views.events_live(self.data.events())
+        if _one(params, "fragment") == "live":
+            return Response(200, live)
+        return Response(200, views.events_page(live))
 
     def workflow(self, params: dict[str, list[str]]) -> Response:
         from states.export import to_mermaid

@@ -25,6 +25,7 @@ from orchestrator.cli.ui.html import (
     url,
     when,
 )
+from orchestrator.feedback.eventlog import LoggedEvent
 from orchestrator.jobs.listing import JobSummary, ListPage, ListQuery
 from orchestrator.jobs.record import JobRecord
 from orchestrator.tracing.timeline import build_timeline, documents
@@ -325,6 +326,40 @@ def fleet_page(live: str, notice: str = "") -> str:
     banner = f'<p class="notice">{esc(notice)}</p>' if notice else ""
     return page("fleet", f"<h1>Fleet</h1>{banner}<div id=live>{live}</div>", nav="fleet",
                 live="/fleet?fragment=live", live_every=10.0)
+
+
+# ---------------------------------------------------------------- events
+def events_live(events: Sequence[LoggedEvent] | None) -> str:
+    """The newest events first: what each team was told (docs/results.md)."""
+    if events is None:
+        return ('<p class="error">no events log group: the stack has no event bus yet '
+                "(auto-lambda local up, or the CDK stack, makes it)</p>")
+    if not events:
+        return '<p class="muted">no events in the last hour</p>'
+    rows = []
+    for logged in reversed(events):
+        d = logged.detail
+        error = d.get("error") if isinstance(d.get("error"), dict) else None
+        job = str(d.get("job_id") or "")
+        what = (f"{esc(d.get('action'))} step {esc(d.get('step'))}/{esc(d.get('steps'))}"
+                if logged.detail_type.endswith("Rollout Step")
+                else state_badge(str(d.get("state") or "?")))
+        rows.append(
+            f"<tr><td>{esc(logged.event.get('time', ''))}</td>"
+            f"<td>{esc(logged.detail_type)}</td><td>{esc(d.get('team') or '-')}</td>"
+            f"<td>{esc(d.get('app') or '-')}</td><td>{what}</td>"
+            f"<td>{esc(error.get('code')) if error else ''}</td>"
+            f"<td>{link('/jobs/' + job, job[:12]) if job else ''}</td></tr>")
+    return ('<table class="jobs"><thead><tr><th>time</th><th>detail-type</th><th>team</th>'
+            "<th>app</th><th>what</th><th>code</th><th>job</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def events_page(live: str) -> str:
+    return page("events", "<h1>Events</h1><p class=muted>what auto-lambda put on its bus in "
+                "the last hour (source auto-lambda), newest first</p>"
+                f"<div id=live>{live}</div>", nav="events", live="/events?fragment=live",
+                live_every=5.0)
 
 
 # ---------------------------------------------------------------- workflow
