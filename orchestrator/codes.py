@@ -135,6 +135,11 @@ class Code(StrEnum):
     StatesTaskFailed = "States.TaskFailed"
     StatesHistoryLimitExceeded = "States.HistoryLimitExceeded"
     StatesRuntime = "States.Runtime"
+    # ---- results, events and webhooks ----
+    WebhookConfigInvalid = "WebhookConfigInvalid"
+    WebhookSecretMissing = "WebhookSecretMissing"
+    ResultUnreadable = "ResultUnreadable"
+    EventsLogMissing = "EventsLogMissing"
     # ---- settings, commands and tools ----
     ConfigInvalid = "ConfigInvalid"
     DurationInvalid = "DurationInvalid"
@@ -272,6 +277,10 @@ MEANING: dict[Code, str] = {
     Code.StatesTaskFailed: "a task failed with an error that has no name",
     Code.StatesHistoryLimitExceeded: "the execution was failed at its history limit",
     Code.StatesRuntime: "a path in the definition selects nothing usable",
+    Code.WebhookConfigInvalid: "the operator's webhooks file cannot be used",
+    Code.WebhookSecretMissing: "a webhook's secret reference names nothing this process can read",
+    Code.ResultUnreadable: "a result object is there but is not an auto-lambda result",
+    Code.EventsLogMissing: "the log group events are copied to does not exist (no bus set up yet)",
     Code.ConfigInvalid: "an AUTO_LAMBDA_* setting or an option holds an unusable value",
     Code.DurationInvalid: "a duration is not like 90s, 15m, 6h",
     Code.ExtraMissing: "the command needs an extra this install does not have",

@@ -86,25 +86,25 @@ class VerifyError(AutoLambdaError):
 class WebhookConfigInvalid(AutoLambdaError):
     """The operator's webhooks file cannot be used."""
 
-    code = "WebhookConfigInvalid"
+    code = Code.WebhookConfigInvalid
 
 
 class WebhookSecretMissing(AutoLambdaError):
     """A webhook's secret reference names nothing this process can read."""
 
-    code = "WebhookSecretMissing"
+    code = Code.WebhookSecretMissing
 
 
 class ResultUnreadable(AutoLambdaError):
     """A result object is there but is not an auto-lambda result."""
 
-    code = "ResultUnreadable"
+    code = Code.ResultUnreadable
 
 
 class EventsLogMissing(AutoLambdaError):
     """The log group the bus copies events to does not exist (no bus set up yet)."""
 
-    code = "EventsLogMissing"
+    code = Code.EventsLogMissing
 
 
 class TransientError(AutoLambdaError):

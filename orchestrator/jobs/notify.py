@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from orchestrator.codes import Code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError
 from orchestrator.feedback import schema
@@ -84,7 +85,7 @@ def _error(rec: JobRecord) -> JsonObject | None:
         return None
     text, hint = split_hint(cause)
     first = text.partition("\n")[0]
-    return {"code": str(code or "InternalError"), "message": cap(redact(first), MESSAGE_CHARS),
+    return {"code": str(code or Code.InternalError), "message": cap(redact(first), MESSAGE_CHARS),
             "hint": cap(redact(hint), MESSAGE_CHARS) if hint else None,
             "state": str(state) if state else None}
 
