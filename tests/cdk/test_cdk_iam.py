@@ -159,14 +159,15 @@ def test_each_team_uploads_only_under_its_own_prefix(synth: Synth) -> None:
         props = synth.resources[logical_id(synth, roles[team])]["Properties"]
         assert props["RoleName"] == f"{PREFIX}-upload-{team}"
         (statement,) = role_statements(synth, roles[team])
-        assert actions(statement) == ["s3:PutObject"]
+        assert sorted(actions(statement)) == ["s3:DeleteObject", "s3:PutObject"]
         assert text(statement["Resource"]).endswith(f'/{team}/*"]]}}')
     default = {s["Sid"]: s for s in role_statements(synth, roles["default"])}
     assert text(default["UploadAtTheRoot"]["Resource"]).endswith('/*.zip"]]}')
     assert default["NotIntoAnyFolder"]["Effect"] == "Deny"
     # The bucket itself keeps each team's prefix for that team's role alone.
     denies = {s["Sid"]: s for s in _bucket_policy(synth) if s["Effect"] == "Deny"
-              and "s3:PutObject" in as_list(s["Action"])}
+              and "s3:PutObject" in as_list(s["Action"])
+              and "s3:DeleteObject" in as_list(s["Action"])}
     for team, sid in (("payments", "OnlyTeamPaymentsWritesItsPrefix"),
                       ("search", "OnlyTeamSearchWritesItsPrefix")):
         statement = denies[sid]

@@ -15,6 +15,7 @@ from . import iam as roles
 from .checker import Checker
 from .config_params import configuration_values, publish_configuration
 from .image_builder import WorkerImagePipeline
+from .lifecycle import grant_lifecycle
 from .names import Names
 from .network import create_network
 from .params import Params
@@ -47,6 +48,7 @@ class AutoLambdaStack(Stack):
             self, names, self.buckets, self.queues, (self.table, self.history_table),
             self.function_role
         )
+        grant_lifecycle(self.worker_role, names)
         self.checker_role = roles.create_checker_role(
             self, names, self.queues, self.table,
             direct_control=params.scaling_control == "direct",
