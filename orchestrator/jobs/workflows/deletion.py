@@ -6,9 +6,10 @@ requested (Wait: the grace period, ``$.grace_seconds``, fixed when the job was m
 -> graced (check: the app was not uploaded again, the function is auto-lambda's)
 -> confirmed (remove the triggers) -> untriggered (remove the ``live`` alias)
 -> unaliased (delete the function) -> undeployed (delete its role, if auto-lambda's)
--> deleted. An upload found at ``graced`` ends the job in ``kept`` (succeeded, nothing
-removed; the check's TaskFailed event says what was found); a function auto-lambda does
-not own fails it (``NotOwned``). Every step is idempotent: a thing already gone is done.
+-> deleted. An upload found by the check, or by a later step before the function goes,
+ends the job in ``kept`` (succeeded; the TaskFailed event says what was found, and the
+new upload's own job deploys the app again); a function auto-lambda does not own fails
+it (``NotOwned``). Every step is idempotent: a thing already gone is done.
 
 Declares only; it must not run steps or touch AWS.
 """
@@ -34,6 +35,10 @@ _STEPS: tuple[tuple[str, str, str, int, str], ...] = (
      "Delete the function's own role, if auto-lambda made it."),
 )
 
+# The steps that look for an upload first: one found ends the job ``kept`` (before the
+# function goes; the role is the function's, removed only once the function is gone).
+_CHECKED = frozenset({"recheck", "untrigger", "unalias", "undeploy"})
+
 DELETION: Definition = Definition(
     start_at="requested",
     comment="auto-lambda: remove an app whose zip was deleted, after a grace period",
@@ -42,12 +47,12 @@ DELETION: Definition = Definition(
         WaitState("requested", next="graced", seconds_path=GRACE_PATH,
                   comment="The grace period (AUTO_LAMBDA_DELETE_GRACE)."),
         *(TaskState(name=state, resource=resource, next=nxt, retry=(TRANSIENT_RETRY,),
-                    catch=((Catcher((UPLOADED_AGAIN,), "kept"),) if state == "graced"
+                    catch=((Catcher((UPLOADED_AGAIN,), "kept"),) if resource in _CHECKED
                            else ()) + (CATCH_ALL,),
                     timeout_seconds=timeout, comment=comment)
           for state, resource, nxt, timeout, comment in _STEPS),
         SucceedState("deleted", comment="The triggers, alias, function and role are gone."),
-        SucceedState("kept", comment="The app was uploaded again: nothing was removed."),
+        SucceedState("kept", comment="The app was uploaded again: the deletion stopped."),
         FailState("failed", comment="Not auto-lambda's function, or retries exhausted."),
     ),
 )
