@@ -311,8 +311,8 @@ class JobRunner:
         except LeaseLost:
             return Outcome.LOST, rec
         if parked:
-            log.info("job %s: parked in %s until its retry (%.0f s)", job_id, ex.state,
-                     (ex.next_attempt_at or 0.0) - self.clock())
+            log.info("job %s: parked in %s for %.0f s", job_id, ex.state,
+                     (ex.wait_until or ex.next_attempt_at or 0.0) - self.clock())
             return Outcome.PARKED, rec
         return (Outcome.DONE if ex.is_terminal else Outcome.INTERRUPTED), rec
 
