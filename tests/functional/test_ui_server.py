@@ -205,3 +205,14 @@ def test_the_fleet_page_shows_the_checkers_metrics_and_the_dlq(console: Console)
     # The plan released the message again: it is still in the DLQ until the action runs.
     again = console.request("GET", "/dlq")
     assert '<tr data-kind="move-dlq">' in again.body
+
+
+def test_the_workflow_page_draws_each_workflow(console: Console) -> None:
+    for name, state in (("deployment", "verified"), ("deletion", "untriggered"),
+                        ("rollback", "rolled_back")):
+        reply = console.request("GET", f"/workflow?name={name}")
+        assert reply.status == 200 and f"Workflow: {name}" in reply.body
+        assert state in reply.body and "<svg" in reply.body
+    assert 'href="/workflow?name=deletion"' in console.request("GET", "/workflow").body
+    unknown = console.request("GET", "/workflow?name=teleport")
+    assert unknown.status == 404 and "UiNotFound" in unknown.body
