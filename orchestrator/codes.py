@@ -140,6 +140,16 @@ class Code(StrEnum):
     WebhookSecretMissing = "WebhookSecretMissing"
     ResultUnreadable = "ResultUnreadable"
     EventsLogMissing = "EventsLogMissing"
+    # ---- an app's life: deletion and rollback ----
+    NotOwned = "NotOwned"
+    AppUploadedAgain = "AppUploadedAgain"
+    RollbackRefused = "RollbackRefused"
+    RollbackTargetInvalid = "RollbackTargetInvalid"
+    FunctionNotFound = "FunctionNotFound"
+    NoRollbackTarget = "NoRollbackTarget"
+    VersionNotFound = "VersionNotFound"
+    VersionNotVerified = "VersionNotVerified"
+    UnknownWorkflow = "UnknownWorkflow"
     # ---- settings, commands and tools ----
     ConfigInvalid = "ConfigInvalid"
     DurationInvalid = "DurationInvalid"
@@ -281,6 +291,15 @@ MEANING: dict[Code, str] = {
     Code.WebhookSecretMissing: "a webhook's secret reference names nothing this process can read",
     Code.ResultUnreadable: "a result object is there but is not an auto-lambda result",
     Code.EventsLogMissing: "the log group events are copied to does not exist (no bus set up yet)",
+    Code.NotOwned: "the function (or role) is not auto-lambda's for that team",
+    Code.AppUploadedAgain: "the zip was uploaded again during the deletion's grace period (kept)",
+    Code.RollbackRefused: "a rollback cannot be made as asked",
+    Code.RollbackTargetInvalid: "a rollback target is not <team>/<app>",
+    Code.FunctionNotFound: "the app has no function to act on",
+    Code.NoRollbackTarget: "no earlier verified version to roll back to",
+    Code.VersionNotFound: "the version asked for is not published",
+    Code.VersionNotVerified: "the version never verified (use --force to roll back to it anyway)",
+    Code.UnknownWorkflow: "a job record names a workflow this release does not know",
     Code.ConfigInvalid: "an AUTO_LAMBDA_* setting or an option holds an unusable value",
     Code.DurationInvalid: "a duration is not like 90s, 15m, 6h",
     Code.ExtraMissing: "the command needs an extra this install does not have",

@@ -24,6 +24,9 @@ LIVE_ALIAS = "live"
 DEFAULT_LEASE_SECONDS = 10
 # Heartbeats (lease and message visibility) run this many times per lease length.
 HEARTBEATS_PER_LEASE = 4
+# A deleted app is removed after this long (AUTO_LAMBDA_DELETE_GRACE), at most 30 days.
+DEFAULT_DELETE_GRACE = 15 * 60.0
+MAX_DELETE_GRACE = 30 * 86400.0
 
 
 def env_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -60,6 +63,15 @@ def _outage_deadline(env: Mapping[str, str]) -> float:
     if seconds > 12 * 3600.0:
         raise ConfigError(f"AUTO_LAMBDA_OUTAGE_DEADLINE={raw!r} is over 12h",
                           hint="a job rides out an outage for at most 12h; then replay it")
+    return seconds
+
+
+def _delete_grace(env: Mapping[str, str]) -> float:
+    raw = (env.get("AUTO_LAMBDA_DELETE_GRACE") or "").strip()
+    seconds = parse_duration(raw) if raw else DEFAULT_DELETE_GRACE
+    if seconds > MAX_DELETE_GRACE:
+        raise ConfigError(f"AUTO_LAMBDA_DELETE_GRACE={raw!r} is over 30d",
+                          hint="use a duration such as 15m, 1h or 1d, or 0 to delete at once")
     return seconds
 
 
@@ -103,6 +115,10 @@ class Settings:
     # and the retry delay past which a job is parked instead of waited for in a slot.
     outage_deadline: float = 6 * 3600.0
     park_after: float = 5.0
+    # How long a deleted app's zip waits before its function is removed
+    # (AUTO_LAMBDA_DELETE_GRACE, a duration: 15m, 1h; 0 removes it at once); an upload
+    # of the same app meanwhile keeps it.
+    delete_grace: float = DEFAULT_DELETE_GRACE
     deployed_role_arn: str | None = None
     xray_daemon: str | None = None
     # Where the OpenTelemetry backend (AUTO_LAMBDA_TRACING=otel) sends spans over OTLP/HTTP:
@@ -237,6 +253,7 @@ class Settings:
             lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
             outage_deadline=_outage_deadline(env),
             park_after=parse_duration(env.get("AUTO_LAMBDA_PARK_AFTER") or 5.0),
+            delete_grace=_delete_grace(env),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             otel_endpoint=(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip() or None,

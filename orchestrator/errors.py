@@ -107,6 +107,28 @@ class EventsLogMissing(AutoLambdaError):
     code = Code.EventsLogMissing
 
 
+# ---- lifecycle: deletion and rollback (permanent) ----
+class NotOwned(AutoLambdaError):
+    """A deletion or rollback found a function auto-lambda did not make for the team."""
+
+    code = Code.NotOwned
+
+
+class AppUploadedAgain(AutoLambdaError):
+    """The deleted app was uploaded again during the grace period: it is kept (the
+    deletion workflow catches this into ``kept``)."""
+
+    code = Code.AppUploadedAgain
+
+
+class RollbackRefused(AutoLambdaError):
+    """A rollback target that is not a published, verified version of the function
+    (``code`` says which: VersionNotVerified, VersionNotFound, NoRollbackTarget,
+    FunctionNotFound)."""
+
+    code = Code.RollbackRefused
+
+
 class TransientError(AutoLambdaError):
     """A failure that may pass on its own: throttling, 5xx, network, conflicts."""
 

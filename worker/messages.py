@@ -77,9 +77,9 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
                  "acknowledged", message_id)
         return Handled(Ack.DELETE, (), "s3:TestEvent")
     if not parsed.refs:
-        log.info("message %s: no ObjectCreated records (%s); acknowledged", message_id,
-                 ", ".join(parsed.ignored) or "none")
-        return Handled(Ack.DELETE, (), "no ObjectCreated records")
+        log.info("message %s: no ObjectCreated or ObjectRemoved records (%s); "
+                 "acknowledged", message_id, ", ".join(parsed.ignored) or "none")
+        return Handled(Ack.DELETE, (), "no ObjectCreated or ObjectRemoved records")
     acks: list[Ack] = []
     jobs: list[str] = []
     delays: list[int] = []
@@ -108,7 +108,9 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
             continue
         ack = _ACK_FOR[outcome]
         if outcome is Outcome.PARKED:
-            due = float(rec.snapshot.get("next_attempt_at") or 0.0)
+            # a retry's backoff, or a declared Wait state (a deletion's grace period)
+            due = float(rec.snapshot.get("wait_until") or rec.snapshot.get("next_attempt_at")
+                        or 0.0)
             delays.append(max(1, min(math.ceil(due - runner.clock()), MAX_DELAY_SECONDS)))
         if outcome is Outcome.BUSY:
             ack, delay = busy_ack(rec, message_id, runner.clock())

@@ -22,6 +22,8 @@ from orchestrator.aws.errors import THROTTLE_CODES as THROTTLING
 from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
 from orchestrator.aws.events import Events
 from orchestrator.aws.functions import Functions
+from orchestrator.aws.httpapis import HttpApis
+from orchestrator.aws.identity import Identity
 from orchestrator.aws.jobs_table import JobsTable
 from orchestrator.aws.logs import Logs
 from orchestrator.aws.metrics import Metrics
@@ -30,6 +32,7 @@ from orchestrator.aws.objects import Objects
 from orchestrator.aws.parameters import Parameters
 from orchestrator.aws.roles import Roles
 from orchestrator.aws.scaling import Scaling
+from orchestrator.aws.scheduler import Schedules
 from orchestrator.aws.traces import Traces
 from orchestrator.aws.types import BotoClient
 from orchestrator.config import Settings
@@ -114,6 +117,18 @@ class Aws:
     @cached_property
     def roles(self) -> Roles:
         return Roles(self.client("iam"))
+
+    @cached_property
+    def schedules(self) -> Schedules:
+        return Schedules(self.client("scheduler"))
+
+    @cached_property
+    def http_apis(self) -> HttpApis:
+        return HttpApis(self.client("apigatewayv2"))
+
+    @cached_property
+    def identity(self) -> Identity:
+        return Identity(self.client("sts"))
 
     @cached_property
     def metrics(self) -> Metrics:

@@ -460,6 +460,67 @@ class Functions:
                           log_tail=_log_tail(response.get("LogResult")))
 
 
+    # ---- removal (a deleted app; each call is done when the thing is already gone) ----
+    def delete_alias(self, name: str, alias: str) -> bool:
+        """Delete ``alias``; False when it (or the function) was gone already."""
+        return self._delete(f"lambda.delete_alias({name}:{alias})",
+                            lambda: self._lambda.delete_alias(FunctionName=name, Name=alias))
+
+    def delete_function(self, name: str) -> bool:
+        """Delete the function with every version and alias; False when it was gone."""
+        return self._delete(f"lambda.delete_function({name})",
+                            lambda: self._lambda.delete_function(FunctionName=name))
+
+    def has_url(self, name: str, qualifier: str | None) -> bool:
+        """True when ``name`` (at ``qualifier``: None for the unqualified function) has a
+        function URL."""
+        kwargs = {"Qualifier": qualifier} if qualifier else {}
+        try:
+            with aws_call(f"lambda.get_function_url_config({name}:{qualifier})"):
+                self._lambda.get_function_url_config(FunctionName=name, **kwargs)
+        except AwsError as exc:
+            if exc.aws_code == _NOT_FOUND:
+                return False
+            raise
+        return True
+
+    def delete_url(self, name: str, qualifier: str | None) -> bool:
+        """Delete the function URL of ``name`` (at ``qualifier``); False when gone."""
+        kwargs = {"Qualifier": qualifier} if qualifier else {}
+        return self._delete(f"lambda.delete_function_url_config({name}:{qualifier})",
+                            lambda: self._lambda.delete_function_url_config(
+                                FunctionName=name, **kwargs))
+
+    def event_source_mappings(self, function_arn: str) -> list[str]:
+        """The UUIDs of the event source mappings that invoke ``function_arn`` (the
+        unqualified ARN) or any of its qualifiers (``live``, a version): every mapping is
+        listed and matched on its function, since Lambda's own filter matches one
+        qualifier only (and resolves an alias to its version when the mapping is made)."""
+        out: list[str] = []
+        with aws_call("lambda.list_event_source_mappings"):
+            pages = self._lambda.get_paginator("list_event_source_mappings").paginate()
+            for page in pages:
+                for mapping in page.get("EventSourceMappings", []):
+                    arn = str(mapping.get("FunctionArn") or "")
+                    if arn == function_arn or arn.startswith(function_arn + ":"):
+                        out.append(str(mapping["UUID"]))
+        return out
+
+    def delete_event_source_mapping(self, uuid: str) -> bool:
+        """Delete one event source mapping; False when it was gone already."""
+        return self._delete(f"lambda.delete_event_source_mapping({uuid})",
+                            lambda: self._lambda.delete_event_source_mapping(UUID=uuid))
+
+    def _delete(self, where: str, call: Callable[[], object]) -> bool:
+        try:
+            ride_conflicts(call, where, sleep=self.sleep, per_call=self._per_call)
+        except AwsError as exc:
+            if exc.aws_code == _NOT_FOUND:
+                return False
+            raise
+        return True
+
+
 @dataclass(frozen=True)
 class Invocation:
     """What an Invoke answered: the status, Lambda's FunctionError (None when the

@@ -96,6 +96,19 @@ class Objects:
             raise
         return _head(resp)
 
+    def version_exists(self, bucket: str, key: str, version_id: str) -> bool:
+        """True while that version of the object is kept (a bucket's lifecycle rule
+        expires old versions; a restart of their job has nothing to build then)."""
+        try:
+            with aws_call(f"s3.head_object({key}@{version_id})"):
+                self._s3.head_object(Bucket=bucket, Key=key, VersionId=version_id)
+        except AwsError as exc:
+            if exc.aws_code in MISSING_CODES | {"400", "InvalidArgument", "405",
+                                                "MethodNotAllowed"}:
+                return False  # gone, a delete marker, or an id S3 never issued
+            raise
+        return True
+
     def get(self, bucket: str, key: str, version_id: str | None = None) -> ObjectBody | None:
         """The object (that version, when given) to stream; None when it is gone."""
         kwargs = {"Bucket": bucket, "Key": key}

@@ -79,7 +79,8 @@ def ensure_resources(aws: Aws) -> StackInfo:
         NotificationConfiguration={"QueueConfigurations": [{
             "Id": "auto-lambda-zip-uploads",
             "QueueArn": queue_arn,
-            "Events": ["s3:ObjectCreated:*"],
+            # an upload deploys; a delete (or a delete marker) starts the app's deletion
+            "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
             "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".zip"}]}},
         }]},
     )

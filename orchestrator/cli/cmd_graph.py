@@ -1,5 +1,6 @@
-"""``auto-lambda graph``: print the deployment workflow as mermaid, ASL or DOT, and keep
-the diagram in the docs in step with the code (``--write-readme FILE...``).
+"""``auto-lambda graph``: print a workflow (deployment by default; ``--workflow deletion``
+or ``rollback``) as mermaid, ASL or DOT, and keep the deployment's diagram in the docs in
+step with the code (``--write-readme FILE...``).
 
 Only renders and rewrites the text between the state-machine markers; it must not touch
 anything else in those files.
@@ -15,19 +16,22 @@ import click
 START_MARKER = "<!-- state-machine:start -->"
 END_MARKER = "<!-- state-machine:end -->"
 FORMATS = ("mermaid", "asl", "dot")
+WORKFLOWS = ("deployment", "deletion", "rollback")  # orchestrator.jobs.workflows.WORKFLOWS
 
 
-def render(fmt: str) -> str:
+def render(fmt: str, workflow: str = "deployment") -> str:
     """The workflow in ``fmt`` (asl as pretty JSON), ending with a newline."""
     # imported on use, for start-up time: other commands (and --help) must not load it
-    from orchestrator.jobs import workflow
+    from orchestrator.jobs.workflows import definition_of
+    from states.export import to_asl, to_dot, to_mermaid
 
+    definition = definition_of(workflow)
     if fmt == "mermaid":
-        return workflow.mermaid()
+        return to_mermaid(definition)
     if fmt == "dot":
-        return workflow.dot()
+        return to_dot(definition)
     if fmt == "asl":
-        return json.dumps(workflow.asl(), indent=2) + "\n"
+        return json.dumps(to_asl(definition), indent=2) + "\n"
     raise click.BadParameter(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
@@ -56,6 +60,9 @@ def replace_block(text: str, where: str = "the file") -> str:
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="mermaid",
               show_default=True, help="Output format.")
+@click.option("--workflow", type=click.Choice(WORKFLOWS), default="deployment",
+              show_default=True, help="Which workflow: an upload's deployment, a deleted "
+              "zip's deletion, or a rollback.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE instead of standard output.")
 @click.option("--write-readme", is_flag=True,
@@ -64,17 +71,20 @@ def replace_block(text: str, where: str = "the file") -> str:
 @click.option("--check", is_flag=True,
               help="With --write-readme: change nothing, exit 1 if a file is out of date.")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-def graph(fmt: str, output: Path | None, write_readme: bool, check: bool,
+def graph(fmt: str, workflow: str, output: Path | None, write_readme: bool, check: bool,
           files: tuple[Path, ...]) -> None:
-    """Show the deployment state machine (mermaid, Amazon States Language or DOT).
+    """Show a workflow's state machine (mermaid, Amazon States Language or DOT).
 
     \b
     auto-lambda graph --format asl -o workflow.asl.json
+    auto-lambda graph --workflow deletion
     auto-lambda graph --write-readme README.md docs/state-machine.md
     """
     if files and not write_readme:
         raise click.UsageError("FILES are only used with --write-readme")
     if write_readme:
+        if workflow != "deployment":
+            raise click.UsageError("--write-readme writes the deployment's diagram")
         if fmt != "mermaid":
             raise click.UsageError("--write-readme writes the mermaid diagram; "
                                    "drop --format or use --format mermaid")
@@ -100,7 +110,7 @@ def graph(fmt: str, output: Path | None, write_readme: bool, check: bool,
         if check and stale:
             raise SystemExit(1)
         return
-    text = render(fmt)
+    text = render(fmt, workflow)
     if output is not None:
         output.write_text(text, encoding="utf-8")
     else:

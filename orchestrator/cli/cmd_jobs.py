@@ -127,6 +127,11 @@ def show(job: str, as_json: bool, last: int) -> None:
                   f"version={rec.published_version or '-'}  redrives={rec.redrive_count}")
     if rec.function_arn:
         console.print(f"function: {rec.function_arn}")
+    if rec.workflow != "deployment" or rec.restarted_from:
+        who = f"  by {escape(rec.actor)}" if rec.actor else ""
+        why = f"  reason: {escape(rec.reason)}" if rec.reason else ""
+        again = f"  restarts {rec.restarted_from}" if rec.restarted_from else ""
+        console.print(f"workflow: {rec.workflow}{who}{why}{again}", highlight=False)
     if rec.error:
         console.print(f"[red]error {escape(str(rec.error.get('code')))}[/red]: "
                       f"{escape(str(rec.error.get('message')))}")

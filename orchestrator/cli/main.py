@@ -28,6 +28,7 @@ LAZY = {
     "local": "cmd_local", "demo": "cmd_local", "replay": "cmd_replay", "trace": "cmd_trace",
     "ui": "cmd_ui", "worker": "cmd_worker", "config": "cmd_config",
     "wait": "cmd_wait", "events": "cmd_events", "webhooks": "cmd_events",
+    "rollback": "cmd_rollback",
 }
 
 

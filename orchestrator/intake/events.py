@@ -5,7 +5,11 @@ S3 sends when a notification is configured, and S3 events wrapped in an SNS enve
 Keys arrive URL-encoded with ``+`` for spaces (``quote_plus``) and are decoded here.
 A record may carry ``"autoLambda": {"jobId": ...}``: ``replay`` re-enqueues a job that
 way so the delivery reaches exactly that job whatever became of the object since.
-``s3_event_body`` writes such a message. Pure: no AWS calls. Anything else raises
+``s3_event_body`` writes such a message. ObjectRemoved records (a delete, or a delete
+marker in a versioned bucket) announce a deleted zip: their refs are ``removed`` and get
+job ids of their own (from the delete marker's or deleted version's id, else the
+event's sequencer), so a deletion never shares a job with the upload it removes.
+Pure: no AWS calls. Anything else raises
 :class:`BadEvent` with what was wrong.
 """
 
@@ -21,6 +25,8 @@ from orchestrator.errors import BadEvent
 from orchestrator.types import JsonObject
 
 MAX_BODY_PREVIEW = 200
+CREATED_PREFIX = "ObjectCreated"
+REMOVED_PREFIX = "ObjectRemoved"
 
 
 @dataclass(frozen=True)
@@ -34,11 +40,20 @@ class ObjectRef:
     size: int | None = None
     event_name: str = "ObjectCreated:Put"
     pinned_job_id: str | None = None  # set by replay: this delivery is for that job
+    sequencer: str | None = None      # S3's order of events on one key
+
+    @property
+    def removed(self) -> bool:
+        """True for a delete (or a delete marker): the app's zip is gone."""
+        return self.event_name.startswith(REMOVED_PREFIX)
 
     @property
     def job_id(self) -> str:
         if self.pinned_job_id:
             return self.pinned_job_id
+        if self.removed:
+            return job_id_for(self.bucket, self.key, "removed\0" + (
+                self.version_id or self.sequencer or self.etag or ""))
         return job_id_for(self.bucket, self.key, self.version_id or self.etag or "")
 
 
@@ -46,7 +61,8 @@ class ObjectRef:
 class ParsedMessage:
     refs: list[ObjectRef] = field(default_factory=list)
     test_event: bool = False
-    ignored: list[str] = field(default_factory=list)  # records that are not ObjectCreated
+    # records that are neither ObjectCreated nor ObjectRemoved
+    ignored: list[str] = field(default_factory=list)
 
 
 def job_id_for(bucket: str, key: str, version: str) -> str:
@@ -63,7 +79,7 @@ def _record_to_ref(record: object, index: int) -> ObjectRef | None:
     if not isinstance(record, dict):
         raise BadEvent(f"Records[{index}] is not an object")
     name = str(record.get("eventName", ""))
-    if not name.startswith("ObjectCreated"):
+    if not name.startswith((CREATED_PREFIX, REMOVED_PREFIX)):
         return None
     s3 = cast(JsonObject, record.get("s3"))  # a wrong shape fails the lookups below
     try:
@@ -77,6 +93,7 @@ def _record_to_ref(record: object, index: int) -> ObjectRef | None:
         raise BadEvent(f"Records[{index}] has an empty or non-string bucket or key")
     etag = obj.get("eTag") or obj.get("etag")
     size = obj.get("size")
+    sequencer = obj.get("sequencer")
     pinned = (record.get("autoLambda") or {}).get("jobId") if isinstance(
         record.get("autoLambda"), dict) else None
     return ObjectRef(
@@ -87,6 +104,7 @@ def _record_to_ref(record: object, index: int) -> ObjectRef | None:
         size=int(size) if isinstance(size, int | float) else None,
         event_name=name,
         pinned_job_id=str(pinned) if pinned else None,
+        sequencer=str(sequencer) if sequencer else None,
     )
 
 

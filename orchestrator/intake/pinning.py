@@ -18,8 +18,8 @@ def pin_version(aws: Aws, ref: ObjectRef) -> ObjectRef:
 
     A transient failure of the lookup raises (the message comes back later) rather than
     falling back to the etag: the same upload must always get the same job id."""
-    if ref.version_id or ref.pinned_job_id:
-        return ref
+    if ref.version_id or ref.pinned_job_id or ref.removed:
+        return ref  # a deletion is about the delete, not whatever the key holds now
     head = aws.objects.head(ref.bucket, ref.key, unreadable_is_missing=True)
     if head is None:
         return ref  # gone or unreadable: fetch will record why

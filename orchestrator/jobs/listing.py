@@ -34,7 +34,8 @@ from orchestrator.aws.tables import STATE_INDEX, WEEK_INDEX, WEEK_SECONDS, week_
 from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError, ManifestError
 from orchestrator.jobs.store import JobStore
-from orchestrator.jobs.workflow import TERMINAL_STATES
+from orchestrator.jobs.workflows import TERMINAL_STATES
+from orchestrator.jobs.workflows import all_states as _all_states
 from orchestrator.tenancy import DEFAULT_TEAM, team_of_key
 from orchestrator.types import JsonObject
 
@@ -44,10 +45,9 @@ MAX_WEEKS_PER_PAGE = 26
 
 
 def all_states() -> tuple[str, ...]:
-    """Every state a job can be in: the workflow's declared states and its waiting state."""
-    from orchestrator.jobs.workflow import DEPLOYMENT
-
-    return (*DEPLOYMENT.names, DEPLOYMENT.retrying_state)
+    """Every state a job can be in: every workflow's declared states and the waiting
+    state (``orchestrator.jobs.workflows``)."""
+    return _all_states()
 
 
 class ListQueryInvalid(AutoLambdaError):

@@ -97,6 +97,17 @@ class JobRecord:
     # {"run", "state", "error", "started_at", "finished_at", "redrive_count",
     #  "published_version", "history_from", "events"} (older records: "history" inline).
     previous_runs: list[JsonObject] = field(default_factory=list)
+    # The workflow the job runs (``orchestrator.jobs.workflows``): deployment (records of
+    # earlier releases name none), deletion or rollback.
+    workflow: str = "deployment"
+    # The workflow's input besides the object (a deletion's grace period, a rollback's
+    # target and flags): fixed when the job is made, given to every run of it.
+    params: JsonObject | None = None
+    # Who asked for the job and why (a rollback's caller and --reason), when a person did.
+    actor: str | None = None
+    reason: str | None = None
+    # The job this one restarts (``replay --restart`` makes a new job; the old stays).
+    restarted_from: str | None = None
     # Which save wrote this item (a fresh id per write): how a write whose answer was
     # lost is recognised as ours when the item is read back.
     write_id: str | None = None
@@ -211,7 +222,7 @@ class JobRecord:
                          if self.tail and not inline else None)
         if plain["tail"] is None:
             plain.pop("tail_seq")
-        for key in ("error", "artifact"):
+        for key in ("error", "artifact", "params"):
             plain[key] = json.dumps(plain[key]) if plain[key] is not None else None
         if not plain["history_offset"]:
             plain.pop("history_offset")
@@ -230,7 +241,7 @@ class JobRecord:
         raw["snapshot"] = json.loads(raw.get("snapshot") or "{}")
         raw["previous_runs"] = json.loads(raw.get("previous_runs") or "[]")
         raw["tail"] = json.loads(raw.get("tail") or "[]")
-        for key in ("error", "artifact"):
+        for key in ("error", "artifact", "params"):
             if isinstance(raw.get(key), str):
                 raw[key] = json.loads(raw[key])
         raw.setdefault("bucket", "")

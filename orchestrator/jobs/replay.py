@@ -13,20 +13,26 @@ Stages, each with its rule:
      event with the redrive count; steps that succeeded are not rerun); then the job is
      re-enqueued as an S3-event message naming the job, so any worker picks it up, or
      driven in this process (``here``).
-   - restart: a new execution from the start under the same job id; the old run is
-     kept in the record's ``previous_runs``.
+   - restart: a new job (a fresh id, ``restarted_from`` naming the old one) that runs
+     the old job's workflow from the start with the old job's input; the old job's
+     record and history stay exactly as they were. Enqueued like a redrive, or driven
+     here.
    - move-dlq: send the body to the jobs queue, then delete it from the DLQ (only after
      the send succeeded).
 
 A job whose app object changed since it ran needs ``--restart`` (a redrive would mix an
 old build with a new upload); a job that failed fetching an object that no longer
-exists has nothing to replay, and the plan says so.
+exists has nothing to replay, and the plan says so. A restart needs the upload's own
+version: when the bucket no longer keeps it (its lifecycle expires old versions), the
+plan says so and offers ``auto-lambda rollback``, which needs no upload. Deletion and
+rollback jobs read no upload: they are replayed whatever became of the object.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -34,11 +40,13 @@ from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Queue
 from orchestrator.codes import Code
 from orchestrator.errors import BadEvent
-from orchestrator.intake.events import parse_message, s3_event_body
+from orchestrator.intake.events import job_id_for, parse_message, s3_event_body
+from orchestrator.jobs.listing import team_of
 from orchestrator.jobs.record import JobRecord
-from orchestrator.jobs.runner import JobRunner, start_execution
+from orchestrator.jobs.runner import JobRunner, copy_execution, start_execution
 from orchestrator.jobs.store import JobNotFound, JobStore
-from orchestrator.jobs.workflow import DEPLOYMENT, STATES_WITHOUT_SOURCE
+from orchestrator.jobs.workflow import STATES_WITHOUT_SOURCE
+from orchestrator.jobs.workflows import DEFAULT_WORKFLOW, definition_of
 from orchestrator.types import JsonObject
 from states import Execution
 
@@ -81,6 +89,8 @@ class Facts:
     jobs: list[JobRecord] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
     objects: dict[str, ObjectNow] = field(default_factory=dict)
+    # Jobs whose own upload version the bucket no longer keeps (looked up for restarts).
+    versions_gone: set[str] = field(default_factory=set)
     dlq: list[DlqMessage] = field(default_factory=list)
 
 
@@ -130,11 +140,21 @@ def gather(request: Request, store: JobStore, aws: Aws, now: float,
             seen.add(rec.job_id)
             facts.jobs.append(rec)
     for rec in facts.jobs:
+        if not reads_upload(rec):
+            continue
         if rec.bucket and rec.key and not rec.job_id.startswith("rejected-"):
-            facts.objects[rec.job_id] = head_now(aws, rec.bucket, rec.key)
+            obj = facts.objects[rec.job_id] = head_now(aws, rec.bucket, rec.key)
+            if (request.restart and rec.version_id and obj.version_id != rec.version_id
+                    and not aws.objects.version_exists(rec.bucket, rec.key, rec.version_id)):
+                facts.versions_gone.add(rec.job_id)
     if request.dlq and dlq_url:
         facts.dlq = receive_dlq(aws, dlq_url, request.limit, dlq_visibility)
     return facts
+
+
+def reads_upload(rec: JobRecord) -> bool:
+    """True for a deployment: the only workflow that reads the uploaded object."""
+    return (rec.workflow or DEFAULT_WORKFLOW) == DEFAULT_WORKFLOW
 
 
 def _selected(rec: JobRecord, request: Request, now: float) -> bool:
@@ -195,7 +215,8 @@ def plan(request: Request, facts: Facts) -> list[Action]:
         Action("skip", f"no job {ident!r} (`auto-lambda jobs` lists job ids)", job_id=ident)
         for ident in facts.not_found]
     for rec in facts.jobs:
-        actions.append(plan_job(rec, facts.objects.get(rec.job_id), restart=request.restart))
+        actions.append(plan_job(rec, facts.objects.get(rec.job_id), restart=request.restart,
+                                version_gone=rec.job_id in facts.versions_gone))
     for msg in facts.dlq:
         actions.append(Action("move-dlq", f"back to the jobs queue: {msg.summary} "
                                           f"(received {msg.receive_count} times)",
@@ -203,7 +224,14 @@ def plan(request: Request, facts: Facts) -> list[Action]:
     return actions
 
 
-def plan_job(rec: JobRecord, obj: ObjectNow | None, *, restart: bool) -> Action:
+def rollback_command(rec: JobRecord) -> str:
+    """The ``auto-lambda rollback`` line that puts ``live`` back without this upload."""
+    app = rec.app_name or "<app>"
+    return f"auto-lambda rollback {team_of(rec.key)}/{app} --reason '...'"
+
+
+def plan_job(rec: JobRecord, obj: ObjectNow | None, *, restart: bool,
+             version_gone: bool = False) -> Action:
     """What to do with one job. Pure."""
     jid, key = rec.job_id, rec.key
     code = (rec.error or {}).get("code")
@@ -215,7 +243,16 @@ def plan_job(rec: JobRecord, obj: ObjectNow | None, *, restart: bool) -> Action:
     if not rec.is_terminal:
         return Action("skip", f"still running (state {rec.state}); nothing to replay",
                       job_id=jid, key=key)
+    start = definition_of(rec.workflow).start_at
+    if not reads_upload(rec):
+        obj = None  # a deletion or rollback: nothing of the upload is read again
     source = f"s3://{rec.bucket}/{key}"
+    if restart and version_gone:
+        return Action("skip", f"{source} no longer keeps version {rec.version_id}, the "
+                              "upload this job built (the bucket's lifecycle expires old "
+                              "versions): a restart has nothing to build; to put live back "
+                              f"on an earlier version without it: {rollback_command(rec)}",
+                      job_id=jid, key=key)
     if obj is not None and not obj.exists and (restart or failed_at not in STATES_WITHOUT_SOURCE):
         if rec.state != "failed":
             how = f"the job ended {rec.state}"
@@ -224,7 +261,8 @@ def plan_job(rec: JobRecord, obj: ObjectNow | None, *, restart: bool) -> Action:
         else:
             how = f"the job failed at {failed_at}, {code}"
         return Action("skip", f"{source} no longer exists ({how}): nothing to replay; "
-                              "upload the app again and the upload starts its own job",
+                              "upload the app again and the upload starts its own job, or "
+                              f"put live back on an earlier version: {rollback_command(rec)}",
                       job_id=jid, key=key)
     changed = obj is not None and obj.exists and _changed(rec, obj)
     if restart:
@@ -234,8 +272,8 @@ def plan_job(rec: JobRecord, obj: ObjectNow | None, *, restart: bool) -> Action:
                                   "has its own job", job_id=jid, key=key)
         note = (f"; {source} changed since, this job rebuilds its own upload "
                 f"(version {rec.version_id})" if changed else "")
-        return Action("restart", f"a new execution from the start (was {rec.state})" + note,
-                      job_id=jid, key=key, from_state=DEPLOYMENT.start_at)
+        return Action("restart", f"a new job from the start (this one, {rec.state}, stays "
+                                 "as it is)" + note, job_id=jid, key=key, from_state=start)
     if rec.state != "failed":
         return Action("skip", f"already {rec.state}; use --restart to run it again from "
                               "the start", job_id=jid, key=key)
@@ -296,11 +334,17 @@ class Executor:
     def _replay(self, action: Action) -> Result:
         job_id = str(action.job_id)
         now = self.clock()
-        change = _restart_change(now) if action.kind == "restart" else _redrive_change(now)
-        rec = self.runner.rewrite(job_id, change)
-        if rec is None:
-            return Result(action, False, "another worker holds the job's lease; try later",
-                          job_id)
+        if action.kind == "restart":
+            old = self.runner.store.find(job_id)
+            rec = restart_as_new_job(self.runner.store, old, now)
+            job_id = rec.job_id
+            action_done = f"restarted as new job {job_id}"
+        else:
+            found = self.runner.rewrite(job_id, _redrive_change(now))
+            if found is None:
+                return Result(action, False, "another worker holds the job's lease; try "
+                                             "later", job_id)
+            rec, action_done = found, "redrive recorded"
         if self.here:
             outcome, rec = self.runner.resume(job_id)
             return Result(action, True, f"driven here: {outcome.value}, now {rec.state}",
@@ -308,8 +352,7 @@ class Executor:
         body = s3_event_body(rec.bucket, rec.key, version_id=rec.version_id, etag=rec.etag,
                              job_id=job_id)
         self.queue.send(body)
-        return Result(action, True, f"{action.kind} recorded; re-enqueued for any worker",
-                      job_id)
+        return Result(action, True, f"{action_done}; enqueued for any worker", job_id)
 
     def _move(self, action: Action, msg: DlqMessage) -> Result:
         assert self.dlq_url is not None
@@ -330,11 +373,19 @@ def _redrive_change(now: float) -> Callable[[JobRecord, Execution | None], Execu
     return change
 
 
-def _restart_change(now: float) -> Callable[[JobRecord, Execution | None], Execution]:
-    def change(rec: JobRecord, ex: Execution | None) -> Execution:
-        rec.archive_run()
-        return start_execution(rec, now)
-    return change
+def restart_as_new_job(store: JobStore, old: JobRecord, now: float) -> JobRecord:
+    """A new job that runs ``old``'s workflow from the start with ``old``'s input (its
+    upload's version, its parameters, who asked and why), linked by ``restarted_from``;
+    written, not yet driven. ``old`` is not written."""
+    rec = JobRecord(job_id=job_id_for(old.bucket, old.key,
+                                      f"restart\0{old.job_id}\0{uuid.uuid4().hex}"),
+                    bucket=old.bucket, key=old.key, version_id=old.version_id, etag=old.etag,
+                    app_name=old.app_name, created_at=now, updated_at=now,
+                    workflow=old.workflow or DEFAULT_WORKFLOW, params=old.params,
+                    actor=old.actor, reason=old.reason, restarted_from=old.job_id)
+    copy_execution(rec, start_execution(rec, now))
+    store.create(rec)
+    return rec
 
 
 def wait_terminal(store: JobStore, job_ids: Sequence[str], timeout: float,

@@ -39,14 +39,15 @@ from dataclasses import dataclass, field
 
 from orchestrator.codes import Code
 from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
-from orchestrator.errors import AutoLambdaError
+from orchestrator.errors import AutoLambdaError, ManifestError
 from orchestrator.intake.events import ObjectRef
 from orchestrator.intake.pinning import pin_version
 from orchestrator.jobs.heartbeat import Heartbeat
+from orchestrator.jobs.lifecycle import function_for_key
 from orchestrator.jobs.notify import pending
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobNotFound, JobRecordTooLarge, JobStore, LeaseLost
-from orchestrator.jobs.workflow import DEPLOYMENT
+from orchestrator.jobs.workflows import definition_of
 from orchestrator.retries import OUTAGE_DEADLINE
 from orchestrator.steps.data import Artifact, read_optional
 from orchestrator.steps.deploy.step import DeployResult
@@ -142,9 +143,20 @@ class JobRunner:
 
     # ---- records ----
     def new_record(self, ref: ObjectRef, now: float, trace_id: str | None) -> JobRecord:
+        """The record of a new job for ``ref``: a deployment of an upload, or the
+        deletion of the app whose zip was removed (with the grace period as configured
+        now, and the function its upload became)."""
         rec = JobRecord(job_id=ref.job_id, bucket=ref.bucket, key=ref.key,
                         version_id=ref.version_id, etag=ref.etag, created_at=now,
                         updated_at=now, trace_id=trace_id)
+        if ref.removed:
+            settings = self.steps.env.aws.settings
+            rec.workflow = "deletion"
+            rec.params = {"grace_seconds": settings.delete_grace, "event": ref.event_name}
+            # no function for such a key: the deletion's check records why
+            with contextlib.suppress(ManifestError):
+                rec.params["function_name"] = function_for_key(
+                    self.store, settings.prefix, ref.bucket, ref.key)
         copy_execution(rec, start_execution(rec, now))
         return rec
 
@@ -309,8 +321,8 @@ class JobRunner:
         except LeaseLost:
             return Outcome.LOST, rec
         if parked:
-            log.info("job %s: parked in %s until its retry (%.0f s)", job_id, ex.state,
-                     (ex.next_attempt_at or 0.0) - self.clock())
+            log.info("job %s: parked in %s for %.0f s", job_id, ex.state,
+                     (ex.wait_until or ex.next_attempt_at or 0.0) - self.clock())
             return Outcome.PARKED, rec
         return (Outcome.DONE if ex.is_terminal else Outcome.INTERRUPTED), rec
 
@@ -455,15 +467,15 @@ def restore_execution(store: JobStore, rec: JobRecord) -> Execution:
             for page in store.history_pages(rec, first=rec.history_offset + delivered,
                                             count=rec.events_written - delivered):
                 tail.extend(page)
-    return Execution.restore(DEPLOYMENT, rec.snapshot, history_tail=tail)
+    return Execution.restore(definition_of(rec.workflow), rec.snapshot, history_tail=tail)
 
 
 def start_execution(rec: JobRecord, now: float) -> Execution:
-    """A new run of the deployment workflow for the record's upload (its input is the
-    object's bucket, key, version id and etag)."""
-    return Execution.start(DEPLOYMENT, rec.job_id, {
+    """A new run of the record's workflow (its input is the object's bucket, key,
+    version id and etag, and the workflow's parameters the record keeps)."""
+    return Execution.start(definition_of(rec.workflow), rec.job_id, {
         "bucket": rec.bucket, "key": rec.key, "version_id": rec.version_id,
-        "etag": rec.etag}, now, trace_id=rec.trace_id)
+        "etag": rec.etag, **(rec.params or {})}, now, trace_id=rec.trace_id)
 
 
 def abandon_started_task(ex: Execution, now: float, cause: str | None = None) -> bool:

@@ -1,8 +1,9 @@
-"""The task table the workflow's runner drives: one entry per ``resource`` named in
-``orchestrator.jobs.workflow``, each calling the step module of that name with a typed
-``StepContext`` and turning its dataclass result into the data the states library
-merges into the execution. Every task is guarded (``orchestrator.steps.guard``): what
-escapes a step leaves it with a stable code, AWS failures included.
+"""The task table the workflows' runner drives: one entry per ``resource`` named in
+``orchestrator.jobs.workflow`` and ``orchestrator.jobs.workflows`` (deletion, rollback),
+each calling the step module of that name with a typed ``StepContext`` and turning its
+dataclass result into the data the states library merges into the execution. Every
+task is guarded (``orchestrator.steps.guard``): what escapes a step leaves it with a
+stable code, AWS failures included.
 
 ``Steps`` binds the steps to one ``StepEnv``. Its methods are the seams a test (or an
 embedding) overrides; the dynamic check of a version is one of them
@@ -21,11 +22,13 @@ from typing import TYPE_CHECKING
 from orchestrator.steps.build import step as build_step
 from orchestrator.steps.context import StepContext, StepEnv
 from orchestrator.steps.data import output_data
+from orchestrator.steps.delete import step as delete_step
 from orchestrator.steps.deploy import step as deploy_step
 from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.fetch import step as fetch_step
 from orchestrator.steps.guard import guard_tasks
 from orchestrator.steps.promote import step as promote_step
+from orchestrator.steps.rollback import step as rollback_step
 from orchestrator.steps.unpack import step as unpack_step
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.verify import step as verify_step
@@ -50,7 +53,13 @@ class Steps:
         """Resource name -> what ``states.drive`` calls."""
         steps: dict[str, Callable[[StepContext], DataclassInstance]] = {
             "fetch": self.fetch, "unpack": self.unpack, "build": self.build,
-            "deploy": self.deploy, "verify": self.verify, "promote": self.promote}
+            "deploy": self.deploy, "verify": self.verify, "promote": self.promote,
+            # the deletion workflow's
+            "recheck": delete_step.recheck, "untrigger": delete_step.untrigger,
+            "unalias": delete_step.unalias, "undeploy": delete_step.undeploy,
+            "unrole": delete_step.unrole,
+            # the rollback workflow's
+            "choose": rollback_step.choose, "repoint": rollback_step.repoint}
         return guard_tasks({name: self._task(step) for name, step in steps.items()})
 
     def finished(self, job_id: str, *, failed: bool) -> None:

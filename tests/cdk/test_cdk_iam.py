@@ -14,11 +14,23 @@ pytestmark = pytest.mark.cdk
 PREFIX = "auto-lambda"
 FUNCTIONS = f"arn:aws:lambda:*:*:function:{PREFIX}-*"
 QUALIFIED = f"arn:aws:lambda:*:*:function:{PREFIX}-*:*"
+# What a deleted app's removal needs (infra/cdk/auto_lambda_infra/lifecycle.py), checked
+# on its own below; the other tests look at what deploying needs.
+LIFECYCLE_SIDS = frozenset({
+    "RemoveOnlyTaggedFunctions", "ListTriggersOnNoResource", "RemoveEventSourceMappings",
+    "ReadSchedules", "RemoveOwnSchedules", "ReadHttpApis", "RemoveOnlyTaggedHttpApis",
+    "ReadAppRoles", "RemoveOnlyTaggedAppRoles"})
+
+
+def deploying(synth: Synth) -> list[dict[str, Any]]:
+    """The worker's statements but the lifecycle's."""
+    return [s for s in role_statements(synth, synth.stack.worker_role)
+            if s.get("Sid") not in LIFECYCLE_SIDS]
 
 
 def test_worker_manages_only_prefixed_functions(synth: Synth) -> None:
     lambda_statements = [
-        s for s in role_statements(synth, synth.stack.worker_role)
+        s for s in deploying(synth)
         if any(a.startswith("lambda:") for a in actions(s))
     ]
     assert lambda_statements
@@ -32,7 +44,7 @@ def test_worker_manages_only_prefixed_functions(synth: Synth) -> None:
 
 def test_worker_passes_only_the_function_role_and_only_to_lambda(synth: Synth) -> None:
     role_arn = {"Fn::GetAtt": [logical_id(synth, synth.stack.function_role), "Arn"]}
-    statements = role_statements(synth, synth.stack.worker_role)
+    statements = deploying(synth)
     passing = [s for s in statements if any(a.startswith("iam:") for a in actions(s))]
     assert len(passing) == 1
     (statement,) = passing
@@ -58,7 +70,7 @@ def test_worker_touches_only_this_stacks_data(synth: Synth) -> None:
         "logs": {logical_id(synth, stack.feedback.log_group)},
         "dynamodb": {logical_id(synth, stack.table), logical_id(synth, stack.history_table)},
     }
-    for statement in role_statements(synth, stack.worker_role):
+    for statement in deploying(synth):
         services = {a.split(":")[0] for a in actions(statement)}
         for service in services & set(allowed):
             assert len(services) == 1, statement
@@ -133,7 +145,7 @@ def test_instances_get_session_manager_not_ssh(synth: Synth) -> None:
 
 
 def test_worker_touches_only_functions_tagged_as_managed(synth: Synth) -> None:
-    statements = {s.get("Sid"): s for s in role_statements(synth, synth.stack.worker_role)}
+    statements = {s.get("Sid"): s for s in deploying(synth)}
     create = statements["CreateOnlyTaggedFunctions"]
     assert sorted(actions(create)) == ["lambda:CreateFunction", "lambda:TagResource"]
     assert create["Condition"] == {
@@ -148,6 +160,30 @@ def test_worker_touches_only_functions_tagged_as_managed(synth: Synth) -> None:
                                                      "ManageOnlyTaggedFunctions"}
     granted = {a for s in lambda_statements for a in actions(s)}
     assert "lambda:UntagResource" not in granted
+
+
+def test_a_deleted_apps_removal_touches_only_what_auto_lambda_made(synth: Synth) -> None:
+    statements = {s.get("Sid"): s for s in role_statements(synth, synth.stack.worker_role)}
+    assert set(statements) >= LIFECYCLE_SIDS
+    managed = {"StringEquals": {"aws:ResourceTag/auto-lambda:managed": "true"}}
+    for sid in ("RemoveOnlyTaggedFunctions", "RemoveOnlyTaggedHttpApis",
+                "RemoveOnlyTaggedAppRoles"):
+        assert statements[sid]["Condition"] == managed, sid
+    functions = statements["RemoveOnlyTaggedFunctions"]
+    assert sorted(as_list(functions["Resource"])) == sorted([FUNCTIONS, QUALIFIED])
+    assert "lambda:DeleteFunction" in actions(functions)
+    roles = statements["RemoveOnlyTaggedAppRoles"]
+    assert f":role/{PREFIX}-*" in text(roles["Resource"])
+    assert "iam:PassRole" not in actions(roles) and "iam:DeleteRole" in actions(roles)
+    assert f"/{PREFIX}-*" in text(statements["RemoveOwnSchedules"]["Resource"])
+    # the only '*' resources of the removal: two lists no service scopes to a resource
+    wildcard = [s for s in statements.values() if s.get("Sid") in LIFECYCLE_SIDS
+                and "*" in as_list(s["Resource"])]
+    assert [sorted(actions(s)) for s in wildcard] == [
+        ["lambda:ListEventSourceMappings", "scheduler:ListSchedules"]]
+    every = {a for sid in LIFECYCLE_SIDS for a in actions(statements[sid])}
+    assert not any(a.endswith("*") for a in every)
+    assert not {"lambda:UpdateFunctionCode", "iam:CreateRole", "s3:DeleteObject"} & every
 
 
 def _bucket_policy(synth: Synth) -> list[dict[str, Any]]:
@@ -166,14 +202,15 @@ def test_each_team_uploads_only_under_its_own_prefix(synth: Synth) -> None:
         # (and GetObject on its own results: tests/cdk/test_cdk_feedback.py)
         (statement,) = [s for s in role_statements(synth, roles[team])
                         if "s3:PutObject" in actions(s)]
-        assert actions(statement) == ["s3:PutObject"]
+        assert sorted(actions(statement)) == ["s3:DeleteObject", "s3:PutObject"]
         assert text(statement["Resource"]).endswith(f'/{team}/*"]]}}')
     default = {s["Sid"]: s for s in role_statements(synth, roles["default"])}
     assert text(default["UploadAtTheRoot"]["Resource"]).endswith('/*.zip"]]}')
     assert default["NotIntoAnyFolder"]["Effect"] == "Deny"
     # The bucket itself keeps each team's prefix for that team's role alone.
     denies = {s["Sid"]: s for s in _bucket_policy(synth) if s["Effect"] == "Deny"
-              and "s3:PutObject" in as_list(s["Action"])}
+              and "s3:PutObject" in as_list(s["Action"])
+              and "s3:DeleteObject" in as_list(s["Action"])}
     for team, sid in (("payments", "OnlyTeamPaymentsWritesItsPrefix"),
                       ("search", "OnlyTeamSearchWritesItsPrefix")):
         statement = denies[sid]

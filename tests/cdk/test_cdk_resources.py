@@ -65,10 +65,13 @@ def test_zip_uploads_notify_the_jobs_queue(synth: Synth) -> None:
     (notification,) = synth.of_type("Custom::S3BucketNotifications").values()
     props = notification["Properties"]
     assert props["BucketName"] == {"Ref": logical_id(synth, synth.stack.buckets.incoming)}
-    (config,) = props["NotificationConfiguration"]["QueueConfigurations"]
-    assert config["Events"] == ["s3:ObjectCreated:*"]
-    assert config["QueueArn"] == {"Fn::GetAtt": [queue, "Arn"]}
-    assert config["Filter"]["Key"]["FilterRules"] == [{"Name": "suffix", "Value": ".zip"}]
+    configs = props["NotificationConfiguration"]["QueueConfigurations"]
+    # an upload deploys; a delete (or a delete marker) starts the app's deletion
+    assert sorted(e for c in configs for e in c["Events"]) == [
+        "s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    for config in configs:
+        assert config["QueueArn"] == {"Fn::GetAtt": [queue, "Arn"]}
+        assert config["Filter"]["Key"]["FilterRules"] == [{"Name": "suffix", "Value": ".zip"}]
     # Real S3 (unlike the emulator) needs the queue's permission to send.
     s3_may_send = [
         statement

@@ -1,6 +1,6 @@
 """Replay against in-process moto: redrive at the failed step (here or through the
-queue), restart keeping the old run, refusals that explain themselves, the DLQ moved
-back only after each send succeeded, and the CLI's dry run."""
+queue), restart as a new job leaving the old one as it was, refusals that explain
+themselves, the DLQ moved back only after each send succeeded, and the CLI's dry run."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_failed_filters_by_error_code_and_age(pipeline: Pipeline,
                       now + 3600).jobs
 
 
-def test_a_changed_object_needs_restart_which_keeps_the_old_run(
+def test_a_changed_object_needs_restart_which_leaves_the_old_job_unchanged(
         pipeline: Pipeline, failed_at_deploy: JobRecord) -> None:
     pipeline.aws.s3.put_object(Bucket=pipeline.aws.settings.incoming_bucket,
                                Key="hello.zip", Body=b"something else")  # a new version
@@ -98,17 +98,27 @@ def test_a_changed_object_needs_restart_which_keeps_the_old_run(
     facts = gather(request, pipeline.runtime.store, pipeline.aws, time.time())
     [action] = plan(request, facts)
     assert action.kind == "skip" and "changed" in action.reason and "--restart" in action.reason
+    store = pipeline.runtime.store
+    before = store.get(failed_at_deploy.job_id)
+    assert before is not None
 
     _, results = _replay(pipeline, Request(job_ids=(failed_at_deploy.job_id,), restart=True,
                                            here=True))
     assert [(r.action.kind, r.ok) for r in results] == [("restart", True)]
-    job = pipeline.runtime.store.get(failed_at_deploy.job_id)
-    assert job is not None and job.state == "verified", job and job.error
-    assert len(job.previous_runs) == 1
-    old = job.previous_runs[0]
-    assert old["state"] == "failed" and old["error"]["code"] == "DeployFailed"
-    assert [e["type"] for e in job.history].count("ExecutionStarted") == 1
-    assert job.redrive_count == 0
+    [result] = results
+    assert result.job_id and result.job_id != failed_at_deploy.job_id
+    new = store.get(result.job_id)
+    assert new is not None and new.state == "verified", new and new.error
+    assert new.restarted_from == failed_at_deploy.job_id
+    assert (new.bucket, new.key, new.version_id) == (before.bucket, before.key,
+                                                     before.version_id)
+    assert [e["type"] for e in new.history].count("ExecutionStarted") == 1
+    # the old job's record and history are exactly as they were
+    after = store.get(failed_at_deploy.job_id)
+    assert after is not None
+    assert after.to_json() == before.to_json()
+    assert after.version == before.version and after.state == "failed"
+    assert after.previous_runs == []
 
 
 def test_a_job_whose_object_was_deleted_before_fetch_is_explained(pipeline: Pipeline) -> None:

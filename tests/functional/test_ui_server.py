@@ -219,3 +219,12 @@ def test_the_events_page_shows_what_each_team_was_told(console: Console) -> None
     assert f'href="/jobs/{console.failed}"' in failed
     fragment = console.request("GET", "/events?fragment=live")
     assert fragment.status == 200 and "<html" not in fragment.body
+def test_the_workflow_page_draws_each_workflow(console: Console) -> None:
+    for name, state in (("deployment", "verified"), ("deletion", "untriggered"),
+                        ("rollback", "rolled_back")):
+        reply = console.request("GET", f"/workflow?name={name}")
+        assert reply.status == 200 and f"Workflow: {name}" in reply.body
+        assert state in reply.body and "<svg" in reply.body
+    assert 'href="/workflow?name=deletion"' in console.request("GET", "/workflow").body
+    unknown = console.request("GET", "/workflow?name=teleport")
+    assert unknown.status == 404 and "UiNotFound" in unknown.body

@@ -1,6 +1,6 @@
-"""The deployment workflow, and a workflow with each kind of Wait state, exported as ASL
-pass statelint (exit 0, no problems printed); a broken document is reported, so the check
-can fail."""
+"""Every workflow (deployment, deletion, rollback), and a workflow with each kind of
+Wait state, exported as ASL pass statelint (exit 0, no problems printed); a broken
+document is reported, so the check can fail."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from orchestrator.jobs.workflow import DEPLOYMENT
+from orchestrator.jobs.workflows import WORKFLOWS
 from states import Catcher, Definition, FailState, SucceedState, TaskState, WaitState
 from states.export import to_asl
 
@@ -44,6 +45,14 @@ def _needs_statelint() -> None:
 
 def test_deployment_asl_passes_statelint(tmp_path: Path) -> None:
     result = _lint(to_asl(DEPLOYMENT), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "error" not in result.stdout.lower()
+
+
+@pytest.mark.parametrize("name", sorted(set(WORKFLOWS) - {"deployment"}))
+def test_the_lifecycle_workflows_pass_statelint(name: str, tmp_path: Path) -> None:
+    doc = to_asl(WORKFLOWS[name])
+    result = _lint(doc, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "error" not in result.stdout.lower()
 

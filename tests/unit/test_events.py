@@ -36,9 +36,23 @@ def test_s3_test_event_is_recognised() -> None:
     assert parsed.test_event and parsed.refs == []
 
 
-def test_non_created_records_are_ignored_not_failed() -> None:
-    parsed = parse_message(_event("a.zip", name="ObjectRemoved:Delete"))
-    assert parsed.refs == [] and parsed.ignored == ["ObjectRemoved:Delete"]
+def test_other_records_are_ignored_not_failed() -> None:
+    parsed = parse_message(_event("a.zip", name="ObjectRestore:Completed"))
+    assert parsed.refs == [] and parsed.ignored == ["ObjectRestore:Completed"]
+
+
+def test_removed_records_are_deletions_with_job_ids_of_their_own() -> None:
+    created = parse_message(_event("t/a.zip", name="ObjectCreated:Put")).refs[0]
+    deleted = parse_message(_event("t/a.zip", name="ObjectRemoved:Delete")).refs[0]
+    marker = json.loads(_event("t/a.zip", name="ObjectRemoved:DeleteMarkerCreated"))
+    marker["Records"][0]["s3"]["object"].update(versionId="m1", sequencer="0A1")
+    [marked] = parse_message(json.dumps(marker)).refs
+    assert not created.removed and deleted.removed and marked.removed
+    assert marked.version_id == "m1" and marked.sequencer == "0A1"
+    # same etag, but a delete is never the upload's job, and each delete is its own
+    assert len({created.job_id, deleted.job_id, marked.job_id}) == 3
+    again = parse_message(json.dumps(marker)).refs[0]
+    assert again.job_id == marked.job_id  # a duplicate delivery maps to the same job
 
 
 def test_sns_envelope_is_unwrapped() -> None:

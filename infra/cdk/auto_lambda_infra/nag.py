@@ -74,7 +74,8 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
         # ---- the worker ----
         Acknowledgement(
             stack.worker_role, "AwsSolutions-IAM5[Resource::*]",
-            xray + " (The worker's only Resource '*' statement is the X-Ray daemon's.)",
+            xray + " lambda:ListEventSourceMappings and scheduler:ListSchedules (a deleted "
+            "app's triggers are found by listing) authorize on no resource either.",
         ),
         Acknowledgement(
             stack.worker_role, f"AwsSolutions-IAM5[Resource::{incoming}/*]",
@@ -104,6 +105,7 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
         ),
         Acknowledgement(stack.worker_role, f"AwsSolutions-IAM4[{SSM_CORE}]", SSM_CORE_REASON),
         Acknowledgement(stack.worker_role, *indexes),
+        *lifecycle_acknowledgements(stack),
         # ---- the checker ----
         Acknowledgement(
             stack.checker_role, "AwsSolutions-IAM5[Resource::*]",
@@ -194,6 +196,46 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             )
         )
     return result
+
+
+def lifecycle_acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
+    """What a deleted app's removal needs (lifecycle.py): names known only at run time."""
+    prefix = stack.names.prefix
+    here = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:"
+    return [
+        Acknowledgement(
+            stack.worker_role,
+            "AwsSolutions-IAM5[Resource::" + here.format(service="lambda")
+            + "event-source-mapping:*]",
+            "A mapping's ARN is its UUID, not its function's name; the worker deletes only "
+            "mappings it found invoking a function it is removing.",
+        ),
+        Acknowledgement(
+            stack.worker_role,
+            "AwsSolutions-IAM5[Resource::" + here.format(service="scheduler") + "schedule/*/*]",
+            "Read-only (GetSchedule): a deleted app's schedules are found by their target.",
+        ),
+        Acknowledgement(
+            stack.worker_role,
+            "AwsSolutions-IAM5[Resource::" + here.format(service="scheduler")
+            + f"schedule/*/{prefix}-*]",
+            f"Deleting only schedules named {prefix}-*, in any group.",
+        ),
+        Acknowledgement(
+            stack.worker_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::"
+            "/apis/*]",
+            "HTTP APIs are found by their integrations (GET); DELETE is conditioned on the "
+            "auto-lambda:managed tag.",
+        ),
+        Acknowledgement(
+            stack.worker_role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/"
+            f"{prefix}-*]",
+            "A deleted app's own role is named after its function; deleting is conditioned "
+            "on the auto-lambda:managed tag.",
+        ),
+    ]
 
 
 def apply(app: App, stack: AutoLambdaStack) -> list[Acknowledgement]:

@@ -52,9 +52,12 @@ def create_queues(scope: Construct, names: Names, params: Params) -> Queues:
 
 
 def notify_on_zip_upload(incoming: s3.Bucket, jobs: sqs.Queue) -> None:
-    """ObjectCreated for ``*.zip`` → jobs queue; CDK adds the queue policy letting S3 send."""
-    incoming.add_event_notification(
-        s3.EventType.OBJECT_CREATED,
-        s3n.SqsDestination(jobs),
-        s3.NotificationKeyFilter(suffix=".zip"),
-    )
+    """ObjectCreated (an upload: a deployment) and ObjectRemoved (a delete or a delete
+    marker: the app's deletion) for ``*.zip`` → jobs queue; CDK adds the queue policy
+    letting S3 send."""
+    for event in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
+        incoming.add_event_notification(
+            event,
+            s3n.SqsDestination(jobs),
+            s3.NotificationKeyFilter(suffix=".zip"),
+        )

@@ -16,6 +16,7 @@ from .checker import Checker
 from .config_params import configuration_values, publish_configuration
 from .feedback import create_feedback
 from .image_builder import WorkerImagePipeline
+from .lifecycle import grant_lifecycle
 from .names import Names
 from .network import create_network
 from .params import Params
@@ -51,6 +52,7 @@ class AutoLambdaStack(Stack):
         self.feedback = create_feedback(self, names, self.buckets.logs, self.upload_roles,
                                         self.worker_role, params.event_topic_teams,
                                         params.webhook_teams)
+        grant_lifecycle(self.worker_role, names)
         self.checker_role = roles.create_checker_role(
             self, names, self.queues, self.table,
             direct_control=params.scaling_control == "direct",

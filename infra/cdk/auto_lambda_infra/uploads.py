@@ -7,7 +7,9 @@ Each upload role is assumable by principals of this account that IAM allows to a
 it (``<prefix>-upload-<team>``); the bucket policy denies PutObject under ``<team>/`` to
 anyone else, and at the root (or under an undeclared folder) to anyone but the default
 role, so even an account administrator's broad S3 permission cannot write as a team.
-Creates roles and bucket-policy statements only; grants the worker nothing.
+The same holds for deleting: a team may delete its own zips (which removes their apps,
+after the grace period) and nobody else's. Creates roles and bucket-policy statements
+only; grants the worker nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from constructs import Construct
 from .names import Names
 
 DEFAULT_TEAM = "default"
+# Uploading deploys an app; deleting the zip removes it (the deletion workflow).
+WRITE_ACTIONS = ["s3:PutObject", "s3:DeleteObject"]
 
 
 def _construct_id(team: str) -> str:
@@ -37,14 +41,14 @@ def create_upload_roles(scope: Construct, names: Names, bucket: s3.Bucket,
         )
         if team == DEFAULT_TEAM:
             role.add_to_policy(iam.PolicyStatement(
-                sid="UploadAtTheRoot", actions=["s3:PutObject"],
+                sid="UploadAtTheRoot", actions=WRITE_ACTIONS,
                 resources=[bucket.arn_for_objects("*.zip")]))
             role.add_to_policy(iam.PolicyStatement(
-                sid="NotIntoAnyFolder", effect=iam.Effect.DENY, actions=["s3:PutObject"],
+                sid="NotIntoAnyFolder", effect=iam.Effect.DENY, actions=WRITE_ACTIONS,
                 resources=[bucket.arn_for_objects("*/*")]))
         else:
             role.add_to_policy(iam.PolicyStatement(
-                sid="UploadUnderOwnPrefix", actions=["s3:PutObject"],
+                sid="UploadUnderOwnPrefix", actions=WRITE_ACTIONS,
                 resources=[bucket.arn_for_objects(f"{team}/*")]))
         roles[team] = role
     for team, role in roles.items():
@@ -52,12 +56,12 @@ def create_upload_roles(scope: Construct, names: Names, bucket: s3.Bucket,
             continue
         bucket.add_to_resource_policy(iam.PolicyStatement(
             sid=f"OnlyTeam{_construct_id(team)[6:]}WritesItsPrefix", effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()], actions=["s3:PutObject"],
+            principals=[iam.AnyPrincipal()], actions=WRITE_ACTIONS,
             resources=[bucket.arn_for_objects(f"{team}/*")],
             conditions={"ArnNotEquals": {"aws:PrincipalArn": role.role_arn}}))
     bucket.add_to_resource_policy(iam.PolicyStatement(
         sid="OnlyTheDefaultTeamWritesElsewhere", effect=iam.Effect.DENY,
-        principals=[iam.AnyPrincipal()], actions=["s3:PutObject"],
+        principals=[iam.AnyPrincipal()], actions=WRITE_ACTIONS,
         not_resources=[bucket.arn_for_objects(f"{t}/*") for t in teams] or
         [bucket.arn_for_objects("nothing-is-exempt/*")],
         conditions={"ArnNotEquals": {"aws:PrincipalArn": roles[DEFAULT_TEAM].role_arn}}))

@@ -11,7 +11,7 @@ Routes (an explicit table; anything else is 404):
     GET  /fleet                 metrics chart, target, queue and DLQ (?fragment=live)
     GET  /dlq                   the plan for bringing DLQ messages back
     POST /dlq                   run it
-    GET  /workflow              the declared workflow
+    GET  /workflow              the declared workflow (?name=deletion|rollback: the others)
     GET  /static/NAME           the console's CSS and JS (shipped in the package)
     GET  /healthz               "ok"
 
@@ -41,6 +41,7 @@ from orchestrator.durations import DurationInvalid, parse_duration
 from orchestrator.errors import AutoLambdaError
 from orchestrator.jobs.listing import ListQuery, ListQueryInvalid
 from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.workflows import definition_of
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class Console:
 
     def job(self, params: dict[str, list[str]], job: str) -> Response:
         rec = self._record(job)
-        live = views.job_live(rec, self.definition, self.data.live_version(rec),
+        live = views.job_live(rec, definition_of(rec.workflow), self.data.live_version(rec),
                               self.access.csrf)
         if _one(params, "fragment") == "live":
             return Response(200, live)
@@ -217,9 +218,16 @@ class Console:
         return Response(200, views.events_page(live))
 
     def workflow(self, params: dict[str, list[str]]) -> Response:
+        from orchestrator.jobs.workflows import WORKFLOWS
         from states.export import to_mermaid
 
-        return Response(200, views.workflow_page(self.definition, to_mermaid(self.definition)))
+        name = _one(params, "name", "deployment")
+        if name not in WORKFLOWS:
+            return _error(404, Code.UiNotFound, f"no workflow {name!r}",
+                          "one of: " + ", ".join(WORKFLOWS))
+        definition = WORKFLOWS[name]
+        return Response(200, views.workflow_page(definition, to_mermaid(definition),
+                                                 name=name, names=tuple(WORKFLOWS)))
 
     def static(self, params: dict[str, list[str]], name: str) -> Response:
         if name not in STATIC:

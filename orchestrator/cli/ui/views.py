@@ -363,8 +363,12 @@ def events_page(live: str) -> str:
 
 
 # ---------------------------------------------------------------- workflow
-def workflow_page(definition: Definition, mermaid: str) -> str:
-    body = (f"<h1>Workflow</h1><p>{esc(definition.comment)}</p>"
+def workflow_page(definition: Definition, mermaid: str, *, name: str = "deployment",
+                  names: tuple[str, ...] = ()) -> str:
+    tabs = " · ".join(esc(n) if n == name else f'<a href="/workflow?name={esc(n)}">{esc(n)}</a>'
+                      for n in names)
+    body = (f"<h1>Workflow: {esc(name)}</h1>" + (f"<p>{tabs}</p>" if tabs else "")
+            + f"<p>{esc(definition.comment)}</p>"
             f'<section class="diagram-box">{render_svg(definition)}</section>'
             f"<h2>Mermaid</h2><pre>{esc(mermaid)}</pre>")
     return page("workflow", body, nav="workflow")

@@ -1,0 +1,1 @@
+"""The deletion workflow's steps: ``step.recheck`` ... ``step.unrole``."""

@@ -1,0 +1,1 @@
+"""The rollback workflow's steps: ``step.choose`` and ``step.repoint``."""

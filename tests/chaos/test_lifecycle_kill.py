@@ -1,0 +1,112 @@
+"""SIGKILL a worker at every state boundary and inside every step of the deletion and
+rollback workflows: each job is killed once at every point, restarted workers take it
+over, and it still ends as it should (the app gone; ``live`` on the earlier version),
+resumed where it was: only the interrupted steps ran twice."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from orchestrator.intake.events import s3_event_body
+from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.workflows.deletion import DELETION
+from orchestrator.jobs.workflows.rollback import ROLLBACK
+from states import Definition
+from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
+from tests.fault_hooks import fired
+
+pytestmark = pytest.mark.slow
+
+DELETED_APP, ROLLED_APP = "d-app", "r-app"
+
+
+def _points(definition: Definition, interrupted: tuple[str, ...]) -> tuple[str, ...]:
+    """Every state boundary, inside every step, and right after some steps started."""
+    return (*(f"after:{name}" for name in definition.names if name != "failed"
+              and name != "kept"),
+            *(f"during:{t.resource}" for t in definition.task_states),
+            *(f"before:{step}" for step in interrupted))
+
+
+DELETION_POINTS = _points(DELETION, ("undeploy",))
+ROLLBACK_POINTS = _points(ROLLBACK, ("repoint",))
+
+
+def _expected_starts(definition: Definition, points: tuple[str, ...]) -> Counter[str]:
+    state_of = {t.resource: t.name for t in definition.task_states}
+    expected = Counter({t.name: 1 for t in definition.task_states})
+    for point in points:
+        when, _, where = point.partition(":")
+        if when in ("during", "before"):
+            expected[state_of[where]] += 1
+    return expected
+
+
+def _lifecycle_job(stack: ChaosStack, workflow: str) -> JobRecord | None:
+    jobs = [j for j in stack.jobs() if j.workflow == workflow]
+    return jobs[0] if jobs and jobs[0].is_terminal else None
+
+
+def test_sigkill_at_every_step_of_a_deletion_and_a_rollback(stack: ChaosStack,
+                                                            figures: Figures) -> None:
+    deleted_key = f"{DELETED_APP}.zip"
+    rollback_key = f"default/{ROLLED_APP}"
+    rules = ";".join([*(f"{p}=kill/{deleted_key}" for p in DELETION_POINTS),
+                      *(f"{p}=kill/{rollback_key}" for p in ROLLBACK_POINTS)])
+    env = {"AUTO_LAMBDA_FAULTS": rules, "AUTO_LAMBDA_DELETE_GRACE": "0"}
+    workers = [stack.start_worker(env=env), stack.start_worker(env=env)]
+    restarts = 0
+
+    def supervise() -> None:
+        nonlocal restarts
+        for i, worker in enumerate(workers):
+            if not worker.alive():
+                assert worker.proc.returncode == -9, (worker.proc.returncode, worker.tail())
+                workers[i] = stack.start_worker(env=env)
+                restarts += 1
+
+    # the apps' lives start with their deploys (no fault point of theirs is armed)
+    stack.upload(deleted_key, app_zip(DELETED_APP))
+    stack.upload(f"{ROLLED_APP}.zip", app_zip(ROLLED_APP))
+    stack.wait_for("the first deploys", lambda: stack.settled(2), timeout=120, tick=supervise)
+    stack.upload(f"{ROLLED_APP}.zip", app_zip(ROLLED_APP, {"v2.txt": "2"}))
+    stack.wait_for("the second deploy", lambda: stack.settled(3), timeout=120, tick=supervise)
+    assert stack.live_version(ROLLED_APP) == "2"
+
+    bucket = stack.settings.incoming_bucket
+    marker = stack.aws.s3.delete_object(Bucket=bucket, Key=deleted_key)["VersionId"]
+    stack.send(s3_event_body(bucket, deleted_key, version_id=marker,
+                             event_name="ObjectRemoved:DeleteMarkerCreated"))
+    asked = stack.cli("rollback", f"default/{ROLLED_APP}", "--reason", "chaos drill",
+                      "--as", "chaos", "--json", env={"AUTO_LAMBDA_FAULTS": ""})
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    assert json.loads(asked.stdout)["plan"]["to_version"] == "1"
+
+    deletion = stack.wait_for("the deletion to end", lambda: _lifecycle_job(stack, "deletion"),
+                              timeout=240, tick=supervise, interval=0.3)
+    rollback = stack.wait_for("the rollback to end", lambda: _lifecycle_job(stack, "rollback"),
+                              timeout=240, tick=supervise, interval=0.3)
+    kills = [f for f in fired(stack.fault_dir) if f["action"] == "kill"]
+    assert sorted(str(f["point"]) for f in kills) == sorted(
+        [*DELETION_POINTS, *ROLLBACK_POINTS])  # each fired once, for its own job
+
+    assert deletion.state == "deleted", (deletion.error, stack.logs())
+    assert not stack.aws.functions.function_exists(
+        stack.settings.function_name(DELETED_APP, "default"))
+    assert task_starts(deletion) == _expected_starts(DELETION, DELETION_POINTS)
+    assert rollback.state == "rolled_back", (rollback.error, stack.logs())
+    assert stack.live_version(ROLLED_APP) == "1"
+    assert stack.published_versions(ROLLED_APP) == ["1", "2"]  # nothing rebuilt
+    assert task_starts(rollback) == _expected_starts(ROLLBACK, ROLLBACK_POINTS)
+    for job in (deletion, rollback):
+        assert sum(1 for e in job.history if e["type"] == "ExecutionStarted") == 1
+    assert (rollback.actor, rollback.reason) == ("chaos", "chaos drill")
+    stack.wait_for("the queue to empty", lambda: stack.queue_depth() == 0, timeout=30,
+                   tick=supervise)
+    assert stack.dlq_depth() == 0
+    figures.add("lifecycle-kill", jobs_run=2, kills=len(kills), worker_restarts=restarts,
+                jobs_lost=sum(1 for j in (deletion, rollback)
+                              if j.state not in ("deleted", "rolled_back")))
