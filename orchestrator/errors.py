@@ -126,3 +126,25 @@ class SandboxUnavailable(AutoLambdaError):
     fails closed rather than running the code without it."""
 
     code = "SandboxUnavailable"
+
+
+class RoleNotOwned(DeployError):
+    """The role an app's function would run as exists, but auto-lambda did not make it
+    for this team (its ``auto-lambda:managed`` / ``auto-lambda:team`` tags say so): it is
+    never adopted, changed or passed to a function."""
+
+    code = "RoleNotOwned"
+
+
+class TeamBoundaryMissing(DeployError):
+    """The team has no permission boundary in this account (the CDK stack makes one per
+    team named in its ``teams`` context), so no role can be made for its apps."""
+
+    code = "TeamBoundaryMissing"
+
+
+class SecretMissing(VerifyError):
+    """A ``[secrets]`` reference names a parameter or secret that does not exist (or
+    holds no text) where the function runs."""
+
+    code = "SecretMissing"

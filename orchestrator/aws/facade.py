@@ -27,6 +27,7 @@ from orchestrator.aws.objects import MISSING_CODES as S3_MISSING_CODES
 from orchestrator.aws.objects import Objects
 from orchestrator.aws.roles import Roles
 from orchestrator.aws.scaling import Scaling
+from orchestrator.aws.secrets import Secrets
 from orchestrator.aws.traces import Traces
 from orchestrator.aws.types import BotoClient
 from orchestrator.config import Settings
@@ -110,7 +111,11 @@ class Aws:
 
     @cached_property
     def roles(self) -> Roles:
-        return Roles(self.client("iam"))
+        return Roles(self.client("iam"), self.client("sts"))
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        return Secrets(self.client("ssm"), self.client("secretsmanager"))
 
     @cached_property
     def metrics(self) -> Metrics:
