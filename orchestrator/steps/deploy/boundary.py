@@ -52,9 +52,9 @@ def boundary_arn(partition: str, account: str, prefix: str, team: str) -> str:
 def _named(partition: str, service: str, team: TeamPolicy) -> list[str]:
     """The ARN patterns of resources named the team's, in ``service``."""
     own = team.name_prefix
+    if service == "s3":  # buckets (and their objects): no region, no account
+        return [f"arn:{partition}:s3:::{own}*"]
     base = f"arn:{partition}:{service}:*:*:"
-    if service == "s3":
-        return [f"{base}{own}*"]
     return [f"{base}{own}*", f"{base}*/{own}*", f"{base}*:{own}*",
             f"{base}{team.team}/*", f"{base}*/{team.team}/*", f"{base}*:{team.team}/*"]
 
