@@ -187,12 +187,6 @@ class Roles:
 
         write_or_confirm(put, confirm, where=where)
 
-    def tag_role(self, name: str, tags: Mapping[str, str]) -> None:
-        """Add or overwrite tags (repeating it is harmless)."""
-        with aws_call(f"iam.tag_role({name})"):
-            self._iam.tag_role(RoleName=name,
-                               Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
-
     def put_inline_policy(self, role: str, policy: str, document: Mapping[str, Any]) -> None:
         where = f"iam.put_role_policy({role}, {policy})"
 
@@ -236,18 +230,24 @@ class Roles:
             raise
         return True
 
-    def create_policy(self, name: str, *, path: str, document: Mapping[str, Any],
+    def create_policy(self, arn: str, *, name: str, path: str, document: Mapping[str, Any],
                       description: str) -> bool:
-        """Create a managed policy (the local stack's stand-in for a team boundary the
-        CDK stack makes on AWS). False when one of that name exists already (left as it
+        """Create the managed policy ``arn`` (the local stack's stand-in for a team
+        boundary the CDK stack makes on AWS). False when it exists already (left as it
         is: a repeat after a lost answer, or another worker's create)."""
-        try:
-            with aws_call(f"iam.create_policy({path}{name})"):
+        where = f"iam.create_policy({path}{name})"
+
+        def create() -> bool:
+            with aws_call(where):
                 self._iam.create_policy(PolicyName=name, Path=path,
                                         PolicyDocument=json.dumps(document),
                                         Description=description[:1000])
+            return True
+
+        try:
+            return write_or_confirm(create, lambda: False if self.policy_exists(arn) else None,
+                                    where=where)
         except AwsError as exc:
             if exc.aws_code != _EXISTS:
                 raise
             return False
-        return True

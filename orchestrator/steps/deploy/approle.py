@@ -85,7 +85,7 @@ def _boundary_arn(aws: Aws, team: TeamPolicy) -> str:
     arn = boundary.boundary_arn(caller.partition, caller.account, team.prefix, team.team)
     if aws.settings.is_local and not aws.roles.policy_exists(arn):
         # The local stack stands in for the CDK stack, which makes each team's boundary.
-        aws.roles.create_policy(boundary.boundary_name(team.prefix, team.team),
+        aws.roles.create_policy(arn, name=boundary.boundary_name(team.prefix, team.team),
                                 path=boundary.boundary_path(team.prefix),
                                 document=boundary.boundary_document(team, caller.partition),
                                 description=f"auto-lambda: boundary of team {team.team}")
