@@ -1,7 +1,9 @@
 """Create the pipeline's AWS resources when they are missing (the local stack's
 equivalent of the CDK app): incoming bucket with its ObjectCreated → queue
 notification, the jobs queue with its DLQ redrive, the artifacts bucket, the jobs
-and history tables and the role deployed functions run as.
+and history tables, and a plain Lambda role (tests and the bare benchmark hand it to
+Lambda directly; the pipeline gives every function a role of its own at deploy,
+``orchestrator.steps.deploy.approle``, and makes each team's boundary on first use).
 
 Idempotent: running it twice changes nothing. On a real account the CDK stack owns
 these resources and this module is not used.
