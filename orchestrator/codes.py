@@ -102,6 +102,9 @@ class Code(StrEnum):
     HandlerMemoryExceeded = "HandlerMemoryExceeded"
     HandlerProcessLimit = "HandlerProcessLimit"
     HandlerOutputTooLarge = "HandlerOutputTooLarge"
+    RoleNotOwned = "RoleNotOwned"
+    TeamBoundaryMissing = "TeamBoundaryMissing"
+    SecretMissing = "SecretMissing"
     # ---- AWS answers (orchestrator.aws.errors maps every failure to one of these) ----
     AwsThrottled = "AwsThrottled"
     AwsServerError = "AwsServerError"
@@ -300,6 +303,9 @@ MEANING: dict[Code, str] = {
     Code.VersionNotFound: "the version asked for is not published",
     Code.VersionNotVerified: "the version never verified (use --force to roll back to it anyway)",
     Code.UnknownWorkflow: "a job record names a workflow this release does not know",
+    Code.RoleNotOwned: "the function's role exists but auto-lambda did not make it for the team",
+    Code.TeamBoundaryMissing: "the team has no permission boundary in this account",
+    Code.SecretMissing: "a [secrets] reference names nothing where the function runs",
     Code.ConfigInvalid: "an AUTO_LAMBDA_* setting or an option holds an unusable value",
     Code.DurationInvalid: "a duration is not like 90s, 15m, 6h",
     Code.ExtraMissing: "the command needs an extra this install does not have",

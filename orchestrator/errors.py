@@ -174,3 +174,26 @@ class SandboxUnavailable(AutoLambdaError):
     fails closed rather than running the code without it."""
 
     code = Code.SandboxUnavailable
+    code = Code.SandboxUnavailable
+
+
+class RoleNotOwned(DeployError):
+    """The role an app's function would run as exists, but auto-lambda did not make it
+    for this team (its ``auto-lambda:managed`` / ``auto-lambda:team`` tags say so): it is
+    never adopted, changed or passed to a function."""
+
+    code = Code.RoleNotOwned
+
+
+class TeamBoundaryMissing(DeployError):
+    """The team has no permission boundary in this account (the CDK stack makes one per
+    team named in its ``teams`` context), so no role can be made for its apps."""
+
+    code = Code.TeamBoundaryMissing
+
+
+class SecretMissing(VerifyError):
+    """A ``[secrets]`` reference names a parameter or secret that does not exist (or
+    holds no text) where the function runs."""
+
+    code = Code.SecretMissing

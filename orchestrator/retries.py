@@ -5,8 +5,9 @@ budgets never multiply:
 
 - botocore (``BOTOCORE``): throttling, 5xx and network failures inside one call;
   3 retries, so 4 sends.
-- a door (``LAMBDA_WRITE``, ``JOB_WRITE``, ``HISTORY_BATCH``, ``QUEUE_SETTLE``):
-  Lambda's ResourceConflictException (an earlier change still being applied), a
+- a door (``LAMBDA_WRITE``, ``ROLE_PROPAGATION``, ``JOB_WRITE``, ``HISTORY_BATCH``,
+  ``QUEUE_SETTLE``): Lambda's ResourceConflictException (an earlier change still being
+  applied), Lambda not yet able to assume an app's new role (IAM propagates it), a
   job-table write whose answer was lost, history events DynamoDB left unprocessed, an
   SQS delete or visibility change with an unknown outcome; one budget of sends that
   counts botocore's too.
@@ -36,9 +37,9 @@ from typing import Literal
 
 __all__ = ["BOTOCORE", "HISTORY_BATCH", "JOB_WRITE", "LAMBDA_CONFLICT", "LAMBDA_SETTLE",
            "LAMBDA_WRITE", "MAX_OUTAGE_DEADLINE", "NOTIFY_BACKOFF", "NOTIFY_TRIES",
-           "OUTAGE_DEADLINE", "PARK_AFTER", "QUEUE_SETTLE", "WEBHOOK_BACKOFF",
-           "WEBHOOK_RECEIVES", "WORKFLOW", "Backoff", "BotocoreRetries", "SendBudget",
-           "WorkflowRetry", "compute_backoff", "max_sends"]
+           "OUTAGE_DEADLINE", "PARK_AFTER", "QUEUE_SETTLE", "ROLE_PROPAGATION", "ROLE_WAIT",
+           "WEBHOOK_BACKOFF", "WEBHOOK_RECEIVES", "WORKFLOW", "Backoff", "BotocoreRetries",
+           "SendBudget", "WorkflowRetry", "compute_backoff", "max_sends"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,17 @@ LAMBDA_CONFLICT_CALLS = 6
 LAMBDA_WRITE = SendBudget(sends=LAMBDA_CONFLICT_CALLS - 1 + BOTOCORE.sends,
                           backoff=LAMBDA_CONFLICT)
 
+# A role IAM created moments ago is not yet usable by Lambda everywhere ("The role
+# defined for the function cannot be assumed by Lambda", typically for a few seconds up
+# to ~10 s): a Lambda create or configuration update that names it waits 1, 2, 4, 8, 8 s
+# between six calls (23 s), then fails with RoleNotFound. Counted apart from conflicts
+# (as Step Functions counts per retrier): one write is sent at most LAMBDA_WRITE +
+# ROLE_PROPAGATION times, never their product.
+ROLE_PROPAGATION = Backoff(base=1.0, factor=2.0, max_delay=8.0)
+ROLE_PROPAGATION_CALLS = 6
+ROLE_WAIT = SendBudget(sends=ROLE_PROPAGATION_CALLS - 1 + BOTOCORE.sends,
+                       backoff=ROLE_PROPAGATION)
+
 # A job-table write whose outcome stayed unknown is read back and, if it did not land,
 # sent again: four sends when botocore could not retry (every answer lost at once), one
 # botocore round when it could.
@@ -169,6 +181,7 @@ def max_sends() -> int:
     (the door's budget, each run of the step; the step reruns under the workflow's
     Retry, in practice until the outage deadline ends it), or a job-table write (the
     door's budget; the runner writes outside steps, so the workflow never repeats it),
-    whichever is more. Within one run of a step, nothing multiplies: 9 sends."""
-    return max(LAMBDA_WRITE.sends * WORKFLOW.runs, JOB_WRITE.sends, HISTORY_BATCH.sends,
-               QUEUE_SETTLE.sends, BOTOCORE.sends * WORKFLOW.runs)
+    whichever is more. Within one run of a step, nothing multiplies: 9 sends, or 18 for
+    a write that also waited for a new role to propagate."""
+    return max((LAMBDA_WRITE.sends + ROLE_WAIT.sends) * WORKFLOW.runs, JOB_WRITE.sends,
+               HISTORY_BATCH.sends, QUEUE_SETTLE.sends, BOTOCORE.sends * WORKFLOW.runs)

@@ -33,6 +33,7 @@ from orchestrator.aws.parameters import Parameters
 from orchestrator.aws.roles import Roles
 from orchestrator.aws.scaling import Scaling
 from orchestrator.aws.scheduler import Schedules
+from orchestrator.aws.secrets import Secrets
 from orchestrator.aws.traces import Traces
 from orchestrator.aws.types import BotoClient
 from orchestrator.config import Settings
@@ -116,7 +117,11 @@ class Aws:
 
     @cached_property
     def roles(self) -> Roles:
-        return Roles(self.client("iam"))
+        return Roles(self.client("iam"), self.client("sts"))
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        return Secrets(self.client("ssm"), self.client("secretsmanager"))
 
     @cached_property
     def schedules(self) -> Schedules:

@@ -39,6 +39,7 @@ from orchestrator.retries import (
     LAMBDA_SETTLE,
     LAMBDA_SETTLE_TIMEOUT,
     LAMBDA_WRITE,
+    ROLE_WAIT,
     SendBudget,
     compute_backoff,
 )
@@ -62,6 +63,21 @@ class TracingConfig(TypedDict, total=False):
     Mode: str
 
 
+class VpcConfig(TypedDict, total=False):
+    SubnetIds: list[str]
+    SecurityGroupIds: list[str]
+    VpcId: str
+
+
+class LayerRef(TypedDict, total=False):
+    Arn: str
+    CodeSize: int
+
+
+class EphemeralStorage(TypedDict):
+    Size: int
+
+
 class FunctionConfig(TypedDict, total=False):
     """What Lambda answers about a function or one of its versions (the fields we read)."""
 
@@ -76,6 +92,9 @@ class FunctionConfig(TypedDict, total=False):
     Environment: Environment
     TracingConfig: TracingConfig
     Architectures: list[str]
+    VpcConfig: VpcConfig
+    Layers: list[LayerRef]
+    EphemeralStorage: EphemeralStorage
     CodeSha256: str
     CodeSize: int
     State: str
@@ -94,6 +113,10 @@ class DesiredConfig(TypedDict):
     Role: str
     Environment: Environment
     TracingConfig: TracingConfig
+    # Always sent, empty to remove: the manifest, not what Lambda held, decides.
+    VpcConfig: VpcConfig
+    Layers: list[str]
+    EphemeralStorage: EphemeralStorage
 
 
 class CodeLocation(TypedDict, total=False):
@@ -170,8 +193,8 @@ def lambda_refusal(exc: AwsError, where: str) -> AutoLambdaError:
         return DeployError(
             f"{where}: Lambda cannot use the execution role: {message}",
             code=Code.RoleNotFound,
-            hint="create the role (auto-lambda local up / the CDK stack) or set "
-                 "AUTO_LAMBDA_FUNCTION_ROLE_ARN to a role Lambda may assume",
+            hint="the app's role (created by auto-lambda) was not usable by Lambda in time; "
+                 "replay the job, and check the team's permission boundary exists",
         )
     if code in {"RequestTooLargeException", "CodeStorageExceededException"} or (
             "unzipped size" in lowered or "too large" in lowered):
@@ -192,30 +215,47 @@ def _reraise_coded(exc: AwsError, where: str) -> NoReturn:
     raise mapped from exc
 
 
+def role_not_ready(exc: AwsError) -> bool:
+    """True for Lambda's answer while IAM has not yet propagated a role created moments
+    ago: InvalidParameterValueException, "... cannot be assumed by Lambda"."""
+    return (exc.aws_code == "InvalidParameterValueException"
+            and "cannot be assumed" in str(exc.message).lower())
+
+
 def ride_conflicts(call: Callable[[], T], where: str, *,
                    sleep: Callable[[float], None] = time.sleep,
-                   budget: SendBudget = LAMBDA_WRITE, per_call: int = BOTOCORE.sends) -> T:
-    """Run ``call`` (a Lambda write); on ResourceConflictException wait (the budget's
-    backoff) and run it again while the budget allows another send.
+                   budget: SendBudget = LAMBDA_WRITE, per_call: int = BOTOCORE.sends,
+                   conflicts: bool = True, role_wait: SendBudget | None = None) -> T:
+    """Run ``call`` (a Lambda write); on ResourceConflictException (when ``conflicts``)
+    wait (the budget's backoff) and run it again while the budget allows another send;
+    with ``role_wait``, the same for a role Lambda cannot assume yet (``role_not_ready``),
+    counted against that budget apart (the two never multiply).
 
-    The last conflict surfaces as TransientError (LambdaUpdateInProgress). Every other
-    failure surfaces at once as an AwsError with its code (the workflow retries the
-    transient ones)."""
-    backoff = budget.backoff or LAMBDA_CONFLICT
-    sent = 0
-    attempt = 0
+    The last conflict surfaces as TransientError (LambdaUpdateInProgress), the last
+    unready role as RoleNotFound. Every other failure surfaces at once as an AwsError
+    with its code (the workflow retries the transient ones)."""
+    budgets = {"conflict": budget, "role": role_wait}
+    sent = {"conflict": 0, "role": 0}
+    attempts = {"conflict": 0, "role": 0}
     while True:
-        attempt += 1
         try:
             with aws_call(where):
                 return call()
         except AwsError as exc:
-            sent += exc.sends if exc.sends is not None else per_call
-            if exc.aws_code != _CONFLICT or not budget.may_send_again(sent, per_call):
+            kind = ("conflict" if conflicts and exc.aws_code == _CONFLICT else
+                    "role" if role_wait is not None and role_not_ready(exc) else None)
+            spent = budgets[kind] if kind is not None else None
+            if kind is None or spent is None:
                 _reraise_coded(exc, where)
-            delay = compute_backoff(attempt, backoff)
-            log.info("%s: update in progress (attempt %d, %d sends of %d), retrying in %.1f s",
-                     where, attempt, sent, budget.sends, delay)
+            sent[kind] += exc.sends if exc.sends is not None else per_call
+            attempts[kind] += 1
+            if not spent.may_send_again(sent[kind], per_call):
+                _reraise_coded(exc, where)
+            delay = compute_backoff(attempts[kind], spent.backoff or LAMBDA_CONFLICT)
+            log.info("%s: %s (attempt %d, %d sends of %d), retrying in %.1f s", where,
+                     "update in progress" if kind == "conflict" else
+                     "the role is not assumable yet", attempts[kind], sent[kind],
+                     spent.sends, delay)
             sleep(delay)
 
 
@@ -334,14 +374,12 @@ class Functions:
         where = f"lambda.create_function({name})"
 
         def create() -> FunctionInfo | None:
-            # Not ridden out: a create's conflict means the function exists already.
-            try:
-                with aws_call(where):
-                    self._lambda.create_function(
-                        FunctionName=name, Code=code, Architectures=[architecture],
-                        Publish=False, Tags=dict(tags), **configuration)
-            except AwsError as exc:
-                _reraise_coded(exc, where)
+            # A conflict is not ridden out (it means the function exists already); a
+            # role IAM has not propagated yet is.
+            ride_conflicts(lambda: self._lambda.create_function(
+                FunctionName=name, Code=code, Architectures=[architecture],
+                Publish=False, Tags=dict(tags), **configuration), where, sleep=self.sleep,
+                per_call=self._per_call, conflicts=False, role_wait=ROLE_WAIT)
             return None
 
         def confirm() -> FunctionInfo | None:
@@ -368,7 +406,7 @@ class Functions:
         write_or_confirm(
             lambda: ride_conflicts(lambda: self._lambda.update_function_configuration(
                 FunctionName=name, **configuration), where, sleep=self.sleep,
-                per_call=self._per_call),
+                per_call=self._per_call, role_wait=ROLE_WAIT),
             lambda: self._settled_if(name, wanted), where=where)
 
     def publish_version(self, name: str, *, description: str, code_sha256: str,
@@ -402,6 +440,37 @@ class Functions:
             if exc.aws_code == _NOT_FOUND:
                 return False
             raise
+        return True
+
+    # ---- reserved concurrency (the function's, not a version's) ----
+    def get_reserved_concurrency(self, name: str) -> int | None:
+        """The function's reserved concurrency; None when it has none."""
+        with aws_call(f"lambda.get_function_concurrency({name})"):
+            found = self._lambda.get_function_concurrency(FunctionName=name)
+        value = found.get("ReservedConcurrentExecutions")
+        return None if value is None else int(value)
+
+    def set_reserved_concurrency(self, name: str, value: int | None) -> bool:
+        """Reserve ``value`` concurrent executions for the function, or remove the
+        reservation (None). Reads first and writes only when it differs (True when it
+        wrote), so repeating it after a lost answer changes nothing."""
+        if self.get_reserved_concurrency(name) == value:
+            return False
+        if value is None:
+            where = f"lambda.delete_function_concurrency({name})"
+            write_or_confirm(
+                lambda: ride_conflicts(lambda: self._lambda.delete_function_concurrency(
+                    FunctionName=name), where, sleep=self.sleep, per_call=self._per_call),
+                lambda: True if self.get_reserved_concurrency(name) is None else None,
+                where=where)
+        else:
+            where = f"lambda.put_function_concurrency({name}, {value})"
+            write_or_confirm(
+                lambda: ride_conflicts(lambda: self._lambda.put_function_concurrency(
+                    FunctionName=name, ReservedConcurrentExecutions=value), where,
+                    sleep=self.sleep, per_call=self._per_call),
+                lambda: True if self.get_reserved_concurrency(name) == value else None,
+                where=where)
         return True
 
     # ---- the alias ----

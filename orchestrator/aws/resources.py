@@ -1,10 +1,12 @@
 """Create the pipeline's AWS resources when they are missing (the local stack's
 equivalent of the CDK app): incoming bucket with its ObjectCreated → queue
 notification, the jobs queue with its DLQ redrive, the artifacts bucket, the jobs
-and history tables and the role deployed functions run as; and what tells teams what
-happened: the results bucket, auto-lambda's event bus, a rule copying every event to
-a log group (``auto-lambda events``) and one sending them to the webhooks queue (with
-its dead-letter queue; docs/results.md).
+and history tables, and a plain Lambda role (tests and the bare benchmark hand it to
+Lambda directly; the pipeline gives every function a role of its own at deploy,
+``orchestrator.steps.deploy.approle``, and makes each team's boundary on first use); and
+what tells teams what happened: the results bucket, auto-lambda's event bus, a rule
+copying every event to a log group (``auto-lambda events``) and one sending them to the
+webhooks queue (with its dead-letter queue; docs/results.md).
 
 Idempotent: running it twice changes nothing. On a real account the CDK stack owns
 these resources and this module is not used.

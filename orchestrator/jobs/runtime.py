@@ -29,12 +29,6 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def function_role_arn(aws: Aws) -> str:
-    if aws.settings.deployed_role_arn:
-        return aws.settings.deployed_role_arn
-    return aws.roles.arn(aws.settings.role_name)
-
-
 @dataclass
 class Runtime:
     aws: Aws
@@ -53,8 +47,8 @@ def build_runtime(settings: Settings | None = None, *, aws: Aws | None = None,
     settings = settings or Settings.from_env()
     aws = aws or Aws(settings)
     store = JobStore(aws)
-    env = StepEnv(aws=aws, work_root=work_root or settings.work_dir / "jobs",
-                  role_arn=function_role_arn(aws))
+    # Each function runs as its own role, made at deploy (steps/deploy/approle.py).
+    env = StepEnv(aws=aws, work_root=work_root or settings.work_dir / "jobs")
     steps = Steps(env)
     if hooks is None:
         hooks = default_hooks(settings)

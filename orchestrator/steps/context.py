@@ -1,7 +1,7 @@
 """What a step runs with.
 
-``StepEnv`` is the worker-wide part: the AWS facade, the folder jobs work in, the role
-deployed functions run as, the build cache, progress reporting and the sleep a bake
+``StepEnv`` is the worker-wide part: the AWS facade, the folder jobs work in, the build
+cache, progress reporting and the sleep a bake
 uses. ``StepContext`` is one task call: the states library's ``TaskContext`` (job id,
 attempt, heartbeat, read-only data) plus typed reads of the job's input and of what
 earlier steps recorded, and the job's work folder.
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 class StepEnv:
     aws: Aws
     work_root: Path
-    role_arn: str
     progress: Callable[[str, str], None] = field(default=lambda job_id, msg: None)
     sleep: Callable[[float], None] = time.sleep  # a gradual rollout's bake time
     _cache: BuildCache | None = None

@@ -42,6 +42,10 @@ def require_cdk() -> None:
     for module in CDK_LIBRARIES:
         require(module)
 TEAMS = "payments,search"
+# The operator's team policy (the workers' AUTO_LAMBDA_TEAM_POLICY file); the stack reads
+# the services of each team's boundary from it.
+TEAM_POLICY = {"default": {"services": ["s3"]},
+               "teams": {"payments": {"services": ["s3", "dynamodb", "cloudwatch"]}}}
 
 
 @dataclass
@@ -93,7 +97,10 @@ def synthesize(outdir: Path, **context: Any) -> Synth:
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     require_cdk()
-    return synthesize(tmp_path_factory.mktemp("cdk-out"), teams=TEAMS,
+    out = tmp_path_factory.mktemp("cdk-out")
+    policy = out.parent / "team-policy.json"
+    policy.write_text(json.dumps(TEAM_POLICY))
+    return synthesize(out, teams=TEAMS, team_policy_file=str(policy),
                       event_topic_teams="payments", webhook_teams="search")
 
 

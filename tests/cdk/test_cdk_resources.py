@@ -13,6 +13,8 @@ import pytest
 from checker.metric import BACKLOG_PER_SLOT, metric_dimensions
 from orchestrator.aws.tables import create_history_table_request, create_table_request
 from orchestrator.config import METRIC_NAMESPACE, Settings
+from orchestrator.steps.deploy.approle import role_path
+from orchestrator.steps.deploy.boundary import boundary_name, boundary_path
 from tests.cdk.conftest import Synth
 from tests.cdk.helpers import as_list, logical_id, text, user_data
 
@@ -194,7 +196,9 @@ def test_names_match_the_runtime_settings(synth: Synth) -> None:
     assert names.queue == settings.queue_name and names.dlq == settings.dlq_name
     assert names.table == settings.table_name
     assert names.history_table == settings.history_table_name
-    assert names.function_role == settings.role_name
+    assert names.app_role_path == role_path(PREFIX)
+    assert names.boundary("payments") == boundary_name(PREFIX, "payments")
+    assert names.boundary_path == boundary_path(PREFIX)
     assert names.worker_group == settings.worker_group_name
     assert names.incoming_bucket("123456789012") == settings.incoming_bucket
     assert names.artifacts_bucket("123456789012") == settings.artifacts_bucket
@@ -284,16 +288,16 @@ def test_configuration_is_published_under_the_prefix(synth: Synth) -> None:
         for p in synth.of_type("AWS::SSM::Parameter").values()
     }
     for key in ("prefix", "account", "queue-url", "table", "history-table",
-                "incoming-bucket", "artifacts-bucket", "function-role-arn"):
+                "incoming-bucket", "artifacts-bucket"):
         assert f"/{PREFIX}/{key}" in params
     # the worker's message visibility stays its own short, heartbeat-extended one
     assert f"/{PREFIX}/visibility-timeout" not in params
     assert params[f"/{PREFIX}/prefix"] == PREFIX
     assert params[f"/{PREFIX}/account"] == {"Ref": "AWS::AccountId"}
-    role = logical_id(synth, synth.stack.function_role)
-    assert params[f"/{PREFIX}/function-role-arn"] == {"Fn::GetAtt": [role, "Arn"]}
+    # every function runs as its own role: no shared one is published
+    assert f"/{PREFIX}/function-role-arn" not in params
     outputs = synth.template.to_json()["Outputs"]
-    assert {"QueueUrl", "Table", "IncomingBucketName", "FunctionRoleArn"} <= set(outputs)
+    assert {"QueueUrl", "Table", "IncomingBucketName"} <= set(outputs)
 
 
 @pytest.mark.parametrize("group", ["Workers", "Checker"])

@@ -28,9 +28,10 @@ from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import copy_execution, start_execution
 from orchestrator.jobs.store import JobStore, LeaseLost
 from orchestrator.steps.data import Artifact
-from orchestrator.steps.deploy.step import deploy_function
+from orchestrator.steps.deploy.step import deploy_app, deploy_function
 from orchestrator.steps.promote.step import gradual_promote, promote
 from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.unpack.platform import FunctionLimits, SecretRef
 
 SPEC = AppSpec(name="lost", handler="app.handler", runtime="python3.12", memory=256,
                timeout=10, environment={"K": "v1"})
@@ -233,3 +234,31 @@ def test_deleting_or_hiding_a_message_that_is_gone_is_success(env: Env) -> None:
     assert fired(env, "sqs.DeleteMessage") == 1
     assert env.direct.sqs.receive_message(QueueUrl=env.info.queue_url,
                                           WaitTimeSeconds=0).get("Messages") is None
+
+
+# ---- IAM: the app's own role ----
+@RETRIES
+def test_an_app_role_whose_writes_lose_their_answers_is_made_once(env: Env,
+                                                                  retried: bool) -> None:
+    aws = client(env, retried)
+    spec = AppSpec(name="vault", handler="app.handler", runtime="python3.12",
+                   team="payments", limits=FunctionLimits(reserved_concurrency=0),
+                   secrets=(SecretRef("DB_URL", "ssm", "/payments/db-url"),))
+    ops = ["iam.CreatePolicy", "iam.CreateRole", "iam.PutRolePolicy",
+           "lambda.PutFunctionConcurrency"]
+    env.proxy.set_plan(",".join(f"after=100%@{op}#1" for op in ops))
+    first = deploy_app(aws, spec, artifact(env.direct, "def handler(e, c):\n    return 1\n"),
+                       sleep=lambda s: None, clock=lambda: 0.0)
+    assert {op: fired(env, op) for op in ops} == dict.fromkeys(ops, 1)
+    name = "auto-lambda-payments-vault"
+    role = env.direct.iam.get_role(RoleName=name)["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith(
+        "policy/auto-lambda/auto-lambda-boundary-payments")
+    assert env.direct.iam.list_role_policies(RoleName=name)["PolicyNames"] == [
+        "auto-lambda-runtime"]
+    assert env.direct.lambda_.get_function_concurrency(
+        FunctionName=name)["ReservedConcurrentExecutions"] == 0
+    # deploying again finds everything as wanted
+    again = deploy_app(aws, spec, artifact(env.direct, "def handler(e, c):\n    return 1\n"),
+                       sleep=lambda s: None, clock=lambda: 0.0)
+    assert (first.version, again.version, again.published) == ("1", "1", False)

@@ -49,7 +49,7 @@ def test_a_manifest_naming_another_teams_function_fails_forbidden(pipeline: Pipe
 def test_a_function_owned_by_another_team_or_not_ours_is_never_replaced(
         pipeline: Pipeline) -> None:
     lam = pipeline.aws.lambda_
-    role = pipeline.runtime.steps.env.role_arn
+    role = pipeline.info.role_arn
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("app.py", "def handler(e, c):\n    return 'someone else'\n")

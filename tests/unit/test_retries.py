@@ -14,6 +14,7 @@ import pytest
 
 from orchestrator.aws.errors import AwsError
 from orchestrator.aws.functions import ride_conflicts
+from orchestrator.errors import AutoLambdaError
 from orchestrator.jobs.workflow import TRANSIENT_RETRY
 from orchestrator.retries import (
     BOTOCORE,
@@ -21,6 +22,7 @@ from orchestrator.retries import (
     LAMBDA_CONFLICT,
     LAMBDA_WRITE,
     MAX_OUTAGE_DEADLINE,
+    ROLE_WAIT,
     WORKFLOW,
     Backoff,
     compute_backoff,
@@ -35,7 +37,10 @@ def test_one_mutation_is_sent_at_most_9_times_a_step_run() -> None:
     # until the outage deadline (the runner's), 2,000 retries being only a backstop.
     assert LAMBDA_WRITE.sends == 9
     assert WORKFLOW.runs == 2001
-    assert max_sends() == 9 * 2001
+    # a create or configuration update naming a new role may also wait for IAM to
+    # propagate it: a budget of its own, added, never multiplied
+    assert ROLE_WAIT.sends == 9
+    assert max_sends() == (9 + 9) * 2001
     assert JOB_WRITE.sends <= max_sends()
     # a full-jitter retry waits half the cap on average: the backstop outlasts the
     # longest deadline an operator may set
@@ -72,12 +77,14 @@ def test_attempts_count_from_one() -> None:
         compute_backoff(0, LAMBDA_CONFLICT)
 
 
-def _answer(code: str, status: int, retry_attempts: int | None) -> botocore.exceptions.ClientError:
+def _answer(code: str, status: int, retry_attempts: int | None,
+            message: str | None = None) -> botocore.exceptions.ClientError:
     meta: dict[str, Any] = {"HTTPStatusCode": status}
     if retry_attempts is not None:
         meta["RetryAttempts"] = retry_attempts
     return botocore.exceptions.ClientError(
-        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": meta}, "UpdateAlias")
+        {"Error": {"Code": code, "Message": message or code}, "ResponseMetadata": meta},
+        "UpdateAlias")
 
 
 def _sends_until_given_up(script: list[tuple[str, int, int | None]]) -> int:
@@ -155,3 +162,50 @@ def test_the_budget_check_sees_a_stray_budget(tmp_path: Path) -> None:
         "orchestrator/steps/loop.py:1 _WRITE_ATTEMPTS",
         "orchestrator/steps/loop.py:2 max_attempts=",
     ]
+
+
+def _role_answer(retried: int = 0) -> botocore.exceptions.ClientError:
+    return _answer("InvalidParameterValueException", 400, retried,
+                   "The role defined for the function cannot be assumed by Lambda.")
+
+
+def test_a_role_lambda_cannot_assume_yet_is_waited_for_then_is_role_not_found() -> None:
+    sleeps: list[float] = []
+    sent: list[int] = []
+
+    def call() -> None:
+        sent.append(1)
+        raise _role_answer()
+
+    with pytest.raises(AutoLambdaError) as info:
+        ride_conflicts(call, "lambda.create_function(f)", sleep=sleeps.append,
+                       conflicts=False, role_wait=ROLE_WAIT)
+    assert info.value.code == "RoleNotFound"
+    assert len(sent) == 6 and sleeps == [1.0, 2.0, 4.0, 8.0, 8.0]
+
+
+def test_role_waits_and_conflicts_are_counted_apart_and_add_up() -> None:
+    script = [_role_answer()] * 3 + [_answer("ResourceConflictException", 409, 0)] * 20
+    sent: list[int] = []
+
+    def call() -> None:
+        sent.append(1)
+        raise script[min(len(sent) - 1, len(script) - 1)]
+
+    with pytest.raises(AutoLambdaError) as info:
+        ride_conflicts(call, "lambda.update_function_configuration(f)", sleep=lambda s: None,
+                       role_wait=ROLE_WAIT)
+    assert info.value.code == "LambdaUpdateInProgress"
+    assert len(sent) == 3 + 6 <= LAMBDA_WRITE.sends + ROLE_WAIT.sends
+
+
+def test_a_role_answer_without_role_wait_is_role_not_found_at_once() -> None:
+    sent: list[int] = []
+
+    def call() -> None:
+        sent.append(1)
+        raise _role_answer()
+
+    with pytest.raises(AutoLambdaError) as info:
+        ride_conflicts(call, "lambda.update_function_code(f)", sleep=lambda s: None)
+    assert info.value.code == "RoleNotFound" and len(sent) == 1

@@ -33,6 +33,10 @@ ALLOWED: dict[str, tuple[int, str]] = {
         1, "JailSettings.from_env, the jail's settings; not yet in Settings"),
     "orchestrator/steps/verify/interpreters.py": (
         3, "the interpreter probe's environment and the PATH it searches"),
+    "orchestrator/steps/secrets/lambda_shim.py": (
+        3, "runs inside the deployed function at cold start: the function's environment "
+           "(the secret references, the app's handler) is its input, and where it puts "
+           "the values"),
     "orchestrator/steps/verify/bootstrap.py": (
         6, "runs inside the jail as the function's runtime: the function's environment "
            "is its input"),

@@ -1,9 +1,13 @@
-"""IAM roles: the deployed functions' role, the worker's and the checker's instance roles.
+"""IAM roles: the worker's and the checker's instance roles.
 
 Least privilege is the point of this module. The worker may manage only functions named
 ``<prefix>-*`` that carry the ``auto-lambda:managed`` tag (and create functions only with
-that tag), pass only the functions' role and only to Lambda, and touch only this
-stack's buckets, queues, table and its own Auto Scaling group. The checker may read queue
+that tag); it may create and change only roles under ``/<prefix>/apps/`` that carry one
+of the teams' permission boundaries (the ``iam:PermissionsBoundary`` condition:
+boundaries.py), tag them only as its own, and pass only those roles and only to Lambda;
+it touches only this stack's buckets, queues, table and its own Auto Scaling group.
+Every function runs as its own role (orchestrator/steps/deploy/approle.py), so there is
+no shared function role. The checker may read queue
 attributes, describe groups, read the table and put metrics in the AutoLambda namespace;
 with direct control it may also set the desired capacity of the worker group, and of no
 other group.
@@ -12,8 +16,6 @@ are acknowledged for cdk-nag in nag.py, each with its reason.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -40,7 +42,16 @@ LAMBDA_MANAGE_ACTIONS = [
     "lambda:GetAlias",
     "lambda:InvokeFunction",
     "lambda:ListTags",
+    "lambda:GetFunctionConcurrency",
+    "lambda:PutFunctionConcurrency",
+    "lambda:DeleteFunctionConcurrency",
 ]
+# Roles under the app path whose boundary is a team's: the only ones the worker may make
+# or change the permissions of.
+BOUNDED_ROLE_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                        "iam:PutRolePermissionsBoundary"]
+APP_ROLE_READ_ACTIONS = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies"]
+OWN_APP_ROLE_ACTIONS = ["iam:UpdateAssumeRolePolicy", "iam:DeleteRole"]
 XRAY_WRITE_ACTIONS = [
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
@@ -48,13 +59,6 @@ XRAY_WRITE_ACTIONS = [
     "xray:GetSamplingTargets",
     "xray:GetSamplingStatisticSummaries",
 ]
-
-
-@dataclass(frozen=True)
-class Roles:
-    function: iam.Role
-    worker: iam.Role
-    checker: iam.Role
 
 
 def group_arn(stack: Stack, group_name: str) -> str:
@@ -108,41 +112,51 @@ def _instance_role(scope: Construct, construct_id: str, description: str) -> iam
     )
 
 
-def create_function_role(scope: Construct, names: Names) -> iam.Role:
-    """The role every deployed function runs as: its own log groups and X-Ray, nothing else."""
-    stack = Stack.of(scope)
-    role = iam.Role(
-        scope,
-        "FunctionRole",
-        role_name=names.function_role,
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        description="Execution role of the functions auto-lambda deploys (logs and X-Ray only)",
-    )
-    log_groups = stack.format_arn(
-        service="logs",
-        resource="log-group",
-        resource_name=f"/aws/lambda/{names.prefix}-*",
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )
-    role.add_to_policy(
+def app_role_arn_pattern(stack: Stack, names: Names) -> str:
+    """Every function's own role (``/<prefix>/apps/<prefix>-<team>-<app>``)."""
+    return stack.format_arn(service="iam", region="", resource="role",
+                            resource_name=f"{names.app_role_path[1:]}{names.prefix}-*")
+
+
+def _app_role_statements(stack: Stack, names: Names,
+                         boundaries: list[str]) -> list[iam.PolicyStatement]:
+    roles = [app_role_arn_pattern(stack, names)]
+    bounded = {"StringEquals": {"iam:PermissionsBoundary": boundaries}}
+    return [
         iam.PolicyStatement(
-            sid="BasicExecution",
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[log_groups, f"{log_groups}:log-stream:*"],
-        )
-    )
-    role.add_to_policy(
+            sid="CreateOnlyBoundedTaggedAppRoles", actions=["iam:CreateRole"], resources=roles,
+            conditions={"StringEquals": {"iam:PermissionsBoundary": boundaries,
+                                         f"aws:RequestTag/{TAG_MANAGED}": "true"}}),
         iam.PolicyStatement(
-            sid="XRayWrite", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-            resources=["*"],
-        )
-    )
-    return role
+            sid="ChangeOnlyBoundedAppRoles", actions=BOUNDED_ROLE_ACTIONS[1:],
+            resources=roles, conditions=bounded),
+        iam.PolicyStatement(
+            sid="TagAppRolesAsOwn", actions=["iam:TagRole"], resources=roles,
+            conditions={"StringEquals": {f"aws:RequestTag/{TAG_MANAGED}": "true"}}),
+        iam.PolicyStatement(sid="ReadAppRoles", actions=APP_ROLE_READ_ACTIONS,
+                            resources=roles),
+        iam.PolicyStatement(
+            sid="RetireOwnAppRoles", actions=OWN_APP_ROLE_ACTIONS, resources=roles,
+            conditions={"StringEquals": {f"iam:ResourceTag/{TAG_MANAGED}": "true"}}),
+        iam.PolicyStatement(
+            sid="PassAppRolesToLambdaOnly", actions=["iam:PassRole"], resources=roles,
+            conditions={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+        # Lambda checks the caller may read the layers and the VPC a function names.
+        iam.PolicyStatement(
+            sid="UseLayers", actions=["lambda:GetLayerVersion"],
+            resources=[stack.format_arn(service="lambda", resource="layer",
+                                        resource_name="*:*", account="*",
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)]),
+        iam.PolicyStatement(
+            sid="DescribeVpcProfiles",
+            actions=["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+            resources=["*"]),
+    ]
 
 
 def create_worker_role(
     scope: Construct, names: Names, buckets: Buckets, queues: Queues,
-    tables: tuple[dynamodb.Table, ...], function_role: iam.Role,
+    tables: tuple[dynamodb.Table, ...], boundaries: list[str],
 ) -> iam.Role:
     stack = Stack.of(scope)
     role = _instance_role(scope, "WorkerRole", "auto-lambda worker instances")
@@ -176,14 +190,8 @@ def create_worker_role(
             conditions={"StringEquals": {f"aws:ResourceTag/{TAG_MANAGED}": "true"}},
         )
     )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="PassFunctionRoleToLambdaOnly",
-            actions=["iam:PassRole"],
-            resources=[function_role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
-        )
-    )
+    for statement in _app_role_statements(stack, names, boundaries):
+        role.add_to_policy(statement)
     role.add_to_policy(
         iam.PolicyStatement(
             sid="DrainAndProtectOwnGroup",

@@ -15,6 +15,7 @@ from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from .boundaries import boundary_document
 from .stack import AutoLambdaStack
 
 PACK = "AwsSolutions"
@@ -51,26 +52,11 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
     prefix = stack.names.prefix
     incoming = _token(stack, stack.buckets.incoming, "Arn")
     artifacts = _token(stack, stack.buckets.artifacts, "Arn")
-    log_groups = (
-        "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/"
-        f"{prefix}-*"
-    )
     xray = "X-Ray trace and sampling actions support no resource-level permissions."
     indexes = (f"AwsSolutions-IAM5[Resource::{_token(stack, stack.table, 'Arn')}/index/*]",
                "The jobs table's own listing indexes (by-state, by-week): listing and counting "
                "query them instead of scanning the table; no other table is named.")
     result = [
-        # ---- the deployed functions' role ----
-        Acknowledgement(
-            stack.function_role, f"AwsSolutions-IAM5[Resource::{log_groups}]",
-            "Functions are created at run time; each writes to its own /aws/lambda/<name> "
-            f"log group, all named {prefix}-*.",
-        ),
-        Acknowledgement(
-            stack.function_role, f"AwsSolutions-IAM5[Resource::{log_groups}:log-stream:*]",
-            "Lambda names log streams itself; the groups are limited to this prefix.",
-        ),
-        Acknowledgement(stack.function_role, "AwsSolutions-IAM5[Resource::*]", xray),
         # ---- the worker ----
         Acknowledgement(
             stack.worker_role, "AwsSolutions-IAM5[Resource::*]",
@@ -184,6 +170,23 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             "under its own prefix (the bucket policy denies them to every other principal "
             "but the worker, which writes them).",
         ))
+    result += _boundary_acknowledgements(stack)
+    result += [
+        Acknowledgement(
+            stack.worker_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/"
+            f"{prefix}/apps/{prefix}-*]",
+            "Each deployed function gets its own role, named after it, under the app path; "
+            "creating or changing one needs a team's permission boundary on it "
+            "(iam:PermissionsBoundary), deleting one the managed tag, passing one Lambda.",
+        ),
+        Acknowledgement(
+            stack.worker_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:*:layer:*:*]",
+            "Lambda checks the deployer may read each layer a function names; which layers "
+            "a team may use is the operator's allow-list, checked before deploy.",
+        ),
+    ]
     handler = stack.node.try_find_child(NOTIFICATIONS_HANDLER)
     if handler is not None:
         result.append(
@@ -236,6 +239,25 @@ def lifecycle_acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             "on the auto-lambda:managed tag.",
         ),
     ]
+def _boundary_acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
+    """A boundary is a ceiling made of patterns (the team's names, paths and tag), never a
+    grant: each wildcard in it is acknowledged, one finding at a time."""
+    out = []
+    for team, policy in stack.boundaries.items():
+        document = boundary_document(stack.names.prefix, team,
+                                     stack.params.team_services.get(team, ()),
+                                     "<AWS::Partition>")
+        findings: set[str] = set()
+        for statement in document["Statement"]:
+            for key, kind in (("Resource", "Resource"), ("Action", "Action")):
+                values = statement[key] if isinstance(statement[key], list) else [statement[key]]
+                findings.update(f"{kind}::{v}" for v in values if "*" in v)
+        out += [Acknowledgement(
+            policy, f"AwsSolutions-IAM5[{finding}]",
+            f"Team {team}'s permission boundary: the most its apps' roles may ever do, by "
+            "the team's names, paths and tag; each role's own policy grants exact resources.")
+            for finding in sorted(findings)]
+    return out
 
 
 def apply(app: App, stack: AutoLambdaStack) -> list[Acknowledgement]:

@@ -72,9 +72,18 @@ class Names:
     def history_table(self) -> str:
         return f"{self.prefix}-jobs-history"
 
+    def boundary(self, team: str) -> str:
+        """The permission boundary every app role of ``team`` carries."""
+        return f"{self.prefix}-boundary-{team}"
+
     @property
-    def function_role(self) -> str:
-        return f"{self.prefix}-function-role"
+    def boundary_path(self) -> str:
+        return f"/{self.prefix}/"
+
+    @property
+    def app_role_path(self) -> str:
+        """Where every function's own role lives (orchestrator/steps/deploy/approle.py)."""
+        return f"/{self.prefix}/apps/"
 
     def upload_role(self, team: str) -> str:
         return f"{self.prefix}-upload-{team}"

@@ -6,9 +6,11 @@ to change. Creates no constructs and never reads the environment or the network.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .sizing import worker_concurrency as concurrency_of_type
@@ -39,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "teams": "",
     "event_topic_teams": "",
     "webhook_teams": "",
+    "team_policy_file": "",
 }
 
 # Bucket names are at most 63 characters: "<prefix>-artifacts-<12-digit account>".
@@ -46,6 +49,9 @@ _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
 _AMI_RE = re.compile(r"^ami-[0-9a-f]{8,17}$")
 # As the worker reads a team from a key's first folder (orchestrator/tenancy.py).
 _TEAM_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,19}$")
+_SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# As orchestrator/policy.py: services no app role is ever granted.
+NEVER_GRANTED = frozenset({"iam", "sts", "organizations", "account"})
 
 
 class ContextError(ValueError):
@@ -76,6 +82,8 @@ class Params:
     # events go to the webhooks queue); each must be one of ``teams`` (or "default").
     event_topic_teams: tuple[str, ...] = ()
     webhook_teams: tuple[str, ...] = ()
+    # Per team (and "default"): the services its app roles' boundary allows.
+    team_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Params:
@@ -172,6 +180,7 @@ class Params:
             teams=teams,
             event_topic_teams=team_list("event_topic_teams"),
             webhook_teams=team_list("webhook_teams"),
+            team_services=_team_services(str(value("team_policy_file") or ""), teams),
         )
 
 
@@ -193,3 +202,39 @@ def _concurrency(raw: Any, instance_type: str) -> int:
     if not 1 <= number <= 256:
         raise ContextError(f"context worker_concurrency={number} must be between 1 and 256")
     return number
+
+
+def _services(raw: object, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(s, str) and _SERVICE_RE.match(s)
+                                            for s in raw):
+        raise ContextError(f"team_policy_file {where}.services must be a list of IAM "
+                           "service prefixes such as \"s3\"")
+    never = sorted(set(raw) & NEVER_GRANTED)
+    if never:
+        raise ContextError(f"team_policy_file {where}.services: {', '.join(never)} can never "
+                           "be granted to an app's role")
+    return tuple(dict.fromkeys(raw))
+
+
+def _team_services(path: str, teams: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The services each team's boundary allows, read from the operator's team policy
+    (the workers' AUTO_LAMBDA_TEAM_POLICY file; only ``services`` matters here): a team's
+    own entry replaces the default's, as the workers merge it. No file: none."""
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ContextError(f"context team_policy_file={path!r} cannot be read as JSON: "
+                           f"{exc}") from exc
+    if not isinstance(data, dict):
+        raise ContextError(f"context team_policy_file={path!r} must hold a JSON object")
+    entries = data.get("teams") or {}
+    default = (data.get("default") or {}).get("services", [])
+    base = _services(default, "default")
+    out = {}
+    for team in ("default", *teams):
+        entry = entries.get(team) or {}
+        out[team] = (_services(entry["services"], f"teams.{team}") if "services" in entry
+                     else base)
+    return out

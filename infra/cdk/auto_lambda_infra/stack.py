@@ -12,6 +12,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from . import iam as roles
+from .boundaries import create_boundaries
 from .checker import Checker
 from .config_params import configuration_values, publish_configuration
 from .feedback import create_feedback
@@ -44,10 +45,10 @@ class AutoLambdaStack(Stack):
         self.history_table = create_history_table(self, names)
         self.upload_roles = create_upload_roles(self, names, self.buckets.incoming, params.teams)
 
-        self.function_role = roles.create_function_role(self, names)
+        self.boundaries = create_boundaries(self, names, params.teams, params.team_services)
         self.worker_role = roles.create_worker_role(
             self, names, self.buckets, self.queues, (self.table, self.history_table),
-            self.function_role
+            [b.managed_policy_arn for b in self.boundaries.values()],
         )
         self.feedback = create_feedback(self, names, self.buckets.logs, self.upload_roles,
                                         self.worker_role, params.event_topic_teams,
@@ -88,7 +89,6 @@ class AutoLambdaStack(Stack):
                 history_table=self.history_table.table_name,
                 incoming_bucket=self.buckets.incoming.bucket_name,
                 artifacts_bucket=self.buckets.artifacts.bucket_name,
-                function_role_arn=self.function_role.role_arn,
                 visibility_timeout_seconds=params.visibility_timeout_minutes * 60,
                 max_receive_count=params.max_receive_count,
                 worker_concurrency=params.worker_concurrency,

@@ -34,6 +34,7 @@ from orchestrator.steps.build.dependencies import Dependencies, DependencyStep
 from orchestrator.steps.build.imports import check_imports
 from orchestrator.steps.build.target import Target
 from orchestrator.steps.build.zipdet import Entry, dir_entries, write_zip
+from orchestrator.steps.secrets.refs import SHIM_FILE, SHIM_SOURCE, uses_shim
 from orchestrator.steps.unpack.zipsafe import UnpackLimits, unpack_zip
 
 if TYPE_CHECKING:  # the jail is started by the resolver and by chalice.py
@@ -270,6 +271,10 @@ def build_package(app_dir: Path, spec: AppSpec, out_zip: Path, *, cache: BuildCa
         dep_entries = deps.cached.entries() if deps.cached is not None else []
         installed = [(str(n), str(v)) for n, v in meta.get("installed", [])]
         entries, overridden = _merge(app_entries, vendor_entries, dep_entries)
+        if uses_shim(spec):  # [secrets]: the shim resolves them before the app loads
+            shim = SHIM_SOURCE.read_bytes()
+            entries = [e for e in entries if e.name != SHIM_FILE]
+            entries.append(Entry(SHIM_FILE, len(shim), data=shim))
         total = sum(e.size for e in entries)
         if total > LAMBDA_UNZIPPED_BYTES:
             from orchestrator.steps.build.install import too_large

@@ -191,11 +191,12 @@ def undeploy(ctx: StepContext) -> Done:
 def unrole(ctx: StepContext) -> Done:
     target = ctx.get(DeletionTarget)
     roles, name = ctx.env.aws.roles, target.function_name
-    tags = roles.tags(name)
-    if tags is None:
+    role = roles.get_role(name)
+    if role is None:
         return Done(RoleRemoved("role"))
+    tags = role.tags
     if tags.get(TAG_MANAGED) != "true" or tags.get(TAG_TEAM, target.team) != target.team:
         return Done(RoleRemoved("role", left=(f"role {name}: not tagged as auto-lambda's "
                                               f"for team {target.team!r}",)))
-    gone = roles.delete(name)
+    gone = roles.delete_role(name)
     return Done(RoleRemoved("role", (f"role {name}",) if gone else ()))

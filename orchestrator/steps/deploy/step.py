@@ -1,4 +1,5 @@
-"""The deploy step: make the built artifact a published Lambda function version.
+"""The deploy step: make the built artifact a published Lambda function version, run
+as the app's own role (``approle``) with the configuration its manifest asks for.
 
 ``deploy_function`` creates the function if missing, else updates its code and then its
 configuration, waiting for Lambda to settle between calls, and publishes a version. When
@@ -20,6 +21,13 @@ job's team is updated (``orchestrator.tenancy``).
 This step never touches the ``live`` alias: the verify step checks the version and the
 promote step (``orchestrator.steps.promote.step``) moves ``live``, so a version that fails
 verification is published but never live.
+
+The configuration is reconciled, not patched: VPC (the operator's named profile's
+subnets and security groups, never the zip's), layers, /tmp size, the handler and the
+environment (secret *references* and the shim's handler when the app has ``[secrets]``,
+``orchestrator.steps.secrets.refs``) are sent in full on every change, so a key removed
+from the manifest removes its setting; reserved concurrency is put or deleted the same
+way (``deploy_app``).
 
 Errors: ``RoleNotFound`` and ``PackageTooLargeForLambda`` (DeployError) name the two
 problems a user fixes in the app or the stack; every other AWS refusal keeps its
@@ -50,8 +58,12 @@ from orchestrator.codes import Code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import DeployError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
+from orchestrator.policy import TeamPolicy, VpcProfile, load_operator_policy
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Artifact
+from orchestrator.steps.deploy.approle import ensure_app_role
+from orchestrator.steps.secrets.refs import function_environment, function_handler
+from orchestrator.steps.unpack.checkpolicy import PolicyError, check_policy
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.tenancy import check_owner, ownership_tags
 from orchestrator.types import JsonMapping, JsonObject
@@ -94,24 +106,42 @@ class DeployResult:
         )
 
 
-def desired_configuration(spec: AppSpec, role_arn: str) -> DesiredConfig:
-    """The function configuration ``spec`` asks for, in Lambda's request shape."""
+def desired_configuration(spec: AppSpec, role_arn: str,
+                          vpc: VpcProfile | None = None) -> DesiredConfig:
+    """The function configuration ``spec`` asks for, in Lambda's request shape. VPC,
+    layers and /tmp are always sent (empty or the default to remove them), so removing
+    a key from the manifest removes the setting. ``vpc`` is the operator's profile that
+    ``spec.vpc`` names (``VpcProfileUnknown`` when it names one and none is given)."""
+    if spec.vpc is not None and vpc is None:
+        raise PolicyError(f"[function].vpc = {spec.vpc!r}: no such VPC profile for team "
+                          f"{spec.team!r}", code=Code.VpcProfileUnknown,
+                          hint="use one of the team's profiles, or ask your operator")
     return {
         "Runtime": spec.runtime,
-        "Handler": spec.handler,
+        "Handler": function_handler(spec),
         "MemorySize": int(spec.memory),
         "Timeout": int(spec.timeout),
         "Role": role_arn,
-        "Environment": {"Variables": {str(k): str(v) for k, v in spec.environment.items()}},
+        "Environment": {"Variables": function_environment(spec)},
         "TracingConfig": {"Mode": "Active"},
+        "VpcConfig": {"SubnetIds": list(vpc.subnet_ids) if vpc else [],
+                      "SecurityGroupIds": list(vpc.security_group_ids) if vpc else []},
+        "Layers": list(spec.layers),
+        "EphemeralStorage": {"Size": int(spec.limits.ephemeral_storage)},
     }
 
 
 def configuration_matches(current: FunctionConfig, desired: DesiredConfig,
                           architecture: str) -> bool:
-    """True when a GetFunctionConfiguration answer already has ``desired`` and the arch."""
+    """True when a GetFunctionConfiguration answer already has ``desired`` and the arch.
+    A key ``desired`` lacks (a record written before it existed) is not compared."""
     env = (current.get("Environment") or {}).get("Variables") or {}
     tracing = (current.get("TracingConfig") or {}).get("Mode") or "PassThrough"
+    vpc = current.get("VpcConfig") or {}
+    want_vpc = desired.get("VpcConfig") or {}
+    layers = [str(layer.get("Arn")) for layer in current.get("Layers") or ()]
+    held_storage = current.get("EphemeralStorage")
+    storage = int(held_storage["Size"]) if held_storage else 512
     return (
         current.get("Runtime") == desired["Runtime"]
         and current.get("Handler") == desired["Handler"]
@@ -121,6 +151,11 @@ def configuration_matches(current: FunctionConfig, desired: DesiredConfig,
         and env == desired["Environment"].get("Variables")
         and tracing == desired["TracingConfig"].get("Mode")
         and list(current.get("Architectures") or ["x86_64"]) == [architecture]
+        and sorted(vpc.get("SubnetIds") or ()) == sorted(want_vpc.get("SubnetIds") or ())
+        and sorted(vpc.get("SecurityGroupIds") or ()) == sorted(
+            want_vpc.get("SecurityGroupIds") or ())
+        and layers == list(desired.get("Layers") or ())
+        and storage == int(desired.get("EphemeralStorage", {"Size": 512})["Size"])
     )
 
 
@@ -146,6 +181,7 @@ def deploy_function(
     artifact: Artifact,
     role_arn: str,
     *,
+    vpc: VpcProfile | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
 ) -> DeployResult:
@@ -158,7 +194,7 @@ def deploy_function(
     name = aws.settings.function_name(spec.name, spec.team)
     lam = aws.functions.with_clock(sleep, clock)
     want_sha = artifact.code_sha256
-    desired = desired_configuration(spec, role_arn)
+    desired = desired_configuration(spec, role_arn, vpc)
     code: CodeLocation = {"S3Bucket": artifact.bucket, "S3Key": artifact.key}
     if artifact.version_id:
         code["S3ObjectVersion"] = artifact.version_id
@@ -208,7 +244,7 @@ def deploy_function(
             hint="the artifact object changed while deploying, or another deploy ran at the "
                  "same time; replay the job",
         )
-    return _publish(aws, lam, spec, artifact, role_arn, got_sha or want_sha, previous)
+    return _publish(aws, lam, spec, artifact, role_arn, got_sha or want_sha, previous, vpc)
 
 
 def _code_matches(config: FunctionConfig, code_sha256: str, architecture: str) -> bool:
@@ -217,17 +253,17 @@ def _code_matches(config: FunctionConfig, code_sha256: str, architecture: str) -
 
 
 def _publish(aws: Aws, lam: Functions, spec: AppSpec, artifact: Artifact, role_arn: str,
-             code_sha256: str, previous: str | None) -> DeployResult:
+             code_sha256: str, previous: str | None, vpc: VpcProfile | None) -> DeployResult:
     """Publish $LATEST as a version, unless a version with this code and configuration
     exists (an earlier attempt published it and its answer, or its record, was lost)."""
-    found = reuse_published_version(aws, spec, artifact, role_arn)
+    found = reuse_published_version(aws, spec, artifact, role_arn, vpc=vpc)
     if found is not None:
         return found
     name = aws.settings.function_name(spec.name, spec.team)
     description = f"auto-lambda {artifact.sha256}".strip()[:256]
 
     def confirm() -> Published | None:
-        again = reuse_published_version(aws, spec, artifact, role_arn)
+        again = reuse_published_version(aws, spec, artifact, role_arn, vpc=vpc)
         return None if again is None else Published(again.version, again.function_arn)
 
     published = lam.publish_version(name, description=description, code_sha256=code_sha256,
@@ -243,17 +279,43 @@ class Deployed:
     deploy: DeployResult
 
 
-def run(ctx: StepContext) -> Deployed:
-    env = ctx.env
-    spec, artifact = ctx.get(AppSpec), ctx.get(Artifact)
-    res = reuse_published_version(env.aws, spec, artifact, env.role_arn)
+def team_policy(aws: Aws, spec: AppSpec) -> TeamPolicy:
+    """The team's policy as the operator's file says now, checked again: it may have
+    changed since unpack (a VPC profile or a layer withdrawn)."""
+    settings = aws.settings
+    team = load_operator_policy(settings.team_policy_file).for_team(spec.team, settings.prefix)
+    check_policy(spec, team)
+    return team
+
+
+def deploy_app(aws: Aws, spec: AppSpec, artifact: Artifact, *,
+               sleep: Callable[[float], None] = time.sleep,
+               clock: Callable[[], float] = time.time) -> DeployResult:
+    """The whole deploy of one app: its own role (``approle``), then the function in the
+    team's VPC profile, then its reserved concurrency (a setting of the function, not of
+    a version: put when the manifest asks, deleted when it no longer does)."""
+    team = team_policy(aws, spec)
+    name = aws.settings.function_name(spec.name, spec.team)
+    existing = aws.functions.get_function(name)
+    if existing is not None:  # refused before a role is made for someone else's function
+        check_owner(name, existing.tags, spec.team)
+    role_arn = ensure_app_role(aws, spec, team)
+    vpc = team.vpc_profiles.get(spec.vpc) if spec.vpc is not None else None
+    res = reuse_published_version(aws, spec, artifact, role_arn, vpc=vpc)
     if res is None:
-        res = deploy_function(env.aws, spec, artifact, env.role_arn)
-    return Deployed(res)
+        res = deploy_function(aws, spec, artifact, role_arn, vpc=vpc, sleep=sleep, clock=clock)
+    aws.functions.with_clock(sleep, clock).set_reserved_concurrency(
+        res.function_name, spec.limits.reserved_concurrency)
+    return res
+
+
+def run(ctx: StepContext) -> Deployed:
+    return Deployed(deploy_app(ctx.env.aws, ctx.get(AppSpec), ctx.get(Artifact)))
 
 
 def reuse_published_version(aws: Aws, spec: AppSpec, artifact: Artifact,
-                            role_arn: str) -> DeployResult | None:
+                            role_arn: str, *, vpc: VpcProfile | None = None
+                            ) -> DeployResult | None:
     """A published version that already runs this artifact's code with the spec's
     configuration (an earlier attempt published it, then crashed before recording it);
     None when there is none, so ``deploy_function`` publishes one."""
@@ -266,7 +328,7 @@ def reuse_published_version(aws: Aws, spec: AppSpec, artifact: Artifact,
     if current is None:
         return None
     check_owner(name, current.tags, spec.team)
-    desired = desired_configuration(spec, role_arn)
+    desired = desired_configuration(spec, role_arn, vpc)
     found = next((v for v in lam.list_versions(name)
                   if v.get("Version") != "$LATEST" and v.get("CodeSha256") == want_sha
                   and configuration_matches(v, desired, spec.architecture)), None)

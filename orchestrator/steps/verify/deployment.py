@@ -28,6 +28,7 @@ from orchestrator.steps.verify.compare import check_output
 from orchestrator.steps.verify.interpreters import find_interpreter
 from orchestrator.steps.verify.remote import invoke_version
 from orchestrator.steps.verify.runner import extract_package, run_local
+from orchestrator.steps.verify.secrets import resolve_for_local_run
 from orchestrator.steps.verify.static import static_check
 
 # What the job record keeps of a smoke test's answer and of the handler's imports.
@@ -135,9 +136,11 @@ def verify_deployment(
                 f"STATIC CHECK ONLY: the handler was NOT run, because {skip or 'no interpreter'}. "
                 "The package's files, syntax and imports were checked; its behaviour was not."
                 + "".join(f" Note: {n}." for n in static.get("notes", [])))
+        secrets = resolve_for_local_run(aws, spec) if spec.secrets else None
         ran = []
         for event in events:
             run = run_local(task, spec, interpreter, work_dir=root, event=event.event,
+                            secrets=secrets,
                             function_name=deployed.function_name, version=deployed.version,
                             function_arn=f"{deployed.function_arn}:{deployed.version}",
                             region=aws.settings.region, jail=jail,

@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 from orchestrator.codes import Code
 from orchestrator.errors import VerifyError
 from orchestrator.steps.jail import Jail, JailProcess, Limits, default_jail
+from orchestrator.steps.secrets.refs import function_environment, function_handler
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.verify.provided import precompile as precompile_lib
 from orchestrator.steps.verify.provided import runtime_lib
@@ -93,7 +95,7 @@ def sandbox_environment(spec: AppSpec, *, function_name: str, version: str, regi
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
-        "_HANDLER": spec.handler,
+        "_HANDLER": function_handler(spec),
         "LAMBDA_TASK_ROOT": str(task_dir),
         "LAMBDA_RUNTIME_DIR": str(runtime_dir),
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -225,13 +227,17 @@ def run_local(
     cache_dir: Path | None = None,
     precompile: bool = True,
     jail: Jail | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> LocalRun:
     """Invoke ``spec.handler`` from ``package`` (a built zip, or a dir already unpacked)
     once with ``event`` (default ``spec.verify_event``) in the jail; return its output.
 
     ``cache_dir`` (default ``work_dir/verify-cache``) keeps the links to the runtime-provided
     modules and their byte code between runs; keep it stable per worker. ``precompile``
-    byte-compiles that copy for the interpreter when it is not yet.
+    byte-compiles that copy for the interpreter when it is not yet. ``secrets`` are the
+    values of the app's ``[secrets]``, read by the worker (the jail has no network):
+    they travel on stdin with the function's environment, as the event does, and the
+    shim (the handler Lambda calls for such an app) finds them set.
     Raises VerifyError (HandlerNotFound, HandlerSyntaxError, ImportErrorAtInit,
     HandlerRaised, HandlerTimeout, HandlerMemoryExceeded, HandlerProcessLimit,
     HandlerOutputTooLarge, VerifyBadOutput) or SandboxUnavailable.
@@ -263,11 +269,12 @@ def run_local(
                                   region=region, task_dir=task_dir, runtime_dir=runtime_dir)
         if jail.insecure:
             notes.append("ran WITHOUT the jail (AUTO_LAMBDA_INSECURE_NO_JAIL is set)")
-        request = json.dumps({"event": event, "environment": dict(spec.environment)})
+        environment = {**function_environment(spec), **(secrets or {})}
+        request = json.dumps({"event": event, "environment": environment})
         cpu = int(init_timeout + spec.timeout) + 5
         # -I -S: no site-packages, no PYTHON* variables; -B: write no byte code anywhere
         command = [str(interpreter), "-I", "-S", "-B", str(runtime_dir / "bootstrap.py"),
-                   "", spec.handler, function_arn, str(int(spec.timeout * 1000)),
+                   "", function_handler(spec), function_arn, str(int(spec.timeout * 1000)),
                    str(task_dir), str(lib)]
         read_fd, write_fd = os.pipe()
         command[5] = str(write_fd)

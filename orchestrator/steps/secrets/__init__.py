@@ -1,0 +1,1 @@
+"""Secrets by reference: the function's environment names them, a shim reads them."""
