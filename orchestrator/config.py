@@ -79,6 +79,14 @@ def _env_positive(env: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+def _keep_versions(env: Mapping[str, str]) -> int:
+    value = env_int(env, "AUTO_LAMBDA_KEEP_VERSIONS", 5)
+    if not 1 <= value <= 1000:
+        raise ConfigError(f"AUTO_LAMBDA_KEEP_VERSIONS must be 1 to 1000, got {value}",
+                          hint="the verified versions kept per function; unset it for 5")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything auto-lambda needs to know about where it runs."""
@@ -143,6 +151,9 @@ class Settings:
     instance_group: str | None = None
     drain_hook: str | None = None
     lifecycle_hook: bool = True
+    # Published versions kept per function besides alias targets, the rollback target
+    # and versions whose job has not ended (AUTO_LAMBDA_KEEP_VERSIONS; orchestrator.jobs.pruning).
+    keep_versions: int = 5
 
     # ---- derived names (docs/architecture.md, "Contracts others rely on") ----
     @property
@@ -230,4 +241,5 @@ class Settings:
             instance_group=env.get("AUTO_LAMBDA_WORKER_GROUP") or None,
             drain_hook=env.get("AUTO_LAMBDA_DRAIN_HOOK") or None,
             lifecycle_hook=_env_on(env, "AUTO_LAMBDA_LIFECYCLE_HOOK", "on"),
+            keep_versions=_keep_versions(env),
         )

@@ -132,6 +132,9 @@ class JobRunner:
     park_after: float | None = None
     # How long the retries of one transient failure may go on (orchestrator.retries).
     outage_deadline: float = OUTAGE_DEADLINE
+    # Called with the record once a job has ended and its lease is released (pruning the
+    # function's versions): after the result is stored, and its failure never changes it.
+    after_end: Callable[[JobRecord], object] | None = None
     _active: dict[str, _Active] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -169,6 +172,9 @@ class JobRunner:
         ref = pin_version(self.steps.env.aws, ref)
         rec = self.ensure_record(ref, trace_id)
         if rec.is_terminal:
+            # A redelivery after a worker died between the job's end and the message's
+            # delete: what followed the end (pruning) may not have run.
+            self._ended(rec)
             return Outcome.ALREADY_DONE, rec
         return self.resume(rec.job_id, stop=stop, message_id=message_id,
                            wait_for_expiry=wait_for_expiry, hand_over=hand_over)
@@ -303,7 +309,19 @@ class JobRunner:
             log.info("job %s: parked in %s until its retry (%.0f s)", job_id, ex.state,
                      (ex.next_attempt_at or 0.0) - self.clock())
             return Outcome.PARKED, rec
-        return (Outcome.DONE if ex.is_terminal else Outcome.INTERRUPTED), rec
+        if ex.is_terminal:
+            self._ended(rec)
+            return Outcome.DONE, rec
+        return Outcome.INTERRUPTED, rec
+
+    def _ended(self, rec: JobRecord) -> None:
+        """Run ``after_end``; its failure is logged, never the job's."""
+        if self.after_end is None:
+            return
+        try:
+            self.after_end(rec)
+        except Exception:
+            log.warning("job %s: what follows its end failed", rec.job_id, exc_info=True)
 
     def _fail_too_large(self, rec: JobRecord, ex: Execution, exc: JobRecordTooLarge,
                         persist: Callable[[Execution], None]) -> None:
@@ -475,5 +493,6 @@ def copy_execution(rec: JobRecord, ex: Execution) -> None:
     rec.artifact = artifact.to_json() if artifact else rec.artifact
     deployed = read_optional(ex.data, DeployResult)
     rec.function_arn = deployed.function_arn if deployed else rec.function_arn
+    rec.deployed_version = deployed.version if deployed else rec.deployed_version
     succeeded = ex.status is Status.SUCCEEDED
     rec.published_version = deployed.version if deployed and succeeded else None

@@ -16,6 +16,7 @@ from pathlib import Path
 from orchestrator.aws.facade import Aws
 from orchestrator.config import Settings
 from orchestrator.jobs.extensions import load_hooks
+from orchestrator.jobs.pruning import Pruner
 from orchestrator.jobs.runner import JobRunner
 from orchestrator.jobs.store import JobStore
 from orchestrator.steps.tasks import StepEnv, Steps
@@ -58,7 +59,8 @@ def build_runtime(settings: Settings | None = None, *, aws: Aws | None = None,
         hooks = default_hooks(settings)
     runner = JobRunner(store=store, steps=steps, owner=owner or worker_identity(),
                        lease_seconds=settings.lease_seconds, hooks=tuple(hooks),
-                       outage_deadline=settings.outage_deadline)
+                       outage_deadline=settings.outage_deadline,
+                       after_end=Pruner(aws).after_job)
     return Runtime(aws=aws, store=store, steps=steps, runner=runner)
 
 
