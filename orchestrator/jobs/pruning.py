@@ -11,6 +11,8 @@ to verify); a verified job makes it verified; a job that ended otherwise makes i
 One version can be named by several jobs (deploy reuses a version that already runs the
 same code and configuration): any running job wins, then any verified one. A version no
 job names (a job that published and crashed before it recorded the version) is kept.
+Only the app's newest ``MAX_JOBS_READ`` jobs are read (a few queries, whatever the app's
+age): a version only older jobs name is kept as unnamed.
 
 While another job of the app is at its deploy step without a recorded version, nothing is
 deleted: deploy may be about to reuse one of the versions (the next job's end, or the
@@ -27,6 +29,7 @@ end or by ``auto-lambda prune``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -53,6 +56,9 @@ _DEPLOYING = frozenset({s for s, step in STEP_OF_STATE.items() if step == "deplo
                        | {DEPLOYMENT.retrying_state})
 _TERMINAL_STATUS = frozenset({Status.SUCCEEDED.value, Status.FAILED.value})
 
+# The newest jobs of an app read per prune, and how many a query returns.
+MAX_JOBS_READ = 2_000
+_PAGE = 500
 # What Lambda answers when asked to delete a version an alias points at.
 _REFUSALS = frozenset({"ResourceConflictException", "ConflictException"})
 
@@ -168,7 +174,9 @@ class Pruner:
         result.live = live_alias.version if live_alias else None
         pinned = {int(v) for a in result.aliases.values()
                   for v in (a.version, *a.weights) if v.isdigit()}
-        said, result.deferred = verdicts(self.index.app_jobs(target.team, target.app), ended)
+        jobs = itertools.islice(self.index.app_jobs(target.team, target.app, page_size=_PAGE),
+                                MAX_JOBS_READ)
+        said, result.deferred = verdicts(jobs, ended)
         versions = [Version(int(c["Version"]), said.get(int(c["Version"]), Verdict.UNKNOWN),
                             int(c.get("CodeSize") or 0)) for c in configs]
         live = int(result.live) if result.live and result.live.isdigit() else None
