@@ -18,10 +18,6 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _mb(n: int | None) -> str:
-    return "-" if n is None else f"{n / 1_048_576:.1f} MB"
-
-
 @click.command()
 @click.option("--team", help="Only this team's apps.")
 @click.option("--json", "as_json", is_flag=True,
@@ -44,7 +40,7 @@ def apps(team: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     from orchestrator.aws.facade import Aws
-    from orchestrator.cli.report import styled
+    from orchestrator.cli.report import human_bytes, styled
     from orchestrator.jobs.apps import code_storage, list_apps
     from orchestrator.jobs.listing import ListQuery
 
@@ -65,16 +61,20 @@ def apps(team: str | None, as_json: bool) -> None:
         last = row.last
         table.add_row(
             escape(row.target.team), escape(row.target.app), row.live or "-",
-            str(row.versions), _mb(row.code_bytes),
+            str(row.versions), human_bytes(row.code_bytes),
             last.job_id[:12] if last else "-", styled(last.state) if last else "-",
             escape(str((last.error or {}).get("code") or "")) if last else "",
             _when(last.finished_at or last.updated_at or last.created_at) if last else "-",
             row.last_verified.job_id[:12] if row.last_verified else "-",
             row.last_failed.job_id[:12] if row.last_failed else "-")
     make_console().print(table)
+    held = human_bytes(sum(row.code_bytes for row in rows))
     if storage.used is not None and storage.quota:
-        click.echo(f"code storage: {_mb(storage.used)} of {_mb(storage.quota)} "
+        click.echo(f"these apps hold {held} of code; the region holds "
+                   f"{human_bytes(storage.used)} of its {human_bytes(storage.quota)} quota "
                    f"({100 * storage.used / storage.quota:.1f} %)")
+    else:
+        click.echo(f"these apps hold {held} of code (Lambda gave no account figure)")
 
 
 commands = [apps]

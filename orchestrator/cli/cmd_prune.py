@@ -19,10 +19,6 @@ if TYPE_CHECKING:
     from orchestrator.jobs.pruning import FunctionPrune
 
 
-def _size(n: int) -> str:
-    return f"{n / 1_048_576:.1f} MB"
-
-
 def plan_table(result: FunctionPrune, dry_run: bool) -> Table:
     from rich.markup import escape
     from rich.table import Table
@@ -74,6 +70,7 @@ def prune(team: str | None, app: str | None, dry_run: bool, keep: int | None,
     """
     # imported on use, for start-up time: other commands (and --help) must not load it
     from orchestrator.aws.facade import Aws
+    from orchestrator.cli.report import human_bytes
     from orchestrator.jobs.listing import ListQuery
     from orchestrator.jobs.pruning import Pruner
 
@@ -110,9 +107,9 @@ def prune(team: str | None, app: str | None, dry_run: bool, keep: int | None,
     else:
         planned = sum(len(r.plan.delete) for r in results)
         summary = (f"{len(results)} function(s): would delete {planned} version(s), "
-                   f"freeing {_size(freed)}" if dry_run else
+                   f"freeing {human_bytes(freed)}" if dry_run else
                    f"{len(results)} function(s): deleted {deleted} version(s), "
-                   f"freed about {_size(freed)}")
+                   f"freed about {human_bytes(freed)}")
         click.echo(summary + (f"; {len(failed)} failed" if failed else ""))
     if failed:
         raise SystemExit(1)

@@ -157,10 +157,10 @@ def test_the_apps_page_has_the_app_with_its_live_version_and_last_job(
     assert row.get_attribute("data-state") == hello["last_job"]["state"]
     # the broken upload never became a function, so it is not an app
     assert page.locator("tr[data-app]").count() == len(listed)
+    page.screenshot(path=str(stack.shots / "console-apps.png"), full_page=True)
     row.locator(f'a[href="/jobs/{hello["last_job"]["job_id"]}"]').first.click()
     page.wait_for_selector("svg.diagram")
     assert hello["last_job"]["job_id"] in page.inner_text("h1")
-    page.screenshot(path=str(stack.shots / "console-apps.png"), full_page=True)
     page.close()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from orchestrator.cli.report import human_bytes
 from orchestrator.cli.ui.charts import Span, line_chart, waterfall
 from orchestrator.cli.ui.data import Fleet, safe_json
 from orchestrator.cli.ui.diagram import JobMarks, render_svg
@@ -293,19 +294,18 @@ def apps_live(rows: Sequence[AppRow], storage: Storage) -> str:
     """The refreshed part of the apps page: one row per function, and code storage."""
     body = "".join(_app_row(row) for row in rows) or (
         '<tr><td colspan=9 class="muted">no apps yet</td></tr>')
-    used = ""
-    if storage.used is not None and storage.quota:
-        used = (f'<p data-storage-used="{esc(storage.used)}">code storage: '
-                f"{esc(_mb(storage.used))} of {esc(_mb(storage.quota))} "
-                f"({100 * storage.used / storage.quota:.2f} %)</p>")
+    held = sum(row.code_bytes for row in rows)
+    region = (f"the region holds {esc(human_bytes(storage.used))} of its "
+              f"{esc(human_bytes(storage.quota))} quota "
+              f"({100 * storage.used / storage.quota:.2f} %)"
+              if storage.used is not None and storage.quota else
+              "the region's figure is not available from this endpoint")
+    used = (f'<p class="muted" data-code-bytes="{esc(held)}">these apps hold '
+            f"{esc(human_bytes(held))} of code; {region}</p>")
     return (f"{used}<table class=\"jobs apps\"><thead><tr><th>team</th><th>app</th>"
             "<th>live</th><th>versions</th><th>code</th><th>last job</th><th>result</th>"
             "<th>when</th><th>last verified · last failed</th></tr></thead>"
             f"<tbody>{body}</tbody></table>")
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1_048_576:.1f} MB"
 
 
 def _app_row(row: AppRow) -> str:
@@ -323,7 +323,7 @@ def _app_row(row: AppRow) -> str:
             f'data-live="{esc(row.live or "")}" data-state="{esc(state)}">'
             f"<td>{esc(row.target.team)}</td><td>{link(jobs, row.target.app)}</td>"
             f"<td>{esc(row.live or '-')}</td><td>{esc(row.versions)}</td>"
-            f"<td>{esc(_mb(row.code_bytes))}</td><td>{job(last)}</td><td>{result}</td>"
+            f"<td>{esc(human_bytes(row.code_bytes))}</td><td>{job(last)}</td><td>{result}</td>"
             f"<td>{when(last.finished_at or last.created_at) if last else '-'}</td>"
             f"<td>{job(row.last_verified)} · {job(row.last_failed)}</td></tr>")
 
