@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.functions import Alias
+from orchestrator.codes import Code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError
 from orchestrator.jobs.fleet import Target, fleet_functions, target_of
@@ -199,7 +200,7 @@ class Pruner:
                     result.gone.append(number)
                     outcome = "gone"
             except AwsError as exc:
-                if exc.code != "AwsConflict" and exc.aws_code not in _REFUSALS:
+                if exc.code != Code.AwsConflict and exc.aws_code not in _REFUSALS:
                     raise
                 # An alias was moved onto it since the plan was made: Lambda keeps it.
                 result.refused.append((number, str(exc.message)[:200]))
