@@ -91,6 +91,14 @@ def _env_positive(env: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+def _keep_versions(env: Mapping[str, str]) -> int:
+    value = env_int(env, "AUTO_LAMBDA_KEEP_VERSIONS", 5)
+    if not 1 <= value <= 1000:
+        raise ConfigError(f"AUTO_LAMBDA_KEEP_VERSIONS must be 1 to 1000, got {value}",
+                          hint="the verified versions kept per function; unset it for 5")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything auto-lambda needs to know about where it runs."""
@@ -162,6 +170,9 @@ class Settings:
     # The operator's webhooks per team (URL and a secret by reference): a JSON file read
     # by orchestrator.feedback.webhooks; None: no team has a webhook (docs/results.md).
     webhooks_file: Path | None = None
+    # Published versions kept per function besides alias targets, the rollback target
+    # and versions whose job has not ended (AUTO_LAMBDA_KEEP_VERSIONS; orchestrator.jobs.pruning).
+    keep_versions: int = 5
 
     # ---- derived names (docs/architecture.md, "Contracts others rely on") ----
     @property
@@ -276,4 +287,5 @@ class Settings:
             lifecycle_hook=_env_on(env, "AUTO_LAMBDA_LIFECYCLE_HOOK", "on"),
             webhooks_file=(Path(env["AUTO_LAMBDA_WEBHOOKS"].strip())
                            if (env.get("AUTO_LAMBDA_WEBHOOKS") or "").strip() else None),
+            keep_versions=_keep_versions(env),
         )

@@ -70,9 +70,11 @@ def start_server(port: int = 0, host: str = "127.0.0.1") -> LocalEndpoint:
     require_extra("moto", "local", "the embedded local stack")
     from moto.server import ThreadedMotoServer  # the 'local' extra, checked just above
 
+    from auto_lambda_dev.emulator_lambda import lambda_like_aws
     from auto_lambda_dev.emulator_speed import speed_up_queries
 
     speed_up_queries()
+    lambda_like_aws()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     ensure_fake_credentials()
     if port:

@@ -326,6 +326,46 @@ class Functions:
         return Alias(str(found["FunctionVersion"]),
                      {str(k): float(v) for k, v in routing.items()})
 
+    def list_aliases(self, name: str) -> dict[str, Alias]:
+        """Every alias of the function by name; {} when there is no such function."""
+        out: dict[str, Alias] = {}
+        try:
+            with aws_call(f"lambda.list_aliases({name})"):
+                pages = self._lambda.get_paginator("list_aliases").paginate(FunctionName=name)
+                for page in pages:
+                    for found in page.get("Aliases", []):
+                        routing = ((found.get("RoutingConfig") or {})
+                                   .get("AdditionalVersionWeights") or {})
+                        out[str(found["Name"])] = Alias(
+                            str(found["FunctionVersion"]),
+                            {str(k): float(v) for k, v in routing.items()})
+        except AwsError as exc:
+            if exc.aws_code == _NOT_FOUND:
+                return {}
+            raise
+        return out
+
+    def list_function_names(self, prefix: str) -> list[str]:
+        """The names of every function (of the account and region) that start with
+        ``prefix``, sorted. Lambda filters nothing by name, so this pages through all."""
+        names: list[str] = []
+        with aws_call("lambda.list_functions"):
+            for page in self._lambda.get_paginator("list_functions").paginate():
+                names.extend(str(f["FunctionName"]) for f in page.get("Functions", [])
+                             if str(f["FunctionName"]).startswith(prefix))
+        return sorted(names)
+
+    def account_code_storage(self) -> tuple[int, int] | None:
+        """The region's code storage: (bytes used, the quota), from GetAccountSettings;
+        None when the answer lacks them."""
+        with aws_call("lambda.get_account_settings"):
+            found = self._lambda.get_account_settings()
+        used = (found.get("AccountUsage") or {}).get("TotalCodeSize")
+        quota = (found.get("AccountLimit") or {}).get("TotalCodeSize")
+        if used is None or quota is None:
+            return None
+        return int(used), int(quota)
+
     def alias_version(self, name: str, alias: str) -> str | None:
         """The version ``alias`` points at, or None when there is no alias yet."""
         found = self.get_alias(name, alias)
@@ -429,8 +469,8 @@ class Functions:
     def delete_version(self, name: str, version: str) -> bool:
         """Delete one published version (never $LATEST). False when it was gone already
         (a repeat after a lost answer finds it so). A version an alias points at is
-        refused (``AwsConflict``): a conflict that waiting would not end, so it is not
-        ridden out."""
+        refused (ResourceConflictException, as ``aws_code``): a conflict that waiting
+        would not end, so it is not ridden out."""
         if version == "$LATEST":
             raise ValueError("$LATEST is not a published version")
         try:

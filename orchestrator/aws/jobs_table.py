@@ -291,10 +291,11 @@ class JobsTable:
             "lease_message = :old OR lease_message = :new",
             {":old": {"S": old}, ":new": {"S": new}})
 
-    def set_if_missing(self, job_id: str, name: str, value: int) -> bool:
-        """Set number ``name`` on an existing item that lacks it. False when the item
-        has it already (written meanwhile, or this very update's answer was lost) or is
-        gone."""
+    def set_if_missing(self, job_id: str, name: str, value: int | str) -> bool:
+        """Set ``name`` (a number, or a string) on an existing item that lacks it. False
+        when the item has it already (written meanwhile, or this very update's answer was
+        lost) or is gone."""
+        typed = {"S": value} if isinstance(value, str) else {"N": str(value)}
         try:
             with aws_call(f"dynamodb.update_item({name})"):
                 self._db.update_item(
@@ -302,7 +303,7 @@ class JobsTable:
                     ConditionExpression=f"attribute_exists({JOB_KEY}) AND "
                                         "attribute_not_exists(#w)",
                     ExpressionAttributeNames={"#w": name},
-                    ExpressionAttributeValues={":w": {"N": str(value)}})
+                    ExpressionAttributeValues={":w": typed})
         except AwsError as exc:
             if exc.code != CONFLICT:
                 raise

@@ -11,9 +11,12 @@ items by these names, the listing (``orchestrator.jobs.listing``) queries the in
 the local stack creates the tables from the ``create_*_request`` functions, and the CDK
 stack declares the same keys and indexes (checked by its tests). Data only: no calls.
 
-The two listing indexes are both sorted by ``created_at`` and project only what a list
-row shows (never the execution snapshot): ``by-state`` (hash ``state``) and ``by-week``
-(hash ``created_week``, whole weeks since the epoch, written with every item).
+The listing indexes are all sorted by ``created_at`` and project only what a list row
+shows (never the execution snapshot): ``by-state`` (hash ``state``), ``by-week`` (hash
+``created_week``, whole weeks since the epoch, written with every item) and ``by-app``
+(hash ``app_key``, ``<team>/<app>``, written once the job knows its app: one function's
+jobs, for ``apps`` and for pruning its versions; it also projects ``deployed_version``,
+the version a job's deploy step produced whether or not it verified).
 """
 
 from __future__ import annotations
@@ -27,10 +30,19 @@ HISTORY_KEY = "job_id"
 HISTORY_SEQ = "seq"
 STATE_INDEX = "by-state"
 WEEK_INDEX = "by-week"
+APP_INDEX = "by-app"
+APP_KEY = "app_key"
 WEEK_SECONDS = 7 * 24 * 3600
 # What both listing indexes project besides their keys: everything a list row shows.
 SUMMARY_ATTRIBUTES = ("app_name", "key", "status", "updated_at", "finished_at", "error",
                       "published_version", "redrive_count", "state", "created_week")
+# What the by-app index adds: the version a failed job's deploy step published.
+APP_ATTRIBUTES = (*SUMMARY_ATTRIBUTES, "deployed_version")
+
+
+def app_key(team: str, app: str) -> str:
+    """The ``by-app`` index's hash key of one app (one function of the fleet)."""
+    return f"{team}/{app}"
 
 
 def week_bucket(created_at: float) -> int:
@@ -41,15 +53,17 @@ def week_bucket(created_at: float) -> int:
 def listing_indexes() -> list[JsonObject]:
     """The GlobalSecondaryIndexes of the jobs table."""
 
-    def index(name: str, hash_key: str) -> JsonObject:
+    def index(name: str, hash_key: str, attributes: tuple[str, ...] = SUMMARY_ATTRIBUTES
+              ) -> JsonObject:
         return {"IndexName": name,
                 "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
                               {"AttributeName": "created_at", "KeyType": "RANGE"}],
                 "Projection": {"ProjectionType": "INCLUDE",
-                               "NonKeyAttributes": [a for a in SUMMARY_ATTRIBUTES
+                               "NonKeyAttributes": [a for a in attributes
                                                     if a != hash_key]}}
 
-    return [index(STATE_INDEX, "state"), index(WEEK_INDEX, "created_week")]
+    return [index(STATE_INDEX, "state"), index(WEEK_INDEX, "created_week"),
+            index(APP_INDEX, APP_KEY, APP_ATTRIBUTES)]
 
 
 def job_key(job_id: str) -> dict[str, dict[str, str]]:
@@ -58,12 +72,13 @@ def job_key(job_id: str) -> dict[str, dict[str, str]]:
 
 
 def create_table_request(table_name: str) -> JsonObject:
-    """The CreateTable arguments for the jobs table (on-demand capacity, two indexes)."""
+    """The CreateTable arguments for the jobs table (on-demand capacity, three indexes)."""
     return {
         "TableName": table_name,
         "AttributeDefinitions": [{"AttributeName": JOB_KEY, "AttributeType": "S"},
                                  {"AttributeName": "state", "AttributeType": "S"},
                                  {"AttributeName": "created_week", "AttributeType": "N"},
+                                 {"AttributeName": APP_KEY, "AttributeType": "S"},
                                  {"AttributeName": "created_at", "AttributeType": "N"}],
         "KeySchema": [{"AttributeName": JOB_KEY, "KeyType": "HASH"}],
         "GlobalSecondaryIndexes": listing_indexes(),

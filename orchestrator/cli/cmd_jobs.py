@@ -164,12 +164,14 @@ def _write_job_json(summary: JsonObject, pages: Iterable[list[JsonObject]]) -> N
               help="Count the records that lack the key; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def reindex(dry_run: bool, as_json: bool) -> None:
-    """Give job records from before the listing indexes their index key.
+    """Give job records from before the listing indexes their index keys.
 
     Records written by an earlier release have no `created_week`, so `jobs` and the
     console's job list (newest first) do not show them; `jobs --state S` does. This
     scans the jobs table once and sets the key from each record's `created_at`, one
     conditional update per record, safe beside running workers and safe to repeat.
+    Records with an app but no `app_key` (the by-app index: `apps`, and what pruning
+    knows of each version) get it too, with the version their deploy step produced.
     Exit status 1 if a record has no usable `created_at` (listed, left as it is).
 
     \b
@@ -194,7 +196,8 @@ def reindex(dry_run: bool, as_json: bool) -> None:
         count = report.scanned - len(report.unusable) if dry_run else report.updated
         click.echo(f"{report.scanned} record(s) without created_week: {verb} {count}, "
                    f"{report.raced} saved meanwhile by a worker, "
-                   f"{len(report.unusable)} without a usable created_at")
+                   f"{len(report.unusable)} without a usable created_at; "
+                   f"{'would give' if dry_run else 'gave'} {report.app_keys} their app key")
         for job_id in report.unusable:
             click.echo(f"  no created_at: {job_id}")
     if report.unusable:

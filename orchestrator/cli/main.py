@@ -29,6 +29,8 @@ LAZY = {
     "ui": "cmd_ui", "worker": "cmd_worker", "config": "cmd_config",
     "wait": "cmd_wait", "events": "cmd_events", "webhooks": "cmd_events",
     "rollback": "cmd_rollback",
+    "prune": "cmd_prune",
+    "apps": "cmd_apps",
 }
 
 

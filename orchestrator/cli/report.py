@@ -37,6 +37,18 @@ def state_durations(history: list[JsonObject], end: float | None = None
     return out
 
 
+def human_bytes(n: int | None) -> str:
+    """A size as people read it: 812 B, 3.4 KB, 51.2 MB, 1.3 GB."""
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
 def fmt_time(ts: float | None) -> str:
     if not ts:
         return "-"

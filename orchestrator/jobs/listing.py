@@ -1,7 +1,7 @@
-"""Listing jobs at scale: queries on the jobs table's two secondary indexes, never a scan.
+"""Listing jobs at scale: queries on the jobs table's secondary indexes, never a scan.
 
-The table is keyed by ``job_id``, which says nothing about state or time. Two global
-secondary indexes, both sorted by ``created_at`` and both projecting only the summary
+The table is keyed by ``job_id``, which says nothing about state or time. Three global
+secondary indexes, all sorted by ``created_at`` and all projecting only the summary
 attributes (never the execution snapshot; ``orchestrator.aws.tables`` declares them),
 answer the listing questions:
 
@@ -9,12 +9,14 @@ answer the listing questions:
 ``by-week``   hash ``created_week`` (whole weeks since the epoch): "the newest jobs"
               without a state. Time buckets keep every partition bounded: a single
               constant key would put every write of the table into one index partition.
+``by-app``    hash ``app_key`` (``<team>/<app>``): one function's jobs, for ``apps``
+              and for pruning its versions (``app_jobs``).
 
-A page walks the partitions newest first and stops as soon as it has ``limit`` rows, so
-its cost follows the page size, not the table size. Filters on app, team (the key's first
-folder) and a search text are filter expressions on those queries; the time window is a
-key condition. ``created_week`` is written by ``JobRecord.to_item``. Every read goes
-through ``JobStore.query``.
+A page of the jobs list walks the partitions newest first and stops as soon as it has
+``limit`` rows, so its cost follows the page size, not the table size. Filters on app,
+team (the key's first folder) and a search text are filter expressions on those queries;
+the time window is a key condition. ``created_week`` and ``app_key`` are written by
+``JobRecord.to_item``. Every read goes through ``JobStore.query``.
 
 Reads only; no writes, no workflow decisions.
 """
@@ -26,11 +28,19 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from orchestrator.aws.facade import Aws
-from orchestrator.aws.tables import STATE_INDEX, WEEK_INDEX, WEEK_SECONDS, week_bucket
+from orchestrator.aws.tables import (
+    APP_INDEX,
+    APP_KEY,
+    STATE_INDEX,
+    WEEK_INDEX,
+    WEEK_SECONDS,
+    app_key,
+    week_bucket,
+)
 from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError, ManifestError
 from orchestrator.jobs.store import JobStore
@@ -77,6 +87,9 @@ class JobSummary:
     error: JsonObject | None = None
     published_version: str | None = None
     redrive_count: int = 0
+    # The version the job's deploy step produced, verified or not (read from the by-app
+    # index only; the other indexes do not project it).
+    deployed_version: str | None = None
 
     @property
     def team(self) -> str:
@@ -103,14 +116,16 @@ class JobSummary:
                    finished_at=n("finished_at"),
                    error=json.loads(error) if error else None,
                    published_version=s("published_version"),
-                   redrive_count=int(n("redrive_count") or 0))
+                   redrive_count=int(n("redrive_count") or 0),
+                   deployed_version=s("deployed_version"))
 
     def to_json(self) -> JsonObject:
         return {"job_id": self.job_id, "app_name": self.app_name, "key": self.key,
                 "team": self.team, "state": self.state, "error": self.error,
                 "published_version": self.published_version, "created_at": self.created_at,
                 "updated_at": self.updated_at, "finished_at": self.finished_at,
-                "redrive_count": self.redrive_count}
+                "redrive_count": self.redrive_count,
+                "deployed_version": self.deployed_version}
 
 
 _APP = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -302,6 +317,21 @@ class JobIndex:
             kwargs["ExclusiveStartKey"] = page.last_key
         rows.sort(key=lambda r: (r.created_at, r.job_id), reverse=True)
         return rows[:want]
+
+    def app_jobs(self, team: str, app: str, *, page_size: int = 100
+                 ) -> Iterator[JobSummary]:
+        """Every job of one app (one function), newest first: the ``by-app`` index, read
+        a page at a time as the caller goes on."""
+        kwargs: JsonObject = {
+            "KeyConditionExpression": "#a = :a", "ExpressionAttributeNames": {"#a": APP_KEY},
+            "ExpressionAttributeValues": {":a": {"S": app_key(team, app)}},
+            "ScanIndexForward": False, "Limit": page_size}
+        while True:
+            page = self.store.query(APP_INDEX, **kwargs)
+            yield from (JobSummary.from_item(item) for item in page.items)
+            if not page.last_key:
+                return
+            kwargs["ExclusiveStartKey"] = page.last_key
 
     def count(self, state: str) -> int:
         """How many jobs are in ``state`` (reads that state's index partition)."""

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 from orchestrator.aws.jobs_table import Item, deserialize_item, serialize_item
-from orchestrator.aws.tables import week_bucket
+from orchestrator.aws.tables import APP_KEY, app_key, week_bucket
 from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 from orchestrator.redact import redact
+from orchestrator.tenancy import team_of_key
 from orchestrator.types import JsonObject
 from states import Status
 
@@ -81,6 +82,8 @@ class JobRecord:
     artifact: JsonObject | None = None
     function_arn: str | None = None
     published_version: str | None = None
+    # The version this run's deploy step produced, verified or not (pruning reads it).
+    deployed_version: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
     finished_at: float | None = None
@@ -135,6 +138,16 @@ class JobRecord:
         return self.status in _FINISHED
 
     @property
+    def app_key(self) -> str | None:
+        """``<team>/<app>`` once the job knows its app (the ``by-app`` index's key)."""
+        if not self.app_name:
+            return None
+        try:
+            return app_key(team_of_key(self.key), self.app_name)
+        except AutoLambdaError:
+            return None
+
+    @property
     def paged(self) -> bool:
         """True when the snapshot leaves the events to the history table."""
         return "history" not in self.snapshot
@@ -170,6 +183,7 @@ class JobRecord:
         self.pending_events = []
         self._events = None
         self.artifact = self.function_arn = self.published_version = None
+        self.deployed_version = None
         self.error = None
         self.finished_at = None
         self.notified = None
@@ -227,6 +241,7 @@ class JobRecord:
         if not plain["history_offset"]:
             plain.pop("history_offset")
         plain["created_week"] = week_bucket(self.created_at)  # the listing index's bucket
+        plain[APP_KEY] = self.app_key  # the by-app index's key, once the app is known
         clean = {k: v for k, v in plain.items() if v is not None and v != ""}
         clean = json.loads(json.dumps(clean), parse_float=Decimal)
         return serialize_item(clean)

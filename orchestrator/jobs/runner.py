@@ -138,6 +138,9 @@ class JobRunner:
     # terminal state is saved, before the lease goes; it never raises, and notes what it
     # delivered in the record (``notified``), saved with the release.
     notify: Callable[[JobRecord], object] | None = None
+    # Called with the record once a job has ended and its lease is released (pruning the
+    # function's versions): after the result is stored, and its failure never changes it.
+    after_end: Callable[[JobRecord], object] | None = None
     _active: dict[str, _Active] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -186,6 +189,9 @@ class JobRunner:
         ref = pin_version(self.steps.env.aws, ref)
         rec = self.ensure_record(ref, trace_id)
         if rec.is_terminal and not (self.notify is not None and pending(rec)):
+            # A redelivery after a worker died between the job's end and the message's
+            # delete: what followed the end (pruning) may not have run.
+            self._ended(rec)
             return Outcome.ALREADY_DONE, rec
         return self.resume(rec.job_id, stop=stop, message_id=message_id,
                            wait_for_expiry=wait_for_expiry, hand_over=hand_over)
@@ -324,7 +330,19 @@ class JobRunner:
             log.info("job %s: parked in %s for %.0f s", job_id, ex.state,
                      (ex.wait_until or ex.next_attempt_at or 0.0) - self.clock())
             return Outcome.PARKED, rec
-        return (Outcome.DONE if ex.is_terminal else Outcome.INTERRUPTED), rec
+        if ex.is_terminal:
+            self._ended(rec)
+            return Outcome.DONE, rec
+        return Outcome.INTERRUPTED, rec
+
+    def _ended(self, rec: JobRecord) -> None:
+        """Run ``after_end``; its failure is logged, never the job's."""
+        if self.after_end is None:
+            return
+        try:
+            self.after_end(rec)
+        except Exception:
+            log.warning("job %s: what follows its end failed", rec.job_id, exc_info=True)
 
     def _fail_too_large(self, rec: JobRecord, ex: Execution, exc: JobRecordTooLarge,
                         persist: Callable[[Execution], None]) -> None:
@@ -509,5 +527,6 @@ def copy_execution(rec: JobRecord, ex: Execution) -> None:
     rec.artifact = artifact.to_json() if artifact else rec.artifact
     deployed = read_optional(ex.data, DeployResult)
     rec.function_arn = deployed.function_arn if deployed else rec.function_arn
+    rec.deployed_version = deployed.version if deployed else rec.deployed_version
     succeeded = ex.status is Status.SUCCEEDED
     rec.published_version = deployed.version if deployed and succeeded else None

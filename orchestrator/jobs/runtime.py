@@ -18,6 +18,7 @@ from orchestrator.config import Settings
 from orchestrator.feedback.publish import Publisher
 from orchestrator.jobs.extensions import load_hooks
 from orchestrator.jobs.notify import JobEndedNotifier
+from orchestrator.jobs.pruning import Pruner
 from orchestrator.jobs.runner import JobRunner
 from orchestrator.jobs.store import JobStore
 from orchestrator.steps.tasks import StepEnv, Steps
@@ -55,7 +56,8 @@ def build_runtime(settings: Settings | None = None, *, aws: Aws | None = None,
     runner = JobRunner(store=store, steps=steps, owner=owner or worker_identity(),
                        lease_seconds=settings.lease_seconds, hooks=tuple(hooks),
                        outage_deadline=settings.outage_deadline,
-                       notify=JobEndedNotifier(Publisher(aws)))
+                       notify=JobEndedNotifier(Publisher(aws)),
+                       after_end=Pruner(aws).after_job)
     return Runtime(aws=aws, store=store, steps=steps, runner=runner)
 
 

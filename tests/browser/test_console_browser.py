@@ -1,7 +1,8 @@
 """The web console in a real browser against the real ``auto-lambda local up --ui``: jobs
 appear and turn verified without a reload, the failed job's page lights its failing
-state with the error code, the diagram has every declared state, the replay plan is the
-``replay --dry-run`` plan, and the fleet chart has the checker's data.
+state with the error code, the diagram has every declared state, the apps page shows the
+app with its live version as ``apps --json`` does, the replay plan is the ``replay
+--dry-run`` plan, and the fleet chart has the checker's data.
 
 The same run writes the screenshots for the docs when ``AUTO_LAMBDA_SCREENSHOTS`` names
 a folder (``make screenshots`` writes ``docs/img``); otherwise into the test's folder.
@@ -139,6 +140,27 @@ def test_the_verified_job_shows_its_version_live_and_its_path(
     page.click("text=trace")
     page.wait_for_selector(".waterfall li")
     assert page.locator(".waterfall li").count() >= len(entered)
+    page.close()
+
+
+def test_the_apps_page_has_the_app_with_its_live_version_and_last_job(
+        stack: Stack, browser: Any, jobs: dict[str, Any]) -> None:
+    listed = {a["app"]: a for a in stack.cli("apps", "--json")["apps"]}
+    hello = listed["hello"]
+    assert hello["last_verified"]["job_id"] == jobs["ids"]["hello"]
+    page = browser.new_page(viewport={"width": 1400, "height": 700})
+    page.goto(stack.url)
+    page.click("nav >> text=Apps")
+    row = page.locator('tr[data-app="hello"]')
+    assert row.count() == 1
+    assert row.get_attribute("data-live") == hello["live_version"]
+    assert row.get_attribute("data-state") == hello["last_job"]["state"]
+    # the broken upload never became a function, so it is not an app
+    assert page.locator("tr[data-app]").count() == len(listed)
+    page.screenshot(path=str(stack.shots / "console-apps.png"), full_page=True)
+    row.locator(f'a[href="/jobs/{hello["last_job"]["job_id"]}"]').first.click()
+    page.wait_for_selector("svg.diagram")
+    assert hello["last_job"]["job_id"] in page.inner_text("h1")
     page.close()
 
 

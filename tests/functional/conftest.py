@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from auto_lambda_dev.emulator_lambda import lambda_like_aws
 from auto_lambda_dev.emulator_speed import speed_up_queries
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import StackInfo, ensure_resources
@@ -72,6 +73,8 @@ def pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
     # test_emulator_speed.py shows the answers are moto's own): applied here, not left to
     # whichever earlier test in the same process happened to start an emulator server
     speed_up_queries()
+    # versions numbered and guarded as AWS does (the worker prunes after each job)
+    lambda_like_aws()
     with mock_aws():
         settings = Settings.from_env({"AWS_REGION": "us-east-1",
                                       "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),

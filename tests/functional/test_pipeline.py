@@ -103,6 +103,45 @@ def test_a_failing_verify_leaves_live_on_the_previous_version(pipeline: Pipeline
     assert bad.error["state"] == "deployed"
     alias = pipeline.aws.lambda_.get_alias(FunctionName="auto-lambda-default-hello", Name="live")
     assert alias["FunctionVersion"] == good.published_version == "1"
+    # The version that failed verify was deleted as its job ended (the worker prunes).
+    assert bad.deployed_version == "2" and bad.published_version is None
+    versions = pipeline.aws.lambda_.list_versions_by_function(FunctionName=HELLO_FUNCTION)
+    assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
+
+
+def test_a_worker_killed_before_pruning_is_made_good_by_the_redelivery(
+        pipeline: Pipeline) -> None:
+    from orchestrator.intake.events import ObjectRef
+
+    runner = pipeline.runtime.runner
+    prune, runner.after_end = runner.after_end, None  # the worker dies as the job ends
+    broken = dict(HELLO_APP)
+    broken["app.py"] = HELLO_APP["app.py"].replace("' ' + event['name']", "' ' + 'nobody'")
+    pipeline.upload("hello.zip", make_zip(broken))
+    bad = _by_key(pipeline.drain(), "hello.zip")
+    assert bad.state == "failed" and bad.deployed_version == "1"
+    listed = pipeline.aws.lambda_.list_versions_by_function(FunctionName=HELLO_FUNCTION)
+    assert [v["Version"] for v in listed["Versions"]] == ["$LATEST", "1"]
+    # Its message comes back (never deleted): the job is done, and the prune runs now.
+    runner.after_end = prune
+    outcome, _ = runner.process(ObjectRef(bad.bucket, bad.key, bad.version_id, bad.etag))
+    assert outcome.value == "already"
+    listed = pipeline.aws.lambda_.list_versions_by_function(FunctionName=HELLO_FUNCTION)
+    assert [v["Version"] for v in listed["Versions"]] == ["$LATEST"]
+
+
+def test_a_failure_after_the_job_ended_never_changes_its_result(pipeline: Pipeline) -> None:
+    seen = []
+
+    def broken_prune(rec: object) -> None:
+        seen.append(rec)
+        raise RuntimeError("Lambda is having a bad day")
+
+    pipeline.runtime.runner.after_end = broken_prune
+    pipeline.upload("hello.zip", make_zip(HELLO_APP))
+    job = _by_key(pipeline.drain(), "hello.zip")
+    assert job.state == "verified" and len(seen) == 1
+    assert pipeline.queue_depth() == 0
 
 
 def test_the_sqs_trace_header_becomes_the_jobs_trace_id(pipeline: Pipeline) -> None:

@@ -145,6 +145,8 @@ BAD_INPUT = [
     ("/static/secret.py", 404, "UiNotFound"),
     ("/?" + "a=1&" * 40, 400, "UiBadInput"),
     ("/?q=" + "x" * 3000, 414, "UiBadInput"),
+    ("/apps?team=No-Such", 400, "ListQueryInvalid"),
+    ("/apps?team=a&team=b", 400, "UiBadInput"),
 ]
 
 
@@ -168,7 +170,8 @@ def test_bad_replay_mode_and_methods_are_refused(console: Console) -> None:
 def test_every_page_has_strict_headers_and_no_token(console: Console) -> None:
     token = console.server.access.token
     for path in ("/", f"/jobs/{console.failed}", f"/jobs/{console.verified}/trace",
-                 f"/jobs/{console.failed}/replay", "/fleet", "/dlq", "/events", "/workflow",
+                 f"/jobs/{console.failed}/replay", "/apps", "/fleet", "/dlq", "/events",
+                 "/workflow",
                  "/static/console.js", "/nope"):
         reply = console.request("GET", path)
         assert reply.status in (200, 404), (path, reply.body[:300])
@@ -178,6 +181,19 @@ def test_every_page_has_strict_headers_and_no_token(console: Console) -> None:
         assert token not in reply.body
         assert "AWS_SECRET_ACCESS_KEY" not in reply.body and "testing" not in reply.body
         assert "<script>" not in reply.body  # no inline script anywhere
+
+
+def test_the_apps_page_lists_each_function_with_live_version_and_last_result(
+        console: Console) -> None:
+    page = console.request("GET", "/apps")
+    assert page.status == 200 and 'aria-current=page>Apps' in page.body
+    # the broken upload never had a function: only hello is an app
+    rows = re.findall(r'<tr data-app="([^"]+)" data-team="([^"]+)" data-live="([^"]*)" '
+                      r'data-state="([^"]*)"', page.body)
+    assert rows == [("hello", "default", "1", "verified")]
+    assert f'href="/jobs/{console.verified}"' in page.body
+    live = console.request("GET", "/apps?team=teama&fragment=live")
+    assert live.status == 200 and "no apps yet" in live.body and "<html" not in live.body
 
 
 def test_the_fleet_page_shows_the_checkers_metrics_and_the_dlq(console: Console) -> None:

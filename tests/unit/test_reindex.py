@@ -101,7 +101,25 @@ def test_cli_reports_records_without_created_at_and_exits_1(aws: Aws) -> None:
     result = CliRunner().invoke(cli, ["reindex", "--json"])
     assert result.exit_code == 1, result.output
     assert json.loads(result.output.strip().splitlines()[-1]) == {
-        "missing": 2, "updated": 1, "raced": 0, "unusable": [broken], "dry_run": False}
+        "missing": 2, "updated": 1, "raced": 0, "unusable": [broken], "dry_run": False,
+        "app_keys": 0}
     text = CliRunner().invoke(cli, ["reindex", "--dry-run"])
     assert text.exit_code == 1
     assert f"no created_at: {broken}" in text.output
+
+
+def test_records_from_before_the_app_index_get_their_app_key_and_version(aws: Aws) -> None:
+    rec = JobRecord(job_id="app1" + "ab" * 30, bucket="b", key="payments/hello.zip",
+                    app_name="hello", state="failed", status="FAILED", created_at=NOW,
+                    updated_at=NOW, snapshot={"data": {"deploy": {"version": "4"}}})
+    item = rec.to_item()
+    del item["app_key"]
+    aws.dynamodb.put_item(TableName=aws.settings.table_name, Item=item)
+    index = JobIndex(aws, clock=lambda: NOW)
+    assert list(index.app_jobs("payments", "hello")) == []
+    assert reindex(aws, dry_run=True).app_keys == 1
+    report = reindex(aws)
+    assert report.app_keys == 1 and report.scanned == 0
+    (row,) = index.app_jobs("payments", "hello")
+    assert (row.job_id, row.deployed_version, row.state) == (rec.job_id, "4", "failed")
+    assert reindex(aws).app_keys == 0  # nothing left to do

@@ -54,8 +54,8 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
     artifacts = _token(stack, stack.buckets.artifacts, "Arn")
     xray = "X-Ray trace and sampling actions support no resource-level permissions."
     indexes = (f"AwsSolutions-IAM5[Resource::{_token(stack, stack.table, 'Arn')}/index/*]",
-               "The jobs table's own listing indexes (by-state, by-week): listing and counting "
-               "query them instead of scanning the table; no other table is named.")
+               "The jobs table's own listing indexes (by-state, by-week, by-app): listing and "
+               "counting query them instead of scanning the table; no other table is named.")
     result = [
         # ---- the worker ----
         Acknowledgement(

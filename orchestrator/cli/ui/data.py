@@ -1,6 +1,7 @@
 """What the web console reads and does, through the same store, indexes and AWS facade
-as the CLI: job pages and counts, one job with its alias and trace, the fleet's metrics
-from CloudWatch, the DLQ, and the replay plan and its execution.
+as the CLI: job pages and counts, one job with its alias and trace, the apps (one row per
+function), the fleet's metrics from CloudWatch, the DLQ, and the replay plan and its
+execution.
 
 No HTML here, no HTTP. Reads never write; the two action methods (``replay`` and
 ``bring_back``) go through ``orchestrator.jobs.replay``'s planner and executor, exactly
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from orchestrator.aws.facade import Aws, error_code
 from orchestrator.aws.metrics import metric_query
 from orchestrator.aws.queue import Queue
-from orchestrator.config import LIVE_ALIAS, METRIC_NAMESPACE
+from orchestrator.config import METRIC_NAMESPACE
 from orchestrator.feedback.eventlog import LoggedEvent, recent_events
 from orchestrator.jobs.listing import JobIndex, ListPage, ListQuery, all_states
 from orchestrator.jobs.record import JobRecord
@@ -28,6 +29,8 @@ from orchestrator.jobs.store import JobStore
 from orchestrator.types import JsonObject
 
 if TYPE_CHECKING:
+    from orchestrator.jobs.apps import AppRow, Storage
+
     # the replay planner and the runner load on first use: most pages never act
     from orchestrator.jobs.replay import Action, Result
     from orchestrator.jobs.runner import JobRunner
@@ -141,11 +144,20 @@ class ConsoleData:
 
     def live_version(self, rec: JobRecord) -> str | None:
         """Where the function's ``live`` alias points now (None if no alias yet)."""
+        from orchestrator.steps.deploy.step import live_version
+
         if not rec.function_arn:
             return None
         name = rec.function_arn.split(":")[6] if rec.function_arn.count(":") >= 6 \
             else rec.function_arn
-        return self.aws.functions.alias_version(name, LIVE_ALIAS)
+        return live_version(self.aws, name)
+
+    # ---- apps ----
+    def apps(self, team: str | None) -> tuple[list[AppRow], Storage]:
+        """One row per function of the fleet (of ``team``), and the code storage."""
+        from orchestrator.jobs.apps import code_storage, list_apps
+
+        return list_apps(self.aws, team), code_storage(self.aws)
 
     def trace(self, rec: JobRecord) -> tuple[str | None, JsonObject | None]:
         """The trace id and the X-Ray ``BatchGetTraces`` answer (None when unavailable)."""

@@ -61,7 +61,8 @@ def page(title: str, body: str, *, nav: str = "", live: str | None = None,
     """A whole page. ``live`` is the URL of this page's live fragment (JS polls it)."""
     tabs = "".join(
         f'<a href="{href}"{" aria-current=page" if nav == name else ""}>{label}</a>'
-        for name, href, label in (("jobs", "/", "Jobs"), ("fleet", "/fleet", "Fleet"),
+        for name, href, label in (("jobs", "/", "Jobs"), ("apps", "/apps", "Apps"),
+                                  ("fleet", "/fleet", "Fleet"),
                                   ("events", "/events", "Events"),
                                   ("workflow", "/workflow", "Workflow")))
     live_attrs = (f' data-live="{esc(live)}" data-every="{live_every:g}"'

@@ -8,6 +8,7 @@ Routes (an explicit table; anything else is 404):
     GET  /jobs/ID/trace         the job's trace as a waterfall
     GET  /jobs/ID/replay?mode=  the replay plan (redrive|restart); changes nothing
     POST /jobs/ID/replay        run that plan
+    GET  /apps                  one row per function: live version, last result (?team=)
     GET  /fleet                 metrics chart, target, queue and DLQ (?fragment=live)
     GET  /dlq                   the plan for bringing DLQ messages back
     POST /dlq                   run it
@@ -97,6 +98,7 @@ class Console:
             ("GET", re.compile(rf"^/jobs/{_JOB_ID}/trace$"), self.trace),
             ("GET", re.compile(rf"^/jobs/{_JOB_ID}/replay$"), self.replay_plan),
             ("POST", re.compile(rf"^/jobs/{_JOB_ID}/replay$"), self.replay),
+            ("GET", re.compile(r"^/apps$"), self.apps),
             ("GET", re.compile(r"^/fleet$"), self.fleet),
             ("GET", re.compile(r"^/dlq$"), self.dlq_plan),
             ("POST", re.compile(r"^/dlq$"), self.dlq),
@@ -190,6 +192,16 @@ class Console:
         results = self.data.replay(rec.job_id, self._mode(params))
         return Response(303, "", location=views.url(
             f"/jobs/{rec.job_id}", done=views.results_notice(results)))
+
+    # ---- apps ----
+    def apps(self, params: dict[str, list[str]]) -> Response:
+        team = ListQuery(team=_one(params, "team") or None).validate().team
+        rows, storage = self.data.apps(team)
+        live = views.apps_live(rows, storage)
+        if _one(params, "fragment") == "live":
+            return Response(200, live)
+        return Response(200, views.apps_page(live, team or "",
+                                             views.url("/apps", team=team, fragment="live")))
 
     # ---- fleet ----
     def fleet(self, params: dict[str, list[str]]) -> Response:

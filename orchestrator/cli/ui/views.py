@@ -1,6 +1,6 @@
 """The console's pages as HTML: jobs (list, filters, counts), one job (diagram, timeline,
 versions, verification, replay), a job's trace waterfall, the replay and DLQ plans, the
-fleet, and the workflow. Each ``*_live`` function renders the part of a page that the
+apps, the fleet, and the workflow. Each ``*_live`` function renders the part of a page that the
 script refreshes; the page functions wrap it in the frame.
 
 Pure: records, summaries and plain dicts in, HTML out. Data fetching is ``data.py``'s.
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from orchestrator.cli.report import human_bytes
 from orchestrator.cli.ui.charts import Span, line_chart, waterfall
 from orchestrator.cli.ui.data import Fleet, safe_json
 from orchestrator.cli.ui.diagram import JobMarks, render_svg
@@ -33,6 +34,7 @@ from orchestrator.types import JsonMapping
 from states import Definition
 
 if TYPE_CHECKING:
+    from orchestrator.jobs.apps import AppRow, Storage
     from orchestrator.jobs.replay import Action, Result
 
 FILTERS = ("state", "app", "team", "since", "q")
@@ -286,6 +288,53 @@ def _xray_spans(response: JsonMapping, trace_id: str | None) -> list[Span]:
         walk(doc, 0 if doc.get("type") != "subsegment" else 1)
     spans.sort(key=lambda s: s.start)
     return spans
+
+
+# ---------------------------------------------------------------- apps
+def apps_live(rows: Sequence[AppRow], storage: Storage) -> str:
+    """The refreshed part of the apps page: one row per function, and code storage."""
+    body = "".join(_app_row(row) for row in rows) or (
+        '<tr><td colspan=9 class="muted">no apps yet</td></tr>')
+    held = sum(row.code_bytes for row in rows)
+    region = (f"the region holds {esc(human_bytes(storage.used))} of its "
+              f"{esc(human_bytes(storage.quota))} quota "
+              f"({100 * storage.used / storage.quota:.2f} %)"
+              if storage.used is not None and storage.quota else
+              "the region's figure is not available from this endpoint")
+    used = (f'<p class="muted" data-code-bytes="{esc(held)}">these apps hold '
+            f"{esc(human_bytes(held))} of code; {region}</p>")
+    return (f"{used}<table class=\"jobs apps\"><thead><tr><th>team</th><th>app</th>"
+            "<th>live</th><th>versions</th><th>code</th><th>last job</th><th>result</th>"
+            "<th>when</th><th>last verified · last failed</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def _app_row(row: AppRow) -> str:
+    last = row.last
+    state = last.state if last else ""
+    code = str((last.error or {}).get("code") or "") if last else ""
+    result = (state_badge(state) + (f' <span class="code">{esc(code)}</span>' if code else "")
+              if last else "-")
+
+    def job(summary: JobSummary | None) -> str:
+        return link("/jobs/" + summary.job_id, summary.job_id[:12], "mono") if summary else "-"
+
+    jobs = url("/", app=row.target.app, team=row.target.team)
+    return (f'<tr data-app="{esc(row.target.app)}" data-team="{esc(row.target.team)}" '
+            f'data-live="{esc(row.live or "")}" data-state="{esc(state)}">'
+            f"<td>{esc(row.target.team)}</td><td>{link(jobs, row.target.app)}</td>"
+            f"<td>{esc(row.live or '-')}</td><td>{esc(row.versions)}</td>"
+            f"<td>{esc(human_bytes(row.code_bytes))}</td><td>{job(last)}</td><td>{result}</td>"
+            f"<td>{when(last.finished_at or last.created_at) if last else '-'}</td>"
+            f"<td>{job(row.last_verified)} · {job(row.last_failed)}</td></tr>")
+
+
+def apps_page(live: str, team: str, live_url: str) -> str:
+    form = ('<form class="filters" method=get action="/apps">'
+            f'<label>team <input name=team value="{esc(team)}" size=10></label>'
+            f'<button type=submit>filter</button> {link("/apps", "clear")}</form>')
+    return page("apps", f"<h1>Apps</h1>{form}<div id=live>{live}</div>", nav="apps",
+                live=live_url, live_every=15.0)
 
 
 # ---------------------------------------------------------------- fleet
