@@ -112,6 +112,8 @@ class Worker:
             if not self.runner.hung_in_thread(thread):
                 self._set_visibility(receipt, self.visibility)
 
+        log.info("message %s: received (receive %d, copy %d)", msg.message_id,
+                 msg.receive_count, msg.copies)
         try:
             beat = Heartbeat(keep_invisible, interval=self.visibility / HEARTBEATS_PER_LEASE)
             with self._lock:
@@ -158,7 +160,8 @@ class Worker:
             elif handled.ack is Ack.REQUEUE:
                 # a fresh copy starts its receive count at zero; this one goes only once
                 # the copy is safely queued
-                self.queue.send(msg.body, delay=delay, copies=msg.copies + 1)
+                fresh = self.queue.send(msg.body, delay=delay, copies=msg.copies + 1)
+                log.info("message %s: fresh copy %s in %d s", msg.message_id, fresh, delay)
                 self.queue.delete(receipt)
             elif handled.ack is Ack.PARK:
                 self._park(msg, delay)
@@ -181,12 +184,13 @@ class Worker:
         (a park is not a hand-over: ``copies`` stays) replaces it; if the queue takes no
         new message, the old one waits out ``delay`` as it is."""
         try:
-            self.queue.send(msg.body, delay=delay, copies=msg.copies)
+            fresh = self.queue.send(msg.body, delay=delay, copies=msg.copies)
         except Exception:
             log.warning("message %s: could not queue its parked copy; it waits %d s as it "
                         "is", msg.message_id, delay, exc_info=True)
             self._set_visibility(msg.receipt, delay)
             return
+        log.info("message %s: parked as fresh copy %s for %d s", msg.message_id, fresh, delay)
         self.queue.delete(msg.receipt)
 
     def _pass_lease_on(self, msg: Message, handled: Handled, delay: int) -> bool:
