@@ -96,6 +96,11 @@ class JobRecord:
     # {"run", "state", "error", "started_at", "finished_at", "redrive_count",
     #  "published_version", "history_from", "events"} (older records: "history" inline).
     previous_runs: list[JsonObject] = field(default_factory=list)
+    # Workers that died (or hung past their lease) while running the task of state
+    # ``crash_state``; counted by whoever takes the job over, cleared when the job
+    # leaves that state. At ``retries.MAX_CRASHES`` the step fails with WorkerCrashed.
+    crashes: int = 0
+    crash_state: str | None = None
     # Which save wrote this item (a fresh id per write): how a write whose answer was
     # lost is recognised as ours when the item is read back.
     write_id: str | None = None
@@ -208,8 +213,9 @@ class JobRecord:
             plain.pop("tail_seq")
         for key in ("error", "artifact"):
             plain[key] = json.dumps(plain[key]) if plain[key] is not None else None
-        if not plain["history_offset"]:
-            plain.pop("history_offset")
+        for key in ("history_offset", "crashes"):
+            if not plain[key]:
+                plain.pop(key)
         plain["created_week"] = week_bucket(self.created_at)  # the listing index's bucket
         clean = {k: v for k, v in plain.items() if v is not None and v != ""}
         clean = json.loads(json.dumps(clean), parse_float=Decimal)
@@ -221,7 +227,7 @@ class JobRecord:
         for k, v in list(raw.items()):
             if isinstance(v, Decimal):
                 raw[k] = (int(v) if k in {"version", "redrive_count", "history_offset",
-                                          "tail_seq"} else float(v))
+                                          "tail_seq", "crashes"} else float(v))
         raw["snapshot"] = json.loads(raw.get("snapshot") or "{}")
         raw["previous_runs"] = json.loads(raw.get("previous_runs") or "[]")
         raw["tail"] = json.loads(raw.get("tail") or "[]")

@@ -38,14 +38,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
-from orchestrator.errors import AutoLambdaError
+from orchestrator.errors import AutoLambdaError, WorkerCrashed
 from orchestrator.intake.events import ObjectRef
 from orchestrator.intake.pinning import pin_version
 from orchestrator.jobs.heartbeat import Heartbeat
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobNotFound, JobRecordTooLarge, JobStore, LeaseLost
 from orchestrator.jobs.workflow import DEPLOYMENT
-from orchestrator.retries import OUTAGE_DEADLINE
+from orchestrator.retries import MAX_CRASHES, OUTAGE_DEADLINE
 from orchestrator.steps.data import Artifact, read_optional
 from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.tasks import Steps
@@ -223,7 +223,7 @@ class JobRunner:
             ex = restore_execution(self.store, rec)
         except DefinitionError as exc:
             return self._fail_unresumable(rec, exc), rec
-        changed = abandon_started_task(ex, self.clock())
+        changed = self._count_crash(rec, ex)
         if prepare is not None:
             prepare(ex)
             changed = True
@@ -234,6 +234,9 @@ class JobRunner:
         def persist(execution: Execution) -> None:
             execution.trim_history(min(rec.events_written, delivered[0]))
             copy_execution(rec, execution)
+            if rec.crash_state is not None and execution.state not in (
+                    rec.crash_state, execution.definition.retrying_state):
+                rec.crashes, rec.crash_state = 0, None  # the step got past its crashes
             rec.updated_at = self.clock()
             rec.lease_expires = rec.updated_at + self.lease_seconds
             if execution.is_terminal and rec.finished_at is None:
@@ -303,6 +306,28 @@ class JobRunner:
                      (ex.next_attempt_at or 0.0) - self.clock())
             return Outcome.PARKED, rec
         return (Outcome.DONE if ex.is_terminal else Outcome.INTERRUPTED), rec
+
+    def _count_crash(self, rec: JobRecord, ex: Execution) -> bool:
+        """The job was claimed with a task started and never finished: its worker died
+        (or hung past its lease). Count the death in the record; record the task as
+        timed out so Retry reruns just that step, or, at ``MAX_CRASHES`` deaths in this
+        state, fail the step with WorkerCrashed. True when the execution changed."""
+        if ex.task is None or ex.status is not Status.RUNNING:
+            return False
+        rec.crashes = rec.crashes + 1 if rec.crash_state == ex.state else 1
+        rec.crash_state = ex.state
+        if rec.crashes < MAX_CRASHES:
+            log.warning("job %s: the worker running %r died or hung (%d of %d); the step "
+                        "runs again", rec.job_id, ex.state, rec.crashes, MAX_CRASHES)
+            return abandon_started_task(ex, self.clock())
+        err = WorkerCrashed(
+            f"the workers running {ex.state!r} died or hung {rec.crashes} times in a row "
+            "(each time its lease expired before the step finished)",
+            hint="something in this upload kills or hangs the worker (memory, a build that "
+                 "never ends); see the workers' logs, then `auto-lambda replay`")
+        log.error("job %s: %s", rec.job_id, err)
+        ex.task_failed(err.code, str(err), self.clock())
+        return True
 
     def _fail_too_large(self, rec: JobRecord, ex: Execution, exc: JobRecordTooLarge,
                         persist: Callable[[Execution], None]) -> None:

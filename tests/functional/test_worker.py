@@ -16,6 +16,7 @@ import pytest
 from orchestrator.intake.events import ObjectRef, s3_event_body
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, Outcome
+from orchestrator.retries import MAX_CRASHES
 from orchestrator.steps.build.step import Built
 from orchestrator.steps.tasks import StepContext, Steps
 from tests.fakes import FakeClock
@@ -143,6 +144,55 @@ def test_a_worker_that_dies_mid_step_is_resumed_there_after_its_lease_expires(
                               "deployed": 1, "tested": 1})
     timed_out = [e for e in rec.history if e["type"] == "TaskTimedOut"]
     assert len(timed_out) == 1 and "lease expired" in str(timed_out[0]["cause"])
+
+
+def _dying_runs(pipeline: Pipeline, ref: ObjectRef, steps: Steps, clock: FakeClock,
+                times: int) -> None:
+    """``times`` workers, one after another, each dying in the build it runs; each dead
+    worker's lease expires (on the fake clock) before the next one takes the job."""
+    for n in range(times):
+        runner = JobRunner(store=pipeline.runtime.store, steps=steps, owner=f"dies-{n}",
+                           lease_seconds=LEASE, clock=clock, sleep=clock.sleep,
+                           heartbeat_interval=60)
+        with pytest.raises(SystemExit):
+            runner.process(ref)
+        clock.sleep(LEASE + 1)
+
+
+def test_a_step_that_kills_its_worker_again_and_again_fails_the_job_with_worker_crashed(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    clock = FakeClock(time.time())
+    steps = GatedSteps(pipeline.runtime.steps, gate, die=True)
+    _dying_runs(pipeline, ref, steps, clock, MAX_CRASHES)
+    rec = pipeline.runtime.store.get(ref.job_id)
+    assert rec is not None and (rec.crashes, rec.crash_state) == (MAX_CRASHES - 1, "unpacked")
+    last = JobRunner(store=pipeline.runtime.store, steps=steps, owner="last",
+                     lease_seconds=LEASE, clock=clock, sleep=clock.sleep)
+    outcome, rec = last.process(ref)
+    # The next worker does not run the build again: the job fails there, with its code,
+    # and can be redriven; its message is acknowledged (never walked to the DLQ).
+    assert outcome is Outcome.DONE and steps.builds == MAX_CRASHES
+    assert rec.state == "failed" and rec.error is not None
+    assert (rec.error["code"], rec.error["state"]) == ("WorkerCrashed", "unpacked")
+    assert f"{MAX_CRASHES} times in a row" in rec.error["message"]
+    assert sum(e["type"] == "TaskTimedOut" for e in rec.history) == MAX_CRASHES - 1
+
+
+def test_deaths_short_of_the_limit_cost_reruns_and_are_forgotten_past_the_step(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    clock = FakeClock(time.time())
+    steps = GatedSteps(pipeline.runtime.steps, gate, die=True)
+    _dying_runs(pipeline, ref, steps, clock, MAX_CRASHES - 1)
+    steps.die = False
+    gate.set()
+    survivor = JobRunner(store=pipeline.runtime.store, steps=steps, owner="survivor",
+                         lease_seconds=LEASE, clock=clock, sleep=clock.sleep)
+    outcome, rec = survivor.process(ref)
+    assert outcome is Outcome.DONE and rec.state == "verified", rec.error
+    stored = pipeline.runtime.store.get(ref.job_id)
+    assert stored is not None and (stored.crashes, stored.crash_state) == (0, None)
 
 
 def test_a_worker_that_lost_its_lease_leaves_the_job_alone(pipeline: Pipeline,
