@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.aws.outage_signal import REPORT_SECONDS, report_paused
 from orchestrator.aws.queue import Message, Queue
 from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
 from orchestrator.jobs.heartbeat import Heartbeat
@@ -85,6 +86,7 @@ class Worker:
         self._lock = threading.Lock()
         self._running: set[Future[Any]] = set()
         self._inflight: dict[str, Heartbeat] = {}
+        self._pause_reported_at = float("-inf")
 
     def request_stop(self) -> None:
         """Stop receiving; the drain deadline counts from the first request."""
@@ -239,6 +241,7 @@ class Worker:
             pause = self._outage_pause()
             if pause > 0:
                 self.stats.paused += 1
+                self._report_pause()
                 self.stop.wait(pause)
                 continue
             try:
@@ -271,6 +274,18 @@ class Worker:
         log.warning("AWS is failing (%s): not taking new messages for %.1f s",
                     ", ".join(f"{s}.{o}" for s, o in breakers.open_ones()), pause)
         return min(pause, 5.0)
+
+    def _report_pause(self) -> None:
+        """Tell the checker this worker waits for a service (at most every
+        REPORT_SECONDS), so it does not scale out on a backlog that only waits too."""
+        now = time.time()
+        if now - self._pause_reported_at < REPORT_SECONDS:
+            return
+        self._pause_reported_at = now
+        try:
+            report_paused(self.aws.metrics, self.aws.settings.queue_name, now)
+        except Exception:
+            log.warning("could not report the pause to CloudWatch", exc_info=True)
 
     def _release_message(self, receipt: str) -> None:
         try:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from orchestrator.aws.outage_signal import paused_workers
 from orchestrator.intake.events import ObjectRef, s3_event_body
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, Outcome
@@ -507,3 +508,17 @@ def test_the_jobs_own_message_near_the_limit_passes_the_lease_to_a_fresh_copy(
     assert out[0].ack is Ack.DELETE  # the holder's own message was gone already: fine
     done = pipeline.runtime.store.get(ref.job_id)
     assert done is not None and done.state == "verified"
+
+
+def test_a_worker_paused_by_an_outage_tells_the_checker(pipeline: Pipeline) -> None:
+    aws, worker = pipeline.aws, pipeline.worker
+    for _ in range(10):  # DynamoDB keeps failing: its breaker opens
+        aws.breakers.record("dynamodb", "GetItem", transient=True)
+    thread, _ = in_thread(worker.run)
+    try:
+        wait_for("the worker to pause", lambda: worker.stats.paused >= 1)
+    finally:
+        worker.request_stop()
+        thread.join(30)
+    assert worker.stats.received == 0  # no message taken while the table is down
+    assert paused_workers(aws.metrics, aws.settings.queue_name, time.time()) > 0
