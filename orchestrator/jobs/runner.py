@@ -7,7 +7,10 @@ of one message to the same process cannot both run the job. While the job runs, 
 if the lease is no longer ours, the drive stops between steps and the job is left to
 its new owner. A job claimed with a task started but never finished (its worker died,
 or was stopped past its drain deadline) records that task as timed out first, so the
-workflow's Retry reruns only that step: never the steps before it.
+workflow's Retry reruns only that step: never the steps before it. The death is counted
+in the record (``crashes``, per state); at ``retries.MAX_CRASHES`` deaths in one state
+the step fails with WorkerCrashed instead: whatever kills the workers is in the upload,
+and the job, not SQS's receive count, decides that.
 
 Each save writes the events the execution added since the last one to the history
 table (``JobStore.save``); the execution then lets go of them (``trim_history``), so
