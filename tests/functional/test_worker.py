@@ -233,6 +233,32 @@ def test_an_exception_in_a_job_never_takes_the_worker_down(pipeline: Pipeline) -
     assert {h.ack for h in handled} == {Ack.KEEP}
 
 
+def test_a_message_that_breaks_workers_before_it_is_a_job_ends_in_the_dlq(
+        pipeline: Pipeline) -> None:
+    class Exploding(JobRunner):
+        def process(self, ref: ObjectRef, **kwargs: Any) -> Any:
+            raise RuntimeError("a bug in the pipeline")
+
+    sqs, info = pipeline.aws.sqs, pipeline.info
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=info.dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=info.queue_url, Attributes={"RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})})
+    sqs.purge_queue(QueueUrl=info.queue_url)  # the s3:TestEvent
+    rt = pipeline.runtime
+    worker = Worker(Exploding(store=rt.store, steps=rt.steps, owner="x"),
+                    queue_url=info.queue_url, wait_seconds=0, visibility=1, redrive_limit=3)
+    sqs.send_message(QueueUrl=info.queue_url,
+                     MessageBody=s3_event_body("auto-lambda-incoming-local", "x.zip", etag="e"))
+
+    def dead_lettered() -> bool:
+        worker.poll_once(wait_s=1)
+        return bool(sqs.receive_message(QueueUrl=info.dlq_url).get("Messages"))
+
+    wait_for("the message to reach the DLQ", dead_lettered, timeout=30)
+    assert worker.stats.kept == 3 and worker.stats.delayed == 0  # no copy outlived it
+
+
 def test_stopping_past_the_drain_deadline_persists_the_interruption(
         pipeline: Pipeline, gate: threading.Event) -> None:
     upload_hello(pipeline)
