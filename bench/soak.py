@@ -15,12 +15,15 @@ every job the killed worker held was resumed by another; each kill picks a worke
 holds a job when one does), and what the proxy broke.
 ``--baseline`` runs the same load without faults first and prints the p95 ratio. Real
 worker processes with the shipped lease and visibility against the embedded emulator,
-the queue's redrive limit at the shipped 5 receives. A benchmark, not a test.
+the queue's redrive limit at the shipped one (``--receives`` to change it).
+``--diagnose`` adds, for each message left in the DLQ, its receive count, its fresh
+copies, its job's state and the worker log lines that name it. A benchmark, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import signal
@@ -35,6 +38,7 @@ from typing import Any
 
 from auto_lambda_dev.emulator import ensure_fake_credentials
 from auto_lambda_dev.faultproxy import FaultProxy
+from orchestrator.config import Settings
 from orchestrator.intake.events import s3_event_body
 from tests.chaos.harness import ChaosStack, WorkerProc, app_zip, start_stack, stop_stack
 
@@ -76,6 +80,7 @@ class Result:
     settled_after_last_kill: float | None
     fired: dict[str, int]
     kill_log: list[tuple[float, int, float | None]]  # (seconds in, jobs held, recovered after)
+    dlq_messages: list[dict[str, Any]] = field(default_factory=list)  # why each got there
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -109,6 +114,40 @@ def _resumed_since(stack: ChaosStack, kill: Kill) -> None:
             kill.resumed[job_id] = min(later)
 
 
+def _dlq_report(stack: ChaosStack) -> list[dict[str, Any]]:
+    """Each message left in the DLQ: its receive count, how many fresh copies preceded
+    it, its job's state, and the worker log lines that name it (what happened to it)."""
+    found: dict[str, dict[str, Any]] = {}
+    for _ in range(20):
+        resp = stack.aws.sqs.receive_message(
+            QueueUrl=stack.info.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=600,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageAttributeNames=["All"])
+        for raw in resp.get("Messages", []):
+            found.setdefault(raw["MessageId"], raw)
+        if not resp.get("Messages"):
+            break
+    logs = {w.name: w.log_path.read_text(encoding="utf-8", errors="replace")
+            for w in stack.workers if w.log_path.exists()}
+    report = []
+    for message_id, raw in found.items():
+        key = None
+        with contextlib.suppress(Exception):
+            key = json.loads(raw["Body"])["Records"][0]["s3"]["object"]["key"]
+        job = next((j for j in stack.jobs() if key and j.key == key), None)
+        lines = [f"{name}: {line}" for name, text in logs.items()
+                 for line in text.splitlines() if message_id in line]
+        report.append({
+            "message_id": message_id, "key": key,
+            "receives": raw.get("Attributes", {}).get("ApproximateReceiveCount"),
+            "copies": (raw.get("MessageAttributes") or {}).get(
+                "AutoLambdaCopies", {}).get("StringValue", "0"),
+            "job_state": job.state if job else None,
+            "job_error": (job.error or {}).get("code") if job else None,
+            "log": lines[-25:]})
+    return report
+
+
 def _outage(spec: str | None) -> tuple[str, float, float] | None:
     if not spec:
         return None
@@ -124,7 +163,8 @@ def soak(args: argparse.Namespace, root: Path, *, faults: bool) -> Result:
         plan, shown = plan.split(" (")[0], plan
     else:
         shown = plan
-    stack = start_stack(root, {"AUTO_LAMBDA_MAX_RECEIVE_COUNT": str(args.receives)},
+    receives = str(args.receives or Settings().max_receive_count)
+    stack = start_stack(root, {"AUTO_LAMBDA_MAX_RECEIVE_COUNT": receives},
                         lease_seconds=None, visibility_seconds=None)
     rng = random.Random(args.seed)
     proxy = FaultProxy(stack.endpoint.url).start()
@@ -190,6 +230,7 @@ def soak(args: argparse.Namespace, root: Path, *, faults: bool) -> Result:
             except Exception:
                 versions["no function"] += 1
         fired = {k: int(v) for k, v in proxy.stats()["totals"].items()}
+        dlq_messages = _dlq_report(stack) if args.diagnose else []
         recoveries = [k.recovered_after for k in kills]
         known = [r for r in recoveries if r is not None]
         return Result(
@@ -211,7 +252,8 @@ def soak(args: argparse.Namespace, root: Path, *, faults: bool) -> Result:
             fired=fired,
             kill_log=[(round(k.at - started, 1), len(k.held),
                        None if k.recovered_after is None else round(k.recovered_after, 2))
-                      for k in kills])
+                      for k in kills],
+            dlq_messages=dlq_messages)
     finally:
         proxy.stop()
         stop_stack(stack)
@@ -244,7 +286,8 @@ def main() -> None:
     parser.add_argument("--before", type=float, default=10.0, help="%% of calls failed before")
     parser.add_argument("--after", type=float, default=10.0,
                         help="%% of calls failed after taking effect")
-    parser.add_argument("--receives", type=int, default=5, help="the queue's maxReceiveCount")
+    parser.add_argument("--receives", type=int, default=None,
+                        help="the queue's maxReceiveCount (default: the shipped one)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds to wait for every job to end")
@@ -252,6 +295,8 @@ def main() -> None:
                         help="also run the same load without faults and print the p95 ratio")
     parser.add_argument("--outage", default=None, metavar="SERVICE:START:SECONDS",
                         help="take one service down (every call fails) for a window")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="report each DLQ message: receives, copies, job state, log lines")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     ensure_fake_credentials()

@@ -6,8 +6,16 @@ processing time, and publishes them to CloudWatch as high-resolution metrics
 Published in namespace ``AutoLambda`` with one dimension ``QueueName=<prefix>-jobs``:
 BacklogPerSlot (what the group scales on: backlog per job slot, InService x slots per
 instance), BacklogPerInstance, Backlog, Visible, InFlight, Delayed, InServiceInstances,
-JobSlots, AverageProcessingSeconds. Zeros are published too: target tracking never
-scales in on missing data.
+JobSlots, AverageProcessingSeconds, WaitingWorkers. Zeros are published too: target
+tracking never scales in on missing data.
+
+A backlog that only waits for a service is not scaled out on: workers that pause for an
+outage say so (``orchestrator.aws.outage_signal``), and while at least half the
+instances in service do (``fleet_waits``), the backlog counted for BacklogPerSlot and
+BacklogPerInstance is held at most at what it was before the outage (the in-flight jobs
+when the checker knew nothing earlier). More workers would only wait as well, and the
+uploads that arrive meanwhile are scaled for once the service answers again. Backlog,
+Visible, InFlight and Delayed are published as measured.
 
 Rules: API errors are logged and counted, never raised out of the loop (a checker that
 dies stops all scaling). Clock and sleep are injected. This module decides no capacity;
@@ -32,6 +40,7 @@ from checker.sources import (
 )
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.metrics import Dimension, MetricDatum
+from orchestrator.aws.outage_signal import paused_workers
 from orchestrator.config import METRIC_NAMESPACE, Settings
 from orchestrator.jobs.store import JobStore
 
@@ -49,6 +58,7 @@ METRIC_UNITS = {
     "InServiceInstances": "Count",
     "JobSlots": "Count",
     "AverageProcessingSeconds": "Seconds",
+    "WaitingWorkers": "Count",
 }
 
 
@@ -76,8 +86,30 @@ class CheckerOptions:
             raise ValueError("slots_per_instance must be at least 1")
 
 
+def fleet_waits(paused: float, in_service: int) -> bool:
+    """True when the workers paused for an outage are at least half of those in service
+    (any, when none is in service)."""
+    return paused > 0 and paused >= in_service / 2
+
+
+def _backlog(depth: QueueDepth, options: CheckerOptions) -> int:
+    backlog = depth.visible
+    if options.include_in_flight:
+        backlog += depth.in_flight
+    if options.include_delayed:
+        backlog += depth.delayed
+    return backlog
+
+
+def counted_backlog(depth: QueueDepth, options: CheckerOptions) -> int:
+    """The backlog the group is scaled on (0 up to the activation threshold)."""
+    backlog = _backlog(depth, options)
+    return 0 if options.activation > 0 and backlog <= options.activation else backlog
+
+
 def compute_metrics(depth: QueueDepth, in_service: int, average_seconds: float,
-                    options: CheckerOptions) -> dict[str, float]:
+                    options: CheckerOptions, paused: float = 0.0,
+                    held: float | None = None) -> dict[str, float]:
     """The values one tick publishes. Pure.
 
     BacklogPerSlot is the backlog divided by the job slots in service (InService x
@@ -85,13 +117,15 @@ def compute_metrics(depth: QueueDepth, in_service: int, average_seconds: float,
     ``value x max(InService, 1) / target`` is still the instances the backlog needs.
     BacklogPerInstance is the backlog divided by InService (the backlog itself when
     none is in service).
+
+    ``paused``: workers that reported waiting for an outage; while the fleet waits
+    (``fleet_waits``) the counted backlog is at most ``held`` (the counted backlog
+    before the outage; the in-flight jobs when None).
     """
-    backlog = depth.visible
-    if options.include_in_flight:
-        backlog += depth.in_flight
-    if options.include_delayed:
-        backlog += depth.delayed
-    counted = 0 if options.activation > 0 and backlog <= options.activation else backlog
+    backlog = _backlog(depth, options)
+    counted = counted_backlog(depth, options)
+    if fleet_waits(paused, in_service):
+        counted = min(counted, depth.in_flight if held is None else int(held))
     per_instance = counted / in_service if in_service > 0 else float(counted)
     slots = options.slots_per_instance
     return {
@@ -104,6 +138,7 @@ def compute_metrics(depth: QueueDepth, in_service: int, average_seconds: float,
         "InServiceInstances": float(in_service),
         "JobSlots": float(in_service * slots),
         "AverageProcessingSeconds": float(average_seconds),
+        "WaitingWorkers": float(paused),
     }
 
 
@@ -132,6 +167,8 @@ class TickResult:
                 f"per-slot={m['BacklogPerSlot']:.2f} "
                 f"avg-processing={m['AverageProcessingSeconds']:.1f}s "
                 f"{'published' if self.published else 'NOT published'}")
+        if m.get("WaitingWorkers"):
+            text += f" waiting-for-aws={m['WaitingWorkers']:.1f}"
         if self.errors:
             text += f" errors={self.error_count}: {'; '.join(self.errors)}"
         return text
@@ -152,6 +189,7 @@ class Checker:
         self._queue_url: str | None = None
         self._average: float = 0.0
         self._average_read_at: float | None = None
+        self._held: float | None = None  # the counted backlog before an outage
 
     # ---- one tick ----
     def tick(self) -> TickResult:
@@ -166,7 +204,12 @@ class Checker:
         if depth is None or in_service is None:
             # Publishing a made-up value would steer the group wrongly; skip this tick.
             return TickResult(now, None, False, errors, self.error_count)
-        metrics = compute_metrics(depth, in_service, self._average, self.options)
+        paused = self._attempt(errors, "paused workers", lambda: paused_workers(
+            self.aws.metrics, self.settings.queue_name, now)) or 0.0
+        metrics = compute_metrics(depth, in_service, self._average, self.options,
+                                  paused=paused, held=self._held)
+        if not fleet_waits(paused, in_service):
+            self._held = counted_backlog(depth, self.options)
         published = self._attempt(errors, "put_metric_data",
                                   lambda: self._publish(metrics, now)) is not None
         return TickResult(now, metrics, published, errors, self.error_count)

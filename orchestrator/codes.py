@@ -129,6 +129,7 @@ class Code(StrEnum):
     HistoryNotLoaded = "HistoryNotLoaded"
     StepInputMissing = "StepInputMissing"
     WorkflowChanged = "WorkflowChanged"
+    WorkerCrashed = "WorkerCrashed"
     # ---- the states library (Step Functions' names where it has them) ----
     StatesError = "StatesError"
     DefinitionInvalid = "DefinitionInvalid"
@@ -306,6 +307,7 @@ MEANING: dict[Code, str] = {
     Code.RoleNotOwned: "the function's role exists but auto-lambda did not make it for the team",
     Code.TeamBoundaryMissing: "the team has no permission boundary in this account",
     Code.SecretMissing: "a [secrets] reference names nothing where the function runs",
+    Code.WorkerCrashed: "workers kept dying while running this job's step (5 in a row)",
     Code.ConfigInvalid: "an AUTO_LAMBDA_* setting or an option holds an unusable value",
     Code.DurationInvalid: "a duration is not like 90s, 15m, 6h",
     Code.ExtraMissing: "the command needs an extra this install does not have",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from orchestrator.durations import parse_duration
 from orchestrator.errors import ConfigError
+from orchestrator.retries import REDRIVE_LIMIT
 from orchestrator.tenancy import function_name
 
 DEFAULT_PREFIX = "auto-lambda"
@@ -112,7 +113,7 @@ class Settings:
     # the build cache's size bound, and how long an unpinned resolution is reused
     cache_max_mb: int = 4096
     resolve_ttl: int = 86_400
-    max_receive_count: int = 5
+    max_receive_count: int = REDRIVE_LIMIT
     # How long a message stays hidden and a job's lease lasts without a heartbeat (both
     # beat every quarter of that): a worker that dies is taken over within about this
     # long (bench/takeover.py measures it).
@@ -258,7 +259,7 @@ class Settings:
             cache_dir=Path(env.get("AUTO_LAMBDA_CACHE_DIR", str(work_dir / "cache"))),
             cache_max_mb=env_int(env, "AUTO_LAMBDA_CACHE_MAX_MB", 4096),
             resolve_ttl=env_int(env, "AUTO_LAMBDA_RESOLVE_TTL", 86_400),
-            max_receive_count=env_int(env, "AUTO_LAMBDA_MAX_RECEIVE_COUNT", 5),
+            max_receive_count=env_int(env, "AUTO_LAMBDA_MAX_RECEIVE_COUNT", REDRIVE_LIMIT),
             visibility_timeout=env_int(env, "AUTO_LAMBDA_VISIBILITY_TIMEOUT",
                                        DEFAULT_LEASE_SECONDS),
             lease_seconds=env_int(env, "AUTO_LAMBDA_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),

@@ -135,6 +135,14 @@ class TransientError(AutoLambdaError):
     code = Code.Transient
 
 
+class WorkerCrashed(AutoLambdaError):
+    """The workers running one step of a job died (or hung past their lease) again and
+    again: the upload, not an outage, is what breaks them. The job fails at that step
+    rather than crashing the fleet until the outage deadline."""
+
+    code = Code.WorkerCrashed
+
+
 # Error names retried by the workflow (with backoff and jitter). Everything else is
 # caught to ``failed`` at once. States.Timeout is Step Functions' own name.
 TRANSIENT_CODES: tuple[str, ...] = tuple(code.value for code in (

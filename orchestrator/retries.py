@@ -4,7 +4,8 @@ Three levels may send a request again, and each owns different failures, so thei
 budgets never multiply:
 
 - botocore (``BOTOCORE``): throttling, 5xx and network failures inside one call;
-  3 retries, so 4 sends.
+  3 retries, so 4 sends, every call (its retry quota, which stops retrying altogether
+  once enough calls failed, is lifted).
 - a door (``LAMBDA_WRITE``, ``ROLE_PROPAGATION``, ``JOB_WRITE``, ``HISTORY_BATCH``,
   ``QUEUE_SETTLE``): Lambda's ResourceConflictException (an earlier change still being
   applied), Lambda not yet able to assume an app's new role (IAM propagates it), a
@@ -36,10 +37,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["BOTOCORE", "HISTORY_BATCH", "JOB_WRITE", "LAMBDA_CONFLICT", "LAMBDA_SETTLE",
-           "LAMBDA_WRITE", "MAX_OUTAGE_DEADLINE", "NOTIFY_BACKOFF", "NOTIFY_TRIES",
-           "OUTAGE_DEADLINE", "PARK_AFTER", "QUEUE_SETTLE", "ROLE_PROPAGATION", "ROLE_WAIT",
-           "WEBHOOK_BACKOFF", "WEBHOOK_RECEIVES", "WORKFLOW", "Backoff", "BotocoreRetries",
-           "SendBudget", "WorkflowRetry", "compute_backoff", "max_sends"]
+           "LAMBDA_WRITE", "MAX_CRASHES", "MAX_OUTAGE_DEADLINE", "NOTIFY_BACKOFF",
+           "NOTIFY_TRIES", "OUTAGE_DEADLINE", "PARK_AFTER", "QUEUE_SETTLE", "REDRIVE_LIMIT",
+           "ROLE_PROPAGATION", "ROLE_WAIT", "WEBHOOK_BACKOFF", "WEBHOOK_RECEIVES", "WORKFLOW",
+           "Backoff", "BotocoreRetries", "SendBudget", "WorkflowRetry", "compute_backoff",
+           "max_sends"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ class BotocoreRetries:
 
     max_attempts: int  # retries after the first send (botocore's legacy name)
     mode: str
+    # Standard mode's retry quota turned off (``aws/retry_quota.py``): lost answers at a
+    # steady rate drain it and then no call is retried at all; the sends of one call
+    # are bounded by ``sends``, and outages by the breakers and the workflow.
+    unlimited_quota: bool = True
 
     @property
     def sends(self) -> int:
@@ -161,6 +167,21 @@ WORKFLOW = WorkflowRetry(max_attempts=2000, interval_seconds=1, backoff_rate=2.0
 # A retry due later than this is not waited for in the worker: the job is parked (its
 # message handed back with that delay), so a long outage holds no job slot.
 PARK_AFTER = 5.0
+
+# The jobs queue's maxReceiveCount: receives before SQS moves a message to the DLQ. A
+# last resort only, for a message that breaks workers before it becomes a job: receives
+# also count answers lost on their way back and copies seen by two workers at once, and
+# a job that crashes its workers is failed by its record's crash count (MAX_CRASHES).
+# Kept in step with the CDK stack's ``max_receive_count`` default.
+REDRIVE_LIMIT = 100
+
+# A worker that dies in the middle of a step (killed, out of memory, hung past its lease)
+# leaves its task to be recorded as timed out and retried by the next worker. The job
+# record counts these deaths while the job is in one state; at this many the step is
+# failed with WorkerCrashed instead: whatever breaks the workers is in the upload.
+# Deaths, not SQS's receive count, decide that a message is poison: receives also count
+# answers lost on the way back and messages handed back during an outage.
+MAX_CRASHES = 5
 
 
 # Telling the team a job ended (the result object and the event) is tried this often,

@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.aws.outage_signal import REPORT_SECONDS, report_paused
 from orchestrator.aws.queue import Message, Queue
 from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
 from orchestrator.jobs.heartbeat import Heartbeat
@@ -85,6 +86,7 @@ class Worker:
         self._lock = threading.Lock()
         self._running: set[Future[Any]] = set()
         self._inflight: dict[str, Heartbeat] = {}
+        self._pause_reported_at = float("-inf")
 
     def request_stop(self) -> None:
         """Stop receiving; the drain deadline counts from the first request."""
@@ -112,6 +114,8 @@ class Worker:
             if not self.runner.hung_in_thread(thread):
                 self._set_visibility(receipt, self.visibility)
 
+        log.info("message %s: received (receive %d, copy %d)", msg.message_id,
+                 msg.receive_count, msg.copies)
         try:
             beat = Heartbeat(keep_invisible, interval=self.visibility / HEARTBEATS_PER_LEASE)
             with self._lock:
@@ -158,7 +162,8 @@ class Worker:
             elif handled.ack is Ack.REQUEUE:
                 # a fresh copy starts its receive count at zero; this one goes only once
                 # the copy is safely queued
-                self.queue.send(msg.body, delay=delay, copies=msg.copies + 1)
+                fresh = self.queue.send(msg.body, delay=delay, copies=msg.copies + 1)
+                log.info("message %s: fresh copy %s in %d s", msg.message_id, fresh, delay)
                 self.queue.delete(receipt)
             elif handled.ack is Ack.PARK:
                 self._park(msg, delay)
@@ -181,12 +186,13 @@ class Worker:
         (a park is not a hand-over: ``copies`` stays) replaces it; if the queue takes no
         new message, the old one waits out ``delay`` as it is."""
         try:
-            self.queue.send(msg.body, delay=delay, copies=msg.copies)
+            fresh = self.queue.send(msg.body, delay=delay, copies=msg.copies)
         except Exception:
             log.warning("message %s: could not queue its parked copy; it waits %d s as it "
                         "is", msg.message_id, delay, exc_info=True)
             self._set_visibility(msg.receipt, delay)
             return
+        log.info("message %s: parked as fresh copy %s for %d s", msg.message_id, fresh, delay)
         self.queue.delete(msg.receipt)
 
     def _pass_lease_on(self, msg: Message, handled: Handled, delay: int) -> bool:
@@ -235,6 +241,7 @@ class Worker:
             pause = self._outage_pause()
             if pause > 0:
                 self.stats.paused += 1
+                self._report_pause()
                 self.stop.wait(pause)
                 continue
             try:
@@ -267,6 +274,18 @@ class Worker:
         log.warning("AWS is failing (%s): not taking new messages for %.1f s",
                     ", ".join(f"{s}.{o}" for s, o in breakers.open_ones()), pause)
         return min(pause, 5.0)
+
+    def _report_pause(self) -> None:
+        """Tell the checker this worker waits for a service (at most every
+        REPORT_SECONDS), so it does not scale out on a backlog that only waits too."""
+        now = time.time()
+        if now - self._pause_reported_at < REPORT_SECONDS:
+            return
+        self._pause_reported_at = now
+        try:
+            report_paused(self.aws.metrics, self.aws.settings.queue_name, now)
+        except Exception:
+            log.warning("could not report the pause to CloudWatch", exc_info=True)
 
     def _release_message(self, receipt: str) -> None:
         try:

@@ -30,6 +30,7 @@ from orchestrator.aws.metrics import Metrics
 from orchestrator.aws.objects import MISSING_CODES as S3_MISSING_CODES
 from orchestrator.aws.objects import Objects
 from orchestrator.aws.parameters import Parameters
+from orchestrator.aws.retry_quota import without_retry_quota
 from orchestrator.aws.roles import Roles
 from orchestrator.aws.scaling import Scaling
 from orchestrator.aws.scheduler import Schedules
@@ -88,6 +89,8 @@ class Aws:
                 endpoint_url=self.settings.endpoint_url,
                 config=self._config,
             )
+            if BOTOCORE.unlimited_quota:
+                without_retry_quota(client)
             client.meta.events.register("after-call", self._observe)
             client.meta.events.register("after-call-error", self._observe_error)
             self._clients[service] = client

@@ -111,6 +111,11 @@ class JobRecord:
     reason: str | None = None
     # The job this one restarts (``replay --restart`` makes a new job; the old stays).
     restarted_from: str | None = None
+    # Workers that died (or hung past their lease) while running the task of state
+    # ``crash_state``; counted by whoever takes the job over, cleared when the job
+    # leaves that state. At ``retries.MAX_CRASHES`` the step fails with WorkerCrashed.
+    crashes: int = 0
+    crash_state: str | None = None
     # Which save wrote this item (a fresh id per write): how a write whose answer was
     # lost is recognised as ours when the item is read back.
     write_id: str | None = None
@@ -238,8 +243,9 @@ class JobRecord:
             plain.pop("tail_seq")
         for key in ("error", "artifact", "params"):
             plain[key] = json.dumps(plain[key]) if plain[key] is not None else None
-        if not plain["history_offset"]:
-            plain.pop("history_offset")
+        for key in ("history_offset", "crashes"):
+            if not plain[key]:
+                plain.pop(key)
         plain["created_week"] = week_bucket(self.created_at)  # the listing index's bucket
         plain[APP_KEY] = self.app_key  # the by-app index's key, once the app is known
         clean = {k: v for k, v in plain.items() if v is not None and v != ""}
@@ -252,7 +258,7 @@ class JobRecord:
         for k, v in list(raw.items()):
             if isinstance(v, Decimal):
                 raw[k] = (int(v) if k in {"version", "redrive_count", "history_offset",
-                                          "tail_seq"} else float(v))
+                                          "tail_seq", "crashes"} else float(v))
         raw["snapshot"] = json.loads(raw.get("snapshot") or "{}")
         raw["previous_runs"] = json.loads(raw.get("previous_runs") or "[]")
         raw["tail"] = json.loads(raw.get("tail") or "[]")

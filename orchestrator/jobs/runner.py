@@ -7,7 +7,10 @@ of one message to the same process cannot both run the job. While the job runs, 
 if the lease is no longer ours, the drive stops between steps and the job is left to
 its new owner. A job claimed with a task started but never finished (its worker died,
 or was stopped past its drain deadline) records that task as timed out first, so the
-workflow's Retry reruns only that step: never the steps before it.
+workflow's Retry reruns only that step: never the steps before it. The death is counted
+in the record (``crashes``, per state); at ``retries.MAX_CRASHES`` deaths in one state
+the step fails with WorkerCrashed instead: whatever kills the workers is in the upload,
+and the job, not SQS's receive count, decides that.
 
 Each save writes the events the execution added since the last one to the history
 table (``JobStore.save``); the execution then lets go of them (``trim_history``), so
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.codes import Code
 from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
-from orchestrator.errors import AutoLambdaError, ManifestError
+from orchestrator.errors import AutoLambdaError, ManifestError, WorkerCrashed
 from orchestrator.intake.events import ObjectRef
 from orchestrator.intake.pinning import pin_version
 from orchestrator.jobs.heartbeat import Heartbeat
@@ -48,7 +51,7 @@ from orchestrator.jobs.notify import pending
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobNotFound, JobRecordTooLarge, JobStore, LeaseLost
 from orchestrator.jobs.workflows import definition_of
-from orchestrator.retries import OUTAGE_DEADLINE
+from orchestrator.retries import MAX_CRASHES, OUTAGE_DEADLINE
 from orchestrator.steps.data import Artifact, read_optional
 from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.tasks import Steps
@@ -250,7 +253,7 @@ class JobRunner:
             ex = restore_execution(self.store, rec)
         except DefinitionError as exc:
             return self._fail_unresumable(rec, exc), rec
-        changed = abandon_started_task(ex, self.clock())
+        changed = self._count_crash(rec, ex)
         if prepare is not None:
             prepare(ex)
             changed = True
@@ -261,6 +264,9 @@ class JobRunner:
         def persist(execution: Execution) -> None:
             execution.trim_history(min(rec.events_written, delivered[0]))
             copy_execution(rec, execution)
+            if rec.crash_state is not None and execution.state not in (
+                    rec.crash_state, execution.definition.retrying_state):
+                rec.crashes, rec.crash_state = 0, None  # the step got past its crashes
             rec.updated_at = self.clock()
             rec.lease_expires = rec.updated_at + self.lease_seconds
             if execution.is_terminal and rec.finished_at is None:
@@ -343,6 +349,28 @@ class JobRunner:
             self.after_end(rec)
         except Exception:
             log.warning("job %s: what follows its end failed", rec.job_id, exc_info=True)
+
+    def _count_crash(self, rec: JobRecord, ex: Execution) -> bool:
+        """The job was claimed with a task started and never finished: its worker died
+        (or hung past its lease). Count the death in the record; record the task as
+        timed out so Retry reruns just that step, or, at ``MAX_CRASHES`` deaths in this
+        state, fail the step with WorkerCrashed. True when the execution changed."""
+        if ex.task is None or ex.status is not Status.RUNNING:
+            return False
+        rec.crashes = rec.crashes + 1 if rec.crash_state == ex.state else 1
+        rec.crash_state = ex.state
+        if rec.crashes < MAX_CRASHES:
+            log.warning("job %s: the worker running %r died or hung (%d of %d); the step "
+                        "runs again", rec.job_id, ex.state, rec.crashes, MAX_CRASHES)
+            return abandon_started_task(ex, self.clock())
+        err = WorkerCrashed(
+            f"the workers running {ex.state!r} died or hung {rec.crashes} times in a row "
+            "(each time its lease expired before the step finished)",
+            hint="something in this upload kills or hangs the worker (memory, a build that "
+                 "never ends); see the workers' logs, then `auto-lambda replay`")
+        log.error("job %s: %s", rec.job_id, err)
+        ex.task_failed(err.code, str(err), self.clock())
+        return True
 
     def _fail_too_large(self, rec: JobRecord, ex: Execution, exc: JobRecordTooLarge,
                         persist: Callable[[Execution], None]) -> None:

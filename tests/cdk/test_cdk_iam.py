@@ -63,7 +63,12 @@ def test_worker_touches_only_this_stacks_data(synth: Synth) -> None:
             assert len(services) == 1, statement
             for resource in as_list(statement["Resource"]):
                 assert any(key in text(resource) for key in allowed[service]), resource
-        if "*" in as_list(statement["Resource"]):
+        if "*" in as_list(statement["Resource"]) and services == {"cloudwatch"}:
+            # the outage signal: CloudWatch has no resource ARNs, only a namespace
+            assert actions(statement) == ["cloudwatch:PutMetricData"], statement
+            assert statement["Condition"] == {
+                "StringEquals": {"cloudwatch:namespace": "AutoLambda"}}
+        elif "*" in as_list(statement["Resource"]):
             # X-Ray and EC2's Describe calls have no resource-level permissions
             assert services in ({"xray"}, {"ec2"}), statement
             assert all(a.startswith(("xray:", "ec2:Describe")) for a in actions(statement))

@@ -95,7 +95,7 @@ def test_jobs_queue_outlasts_a_build_and_redrives_to_the_dlq(synth: Synth) -> No
     assert jobs["VisibilityTimeout"] >= 15 * 60 + 60  # a 15-minute build, plus deploy/verify
     assert jobs["ReceiveMessageWaitTimeSeconds"] == 20
     assert jobs["RedrivePolicy"] == {
-        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}, "maxReceiveCount": 5,
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}, "maxReceiveCount": 100,
     }
     assert jobs["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
 

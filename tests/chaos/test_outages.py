@@ -2,10 +2,11 @@
 run, with duplicate deliveries and a worker killed during the outage: every job still
 ends verified once the service is back, one version per function, nothing in the DLQ.
 
-The queue's redrive limit is the shipped 5 receives with 2 s visibility, so a worker
-that spent a receive on each failed attempt would send the messages to the DLQ within
-seconds of the outage starting; parking (a fresh, delayed copy of the message) and the
-circuit breakers (no new messages while a service keeps failing) are what prevent it.
+The queue's redrive limit is 5 receives (the shipped one is 100, a last resort) with
+2 s visibility, so a worker that spent a receive on each failed attempt would send the
+messages to the DLQ within seconds of the outage starting; parking (a fresh, delayed
+copy of the message) and the circuit breakers (no new messages while a service keeps
+failing) are what prevent it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ APPS = 4
 
 @pytest.fixture
 def chaos_env() -> dict[str, str]:
-    # the shipped redrive limit; parks come back within seconds
+    # a low redrive limit (the shipped one is 100); parks come back within seconds
     return {"AUTO_LAMBDA_MAX_RECEIVE_COUNT": "5", "AUTO_LAMBDA_PARK_AFTER": "1"}
 
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from auto_lambda_dev.localgroup import set_capacity
 from checker.metric import Checker, CheckerOptions, metric_dimensions
 from orchestrator.aws.facade import Aws
+from orchestrator.aws.outage_signal import report_paused
 from orchestrator.config import METRIC_NAMESPACE
 from tests.functional.conftest import emulated_group
 
@@ -78,7 +79,7 @@ def test_publishes_backlog_per_slot_and_the_parts_it_is_made_of(aws: Aws) -> Non
     assert result.metrics == {
         "BacklogPerSlot": 7 / 8, "BacklogPerInstance": 3.5, "Backlog": 7.0, "Visible": 5.0,
         "InFlight": 2.0, "Delayed": 1.0, "InServiceInstances": 2.0, "JobSlots": 8.0,
-        "AverageProcessingSeconds": 40.0,
+        "AverageProcessingSeconds": 40.0, "WaitingWorkers": 0.0,
     }
     assert _published(aws, "BacklogPerSlot") == [0.875]
     assert _published(aws, "BacklogPerInstance") == [3.5]
@@ -118,6 +119,40 @@ def test_backlog_with_no_instance_in_service_counts_one_instances_slots(aws: Aws
     assert result.metrics["JobSlots"] == 0
     assert result.metrics["BacklogPerSlot"] == 1.5
     assert result.metrics["BacklogPerInstance"] == 3.0
+
+
+def test_a_backlog_that_only_waits_for_a_service_is_not_scaled_out_on(aws: Aws) -> None:
+    _fill(aws, visible=3, in_flight=1, delayed=0)
+    set_capacity(aws, aws.settings, 2)
+    checker = Checker(aws, clock=lambda: NOW)
+    before = checker.tick().metrics
+    assert before is not None and before["BacklogPerSlot"] == 2.0
+    # DynamoDB goes down: both workers pause and say so (each every REPORT_SECONDS),
+    # while uploads keep arriving.
+    for at in (NOW + 1, NOW + 11, NOW + 21):
+        for _ in range(2):
+            report_paused(aws.metrics, aws.settings.queue_name, at)
+    _fill(aws, visible=10, in_flight=0, delayed=0)
+    checker.clock = lambda: NOW + 25
+    during = checker.tick().metrics
+    assert during is not None and during["WaitingWorkers"] == 2.0
+    assert during["Backlog"] == 14.0  # measured as it is ...
+    assert during["BacklogPerSlot"] == 2.0  # ... but scaled on as before the outage
+    # The service answers again: the workers stop reporting, the whole backlog counts.
+    checker.clock = lambda: NOW + 90
+    after = checker.tick().metrics
+    assert after is not None and after["WaitingWorkers"] == 0.0
+    assert after["BacklogPerSlot"] == 7.0
+
+
+def test_one_paused_worker_of_four_does_not_hold_the_backlog(aws: Aws) -> None:
+    _fill(aws, visible=8, in_flight=0, delayed=0)
+    set_capacity(aws, aws.settings, 4)
+    for at in (NOW - 25, NOW - 15, NOW - 5):
+        report_paused(aws.metrics, aws.settings.queue_name, at)
+    result = Checker(aws, clock=lambda: NOW).tick().metrics
+    assert result is not None and result["WaitingWorkers"] == 1.0
+    assert result["BacklogPerSlot"] == 2.0  # a worker's own trouble, not an outage
 
 
 def test_slots_per_instance_must_be_positive() -> None:

@@ -111,3 +111,21 @@ def test_a_fault_shorter_than_the_deadline_is_waited_out_however_many_retries_it
     job = _job(pipeline)
     assert job.state == "verified", job.error
     assert len(_retries(job)) >= 9  # 40 failed sends, up to four each run: past the old 4
+
+
+def test_lost_answers_at_a_steady_rate_never_use_up_botocores_retries(
+        pipeline: Pipeline) -> None:
+    # Calls that fail for good keep the retry quota botocore's standard mode took for
+    # their retries (14 units a retry, 500 in all): 13 such calls would empty it, and
+    # from then on botocore would not retry at all. auto-lambda's clients have no quota:
+    # the 14th call is still sent four times and succeeds.
+    sqs = pipeline.aws.sqs
+    url = pipeline.info.queue_url
+    sends = faults.status_response(sqs, "GetQueueAttributes", times=13 * 4, status=500)
+    for _ in range(13):
+        with pytest.raises(Exception, match="500"):
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    sends.remove()
+    again = faults.status_response(sqs, "GetQueueAttributes", times=3, status=500)
+    answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert again.fired == 3 and answer["ResponseMetadata"]["RetryAttempts"] == 3

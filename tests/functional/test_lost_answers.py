@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,17 +23,21 @@ import pytest
 from auto_lambda_dev.emulator import LocalEndpoint, start_server
 from auto_lambda_dev.faultproxy import FaultProxy
 from orchestrator.aws.facade import Aws
-from orchestrator.aws.queue import Queue
+from orchestrator.aws.queue import Message, Queue
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import LIVE_ALIAS, Settings
+from orchestrator.intake.events import s3_event_body
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import copy_execution, start_execution
+from orchestrator.jobs.runtime import build_runtime
 from orchestrator.jobs.store import JobStore, LeaseLost
 from orchestrator.steps.data import Artifact
 from orchestrator.steps.deploy.step import deploy_app, deploy_function
 from orchestrator.steps.promote.step import gradual_promote, promote
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.unpack.platform import FunctionLimits, SecretRef
+from worker.loop import Worker
+from worker.messages import Ack, Handled
 
 SPEC = AppSpec(name="lost", handler="app.handler", runtime="python3.12", memory=256,
                timeout=10, environment={"K": "v1"})
@@ -262,3 +268,34 @@ def test_an_app_role_whose_writes_lose_their_answers_is_made_once(env: Env,
     again = deploy_app(aws, spec, artifact(env.direct, "def handler(e, c):\n    return 1\n"),
                        sleep=lambda s: None, clock=lambda: 0.0)
     assert (first.version, again.version, again.published) == ("1", "1", False)
+@pytest.mark.parametrize("lost", [1, 4], ids=["one-answer-lost", "every-answer-lost"])
+def test_a_parked_message_whose_copy_lost_its_answer_is_never_lost_only_repeated(
+        env: Env, tmp_path: Path, lost: int) -> None:
+    env.direct.sqs.purge_queue(QueueUrl=env.info.queue_url)
+    runtime = build_runtime(env.faulty.settings, aws=env.faulty, work_root=tmp_path)
+    worker = Worker(runtime.runner, queue_url=env.info.queue_url, wait_seconds=0,
+                    visibility=30)
+    body = s3_event_body(env.faulty.settings.incoming_bucket, "app.zip", etag="e")
+    Queue(env.direct, env.info.queue_url, "jobs").send(body, copies=2)
+    [msg] = Queue(env.direct, env.info.queue_url, "jobs").receive(1, visibility=30)
+    env.proxy.set_plan(f"after=100%@SendMessage#{lost}")
+    worker._acknowledge(msg, Handled(Ack.PARK, ("job",), delay=1))
+    assert fired(env, "sqs.SendMessage") == lost
+    # Each lost answer left a copy behind (botocore sent it again); when even the last
+    # answer was lost, the original stays too, hidden for the park's delay. Never none.
+    left = _all_messages(env)
+    assert len(left) == (lost + 1 if lost == 4 else 2)
+    assert {m.body for m in left} == {body}
+    assert {m.copies for m in left} == {2}  # a park is not a hand-over
+
+
+def _all_messages(env: Env) -> list[Message]:
+    queue = Queue(env.direct, env.info.queue_url, "jobs")
+    found: list[Message] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found += queue.receive(10, wait_seconds=1, visibility=60)
+        depth = queue.depth()
+        if depth.visible + depth.delayed == 0 and found:
+            break
+    return found

@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 
 import pytest
 
+from orchestrator.aws.outage_signal import paused_workers
 from orchestrator.intake.events import ObjectRef, s3_event_body
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runner import JobRunner, Outcome
+from orchestrator.retries import MAX_CRASHES
 from orchestrator.steps.build.step import Built
 from orchestrator.steps.tasks import StepContext, Steps
 from tests.fakes import FakeClock
@@ -145,6 +147,55 @@ def test_a_worker_that_dies_mid_step_is_resumed_there_after_its_lease_expires(
     assert len(timed_out) == 1 and "lease expired" in str(timed_out[0]["cause"])
 
 
+def _dying_runs(pipeline: Pipeline, ref: ObjectRef, steps: Steps, clock: FakeClock,
+                times: int) -> None:
+    """``times`` workers, one after another, each dying in the build it runs; each dead
+    worker's lease expires (on the fake clock) before the next one takes the job."""
+    for n in range(times):
+        runner = JobRunner(store=pipeline.runtime.store, steps=steps, owner=f"dies-{n}",
+                           lease_seconds=LEASE, clock=clock, sleep=clock.sleep,
+                           heartbeat_interval=60)
+        with pytest.raises(SystemExit):
+            runner.process(ref)
+        clock.sleep(LEASE + 1)
+
+
+def test_a_step_that_kills_its_worker_again_and_again_fails_the_job_with_worker_crashed(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    clock = FakeClock(time.time())
+    steps = GatedSteps(pipeline.runtime.steps, gate, die=True)
+    _dying_runs(pipeline, ref, steps, clock, MAX_CRASHES)
+    rec = pipeline.runtime.store.get(ref.job_id)
+    assert rec is not None and (rec.crashes, rec.crash_state) == (MAX_CRASHES - 1, "unpacked")
+    last = JobRunner(store=pipeline.runtime.store, steps=steps, owner="last",
+                     lease_seconds=LEASE, clock=clock, sleep=clock.sleep)
+    outcome, rec = last.process(ref)
+    # The next worker does not run the build again: the job fails there, with its code,
+    # and can be redriven; its message is acknowledged (never walked to the DLQ).
+    assert outcome is Outcome.DONE and steps.builds == MAX_CRASHES
+    assert rec.state == "failed" and rec.error is not None
+    assert (rec.error["code"], rec.error["state"]) == ("WorkerCrashed", "unpacked")
+    assert f"{MAX_CRASHES} times in a row" in rec.error["message"]
+    assert sum(e["type"] == "TaskTimedOut" for e in rec.history) == MAX_CRASHES - 1
+
+
+def test_deaths_short_of_the_limit_cost_reruns_and_are_forgotten_past_the_step(
+        pipeline: Pipeline, gate: threading.Event) -> None:
+    ref = upload_hello(pipeline)
+    clock = FakeClock(time.time())
+    steps = GatedSteps(pipeline.runtime.steps, gate, die=True)
+    _dying_runs(pipeline, ref, steps, clock, MAX_CRASHES - 1)
+    steps.die = False
+    gate.set()
+    survivor = JobRunner(store=pipeline.runtime.store, steps=steps, owner="survivor",
+                         lease_seconds=LEASE, clock=clock, sleep=clock.sleep)
+    outcome, rec = survivor.process(ref)
+    assert outcome is Outcome.DONE and rec.state == "verified", rec.error
+    stored = pipeline.runtime.store.get(ref.job_id)
+    assert stored is not None and (stored.crashes, stored.crash_state) == (0, None)
+
+
 def test_a_worker_that_lost_its_lease_leaves_the_job_alone(pipeline: Pipeline,
                                                            gate: threading.Event) -> None:
     ref = upload_hello(pipeline)
@@ -180,6 +231,32 @@ def test_an_exception_in_a_job_never_takes_the_worker_down(pipeline: Pipeline) -
     msg = wait_for("the message", lambda: worker.queue.receive(10))
     handled = [worker.handle(m) for m in msg]
     assert {h.ack for h in handled} == {Ack.KEEP}
+
+
+def test_a_message_that_breaks_workers_before_it_is_a_job_ends_in_the_dlq(
+        pipeline: Pipeline) -> None:
+    class Exploding(JobRunner):
+        def process(self, ref: ObjectRef, **kwargs: Any) -> Any:
+            raise RuntimeError("a bug in the pipeline")
+
+    sqs, info = pipeline.aws.sqs, pipeline.info
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=info.dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=info.queue_url, Attributes={"RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})})
+    sqs.purge_queue(QueueUrl=info.queue_url)  # the s3:TestEvent
+    rt = pipeline.runtime
+    worker = Worker(Exploding(store=rt.store, steps=rt.steps, owner="x"),
+                    queue_url=info.queue_url, wait_seconds=0, visibility=1, redrive_limit=3)
+    sqs.send_message(QueueUrl=info.queue_url,
+                     MessageBody=s3_event_body("auto-lambda-incoming-local", "x.zip", etag="e"))
+
+    def dead_lettered() -> bool:
+        worker.poll_once(wait_s=1)
+        return bool(sqs.receive_message(QueueUrl=info.dlq_url).get("Messages"))
+
+    wait_for("the message to reach the DLQ", dead_lettered, timeout=30)
+    assert worker.stats.kept == 3 and worker.stats.delayed == 0  # no copy outlived it
 
 
 def test_stopping_past_the_drain_deadline_persists_the_interruption(
@@ -457,3 +534,17 @@ def test_the_jobs_own_message_near_the_limit_passes_the_lease_to_a_fresh_copy(
     assert out[0].ack is Ack.DELETE  # the holder's own message was gone already: fine
     done = pipeline.runtime.store.get(ref.job_id)
     assert done is not None and done.state == "verified"
+
+
+def test_a_worker_paused_by_an_outage_tells_the_checker(pipeline: Pipeline) -> None:
+    aws, worker = pipeline.aws, pipeline.worker
+    for _ in range(10):  # DynamoDB keeps failing: its breaker opens
+        aws.breakers.record("dynamodb", "GetItem", transient=True)
+    thread, _ = in_thread(worker.run)
+    try:
+        wait_for("the worker to pause", lambda: worker.stats.paused >= 1)
+    finally:
+        worker.request_stop()
+        thread.join(30)
+    assert worker.stats.received == 0  # no message taken while the table is down
+    assert paused_workers(aws.metrics, aws.settings.queue_name, time.time()) > 0

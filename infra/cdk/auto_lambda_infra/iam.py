@@ -203,6 +203,14 @@ def create_worker_role(
             resources=[group_arn(stack, names.worker_group)],
         )
     )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ReportOutagePause",  # PausedWorkers: the checker holds the backlog
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+        )
+    )
     role.add_to_policy(_ssm_read(stack, names))
     role.add_to_policy(_xray_write())
     return role
@@ -242,6 +250,13 @@ def create_checker_role(
             actions=["cloudwatch:PutMetricData"],
             resources=["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ReadPausedWorkers",  # the workers' outage signal
+            actions=["cloudwatch:GetMetricData"],
+            resources=["*"],
         )
     )
     table.grant_read_data(role)

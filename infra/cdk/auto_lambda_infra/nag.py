@@ -61,7 +61,10 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
         Acknowledgement(
             stack.worker_role, "AwsSolutions-IAM5[Resource::*]",
             xray + " lambda:ListEventSourceMappings and scheduler:ListSchedules (a deleted "
-            "app's triggers are found by listing) authorize on no resource either.",
+            "app's triggers are found by listing) authorize on no resource either; "
+            "cloudwatch:PutMetricData (the PausedWorkers signal) has no "
+            "resource-level permissions and is limited by the cloudwatch:namespace "
+            "condition to AutoLambda.",
         ),
         Acknowledgement(
             stack.worker_role, f"AwsSolutions-IAM5[Resource::{incoming}/*]",
@@ -97,7 +100,8 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             stack.checker_role, "AwsSolutions-IAM5[Resource::*]",
             "autoscaling:DescribeAutoScalingGroups has no resource-level permissions; "
             "cloudwatch:PutMetricData has none either and is limited by the "
-            "cloudwatch:namespace condition to AutoLambda; " + xray,
+            "cloudwatch:namespace condition to AutoLambda; cloudwatch:GetMetricData (the "
+            "workers' PausedWorkers signal) has no resource-level permissions; " + xray,
         ),
         Acknowledgement(stack.checker_role, f"AwsSolutions-IAM4[{SSM_CORE}]", SSM_CORE_REASON),
         Acknowledgement(stack.checker_role, *indexes),

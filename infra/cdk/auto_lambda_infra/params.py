@@ -35,7 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "worker_ami_id": "",
     "auto_lambda_package": "auto-lambda",
     "visibility_timeout_minutes": 20,
-    "max_receive_count": 5,
+    # A last resort (orchestrator/retries.py REDRIVE_LIMIT): workers count crashes in the
+    # job record; receives also count answers lost on the way back.
+    "max_receive_count": 100,
     "drain_timeout_seconds": 900,
     "vpc_cidr": "10.42.0.0/16",
     "teams": "",
