@@ -143,6 +143,12 @@ class Settings:
     instance_group: str | None = None
     drain_hook: str | None = None
     lifecycle_hook: bool = True
+    # Who a person is when STS cannot say (AUTO_LAMBDA_ACTOR; `replay --as` overrides it):
+    # recorded beside the caller's ARN on the history events of what they do.
+    actor: str | None = None
+    # The web console's tokens per team (AUTO_LAMBDA_UI_TEAM_TOKENS): a JSON file
+    # {"team": "token", ...} read by orchestrator.cli.ui.teams; None: one operator token.
+    ui_team_tokens_file: Path | None = None
 
     # ---- derived names (docs/architecture.md, "Contracts others rely on") ----
     @property
@@ -230,4 +236,8 @@ class Settings:
             instance_group=env.get("AUTO_LAMBDA_WORKER_GROUP") or None,
             drain_hook=env.get("AUTO_LAMBDA_DRAIN_HOOK") or None,
             lifecycle_hook=_env_on(env, "AUTO_LAMBDA_LIFECYCLE_HOOK", "on"),
+            actor=(env.get("AUTO_LAMBDA_ACTOR") or "").strip() or None,
+            ui_team_tokens_file=(Path(env["AUTO_LAMBDA_UI_TEAM_TOKENS"].strip())
+                                 if (env.get("AUTO_LAMBDA_UI_TEAM_TOKENS") or "").strip()
+                                 else None),
         )

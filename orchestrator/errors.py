@@ -126,3 +126,21 @@ class SandboxUnavailable(AutoLambdaError):
     fails closed rather than running the code without it."""
 
     code = "SandboxUnavailable"
+
+
+class UiTeamTokensInvalid(AutoLambdaError):
+    """The console's file of team tokens cannot be used (docs/console.md)."""
+
+    code = "UiTeamTokensInvalid"
+
+
+class UiTeamRefused(AutoLambdaError):
+    """A team's console token asked for what only the operator may see or do."""
+
+    code = "UiTeamRefused"
+
+
+class BuildLogMissing(AutoLambdaError):
+    """A job has no build log (yet): no step of it has ended, or it was rejected."""
+
+    code = "BuildLogMissing"

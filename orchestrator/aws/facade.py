@@ -21,6 +21,7 @@ from orchestrator.aws.breaker import Breakers
 from orchestrator.aws.errors import THROTTLE_CODES as THROTTLING
 from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
 from orchestrator.aws.functions import Functions
+from orchestrator.aws.identity import Identity
 from orchestrator.aws.jobs_table import JobsTable
 from orchestrator.aws.metrics import Metrics
 from orchestrator.aws.objects import MISSING_CODES as S3_MISSING_CODES
@@ -111,6 +112,10 @@ class Aws:
     @cached_property
     def roles(self) -> Roles:
         return Roles(self.client("iam"))
+
+    @cached_property
+    def identity(self) -> Identity:
+        return Identity(self.client("sts"))
 
     @cached_property
     def metrics(self) -> Metrics:

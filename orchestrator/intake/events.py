@@ -5,14 +5,16 @@ S3 sends when a notification is configured, and S3 events wrapped in an SNS enve
 Keys arrive URL-encoded with ``+`` for spaces (``quote_plus``) and are decoded here.
 A record may carry ``"autoLambda": {"jobId": ...}``: ``replay`` re-enqueues a job that
 way so the delivery reaches exactly that job whatever became of the object since.
-``s3_event_body`` writes such a message. Pure: no AWS calls. Anything else raises
-:class:`BadEvent` with what was wrong.
+The uploader's identity (the principal and source IP S3 recorded) is kept as the
+event says it (``Uploader``). ``s3_event_body`` writes such a message. Pure: no AWS
+calls. Anything else raises :class:`BadEvent` with what was wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import quote_plus, unquote_plus
@@ -21,6 +23,46 @@ from orchestrator.errors import BadEvent
 from orchestrator.types import JsonObject
 
 MAX_BODY_PREVIEW = 200
+
+
+MAX_IDENTITY_CHARS = 256
+_PRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """The principal and source address S3 recorded for an upload."""
+
+    principal: str | None = None
+    source_ip: str | None = None
+
+    def to_json(self) -> JsonObject:
+        return {"principal": self.principal, "source_ip": self.source_ip}
+
+    def describe(self) -> str:
+        return f"{self.principal or '?'} from {self.source_ip or '?'}"
+
+
+def _identity_field(value: object) -> str | None:
+    """An identity field of the event, printable ASCII and capped (events may be forged
+    by whoever can send to the queue: this is what S3 said, not proof)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return _PRINTABLE.sub("?", value.strip())[:MAX_IDENTITY_CHARS]
+
+
+def uploader_of(record: JsonObject) -> Uploader | None:
+    """``userIdentity.principalId`` and ``requestParameters.sourceIPAddress`` of one
+    S3 event record; None when it has neither."""
+    identity = record.get("userIdentity")
+    params = record.get("requestParameters")
+    principal = _identity_field(identity.get("principalId")) if isinstance(
+        identity, dict) else None
+    source = _identity_field(params.get("sourceIPAddress")) if isinstance(
+        params, dict) else None
+    if principal is None and source is None:
+        return None
+    return Uploader(principal, source)
 
 
 @dataclass(frozen=True)
@@ -34,6 +76,9 @@ class ObjectRef:
     size: int | None = None
     event_name: str = "ObjectCreated:Put"
     pinned_job_id: str | None = None  # set by replay: this delivery is for that job
+    # Who uploaded it, as S3 tells: userIdentity.principalId, requestParameters.
+    # sourceIPAddress (cleaned: printable, capped); None when the event names nobody.
+    uploader: Uploader | None = None
 
     @property
     def job_id(self) -> str:
@@ -87,6 +132,7 @@ def _record_to_ref(record: object, index: int) -> ObjectRef | None:
         size=int(size) if isinstance(size, int | float) else None,
         event_name=name,
         pinned_job_id=str(pinned) if pinned else None,
+        uploader=uploader_of(record),
     )
 
 

@@ -25,6 +25,7 @@ exists has nothing to replay, and the plan says so.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -32,9 +33,9 @@ from dataclasses import asdict, dataclass, field
 
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Queue
-from orchestrator.errors import BadEvent
+from orchestrator.errors import AutoLambdaError, BadEvent
 from orchestrator.intake.events import parse_message, s3_event_body
-from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.record import JobRecord, capped
 from orchestrator.jobs.runner import JobRunner, start_execution
 from orchestrator.jobs.store import JobNotFound, JobStore
 from orchestrator.jobs.workflow import DEPLOYMENT, STATES_WITHOUT_SOURCE
@@ -42,6 +43,8 @@ from orchestrator.types import JsonObject
 from states import Execution
 
 log = logging.getLogger(__name__)
+
+MAX_REASON_CHARS = 500
 
 
 
@@ -55,6 +58,18 @@ class Request:
     restart: bool = False
     here: bool = False
     limit: int = 1000
+    # Who asks, and why: recorded on the replayed run's first history event.
+    actor: JsonObject | None = None
+    reason: str | None = None
+
+    def note(self) -> JsonObject:
+        """The details a redrive or restart records (``replayed_by``, ``reason``)."""
+        out: JsonObject = {}
+        if self.actor:
+            out["replayed_by"] = dict(self.actor)
+        if self.reason:
+            out["reason"] = capped(self.reason, MAX_REASON_CHARS)
+        return out
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,31 @@ class Result:
     def to_dict(self) -> JsonObject:
         return {"action": self.action.to_dict(), "ok": self.ok, "detail": self.detail,
                 **({"job_id": self.job_id} if self.job_id else {})}
+
+
+def who_replays(aws: Aws, claimed: str | None = None, via: str = "cli") -> JsonObject:
+    """Who is replaying: the caller's ARN as STS answers it, and the name they give
+    (``--as``, else AUTO_LAMBDA_ACTOR, else the local user when STS cannot answer). The
+    name is a claim; the ARN is what AWS vouches for."""
+    actor: JsonObject = {"via": via}
+    try:
+        caller = aws.identity.caller()
+        actor.update(arn=caller.arn, account=caller.account)
+    except AutoLambdaError as exc:
+        actor["arn_error"] = exc.code
+    name = claimed or aws.settings.actor
+    if not name and "arn" not in actor:
+        name = _local_user()
+    if name:
+        actor["as"] = capped(name, 200)
+    return actor
+
+
+def _local_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 # ---- 1. gather (reads only) ----
@@ -268,11 +308,14 @@ def _changed(rec: JobRecord, obj: ObjectNow) -> bool:
 class Executor:
     def __init__(self, runner: JobRunner, aws: Aws, queue_url: str,
                  dlq_url: str | None = None, *, here: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 note: JsonObject | None = None) -> None:
         self.runner, self.aws, self.queue_url, self.dlq_url = runner, aws, queue_url, dlq_url
         self.queue = Queue(aws, queue_url, "jobs")
         self.here = here
         self.clock = clock
+        # who replays and why (Request.note): on the replayed run's first event
+        self.note = dict(note or {})
 
     def apply(self, actions: Sequence[Action], facts: Facts) -> list[Result]:
         dlq = {m.message_id: m for m in facts.dlq}
@@ -295,7 +338,8 @@ class Executor:
     def _replay(self, action: Action) -> Result:
         job_id = str(action.job_id)
         now = self.clock()
-        change = _restart_change(now) if action.kind == "restart" else _redrive_change(now)
+        change = (_restart_change(now, self.note) if action.kind == "restart"
+                  else _redrive_change(now, self.note))
         rec = self.runner.rewrite(job_id, change)
         if rec is None:
             return Result(action, False, "another worker holds the job's lease; try later",
@@ -318,21 +362,26 @@ class Executor:
         return Result(action, True, "moved to the jobs queue")
 
 
-def _redrive_change(now: float) -> Callable[[JobRecord, Execution | None], Execution]:
+def _redrive_change(now: float, note: JsonObject | None = None
+                    ) -> Callable[[JobRecord, Execution | None], Execution]:
     def change(rec: JobRecord, ex: Execution | None) -> Execution:
         if ex is None:
             raise ValueError(f"job {rec.job_id} cannot be redriven (its execution was "
                              "recorded by another workflow); use --restart")
-        ex.redrive(now)
+        ex.redrive(now, details=note)
         rec.finished_at = None
         return ex
     return change
 
 
-def _restart_change(now: float) -> Callable[[JobRecord, Execution | None], Execution]:
+def _restart_change(now: float, note: JsonObject | None = None
+                    ) -> Callable[[JobRecord, Execution | None], Execution]:
     def change(rec: JobRecord, ex: Execution | None) -> Execution:
+        # The old run's events stay as they were; who restarted it, and why, go on the
+        # new run's ExecutionStarted.
         rec.archive_run()
-        return start_execution(rec, now)
+        return start_execution(rec, now, details={
+            **(note or {}), "restart_of_run": rec.previous_runs[-1]["run"]})
     return change
 
 

@@ -138,7 +138,8 @@ class JobRunner:
     def new_record(self, ref: ObjectRef, now: float, trace_id: str | None) -> JobRecord:
         rec = JobRecord(job_id=ref.job_id, bucket=ref.bucket, key=ref.key,
                         version_id=ref.version_id, etag=ref.etag, created_at=now,
-                        updated_at=now, trace_id=trace_id)
+                        updated_at=now, trace_id=trace_id,
+                        uploader=ref.uploader.to_json() if ref.uploader else None)
         copy_execution(rec, start_execution(rec, now))
         return rec
 
@@ -435,12 +436,13 @@ def restore_execution(store: JobStore, rec: JobRecord) -> Execution:
     return Execution.restore(DEPLOYMENT, rec.snapshot, history_tail=tail)
 
 
-def start_execution(rec: JobRecord, now: float) -> Execution:
+def start_execution(rec: JobRecord, now: float,
+                    details: JsonObject | None = None) -> Execution:
     """A new run of the deployment workflow for the record's upload (its input is the
-    object's bucket, key, version id and etag)."""
+    object's bucket, key, version id and etag); ``details`` go on its first event."""
     return Execution.start(DEPLOYMENT, rec.job_id, {
         "bucket": rec.bucket, "key": rec.key, "version_id": rec.version_id,
-        "etag": rec.etag}, now, trace_id=rec.trace_id)
+        "etag": rec.etag}, now, trace_id=rec.trace_id, details=details)
 
 
 def abandon_started_task(ex: Execution, now: float, cause: str | None = None) -> bool:

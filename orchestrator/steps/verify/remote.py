@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.aws.facade import Aws, aws_call
 from orchestrator.errors import VerifyError
+from orchestrator.steps.transcript import note
 from orchestrator.steps.unpack.manifest import AppSpec
 
 
@@ -62,8 +63,9 @@ def error_from_payload(spec: AppSpec, function_error: str, payload: Any,
 
 
 def invoke_version(aws: Aws, spec: AppSpec, function_name: str, version: str,
-                   event: Any = None) -> Any:
-    """Invoke ``function_name:version`` synchronously; return the decoded JSON output."""
+                   event: Any = None, label: str = "smoke event") -> Any:
+    """Invoke ``function_name:version`` synchronously; return the decoded JSON output.
+    Lambda's log tail goes to the step's transcript (the job's build log)."""
     event = spec.verify_event if event is None else event
     where = f"lambda.invoke({function_name}:{version})"
     with aws_call(where):
@@ -72,6 +74,8 @@ def invoke_version(aws: Aws, spec: AppSpec, function_name: str, version: str,
                                       Payload=json.dumps(event).encode("utf-8"))
         raw = response["Payload"].read()
     details = {"log_tail": _log_tail(response), "status": response.get("StatusCode")}
+    note(f"{label}: Lambda's log tail (status {details['status']})",
+         details["log_tail"] or "(no log tail)")
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:

@@ -224,6 +224,7 @@ def run_local(
     cache_dir: Path | None = None,
     precompile: bool = True,
     jail: Jail | None = None,
+    label: str = "smoke event",
 ) -> LocalRun:
     """Invoke ``spec.handler`` from ``package`` (a built zip, or a dir already unpacked)
     once with ``event`` (default ``spec.verify_event``) in the jail; return its output.
@@ -276,7 +277,7 @@ def run_local(
             process = jail.start(command, python=str(interpreter), env=env, cwd=task_dir,
                                  inputs=[task_dir, runtime_dir, lib], stdin=True,
                                  limits=jail_limits(spec.memory, cpu), pass_fds=[write_fd],
-                                 output_limit=MAX_OUTPUT_BYTES)
+                                 output_limit=MAX_OUTPUT_BYTES, label=label)
         except BaseException:
             os.close(read_fd)
             raise
