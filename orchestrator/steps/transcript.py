@@ -8,17 +8,16 @@ note (``note``: the import check's verdict, Lambda's log tail). The task wrapper
 (``steps/tasks.py``) adds the traceback of a failed run and hands the transcript to
 ``buildlog`` at the step's end.
 
-Everything kept is hostile text, cleaned as it is added (``clean``): escape sequences
-and control characters removed (a terminal that shows the log runs none of them), the
-worker's secrets masked (``orchestrator.redact``, after the cleaning, so a secret split
-by control characters is still found) and cut to ``PART_CHARS`` (the tail is kept: the
-end of an output says why it failed). Imports nothing of the pipeline.
+Everything kept is hostile text, cleaned as it is added (``clean``, through
+``orchestrator.redact``): escape sequences and control characters removed (a terminal
+that shows the log runs none of them), the worker's secrets masked (after the cleaning,
+so a secret split by an escape sequence is still found) and cut to ``PART_CHARS`` (the
+tail is kept: the end of an output says why it failed). Imports nothing of the pipeline.
 """
 
 from __future__ import annotations
 
 import contextvars
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,22 +27,12 @@ from orchestrator.redact import redact
 
 # One part (a stream of one program, a traceback) of a step's run, in characters.
 PART_CHARS = 128 * 1024
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"          # CSI: colours, cursor moves, erase
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"    # DCS, SOS, PM, APC strings
-    r"|\x1b.?"                           # any other escape
-    r"|\x9b[0-?]*[ -/]*[@-~]")           # 8-bit CSI
-# C0 but tab and newline, DEL, C1, and the bidirectional overrides that reorder a line.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(text: str, limit: int = PART_CHARS) -> str:
     """``text`` safe to show and keep: no escapes or control characters, the worker's
     secrets masked, at most ``limit`` characters (the end kept)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROLS.sub("", _ESCAPES.sub("", text))
-    text = redact(text)
+    text = redact(text.replace("\r\n", "\n").replace("\r", "\n"))
     if len(text) > limit:
         cut = len(text) - limit
         text = f"[... {cut:,} earlier characters cut]\n" + text[cut:]
