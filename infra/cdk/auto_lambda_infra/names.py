@@ -38,6 +38,11 @@ class Names:
         return f"{self.prefix}-logs-{account}"
 
     @property
+    def instance_log_group(self) -> str:
+        """The CloudWatch Logs group of the instances' own logs (worker, checker, boot)."""
+        return f"/{self.prefix}/instances"
+
+    @property
     def queue(self) -> str:
         return f"{self.prefix}-jobs"
 

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "drain_timeout_seconds": 900,
     "vpc_cidr": "10.42.0.0/16",
     "teams": "",
+    "log_retention_days": 30,
 }
 
 # Bucket names are at most 63 characters: "<prefix>-artifacts-<12-digit account>".
@@ -70,6 +71,8 @@ class Params:
     drain_timeout_seconds: int
     vpc_cidr: str
     teams: tuple[str, ...] = ()
+    # How long the instances' own logs stay in CloudWatch Logs (instance_logs.py).
+    log_retention_days: int = 30
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Params:
@@ -154,7 +157,20 @@ class Params:
             drain_timeout_seconds=integer("drain_timeout_seconds", 30, 7200),
             vpc_cidr=str(value("vpc_cidr")),
             teams=teams,
+            log_retention_days=_retention(integer("log_retention_days", 1, 3653)),
         )
+
+
+# What CloudWatch Logs accepts as a retention, in days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def _retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise ContextError(f"context log_retention_days={days} is not a retention CloudWatch "
+                           "Logs accepts: one of " + ", ".join(map(str, LOG_RETENTION_DAYS)))
+    return days
 
 
 def _concurrency(raw: Any, instance_type: str) -> int:

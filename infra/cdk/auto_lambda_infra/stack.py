@@ -15,6 +15,7 @@ from . import iam as roles
 from .checker import Checker
 from .config_params import configuration_values, publish_configuration
 from .image_builder import WorkerImagePipeline
+from .instance_logs import create_instance_logs
 from .names import Names
 from .network import create_network
 from .params import Params
@@ -52,6 +53,8 @@ class AutoLambdaStack(Stack):
             direct_control=params.scaling_control == "direct",
         )
 
+        self.instance_logs = create_instance_logs(
+            self, names, params, (self.worker_role, self.checker_role))
         self.vpc, self.security_group = create_network(self, params, self.buckets.logs)
         self.workers = Workers(
             self, "Workers", names=names, params=params, role=self.worker_role, vpc=self.vpc,
