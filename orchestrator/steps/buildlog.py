@@ -13,7 +13,10 @@ header carries a random run id) is not added twice. One writer at a time is the 
 promise; a worker that lost its lease and writes anyway can drop one block of the new
 owner's, never a record. The object is capped (``LOG_OBJECT_CHARS``: the oldest blocks
 go first, the failing step is the last); writing it is best effort, and a failure to
-write is logged, never a failed job.
+write is logged, never a failed job. A retried step that fails again exactly as its
+previous attempt did (same step, outcome and output) is not written again, only counted:
+the next block written for the job says how many such attempts it left out, so an
+outage's hundreds of retries cost neither hundreds of rewrites nor the log's room.
 
 ``log_key``/``log_uri`` say where a job's log is (the console, ``show``, ``auto-lambda
 logs`` and the result object point there); ``read_log`` reads it back.
@@ -21,8 +24,10 @@ logs`` and the result object point there); ``read_log`` reads it back.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -44,6 +49,8 @@ LOG_PREFIX = "logs/"
 # The whole object, in characters: the oldest blocks are cut past it.
 LOG_OBJECT_CHARS = 1_000_000
 CONTENT_TYPE = "text/plain; charset=utf-8"
+# Jobs whose last failure a writer remembers (a worker runs a handful at once).
+_MAX_TRACKED = 1000
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -105,6 +112,39 @@ class BuildLogs:
                  clock: Callable[[], float] = time.time,
                  run_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12]) -> None:
         self.objects, self.bucket, self.clock, self.run_id = objects, bucket, clock, run_id
+        # job id -> (what its last failed block said, failed attempts left out since)
+        self._repeats: dict[str, tuple[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def _repeated(self, job_id: str, step: str, outcome: str, parts: list[Part]) -> int | None:
+        """None when this block is the same failure as the job's last one (then it is
+        only counted); else how many such repeats were left out before it."""
+        text = "\0".join([step, outcome, *(f"{p.title}\0{p.text}" for p in parts)])
+        signature = hashlib.sha256(text.encode()).hexdigest()
+        with self._lock:
+            last, skipped = self._repeats.get(job_id, ("", 0))
+            if outcome.startswith("failed") and signature == last:
+                self._repeats[job_id] = (last, skipped + 1)
+                return None
+            if outcome.startswith("failed"):
+                if len(self._repeats) >= _MAX_TRACKED:
+                    self._repeats.clear()
+                self._repeats[job_id] = (signature, 0)
+            else:
+                self._repeats.pop(job_id, None)
+            return skipped
+
+    def add(self, upload_key: str, job_id: str, step: str, attempt: int, outcome: str,
+            seconds: float, parts: list[Part]) -> bool:
+        """One run of a step: its block, unless it repeats the job's last failure."""
+        skipped = self._repeated(job_id, step, outcome, parts)
+        if skipped is None:
+            return True
+        if skipped:
+            parts = [Part("repeats", f"{skipped} more failed attempt(s) left out: each "
+                                     "failed as the block before them did"), *parts]
+        return self.append(upload_key, job_id, self.header(step, attempt, outcome, seconds),
+                           parts)
 
     def header(self, step: str, attempt: int, outcome: str, seconds: float) -> str:
         when = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d %H:%M:%SZ")

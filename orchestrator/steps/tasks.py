@@ -109,8 +109,8 @@ class Steps:
             if self._logs is None:
                 self._logs = BuildLogs(self.env.aws.objects,
                                        self.env.aws.settings.artifacts_bucket)
-            header = self._logs.header(name, ctx.attempt, outcome, seconds)
-            self._logs.append(key, ctx.execution_id, header, transcript.parts)
+            self._logs.add(key, ctx.execution_id, name, ctx.attempt, outcome, seconds,
+                           transcript.parts)
         except Exception:
             log.warning("job %s: its %s step's build log was not written", ctx.execution_id,
                         name, exc_info=True)

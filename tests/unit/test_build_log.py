@@ -127,3 +127,21 @@ def test_a_log_that_cannot_be_written_is_reported_not_raised() -> None:
     objects = FakeObjects(fail_puts=1)
     logs = BuildLogs(objects, "artifacts")  # type: ignore[arg-type]
     assert logs.append("t/app.zip", "job1", logs.header("fetch", 1, "ok", 0.0), []) is False
+
+
+def test_a_failure_repeated_by_retries_is_counted_not_rewritten() -> None:
+    objects = FakeObjects()
+    logs = BuildLogs(objects, "artifacts", clock=lambda: 0.0)  # type: ignore[arg-type]
+    same = [Part("traceback", "AwsServerError: 503")]
+    for attempt in range(1, 6):
+        assert logs.add("t/app.zip", "job1", "deploy", attempt, "failed AwsServerError",
+                        0.1, same)
+    assert objects.puts == 1  # attempts 2-5 failed exactly as attempt 1 did
+    logs.add("t/app.zip", "job1", "deploy", 6, "ok", 0.2, [])
+    text = objects.store["artifacts/logs/t/app/job1.log"].decode()
+    assert text.count("=== deploy · ") == 2 and "4 more failed attempt(s) left out" in text
+    # a different failure is written, and so is the same failure after a success
+    logs.add("t/app.zip", "job1", "verify", 1, "failed HandlerRaised", 0.1, same)
+    logs.add("t/app.zip", "job1", "verify", 2, "failed HandlerRaised", 0.1,
+             [Part("traceback", "another output")])
+    assert objects.puts == 4
