@@ -130,6 +130,7 @@ class Code(StrEnum):
     StepInputMissing = "StepInputMissing"
     WorkflowChanged = "WorkflowChanged"
     WorkerCrashed = "WorkerCrashed"
+    BuildLogMissing = "BuildLogMissing"
     # ---- the states library (Step Functions' names where it has them) ----
     StatesError = "StatesError"
     DefinitionInvalid = "DefinitionInvalid"
@@ -175,6 +176,8 @@ class Code(StrEnum):
     SimWorkloadInvalid = "SimWorkloadInvalid"
     FaultSpecInvalid = "FaultSpecInvalid"
     ExamplesNotFound = "ExamplesNotFound"
+    UiTeamTokensInvalid = "UiTeamTokensInvalid"
+    UiTeamRefused = "UiTeamRefused"
 
 
 MEANING: dict[Code, str] = {
@@ -308,6 +311,9 @@ MEANING: dict[Code, str] = {
     Code.TeamBoundaryMissing: "the team has no permission boundary in this account",
     Code.SecretMissing: "a [secrets] reference names nothing where the function runs",
     Code.WorkerCrashed: "workers kept dying while running this job's step (5 in a row)",
+    Code.UiTeamTokensInvalid: "the console's file of team tokens cannot be used",
+    Code.UiTeamRefused: "a team's console token asked for another team's or the operator's view",
+    Code.BuildLogMissing: "a job has no build log yet (no step of it has ended)",
     Code.ConfigInvalid: "an AUTO_LAMBDA_* setting or an option holds an unusable value",
     Code.DurationInvalid: "a duration is not like 90s, 15m, 6h",
     Code.ExtraMissing: "the command needs an extra this install does not have",
@@ -329,3 +335,4 @@ MEANING: dict[Code, str] = {
     Code.FaultSpecInvalid: "a fault plan cannot be parsed",
     Code.ExamplesNotFound: "the example apps are not where the demo looks",
 }
+

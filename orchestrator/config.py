@@ -174,6 +174,12 @@ class Settings:
     # Published versions kept per function besides alias targets, the rollback target
     # and versions whose job has not ended (AUTO_LAMBDA_KEEP_VERSIONS; orchestrator.jobs.pruning).
     keep_versions: int = 5
+    # Who a person is when STS cannot say (AUTO_LAMBDA_ACTOR; `replay --as` overrides it):
+    # recorded beside the caller's ARN on the history events of what they do.
+    actor: str | None = None
+    # The web console's tokens per team (AUTO_LAMBDA_UI_TEAM_TOKENS): a JSON file
+    # {"team": "token", ...} read by orchestrator.cli.ui.teams; None: one operator token.
+    ui_team_tokens_file: Path | None = None
 
     # ---- derived names (docs/architecture.md, "Contracts others rely on") ----
     @property
@@ -289,4 +295,8 @@ class Settings:
             webhooks_file=(Path(env["AUTO_LAMBDA_WEBHOOKS"].strip())
                            if (env.get("AUTO_LAMBDA_WEBHOOKS") or "").strip() else None),
             keep_versions=_keep_versions(env),
+            actor=(env.get("AUTO_LAMBDA_ACTOR") or "").strip() or None,
+            ui_team_tokens_file=(Path(env["AUTO_LAMBDA_UI_TEAM_TOKENS"].strip())
+                                 if (env.get("AUTO_LAMBDA_UI_TEAM_TOKENS") or "").strip()
+                                 else None),
         )

@@ -182,7 +182,6 @@ class SandboxUnavailable(AutoLambdaError):
     fails closed rather than running the code without it."""
 
     code = Code.SandboxUnavailable
-    code = Code.SandboxUnavailable
 
 
 class RoleNotOwned(DeployError):
@@ -205,3 +204,21 @@ class SecretMissing(VerifyError):
     holds no text) where the function runs."""
 
     code = Code.SecretMissing
+
+
+class UiTeamTokensInvalid(AutoLambdaError):
+    """The console's file of team tokens cannot be used (docs/console.md)."""
+
+    code = Code.UiTeamTokensInvalid
+
+
+class UiTeamRefused(AutoLambdaError):
+    """A team's console token asked for what only the operator may see or do."""
+
+    code = Code.UiTeamRefused
+
+
+class BuildLogMissing(AutoLambdaError):
+    """A job has no build log (yet): no step of it has ended, or it was rejected."""
+
+    code = Code.BuildLogMissing

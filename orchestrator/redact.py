@@ -6,7 +6,10 @@ secret; this is the second wall. Every coded error's message, hint and string de
 ``redact``: it replaces the values of the worker's secret-looking variables (names with
 KEY, SECRET, TOKEN, PASSWORD, CREDENTIAL, SESSION, AUTH or PRIVATE), the values in its
 AWS credentials file, AWS access key ids and ``aws_secret_access_key = …`` assignments
-with ``[redacted]``, and ``cap`` bounds a text's length.
+with ``[redacted]``, and ``cap`` bounds a text's length. Before it looks, it removes
+terminal escape sequences and control characters (``strip_controls``: tab and newline
+stay): tool output is hostile, a terminal showing it must run none of them, and a secret
+split by an escape sequence must still be found.
 
 Reads the process's environment and the credentials file once (``refresh`` reads them
 again); imports nothing of the project.
@@ -28,6 +31,15 @@ _PATTERNS = (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b"),
              re.compile(r"(?i)(aws_secret_access_key|aws_session_token)(\s*[=:]\s*)\S+"))
 _lock = threading.Lock()
 _values: list[str] | None = None
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"            # CSI: colours, cursor moves, erase
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"      # DCS, SOS, PM, APC strings
+    r"|\x1b.?"                             # any other escape
+    r"|\x9b[0-?]*[ -/]*[@-~]")             # 8-bit CSI
+# C0 but tab, newline and carriage return, DEL, C1, and the bidirectional overrides that
+# reorder what a line shows.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _credential_files(env: dict[str, str]) -> list[Path]:
@@ -67,11 +79,21 @@ def refresh() -> None:
         _values = secret_values()
 
 
+def strip_controls(text: str) -> str:
+    """``text`` without escape sequences and control characters (tab, newline and
+    carriage return stay)."""
+    if not _ESCAPES.search(text) and not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
 def redact(text: str) -> str:
-    """``text`` with the worker's secrets replaced by ``[redacted]``."""
+    """``text`` without control characters and with the worker's secrets replaced by
+    ``[redacted]``."""
     global _values
     if not text:
         return text
+    text = strip_controls(text)
     if _values is None:
         refresh()
     assert _values is not None

@@ -100,13 +100,15 @@ class Execution:
     # ---- construction ----
     @classmethod
     def start(cls, definition: Definition, execution_id: str, input: dict[str, Any],
-              now: float, trace_id: str | None = None) -> Execution:
-        """A new execution at ``definition.start_at`` with ``input`` as its data."""
+              now: float, trace_id: str | None = None,
+              details: dict[str, Any] | None = None) -> Execution:
+        """A new execution at ``definition.start_at`` with ``input`` as its data;
+        ``details`` go on its ExecutionStarted event (who started it, and why)."""
         ex = cls(definition, execution_id)
         ex.trace_id = trace_id
         ex.data = dict(input)
         ex.started_at = now
-        ex._emit(_E.ExecutionStarted, definition.start_at, now)
+        ex._emit(_E.ExecutionStarted, definition.start_at, now, details=details)
         ex._entered(definition.start_at, now, caught=None)
         return ex
 
@@ -360,9 +362,10 @@ class Execution:
         text = cause or f"task {spec.resource!r} of state {spec.name!r} timed out"
         return self._failed(_E.TaskTimedOut, STATES_TIMEOUT, text, now, rng)
 
-    def redrive(self, now: float) -> None:
+    def redrive(self, now: float, details: dict[str, Any] | None = None) -> None:
         """Continue a FAILED execution at the state whose task failed, with fresh attempt
-        counters there; states that succeeded are not run again."""
+        counters there; states that succeeded are not run again. ``details`` go on the
+        ExecutionRedriven event (who redrove it, and why)."""
         if self.status is not Status.FAILED:
             raise ExecutionError(f"execution {self.id!r} is {self.status.value}; only a "
                                  f"FAILED execution can be redriven")
@@ -381,7 +384,7 @@ class Execution:
         self.attempt = 1
         self.retries.pop(target, None)
         self._emit(_E.ExecutionRedriven, target, now,
-                   details={"redrive_count": self.redrive_count})
+                   details={**(details or {}), "redrive_count": self.redrive_count})
         if self.state != target:
             self._cm.move(self, trigger_redrive(target))
             self._emit(_E.StateEntered, target, now)

@@ -114,12 +114,17 @@ def show(job: str, as_json: bool, last: int) -> None:
     from rich.markup import escape
 
     from orchestrator.cli.report import durations_table, history_table
+    from orchestrator.jobs.logs import job_log_uri
     from orchestrator.jobs.store import JobStore
 
-    store = JobStore(_aws())
+    aws = _aws()
+    store = JobStore(aws)
     rec = store.find(job)
+    log_uri = job_log_uri(aws.settings, rec)
     if as_json:
-        _write_job_json(rec.to_json(with_history=False), store.history_pages(rec))
+        summary = rec.to_json(with_history=False)
+        summary["log_uri"] = log_uri
+        _write_job_json(summary, store.history_pages(rec))
         return
     console = make_console()
     console.print(f"[bold]{rec.job_id}[/bold]  app={escape(str(rec.app_name))}  "
@@ -132,6 +137,13 @@ def show(job: str, as_json: bool, last: int) -> None:
         why = f"  reason: {escape(rec.reason)}" if rec.reason else ""
         again = f"  restarts {rec.restarted_from}" if rec.restarted_from else ""
         console.print(f"workflow: {rec.workflow}{who}{why}{again}", highlight=False)
+    if rec.uploader:
+        console.print(f"uploaded by: {escape(str(rec.uploader.get('principal') or '?'))} "
+                      f"from {escape(str(rec.uploader.get('source_ip') or '?'))}",
+                      highlight=False)
+    if log_uri:
+        console.print(f"build log: {log_uri}  (auto-lambda logs {rec.job_id[:12]})",
+                      highlight=False)
     if rec.error:
         console.print(f"[red]error {escape(str(rec.error.get('code')))}[/red]: "
                       f"{escape(str(rec.error.get('message')))}")

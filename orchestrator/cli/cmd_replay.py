@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 
 import click
 
@@ -31,10 +32,15 @@ from orchestrator.types import JsonObject
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--wait", "wait_", is_flag=True, help="Wait until the replayed jobs end.")
 @click.option("--timeout", default=900.0, show_default=True, help="Seconds --wait waits.")
+@click.option("--reason", default=None, help="Why: recorded with who replayed on the job's "
+              "history (the replayed run's first event).")
+@click.option("--as", "as_name", default=None, help="Your name, recorded beside the caller's "
+              "AWS identity (default: AUTO_LAMBDA_ACTOR; the local user when AWS cannot "
+              "say who you are).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def replay(jobs: tuple[str, ...], failed: bool, since: float | None, error_code: str | None,
            dlq: bool, restart: bool, here: bool, dry_run: bool, wait_: bool, timeout: float,
-           as_json: bool) -> None:
+           reason: str | None, as_name: str | None, as_json: bool) -> None:
     """Replay failed jobs (JOB... or --failed) or dead-lettered messages (--dlq).
 
     A redrive continues a failed job at the step that failed, with the same job id and
@@ -45,7 +51,7 @@ def replay(jobs: tuple[str, ...], failed: bool, since: float | None, error_code:
     \b
     Example:
       auto-lambda replay --failed --since 2h --error AwsThrottled --dry-run
-      auto-lambda replay 3f2a9c --restart --wait
+      auto-lambda replay 3f2a9c --restart --wait --reason "index was down"
       auto-lambda replay --dlq
     """
     # imported on use, for start-up time: other commands (and --help) must not load it
@@ -57,6 +63,7 @@ def replay(jobs: tuple[str, ...], failed: bool, since: float | None, error_code:
         plan,
         release_dlq,
         wait_terminal,
+        who_replays,
     )
     from orchestrator.jobs.store import JobStore
 
@@ -83,8 +90,9 @@ def replay(jobs: tuple[str, ...], failed: bool, since: float | None, error_code:
     from orchestrator.jobs.runtime import build_runtime
 
     rt = build_runtime(settings, aws=aws)
-    results = Executor(rt.runner, aws, aws.queue_url(), dlq_url, here=here).apply(
-        actions, facts)
+    request = replace(request, actor=who_replays(aws, as_name), reason=reason)
+    results = Executor(rt.runner, aws, aws.queue_url(), dlq_url, here=here,
+                       note=request.note()).apply(actions, facts)
     doc: JsonObject = {"dry_run": False, "actions": [a.to_dict() for a in actions],
                            "results": [r.to_dict() for r in results]}
     lines = [f"{'ok  ' if r.ok else '--  '}{_line(r.action.to_dict())}: {r.detail}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -24,21 +25,25 @@ TOKEN_VARIABLE = "AUTO_LAMBDA_UI_TOKEN"
 
 
 def start_console(aws: Aws, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                  token: str | None = None) -> UiServer:
+                  token: str | None = None, team_tokens: Path | None = None) -> UiServer:
     """Start the console on a thread; the caller stops it. A taken port is an error
-    with a code, not a traceback."""
+    with a code, not a traceback. ``team_tokens`` (default: AUTO_LAMBDA_UI_TEAM_TOKENS)
+    is the operator's file of tokens per team (docs/console.md)."""
     # Imported here: the console's modules are only needed when it runs.
     from orchestrator.cli.ui.data import ConsoleData
     from orchestrator.cli.ui.security import is_loopback
     from orchestrator.cli.ui.server import UiServer
+    from orchestrator.cli.ui.teams import load_team_tokens
 
     token = token or os.environ.get(TOKEN_VARIABLE) or None
     if token is not None and len(token) < 16:
         raise AutoLambdaError(f"{TOKEN_VARIABLE} is too short to protect the console",
                               code=Code.UiTokenWeak, hint="use at least 16 random characters, "
                               "or unset it for a generated token")
+    teams_file = team_tokens or aws.settings.ui_team_tokens_file
+    teams = load_team_tokens(teams_file, token) if teams_file else {}
     try:
-        server = UiServer(ConsoleData(aws), host=host, port=port, token=token)
+        server = UiServer(ConsoleData(aws), host=host, port=port, token=token, teams=teams)
     except OSError as exc:
         raise AutoLambdaError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                               code=Code.UiPortUnavailable,
@@ -56,7 +61,11 @@ def start_console(aws: Aws, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                    "on every request.")
 @click.option("--port", "-p", default=DEFAULT_PORT, show_default=True,
               help="Port to listen on (0 picks a free one).")
-def ui(host: str, port: int) -> None:
+@click.option("--team-tokens", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help='A JSON file {"team": "token", ...}: each team\'s token '
+              "shows and replays that team's jobs only (default: "
+              "AUTO_LAMBDA_UI_TEAM_TOKENS). The operator's token still sees all.")
+def ui(host: str, port: int, team_tokens: Path | None) -> None:
     """Serve the web console: live jobs, each job's state diagram and timeline, the
     fleet's scaling metrics, replay and the DLQ.
 
@@ -70,10 +79,12 @@ def ui(host: str, port: int) -> None:
       auto-lambda ui                       # http://127.0.0.1:8765/
       auto-lambda ui --host 0.0.0.0 --port 9000   # prints an address with ?token=
       AUTO_LAMBDA_UI_TOKEN=... auto-lambda ui --host 10.0.0.5
+      auto-lambda ui --host 10.0.0.5 --team-tokens /etc/auto-lambda/ui-teams.json
     """
     from orchestrator.aws.facade import Aws
 
-    server = start_console(Aws(Settings.from_env()), host=host, port=port)
+    server = start_console(Aws(Settings.from_env()), host=host, port=port,
+                           team_tokens=team_tokens)
     click.echo(f"auto-lambda console on {server.url}")
     click.echo("Ctrl-C to stop", err=True)
     sys.stdout.flush()

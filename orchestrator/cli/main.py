@@ -24,7 +24,7 @@ QUIET = frozenset({"build"})
 LAZY = {
     "build": "cmd_build", "checker": "cmd_checker", "simulate": "cmd_checker",
     "graph": "cmd_graph", "submit": "cmd_jobs", "jobs": "cmd_jobs", "show": "cmd_jobs",
-    "reindex": "cmd_jobs",
+    "reindex": "cmd_jobs", "logs": "cmd_logs",
     "local": "cmd_local", "demo": "cmd_local", "replay": "cmd_replay", "trace": "cmd_trace",
     "ui": "cmd_ui", "worker": "cmd_worker", "config": "cmd_config",
     "wait": "cmd_wait", "events": "cmd_events", "webhooks": "cmd_events",

@@ -8,15 +8,17 @@ way so the delivery reaches exactly that job whatever became of the object since
 ``s3_event_body`` writes such a message. ObjectRemoved records (a delete, or a delete
 marker in a versioned bucket) announce a deleted zip: their refs are ``removed`` and get
 job ids of their own (from the delete marker's or deleted version's id, else the
-event's sequencer), so a deletion never shares a job with the upload it removes.
-Pure: no AWS calls. Anything else raises
-:class:`BadEvent` with what was wrong.
+event's sequencer), so a deletion never shares a job with the upload it removes. The
+uploader's identity (the principal and source IP S3 recorded) is kept as the event says
+it (``Uploader``). Pure: no AWS calls. Anything else raises :class:`BadEvent` with what
+was wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import quote_plus, unquote_plus
@@ -27,6 +29,46 @@ from orchestrator.types import JsonObject
 MAX_BODY_PREVIEW = 200
 CREATED_PREFIX = "ObjectCreated"
 REMOVED_PREFIX = "ObjectRemoved"
+
+
+MAX_IDENTITY_CHARS = 256
+_PRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """The principal and source address S3 recorded for an upload."""
+
+    principal: str | None = None
+    source_ip: str | None = None
+
+    def to_json(self) -> JsonObject:
+        return {"principal": self.principal, "source_ip": self.source_ip}
+
+    def describe(self) -> str:
+        return f"{self.principal or '?'} from {self.source_ip or '?'}"
+
+
+def _identity_field(value: object) -> str | None:
+    """An identity field of the event, printable ASCII and capped (events may be forged
+    by whoever can send to the queue: this is what S3 said, not proof)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return _PRINTABLE.sub("?", value.strip())[:MAX_IDENTITY_CHARS]
+
+
+def uploader_of(record: JsonObject) -> Uploader | None:
+    """``userIdentity.principalId`` and ``requestParameters.sourceIPAddress`` of one
+    S3 event record; None when it has neither."""
+    identity = record.get("userIdentity")
+    params = record.get("requestParameters")
+    principal = _identity_field(identity.get("principalId")) if isinstance(
+        identity, dict) else None
+    source = _identity_field(params.get("sourceIPAddress")) if isinstance(
+        params, dict) else None
+    if principal is None and source is None:
+        return None
+    return Uploader(principal, source)
 
 
 @dataclass(frozen=True)
@@ -46,6 +88,9 @@ class ObjectRef:
     def removed(self) -> bool:
         """True for a delete (or a delete marker): the app's zip is gone."""
         return self.event_name.startswith(REMOVED_PREFIX)
+    # Who uploaded it, as S3 tells: userIdentity.principalId, requestParameters.
+    # sourceIPAddress (cleaned: printable, capped); None when the event names nobody.
+    uploader: Uploader | None = None
 
     @property
     def job_id(self) -> str:
@@ -105,6 +150,7 @@ def _record_to_ref(record: object, index: int) -> ObjectRef | None:
         event_name=name,
         pinned_job_id=str(pinned) if pinned else None,
         sequencer=str(sequencer) if sequencer else None,
+        uploader=uploader_of(record),
     )
 
 

@@ -39,6 +39,8 @@ MAX_PREVIOUS_RUNS = 5
 # characters, is in the snapshot and in the ExecutionFailed event).
 MAX_ERROR_MESSAGE_CHARS = 4_000
 MAX_PREVIOUS_ERROR_CHARS = 1_000
+# Fields stored as JSON strings in the item.
+_JSON_FIELDS = ("error", "artifact", "params", "uploader")
 # Fields of a record that live only in memory, never in the item.
 _RUNTIME = "runtime"
 _IN_MEMORY = {_RUNTIME: True}
@@ -88,6 +90,8 @@ class JobRecord:
     updated_at: float = 0.0
     finished_at: float | None = None
     trace_id: str | None = None
+    # Who uploaded the object, as its S3 event said: {"principal", "source_ip"}.
+    uploader: JsonObject | None = None
     snapshot: JsonObject = field(default_factory=dict)
     # The history-table number of the current execution's first event: the events of
     # earlier runs (``replay --restart``) come before it.
@@ -241,7 +245,7 @@ class JobRecord:
                          if self.tail and not inline else None)
         if plain["tail"] is None:
             plain.pop("tail_seq")
-        for key in ("error", "artifact", "params"):
+        for key in _JSON_FIELDS:
             plain[key] = json.dumps(plain[key]) if plain[key] is not None else None
         for key in ("history_offset", "crashes"):
             if not plain[key]:
@@ -262,7 +266,7 @@ class JobRecord:
         raw["snapshot"] = json.loads(raw.get("snapshot") or "{}")
         raw["previous_runs"] = json.loads(raw.get("previous_runs") or "[]")
         raw["tail"] = json.loads(raw.get("tail") or "[]")
-        for key in ("error", "artifact", "params"):
+        for key in _JSON_FIELDS:
             if isinstance(raw.get(key), str):
                 raw[key] = json.loads(raw[key])
         raw.setdefault("bucket", "")

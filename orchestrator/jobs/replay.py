@@ -30,6 +30,7 @@ rollback jobs read no upload: they are replayed whatever became of the object.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import time
 import uuid
@@ -39,10 +40,10 @@ from dataclasses import asdict, dataclass, field
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Queue
 from orchestrator.codes import Code
-from orchestrator.errors import BadEvent
+from orchestrator.errors import AutoLambdaError, BadEvent
 from orchestrator.intake.events import job_id_for, parse_message, s3_event_body
 from orchestrator.jobs.listing import team_of
-from orchestrator.jobs.record import JobRecord
+from orchestrator.jobs.record import JobRecord, capped
 from orchestrator.jobs.runner import JobRunner, copy_execution, start_execution
 from orchestrator.jobs.store import JobNotFound, JobStore
 from orchestrator.jobs.workflow import STATES_WITHOUT_SOURCE
@@ -51,6 +52,8 @@ from orchestrator.types import JsonObject
 from states import Execution
 
 log = logging.getLogger(__name__)
+
+MAX_REASON_CHARS = 500
 
 
 
@@ -64,6 +67,18 @@ class Request:
     restart: bool = False
     here: bool = False
     limit: int = 1000
+    # Who asks, and why: recorded on the replayed run's first history event.
+    actor: JsonObject | None = None
+    reason: str | None = None
+
+    def note(self) -> JsonObject:
+        """The details a redrive or restart records (``replayed_by``, ``reason``)."""
+        out: JsonObject = {}
+        if self.actor:
+            out["replayed_by"] = dict(self.actor)
+        if self.reason:
+            out["reason"] = capped(self.reason, MAX_REASON_CHARS)
+        return out
 
 
 @dataclass(frozen=True)
@@ -117,6 +132,31 @@ class Result:
     def to_dict(self) -> JsonObject:
         return {"action": self.action.to_dict(), "ok": self.ok, "detail": self.detail,
                 **({"job_id": self.job_id} if self.job_id else {})}
+
+
+def who_replays(aws: Aws, claimed: str | None = None, via: str = "cli") -> JsonObject:
+    """Who is replaying: the caller's ARN as STS answers it, and the name they give
+    (``--as``, else AUTO_LAMBDA_ACTOR, else the local user when STS cannot answer). The
+    name is a claim; the ARN is what AWS vouches for."""
+    actor: JsonObject = {"via": via}
+    try:
+        caller = aws.identity.caller()
+        actor.update(arn=caller.arn, account=caller.account)
+    except AutoLambdaError as exc:
+        actor["arn_error"] = exc.code
+    name = claimed or aws.settings.actor
+    if not name and "arn" not in actor:
+        name = _local_user()
+    if name:
+        actor["as"] = capped(name, 200)
+    return actor
+
+
+def _local_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 # ---- 1. gather (reads only) ----
@@ -307,11 +347,14 @@ def _changed(rec: JobRecord, obj: ObjectNow) -> bool:
 class Executor:
     def __init__(self, runner: JobRunner, aws: Aws, queue_url: str,
                  dlq_url: str | None = None, *, here: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 note: JsonObject | None = None) -> None:
         self.runner, self.aws, self.queue_url, self.dlq_url = runner, aws, queue_url, dlq_url
         self.queue = Queue(aws, queue_url, "jobs")
         self.here = here
         self.clock = clock
+        # who replays and why (Request.note): on the replayed run's first event
+        self.note = dict(note or {})
 
     def apply(self, actions: Sequence[Action], facts: Facts) -> list[Result]:
         dlq = {m.message_id: m for m in facts.dlq}
@@ -336,11 +379,11 @@ class Executor:
         now = self.clock()
         if action.kind == "restart":
             old = self.runner.store.find(job_id)
-            rec = restart_as_new_job(self.runner.store, old, now)
+            rec = restart_as_new_job(self.runner.store, old, now, self.note)
             job_id = rec.job_id
             action_done = f"restarted as new job {job_id}"
         else:
-            found = self.runner.rewrite(job_id, _redrive_change(now))
+            found = self.runner.rewrite(job_id, _redrive_change(now, self.note))
             if found is None:
                 return Result(action, False, "another worker holds the job's lease; try "
                                              "later", job_id)
@@ -362,28 +405,33 @@ class Executor:
         return Result(action, True, "moved to the jobs queue")
 
 
-def _redrive_change(now: float) -> Callable[[JobRecord, Execution | None], Execution]:
+def _redrive_change(now: float, note: JsonObject | None = None
+                    ) -> Callable[[JobRecord, Execution | None], Execution]:
     def change(rec: JobRecord, ex: Execution | None) -> Execution:
         if ex is None:
             raise ValueError(f"job {rec.job_id} cannot be redriven (its execution was "
                              "recorded by another workflow); use --restart")
-        ex.redrive(now)
+        ex.redrive(now, details=note)
         rec.finished_at = None
         return ex
     return change
 
 
-def restart_as_new_job(store: JobStore, old: JobRecord, now: float) -> JobRecord:
+def restart_as_new_job(store: JobStore, old: JobRecord, now: float,
+                       note: JsonObject | None = None) -> JobRecord:
     """A new job that runs ``old``'s workflow from the start with ``old``'s input (its
     upload's version, its parameters, who asked and why), linked by ``restarted_from``;
-    written, not yet driven. ``old`` is not written."""
+    written, not yet driven. ``old`` is not written. Who restarted it, and why
+    (``note``), go on the new run's ExecutionStarted."""
     rec = JobRecord(job_id=job_id_for(old.bucket, old.key,
                                       f"restart\0{old.job_id}\0{uuid.uuid4().hex}"),
                     bucket=old.bucket, key=old.key, version_id=old.version_id, etag=old.etag,
                     app_name=old.app_name, created_at=now, updated_at=now,
                     workflow=old.workflow or DEFAULT_WORKFLOW, params=old.params,
-                    actor=old.actor, reason=old.reason, restarted_from=old.job_id)
-    copy_execution(rec, start_execution(rec, now))
+                    actor=old.actor, reason=old.reason, restarted_from=old.job_id,
+                    uploader=old.uploader)
+    copy_execution(rec, start_execution(rec, now, details={
+        **(note or {}), "restart_of": old.job_id}))
     store.create(rec)
     return rec
 

@@ -154,7 +154,8 @@ class JobRunner:
         now, and the function its upload became)."""
         rec = JobRecord(job_id=ref.job_id, bucket=ref.bucket, key=ref.key,
                         version_id=ref.version_id, etag=ref.etag, created_at=now,
-                        updated_at=now, trace_id=trace_id)
+                        updated_at=now, trace_id=trace_id,
+                        uploader=ref.uploader.to_json() if ref.uploader else None)
         if ref.removed:
             settings = self.steps.env.aws.settings
             rec.workflow = "deletion"
@@ -516,12 +517,15 @@ def restore_execution(store: JobStore, rec: JobRecord) -> Execution:
     return Execution.restore(definition_of(rec.workflow), rec.snapshot, history_tail=tail)
 
 
-def start_execution(rec: JobRecord, now: float) -> Execution:
+def start_execution(rec: JobRecord, now: float,
+                    details: JsonObject | None = None) -> Execution:
     """A new run of the record's workflow (its input is the object's bucket, key,
-    version id and etag, and the workflow's parameters the record keeps)."""
+    version id and etag, and the workflow's parameters the record keeps); ``details``
+    go on its first event."""
     return Execution.start(definition_of(rec.workflow), rec.job_id, {
         "bucket": rec.bucket, "key": rec.key, "version_id": rec.version_id,
-        "etag": rec.etag, **(rec.params or {})}, now, trace_id=rec.trace_id)
+        "etag": rec.etag, **(rec.params or {})}, now, trace_id=rec.trace_id,
+        details=details)
 
 
 def abandon_started_task(ex: Execution, now: float, cause: str | None = None) -> bool:

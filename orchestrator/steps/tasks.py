@@ -9,17 +9,24 @@ stable code, AWS failures included.
 embedding) overrides; the dynamic check of a version is one of them
 (``verify_version``), used by both verify and promote's re-checks. Steps never decide
 what happens next and never retry: retries, catches and timeouts come from the
-declaration. Every step is idempotent, and one that runs on another machine than the
-step before rehydrates its inputs (``orchestrator.steps.unpack.rehydrate``).
+declaration. Each run of a step is recorded (its jailed programs' output, notes, the
+traceback of a failure) and added to the job's build log when it ends
+(``orchestrator.steps.buildlog``). Every step is idempotent, and one that runs on
+another machine than the step before rehydrates its inputs
+(``orchestrator.steps.unpack.rehydrate``).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.steps.build import step as build_step
+from orchestrator.steps.buildlog import BuildLogs
 from orchestrator.steps.context import StepContext, StepEnv
 from orchestrator.steps.data import output_data
 from orchestrator.steps.delete import step as delete_step
@@ -29,6 +36,7 @@ from orchestrator.steps.fetch import step as fetch_step
 from orchestrator.steps.guard import guard_tasks
 from orchestrator.steps.promote import step as promote_step
 from orchestrator.steps.rollback import step as rollback_step
+from orchestrator.steps.transcript import Transcript, recording
 from orchestrator.steps.unpack import step as unpack_step
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.verify import step as verify_step
@@ -41,6 +49,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 TaskFn = Callable[[TaskContext], JsonObject]
+log = logging.getLogger(__name__)
 
 __all__ = ["StepContext", "StepEnv", "Steps"]
 
@@ -48,6 +57,7 @@ __all__ = ["StepContext", "StepEnv", "Steps"]
 class Steps:
     def __init__(self, env: StepEnv) -> None:
         self.env = env
+        self._logs: BuildLogs | None = None
 
     def tasks(self) -> dict[str, TaskFn]:
         """Resource name -> what ``states.drive`` calls."""
@@ -60,7 +70,7 @@ class Steps:
             "unrole": delete_step.unrole,
             # the rollback workflow's
             "choose": rollback_step.choose, "repoint": rollback_step.repoint}
-        return guard_tasks({name: self._task(step) for name, step in steps.items()})
+        return guard_tasks({name: self._task(step, name) for name, step in steps.items()})
 
     def finished(self, job_id: str, *, failed: bool) -> None:
         """The job is terminal: its folder goes (a failed one stays only when
@@ -69,10 +79,46 @@ class Steps:
             return
         JobFolder(self.env.work_root / job_id).remove()
 
-    def _task(self, step: Callable[[StepContext], DataclassInstance]) -> TaskFn:
+    def _task(self, step: Callable[[StepContext], DataclassInstance],
+              name: str | None = None) -> TaskFn:
+        name = name or getattr(step, "__name__", "step")
+
         def task(ctx: TaskContext) -> JsonObject:
-            return output_data(step(StepContext(ctx, self.env)))
+            transcript = Transcript()
+            started = time.monotonic()
+            outcome = "stopped"
+            try:
+                with recording(transcript):
+                    out = output_data(step(StepContext(ctx, self.env)))
+                outcome = "ok"
+                return out
+            except Exception as exc:
+                # the code the guard gives it (orchestrator.steps.guard) is what the
+                # record shows; the log names the failure as it left the step
+                code = getattr(exc, "code", None) or type(exc).__name__
+                outcome = f"failed {code}"
+                transcript.add("traceback", "".join(traceback.format_exception(exc)))
+                raise
+            finally:
+                self._log(ctx, str(name), outcome, time.monotonic() - started, transcript)
         return task
+
+    def _log(self, ctx: TaskContext, name: str, outcome: str, seconds: float,
+             transcript: Transcript) -> None:
+        """The step's block in the job's build log (``steps/buildlog.py``); never
+        changes how the step ended."""
+        key = str(ctx.data.get("key") or "")
+        if not key:
+            return
+        try:
+            if self._logs is None:
+                self._logs = BuildLogs(self.env.aws.objects,
+                                       self.env.aws.settings.artifacts_bucket)
+            self._logs.add(key, ctx.execution_id, name, ctx.attempt, outcome, seconds,
+                           transcript.parts)
+        except Exception:
+            log.warning("job %s: its %s step's build log was not written", ctx.execution_id,
+                        name, exc_info=True)
 
     def fetch(self, ctx: StepContext) -> fetch_step.Fetched:
         return fetch_step.run(ctx)

@@ -203,3 +203,14 @@ def test_each_team_uploads_only_under_its_own_prefix(synth: Synth) -> None:
     elsewhere = denies["OnlyTheDefaultTeamWritesElsewhere"]
     assert len(elsewhere["NotResource"]) == 2
     assert logical_id(synth, roles["default"]) in text(elsewhere["Condition"])
+
+
+def test_instances_write_only_their_own_log_group(synth: Synth) -> None:
+    for role in (synth.stack.worker_role, synth.stack.checker_role):
+        writing = [s for s in role_statements(synth, role)
+                   if any(a.startswith("logs:") for a in actions(s))]
+        assert len(writing) == 1
+        (statement,) = writing
+        assert sorted(actions(statement)) == [
+            "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+        assert f":log-group:/{PREFIX}/instances:*" in text(statement["Resource"])

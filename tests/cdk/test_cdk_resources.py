@@ -330,3 +330,29 @@ def test_image_component_commands_are_valid_bash(synth: Synth) -> None:
             [bash, "-n"], input=command, capture_output=True, text=True, check=False, timeout=30
         )
         assert result.returncode == 0, result.stderr
+
+
+def test_the_instances_logs_go_to_a_log_group_with_a_retention(synth: Synth) -> None:
+    (group,) = synth.of_type("AWS::Logs::LogGroup").values()
+    assert group["Properties"] == {"LogGroupName": f"/{PREFIX}/instances",
+                                   "RetentionInDays": 30}
+    assert group["DeletionPolicy"] == "Retain"
+    for fleet, service in (("Workers", "worker"), ("Checker", "checker")):
+        script = user_data(synth, fleet)
+        assert "dnf install -y amazon-cloudwatch-agent" in script
+        assert f"StandardOutput=append:/var/log/auto-lambda/{service}.log" in script
+        assert f'"file_path": "/var/log/auto-lambda/{service}.log"' in script
+        assert f'"log_group_name": "/{PREFIX}/instances"' in script
+        assert f'"log_stream_name": "{{instance_id}}/{service}"' in script
+        assert "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s" in script
+        assert "/etc/logrotate.d/auto-lambda" in script
+    (component,) = synth.of_type("AWS::ImageBuilder::Component").values()
+    assert "amazon-cloudwatch-agent" in component["Properties"]["Data"]  # baked too
+
+
+def test_log_retention_is_a_context_value_cloudwatch_accepts() -> None:
+    from auto_lambda_infra.params import ContextError, Params
+
+    assert Params.from_context({"log_retention_days": "90"}.get).log_retention_days == 90
+    with pytest.raises(ContextError, match="log_retention_days=45"):
+        Params.from_context({"log_retention_days": "45"}.get)

@@ -256,9 +256,15 @@ def _run(stack: ChaosStack, user: tuple[str, Path, Path], index: Index, base: Pa
     assert ordinary.state == "verified", (ordinary.error, worker.tail())
     assert any(p.startswith("/files/") for p in index.requests)
     assert worker.alive(), worker.tail()
-    # The planted secret is in no record, no history event and no log line.
+    # The planted secret is in no record, no history event, no build log and no log line.
     for table in (stack.settings.table_name, stack.settings.history_table_name):
         items = stack.aws.dynamodb.scan(TableName=table)["Items"]
         assert items and secret not in json.dumps(items)
+    bucket = stack.settings.artifacts_bucket
+    logs = stack.aws.s3.list_objects_v2(Bucket=bucket, Prefix="logs/").get("Contents", [])
+    assert len(logs) == len(cases) + 1  # one build log per job
+    for obj in logs:
+        body = stack.aws.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+        assert secret.encode() not in body, obj["Key"]
     worker.stop()
     assert secret not in worker.log_path.read_text(errors="replace")

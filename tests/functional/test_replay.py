@@ -49,7 +49,7 @@ def _replay(pipeline: Pipeline, request: Request) -> tuple[Facts, list[Result]]:
                    dlq_url=pipeline.info.dlq_url)
     actions = plan(request, facts)
     results = Executor(rt.runner, pipeline.aws, pipeline.info.queue_url, pipeline.info.dlq_url,
-                       here=request.here).apply(actions, facts)
+                       here=request.here, note=request.note()).apply(actions, facts)
     return facts, results
 
 
@@ -171,3 +171,49 @@ def test_cli_dry_run_prints_the_plan_and_changes_nothing(
 def test_cli_refuses_a_request_without_a_selection() -> None:
     result = CliRunner().invoke(cli, ["replay"])
     assert result.exit_code != 0 and "--failed" in result.output
+
+
+def _events(pipeline: Pipeline, job_id: str) -> list[dict[str, object]]:
+    rec = pipeline.runtime.store.get(job_id)
+    assert rec is not None
+    return [e for page in pipeline.runtime.store.history_pages(rec) for e in page]
+
+
+def test_a_redrive_records_who_ran_it_and_why(pipeline: Pipeline,
+                                              failed_at_deploy: JobRecord) -> None:
+    actor = {"via": "cli", "arn": "arn:aws:iam::123456789012:user/alice", "as": "alice"}
+    _, results = _replay(pipeline, Request(job_ids=(failed_at_deploy.job_id,), here=True,
+                                           actor=actor, reason="the index was down"))
+    assert [(r.action.kind, r.ok) for r in results] == [("redrive", True)]
+    [redriven] = [e for e in _events(pipeline, failed_at_deploy.job_id)
+                  if e["type"] == "ExecutionRedriven"]
+    assert redriven["details"] == {"replayed_by": actor, "reason": "the index was down",
+                                   "redrive_count": 1}
+
+
+def test_a_restart_records_who_and_why_on_the_new_run_and_keeps_the_old_one(
+        pipeline: Pipeline, failed_at_deploy: JobRecord,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    before = pipeline.runtime.store.get(failed_at_deploy.job_id)
+    assert before is not None
+    old_events = before.history
+    monkeypatch.setenv("AUTO_LAMBDA_WORK_DIR", str(pipeline.aws.settings.work_dir))
+    result = CliRunner().invoke(cli, ["replay", failed_at_deploy.job_id, "--restart",
+                                      "--reason", "new index", "--as", "bob", "--json"])
+    assert result.exit_code == 0, result.output
+    pipeline.drain()
+    after = pipeline.runtime.store.get(failed_at_deploy.job_id)
+    assert after is not None and after.state == "verified"
+    [run] = after.previous_runs
+    # the old run's events are as they were, in the history table
+    start, count = int(run["history_from"]), int(run["events"])
+    kept = [e for page in pipeline.runtime.store.history_pages(after, first=start, count=count)
+            for e in page]
+    assert kept == old_events and count == len(old_events)
+    first = after.history[0]
+    assert first["type"] == "ExecutionStarted"
+    details = first["details"]
+    assert details["reason"] == "new index" and details["restart_of_run"] == 1
+    who = details["replayed_by"]
+    # moto's STS answers for the test credentials; the name given is kept beside it
+    assert who["via"] == "cli" and who["as"] == "bob" and who["arn"].startswith("arn:aws:")

@@ -83,3 +83,28 @@ def test_job_id_depends_on_bucket_key_and_version() -> None:
     assert base == job_id_for("b", "k.zip", "v1")
     assert len({base, job_id_for("b", "k.zip", "v2"), job_id_for("c", "k.zip", "v1"),
                 job_id_for("b", "j.zip", "v1")}) == 4
+
+
+def _with_identity(principal: object, source: object) -> str:
+    record = {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+              "userIdentity": {"principalId": principal},
+              "requestParameters": {"sourceIPAddress": source},
+              "s3": {"bucket": {"name": "b"}, "object": {"key": "team%2Fapp.zip"}}}
+    return json.dumps({"Records": [record]})
+
+
+def test_the_uploaders_principal_and_address_are_kept() -> None:
+    [ref] = parse_message(_with_identity("AWS:AROAEXAMPLE:ci-bot", "203.0.113.7")).refs
+    assert ref.uploader is not None
+    assert ref.uploader.to_json() == {"principal": "AWS:AROAEXAMPLE:ci-bot",
+                                      "source_ip": "203.0.113.7"}
+    assert ref.uploader.describe() == "AWS:AROAEXAMPLE:ci-bot from 203.0.113.7"
+
+
+def test_identity_fields_are_printable_and_capped_and_may_be_absent() -> None:
+    [ref] = parse_message(_with_identity("evil\x1b[2J\nname" + "x" * 1000, 42)).refs
+    assert ref.uploader is not None and ref.uploader.source_ip is None
+    principal = ref.uploader.principal or ""
+    assert "\x1b" not in principal and "\n" not in principal and len(principal) == 256
+    [bare] = parse_message(_with_identity(None, "")).refs
+    assert bare.uploader is None

@@ -69,6 +69,7 @@ def create_fleet(
             name=spec.name, command=spec.command,
             stop_timeout_seconds=spec.stop_timeout_seconds, with_runtimes=spec.with_runtimes,
             launch_hook=(spec.group_name, spec.launch_hook) if spec.launch_hook else None,
+            log_group=names.instance_log_group,
         )
     )
     template = ec2.LaunchTemplate(

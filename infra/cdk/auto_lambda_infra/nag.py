@@ -56,7 +56,14 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
     indexes = (f"AwsSolutions-IAM5[Resource::{_token(stack, stack.table, 'Arn')}/index/*]",
                "The jobs table's own listing indexes (by-state, by-week, by-app): listing and "
                "counting query them instead of scanning the table; no other table is named.")
+    instance_logs = (
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+        f"<AWS::AccountId>:log-group:{stack.names.instance_log_group}:*]",
+        "The CloudWatch agent names one stream per instance and service (<instance id>/"
+        "worker); the '*' is those streams of the stack's own instance log group.")
     result = [
+        Acknowledgement(stack.worker_role, *instance_logs),
+        Acknowledgement(stack.checker_role, *instance_logs),
         # ---- the worker ----
         Acknowledgement(
             stack.worker_role, "AwsSolutions-IAM5[Resource::*]",

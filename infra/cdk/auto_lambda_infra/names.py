@@ -57,6 +57,11 @@ class Names:
         return f"{self.prefix}-webhooks-dlq"
 
     @property
+    def instance_log_group(self) -> str:
+        """The CloudWatch Logs group of the instances' own logs (worker, checker, boot)."""
+        return f"/{self.prefix}/instances"
+
+    @property
     def queue(self) -> str:
         return f"{self.prefix}-jobs"
 

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "event_topic_teams": "",
     "webhook_teams": "",
     "team_policy_file": "",
+    "log_retention_days": 30,
 }
 
 # Bucket names are at most 63 characters: "<prefix>-artifacts-<12-digit account>".
@@ -86,6 +87,8 @@ class Params:
     webhook_teams: tuple[str, ...] = ()
     # Per team (and "default"): the services its app roles' boundary allows.
     team_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # How long the instances' own logs stay in CloudWatch Logs (instance_logs.py).
+    log_retention_days: int = 30
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Params:
@@ -183,7 +186,20 @@ class Params:
             event_topic_teams=team_list("event_topic_teams"),
             webhook_teams=team_list("webhook_teams"),
             team_services=_team_services(str(value("team_policy_file") or ""), teams),
+            log_retention_days=_retention(integer("log_retention_days", 1, 3653)),
         )
+
+
+# What CloudWatch Logs accepts as a retention, in days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def _retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise ContextError(f"context log_retention_days={days} is not a retention CloudWatch "
+                           "Logs accepts: one of " + ", ".join(map(str, LOG_RETENTION_DAYS)))
+    return days
 
 
 def _concurrency(raw: Any, instance_type: str) -> int:

@@ -1,4 +1,5 @@
-"""Shell text run on the instances: install auto-lambda, the X-Ray daemon, config and units.
+"""Shell text run on the instances: install auto-lambda, the X-Ray daemon, the CloudWatch
+agent, config and units.
 
 One source for both places that set an instance up: the Image Builder component (bakes
 it into the worker AMI) and launch-template user data (the fallback when no AMI is given;
@@ -8,6 +9,7 @@ building: no constructs, no AWS calls at synth time.
 
 from __future__ import annotations
 
+import json
 import shlex
 
 VENV = "/opt/auto-lambda"
@@ -16,6 +18,10 @@ READY_SCRIPT = "/usr/local/bin/auto-lambda-ready"
 IN_SERVICE_GATE = "/usr/local/bin/auto-lambda-wait-in-service"
 IMDS = "http://169.254.169.254/latest"
 ENV_FILE = "/run/auto-lambda/env"
+# Each service writes its output here; the CloudWatch agent ships it (and logrotate keeps
+# the instance's copy small).
+LOG_DIR = "/var/log/auto-lambda"
+AGENT_DIR = "/opt/aws/amazon-cloudwatch-agent"
 # auto-lambda needs Python >= 3.11; AL2023's system python3 is 3.9, so it gets its own venv.
 HOST_PYTHON = "python3.12"
 # Interpreters for every Lambda Python runtime, so local verify can run any of them.
@@ -35,6 +41,46 @@ def install_xray_daemon() -> str:
             '/xray-daemon/aws-xray-daemon-3.x.rpm"',
             "fi",
             "systemctl enable xray",
+        ]
+    )
+
+
+def install_cloudwatch_agent() -> str:
+    """The CloudWatch agent (AL2023's package) and the rotation of the services' log files."""
+    rotate = "\n".join([
+        f"{LOG_DIR}/*.log {{",
+        "  daily", "  rotate 3", "  maxsize 100M", "  missingok", "  notifempty",
+        "  compress", "  copytruncate",
+        "}",
+    ])
+    return "\n".join(
+        [
+            "rpm -q amazon-cloudwatch-agent >/dev/null 2>&1 || "
+            "dnf install -y amazon-cloudwatch-agent",
+            f"mkdir -p {LOG_DIR}",
+            f"cat > /etc/logrotate.d/auto-lambda <<'EOF'\n{rotate}\nEOF",
+        ]
+    )
+
+
+def cloudwatch_agent_config(log_group: str, name: str) -> str:
+    """Ship this instance's service log and boot log to ``log_group``, one stream each
+    (``<instance id>/<name>``, ``<instance id>/boot``), and (re)start the agent."""
+    files = [
+        {"file_path": f"{LOG_DIR}/{name}.log", "log_group_name": log_group,
+         "log_stream_name": f"{{instance_id}}/{name}"},
+        {"file_path": "/var/log/cloud-init-output.log", "log_group_name": log_group,
+         "log_stream_name": "{instance_id}/boot"},
+    ]
+    config = json.dumps({"agent": {"run_as_user": "root"},
+                         "logs": {"logs_collected": {"files": {"collect_list": files}}}},
+                        indent=1)
+    path = f"{AGENT_DIR}/etc/auto-lambda-{name}.json"
+    return "\n".join(
+        [
+            f"cat > {path} <<'EOF'\n{config}\nEOF",
+            f"{AGENT_DIR}/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s "
+            f"-c file:{path}",
         ]
     )
 
@@ -194,6 +240,9 @@ def systemd_unit(name: str, command: str, stop_timeout_seconds: int,
             # Re-read before each command; "-": absent until the config step has run once.
             f"EnvironmentFile=-{ENV_FILE}",
             f"ExecStart={VENV}/bin/auto-lambda {command}",
+            # The CloudWatch agent ships this file to the stack's log group.
+            f"StandardOutput=append:{LOG_DIR}/{name}.log",
+            f"StandardError=append:{LOG_DIR}/{name}.log",
             "Restart=always",
             "RestartSec=5",
             # SIGTERM asks the process to finish its jobs; give it as long as the drain hook.
@@ -224,6 +273,7 @@ def base_install(package: str) -> list[str]:
     return [
         "set -euxo pipefail",
         install_xray_daemon(),
+        install_cloudwatch_agent(),
         install_auto_lambda(package),
         service_user(),
     ]
@@ -232,12 +282,14 @@ def base_install(package: str) -> list[str]:
 def instance_user_data(
     *, package: str, ssm_path: str, region: str, name: str, command: str,
     stop_timeout_seconds: int, with_runtimes: bool, launch_hook: tuple[str, str] | None = None,
+    log_group: str | None = None,
 ) -> list[str]:
     """User data for a worker or checker: install if missing, configure, start.
 
     ``launch_hook`` (group, hook name), given with a warm pool: once installed, the
     instance completes the launch lifecycle action (now and at every later boot), and
-    the service starts only when the instance is InService.
+    the service starts only when the instance is InService. ``log_group``: the CloudWatch
+    Logs group the agent ships the service's log and the boot log to.
     """
     lines = base_install(package)
     if with_runtimes:
@@ -249,6 +301,8 @@ def instance_user_data(
     ]
     if launch_hook is not None:
         lines.append(lifecycle_scripts(*launch_hook))
+    if log_group is not None:
+        lines.append(cloudwatch_agent_config(log_group, name))
     lines += [
         "systemctl daemon-reload",
         "systemctl start xray",

@@ -17,6 +17,7 @@ from .checker import Checker
 from .config_params import configuration_values, publish_configuration
 from .feedback import create_feedback
 from .image_builder import WorkerImagePipeline
+from .instance_logs import create_instance_logs
 from .lifecycle import grant_lifecycle
 from .names import Names
 from .network import create_network
@@ -59,6 +60,8 @@ class AutoLambdaStack(Stack):
             direct_control=params.scaling_control == "direct",
         )
 
+        self.instance_logs = create_instance_logs(
+            self, names, params, (self.worker_role, self.checker_role))
         self.vpc, self.security_group = create_network(self, params, self.buckets.logs)
         self.workers = Workers(
             self, "Workers", names=names, params=params, role=self.worker_role, vpc=self.vpc,

@@ -24,6 +24,7 @@ from orchestrator.aws.queue import Queue
 from orchestrator.config import METRIC_NAMESPACE
 from orchestrator.feedback.eventlog import LoggedEvent, recent_events
 from orchestrator.jobs.listing import JobIndex, ListPage, ListQuery, all_states
+from orchestrator.jobs.logs import job_log_uri, read_job_log
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
 from orchestrator.types import JsonObject
@@ -129,11 +130,12 @@ class ConsoleData:
         self.states = all_states()
 
     # ---- events ----
-    def events(self, window: float = 3600.0, limit: int = 100) -> list[LoggedEvent] | None:
-        """The events put on the bus within ``window`` seconds, newest last (None: the
-        events log group does not exist)."""
+    def events(self, window: float = 3600.0, limit: int = 100, team: str | None = None
+               ) -> list[LoggedEvent] | None:
+        """The events put on the bus within ``window`` seconds (of ``team`` only, when
+        given), newest last (None: the events log group does not exist)."""
         return recent_events(self.aws, since_ms=int((self.clock() - window) * 1000),
-                             limit=limit)
+                             limit=limit, team=team)
 
     # ---- jobs ----
     def page(self, query: ListQuery) -> ListPage:
@@ -141,6 +143,12 @@ class ConsoleData:
 
     def job(self, job_id: str) -> JobRecord | None:
         return self.store.get(job_id)
+
+    def log_uri(self, rec: JobRecord) -> str | None:
+        return job_log_uri(self.settings, rec)
+
+    def build_log(self, rec: JobRecord) -> str | None:
+        return read_job_log(self.aws, rec)
 
     def live_version(self, rec: JobRecord) -> str | None:
         """Where the function's ``live`` alias points now (None if no alias yet)."""
@@ -226,13 +234,17 @@ class ConsoleData:
         facts = gather(request, self.store, self.aws, self.clock())
         return plan(request, facts)
 
-    def replay(self, job_id: str, restart: bool) -> list[Result]:
+    def replay(self, job_id: str, restart: bool, *, actor: JsonObject | None = None,
+               reason: str | None = None) -> list[Result]:
+        """Replay one job; ``actor`` (who, through the console) and ``reason`` go on the
+        replayed run's history, as ``replay --reason`` records them."""
         from orchestrator.jobs.replay import Executor, Request, gather, plan
 
-        request = Request(job_ids=(job_id,), restart=restart)
+        request = Request(job_ids=(job_id,), restart=restart, actor=actor, reason=reason)
         facts = gather(request, self.store, self.aws, self.clock())
         actions = plan(request, facts)
-        return Executor(self._runner(), self.aws, self.aws.queue_url()).apply(actions, facts)
+        return Executor(self._runner(), self.aws, self.aws.queue_url(),
+                        note=request.note()).apply(actions, facts)
 
     def dlq_plan(self) -> list[Action]:
         from orchestrator.jobs.replay import Request, gather, plan, release_dlq

@@ -57,14 +57,18 @@ def state_badge(state: str) -> str:
 
 
 def page(title: str, body: str, *, nav: str = "", live: str | None = None,
-         live_every: float = 3.0) -> str:
-    """A whole page. ``live`` is the URL of this page's live fragment (JS polls it)."""
+         live_every: float = 3.0, team: str | None = None) -> str:
+    """A whole page. ``live`` is the URL of this page's live fragment (JS polls it);
+    ``team``: the page is seen through that team's token (no Fleet tab, the team shown)."""
     tabs = "".join(
         f'<a href="{href}"{" aria-current=page" if nav == name else ""}>{label}</a>'
         for name, href, label in (("jobs", "/", "Jobs"), ("apps", "/apps", "Apps"),
                                   ("fleet", "/fleet", "Fleet"),
                                   ("events", "/events", "Events"),
-                                  ("workflow", "/workflow", "Workflow")))
+                                  ("workflow", "/workflow", "Workflow"))
+        if team is None or name != "fleet")
+    if team is not None:
+        tabs += f'<span class="muted" id=principal>team {esc(team)}</span>'
     live_attrs = (f' data-live="{esc(live)}" data-every="{live_every:g}"'
                   if live is not None else "")
     return (

@@ -12,6 +12,11 @@ Rules:
 - Actions (replay, DLQ) are POSTs and always need a proof: the form's ``csrf`` field
   (an HMAC of the token, embedded in the console's own forms, never the token itself) or
   the bearer token; a cross-site ``Origin`` is refused. Other methods are refused.
+- A token is the operator's (every job) or a team's (``teams.py``: that team's jobs
+  only). The verdict names who the request speaks for (``Verdict.principal``); a POST's
+  proof must be that principal's own (a team's page cannot act with the operator's form
+  token, nor the other way round). On loopback, a request without a token is the
+  operator's, as before team tokens.
 
 The token itself appears on no page and in no log line; only ``describe()`` prints it,
 once, at start.
@@ -24,10 +29,11 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
+from orchestrator.cli.ui.teams import Principal
 from orchestrator.codes import Code
 
 COOKIE = "auto_lambda_ui"
@@ -56,6 +62,7 @@ class Verdict:
     message: str = ""
     hint: str = ""
     set_cookie: bool = False  # allowed through ?token=: set the cookie, drop the token
+    principal: Principal | None = None  # who the request speaks for, when allowed
 
     @property
     def allowed(self) -> bool:
@@ -70,6 +77,12 @@ class Access:
     token: str
     host: str
     port: int
+    # team -> that team's token (teams.load_team_tokens)
+    teams: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def operator(self) -> Principal:
+        return Principal(self.token)
 
     @property
     def local_only(self) -> bool:
@@ -99,8 +112,9 @@ class Access:
             return Verdict(405, Code.UiMethodRefused, f"{method} is not allowed",
                            "pages are GET, actions are POST")
         presented = self._presented(headers)
-        via_query = query_token is not None and self._matches(query_token)
-        if not self.local_only and not presented and not via_query:
+        via_query = self._who(query_token) if query_token is not None else None
+        principal = via_query or presented or (self.operator if self.local_only else None)
+        if principal is None:
             return Verdict(401, Code.UiTokenRequired,
                            "this console is reachable from other machines and needs its token",
                            "open the address with ?token= that `auto-lambda ui` printed, or "
@@ -111,22 +125,33 @@ class Access:
                 return Verdict(403, Code.UiCrossSite, "an action from another site was refused",
                                "use the console's own buttons")
             bearer = self._bearer(headers)
-            proof = form_csrf is not None and hmac.compare_digest(form_csrf, self.csrf)
-            if not proof and not (bearer and self._matches(bearer)):
+            proof = form_csrf is not None and hmac.compare_digest(form_csrf, principal.csrf)
+            if not proof and not (bearer and self._who(bearer) == principal):
                 return Verdict(403, Code.UiActionRefused,
                                "actions need the console's form token or the access token",
                                "use the console's buttons, or send Authorization: Bearer TOKEN")
-        return Verdict(set_cookie=via_query and not self.local_only)
+        # a team token through ?token= sets its cookie even on loopback: the cookie is
+        # what keeps the team's later pages scoped
+        cookie = via_query is not None and (not self.local_only or not via_query.is_operator)
+        return Verdict(set_cookie=cookie, principal=principal)
 
-    def _presented(self, headers: Mapping[str, str]) -> bool:
+    def _presented(self, headers: Mapping[str, str]) -> Principal | None:
         bearer = self._bearer(headers)
-        if bearer and self._matches(bearer):
-            return True
+        if bearer:
+            found = self._who(bearer)
+            if found is not None:
+                return found
         cookie = _cookie(headers.get("Cookie", ""))
-        return cookie is not None and self._matches(cookie)
+        return self._who(cookie) if cookie is not None else None
 
-    def _matches(self, candidate: str) -> bool:
-        return hmac.compare_digest(candidate.encode(), self.token.encode())
+    def _who(self, candidate: str) -> Principal | None:
+        """The principal whose token ``candidate`` is (every token compared, in
+        constant time each)."""
+        found = self.operator if _same(candidate, self.token) else None
+        for team, token in self.teams.items():
+            if _same(candidate, token):
+                found = Principal(token, team)
+        return found
 
     @staticmethod
     def _bearer(headers: Mapping[str, str]) -> str | None:
@@ -134,8 +159,9 @@ class Access:
         scheme, _, rest = value.partition(" ")
         return rest.strip() if scheme.lower() == "bearer" and rest.strip() else None
 
-    def cookie_header(self) -> str:
-        return f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
+    def cookie_header(self, principal: Principal | None = None) -> str:
+        token = (principal or self.operator).token
+        return f"{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
 
     def describe(self) -> str:
         """The address to open: with the token when it is needed (printed once)."""
@@ -143,6 +169,10 @@ class Access:
         shown = f"[{shown}]" if ":" in shown else shown
         base = f"http://{shown}:{self.port}/"
         return base if self.local_only else f"{base}?token={self.token}"
+
+
+def _same(candidate: str, token: str) -> bool:
+    return hmac.compare_digest(candidate.encode(), token.encode())
 
 
 def _cookie(raw: str) -> str | None:

@@ -6,6 +6,7 @@ Routes (an explicit table; anything else is 404):
     GET  /                      jobs: filters, counts, pages   (?fragment=live: the list)
     GET  /jobs/ID               one job                          (?fragment=live)
     GET  /jobs/ID/trace         the job's trace as a waterfall
+    GET  /jobs/ID/log           the job's build log (text/plain)
     GET  /jobs/ID/replay?mode=  the replay plan (redrive|restart); changes nothing
     POST /jobs/ID/replay        run that plan
     GET  /apps                  one row per function: live version, last result (?team=)
@@ -15,6 +16,13 @@ Routes (an explicit table; anything else is 404):
     GET  /workflow              the declared workflow (?name=deletion|rollback: the others)
     GET  /static/NAME           the console's CSS and JS (shipped in the package)
     GET  /healthz               "ok"
+    GET  /api/jobs              the jobs page as JSON (same filters)
+    GET  /api/jobs/ID           one job as JSON (``show --json`` without its history)
+
+Every route gets the request's principal (``teams.Principal``): a team's token lists,
+shows and replays only its team's jobs (another team's job is "not found"; the fleet
+and the DLQ are the operator's: UiTeamRefused), on pages, fragments and the JSON API
+alike.
 
 Every answer carries a strict Content-Security-Policy (own scripts and styles only) and
 ``Cache-Control: no-store``. An error answers ``error [CODE]: message (hint)``. This module
@@ -23,6 +31,7 @@ builds no HTML of its own beyond that and reads AWS only through ``ConsoleData``
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -37,9 +46,10 @@ from orchestrator.cli.ui import views
 from orchestrator.cli.ui.data import ConsoleData
 from orchestrator.cli.ui.html import error_page
 from orchestrator.cli.ui.security import Access, new_token
+from orchestrator.cli.ui.teams import Principal
 from orchestrator.codes import Code
 from orchestrator.durations import DurationInvalid, parse_duration
-from orchestrator.errors import AutoLambdaError
+from orchestrator.errors import AutoLambdaError, UiTeamRefused
 from orchestrator.jobs.listing import ListQuery, ListQueryInvalid
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.workflows import definition_of
@@ -96,6 +106,7 @@ class Console:
             ("GET", re.compile(r"^/$"), self.jobs),
             ("GET", re.compile(rf"^/jobs/{_JOB_ID}$"), self.job),
             ("GET", re.compile(rf"^/jobs/{_JOB_ID}/trace$"), self.trace),
+            ("GET", re.compile(rf"^/jobs/{_JOB_ID}/log$"), self.build_log),
             ("GET", re.compile(rf"^/jobs/{_JOB_ID}/replay$"), self.replay_plan),
             ("POST", re.compile(rf"^/jobs/{_JOB_ID}/replay$"), self.replay),
             ("GET", re.compile(r"^/apps$"), self.apps),
@@ -105,10 +116,15 @@ class Console:
             ("GET", re.compile(r"^/events$"), self.events),
             ("GET", re.compile(r"^/workflow$"), self.workflow),
             ("GET", re.compile(r"^/static/(?P<name>[a-z]+\.(?:css|js))$"), self.static),
-            ("GET", re.compile(r"^/healthz$"), lambda params: Response(200, "ok", "text/plain")),
+            ("GET", re.compile(r"^/healthz$"),
+             lambda params, who: Response(200, "ok", "text/plain")),
+            ("GET", re.compile(r"^/api/jobs$"), self.api_jobs),
+            ("GET", re.compile(rf"^/api/jobs/{_JOB_ID}$"), self.api_job),
         ]
 
-    def dispatch(self, method: str, path: str, params: dict[str, list[str]]) -> Response:
+    def dispatch(self, method: str, path: str, params: dict[str, list[str]],
+                 who: Principal | None = None) -> Response:
+        who = who or self.access.operator
         allowed = False
         for verb, pattern, handler in self.routes:
             match = pattern.match(path)
@@ -116,14 +132,15 @@ class Console:
                 continue
             allowed = True
             if verb == method or (verb == "GET" and method == "HEAD"):
-                return handler(params, **match.groupdict())
+                return handler(params, who, **match.groupdict())
         if allowed:
             return _error(405, Code.UiMethodRefused, f"{method} is not allowed here",
                           "pages are GET, actions are POST from the console's forms")
         return _error(404, Code.UiNotFound, f"no page {path}", "start from the jobs page")
 
     # ---- jobs ----
-    def jobs(self, params: dict[str, list[str]]) -> Response:
+    def _query(self, params: dict[str, list[str]], who: Principal) -> tuple[ListQuery, str]:
+        """The listing the filters ask for, narrowed to the principal's team."""
         since_text = _one(params, "since")
         try:
             since = parse_duration(since_text) if since_text else None
@@ -132,41 +149,77 @@ class Console:
         limit_text = _one(params, "limit", "50")
         if not limit_text.isdigit():
             raise BadInput(f"limit {limit_text!r} is not a number", hint="1 to 500")
+        team = _one(params, "team") or None
+        if who.team is not None:
+            if team not in (None, who.team):
+                raise UiTeamRefused(f"this token shows the jobs of team {who.team} only",
+                                    hint="ask the operator for that team's token")
+            team = who.team
         query = ListQuery(
             state=_one(params, "state") or None, app=_one(params, "app") or None,
-            team=_one(params, "team") or None, search=_one(params, "q") or None,
+            team=team, search=_one(params, "q") or None,
             since=self.data.clock() - since if since is not None else None,
             limit=int(limit_text), cursor=_one(params, "cursor") or None,
         ).validate(self.data.states)
+        return query, since_text
+
+    def jobs(self, params: dict[str, list[str]], who: Principal) -> Response:
+        query, since_text = self._query(params, who)
         listing = self.data.page(query)
-        counts = self.data.counts.get()
+        # the counts per state cover every team's jobs: the operator's alone
+        counts = self.data.counts.get() if who.is_operator else None
         shown = views.query_params(query, since_text)
         live = views.jobs_live(listing, counts.by_state if counts else None,
                                counts.read_at if counts else None, shown, self.data.states)
         if _one(params, "fragment") == "live":
             return Response(200, live)
         live_url = views.url("/", **shown, fragment="live")
-        return Response(200, views.jobs_page(live, shown, self.data.states, live_url))
+        return Response(200, views.jobs_page(live, shown, self.data.states, live_url,
+                                             team=who.team))
+
+    def api_jobs(self, params: dict[str, list[str]], who: Principal) -> Response:
+        query, _ = self._query(params, who)
+        listing = self.data.page(query)
+        doc = {"jobs": [views.row_json(row) for row in listing.jobs],
+               "next_cursor": listing.next_cursor}
+        return Response(200, json.dumps(doc, default=str), "application/json")
+
+    def api_job(self, params: dict[str, list[str]], who: Principal, job: str) -> Response:
+        rec = self._record(job, who)
+        doc = rec.to_json(with_history=False)
+        doc["log_uri"] = self.data.log_uri(rec)
+        return Response(200, json.dumps(doc, default=str), "application/json")
+
+    def build_log(self, params: dict[str, list[str]], who: Principal, job: str) -> Response:
+        rec = self._record(job, who)
+        text = self.data.build_log(rec)
+        if text is None:
+            raise _NotFound(f"job {rec.job_id} has no build log yet",
+                            hint="a step adds its part when it ends")
+        return Response(200, text, "text/plain; charset=utf-8")
 
     # ---- one job ----
-    def _record(self, job: str) -> JobRecord:
+    def _record(self, job: str, who: Principal) -> JobRecord:
         rec = self.data.job(job)
-        if rec is None:
+        # another team's job is "not found", as a missing one: a token learns nothing
+        # of jobs that are not its team's
+        if rec is None or not who.sees(rec.key):
             raise _NotFound(f"no job {job}", hint="the jobs page lists every job")
         return rec
 
-    def job(self, params: dict[str, list[str]], job: str) -> Response:
-        rec = self._record(job)
+    def job(self, params: dict[str, list[str]], who: Principal, job: str) -> Response:
+        rec = self._record(job, who)
         live = views.job_live(rec, definition_of(rec.workflow), self.data.live_version(rec),
-                              self.access.csrf)
+                              who.csrf)
         if _one(params, "fragment") == "live":
             return Response(200, live)
         notice = _one(params, "done")[:500]
         live_url = None if rec.is_terminal else f"/jobs/{rec.job_id}?fragment=live"
-        return Response(200, views.job_page(rec, live, live_url, notice))
+        return Response(200, views.job_page(rec, live, live_url, notice, team=who.team,
+                                            log_uri=self.data.log_uri(rec)))
 
-    def trace(self, params: dict[str, list[str]], job: str) -> Response:
-        rec = self._record(job)
+    def trace(self, params: dict[str, list[str]], who: Principal, job: str) -> Response:
+        rec = self._record(job, who)
         trace_id, response = self.data.trace(rec)
         return Response(200, views.trace_page(rec, trace_id, response))
 
@@ -176,60 +229,76 @@ class Console:
             raise BadInput(f"replay mode {mode!r} is not known", hint="redrive or restart")
         return mode == "restart"
 
-    def replay_plan(self, params: dict[str, list[str]], job: str) -> Response:
-        rec = self._record(job)
+    def replay_plan(self, params: dict[str, list[str]], who: Principal, job: str) -> Response:
+        rec = self._record(job, who)
         restart = self._mode(params)
         actions = self.data.replay_plan(rec.job_id, restart)
         what = "restart this job" if restart else "redrive this job"
         return Response(200, views.plan_page(
             f"Replay {rec.app_name or rec.key}: {'restart' if restart else 'redrive'}",
             what, actions, f"/jobs/{rec.job_id}/replay",
-            {"mode": "restart" if restart else "redrive"}, self.access.csrf,
-            f"/jobs/{rec.job_id}"))
+            {"mode": "restart" if restart else "redrive"}, who.csrf,
+            f"/jobs/{rec.job_id}", team=who.team))
 
-    def replay(self, params: dict[str, list[str]], job: str) -> Response:
-        rec = self._record(job)
-        results = self.data.replay(rec.job_id, self._mode(params))
+    def replay(self, params: dict[str, list[str]], who: Principal, job: str) -> Response:
+        rec = self._record(job, who)
+        reason = _one(params, "reason")[:500] or None
+        results = self.data.replay(rec.job_id, self._mode(params),
+                                   actor={"via": "console", "as": who.label}, reason=reason)
         return Response(303, "", location=views.url(
             f"/jobs/{rec.job_id}", done=views.results_notice(results)))
 
     # ---- apps ----
-    def apps(self, params: dict[str, list[str]]) -> Response:
-        team = ListQuery(team=_one(params, "team") or None).validate().team
+    def apps(self, params: dict[str, list[str]], who: Principal) -> Response:
+        asked = ListQuery(team=_one(params, "team") or None).validate().team
+        if who.team is not None and asked not in (None, who.team):
+            raise UiTeamRefused(f"this token is team {who.team!r}'s",
+                                hint="a team token sees its own team's apps only")
+        team = who.team or asked
         rows, storage = self.data.apps(team)
         live = views.apps_live(rows, storage)
         if _one(params, "fragment") == "live":
             return Response(200, live)
         return Response(200, views.apps_page(live, team or "",
-                                             views.url("/apps", team=team, fragment="live")))
+                                             views.url("/apps", team=team, fragment="live"),
+                                             as_team=who.team))
 
-    # ---- fleet ----
-    def fleet(self, params: dict[str, list[str]]) -> Response:
-        live = views.fleet_live(self.data.fleet(), self.access.csrf)
+    # ---- fleet (the operator's) ----
+    @staticmethod
+    def _operator_only(who: Principal) -> None:
+        if not who.is_operator:
+            raise UiTeamRefused("the fleet and the DLQ are the operator's (they show every "
+                                "team's work)", hint="your team's jobs are on the jobs page")
+
+    def fleet(self, params: dict[str, list[str]], who: Principal) -> Response:
+        self._operator_only(who)
+        live = views.fleet_live(self.data.fleet(), who.csrf)
         if _one(params, "fragment") == "live":
             return Response(200, live)
         moved = _one(params, "moved")
         notice = f"{int(moved)} message(s) moved to the jobs queue" if moved.isdigit() else ""
         return Response(200, views.fleet_page(live, notice))
 
-    def dlq_plan(self, params: dict[str, list[str]]) -> Response:
+    def dlq_plan(self, params: dict[str, list[str]], who: Principal) -> Response:
+        self._operator_only(who)
         actions = self.data.dlq_plan()
         return Response(200, views.plan_page(
             "Bring dead-lettered messages back", "move them to the jobs queue", actions,
-            "/dlq", {}, self.access.csrf, "/fleet"))
+            "/dlq", {}, who.csrf, "/fleet"))
 
-    def dlq(self, params: dict[str, list[str]]) -> Response:
+    def dlq(self, params: dict[str, list[str]], who: Principal) -> Response:
+        self._operator_only(who)
         results = self.data.bring_back()
         moved = sum(1 for r in results if r.ok)
         return Response(303, "", location=f"/fleet?moved={moved}")
 
-    def events(self, params: dict[str, list[str]]) -> Response:
-        live = views.events_live(self.data.events())
+    def events(self, params: dict[str, list[str]], who: Principal) -> Response:
+        live = views.events_live(self.data.events(team=who.team))
         if _one(params, "fragment") == "live":
             return Response(200, live)
-        return Response(200, views.events_page(live))
+        return Response(200, views.events_page(live, team=who.team))
 
-    def workflow(self, params: dict[str, list[str]]) -> Response:
+    def workflow(self, params: dict[str, list[str]], who: Principal) -> Response:
         from orchestrator.jobs.workflows import WORKFLOWS
         from states.export import to_mermaid
 
@@ -239,9 +308,10 @@ class Console:
                           "one of: " + ", ".join(WORKFLOWS))
         definition = WORKFLOWS[name]
         return Response(200, views.workflow_page(definition, to_mermaid(definition),
-                                                 name=name, names=tuple(WORKFLOWS)))
+                                                 name=name, names=tuple(WORKFLOWS),
+                                                 team=who.team))
 
-    def static(self, params: dict[str, list[str]], name: str) -> Response:
+    def static(self, params: dict[str, list[str]], who: Principal, name: str) -> Response:
         if name not in STATIC:
             return _error(404, Code.UiNotFound, f"no file {name}", "")
         body = resources.files("orchestrator.cli.ui").joinpath("static", name).read_bytes()
@@ -258,6 +328,7 @@ def _error(status: int, code: Code, message: str, hint: str) -> Response:
 
 class _Handler(BaseHTTPRequestHandler):
     console: Console  # set on the subclass made per server
+    principal: Principal | None = None  # who the request being answered speaks for
     server_version = "auto-lambda-ui"
     sys_version = ""
 
@@ -326,15 +397,18 @@ class _Handler(BaseHTTPRequestHandler):
         if not verdict.allowed:
             return _error(verdict.status, verdict.code or Code.UiActionRefused, verdict.message,
                           verdict.hint), False
+        self.principal = verdict.principal
         if verdict.set_cookie:
             # Drop the token from the address bar (and from history and referrers).
             clean = parts.path + ("?" + urlencode(params, doseq=True) if params else "")
             return Response(303, "", location=clean), True
         merged = {**params, **{k: v for k, v in form.items() if k != "csrf"}}
         try:
-            return self.console.dispatch(method, parts.path, merged), False
+            return self.console.dispatch(method, parts.path, merged, verdict.principal), False
         except (BadInput, ListQueryInvalid) as exc:
             return _error(400, exc.code, exc.message, exc.hint or ""), False
+        except UiTeamRefused as exc:
+            return _error(403, exc.code, exc.message, exc.hint or ""), False
         except _NotFound as exc:
             return _error(404, exc.code, exc.message, exc.hint or ""), False
         except AutoLambdaError as exc:
@@ -350,7 +424,7 @@ class _Handler(BaseHTTPRequestHandler):
         if response.location:
             self.send_header("Location", response.location)
         if cookie:
-            self.send_header("Set-Cookie", self.console.access.cookie_header())
+            self.send_header("Set-Cookie", self.console.access.cookie_header(self.principal))
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(body)
@@ -360,11 +434,12 @@ class UiServer:
     """The console on ``host:port`` (port 0 picks a free one), served from a thread."""
 
     def __init__(self, data: ConsoleData, host: str = "127.0.0.1", port: int = 0,
-                 token: str | None = None) -> None:
+                 token: str | None = None, teams: dict[str, str] | None = None) -> None:
         handler: type[_Handler] = type("Handler", (_Handler,), {})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
-        self.access = Access(token or new_token(), host, int(self.httpd.server_address[1]))
+        self.access = Access(token or new_token(), host, int(self.httpd.server_address[1]),
+                             dict(teams or {}))
         handler.console = Console(data, self.access)
         self.data = data
         self._thread: threading.Thread | None = None

@@ -80,7 +80,7 @@ def _job_row(row: JobSummary) -> str:
 
 
 def jobs_page(live: str, params: Mapping[str, str], states: Sequence[str],
-              live_url: str) -> str:
+              live_url: str, team: str | None = None) -> str:
     options = "".join(f'<option value="{esc(s)}"{" selected" if params.get("state") == s else ""}'
                       f'>{esc(s)}</option>' for s in states)
     form = (
@@ -96,7 +96,15 @@ def jobs_page(live: str, params: Mapping[str, str], states: Sequence[str],
         '<button type=submit>filter</button> '
         f'{link("/", "clear")} {link(url("/", **params), "refresh")}</form>')
     return page("jobs", f"<h1>Jobs</h1>{form}<div id=live>{live}</div>", nav="jobs",
-                live=live_url)
+                live=live_url, team=team)
+
+
+def row_json(row: JobSummary) -> dict[str, object]:
+    """One list row as the JSON API gives it."""
+    return {"job_id": row.job_id, "key": row.key, "team": row.team, "state": row.state,
+            "app_name": row.app_name, "created_at": row.created_at,
+            "finished_at": row.finished_at, "error": row.error,
+            "published_version": row.published_version, "redrive_count": row.redrive_count}
 
 
 def query_params(query: ListQuery, since_text: str) -> dict[str, str]:
@@ -203,19 +211,28 @@ def replay_buttons(rec: JobRecord, csrf: str) -> str:
     return f'<p class="actions">{" ".join(links)} {link(f"/jobs/{rec.job_id}/trace", "trace")}</p>'
 
 
-def job_page(rec: JobRecord, live: str, live_url: str | None, notice: str = "") -> str:
+def job_page(rec: JobRecord, live: str, live_url: str | None, notice: str = "", *,
+             team: str | None = None, log_uri: str | None = None) -> str:
     banner = f'<p class="notice">{esc(notice)}</p>' if notice else ""
     title = f"{rec.app_name or rec.key} · {rec.job_id[:12]}"
+    build_log = (f' · {link("/jobs/" + rec.job_id + "/log", "build log")} '
+                 f'<span class="mono muted" id=log-uri>{esc(log_uri)}</span>'
+                 if log_uri else "")
+    uploader = rec.uploader or {}
+    who = (f'<p class="muted" id=uploader>uploaded by <span class=mono>'
+           f'{esc(str(uploader.get("principal") or "?"))}</span> from <span class=mono>'
+           f'{esc(str(uploader.get("source_ip") or "?"))}</span></p>' if uploader else "")
     body = (f'<h1>{esc(rec.app_name or rec.key)} <span class="mono muted">{esc(rec.job_id)}'
-            f'</span></h1>{banner}<p>{link("/jobs/" + rec.job_id + "/trace", "trace")} · '
-            f'{link(url("/", app=rec.app_name), "all jobs of this app")}</p>'
-            f'<div id=live>{live}</div>')
-    return page(title, body, nav="jobs", live=live_url, live_every=2.0)
+            f'</span></h1>{banner}<p>{link("/jobs/" + rec.job_id + "/trace", "trace")}'
+            f'{build_log} · {link(url("/", app=rec.app_name), "all jobs of this app")}</p>'
+            f'{who}<div id=live>{live}</div>')
+    return page(title, body, nav="jobs", live=live_url, live_every=2.0, team=team)
 
 
 # ---------------------------------------------------------------- plans
 def plan_page(title: str, what: str, actions: Sequence[Action], post_to: str,
-              fields: Mapping[str, str], csrf: str, back: str) -> str:
+              fields: Mapping[str, str], csrf: str, back: str, *,
+              team: str | None = None) -> str:
     rows = "".join(
         f'<tr data-kind="{esc(a.kind)}"><td><b>{esc(a.kind)}</b></td>'
         f'<td class="mono">{esc(a.job_id or a.message_id or "")}</td>'
@@ -224,7 +241,10 @@ def plan_page(title: str, what: str, actions: Sequence[Action], post_to: str,
     form = ""
     if doable:
         inputs = "".join(hidden(k, v) for k, v in fields.items()) + hidden("csrf", csrf)
-        form = (f'<form method=post action="{esc(post_to)}">{inputs}'
+        reason = ('<label>reason <input name=reason size=40 maxlength=500 '
+                  'placeholder="why (kept in the job\'s history)"></label> '
+                  if post_to.startswith("/jobs/") else "")
+        form = (f'<form method=post action="{esc(post_to)}">{inputs}{reason}'
                 f'<button type=submit class="danger">{esc(what)}</button> '
                 f'{link(back, "cancel")}</form>')
     else:
@@ -232,7 +252,7 @@ def plan_page(title: str, what: str, actions: Sequence[Action], post_to: str,
     body = (f"<h1>{esc(title)}</h1><p>The plan, as <code>--dry-run</code> prints it: nothing "
             "has changed yet.</p><table class=\"plan\"><thead><tr><th>action</th><th>what"
             f"</th><th>from</th><th>why</th></tr></thead><tbody>{rows}</tbody></table>{form}")
-    return page(title, body)
+    return page(title, body, team=team)
 
 
 def results_notice(results: Sequence[Result]) -> str:
@@ -329,12 +349,12 @@ def _app_row(row: AppRow) -> str:
             f"<td>{job(row.last_verified)} · {job(row.last_failed)}</td></tr>")
 
 
-def apps_page(live: str, team: str, live_url: str) -> str:
+def apps_page(live: str, team: str, live_url: str, *, as_team: str | None = None) -> str:
     form = ('<form class="filters" method=get action="/apps">'
             f'<label>team <input name=team value="{esc(team)}" size=10></label>'
             f'<button type=submit>filter</button> {link("/apps", "clear")}</form>')
     return page("apps", f"<h1>Apps</h1>{form}<div id=live>{live}</div>", nav="apps",
-                live=live_url, live_every=15.0)
+                live=live_url, live_every=15.0, team=as_team)
 
 
 # ---------------------------------------------------------------- fleet
@@ -404,20 +424,20 @@ def events_live(events: Sequence[LoggedEvent] | None) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def events_page(live: str) -> str:
+def events_page(live: str, team: str | None = None) -> str:
     return page("events", "<h1>Events</h1><p class=muted>what auto-lambda put on its bus in "
                 "the last hour (source auto-lambda), newest first</p>"
                 f"<div id=live>{live}</div>", nav="events", live="/events?fragment=live",
-                live_every=5.0)
+                live_every=5.0, team=team)
 
 
 # ---------------------------------------------------------------- workflow
 def workflow_page(definition: Definition, mermaid: str, *, name: str = "deployment",
-                  names: tuple[str, ...] = ()) -> str:
+                  names: tuple[str, ...] = (), team: str | None = None) -> str:
     tabs = " · ".join(esc(n) if n == name else f'<a href="/workflow?name={esc(n)}">{esc(n)}</a>'
                       for n in names)
     body = (f"<h1>Workflow: {esc(name)}</h1>" + (f"<p>{tabs}</p>" if tabs else "")
             + f"<p>{esc(definition.comment)}</p>"
             f'<section class="diagram-box">{render_svg(definition)}</section>'
             f"<h2>Mermaid</h2><pre>{esc(mermaid)}</pre>")
-    return page("workflow", body, nav="workflow")
+    return page("workflow", body, nav="workflow", team=team)

@@ -224,7 +224,7 @@ def start_chalice(app_dir: Path, work_dir: Path, target: Target, deps_dir: Path 
     process = jail.start([python, "-I", "-c", _DRIVER, "package", str(out_dir.resolve())],
                          python=sys.executable, env=env, cwd=project.resolve(),
                          inputs=inputs, outputs=[own], limits=limits, stdin=True,
-                         output_limit=CHALICE_OUTPUT_BYTES)
+                         output_limit=CHALICE_OUTPUT_BYTES, label="chalice package")
     return ChaliceRun(process, work_dir, out_dir, target)
 
 

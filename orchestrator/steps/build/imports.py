@@ -28,6 +28,7 @@ from orchestrator.steps.build.names import entry_top_level
 from orchestrator.steps.build.runtime_provided import PROVIDED_MODULES
 from orchestrator.steps.build.target import Target
 from orchestrator.steps.build.zipdet import Entry, entry_bytes
+from orchestrator.steps.transcript import note as log_note
 from orchestrator.steps.unpack.pysource import INPROCESS_MAX_BYTES, MAX_SOURCE_BYTES, read_module
 
 MAX_MODULES = 200
@@ -169,6 +170,7 @@ def check_imports(entries: dict[str, Entry], handler: str, target: Target, *,
         if on_note:
             on_note(note)
     result = {"handler": handler, "modules": checked, "imports": imports, "notes": notes}
+    log_note("import check", _report(checked, imports, notes, missing))
     if missing:
         raise BuildError(
             f"{handler.rpartition('.')[0]} imports modules that are neither in the package nor "
@@ -178,3 +180,14 @@ def check_imports(entries: dict[str, Entry], handler: str, target: Target, *,
                  "(or put them in vendor/), then upload again",
             details={"missing": missing})
     return result
+
+
+def _report(checked: list[str], imports: list[dict[str, Any]], notes: list[str],
+            missing: list[str]) -> str:
+    """The import check as the build log shows it: one line per import found."""
+    lines = [f"modules read: {', '.join(checked) or '(none)'}"]
+    lines += [f"  {i['module']:<28} {i['from']:<8} {i['file']} line {i['line']}"
+              for i in imports]
+    lines += [f"note: {n}" for n in notes]
+    lines += [f"MISSING: {m}" for m in missing]
+    return "\n".join(lines)

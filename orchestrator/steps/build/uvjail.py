@@ -168,7 +168,7 @@ def run_uv(args: list[str], *, uv: str, out_dir: Path, inputs: list[Path], timeo
                 [python, "-I", "-S", "-c", RELAY, json.dumps({"socket": str(sock)}),
                  str(uv_path), *args],
                 python=python, env=env, cwd=out_dir.resolve(), inputs=binds,
-                outputs=[out_dir], output_limit=UV_OUTPUT_BYTES,
+                outputs=[out_dir], output_limit=UV_OUTPUT_BYTES, label=what,
                 limits=Limits(memory_bytes=UV_MEMORY, cpu_seconds=int(timeout) + 5,
                               processes=UV_PROCESSES))
             try:

@@ -33,6 +33,7 @@ from orchestrator.steps.jail.output import DEFAULT_LIMIT, TailCapture
 from orchestrator.steps.jail.pyroots import python_roots
 from orchestrator.steps.jail.settings import JailSettings, refuse_insecure_with_role
 from orchestrator.steps.jail.uids import UidLease, UidPool
+from orchestrator.steps.transcript import Transcript, current
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,14 @@ class JailProcess:
     bwrap); it is safe to call more than once."""
 
     def __init__(self, proc: subprocess.Popen[bytes], *, jailed: bool,
-                 output_limit: int, on_end: Callable[[], None] = lambda: None) -> None:
+                 output_limit: int, on_end: Callable[[], None] = lambda: None,
+                 label: str = "", transcript: Transcript | None = None) -> None:
         self.proc = proc
         self.jailed = jailed
         self._on_end = on_end
+        # The step's transcript (its build log) gets the output once, when it is read.
+        self._label = label
+        self._transcript = transcript
         assert proc.stdout is not None and proc.stderr is not None
         self._killed = False
         self._lock = threading.Lock()
@@ -147,8 +152,13 @@ class JailProcess:
         """After it exited (or was killed): the exit status and the output's tails."""
         self.stdout.join()
         self.stderr.join()
-        return JailResult(self.proc.returncode, self.stdout.tail(), self.stderr.tail(),
-                          self.output_exceeded, self.jailed)
+        result = JailResult(self.proc.returncode, self.stdout.tail(), self.stderr.tail(),
+                            self.output_exceeded, self.jailed)
+        transcript, self._transcript = self._transcript, None
+        if transcript is not None:
+            transcript.add_output(self._label, result.returncode, result.stdout,
+                                  result.stderr, cut=result.output_exceeded)
+        return result
 
 
 class Jail:
@@ -201,10 +211,12 @@ class Jail:
     def start(self, command: Sequence[str], *, python: str, env: Mapping[str, str],
               cwd: Path, inputs: Sequence[Path] = (), outputs: Sequence[Path] = (),
               limits: Limits, pass_fds: Sequence[int] = (), stdin: bool = False,
-              output_limit: int = DEFAULT_LIMIT, tmp_bytes: int = TMP_BYTES) -> JailProcess:
+              output_limit: int = DEFAULT_LIMIT, tmp_bytes: int = TMP_BYTES,
+              label: str = "") -> JailProcess:
         """Start ``command`` (its first item a Python program run by ``python``) in a new
         jail. ``inputs`` are bound read-only and ``outputs`` writable, each at its own
-        path; ``cwd`` must be one of them (or inside one)."""
+        path; ``cwd`` must be one of them (or inside one). Its output goes to the running
+        step's transcript under ``label`` (``steps/transcript.py``)."""
         self.check()
         lease = self.uids.acquire() if self.root_mode and not self.insecure else None
         try:
@@ -214,7 +226,7 @@ class Jail:
             return self._start(command, lease, python=python, env=env, cwd=cwd,
                                inputs=inputs, outputs=outputs, limits=limits,
                                pass_fds=pass_fds, stdin=stdin, output_limit=output_limit,
-                               tmp_bytes=tmp_bytes)
+                               tmp_bytes=tmp_bytes, label=label or Path(command[0]).name)
         except BaseException:
             if lease is not None:
                 lease.release()
@@ -223,7 +235,7 @@ class Jail:
     def _start(self, command: Sequence[str], lease: UidLease | None, *, python: str,
                env: Mapping[str, str], cwd: Path, inputs: Sequence[Path],
                outputs: Sequence[Path], limits: Limits, pass_fds: Sequence[int],
-               stdin: bool, output_limit: int, tmp_bytes: int) -> JailProcess:
+               stdin: bool, output_limit: int, tmp_bytes: int, label: str) -> JailProcess:
         config_uid = lease.uid if lease is not None else None
         launcher = [python, "-I", "-S", "-c", LAUNCHER,
                     launcher_config(limits, cwd=str(cwd), uid=config_uid, gid=config_uid),
@@ -253,7 +265,8 @@ class Jail:
         except OSError as exc:
             raise SandboxUnavailable(f"could not start the jail: {exc}", hint=bw.HINT) from exc
         return JailProcess(proc, jailed=not self.insecure, output_limit=output_limit,
-                           on_end=lease.release if lease is not None else lambda: None)
+                           on_end=lease.release if lease is not None else lambda: None,
+                           label=label, transcript=current())
 
     def run(self, command: Sequence[str], *, timeout: float, input: bytes | None = None,
             **kwargs: object) -> tuple[JailResult, bool]:

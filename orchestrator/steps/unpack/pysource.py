@@ -69,7 +69,7 @@ def read_module(path: Path, func: str, *, interpreter: str | None = None,
     result, timed_out = default_jail().run(
         [python, "-I", "-S", "-B", "-c", PROBE.read_text("utf-8"), limits, path.name, func,
          "-"], input=path.read_bytes(), timeout=PROBE_TIMEOUT, python=python,
-        env={"LC_ALL": "C.UTF-8"}, cwd=Path("/tmp"),
+        env={"LC_ALL": "C.UTF-8"}, cwd=Path("/tmp"), label="handler source probe",
         limits=Limits(memory_bytes=PROBE_MEMORY_BYTES, cpu_seconds=int(PROBE_TIMEOUT),
                       processes=8))
     answer: object = None

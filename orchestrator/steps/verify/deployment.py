@@ -114,7 +114,7 @@ def verify_deployment(
             for event in events:
                 began = clock()
                 output = invoke_version(aws, spec, deployed.function_name, deployed.version,
-                                        event=event.event)
+                                        event=event.event, label=f"smoke event {event.name!r}")
                 check_output(spec, output, event)
                 ran.append({"name": event.name, "output": output, "duration": clock() - began})
             return VerifyResult("remote", static, ran[0]["output"], clock() - started,
@@ -144,6 +144,7 @@ def verify_deployment(
                             function_name=deployed.function_name, version=deployed.version,
                             function_arn=f"{deployed.function_arn}:{deployed.version}",
                             region=aws.settings.region, jail=jail,
+                            label=f"smoke event {event.name!r}",
                             cache_dir=cache_dir or aws.settings.cache_dir / "verify",
                             precompile=any(i["from"] == "runtime" for i in static["imports"]))
             check_output(spec, run.output, event)

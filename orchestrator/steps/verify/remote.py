@@ -13,6 +13,7 @@ from typing import Any
 from orchestrator.aws.facade import Aws
 from orchestrator.codes import Code
 from orchestrator.errors import VerifyError
+from orchestrator.steps.transcript import note
 from orchestrator.steps.unpack.manifest import AppSpec
 
 
@@ -52,12 +53,15 @@ def error_from_payload(spec: AppSpec, function_error: str, payload: Any,
 
 
 def invoke_version(aws: Aws, spec: AppSpec, function_name: str, version: str,
-                   event: Any = None) -> Any:
-    """Invoke ``function_name:version`` synchronously; return the decoded JSON output."""
+                   event: Any = None, label: str = "smoke event") -> Any:
+    """Invoke ``function_name:version`` synchronously; return the decoded JSON output.
+    Lambda's log tail goes to the step's transcript (the job's build log)."""
     event = spec.verify_event if event is None else event
     answer = aws.functions.invoke(function_name, version, json.dumps(event).encode("utf-8"))
     raw = answer.payload
-    details = {"log_tail": answer.log_tail, "status": answer.status}
+    details: dict[str, object] = {"log_tail": answer.log_tail, "status": answer.status}
+    note(f"{label}: Lambda's log tail (status {answer.status})",
+         answer.log_tail or "(no log tail)")
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:

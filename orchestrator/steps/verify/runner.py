@@ -228,6 +228,7 @@ def run_local(
     precompile: bool = True,
     jail: Jail | None = None,
     secrets: Mapping[str, str] | None = None,
+    label: str = "smoke event",
 ) -> LocalRun:
     """Invoke ``spec.handler`` from ``package`` (a built zip, or a dir already unpacked)
     once with ``event`` (default ``spec.verify_event``) in the jail; return its output.
@@ -284,7 +285,7 @@ def run_local(
             process = jail.start(command, python=str(interpreter), env=env, cwd=task_dir,
                                  inputs=[task_dir, runtime_dir, lib], stdin=True,
                                  limits=jail_limits(spec.memory, cpu), pass_fds=[write_fd],
-                                 output_limit=MAX_OUTPUT_BYTES)
+                                 output_limit=MAX_OUTPUT_BYTES, label=label)
         except BaseException:
             os.close(read_fd)
             raise
