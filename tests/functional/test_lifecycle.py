@@ -53,8 +53,8 @@ def _deployed(pipeline: Pipeline, greeting: str = "hi") -> JobRecord:
 
 
 def _add_triggers(pipeline: Pipeline) -> dict[str, Any]:
-    """One trigger of each kind aimed at ``live``, as the triggers' deploy makes them,
-    and the app's own role; plus a schedule and an API of someone else's."""
+    """One trigger of each kind aimed at ``live``, as the triggers' deploy makes them
+    (the app's own role is the deploy's); plus a schedule and an API of someone else's."""
     aws = pipeline.aws
     lam = aws.client("lambda")
     live_arn = lam.get_alias(FunctionName=FUNCTION, Name="live")["AliasArn"]
@@ -64,16 +64,10 @@ def _add_triggers(pipeline: Pipeline) -> dict[str, Any]:
         "Attributes"]["QueueArn"]
     mapping = lam.create_event_source_mapping(EventSourceArn=source_arn,
                                               FunctionName=live_arn)["UUID"]
-    role_doc = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole"}]})
     iam = aws.client("iam")
-    iam.create_role(RoleName=FUNCTION, AssumeRolePolicyDocument=role_doc,
-                    Tags=[{"Key": "auto-lambda:managed", "Value": "true"},
-                          {"Key": "auto-lambda:team", "Value": "payments"}])
-    iam.put_role_policy(RoleName=FUNCTION, PolicyName="app", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
-                                                "Resource": "*"}]}))
+    # the app's own role is the deploy's (orchestrator.steps.deploy.approle)
+    tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=FUNCTION)["Tags"]}
+    assert tags["auto-lambda:managed"] == "true" and tags["auto-lambda:team"] == "payments"
     role_arn = iam.get_role(RoleName=FUNCTION)["Role"]["Arn"]
     scheduler = aws.client("scheduler")
     for name, target in (("auto-lambda-payments-hello-every-5m", live_arn),
@@ -141,7 +135,7 @@ def test_a_deleted_zip_removes_the_app_after_the_grace_period(
     assert schedules == ["unrelated"]
     apis = {a["ApiId"] for a in pipeline.aws.client("apigatewayv2").get_apis()["Items"]}
     assert apis == {made["their_api"]}  # not auto-lambda's: left, and recorded
-    assert pipeline.aws.roles.tags(FUNCTION) is None
+    assert pipeline.aws.roles.get_role(FUNCTION) is None
     data = job.to_json()["data"]
     assert any("schedule" in r for r in data["removed_triggers"]["removed"])
     assert any(made["their_api"] in r for r in data["removed_triggers"]["left"])
