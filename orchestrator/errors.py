@@ -81,6 +81,56 @@ class VerifyError(AutoLambdaError):
     code = "VerifyFailed"
 
 
+# ---- rollouts (orchestrator.steps.promote) ----
+class RolloutInvalid(ManifestError):
+    """A ``[deploy]`` value that does not describe a rollout (bad steps, wrong types)."""
+
+    code = "RolloutInvalid"
+
+
+class RolloutPresetUnknown(ManifestError):
+    """``[deploy].preset`` is not one of CodeDeploy's names, or not of the strategy."""
+
+    code = "RolloutPresetUnknown"
+
+
+class AlarmOutsideTeam(ManifestError):
+    """An alarm named in ``[deploy].alarms`` is not in the uploading team's namespace."""
+
+    code = "AlarmOutsideTeam"
+
+
+class AlarmNotFound(AutoLambdaError):
+    """An alarm named in ``[deploy].alarms`` does not exist (so it could gate nothing)."""
+
+    code = "AlarmNotFound"
+
+
+class AlarmTriggered(AutoLambdaError):
+    """An alarm gating a rollout was in ALARM: ``live`` went back to the previous version."""
+
+    code = "AlarmTriggered"
+
+
+class HookFailed(AutoLambdaError):
+    """A pre- or post-traffic hook failed: ``live`` stays on (or goes back to) the
+    previous version."""
+
+    code = "HookFailed"
+
+
+class RolloutStopped(AutoLambdaError):
+    """An operator stopped the rollout (``auto-lambda rollout stop``): ``live`` went back."""
+
+    code = "RolloutStopped"
+
+
+class RolloutNotActive(AutoLambdaError):
+    """``auto-lambda rollout stop|promote`` on a job that is not rolling out."""
+
+    code = "RolloutNotActive"
+
+
 class TransientError(AutoLambdaError):
     """A failure that may pass on its own: throttling, 5xx, network, conflicts."""
 
