@@ -21,6 +21,7 @@ transient ``LambdaUpdateInProgress``. Decides nothing about what to deploy.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -50,6 +51,15 @@ _NOT_FOUND = "ResourceNotFoundException"
 _CONFLICT = "ResourceConflictException"
 _PENDING_STATES = {"Pending"}
 _PENDING_UPDATES = {"InProgress"}
+
+
+@dataclass(frozen=True)
+class Invoked:
+    """What a synchronous invoke answered: ``function_error`` (``Unhandled``, ...) when the
+    function raised, and its decoded JSON output (or the raw text cut to 2,000 chars)."""
+
+    function_error: str | None
+    payload: object
 
 
 class Environment(TypedDict, total=False):
@@ -401,6 +411,21 @@ class Functions:
                 return False
             raise
         return True
+
+    # ---- invoking ----
+    def invoke(self, name: str, payload: JsonMapping) -> Invoked:
+        """Invoke ``name`` (unqualified: its ``$LATEST``, or a qualified name) synchronously
+        with ``payload`` as JSON; the answer's FunctionError and decoded body."""
+        where = f"lambda.invoke({name})"
+        with aws_call(where):
+            response = self._lambda.invoke(FunctionName=name, InvocationType="RequestResponse",
+                                           Payload=json.dumps(payload).encode("utf-8"))
+            raw = response["Payload"].read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw[:2000].decode("utf-8", "replace")
+        return Invoked(function_error=response.get("FunctionError") or None, payload=body)
 
     # ---- the alias ----
     def point_alias(self, name: str, alias: str, version: str,

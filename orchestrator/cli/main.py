@@ -27,6 +27,7 @@ LAZY = {
     "reindex": "cmd_jobs",
     "local": "cmd_local", "demo": "cmd_local", "replay": "cmd_replay", "trace": "cmd_trace",
     "ui": "cmd_ui", "worker": "cmd_worker", "config": "cmd_config",
+    "rollout": "cmd_rollout",
 }
 
 

@@ -6,7 +6,8 @@ stable code here (``orchestrator.aws.errors``), so no job records "ClientError".
 
 ``Steps`` binds the steps to one ``StepEnv``. Its methods are the seams a test (or an
 embedding) overrides; the dynamic check of a version is one of them
-(``verify_version``), used by both verify and promote's re-checks. Steps never decide
+(``verify_version``), used by both verify and the rollout's re-checks; so is the
+invocation of a rollout's traffic hooks (``invoke_hook``). Steps never decide
 what happens next and never retry: retries, catches and timeouts come from the
 declaration. Every step is idempotent, and one that runs on another machine than the
 step before rehydrates its inputs (``orchestrator.steps.unpack.rehydrate``).
@@ -26,7 +27,9 @@ from orchestrator.steps.deploy import step as deploy_step
 from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.fetch import step as fetch_step
 from orchestrator.steps.guard import guard_tasks
+from orchestrator.steps.promote import rollout
 from orchestrator.steps.promote import step as promote_step
+from orchestrator.steps.promote.hooks import HookAnswer
 from orchestrator.steps.unpack import step as unpack_step
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.verify import step as verify_step
@@ -51,7 +54,9 @@ class Steps:
         """Resource name -> what ``states.drive`` calls."""
         steps: dict[str, Callable[[StepContext], DataclassInstance]] = {
             "fetch": self.fetch, "unpack": self.unpack, "build": self.build,
-            "deploy": self.deploy, "verify": self.verify, "promote": self.promote}
+            "deploy": self.deploy, "verify": self.verify, "promote": self.promote,
+            "shift": self.shift, "check": self.check, "finish": self.finish,
+            "rollback": self.rollback}
         return guard_tasks({name: self._task(step) for name, step in steps.items()})
 
     def finished(self, job_id: str, *, failed: bool) -> None:
@@ -90,7 +95,27 @@ class Steps:
         return verify_step.run(ctx, check=self.verify_version)
 
     def promote(self, ctx: StepContext) -> promote_step.Promoted:
-        return promote_step.run(ctx, check=self.verify_version)
+        return promote_step.run(ctx, invoke_hook=self.invoke_hook)
+
+    def shift(self, ctx: StepContext) -> promote_step.Promoted:
+        return rollout.shift(ctx)
+
+    def check(self, ctx: StepContext) -> promote_step.Promoted:
+        return rollout.check(ctx, recheck=self.verify_version)
+
+    def finish(self, ctx: StepContext) -> promote_step.Promoted:
+        return rollout.finish(ctx, invoke_hook=self.invoke_hook)
+
+    def rollback(self, ctx: StepContext) -> promote_step.Promoted:
+        return rollout.rollback(ctx)
+
+    def invoke_hook(self, ctx: StepContext, function_name: str,
+                    event: JsonObject) -> HookAnswer:
+        """Invoke a pre- or post-traffic hook (a team Lambda function) with ``event``.
+        On AWS, through the Lambda door; the emulator never runs Lambda code, so tests
+        and the local stack override this seam."""
+        answer = self.env.aws.functions.invoke(function_name, event)
+        return HookAnswer(answer.function_error, answer.payload)
 
     def verify_version(self, ctx: StepContext, spec: AppSpec, deployed: DeployResult,
                        package_zip: Path) -> VerifyResult:
