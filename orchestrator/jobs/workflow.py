@@ -83,6 +83,9 @@ BAKE = WaitState("baking", next="checking", seconds_path="$.rollout.bake_seconds
                  comment="Bake at this weight; the job parks and frees its worker.")
 
 STEP_OF_STATE: dict[str, str] = {state: resource for state, resource, *_ in _STEPS}
+# The states only a canary or linear rollout enters (an all-at-once job never does).
+ROLLOUT_STATES: frozenset[str] = frozenset(
+    {*ROLLOUT_TASKS, "rolling_back", ROLLOUT_CHOICE.name, BAKE.name})
 # Steps that read the uploaded object; later ones work from the stored artifact, so a
 # job failed there can be redriven even after the upload was deleted.
 SOURCE_STEPS = frozenset({"fetch", "unpack", "build"})

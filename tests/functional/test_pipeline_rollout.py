@@ -358,3 +358,26 @@ def test_a_finished_job_has_no_rollout_to_stop(pipeline: Pipeline) -> None:
     with pytest.raises(Exception) as info:
         request(runner, first.job_id, "stop", "alice")
     assert getattr(info.value, "code", None) == "RolloutNotActive"
+
+
+# The deployment workflow's fingerprint before the rollout became states.
+PROMOTE_IN_ONE_TASK = "95d52124a71c2987"
+
+
+def test_a_job_in_flight_under_the_old_promote_fails_with_workflow_changed(
+        pipeline: Pipeline) -> None:
+    first = deploy_v1(pipeline)
+    store = pipeline.runtime.store
+    job = store.get(first.job_id)
+    assert job is not None
+    # interrupted in the old ``tested`` state, whose single task baked in a loop
+    job.snapshot = {**job.snapshot, "definition": PROMOTE_IN_ONE_TASK, "state": "tested",
+                    "status": "RUNNING"}
+    job.state, job.status, job.finished_at = "tested", "RUNNING", None
+    store.save(job)
+    outcome, rec = pipeline.runtime.runner.resume(job.job_id)
+    assert (outcome, rec.state) == (Outcome.DONE, "failed")
+    assert rec.error is not None and rec.error["code"] == "WorkflowChanged"
+    assert PROMOTE_IN_ONE_TASK in rec.error["message"]
+    assert "replay --restart" in rec.error["message"]
+    assert rec.previous_runs[-1]["state"] == "tested"
