@@ -381,3 +381,31 @@ def test_a_job_in_flight_under_the_old_promote_fails_with_workflow_changed(
     assert PROMOTE_IN_ONE_TASK in rec.error["message"]
     assert "replay --restart" in rec.error["message"]
     assert rec.previous_runs[-1]["state"] == "tested"
+
+
+def test_the_stop_command_wakes_the_parked_job_which_rolls_back(
+        pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from click.testing import CliRunner
+
+    from orchestrator.cli.main import cli, main
+
+    clock = FakeClock(start=1_800_000_000.0)
+    steps = WatchedSteps(pipeline.runtime.steps)
+    _, job = park_canary(pipeline, steps, clock)
+    monkeypatch.setenv("AUTO_LAMBDA_TRACING", "off")
+    result = CliRunner().invoke(cli, ["rollout", "stop", job.job_id, "--by", "carol",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"woken": true' in result.output and '"by": "carol"' in result.output
+    # the wake-up message is visible now, long before the parked copy's 300 s
+    assert pipeline.worker.poll_once() == 1
+    rec = pipeline.runtime.store.get(job.job_id)
+    assert rec is not None and rec.state == "failed" and rec.error is not None
+    assert rec.error["code"] == "RolloutStopped" and "carol" in rec.error["message"]
+    assert alias(pipeline) == ("1", {})
+    # on a job that is over, the command says why with the code
+    monkeypatch.setattr("sys.argv", ["auto-lambda", "rollout", "promote", job.job_id])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code != 0 and "RolloutNotActive" in capsys.readouterr().err
