@@ -18,6 +18,7 @@ from .image_builder import WorkerImagePipeline
 from .names import Names
 from .network import create_network
 from .params import Params
+from .rollouts import grant_rollout_alarms
 from .queue import create_queues, notify_on_zip_upload
 from .storage import create_buckets
 from .table import create_history_table, create_table
@@ -47,6 +48,7 @@ class AutoLambdaStack(Stack):
             self, names, self.buckets, self.queues, (self.table, self.history_table),
             self.function_role
         )
+        grant_rollout_alarms(self.worker_role, names.prefix)
         self.checker_role = roles.create_checker_role(
             self, names, self.queues, self.table,
             direct_control=params.scaling_control == "direct",
