@@ -125,6 +125,20 @@ class RolloutStopped(AutoLambdaError):
     code = "RolloutStopped"
 
 
+class RolloutInProgress(AutoLambdaError):
+    """Another rollout of the same function is under way (``live`` routes a share of
+    traffic to a third version): this one does not start."""
+
+    code = "RolloutInProgress"
+
+
+class RolloutSuperseded(AutoLambdaError):
+    """``live`` was moved by someone else during the rollout (a newer deployment): the
+    rollout ends without touching it."""
+
+    code = "RolloutSuperseded"
+
+
 class RolloutNotActive(AutoLambdaError):
     """``auto-lambda rollout stop|promote`` on a job that is not rolling out."""
 

@@ -409,3 +409,26 @@ def test_the_stop_command_wakes_the_parked_job_which_rolls_back(
     with pytest.raises(SystemExit) as exited:
         main()
     assert exited.value.code != 0 and "RolloutNotActive" in capsys.readouterr().err
+
+
+def test_a_newer_deployment_supersedes_a_baking_rollout_which_leaves_live_alone(
+        pipeline: Pipeline) -> None:
+    clock = FakeClock(start=1_800_000_000.0)
+    steps = WatchedSteps(pipeline.runtime.steps)
+    runner, job = park_canary(pipeline, steps, clock)
+    # a second canary of the same function waits for this one
+    pipeline.upload("hello.zip", hello("hello", CANARY))
+    pipeline.worker.poll_once()
+    (refused,) = [r for r in pipeline.runtime.store.list() if r.state == "failed"]
+    assert refused.error is not None and refused.error["code"] == "RolloutInProgress"
+    assert refused.error["state"] == "tested" and "version 2" in refused.error["message"]
+    assert alias(pipeline) == ("1", {"2": 0.1})
+    # someone moves live by hand (or an all-at-once deployment does)
+    pipeline.aws.functions.point_alias(FUNCTION, "live", "3")
+    set_alarm(pipeline, TEAM_ALARM, "ALARM")
+    clock.now += 300
+    _, rec = runner.resume(job.job_id)
+    assert rec.state == "failed" and rec.error is not None
+    assert rec.error["code"] == "RolloutSuperseded"
+    assert alias(pipeline) == ("3", {})  # not rolled back over the newer move
+

@@ -15,7 +15,8 @@ CODES = ["ManifestInvalid", "UnsupportedRuntime", "UnsupportedArchitecture",
          "VpcProfileUnknown", "LayerNotAllowed", "TriggerNotAllowed", "PublicUrlNotAllowed",
          "ForbiddenQueue", "ForbiddenSecret", "PermissionsOutsideBoundary", "ConfigInvalid",
          "RolloutInvalid", "RolloutPresetUnknown", "AlarmOutsideTeam", "ForbiddenFunctionName",
-         "AlarmNotFound", "AlarmTriggered", "HookFailed", "RolloutStopped"]
+         "AlarmNotFound", "AlarmTriggered", "HookFailed", "RolloutStopped", "RolloutInProgress",
+         "RolloutSuperseded"]
 
 
 def test_every_key_and_table_is_documented() -> None:

@@ -18,8 +18,8 @@ from .image_builder import WorkerImagePipeline
 from .names import Names
 from .network import create_network
 from .params import Params
-from .rollouts import grant_rollout_alarms
 from .queue import create_queues, notify_on_zip_upload
+from .rollouts import grant_rollout_alarms
 from .storage import create_buckets
 from .table import create_history_table, create_table
 from .uploads import create_upload_roles

@@ -10,8 +10,10 @@
 - ``finish`` (``finishing``): all of ``live`` on the new version, then the post-traffic
   hook and a last look at the alarms; either failing rolls back.
 - ``rollback`` (``rolling_back``): ``live`` back on the previous version with no
-  routing, auto-lambda's alarms deleted, then the rollout's reason raised as the job's
-  error (AlarmTriggered, HookFailed, RolloutStopped, ...), which fails the job. A step
+  routing (unless the rollout was superseded: someone else moved ``live`` meanwhile,
+  and each task checks that before it writes: RolloutSuperseded), auto-lambda's alarms
+  deleted, then the rollout's reason raised as the job's error (AlarmTriggered,
+  HookFailed, RolloutStopped, ...), which fails the job. A step
   that failed for good is caught here too (its error, at ``$.error``, is the reason).
 
 Each returns the Rollout (data key ``rollout``) with ``next`` for the Choice state.
@@ -33,6 +35,7 @@ from orchestrator.errors import (
     AutoLambdaError,
     HookFailed,
     RolloutStopped,
+    RolloutSuperseded,
 )
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Rollout
@@ -52,11 +55,28 @@ Check = Callable[[StepContext, AppSpec, DeployResult, Path], object]
 # AutoLambdaError with that code: a failed re-check's VerifyMismatch, say).
 _REASONS: dict[str, type[AutoLambdaError]] = {
     "AlarmTriggered": AlarmTriggered, "HookFailed": HookFailed,
-    "RolloutStopped": RolloutStopped}
+    "RolloutStopped": RolloutStopped, "RolloutSuperseded": RolloutSuperseded}
 
 
 def _current(ctx: StepContext) -> tuple[Rollout, DeployResult]:
     return ctx.get(Rollout), ctx.get(DeployResult)
+
+
+def _still_ours(ctx: StepContext, rollout: Rollout, deployed: DeployResult) -> None:
+    """RolloutSuperseded unless ``live`` is still where this rollout left it: on the
+    previous version, routing to ours (or to none before the first shift). Someone else
+    moved it (a newer deployment): going on, or rolling back, would undo their move."""
+    current = ctx.env.aws.functions.get_alias(deployed.function_name, LIVE_ALIAS)
+    routed = set(current.weights) if current is not None else set()
+    if current is None or current.version != rollout.previous_live \
+            or not routed <= {str(rollout.version)} \
+            or (rollout.step >= 0 and not routed):
+        where = "gone" if current is None else (
+            f"on version {current.version} routing {dict(current.weights)}")
+        raise RolloutSuperseded(
+            f"{LIVE_ALIAS} was moved during the rollout of version {rollout.version} (it is "
+            f"{where}); the rollout ends without touching it",
+            hint="a newer deployment moved live; see its job")
 
 
 def _roll_back(rollout: Rollout, code: str, message: str, **details: object) -> Promoted:
@@ -73,6 +93,7 @@ def shift(ctx: StepContext) -> Promoted:
         return Promoted(dataclasses.replace(rollout, next="finish", bake_seconds=0))
     weight = rollout.weights[step]
     assert rollout.previous_live is not None and rollout.version is not None
+    _still_ours(ctx, rollout, deployed)
     ctx.env.aws.functions.point_alias(deployed.function_name, LIVE_ALIAS,
                                       rollout.previous_live, {rollout.version: weight})
     # An operator's promote waiting to be seen: no bake, the check finishes at once.
@@ -85,6 +106,7 @@ def check(ctx: StepContext, recheck: Check) -> Promoted:
     rollout, deployed = _current(ctx)
     request = rollout.request or {}
     who = str(request.get("by") or "an operator")
+    _still_ours(ctx, rollout, deployed)
     if request.get("action") == "stop":
         return _roll_back(rollout, "RolloutStopped", f"{who} stopped the rollout",
                           by=who)
@@ -123,6 +145,8 @@ def finish(ctx: StepContext, invoke_hook: InvokeHook) -> Promoted:
     spec = ctx.get(AppSpec)
     assert rollout.version is not None
     aws, name = ctx.env.aws, deployed.function_name
+    if aws.functions.alias_version(name, LIVE_ALIAS) != rollout.version:
+        _still_ours(ctx, rollout, deployed)  # (a retried finish finds live moved already)
     aws.functions.point_alias(name, LIVE_ALIAS, rollout.version)
     hook = spec.deploy.post_traffic_hook
     if hook:
@@ -159,12 +183,15 @@ def rollback(ctx: StepContext) -> Promoted:
     rollout, deployed = _current(ctx)
     assert rollout.previous_live is not None
     aws = ctx.env.aws
-    aws.functions.point_alias(deployed.function_name, LIVE_ALIAS, rollout.previous_live)
-    alarms.delete_own(aws, rollout.own_alarms)
     reason = rollout.reason or _caught(ctx)
     code = str(reason.get("code") or "RolloutStopped")
-    message = (f"{reason.get('message')}; {LIVE_ALIAS} is back on version "
-               f"{rollout.previous_live}")
+    if code == RolloutSuperseded.code:  # live is someone else's now: leave it
+        message = str(reason.get("message"))
+    else:
+        aws.functions.point_alias(deployed.function_name, LIVE_ALIAS, rollout.previous_live)
+        message = (f"{reason.get('message')}; {LIVE_ALIAS} is back on version "
+                   f"{rollout.previous_live}")
+    alarms.delete_own(aws, rollout.own_alarms)
     details = {k: v for k, v in reason.items() if k not in ("code", "message")}
     kind = _REASONS.get(code, AutoLambdaError)
     raise kind(message, code=code, details=details,

@@ -4,10 +4,10 @@ passed verification, and for all-at-once, move it.
 All at once (the default, or nothing live yet, or the same version live already):
 ``live`` points at the new version now and the rollout's ``next`` is ``done``. A canary
 or linear rollout is planned here and run by the declared states after this one
-(``orchestrator.steps.promote.rollout``): the team's alarms must exist
-(AlarmNotFound), auto-lambda's own alarms on the new version are created, and the
-pre-traffic hook must pass (HookFailed: no traffic has moved, nothing to roll back);
-then ``next`` is ``shift``.
+(``orchestrator.steps.promote.rollout``): no other rollout of the function may be under
+way (RolloutInProgress), the team's alarms must exist (AlarmNotFound), auto-lambda's own
+alarms on the new version are created, and the pre-traffic hook must pass (HookFailed:
+no traffic has moved, nothing to roll back); then ``next`` is ``shift``.
 
 Every alias write is compared with the alias as Lambda holds it, before and after an
 unclear failure, by the Lambda door (``aws.functions.point_alias``), so a write whose
@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 from orchestrator.aws.facade import Aws
 from orchestrator.config import LIVE_ALIAS
+from orchestrator.errors import RolloutInProgress
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Rollout
-from orchestrator.steps.deploy.step import DeployResult, live_version
+from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.promote import alarms
 from orchestrator.steps.promote.hooks import BEFORE, HookAnswer, hook_event, judge
 from orchestrator.steps.unpack.manifest import AppSpec
@@ -46,7 +47,7 @@ def run(ctx: StepContext, invoke_hook: InvokeHook) -> Promoted:
     spec, deployed = ctx.get(AppSpec), ctx.get(DeployResult)
     aws, name, version = ctx.env.aws, deployed.function_name, deployed.version
     plan = spec.deploy
-    previous = live_version(aws, name) if plan.gradual else None
+    previous = _previous(aws, name, version) if plan.gradual else None
     if previous is None or previous == version:
         promote(aws, name, version)
         return Promoted(Rollout(requested=plan.requested, strategy="all-at-once",
@@ -70,6 +71,23 @@ def run(ctx: StepContext, invoke_hook: InvokeHook) -> Promoted:
                             bakes=tuple(s.bake_seconds for s in plan.steps),
                             previous_live=previous, version=version, next="shift",
                             alarms=(*plan.alarms, *own), own_alarms=own))
+
+
+def _previous(aws: Aws, name: str, version: str) -> str | None:
+    """The version ``live`` points at; RolloutInProgress when it also routes traffic to
+    another version than ours (a rollout of an earlier upload has not ended)."""
+    current = aws.functions.get_alias(name, LIVE_ALIAS)
+    if current is None:
+        return None
+    others = sorted(set(current.weights) - {version})
+    if others:
+        raise RolloutInProgress(
+            f"{LIVE_ALIAS} of {name} is version {current.version} with "
+            f"{current.weights[others[0]]:.0%} of its traffic on version {others[0]}: another "
+            f"rollout is under way", hint="wait for it to end, or stop it (auto-lambda rollout "
+            "stop JOB), then replay this job (auto-lambda replay JOB)",
+            details={"live": current.version, "routing": dict(current.weights)})
+    return current.version
 
 
 def promote(aws: Aws, function_name: str, version: str) -> None:
