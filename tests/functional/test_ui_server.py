@@ -205,3 +205,42 @@ def test_the_fleet_page_shows_the_checkers_metrics_and_the_dlq(console: Console)
     # The plan released the message again: it is still in the DLQ until the action runs.
     again = console.request("GET", "/dlq")
     assert '<tr data-kind="move-dlq">' in again.body
+
+
+def test_a_baking_rollout_shows_stop_and_promote_which_need_the_form_proof(
+        console: Console) -> None:
+    from orchestrator.steps.data import Rollout
+
+    store = console.pipeline.runtime.store
+    rec = store.get(console.verified)
+    assert rec is not None
+    # the job as a canary baking at 10 % (its record, as the runner would have left it)
+    rollout = Rollout(requested="canary", strategy="canary", weights=(0.1,), bakes=(300,),
+                      previous_live="1", version="1", next="check", step=0,
+                      bake_seconds=300, alarms=("auto-lambda-default-hello-5xx",))
+    snapshot = {**rec.snapshot, "state": "baking", "status": "RUNNING",
+                "wait_until": time.time() + 300,
+                "data": {**rec.snapshot["data"], "rollout": rollout.to_json()}}
+    rec.snapshot, rec.state, rec.status, rec.finished_at = snapshot, "baking", "RUNNING", None
+    store.save(rec)
+    page = console.request("GET", f"/jobs/{console.verified}")
+    assert page.status == 200
+    assert "stop rollout: roll live back" in page.body and "promote now" in page.body
+    assert "1 of 1" in page.body and "auto-lambda-default-hello-5xx" in page.body
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.body)
+    assert csrf is not None
+    forged = console.request("POST", f"/jobs/{console.verified}/rollout", "action=stop&csrf=x")
+    assert forged.status == 403
+    bad = console.request("POST", f"/jobs/{console.verified}/rollout",
+                          f"action=wipe&csrf={csrf.group(1)}")
+    assert bad.status == 400 and "UiBadInput" in bad.body
+    done = console.request("POST", f"/jobs/{console.verified}/rollout",
+                           f"action=stop&csrf={csrf.group(1)}")
+    assert done.status == 303, done.body
+    assert "rollout stop recorded (by web console)" in urllib.parse.unquote_plus(
+        done.headers["location"])
+    after = store.get(console.verified)
+    assert after is not None
+    assert after.snapshot["data"]["rollout"]["request"]["by"] == "web console"
+    assert after.snapshot["wait_until"] <= time.time()  # the bake ends now
+    assert console.pipeline.queue_depth() == 1  # the message that wakes it

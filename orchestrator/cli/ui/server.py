@@ -8,6 +8,7 @@ Routes (an explicit table; anything else is 404):
     GET  /jobs/ID/trace         the job's trace as a waterfall
     GET  /jobs/ID/replay?mode=  the replay plan (redrive|restart); changes nothing
     POST /jobs/ID/replay        run that plan
+    POST /jobs/ID/rollout       action=stop|promote: an operator's say over a running rollout
     GET  /fleet                 metrics chart, target, queue and DLQ (?fragment=live)
     GET  /dlq                   the plan for bringing DLQ messages back
     POST /dlq                   run it
@@ -95,6 +96,7 @@ class Console:
             ("GET", re.compile(rf"^/jobs/{_JOB_ID}/trace$"), self.trace),
             ("GET", re.compile(rf"^/jobs/{_JOB_ID}/replay$"), self.replay_plan),
             ("POST", re.compile(rf"^/jobs/{_JOB_ID}/replay$"), self.replay),
+            ("POST", re.compile(rf"^/jobs/{_JOB_ID}/rollout$"), self.rollout),
             ("GET", re.compile(r"^/fleet$"), self.fleet),
             ("GET", re.compile(r"^/dlq$"), self.dlq_plan),
             ("POST", re.compile(r"^/dlq$"), self.dlq),
@@ -187,6 +189,15 @@ class Console:
         results = self.data.replay(rec.job_id, self._mode(params))
         return Response(303, "", location=views.url(
             f"/jobs/{rec.job_id}", done=views.results_notice(results)))
+
+    def rollout(self, params: dict[str, list[str]], job: str) -> Response:
+        rec = self._record(job)
+        action = _one(params, "action")
+        if action not in ("stop", "promote"):
+            raise BadInput(f"rollout action {action!r} is not known", hint="stop or promote")
+        done = self.data.rollout(rec.job_id, action)
+        return Response(303, "", location=views.url(
+            f"/jobs/{rec.job_id}", done=f"rollout {done.action} recorded (by {done.by})"))
 
     # ---- fleet ----
     def fleet(self, params: dict[str, list[str]]) -> Response:
