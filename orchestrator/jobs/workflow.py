@@ -3,7 +3,7 @@ job state (received -> fetched -> unpacked -> built -> deployed -> tested -> ver
 or failed).
 
 Each Task's ``resource`` names the step that runs in that state (fetch, unpack, build,
-deploy, verify, promote, and the rollout's shift, check, finish, rollback):
+deploy, verify, promote, and the rollout's shift, check, finish, revert):
 ``deployed`` runs the smoke test, ``tested`` plans how ``live`` moves (all at once: it
 moves there), and ``verified`` means the tested version is live. A canary or linear
 rollout is declared as states, as CodeDeploy runs it: ``shifting`` sets the traffic
@@ -66,7 +66,7 @@ _STEPS: tuple[tuple[str, str, str, int, int | None, str], ...] = (
      "Gate the step: alarms, the smoke re-check, the operator's stop or promote."),
     ("finishing", "finish", "rollout", 300, 60,
      "All of live on the new version, then the post-traffic hook and the alarms."),
-    ("rolling_back", "rollback", "failed", 120, None,
+    ("rolling_back", "revert", "failed", 120, None,
      "Live back on the previous version; fails with the reason (alarm, hook, operator)."),
 )
 

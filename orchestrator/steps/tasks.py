@@ -56,7 +56,7 @@ class Steps:
             "fetch": self.fetch, "unpack": self.unpack, "build": self.build,
             "deploy": self.deploy, "verify": self.verify, "promote": self.promote,
             "shift": self.shift, "check": self.check, "finish": self.finish,
-            "rollback": self.rollback}
+            "revert": self.revert}
         return guard_tasks({name: self._task(step) for name, step in steps.items()})
 
     def finished(self, job_id: str, *, failed: bool) -> None:
@@ -106,8 +106,8 @@ class Steps:
     def finish(self, ctx: StepContext) -> promote_step.Promoted:
         return rollout.finish(ctx, invoke_hook=self.invoke_hook)
 
-    def rollback(self, ctx: StepContext) -> promote_step.Promoted:
-        return rollout.rollback(ctx)
+    def revert(self, ctx: StepContext) -> promote_step.Promoted:
+        return rollout.revert(ctx)
 
     def invoke_hook(self, ctx: StepContext, function_name: str,
                     event: JsonObject) -> HookAnswer:

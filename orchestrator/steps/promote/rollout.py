@@ -9,7 +9,7 @@
   steps (``finish``); otherwise the next step (``shift``) or ``finish`` after the last.
 - ``finish`` (``finishing``): all of ``live`` on the new version, then the post-traffic
   hook and a last look at the alarms; either failing rolls back.
-- ``rollback`` (``rolling_back``): ``live`` back on the previous version with no
+- ``revert`` (``rolling_back``): ``live`` back on the previous version with no
   routing (unless the rollout was superseded: someone else moved ``live`` meanwhile,
   and each task checks that before it writes: RolloutSuperseded), auto-lambda's alarms
   deleted, then the rollout's reason raised as the job's error (AlarmTriggered,
@@ -18,7 +18,7 @@
 
 Each returns the Rollout (data key ``rollout``) with ``next`` for the Choice state.
 Transient failures raise (the workflow retries the task; the alias write is
-idempotent); verdicts never raise except in ``rollback``. Never publishes or builds.
+idempotent); verdicts never raise except in ``revert``. Never publishes or builds.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 # The dynamic check of one version (verify's), re-run at each step when [deploy].recheck.
 Check = Callable[[StepContext, AppSpec, DeployResult, Path], object]
-# The codes ``rollback`` raises for a reason (any other code is raised as an
+# The codes ``revert`` raises for a reason (any other code is raised as an
 # AutoLambdaError with that code: a failed re-check's VerifyMismatch, say).
 _REASONS: dict[str, type[AutoLambdaError]] = {
     "AlarmTriggered": AlarmTriggered, "HookFailed": HookFailed,
@@ -179,7 +179,7 @@ def _caught(ctx: StepContext) -> JsonObject:
     return {"code": "RolloutStopped", "message": "the rollout went back for no recorded reason"}
 
 
-def rollback(ctx: StepContext) -> Promoted:
+def revert(ctx: StepContext) -> Promoted:
     rollout, deployed = _current(ctx)
     assert rollout.previous_live is not None
     aws = ctx.env.aws
