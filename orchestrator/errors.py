@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 
+from orchestrator.codes import Code
 from orchestrator.redact import cap, redact
 from orchestrator.types import JsonObject
 
@@ -19,9 +20,9 @@ MESSAGE_LIMIT = 32_768  # Step Functions' limit on an error's cause
 class AutoLambdaError(Exception):
     """A failure with a stable ``code``; ``hint`` tells the user what to do."""
 
-    code: str = "InternalError"
+    code: Code = Code.InternalError
 
-    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None,
+    def __init__(self, message: str, *, code: Code | None = None, hint: str | None = None,
                  details: JsonObject | None = None) -> None:
         # Messages may quote a tool's output: they never carry a worker secret, nor
         # run on without end (docs/security.md).
@@ -47,120 +48,120 @@ class AutoLambdaError(Exception):
 class ConfigError(AutoLambdaError):
     """An AUTO_LAMBDA_* variable or option holds a value auto-lambda cannot use."""
 
-    code = "ConfigInvalid"
+    code = Code.ConfigInvalid
 
 
 # ---- input errors (permanent) ----
 class BadEvent(AutoLambdaError):
-    code = "BadEvent"
+    code = Code.BadEvent
 
 
 class ObjectMissing(AutoLambdaError):
-    code = "ObjectMissing"
+    code = Code.ObjectMissing
 
 
 class ZipError(AutoLambdaError):
     """Any problem with the uploaded archive; the code says which."""
 
-    code = "ZipInvalid"
+    code = Code.ZipInvalid
 
 
 class ManifestError(AutoLambdaError):
-    code = "ManifestInvalid"
+    code = Code.ManifestInvalid
 
 
 class BuildError(AutoLambdaError):
-    code = "BuildFailed"
+    code = Code.BuildFailed
 
 
 class DeployError(AutoLambdaError):
-    code = "DeployFailed"
+    code = Code.DeployFailed
 
 
 class VerifyError(AutoLambdaError):
-    code = "VerifyFailed"
+    code = Code.VerifyFailed
 
 
 # ---- rollouts (orchestrator.steps.promote) ----
 class RolloutInvalid(ManifestError):
     """A ``[deploy]`` value that does not describe a rollout (bad steps, wrong types)."""
 
-    code = "RolloutInvalid"
+    code = Code.RolloutInvalid
 
 
 class RolloutPresetUnknown(ManifestError):
     """``[deploy].preset`` is not one of CodeDeploy's names, or not of the strategy."""
 
-    code = "RolloutPresetUnknown"
+    code = Code.RolloutPresetUnknown
 
 
 class AlarmOutsideTeam(ManifestError):
     """An alarm named in ``[deploy].alarms`` is not in the uploading team's namespace."""
 
-    code = "AlarmOutsideTeam"
+    code = Code.AlarmOutsideTeam
 
 
 class AlarmNotFound(AutoLambdaError):
     """An alarm named in ``[deploy].alarms`` does not exist (so it could gate nothing)."""
 
-    code = "AlarmNotFound"
+    code = Code.AlarmNotFound
 
 
 class AlarmTriggered(AutoLambdaError):
     """An alarm gating a rollout was in ALARM: ``live`` went back to the previous version."""
 
-    code = "AlarmTriggered"
+    code = Code.AlarmTriggered
 
 
 class HookFailed(AutoLambdaError):
     """A pre- or post-traffic hook failed: ``live`` stays on (or goes back to) the
     previous version."""
 
-    code = "HookFailed"
+    code = Code.HookFailed
 
 
 class RolloutStopped(AutoLambdaError):
     """An operator stopped the rollout (``auto-lambda rollout stop``): ``live`` went back."""
 
-    code = "RolloutStopped"
+    code = Code.RolloutStopped
 
 
 class RolloutInProgress(AutoLambdaError):
     """Another rollout of the same function is under way (``live`` routes a share of
     traffic to a third version): this one does not start."""
 
-    code = "RolloutInProgress"
+    code = Code.RolloutInProgress
 
 
 class RolloutSuperseded(AutoLambdaError):
     """``live`` was moved by someone else during the rollout (a newer deployment): the
     rollout ends without touching it."""
 
-    code = "RolloutSuperseded"
+    code = Code.RolloutSuperseded
 
 
 class RolloutNotActive(AutoLambdaError):
     """``auto-lambda rollout stop|promote`` on a job that is not rolling out."""
 
-    code = "RolloutNotActive"
+    code = Code.RolloutNotActive
 
 
 class TransientError(AutoLambdaError):
     """A failure that may pass on its own: throttling, 5xx, network, conflicts."""
 
-    code = "Transient"
+    code = Code.Transient
 
 
 # Error names retried by the workflow (with backoff and jitter). Everything else is
 # caught to ``failed`` at once. States.Timeout is Step Functions' own name.
-TRANSIENT_CODES: tuple[str, ...] = (
-    "AwsThrottled",
-    "AwsServerError",
-    "NetworkError",
-    "LambdaUpdateInProgress",
-    "Transient",
-    "States.Timeout",
-)
+TRANSIENT_CODES: tuple[str, ...] = tuple(code.value for code in (
+    Code.AwsThrottled,
+    Code.AwsServerError,
+    Code.NetworkError,
+    Code.LambdaUpdateInProgress,
+    Code.Transient,
+    Code.StatesTimeout,
+))
 
 
 DEV_TOOLS = "auto_lambda_dev"
@@ -182,11 +183,11 @@ def require_extra(module: str, extra: str, feature: str) -> None:
                 f"install the development tools with their {extra!r} extra, from a source "
                 f"checkout of auto-lambda: pip install -e './devtools[{extra}]'")
         raise AutoLambdaError(f"{feature} needs {module!r}, which this install does not have",
-                              code="ExtraMissing", hint=hint) from exc
+                              code=Code.ExtraMissing, hint=hint) from exc
 
 
 class SandboxUnavailable(AutoLambdaError):
     """The jail that untrusted app code must run in cannot be set up here: the step
     fails closed rather than running the code without it."""
 
-    code = "SandboxUnavailable"
+    code = Code.SandboxUnavailable

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from orchestrator.aws.queue import Queue
+from orchestrator.codes import Code
 from orchestrator.errors import RolloutNotActive
 from orchestrator.intake.events import s3_event_body
 from orchestrator.jobs.record import JobRecord
@@ -37,7 +38,7 @@ ROLLOUT_STATES = frozenset({"shifting", "baking", "checking"})
 class RolloutBusy(RolloutNotActive):
     """A worker held the job's lease for the whole time the command waited."""
 
-    code = "RolloutBusy"
+    code = Code.RolloutBusy
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The task table the workflow's runner drives: one entry per ``resource`` named in
 ``orchestrator.jobs.workflow``, each calling the step module of that name with a typed
 ``StepContext`` and turning its dataclass result into the data the states library
-merges into the execution. An AWS failure that leaves a step unmapped is given its
-stable code here (``orchestrator.aws.errors``), so no job records "ClientError".
+merges into the execution. Every task is guarded (``orchestrator.steps.guard``): what
+escapes a step leaves it with a stable code, AWS failures included.
 
 ``Steps`` binds the steps to one ``StepEnv``. Its methods are the seams a test (or an
 embedding) overrides; the dynamic check of a version is one of them
@@ -15,11 +15,12 @@ step before rehydrates its inputs (``orchestrator.steps.unpack.rehydrate``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.aws.facade import classify_client_error
+from orchestrator.config import LIVE_ALIAS
 from orchestrator.steps.build import step as build_step
 from orchestrator.steps.context import StepContext, StepEnv
 from orchestrator.steps.data import output_data
@@ -68,15 +69,7 @@ class Steps:
 
     def _task(self, step: Callable[[StepContext], DataclassInstance]) -> TaskFn:
         def task(ctx: TaskContext) -> JsonObject:
-            try:
-                return output_data(step(StepContext(ctx, self.env)))
-            except Exception as exc:
-                # The boundary: an AWS failure a step let through unmapped still reaches
-                # the job record with a stable code, never as "ClientError".
-                mapped = classify_client_error(exc, f"aws.{ctx.state} step")
-                if mapped is None:
-                    raise
-                raise mapped from exc
+            return output_data(step(StepContext(ctx, self.env)))
         return task
 
     def fetch(self, ctx: StepContext) -> fetch_step.Fetched:
@@ -111,11 +104,16 @@ class Steps:
 
     def invoke_hook(self, ctx: StepContext, function_name: str,
                     event: JsonObject) -> HookAnswer:
-        """Invoke a pre- or post-traffic hook (a team Lambda function) with ``event``.
-        On AWS, through the Lambda door; the emulator never runs Lambda code, so tests
-        and the local stack override this seam."""
-        answer = self.env.aws.functions.invoke(function_name, event)
-        return HookAnswer(answer.function_error, answer.payload)
+        """Invoke a pre- or post-traffic hook (a team function auto-lambda manages, at
+        its ``live`` alias: its verified version) with ``event``. On AWS, through the
+        Lambda door; the emulator never runs Lambda code, so tests override this seam."""
+        answer = self.env.aws.functions.invoke(function_name, LIVE_ALIAS,
+                                               json.dumps(event).encode("utf-8"))
+        try:
+            payload: object = json.loads(answer.payload) if answer.payload else None
+        except ValueError:
+            payload = answer.payload[:2000].decode("utf-8", "replace")
+        return HookAnswer(answer.function_error, payload)
 
     def verify_version(self, ctx: StepContext, spec: AppSpec, deployed: DeployResult,
                        package_zip: Path) -> VerifyResult:

@@ -28,6 +28,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import (
     TRANSIENT_CODES,
@@ -54,8 +55,8 @@ Check = Callable[[StepContext, AppSpec, DeployResult, Path], object]
 # The codes ``revert`` raises for a reason (any other code is raised as an
 # AutoLambdaError with that code: a failed re-check's VerifyMismatch, say).
 _REASONS: dict[str, type[AutoLambdaError]] = {
-    "AlarmTriggered": AlarmTriggered, "HookFailed": HookFailed,
-    "RolloutStopped": RolloutStopped, "RolloutSuperseded": RolloutSuperseded}
+    Code.AlarmTriggered: AlarmTriggered, Code.HookFailed: HookFailed,
+    Code.RolloutStopped: RolloutStopped, Code.RolloutSuperseded: RolloutSuperseded}
 
 
 def _current(ctx: StepContext) -> tuple[Rollout, DeployResult]:
@@ -108,15 +109,15 @@ def check(ctx: StepContext, recheck: Check) -> Promoted:
     who = str(request.get("by") or "an operator")
     _still_ours(ctx, rollout, deployed)
     if request.get("action") == "stop":
-        return _roll_back(rollout, "RolloutStopped", f"{who} stopped the rollout",
+        return _roll_back(rollout, Code.RolloutStopped, f"{who} stopped the rollout",
                           by=who)
     gate = alarms.read_gate(ctx.env.aws, rollout.alarms)
     if gate.in_alarm:
-        return _roll_back(rollout, "AlarmTriggered",
+        return _roll_back(rollout, Code.AlarmTriggered,
                           f"alarm {', '.join(gate.in_alarm)} was in ALARM at "
                           f"{rollout.weight:.0%} of traffic", alarms=list(gate.in_alarm))
     if gate.missing:
-        return _roll_back(rollout, "AlarmTriggered",
+        return _roll_back(rollout, Code.AlarmTriggered,
                           f"alarm {', '.join(gate.missing)} no longer exists, so it cannot "
                           f"gate the rollout", alarms=list(gate.missing))
     if request.get("action") == "promote":
@@ -159,7 +160,7 @@ def finish(ctx: StepContext, invoke_hook: InvokeHook) -> Promoted:
             return _roll_back(rollout, exc.code, exc.message, hook=hook)
     gate = alarms.read_gate(aws, rollout.alarms)
     if gate.in_alarm:
-        return _roll_back(rollout, "AlarmTriggered",
+        return _roll_back(rollout, Code.AlarmTriggered,
                           f"alarm {', '.join(gate.in_alarm)} was in ALARM with all of "
                           f"{LIVE_ALIAS} on version {rollout.version}",
                           alarms=list(gate.in_alarm))
@@ -176,7 +177,8 @@ def _caught(ctx: StepContext) -> JsonObject:
     if isinstance(caught, dict) and caught.get("Error"):
         return {"code": str(caught["Error"]),
                 "message": f"a rollout step failed: {caught.get('Cause') or ''}"}
-    return {"code": "RolloutStopped", "message": "the rollout went back for no recorded reason"}
+    return {"code": Code.RolloutStopped.value,
+            "message": "the rollout went back for no recorded reason"}
 
 
 def revert(ctx: StepContext) -> Promoted:
@@ -184,7 +186,7 @@ def revert(ctx: StepContext) -> Promoted:
     assert rollout.previous_live is not None
     aws = ctx.env.aws
     reason = rollout.reason or _caught(ctx)
-    code = str(reason.get("code") or "RolloutStopped")
+    code = str(reason.get("code") or Code.RolloutStopped)
     if code == RolloutSuperseded.code:  # live is someone else's now: leave it
         message = str(reason.get("message"))
     else:
@@ -193,7 +195,8 @@ def revert(ctx: StepContext) -> Promoted:
                    f"{rollout.previous_live}")
     alarms.delete_own(aws, rollout.own_alarms)
     details = {k: v for k, v in reason.items() if k not in ("code", "message")}
+    known = {c.value: c for c in Code}
     kind = _REASONS.get(code, AutoLambdaError)
-    raise kind(message, code=code, details=details,
+    raise kind(message, code=known.get(code, Code.InternalError), details=details,
                hint="see the job's history (auto-lambda jobs show JOB); fix, then upload "
                     "again")
