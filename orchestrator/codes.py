@@ -131,6 +131,18 @@ class Code(StrEnum):
     WorkflowChanged = "WorkflowChanged"
     WorkerCrashed = "WorkerCrashed"
     BuildLogMissing = "BuildLogMissing"
+    # ---- rollouts ----
+    RolloutInvalid = "RolloutInvalid"
+    RolloutPresetUnknown = "RolloutPresetUnknown"
+    AlarmOutsideTeam = "AlarmOutsideTeam"
+    AlarmNotFound = "AlarmNotFound"
+    AlarmTriggered = "AlarmTriggered"
+    HookFailed = "HookFailed"
+    RolloutStopped = "RolloutStopped"
+    RolloutInProgress = "RolloutInProgress"
+    RolloutSuperseded = "RolloutSuperseded"
+    RolloutNotActive = "RolloutNotActive"
+    RolloutBusy = "RolloutBusy"
     # ---- the states library (Step Functions' names where it has them) ----
     StatesError = "StatesError"
     DefinitionInvalid = "DefinitionInvalid"
@@ -140,6 +152,7 @@ class Code(StrEnum):
     StatesTaskFailed = "States.TaskFailed"
     StatesHistoryLimitExceeded = "States.HistoryLimitExceeded"
     StatesRuntime = "States.Runtime"
+    StatesNoChoiceMatched = "States.NoChoiceMatched"
     # ---- results, events and webhooks ----
     WebhookConfigInvalid = "WebhookConfigInvalid"
     WebhookSecretMissing = "WebhookSecretMissing"
@@ -286,6 +299,17 @@ MEANING: dict[Code, str] = {
     Code.HistoryNotLoaded: "a job record was read without its history",
     Code.StepInputMissing: "a step's input from an earlier step is missing",
     Code.WorkflowChanged: "the job was started under another workflow declaration",
+    Code.RolloutInvalid: "a [deploy] value does not describe a rollout",
+    Code.RolloutPresetUnknown: "[deploy].preset is not a CodeDeploy name of the strategy",
+    Code.AlarmOutsideTeam: "a [deploy] alarm is not named <prefix>-<team>-",
+    Code.AlarmNotFound: "a [deploy] alarm does not exist (nothing moved)",
+    Code.AlarmTriggered: "an alarm gating the rollout was in ALARM: live went back",
+    Code.HookFailed: "a pre- or post-traffic hook failed: live stayed or went back",
+    Code.RolloutStopped: "an operator stopped the rollout: live went back",
+    Code.RolloutInProgress: "another rollout of the function is under way",
+    Code.RolloutSuperseded: "a newer deployment moved live during the rollout",
+    Code.RolloutNotActive: "a rollout stop or promote named a job not rolling out",
+    Code.RolloutBusy: "a rollout stop or promote found the job held too long",
     Code.StatesError: "the states library refused an operation",
     Code.DefinitionInvalid: "a workflow definition is invalid",
     Code.ExecutionInvalidOperation: "an operation is not allowed in the execution's status",
@@ -314,6 +338,7 @@ MEANING: dict[Code, str] = {
     Code.UiTeamTokensInvalid: "the console's file of team tokens cannot be used",
     Code.UiTeamRefused: "a team's console token asked for another team's or the operator's view",
     Code.BuildLogMissing: "a job has no build log yet (no step of it has ended)",
+    Code.StatesNoChoiceMatched: "no rule of a Choice state matched and it has no Default",
     Code.ConfigInvalid: "an AUTO_LAMBDA_* setting or an option holds an unusable value",
     Code.DurationInvalid: "a duration is not like 90s, 15m, 6h",
     Code.ExtraMissing: "the command needs an extra this install does not have",

@@ -127,6 +127,68 @@ class RollbackRefused(AutoLambdaError):
     FunctionNotFound)."""
 
     code = Code.RollbackRefused
+# ---- rollouts (orchestrator.steps.promote) ----
+class RolloutInvalid(ManifestError):
+    """A ``[deploy]`` value that does not describe a rollout (bad steps, wrong types)."""
+
+    code = Code.RolloutInvalid
+
+
+class RolloutPresetUnknown(ManifestError):
+    """``[deploy].preset`` is not one of CodeDeploy's names, or not of the strategy."""
+
+    code = Code.RolloutPresetUnknown
+
+
+class AlarmOutsideTeam(ManifestError):
+    """An alarm named in ``[deploy].alarms`` is not in the uploading team's namespace."""
+
+    code = Code.AlarmOutsideTeam
+
+
+class AlarmNotFound(AutoLambdaError):
+    """An alarm named in ``[deploy].alarms`` does not exist (so it could gate nothing)."""
+
+    code = Code.AlarmNotFound
+
+
+class AlarmTriggered(AutoLambdaError):
+    """An alarm gating a rollout was in ALARM: ``live`` went back to the previous version."""
+
+    code = Code.AlarmTriggered
+
+
+class HookFailed(AutoLambdaError):
+    """A pre- or post-traffic hook failed: ``live`` stays on (or goes back to) the
+    previous version."""
+
+    code = Code.HookFailed
+
+
+class RolloutStopped(AutoLambdaError):
+    """An operator stopped the rollout (``auto-lambda rollout stop``): ``live`` went back."""
+
+    code = Code.RolloutStopped
+
+
+class RolloutInProgress(AutoLambdaError):
+    """Another rollout of the same function is under way (``live`` routes a share of
+    traffic to a third version): this one does not start."""
+
+    code = Code.RolloutInProgress
+
+
+class RolloutSuperseded(AutoLambdaError):
+    """``live`` was moved by someone else during the rollout (a newer deployment): the
+    rollout ends without touching it."""
+
+    code = Code.RolloutSuperseded
+
+
+class RolloutNotActive(AutoLambdaError):
+    """``auto-lambda rollout stop|promote`` on a job that is not rolling out."""
+
+    code = Code.RolloutNotActive
 
 
 class TransientError(AutoLambdaError):

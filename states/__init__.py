@@ -1,6 +1,6 @@
 """A Step Functions-style workflow library on top of ``transitions``.
 
-Definitions are data (Retry, Catch, timeouts, heartbeats, Wait states); an Execution is
+Definitions are data (Retry, Catch, timeouts, heartbeats, Wait and Choice states); an Execution is
 plain JSON-safe state with a history, driven by ``drive`` with injected clock, sleep,
 randomness and persistence. The library knows nothing of AWS or of deployments.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 from states.actions import Decision, Done, RunTask, TaskCall, Wait
 from states.definition import (
     Catcher,
+    ChoiceRule,
+    ChoiceState,
     Definition,
     FailState,
     Retrier,
@@ -33,7 +35,8 @@ from states.history import EventType, HistoryEvent, Status, replay
 from states.retry import backoff_delay, base_delay, matches
 
 __all__ = [
-    "Catcher", "Decision", "Definition", "DefinitionError", "Done", "EventType",
+    "Catcher", "ChoiceRule", "ChoiceState", "Decision", "Definition", "DefinitionError",
+    "Done", "EventType",
     "Execution", "ExecutionError", "FailState", "HistoryEvent", "HistoryLimitExceeded",
     "Hooks", "Outcome", "Retrier", "RunTask", "State", "StatesError",
     "StatesRuntimeError", "Status", "SucceedState", "TaskCall", "TaskContext",

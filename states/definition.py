@@ -1,5 +1,6 @@
 """Workflow definitions as plain data: Retrier, Catcher, TaskState, WaitState,
-SucceedState, FailState and Definition, validated when a Definition is built.
+ChoiceState (with ChoiceRule), SucceedState, FailState and Definition, validated when a
+Definition is built.
 
 Everything here is immutable and hashable. This module must not run tasks, keep
 execution state, or know about AWS; compilation to a ``transitions`` Machine lives in
@@ -113,6 +114,58 @@ class WaitState:
 
 
 @dataclass(frozen=True)
+class ChoiceRule:
+    """One of a Choice state's Choices: when the value at ``variable`` (a reference path)
+    equals ``string_equals`` (or ``boolean_equals``; exactly one is given), go to ``next``."""
+
+    variable: str
+    next: str
+    string_equals: str | None = None
+    boolean_equals: bool | None = None
+
+    @property
+    def asl_test(self) -> tuple[str, str | bool]:
+        """The ASL comparison and its value, e.g. ``("StringEquals", "shift")``."""
+        given = [(asl, value) for asl, value in (("StringEquals", self.string_equals),
+                                                  ("BooleanEquals", self.boolean_equals))
+                 if value is not None]
+        if len(given) != 1:
+            raise ValueError(f"choice on {self.variable!r} declares {len(given)} of "
+                             f"StringEquals and BooleanEquals")
+        return given[0]
+
+    def matches(self, value: object) -> bool:
+        """True when ``value`` (what ``variable`` selected) passes the comparison: of the
+        same JSON type and equal, as in Step Functions."""
+        test, expected = self.asl_test
+        if test == "BooleanEquals":
+            return isinstance(value, bool) and value is expected
+        return isinstance(value, str) and value == expected
+
+
+@dataclass(frozen=True)
+class ChoiceState:
+    """A state that goes on at once to the ``next`` of the first rule in ``choices`` that
+    matches the execution's data, else to ``default``. With no match and no default, the
+    execution fails with ``States.NoChoiceMatched``; a variable that selects nothing fails
+    it with ``States.Runtime`` (as in Step Functions). Never rests: no task, no wait."""
+
+    name: str
+    choices: tuple[ChoiceRule, ...]
+    default: str | None = None
+    comment: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", tuple(self.choices))
+
+    @property
+    def targets(self) -> list[str]:
+        """Every state the choice may go to, rules first, then the default."""
+        out = [rule.next for rule in self.choices]
+        return out + ([self.default] if self.default is not None else [])
+
+
+@dataclass(frozen=True)
 class SucceedState:
     """A terminal state: the execution succeeds on entering it."""
 
@@ -131,7 +184,7 @@ class FailState:
     comment: str = ""
 
 
-State = Union[TaskState, WaitState, SucceedState, FailState]  # noqa: UP007 - used at runtime
+State = Union[TaskState, WaitState, ChoiceState, SucceedState, FailState]  # noqa: UP007 - used at runtime
 
 
 @dataclass(frozen=True, init=False)
@@ -197,6 +250,11 @@ class Definition:
         """The Wait states, in declaration order."""
         return tuple(s for s in self.states if isinstance(s, WaitState))
 
+    @property
+    def choice_states(self) -> tuple[ChoiceState, ...]:
+        """The Choice states, in declaration order."""
+        return tuple(s for s in self.states if isinstance(s, ChoiceState))
+
     def task(self, name: str) -> TaskState:
         state = self.state(name)
         if not isinstance(state, TaskState):
@@ -206,9 +264,9 @@ class Definition:
     def edges(self, *, include_retrying: bool = True,
               include_redrive: bool = False) -> frozenset[tuple[str, str]]:
         """Every (source, destination) pair the execution may move along: Next and Catch
-        edges (a Wait state's Next too), the retrying loop (state -> retrying -> state)
-        for states with retriers, and with ``include_redrive`` the redrive edges (any
-        Fail state -> any Task state)."""
+        edges (a Wait state's Next and a Choice state's targets too), the retrying loop
+        (state -> retrying -> state) for states with retriers, and with
+        ``include_redrive`` the redrive edges (any Fail state -> any Task state)."""
         key = f"edges:{include_retrying}:{include_redrive}"
         cached = self._compiled.get(key)
         if cached is not None:
@@ -225,6 +283,8 @@ class Definition:
                     out.add((self.retrying_state, s.name))
             elif isinstance(s, WaitState):
                 out.add((s.name, s.next))
+            elif isinstance(s, ChoiceState):
+                out.update((s.name, target) for target in s.targets)
         if include_redrive:
             fails = [s.name for s in self.states if isinstance(s, FailState)]
             tasks = [s.name for s in self.states if isinstance(s, TaskState)]
@@ -257,6 +317,12 @@ class Definition:
             elif isinstance(s, WaitState):
                 item.update(next=s.next, seconds=s.seconds, seconds_path=s.seconds_path,
                             timestamp=s.timestamp, timestamp_path=s.timestamp_path)
+            elif isinstance(s, ChoiceState):
+                item.update(default=s.default,
+                            choices=[{"variable": r.variable, "next": r.next,
+                                      "string_equals": r.string_equals,
+                                      "boolean_equals": r.boolean_equals}
+                                     for r in s.choices])
             elif isinstance(s, FailState):
                 item.update(error=s.error, cause=s.cause)
             out["states"].append(item)

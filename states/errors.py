@@ -14,6 +14,8 @@ STATES_HISTORY_LIMIT = "States.HistoryLimitExceeded"
 # Step Functions fails an execution with this when a path or value cannot be used at
 # run time (e.g. a SecondsPath that selects nothing); Retry and Catch never see it.
 STATES_RUNTIME = "States.Runtime"
+# A Choice state none of whose rules matched, with no Default.
+STATES_NO_CHOICE_MATCHED = "States.NoChoiceMatched"
 
 
 class StatesError(Exception):

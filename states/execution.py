@@ -22,9 +22,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from states.actions import Decision, Done, RunTask, TaskCall, Wait
-from states.definition import Definition, FailState, SucceedState, TaskState, WaitState
+from states.definition import (
+    ChoiceState,
+    Definition,
+    FailState,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
 from states.errors import (
     STATES_HISTORY_LIMIT,
+    STATES_NO_CHOICE_MATCHED,
     STATES_RUNTIME,
     STATES_TIMEOUT,
     DefinitionError,
@@ -34,6 +42,7 @@ from states.errors import (
 )
 from states.history import EventType, HistoryEvent, Status
 from states.machine import CompiledMachine, compiled, trigger_abort, trigger_redrive
+from states.paths import PathNotFound, resolve
 from states.retry import backoff_delay
 from states.waits import wake_time
 
@@ -389,6 +398,21 @@ class Execution:
             self._cm.move(self, trigger_redrive(target))
             self._emit(_E.StateEntered, target, now)
 
+    def signal(self, name: str, data: dict[str, Any], now: float, *,
+               details: dict[str, Any] | None = None, wake: bool = False) -> None:
+        """A request from outside (an operator's, say) for the workflow's next task to
+        read: ``data`` is merged into the execution's data and an ``ExecutionSignaled``
+        event records ``name`` and ``details``. ``wake`` ends a Wait state in progress
+        now (its wake-up time becomes ``now``; the next ``next_action`` leaves it)."""
+        if self.is_terminal:
+            raise ExecutionError(f"execution {self.id!r} is already {self.status.value}")
+        self._guard(now)
+        self.data.update(data)
+        self._emit(_E.ExecutionSignaled, self.state, now,
+                   details={"signal": name, **(details or {})})
+        if wake and self.wait_until is not None and self.wait_until > now:
+            self.wait_until = now
+
     def abort(self, error: str, cause: str, now: float, into: str | None = None) -> None:
         """Fail a running (or retrying) execution from outside, as Step Functions'
         StopExecution does: no task outcome is recorded, the current state is left for
@@ -450,6 +474,8 @@ class Execution:
             self._emit(_E.ExecutionSucceeded, name, now)
         elif isinstance(spec, WaitState):
             self._enter_wait(spec, now)
+        elif isinstance(spec, ChoiceState):
+            self._choose(spec, now)
         elif isinstance(spec, FailState):
             self.status = Status.FAILED
             err = spec.error or (caught or {}).get("error")
@@ -479,6 +505,39 @@ class Execution:
         field, value = spec.asl_field
         self._emit(_E.WaitStateEntered, spec.name, now,
                    details={"due": due, _DETAIL_KEYS[field]: value})
+
+    def _choose(self, spec: ChoiceState, now: float) -> None:
+        """Go on at once to the first matching rule's Next (or the Default); fail with
+        States.Runtime when a Variable selects nothing, States.NoChoiceMatched when no
+        rule matches and there is no Default (Retry and Catch do not apply)."""
+        target: str | None = None
+        matched: int | str | None = None
+        try:
+            for index, rule in enumerate(spec.choices):
+                if rule.matches(resolve(rule.variable, self.data)):
+                    target, matched = rule.next, index
+                    break
+        except PathNotFound as exc:
+            self._fail_at(spec.name, STATES_RUNTIME,
+                          f"state {spec.name!r}: Choices Variable: {exc}", now)
+            return
+        if target is None and spec.default is not None:
+            target, matched = spec.default, "Default"
+        if target is None:
+            self._fail_at(spec.name, STATES_NO_CHOICE_MATCHED,
+                          f"state {spec.name!r}: no rule of its Choices matched and it has "
+                          f"no Default", now)
+            return
+        self._guard(now)
+        self._emit(_E.StateExited, spec.name, now, details={"choice": matched, "next": target})
+        self._cm.move_to(self, target)
+        self._entered(target, now, caught=None)
+
+    def _fail_at(self, state: str, error: str, cause: str, now: float) -> None:
+        self.status = Status.FAILED
+        self.failed_state = None
+        self.error = {"error": error, "cause": capped_cause(cause), "state": state}
+        self._emit(_E.ExecutionFailed, state, now, error=error, cause=cause)
 
     def _leave_wait(self, spec: WaitState, due: float, now: float) -> None:
         self._guard(now)
@@ -526,6 +585,11 @@ class Execution:
         caught = {"error": error, "cause": capped_cause(cause), "state": name}
         for catcher in spec.catch:
             if catcher.matches(error):
+                if not isinstance(self._specs.get(catcher.next), FailState):
+                    # ResultPath "$.error" (as exported): the state caught into can read
+                    # what went wrong. Not kept for a Fail state, which has it as the
+                    # execution's error already.
+                    self.data["error"] = {"Error": error, "Cause": capped_cause(cause)}
                 self._emit(_E.StateExited, name, now)
                 self._cm.move_to(self, catcher.next)
                 self._entered(catcher.next, now, caught=caught)

@@ -4,7 +4,8 @@ graphviz DOT. Output is deterministic (same definition, same text).
 The library's ``retrying`` state is drawn in the diagrams (it is a real state of the
 Machine); in ASL it is not a state but the Retry fields of each Task. Wait states are
 exported as ASL Wait states with the field they declare, and drawn with what they wait
-for (``waits 300s``, ``waits until $.path``). Must not import
+for (``waits 300s``, ``waits until $.path``); Choice states as ASL Choice states, their
+edges labelled with the rule (``when $.x is shift``, ``otherwise``). Must not import
 anything beyond the definition model; rendering images is left to other tools.
 """
 
@@ -15,6 +16,8 @@ import re
 from typing import Any
 
 from states.definition import (
+    ChoiceRule,
+    ChoiceState,
     Definition,
     FailState,
     Retrier,
@@ -67,6 +70,18 @@ def _wait_description(s: WaitState) -> str:
     return f"waits until {value}"
 
 
+def _choice_label(rule: ChoiceRule) -> str:
+    test, value = rule.asl_test
+    shown = ("true" if value else "false") if test == "BooleanEquals" else value
+    return f"when {rule.variable} is {shown}"
+
+
+def _choice_edges(s: ChoiceState) -> list[tuple[str, str]]:
+    """(target, label) of each rule, then the default."""
+    out = [(rule.next, _choice_label(rule)) for rule in s.choices]
+    return out + ([(s.default, "otherwise")] if s.default is not None else [])
+
+
 def _retry_errors(r: Retrier) -> str:
     return "any error" if r.error_equals == ("States.ALL",) else ", ".join(r.error_equals)
 
@@ -109,12 +124,17 @@ def to_mermaid(definition: Definition) -> str:
             lines.append(f"    {ids[s.name]} : {s.name} - {_task_description(s)}")
         elif isinstance(s, WaitState):
             lines.append(f"    {ids[s.name]} : {s.name} - {_wait_description(s)}")
+        elif isinstance(s, ChoiceState):
+            lines.append(f"    {ids[s.name]} : {s.name} - chooses")
     if has_retry:
         lines.append(f"    {ids[retrying]} : {retrying} - waits for the backoff delay")
     lines.append(f"    [*] --> {ids[definition.start_at]}")
     for s in definition.states:
         if isinstance(s, WaitState):
             lines.append(f"    {ids[s.name]} --> {ids[s.next]} : {_WAITED}")
+        if isinstance(s, ChoiceState):
+            lines.extend(f"    {ids[s.name]} --> {ids[target]} : {label}"
+                         for target, label in _choice_edges(s))
         if not isinstance(s, TaskState):
             continue
         assert s.next is not None
@@ -180,6 +200,14 @@ def to_asl(definition: Definition, resource_arn: str = LAMBDA_INVOKE_ARN) -> dic
             field, value = s.asl_field
             item[field] = value
             item["Next"] = s.next
+        elif isinstance(s, ChoiceState):
+            item = {"Type": "Choice"}
+            if s.comment:
+                item["Comment"] = s.comment
+            item["Choices"] = [{"Variable": r.variable, r.asl_test[0]: r.asl_test[1],
+                                "Next": r.next} for r in s.choices]
+            if s.default is not None:
+                item["Default"] = s.default
         elif isinstance(s, SucceedState):
             item = {"Type": "Succeed"}
             if s.comment:
@@ -223,6 +251,8 @@ def to_dot(definition: Definition) -> str:
             # a path or timestamp may hold quotes: escape each line, join with \n
             label = _q(s.name)[:-1] + "\\n" + _q(_wait_description(s))[1:]
             lines.append(f"    {_q(s.name)} [label={label}, shape=octagon];")
+        elif isinstance(s, ChoiceState):
+            lines.append(f"    {_q(s.name)} [shape=diamond];")
         elif isinstance(s, SucceedState):
             lines.append(f"    {_q(s.name)} [shape=doublecircle, color=darkgreen];")
         else:
@@ -233,6 +263,9 @@ def to_dot(definition: Definition) -> str:
     for s in definition.states:
         if isinstance(s, WaitState):
             lines.append(f"    {_q(s.name)} -> {_q(s.next)} [label={_q(_WAITED)}];")
+        if isinstance(s, ChoiceState):
+            lines.extend(f"    {_q(s.name)} -> {_q(target)} [label={_q(label)}];"
+                         for target, label in _choice_edges(s))
         if not isinstance(s, TaskState):
             continue
         assert s.next is not None

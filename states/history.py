@@ -43,6 +43,9 @@ class EventType(str, Enum):  # noqa: UP042 - the contract is (str, Enum)
     ExecutionSucceeded = "ExecutionSucceeded"
     ExecutionFailed = "ExecutionFailed"
     ExecutionRedriven = "ExecutionRedriven"
+    # A request from outside the workflow (details: ``signal``, who sent it, ...) merged
+    # into the data of a running execution; not a Step Functions event.
+    ExecutionSignaled = "ExecutionSignaled"
 
 
 _BY_VALUE = {e.value: e for e in EventType}

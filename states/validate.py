@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from states.definition import (
     WAIT_FIELDS,
     Catcher,
+    ChoiceRule,
+    ChoiceState,
     FailState,
     Retrier,
     State,
@@ -129,11 +131,47 @@ def _check_wait(s: WaitState, names: set[str]) -> None:
             raise DefinitionError(f"{where}: {field} {exc}") from exc
 
 
+def _check_choice(s: ChoiceState, names: set[str], by_name: dict[str, State]) -> None:
+    where = f"state {s.name!r}"
+    if not s.choices:
+        raise DefinitionError(f"{where}: a Choice state needs at least one rule in Choices")
+    for index, rule in enumerate(s.choices):
+        label = f"{where}: Choices[{index}]"
+        if not isinstance(rule, ChoiceRule):
+            raise DefinitionError(f"{label} is not a ChoiceRule: {rule!r}")
+        try:
+            _ = rule.asl_test
+        except ValueError as exc:
+            raise DefinitionError(f"{label}: give exactly one comparison "
+                                  f"(StringEquals or BooleanEquals): {exc}") from exc
+        if rule.boolean_equals is not None and not isinstance(rule.boolean_equals, bool):
+            raise DefinitionError(f"{label}: BooleanEquals must be true or false, "
+                                  f"got {rule.boolean_equals!r}")
+        if rule.string_equals is not None and not isinstance(rule.string_equals, str):
+            raise DefinitionError(f"{label}: StringEquals must be a string, "
+                                  f"got {rule.string_equals!r}")
+        try:
+            parse_path(rule.variable)
+        except PathSyntaxError as exc:
+            raise DefinitionError(f"{label}: Variable {exc}") from exc
+    for target in s.targets:
+        if target not in names:
+            raise DefinitionError(f"{where}: Next/Default names unknown state {target!r}; "
+                                  f"known states: {sorted(names)}")
+        if isinstance(by_name.get(target), ChoiceState):
+            # A choice is decided on entering it: a chain of them could loop without a
+            # task or a wait in between, so one Choice never leads straight to another.
+            raise DefinitionError(f"{where}: leads straight to Choice state {target!r}; "
+                                  f"put a Task or Wait state between them")
+
+
 def _successors(s: State) -> list[str]:
     if isinstance(s, TaskState):
         return ([s.next] if s.next else []) + [c.next for c in s.catch]
     if isinstance(s, WaitState):
         return [s.next]
+    if isinstance(s, ChoiceState):
+        return s.targets
     return []
 
 
@@ -144,7 +182,7 @@ def validate(definition: Definition) -> None:
         raise DefinitionError("the definition has no states; declare at least one")
     names: set[str] = set()
     for s in states:
-        if not isinstance(s, (TaskState, WaitState, SucceedState, FailState)):
+        if not isinstance(s, (TaskState, WaitState, ChoiceState, SucceedState, FailState)):
             raise DefinitionError(f"unknown state type {type(s).__name__}: {s!r}")
         if not isinstance(s.name, str) or not s.name or len(s.name) > MAX_NAME_LENGTH:
             raise DefinitionError(f"state name {s.name!r} must be 1..{MAX_NAME_LENGTH} "
@@ -164,12 +202,14 @@ def validate(definition: Definition) -> None:
     if isinstance(m, bool) or not isinstance(m, int) or m < MIN_HISTORY_EVENTS:
         raise DefinitionError(f"max_history_events must be an integer >= "
                               f"{MIN_HISTORY_EVENTS}, got {m!r}")
+    by_name = {s.name: s for s in states}
     for s in states:
         if isinstance(s, TaskState):
             _check_task(s, names)
         elif isinstance(s, WaitState):
             _check_wait(s, names)
-    by_name = {s.name: s for s in states}
+        elif isinstance(s, ChoiceState):
+            _check_choice(s, names, by_name)
     reachable = {definition.start_at}
     todo = [definition.start_at]
     while todo:

@@ -13,7 +13,10 @@ Only the message the job's lease names, back while its holder still beats, is pu
 A transient AWS failure never spends receives either: a job whose retry is due later
 than the worker waits is parked (a fresh copy of its message, delayed until the retry,
 and this one deleted), and so is a message whose job could not even be claimed because
-the job store is down. The DLQ is left for messages that cannot be handled at all.
+the job store is down. A job in a declared Wait state (a rollout's bake) parks the same
+way until its ``wait_until``, in hops of at most SQS's 900 s delay: a copy that comes
+back early finds the wait not over and parks again. The DLQ is left for messages that
+cannot be handled at all.
 
 A message near the queue's redrive limit (its job's workers died, or the answers to its
 receives were lost) is handed over: the job is claimed, released, and carried on by a
@@ -37,7 +40,7 @@ from orchestrator.codes import Code
 from orchestrator.errors import TRANSIENT_CODES, AutoLambdaError, BadEvent
 from orchestrator.intake.events import ObjectRef, parse_message
 from orchestrator.jobs.record import JobRecord
-from orchestrator.jobs.runner import JobRunner, Outcome
+from orchestrator.jobs.runner import JobRunner, Outcome, wake_time
 
 log = logging.getLogger(__name__)
 # How long a message waits when the job store cannot be reached at all.
@@ -108,9 +111,9 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
             continue
         ack = _ACK_FOR[outcome]
         if outcome is Outcome.PARKED:
-            # a retry's backoff, or a declared Wait state (a deletion's grace period)
-            due = float(rec.snapshot.get("wait_until") or rec.snapshot.get("next_attempt_at")
-                        or 0.0)
+            # A wait past SQS's 15 minutes comes back in hops: the job parks again
+            # for what is left (its wake-up time is in the record, not the message).
+            due = wake_time(rec) or 0.0
             delays.append(max(1, min(math.ceil(due - runner.clock()), MAX_DELAY_SECONDS)))
         if outcome is Outcome.BUSY:
             ack, delay = busy_ack(rec, message_id, runner.clock())

@@ -1,4 +1,6 @@
-"""The CloudWatch door: publishing the checker's metrics and reading series back.
+"""The CloudWatch door: publishing the checker's metrics and reading series back, and
+the alarms a rollout is gated by (creating auto-lambda's own, reading their states,
+deleting them).
 
 Timestamps cross this door as seconds since the epoch (floats), never datetimes; a
 GetMetricData answer comes back as one sorted series per query id, all of its pages
@@ -15,7 +17,8 @@ from typing import Literal, TypedDict
 from orchestrator.aws.errors import aws_call
 from orchestrator.aws.types import BotoClient
 
-__all__ = ["Dimension", "MetricDatum", "MetricQuery", "Metrics", "Series", "metric_query"]
+__all__ = ["AlarmSpec", "Dimension", "MetricDatum", "MetricQuery", "Metrics", "Series",
+           "metric_query"]
 
 # (time, value) points, oldest first.
 Series = list[tuple[float, float]]
@@ -54,6 +57,19 @@ class MetricDatum(TypedDict):
     Timestamp: float
     Value: float
     Unit: str
+
+
+class AlarmSpec(TypedDict):
+    """One metric alarm as auto-lambda creates it: ``Sum`` of ``metric`` over ``period``
+    seconds at or above ``threshold`` goes to ALARM; no data is not breaching."""
+
+    name: str
+    namespace: str
+    metric: str
+    dimensions: list[Dimension]
+    period: int
+    threshold: float
+    description: str
 
 
 def metric_query(query_id: str, namespace: str, name: str, dimensions: list[Dimension], *,
@@ -105,3 +121,47 @@ class Metrics:
         for series in out.values():
             series.sort()
         return out
+
+    # ---- alarms ----
+    def put_alarm(self, alarm: AlarmSpec, *, tags: dict[str, str] | None = None) -> None:
+        """Create or replace a metric alarm (PutMetricAlarm is an upsert: safe to repeat)."""
+        kwargs: dict[str, object] = {
+            "AlarmName": alarm["name"], "AlarmDescription": alarm["description"],
+            "Namespace": alarm["namespace"], "MetricName": alarm["metric"],
+            "Dimensions": list(alarm["dimensions"]), "Statistic": "Sum",
+            "Period": alarm["period"], "EvaluationPeriods": 1,
+            "Threshold": float(alarm["threshold"]),
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching", "ActionsEnabled": False}
+        if tags:
+            kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+        with aws_call(f"cloudwatch.put_metric_alarm({alarm['name']})"):
+            self._cw.put_metric_alarm(**kwargs)
+
+    def alarm_states(self, names: Sequence[str]) -> dict[str, str]:
+        """The state (``OK``, ``ALARM``, ``INSUFFICIENT_DATA``) of each named alarm that
+        exists; an alarm missing from the answer does not exist."""
+        out: dict[str, str] = {}
+        wanted = list(dict.fromkeys(names))
+        for first in range(0, len(wanted), 100):  # DescribeAlarms takes 100 names
+            token: str | None = None
+            while True:
+                kwargs: dict[str, object] = {"AlarmNames": wanted[first:first + 100],
+                                             "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+                if token:
+                    kwargs["NextToken"] = token
+                with aws_call("cloudwatch.describe_alarms"):
+                    resp = self._cw.describe_alarms(**kwargs)
+                for kind in ("MetricAlarms", "CompositeAlarms"):
+                    for alarm in resp.get(kind, []):
+                        out[str(alarm["AlarmName"])] = str(alarm["StateValue"])
+                token = resp.get("NextToken")
+                if not token:
+                    break
+        return out
+
+    def delete_alarms(self, names: Sequence[str]) -> None:
+        """Delete the named alarms (names that do not exist are ignored by CloudWatch)."""
+        if names:
+            with aws_call("cloudwatch.delete_alarms"):
+                self._cw.delete_alarms(AlarmNames=list(names))

@@ -31,6 +31,7 @@ LAZY = {
     "rollback": "cmd_rollback",
     "prune": "cmd_prune",
     "apps": "cmd_apps",
+    "rollout": "cmd_rollout",
 }
 
 

@@ -72,7 +72,7 @@ class Outcome(enum.StrEnum):
     INTERRUPTED = "interrupted"  # stopped between steps (shutdown); resumable
     LOST = "lost"                # another worker took over mid-run
     HANDED_OVER = "handed-over"  # claimed, then released for a fresh copy of the message
-    PARKED = "parked"            # waiting out a transient failure: back at next_attempt_at
+    PARKED = "parked"            # waiting (a retry, a Wait state): back at wake_time(record)
 
 
 class LeaseKeeper(Heartbeat):
@@ -335,7 +335,7 @@ class JobRunner:
             return Outcome.LOST, rec
         if parked:
             log.info("job %s: parked in %s for %.0f s", job_id, ex.state,
-                     (ex.wait_until or ex.next_attempt_at or 0.0) - self.clock())
+                     (wake_time(rec) or 0.0) - self.clock())
             return Outcome.PARKED, rec
         if ex.is_terminal:
             self._ended(rec)
@@ -500,6 +500,15 @@ class JobRunner:
         self.store.save(rec)
         self.on_record(rec)
         return rec
+
+
+def wake_time(rec: JobRecord) -> float | None:
+    """When a parked job is due again: the end of its Wait state (``wait_until``), else
+    its next retry (``next_attempt_at``); None when it waits for neither."""
+    snap = rec.snapshot
+    due = snap.get("wait_until") if snap.get("wait_until") is not None \
+        else snap.get("next_attempt_at")
+    return float(due) if due is not None else None
 
 
 def restore_execution(store: JobStore, rec: JobRecord) -> Execution:

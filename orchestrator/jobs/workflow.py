@@ -3,12 +3,20 @@ job state (received -> fetched -> unpacked -> built -> deployed -> tested -> ver
 or failed).
 
 Each Task's ``resource`` names the step that runs in that state (fetch, unpack, build,
-deploy, verify, promote): ``deployed`` runs the smoke test, ``tested`` moves ``live``
-(a gradual rollout bakes there, under its own timeout and heartbeat), and ``verified``
-means the tested version is live. Transient error codes are retried with backoff and
-full jitter; any other error (or exhausted retries) is caught to ``failed``. This module
-only declares; it must not run steps or touch AWS. Everything else asks it which states
-are terminal, which step runs where, and which steps need the uploaded object.
+deploy, verify, promote, and the rollout's shift, check, finish, revert):
+``deployed`` runs the smoke test, ``tested`` plans how ``live`` moves (all at once: it
+moves there), and ``verified`` means the tested version is live. A canary or linear
+rollout is declared as states, as CodeDeploy runs it: ``shifting`` sets the traffic
+weight, ``baking`` is a Wait state (``$.rollout.bake_seconds``: the job parks, no worker
+is held), ``checking`` reads the alarms, the hooks' verdicts and the operator's
+requests, and the Choice ``rollout`` repeats, finishes (``finishing``: all traffic, the
+post-traffic hook) or rolls back (``rolling_back``: ``live`` back on the previous
+version, then ``failed`` with AlarmTriggered, HookFailed or RolloutStopped).
+
+Transient error codes are retried with backoff and full jitter; any other error (or
+exhausted retries) is caught to ``failed``. This module only declares; it must not run
+steps or touch AWS. Everything else asks it which states are terminal, which step runs
+where, and which steps need the uploaded object.
 """
 
 from __future__ import annotations
@@ -16,7 +24,17 @@ from __future__ import annotations
 from orchestrator.errors import TRANSIENT_CODES
 from orchestrator.retries import WORKFLOW
 from orchestrator.types import JsonObject
-from states import Catcher, Definition, FailState, Retrier, SucceedState, TaskState
+from states import (
+    Catcher,
+    ChoiceRule,
+    ChoiceState,
+    Definition,
+    FailState,
+    Retrier,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
 from states.export import to_asl, to_dot, to_mermaid
 
 # The numbers are the retry policy's (``orchestrator.retries``), which bounds them
@@ -28,6 +46,9 @@ TRANSIENT_RETRY = Retrier(error_equals=tuple(TRANSIENT_CODES),
                           max_delay_seconds=WORKFLOW.max_delay_seconds,
                           jitter=WORKFLOW.jitter)
 CATCH_ALL = Catcher(error_equals=("States.ALL",), next="failed")
+# Once traffic has moved, a step that fails for good rolls live back before failing.
+CATCH_TO_ROLLBACK = Catcher(error_equals=("States.ALL",), next="rolling_back")
+ROLLOUT_TASKS = frozenset({"shifting", "checking", "finishing"})
 
 # (state, resource, next, timeout seconds, heartbeat seconds, comment)
 _STEPS: tuple[tuple[str, str, str, int, int | None, str], ...] = (
@@ -37,11 +58,34 @@ _STEPS: tuple[tuple[str, str, str, int, int | None, str], ...] = (
     ("built", "deploy", "deployed", 300, None, "Create or update the function, publish a version."),
     ("deployed", "verify", "tested", 300, 60,
      "Smoke-test the published version; live does not move."),
-    ("tested", "promote", "verified", 600, 60,
-     "Point live at the tested version (gradual: routing weights, bake, re-check)."),
+    ("tested", "promote", "rollout", 300, 60,
+     "Plan how live moves: all at once now, or a rollout (alarms, pre-traffic hook)."),
+    ("shifting", "shift", "baking", 120, None,
+     "Send this step's share of live's traffic to the new version."),
+    ("checking", "check", "rollout", 600, 60,
+     "Gate the step: alarms, the smoke re-check, the operator's stop or promote."),
+    ("finishing", "finish", "rollout", 300, 60,
+     "All of live on the new version, then the post-traffic hook and the alarms."),
+    ("rolling_back", "revert", "failed", 120, None,
+     "Live back on the previous version; fails with the reason (alarm, hook, operator)."),
 )
 
+# Where the rollout goes after planning, a check or finishing ($.rollout.next).
+ROLLOUT_CHOICE = ChoiceState(
+    "rollout", choices=(
+        ChoiceRule("$.rollout.next", "verified", string_equals="done"),
+        ChoiceRule("$.rollout.next", "shifting", string_equals="shift"),
+        ChoiceRule("$.rollout.next", "finishing", string_equals="finish"),
+        ChoiceRule("$.rollout.next", "rolling_back", string_equals="rollback")),
+    default="rolling_back",
+    comment="Repeat (shift), finish, or roll back; anything unexpected rolls back.")
+BAKE = WaitState("baking", next="checking", seconds_path="$.rollout.bake_seconds",
+                 comment="Bake at this weight; the job parks and frees its worker.")
+
 STEP_OF_STATE: dict[str, str] = {state: resource for state, resource, *_ in _STEPS}
+# The states only a canary or linear rollout enters (an all-at-once job never does).
+ROLLOUT_STATES: frozenset[str] = frozenset(
+    {*ROLLOUT_TASKS, "rolling_back", ROLLOUT_CHOICE.name, BAKE.name})
 # Steps that read the uploaded object; later ones work from the stored artifact, so a
 # job failed there can be redriven even after the upload was deleted.
 SOURCE_STEPS = frozenset({"fetch", "unpack", "build"})
@@ -58,9 +102,10 @@ DEPLOYMENT: Definition = Definition(
     max_history_events=MAX_HISTORY_EVENTS,
     states=(
         *(TaskState(name=state, resource=resource, next=nxt, retry=(TRANSIENT_RETRY,),
-                    catch=(CATCH_ALL,), timeout_seconds=timeout, heartbeat_seconds=heartbeat,
-                    comment=comment)
+                    catch=(CATCH_TO_ROLLBACK if state in ROLLOUT_TASKS else CATCH_ALL,),
+                    timeout_seconds=timeout, heartbeat_seconds=heartbeat, comment=comment)
           for state, resource, nxt, timeout, heartbeat, comment in _STEPS),
+        ROLLOUT_CHOICE, BAKE,
         SucceedState("verified", comment="The tested version is live behind the alias."),
         FailState("failed", comment="A permanent error, or retries exhausted."),
     ),

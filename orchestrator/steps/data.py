@@ -152,26 +152,55 @@ class Artifact:
 
 @dataclass(frozen=True)
 class Rollout:
-    """How ``live`` moved to the verified version."""
+    """How ``live`` moves to the verified version, and where a rollout stands: the
+    Choice state ``rollout`` reads ``next`` (done, shift, finish or rollback) and the Wait
+    state ``baking`` reads ``bake_seconds``. ``step`` is the index of the step shifted to
+    last; ``reason`` says why a rollout rolls back (code, message, alarm or hook);
+    ``request`` is an operator's stop or promote, read by the next check."""
 
     KEY: ClassVar[str] = "rollout"
     requested: str
     strategy: str
     weights: tuple[float, ...] = ()
-    bake_seconds: int = 0
+    bakes: tuple[int, ...] = ()
     previous_live: str | None = None
+    version: str | None = None
+    next: str = "done"
+    step: int = -1
+    bake_seconds: int = 0
+    alarms: tuple[str, ...] = ()
+    own_alarms: tuple[str, ...] = ()
     rechecks: int = 0
+    reason: JsonObject | None = None
+    request: JsonObject | None = None
+    promoted_by: str | None = None
+
+    @property
+    def weight(self) -> float:
+        """The share of traffic on the new version at the current step (0 before any)."""
+        return self.weights[self.step] if 0 <= self.step < len(self.weights) else 0.0
 
     def to_json(self) -> JsonObject:
         out = asdict(self)
-        out["weights"] = list(self.weights)
+        for key in ("weights", "bakes", "alarms", "own_alarms"):
+            out[key] = list(getattr(self, key))
         return out
 
     @classmethod
     def from_json(cls, raw: JsonMapping) -> Rollout:
+        reason, request = raw.get("reason"), raw.get("request")
         return cls(requested=str(raw.get("requested") or ""),
                    strategy=str(raw.get("strategy") or ""),
                    weights=tuple(float(w) for w in raw.get("weights") or ()),
-                   bake_seconds=int(raw.get("bake_seconds") or 0),
+                   bakes=tuple(int(b) for b in raw.get("bakes") or ()),
                    previous_live=raw.get("previous_live"),
-                   rechecks=int(raw.get("rechecks") or 0))
+                   version=raw.get("version"),
+                   next=str(raw.get("next") or "done"),
+                   step=int(raw.get("step", -1)),
+                   bake_seconds=int(raw.get("bake_seconds") or 0),
+                   alarms=tuple(str(a) for a in raw.get("alarms") or ()),
+                   own_alarms=tuple(str(a) for a in raw.get("own_alarms") or ()),
+                   rechecks=int(raw.get("rechecks") or 0),
+                   reason=dict(reason) if isinstance(reason, Mapping) else None,
+                   request=dict(request) if isinstance(request, Mapping) else None,
+                   promoted_by=raw.get("promoted_by"))

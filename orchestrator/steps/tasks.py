@@ -7,7 +7,8 @@ stable code, AWS failures included.
 
 ``Steps`` binds the steps to one ``StepEnv``. Its methods are the seams a test (or an
 embedding) overrides; the dynamic check of a version is one of them
-(``verify_version``), used by both verify and promote's re-checks. Steps never decide
+(``verify_version``), used by both verify and the rollout's re-checks; so is the
+invocation of a rollout's traffic hooks (``invoke_hook``). Steps never decide
 what happens next and never retry: retries, catches and timeouts come from the
 declaration. Each run of a step is recorded (its jailed programs' output, notes, the
 traceback of a failure) and added to the job's build log when it ends
@@ -18,6 +19,7 @@ another machine than the step before rehydrates its inputs
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator.config import LIVE_ALIAS
 from orchestrator.steps.build import step as build_step
 from orchestrator.steps.buildlog import BuildLogs
 from orchestrator.steps.context import StepContext, StepEnv
@@ -34,7 +37,9 @@ from orchestrator.steps.deploy import step as deploy_step
 from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.fetch import step as fetch_step
 from orchestrator.steps.guard import guard_tasks
+from orchestrator.steps.promote import rollout
 from orchestrator.steps.promote import step as promote_step
+from orchestrator.steps.promote.hooks import HookAnswer
 from orchestrator.steps.rollback import step as rollback_step
 from orchestrator.steps.transcript import Transcript, recording
 from orchestrator.steps.unpack import step as unpack_step
@@ -69,7 +74,10 @@ class Steps:
             "unalias": delete_step.unalias, "undeploy": delete_step.undeploy,
             "unrole": delete_step.unrole,
             # the rollback workflow's
-            "choose": rollback_step.choose, "repoint": rollback_step.repoint}
+            "choose": rollback_step.choose, "repoint": rollback_step.repoint,
+            # the deployment's rollout
+            "shift": self.shift, "check": self.check, "finish": self.finish,
+            "revert": self.revert}
         return guard_tasks({name: self._task(step, name) for name, step in steps.items()})
 
     def finished(self, job_id: str, *, failed: bool) -> None:
@@ -136,7 +144,32 @@ class Steps:
         return verify_step.run(ctx, check=self.verify_version)
 
     def promote(self, ctx: StepContext) -> promote_step.Promoted:
-        return promote_step.run(ctx, check=self.verify_version)
+        return promote_step.run(ctx, invoke_hook=self.invoke_hook)
+
+    def shift(self, ctx: StepContext) -> promote_step.Promoted:
+        return rollout.shift(ctx)
+
+    def check(self, ctx: StepContext) -> promote_step.Promoted:
+        return rollout.check(ctx, recheck=self.verify_version)
+
+    def finish(self, ctx: StepContext) -> promote_step.Promoted:
+        return rollout.finish(ctx, invoke_hook=self.invoke_hook)
+
+    def revert(self, ctx: StepContext) -> promote_step.Promoted:
+        return rollout.revert(ctx)
+
+    def invoke_hook(self, ctx: StepContext, function_name: str,
+                    event: JsonObject) -> HookAnswer:
+        """Invoke a pre- or post-traffic hook (a team function auto-lambda manages, at
+        its ``live`` alias: its verified version) with ``event``. On AWS, through the
+        Lambda door; the emulator never runs Lambda code, so tests override this seam."""
+        answer = self.env.aws.functions.invoke(function_name, LIVE_ALIAS,
+                                               json.dumps(event).encode("utf-8"))
+        try:
+            payload: object = json.loads(answer.payload) if answer.payload else None
+        except ValueError:
+            payload = answer.payload[:2000].decode("utf-8", "replace")
+        return HookAnswer(answer.function_error, payload)
 
     def verify_version(self, ctx: StepContext, spec: AppSpec, deployed: DeployResult,
                        package_zip: Path) -> VerifyResult:

@@ -97,6 +97,18 @@ def test_worker_drains_and_protects_only_its_own_group(synth: Synth) -> None:
         )
 
 
+def test_worker_manages_only_prefixed_alarms_for_rollouts(synth: Synth) -> None:
+    statements = [
+        s for s in role_statements(synth, synth.stack.worker_role)
+        if any(a.startswith("cloudwatch:") for a in actions(s))
+    ]
+    granted = {a for s in statements for a in actions(s)}
+    assert granted == {"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms",
+                       "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"}
+    for statement in statements:
+        assert as_list(statement["Resource"]) == [f"arn:aws:cloudwatch:*:*:alarm:{PREFIX}-*"]
+
+
 def test_checker_reads_queues_and_groups_and_publishes_only_its_namespace(synth: Synth) -> None:
     statements = role_statements(synth, synth.stack.checker_role)
     granted = {a for s in statements for a in actions(s)}

@@ -7,18 +7,21 @@ from collections import Counter
 
 import pytest
 
-from orchestrator.jobs.workflow import STEP_OF_STATE, SUCCEEDED_STATE
+from orchestrator.jobs.workflow import ROLLOUT_STATES, STEP_OF_STATE, SUCCEEDED_STATE
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
 from tests.fault_hooks import fired
 
 pytestmark = pytest.mark.slow
 
-STATE_OF_STEP = {step: state for state, step in STEP_OF_STATE.items()}
+# The states every job passes (all at once: no rollout states; the kill during a
+# rollout's bake is tests/chaos/test_rollout_kill.py).
+PIPELINE = {state: step for state, step in STEP_OF_STATE.items() if state not in ROLLOUT_STATES}
+STATE_OF_STEP = {step: state for state, step in PIPELINE.items()}
 STEPS = tuple(STATE_OF_STEP)
 # Kill points: every state boundary, inside every step (after its side effects, before
 # its result is persisted), and right after a step started.
 POINTS = (
-    *(f"after:{state}" for state in [*STEP_OF_STATE, SUCCEEDED_STATE]),
+    *(f"after:{state}" for state in [*PIPELINE, SUCCEEDED_STATE]),
     *(f"during:{step}" for step in STEPS),
     "before:deploy",
 )

@@ -22,7 +22,7 @@ from orchestrator.errors import DeployError, TransientError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.data import Artifact
 from orchestrator.steps.deploy.step import DeployResult, deploy_function, live_version
-from orchestrator.steps.promote.step import gradual_promote, promote
+from orchestrator.steps.promote.step import promote
 from orchestrator.steps.unpack.manifest import AppSpec
 
 ASSUME_LAMBDA = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -236,47 +236,3 @@ def test_promote_creates_then_updates_the_alias(stack: Stack) -> None:
     assert (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights", {}) == {}
 
 
-def test_gradual_promote_shifts_weights_then_moves_live(stack: Stack) -> None:
-    first = stack.deploy(stack.artifact(V1))
-    promote(stack.aws, first.function_name, "1")
-    stack.deploy(stack.artifact(V2))
-    seen: list[dict[str, Any]] = []
-
-    def check() -> None:
-        seen.append(stack.alias(first.function_name))
-
-    gradual_promote(stack.aws, first.function_name, "2", bake_seconds=30, check=check,
-                    sleep=stack.sleeps.append)
-    assert [a["RoutingConfig"]["AdditionalVersionWeights"] for a in seen] == [
-        {"2": 0.1}, {"2": 0.5}]
-    assert all(a["FunctionVersion"] == "1" for a in seen)
-    assert stack.sleeps[-2:] == [30, 30]
-    final = stack.alias(first.function_name)
-    assert final["FunctionVersion"] == "2"
-    assert final["RoutingConfig"]["AdditionalVersionWeights"] == {}
-
-
-def test_gradual_promote_rolls_back_when_the_check_fails(stack: Stack) -> None:
-    first = stack.deploy(stack.artifact(V1))
-    promote(stack.aws, first.function_name, "1")
-    stack.deploy(stack.artifact(V2))
-    checks: list[int] = []
-
-    def check() -> None:
-        checks.append(1)
-        if len(checks) == 2:
-            raise RuntimeError("error rate 12% on version 2")
-
-    with pytest.raises(RuntimeError, match="error rate"):
-        gradual_promote(stack.aws, first.function_name, "2", bake_seconds=5, check=check,
-                        sleep=stack.sleeps.append)
-    alias = stack.alias(first.function_name)
-    assert alias["FunctionVersion"] == "1"
-    assert alias["RoutingConfig"]["AdditionalVersionWeights"] == {}
-
-
-def test_gradual_promote_without_a_live_version_promotes_at_once(stack: Stack) -> None:
-    first = stack.deploy(stack.artifact(V1))
-    gradual_promote(stack.aws, first.function_name, "1", bake_seconds=5,
-                    check=lambda: None, sleep=stack.sleeps.append)
-    assert stack.alias(first.function_name)["FunctionVersion"] == "1"

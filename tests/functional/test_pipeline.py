@@ -24,7 +24,7 @@ def test_upload_ends_verified_with_live_alias_on_the_new_version(pipeline: Pipel
     assert job.state == "verified", job.error
     states = [e["state"] for e in job.history if e["type"] == "StateEntered"]
     assert states == ["received", "fetched", "unpacked", "built", "deployed", "tested",
-                      "verified"]
+                      "rollout", "verified"]  # all at once: the Choice goes straight on
     alias = pipeline.aws.lambda_.get_alias(FunctionName=HELLO_FUNCTION, Name="live")
     assert alias["FunctionVersion"] == job.published_version
     assert pipeline.queue_depth() == 0

@@ -235,6 +235,8 @@ def test_the_events_page_shows_what_each_team_was_told(console: Console) -> None
     assert f'href="/jobs/{console.failed}"' in failed
     fragment = console.request("GET", "/events?fragment=live")
     assert fragment.status == 200 and "<html" not in fragment.body
+
+
 def test_the_workflow_page_draws_each_workflow(console: Console) -> None:
     for name, state in (("deployment", "verified"), ("deletion", "untriggered"),
                         ("rollback", "rolled_back")):
@@ -244,3 +246,42 @@ def test_the_workflow_page_draws_each_workflow(console: Console) -> None:
     assert 'href="/workflow?name=deletion"' in console.request("GET", "/workflow").body
     unknown = console.request("GET", "/workflow?name=teleport")
     assert unknown.status == 404 and "UiNotFound" in unknown.body
+
+
+def test_a_baking_rollout_shows_stop_and_promote_which_need_the_form_proof(
+        console: Console) -> None:
+    from orchestrator.steps.data import Rollout
+
+    store = console.pipeline.runtime.store
+    rec = store.get(console.verified)
+    assert rec is not None
+    # the job as a canary baking at 10 % (its record, as the runner would have left it)
+    rollout = Rollout(requested="canary", strategy="canary", weights=(0.1,), bakes=(300,),
+                      previous_live="1", version="1", next="check", step=0,
+                      bake_seconds=300, alarms=("auto-lambda-default-hello-5xx",))
+    snapshot = {**rec.snapshot, "state": "baking", "status": "RUNNING",
+                "wait_until": time.time() + 300,
+                "data": {**rec.snapshot["data"], "rollout": rollout.to_json()}}
+    rec.snapshot, rec.state, rec.status, rec.finished_at = snapshot, "baking", "RUNNING", None
+    store.save(rec)
+    page = console.request("GET", f"/jobs/{console.verified}")
+    assert page.status == 200
+    assert "stop rollout: roll live back" in page.body and "promote now" in page.body
+    assert "1 of 1" in page.body and "auto-lambda-default-hello-5xx" in page.body
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.body)
+    assert csrf is not None
+    forged = console.request("POST", f"/jobs/{console.verified}/rollout", "action=stop&csrf=x")
+    assert forged.status == 403
+    bad = console.request("POST", f"/jobs/{console.verified}/rollout",
+                          f"action=wipe&csrf={csrf.group(1)}")
+    assert bad.status == 400 and "UiBadInput" in bad.body
+    done = console.request("POST", f"/jobs/{console.verified}/rollout",
+                           f"action=stop&csrf={csrf.group(1)}")
+    assert done.status == 303, done.body
+    assert "rollout stop recorded (by web console)" in urllib.parse.unquote_plus(
+        done.headers["location"])
+    after = store.get(console.verified)
+    assert after is not None
+    assert after.snapshot["data"]["rollout"]["request"]["by"] == "web console"
+    assert after.snapshot["wait_until"] <= time.time()  # the bake ends now
+    assert console.pipeline.queue_depth() == 1  # the message that wakes it

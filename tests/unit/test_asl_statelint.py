@@ -81,3 +81,21 @@ def test_statelint_catches_a_broken_wait(tmp_path: Path) -> None:
     result = _lint(doc, tmp_path)
     assert result.returncode == 1
     assert "settle" in result.stdout and "bake" in result.stdout
+
+
+def test_the_deployments_rollout_states_pass_statelint(tmp_path: Path) -> None:
+    doc = to_asl(DEPLOYMENT)
+    types = {n: s["Type"] for n, s in doc["States"].items()}
+    assert types["baking"] == "Wait" and types["rollout"] == "Choice"
+    assert doc["States"]["baking"]["SecondsPath"] == "$.rollout.bake_seconds"
+    result = _lint(doc, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_statelint_catches_a_broken_choice(tmp_path: Path) -> None:
+    doc = to_asl(DEPLOYMENT)
+    doc["States"]["rollout"]["Choices"][0]["Next"] = "nowhere"
+    doc["States"]["rollout"]["Choices"][1]["Variable"] = "rollout.next"  # not a path
+    result = _lint(doc, tmp_path)
+    assert result.returncode == 1
+    assert "nowhere" in result.stdout

@@ -24,8 +24,8 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
 
 
 ALL = _commands(cli)
-WITH_EXAMPLES = ["build", "checker", "jobs", "replay", "show", "simulate", "submit", "trace", "ui",
-                 "worker"]
+WITH_EXAMPLES = ["build", "checker", "jobs", "replay", "rollout", "show", "simulate", "submit",
+                 "trace", "ui", "worker"]
 
 
 @pytest.mark.parametrize("path", ALL, ids=" ".join)

@@ -6,18 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.policy import ENTRY_KEYS, TRIGGER_TYPES
-from orchestrator.steps.unpack import manifest, platform, smoke
+from orchestrator.steps.unpack import manifest, platform, rollout, smoke
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "manifest.md").read_text()
 CODES = ["ManifestInvalid", "UnsupportedRuntime", "UnsupportedArchitecture",
          "HandlerNotFound", "HandlerAsync", "ArnInvalid", "SecretReferenceInvalid",
          "ScheduleExpressionInvalid", "PolicyDocumentInvalid", "LimitExceeded",
          "VpcProfileUnknown", "LayerNotAllowed", "TriggerNotAllowed", "PublicUrlNotAllowed",
-         "ForbiddenQueue", "ForbiddenSecret", "PermissionsOutsideBoundary", "ConfigInvalid"]
+         "ForbiddenQueue", "ForbiddenSecret", "PermissionsOutsideBoundary", "ConfigInvalid",
+         "RolloutInvalid", "RolloutPresetUnknown", "AlarmOutsideTeam", "ForbiddenFunctionName",
+         "AlarmNotFound", "AlarmTriggered", "HookFailed", "RolloutStopped", "RolloutInProgress",
+         "RolloutSuperseded"]
 
 
 def test_every_key_and_table_is_documented() -> None:
-    keys = {*manifest._FUNCTION_KEYS, *manifest._BUILD_KEYS, *manifest._DEPLOY_KEYS,
+    keys = {*manifest._FUNCTION_KEYS, *manifest._BUILD_KEYS, *rollout.DEPLOY_KEYS, *rollout.PRESETS,
             *smoke.EVENT_KEYS, *platform.PERMISSIONS_KEYS, *ENTRY_KEYS, *TRIGGER_TYPES,
             *(k for keys in platform.TRIGGER_KEYS.values() for k in keys)}
     missing = sorted(k for k in keys if f"`{k}`" not in DOC)

@@ -24,11 +24,21 @@ def test_mermaid_shows_every_state_next_retry_and_catch_edge() -> None:
     assert text.startswith("stateDiagram-v2\n")
     assert "    [*] --> received" in text
     for src, dst in [("received", "fetched"), ("fetched", "unpacked"), ("unpacked", "built"),
-                     ("built", "deployed"), ("deployed", "tested"), ("tested", "verified")]:
+                     ("built", "deployed"), ("deployed", "tested"), ("tested", "rollout")]:
         assert f"    {src} --> {dst} : " in text
         assert f"    {src} --> retrying : " in text
         assert f"    retrying --> {src} : " in text
         assert f"    {src} --> failed : catch any error" in text
+    # the rollout: shift, wait, check, repeat; finish or roll back
+    for line in ("shifting --> baking : shift ok", "baking --> checking : wait over",
+                 "checking --> rollout : check ok",
+                 "rollout --> shifting : when $.rollout.next is shift",
+                 "rollout --> finishing : when $.rollout.next is finish",
+                 "rollout --> verified : when $.rollout.next is done",
+                 "rollout --> rolling_back : otherwise",
+                 "checking --> rolling_back : catch any error",
+                 "rolling_back --> failed : catch any error"):
+        assert f"    {line}\n" in text
     assert "    verified --> [*]" in text and "    failed --> [*]" in text
     assert to_mermaid(DEPLOYMENT) == text
 
@@ -52,7 +62,8 @@ def test_asl_has_tasks_with_retry_catch_and_timeouts_and_no_retrying_state() -> 
     doc = to_asl(DEPLOYMENT)
     assert doc["StartAt"] == "received"
     assert set(doc["States"]) == {"received", "fetched", "unpacked", "built", "deployed",
-                                  "tested", "verified", "failed"}
+                                  "tested", "rollout", "shifting", "baking", "checking",
+                                  "finishing", "rolling_back", "verified", "failed"}
     build = doc["States"]["unpacked"]
     assert build["Type"] == "Task" and build["Next"] == "built"
     assert build["TimeoutSeconds"] == 900 and build["HeartbeatSeconds"] == 60
@@ -64,10 +75,20 @@ def test_asl_has_tasks_with_retry_catch_and_timeouts_and_no_retrying_state() -> 
     assert build["Catch"][0]["Next"] == "failed"
     timeouts = {n: s.get("TimeoutSeconds") for n, s in doc["States"].items()}
     assert timeouts == {"received": 120, "fetched": 120, "unpacked": 900, "built": 300,
-                        "deployed": 300, "tested": 600, "verified": None, "failed": None}
+                        "deployed": 300, "tested": 300, "rollout": None, "shifting": 120,
+                        "baking": None, "checking": 600, "finishing": 300,
+                        "rolling_back": 120, "verified": None, "failed": None}
     promote = doc["States"]["tested"]
     assert promote["Parameters"]["Payload"]["step"] == "promote"
-    assert promote["Next"] == "verified" and promote["HeartbeatSeconds"] == 60
+    assert promote["Next"] == "rollout" and promote["HeartbeatSeconds"] == 60
+    assert doc["States"]["baking"] == {
+        "Type": "Wait", "Comment": "Bake at this weight; the job parks and frees its worker.",
+        "SecondsPath": "$.rollout.bake_seconds", "Next": "checking"}
+    choice = doc["States"]["rollout"]
+    assert choice["Type"] == "Choice" and choice["Default"] == "rolling_back"
+    assert {"Variable": "$.rollout.next", "StringEquals": "shift",
+            "Next": "shifting"} in choice["Choices"]
+    assert doc["States"]["checking"]["Catch"][0]["Next"] == "rolling_back"
     assert "HeartbeatSeconds" not in doc["States"]["built"]
     assert doc["States"]["verified"] == {"Type": "Succeed",
                                          "Comment": "The tested version is live behind the alias."}
@@ -141,7 +162,8 @@ def test_diagrams_say_what_each_wait_waits_for() -> None:
         assert f'"{src}" -> "{dst}"' in dot
 
 
-def test_a_definition_without_waits_exports_as_before() -> None:
-    # The README diagram and stored fingerprints depend on this staying put.
-    assert "wait" not in to_mermaid(DEPLOYMENT).replace("waits for the backoff", "")
-    assert all(s["Type"] != "Wait" for s in to_asl(DEPLOYMENT)["States"].values())
+def test_the_deployment_bakes_in_one_wait_state_read_from_the_rollout() -> None:
+    waits = {n: s for n, s in to_asl(DEPLOYMENT)["States"].items() if s["Type"] == "Wait"}
+    assert list(waits) == ["baking"]
+    assert waits["baking"]["SecondsPath"] == "$.rollout.bake_seconds"
+    assert "baking : baking - waits $.rollout.bake_seconds seconds" in to_mermaid(DEPLOYMENT)

@@ -8,6 +8,13 @@ of it waits (downloads, AWS calls) and the rest computes on the instance's ``vcp
 shared with the instance's other builds (``cpu.SharedCpu``), so a full instance builds
 each job more slowly than an idle one.
 
+A job may bake after its build (a canary's or linear rollout's bake, ``bake_seconds``),
+then take ``check_seconds`` more (the check after the bake). With ``hold_bakes`` its slot
+is held for the whole bake, as the rollout did inside the promote step; without, the job
+parks: it leaves its slot, waits as a delayed message (counted in ``parked``, not in the
+backlog, as SQS's ApproximateNumberOfMessagesDelayed is not) and is queued again when
+the bake is over, for any slot to run its check.
+
 The warm pool holds ``warm_pool_size`` stopped, pre-initialised instances. Launching
 from it takes the warm delays; a replacement is launched into the pool at once and runs
 (billed) for a full launch and boot before it is stopped. Stopped time is counted for
@@ -59,6 +66,11 @@ class GroupConfig:
     warmup_seconds: float = 60.0
     # Initial instances are already serving at t=0 (steady state before the scenario).
     initial_ready: bool = True
+    # Every job's rollout bake after its build, the check after it, and whether a slot
+    # waits through the bake (the old in-task loop) or the job parks (Wait state).
+    bake_seconds: float = 0.0
+    check_seconds: float = 5.0
+    hold_bakes: bool = False
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.vcpus < 1:
@@ -76,6 +88,7 @@ class Job:
     build_seconds: float
     started: float | None = None
     finished: float | None = None
+    baked: bool = False  # back from a parked bake: only its check is left
 
     @property
     def latency(self) -> float:
@@ -131,6 +144,8 @@ class World:
         self.stopped_seconds = 0.0
         self.filler_seconds = 0.0  # running time of instances launched into the warm pool
         self._warm_counted_at = 0.0
+        self.parked = 0  # jobs parked in a bake: delayed messages, not backlog
+        self.max_parked = 0
 
     # ---- what an observer sees ----
     @property
@@ -282,19 +297,38 @@ class World:
                 get.cancel()
                 break
             job = cast(Job, get.value)
-            job.started = self.now
             inst.busy += 1
             self.last_activity = self.now
-            cpu_seconds = job.build_seconds * self.config.cpu_fraction
-            yield self.env.timeout(job.build_seconds - cpu_seconds)
-            assert inst.cpu is not None
-            yield inst.cpu.run(cpu_seconds)
+            if job.baked:
+                yield self.env.timeout(self.config.check_seconds)
+            else:
+                job.started = self.now
+                cpu_seconds = job.build_seconds * self.config.cpu_fraction
+                yield self.env.timeout(job.build_seconds - cpu_seconds)
+                assert inst.cpu is not None
+                yield inst.cpu.run(cpu_seconds)
+                if self.config.bake_seconds > 0 and self.config.hold_bakes:
+                    yield self.env.timeout(self.config.bake_seconds + self.config.check_seconds)
+                elif self.config.bake_seconds > 0:
+                    inst.busy -= 1
+                    self.env.process(self._park(job))
+                    self._notify()
+                    continue
             job.finished = self.now
             inst.busy -= 1
             self._notify()
         inst.slots_left -= 1
         if inst.slots_left == 0:
             self._terminate(inst)
+
+    def _park(self, job: Job) -> Generator[Any, Any, None]:
+        self.parked += 1
+        self.max_parked = max(self.max_parked, self.parked)
+        yield self.env.timeout(self.config.bake_seconds)
+        self.parked -= 1
+        job.baked = True
+        self.queue.put(job)
+        self._notify()
 
     # ---- recording ----
     def record(self, every: float) -> Generator[Any, Any, None]:

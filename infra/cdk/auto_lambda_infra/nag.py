@@ -99,6 +99,13 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             "The '*' is the group's id, assigned at creation; the name pins the worker's own "
             "group (drain hook and scale-in protection).",
         ),
+        Acknowledgement(
+            stack.worker_role,
+            f"AwsSolutions-IAM5[Resource::arn:aws:cloudwatch:*:*:alarm:{prefix}-*]",
+            "A rollout reads the team alarms that gate it and creates and deletes alarms of "
+            "its own per new version, all named after the apps, confined to the "
+            f"{prefix}- name prefix.",
+        ),
         Acknowledgement(stack.worker_role, f"AwsSolutions-IAM4[{SSM_CORE}]", SSM_CORE_REASON),
         Acknowledgement(stack.worker_role, *indexes),
         *lifecycle_acknowledgements(stack),

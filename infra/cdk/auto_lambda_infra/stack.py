@@ -23,6 +23,7 @@ from .names import Names
 from .network import create_network
 from .params import Params
 from .queue import create_queues, notify_on_zip_upload
+from .rollouts import grant_rollout_alarms
 from .storage import create_buckets
 from .table import create_history_table, create_table
 from .uploads import create_upload_roles
@@ -55,6 +56,7 @@ class AutoLambdaStack(Stack):
                                         self.worker_role, params.event_topic_teams,
                                         params.webhook_teams)
         grant_lifecycle(self.worker_role, names)
+        grant_rollout_alarms(self.worker_role, names.prefix)
         self.checker_role = roles.create_checker_role(
             self, names, self.queues, self.table,
             direct_control=params.scaling_control == "direct",

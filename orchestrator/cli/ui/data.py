@@ -34,11 +34,14 @@ if TYPE_CHECKING:
 
     # the replay planner and the runner load on first use: most pages never act
     from orchestrator.jobs.replay import Action, Result
+    from orchestrator.jobs.rollout_control import Requested
     from orchestrator.jobs.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
 # The fleet chart's series (names the checker publishes, checker/metric.py).
+# Who a rollout request from the console is recorded as.
+CONSOLE_OPERATOR = "web console"
 FLEET_METRICS = ("BacklogPerSlot", "Backlog", "InFlight", "InServiceInstances")
 
 
@@ -245,6 +248,15 @@ class ConsoleData:
         actions = plan(request, facts)
         return Executor(self._runner(), self.aws, self.aws.queue_url(),
                         note=request.note()).apply(actions, facts)
+
+    def rollout(self, job_id: str, action: str) -> Requested:
+        """An operator's stop or promote of a running rollout, recorded as the console's
+        (the console knows no user: whoever holds its token acts as it), waking the job."""
+        from orchestrator.jobs.rollout_control import request
+
+        queue = Queue(self.aws, self.aws.queue_url(), "jobs")
+        return request(self._runner(), job_id, action, CONSOLE_OPERATOR, queue=queue,
+                       wait_seconds=5.0)
 
     def dlq_plan(self) -> list[Action]:
         from orchestrator.jobs.replay import Request, gather, plan, release_dlq

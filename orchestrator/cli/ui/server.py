@@ -10,6 +10,7 @@ Routes (an explicit table; anything else is 404):
     GET  /jobs/ID/replay?mode=  the replay plan (redrive|restart); changes nothing
     POST /jobs/ID/replay        run that plan
     GET  /apps                  one row per function: live version, last result (?team=)
+    POST /jobs/ID/rollout       action=stop|promote: an operator's say over a running rollout
     GET  /fleet                 metrics chart, target, queue and DLQ (?fragment=live)
     GET  /dlq                   the plan for bringing DLQ messages back
     POST /dlq                   run it
@@ -110,6 +111,7 @@ class Console:
             ("GET", re.compile(rf"^/jobs/{_JOB_ID}/replay$"), self.replay_plan),
             ("POST", re.compile(rf"^/jobs/{_JOB_ID}/replay$"), self.replay),
             ("GET", re.compile(r"^/apps$"), self.apps),
+            ("POST", re.compile(rf"^/jobs/{_JOB_ID}/rollout$"), self.rollout),
             ("GET", re.compile(r"^/fleet$"), self.fleet),
             ("GET", re.compile(r"^/dlq$"), self.dlq_plan),
             ("POST", re.compile(r"^/dlq$"), self.dlq),
@@ -262,6 +264,15 @@ class Console:
         return Response(200, views.apps_page(live, team or "",
                                              views.url("/apps", team=team, fragment="live"),
                                              as_team=who.team))
+
+    def rollout(self, params: dict[str, list[str]], who: Principal, job: str) -> Response:
+        rec = self._record(job, who)
+        action = _one(params, "action")
+        if action not in ("stop", "promote"):
+            raise BadInput(f"rollout action {action!r} is not known", hint="stop or promote")
+        done = self.data.rollout(rec.job_id, action)
+        return Response(303, "", location=views.url(
+            f"/jobs/{rec.job_id}", done=f"rollout {done.action} recorded (by {done.by})"))
 
     # ---- fleet (the operator's) ----
     @staticmethod

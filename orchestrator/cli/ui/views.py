@@ -143,8 +143,8 @@ def job_live(rec: JobRecord, definition: Definition, live_version: str | None,
     dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
     return (f'{error}<section class="diagram-box">{render_svg(definition, marks)}</section>'
             f'<div class="cols"><section><h2>Timeline</h2>{timeline_html(rec)}</section>'
-            f'<section><h2>Job</h2><dl>{dl}</dl>'
-            f'{replay_buttons(rec, csrf)}</section></div>'
+            f'<section><h2>Job</h2><dl>{dl}</dl>{rollout_facts(rec)}'
+            f'{replay_buttons(rec, csrf)}{rollout_buttons(rec, csrf)}</section></div>'
             f'{errors_html(rec)}')
 
 
@@ -199,6 +199,49 @@ def errors_html(rec: JobRecord) -> str:
         f' (attempt {esc(e.get("attempt"))}, {clock(e.get("time"))}): '
         f'{esc(e.get("cause") or "")}</li>' for e in failures[-20:])
     return f'<section><h2>Errors</h2><ol class="errors">{items}</ol></section>'
+
+
+# The states in which an operator may stop or promote a rollout (rollout_control).
+ROLLOUT_REQUEST_STATES = ("shifting", "baking", "checking")
+
+
+def rollout_facts(rec: JobRecord) -> str:
+    """A canary or linear rollout: strategy, step and weight, bake, who promoted."""
+    rollout = (rec.snapshot.get("data") or {}).get("rollout") or {}
+    weights = rollout.get("weights") or []
+    if not weights:
+        return ""
+    step = int(rollout.get("step", -1))
+    facts = [("rollout", esc(f"{rollout.get('strategy')} (as {rollout.get('requested')})")),
+             ("step", esc(f"{step + 1} of {len(weights)}") + (
+                 f" · {float(weights[step]):.0%} on version {esc(rollout.get('version'))}"
+                 if 0 <= step < len(weights) else "")),
+             ("previous live", esc(rollout.get("previous_live") or "-")),
+             ("alarms", esc(", ".join(rollout.get("alarms") or []) or "-"))]
+    if rec.snapshot.get("wait_until"):
+        facts.append(("bake ends", when(float(rec.snapshot["wait_until"]))))
+    if rollout.get("promoted_by"):
+        facts.append(("promoted by", esc(rollout["promoted_by"])))
+    reason = rollout.get("reason") or {}
+    if reason:
+        facts.append(("rolled back", f'<span class="code">{esc(reason.get("code"))}</span> '
+                                     f'{esc(reason.get("message"))}'))
+    return "<dl class=rollout>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) \
+        + "</dl>"
+
+
+def rollout_buttons(rec: JobRecord, csrf: str) -> str:
+    """Stop (roll back) and promote (skip the remaining bakes), while a rollout runs."""
+    if rec.is_terminal or rec.state not in ROLLOUT_REQUEST_STATES:
+        return ""
+    post_to = f"/jobs/{rec.job_id}/rollout"
+    forms = [
+        (f'<form method=post action="{esc(post_to)}" class=inline>'
+         f'{hidden("action", action)}{hidden("csrf", csrf)}'
+         f'<button type=submit class="{style}">{esc(label)}</button></form>')
+        for action, label, style in (("stop", "stop rollout: roll live back", "danger"),
+                                     ("promote", "promote now: skip the bakes", ""))]
+    return f'<p class="actions rollout-actions">{" ".join(forms)}</p>'
 
 
 def replay_buttons(rec: JobRecord, csrf: str) -> str:

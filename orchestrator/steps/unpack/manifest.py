@@ -36,6 +36,7 @@ from orchestrator.steps.unpack.platform import (
     read_vpc,
     trigger_from_dict,
 )
+from orchestrator.steps.unpack.rollout import DEPLOY_KEYS, DeployPlan, read_deploy
 from orchestrator.steps.unpack.smoke import EVENT_KEYS, SmokeEvent, read_verify
 from orchestrator.types import JsonMapping, JsonObject
 
@@ -49,7 +50,6 @@ _FUNCTION_KEYS = ("name", "handler", "runtime", "architecture", "memory", "timeo
 TABLES = ("function", "build", "verify", "deploy", "permissions", "secrets", "triggers")
 
 _VERIFY_KEYS = (*EVENT_KEYS, "events")
-_DEPLOY_KEYS = ("strategy", "weights", "bake_seconds")
 _BUILD_KEYS = ("requirements", "optional_dependencies", "include_runtime_packages")
 
 MANIFEST_NAME = "auto-lambda.toml"
@@ -60,15 +60,6 @@ HANDLER_CANDIDATES = ("app.handler", "lambda_function.lambda_handler", "handler.
 SRC_DIR = "src"  # a src layout's code folder
 _NAME_RE = re.compile(r"[^a-z0-9-]+")
 
-# [deploy]: how ``live`` moves to a verified version.
-STRATEGIES = ("all-at-once", "gradual")
-DEFAULT_STRATEGY = "all-at-once"
-DEFAULT_WEIGHTS = (0.1, 0.5)
-DEFAULT_BAKE_SECONDS = 60
-MAX_WEIGHTS = 5
-# The whole rollout runs inside the verify step, whose timeout is 300 s; the bakes must
-# leave room for a re-verification after each of them.
-MAX_TOTAL_BAKE_SECONDS = 240
 
 
 def slugify(name: str) -> str:
@@ -99,9 +90,9 @@ class AppSpec:
     # The folder the function's code comes from, packaged at the package's root: "" (the
     # zip's root) or "src" for a src layout (the handler's module is under src/ only).
     code_root: str = ""
-    deploy_strategy: str = DEFAULT_STRATEGY
-    deploy_weights: tuple[float, ...] = DEFAULT_WEIGHTS
-    deploy_bake_seconds: int = DEFAULT_BAKE_SECONDS
+    # [deploy] (orchestrator.steps.unpack.rollout): the canonical strategy, and the plan
+    deploy_strategy: str = "all-at-once"
+    deploy: DeployPlan = field(default_factory=DeployPlan)
     team: str = "default"      # from the upload's key (orchestrator.tenancy)
     # [verify]: whether the default event runs, and the named events after it
     verify_default: bool = True
@@ -148,8 +139,11 @@ class AppSpec:
     def from_dict(cls, data: JsonObject) -> AppSpec:
         """Accepts snapshots written before a field existed (it takes its default)."""
         fields = dict(data)
-        if "deploy_weights" in fields:
-            fields["deploy_weights"] = tuple(float(w) for w in fields["deploy_weights"])
+        # the first gradual rollout's fields, in specs written before [deploy] had a plan
+        fields.pop("deploy_weights", None)
+        fields.pop("deploy_bake_seconds", None)
+        if isinstance(fields.get("deploy"), dict):
+            fields["deploy"] = DeployPlan.from_json(fields["deploy"])
         for key in ("verify_events", "build_optional"):
             if key in fields:
                 fields[key] = tuple(fields[key])
@@ -257,48 +251,6 @@ def _environment(table: JsonObject) -> dict[str, str]:
     if len(json.dumps(out)) > 4096:
         raise _invalid("[function.environment] exceeds Lambda's 4 KB limit")
     return out
-
-
-def _deploy(table: JsonObject) -> tuple[str, tuple[float, ...], int]:
-    """[deploy]: the strategy, and for "gradual" its traffic weights and bake time."""
-    strategy = table.get("strategy", DEFAULT_STRATEGY)
-    if strategy not in STRATEGIES:
-        raise _invalid(f"[deploy].strategy {strategy!r} is not known",
-                       'use "all-at-once" (the default) or "gradual"')
-    if strategy != "gradual":
-        given = [k for k in ("weights", "bake_seconds") if k in table]
-        if given:
-            raise _invalid(f"[deploy].{given[0]} applies only to a gradual rollout",
-                           'add strategy = "gradual" to [deploy], or remove it')
-        return strategy, DEFAULT_WEIGHTS, DEFAULT_BAKE_SECONDS
-
-    raw = table.get("weights", list(DEFAULT_WEIGHTS))
-    if not isinstance(raw, list) or not raw or len(raw) > MAX_WEIGHTS:
-        raise _invalid(f"[deploy].weights must be a list of 1 to {MAX_WEIGHTS} numbers, "
-                       f"got {raw!r}", "for example weights = [0.1, 0.5]")
-    weights: list[float] = []
-    for value in raw:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _invalid(f"[deploy].weights holds {value!r}, which is not a number",
-                           "for example weights = [0.1, 0.5]")
-        if not 0 < value < 1:
-            raise _invalid(f"[deploy].weights holds {value!r}, outside (0, 1)",
-                           "each weight is the share of traffic sent to the new version, "
-                           "between 0 and 1 exclusive (1 is the final step, implied)")
-        if weights and value <= weights[-1]:
-            raise _invalid(f"[deploy].weights {raw!r} are not strictly increasing",
-                           "list each step's share once, smallest first")
-        weights.append(float(value))
-
-    bake = table.get("bake_seconds", DEFAULT_BAKE_SECONDS)
-    if isinstance(bake, bool) or not isinstance(bake, int):
-        raise _invalid(f"[deploy].bake_seconds must be a whole number of seconds, got {bake!r}")
-    if bake < 0 or bake * len(weights) > MAX_TOTAL_BAKE_SECONDS:
-        raise _invalid(
-            f"[deploy].bake_seconds = {bake} is out of range for {len(weights)} step(s)",
-            f"use 0 or more, with bake_seconds x number of weights at most "
-            f"{MAX_TOTAL_BAKE_SECONDS} (the rollout runs inside the verify step)")
-    return strategy, tuple(weights), bake
 
 
 def _build(table: JsonObject) -> tuple[tuple[str, ...] | None, tuple[str, ...],
@@ -413,7 +365,7 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
                        + " and [[triggers]] are read (see docs/manifest.md)")
     fn = _table(data, "function", _FUNCTION_KEYS)
     verify = _table(data, "verify", _VERIFY_KEYS)
-    strategy, weights, bake = _deploy(_table(data, "deploy", _DEPLOY_KEYS))
+    deploy = read_deploy(_table(data, "deploy", DEPLOY_KEYS))
     requirements, optional, include_runtime = _build(_table(data, "build", _BUILD_KEYS))
 
     name = _typed(fn, "name", str)
@@ -477,9 +429,8 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
         has_expect=default.has_expect,
         chalice=chalice,
         code_root=code_root,
-        deploy_strategy=strategy,
-        deploy_weights=weights,
-        deploy_bake_seconds=bake,
+        deploy_strategy=deploy.strategy,
+        deploy=deploy,
         verify_default=runs_default,
         verify_events=tuple(e.to_dict() for e in named),
         build_requirements=requirements,

@@ -17,6 +17,7 @@ from orchestrator.steps.data import Unpacked
 from orchestrator.steps.unpack import rehydrate
 from orchestrator.steps.unpack.checkpolicy import check_policy
 from orchestrator.steps.unpack.manifest import AppSpec, load_app_spec
+from orchestrator.steps.unpack.rollout import check_team_names
 from orchestrator.steps.unpack.zipsafe import lift_single_folder, unpack_zip
 from orchestrator.tenancy import function_name, own_app_name, team_of_key
 
@@ -28,12 +29,14 @@ class UnpackOutput:
 
 
 def with_team(spec: AppSpec, key: str, prefix: str) -> AppSpec:
-    """The spec of an upload under ``key``: its team, its own app name, and a function
-    name Lambda accepts (TeamInvalid, ForbiddenFunctionName, FunctionNameTooLong)."""
+    """The spec of an upload under ``key``: its team, its own app name, a function name
+    Lambda accepts (TeamInvalid, ForbiddenFunctionName, FunctionNameTooLong), and
+    [deploy]'s alarms and hooks within the team's namespace (AlarmOutsideTeam)."""
     team = team_of_key(key)
     app = own_app_name(prefix, team, spec.name)
     function_name(prefix, team, app)
-    return replace(spec, team=team, name=app)
+    return replace(spec, team=team, name=app,
+                   deploy=check_team_names(spec.deploy, prefix, team))
 
 
 def run(ctx: StepContext) -> UnpackOutput:
