@@ -126,3 +126,9 @@ class SandboxUnavailable(AutoLambdaError):
     fails closed rather than running the code without it."""
 
     code = "SandboxUnavailable"
+
+
+class TriggerError(DeployError):
+    """A trigger cannot be attached to ``live`` (a setting or resource outside the app)."""
+
+    code = "TriggerFailed"

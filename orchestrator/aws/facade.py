@@ -17,6 +17,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from orchestrator.aws.apigateway import HttpApis
 from orchestrator.aws.breaker import Breakers
 from orchestrator.aws.errors import THROTTLE_CODES as THROTTLING
 from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
@@ -27,6 +28,7 @@ from orchestrator.aws.objects import MISSING_CODES as S3_MISSING_CODES
 from orchestrator.aws.objects import Objects
 from orchestrator.aws.roles import Roles
 from orchestrator.aws.scaling import Scaling
+from orchestrator.aws.scheduler import Schedules
 from orchestrator.aws.traces import Traces
 from orchestrator.aws.types import BotoClient
 from orchestrator.config import Settings
@@ -123,6 +125,14 @@ class Aws:
     @cached_property
     def traces(self) -> Traces:
         return Traces(self.client("xray"))
+
+    @cached_property
+    def schedules(self) -> Schedules:
+        return Schedules(self.client("scheduler"))
+
+    @cached_property
+    def http_apis(self) -> HttpApis:
+        return HttpApis(self.client("apigatewayv2"))
 
     def jobs_table(self, sleep: Callable[[float], None] = time.sleep) -> JobsTable:
         return JobsTable(self.client("dynamodb"), self.settings.table_name,

@@ -8,8 +8,11 @@ so it stays inside the state's heartbeat timeout; a retried step starts over fro
 alias as it finds it. Every alias write (create, update, each routing change) is
 compared with the alias as Lambda holds it, before and after an unclear failure, by the
 Lambda door (``aws.functions.point_alias``), so a write whose answer was lost is never
-repeated into a conflict. Touches only the alias;
-never publishes or builds.
+repeated into a conflict. Once ``live`` points at the verified version, the function's
+triggers are reconciled with the manifest (``orchestrator.steps.triggers``): they are
+attached to the alias, so they reach the new version from now on, and a trigger removed
+from the manifest is removed from AWS. Touches only the alias and the triggers; never
+publishes or builds.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from orchestrator.config import LIVE_ALIAS
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.data import Rollout
 from orchestrator.steps.deploy.step import DeployResult, live_version
+from orchestrator.steps.triggers.reconcile import TriggerReport, reconcile, target_of
 from orchestrator.steps.unpack import rehydrate
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.verify.step import Check, check_version
@@ -38,6 +42,17 @@ BAKE_SLICE_SECONDS = 20.0
 @dataclass(frozen=True)
 class Promoted:
     rollout: Rollout
+    triggers: TriggerReport
+
+
+def attach_triggers(ctx: StepContext, spec: AppSpec, deployed: DeployResult) -> TriggerReport:
+    """Reconcile the function's triggers (on ``live``) with the manifest's."""
+    target = target_of(ctx.env.aws, function_name=deployed.function_name,
+                       function_arn=deployed.function_arn, team=spec.team, app=spec.name)
+    report = reconcile(ctx.env.aws, target, spec.triggers)
+    for change in report.changes:
+        ctx.progress(f"trigger: {change}")
+    return report
 
 
 def run(ctx: StepContext, check: Check = check_version) -> Promoted:
@@ -46,7 +61,8 @@ def run(ctx: StepContext, check: Check = check_version) -> Promoted:
     previous = live_version(aws, name) if spec.deploy_strategy == "gradual" else None
     if previous is None or previous == version:
         promote(aws, name, version)
-        return Promoted(Rollout(requested=spec.deploy_strategy, strategy="all-at-once"))
+        return Promoted(Rollout(requested=spec.deploy_strategy, strategy="all-at-once"),
+                        attach_triggers(ctx, spec, deployed))
     package = rehydrate.package_zip(ctx)
     rechecks = 0
 
@@ -68,7 +84,8 @@ def run(ctx: StepContext, check: Check = check_version) -> Promoted:
     return Promoted(Rollout(requested=spec.deploy_strategy, strategy="gradual",
                             weights=tuple(spec.deploy_weights),
                             bake_seconds=spec.deploy_bake_seconds, previous_live=previous,
-                            rechecks=rechecks))
+                            rechecks=rechecks),
+                    attach_triggers(ctx, spec, deployed))
 
 
 def _set_alias(aws: Aws, function_name: str, version: str,
