@@ -121,12 +121,12 @@ class LiveRunner:
         if version is None:
             raise AutoLambdaError(f"function {name} has no {LIVE_ALIAS} alias",
                                   code="AwsNotFound", hint="deploy the app first")
-        config = dict(self.aws.functions.get_configuration(name, version))
+        config: dict[str, Any] = dict(self.aws.functions.get_configuration(name, version))
+        variables = (config.get("Environment") or {}).get("Variables") or {}
         spec = AppSpec(name=name, handler=str(config["Handler"]),
                        runtime=str(config["Runtime"]), memory=int(config["MemorySize"]),
                        timeout=int(config["Timeout"]),
-                       environment=dict((config.get("Environment") or {}).get("Variables")
-                                        or {}))
+                       environment={str(k): str(v) for k, v in variables.items()})
         interpreter = find_interpreter(spec.python_version)
         if interpreter is None:
             raise AutoLambdaError(f"no local {spec.runtime} interpreter to run {name}",
@@ -170,7 +170,7 @@ class UrlStandIn:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{int(port)}"
 
     def local_url(self, aws_url: str) -> str:
         """Where the stand-in serves the function URL or HTTP API ``aws_url``."""
@@ -215,13 +215,13 @@ class UrlStandIn:
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         split = urlsplit(h.path)
-        eid, _, rest = split.path.lstrip("/").partition("/")
+        eid, _, rest = str(split.path).lstrip("/").partition("/")
         length = int(h.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             answer = error_answer(413, "Request Entity Too Large")
         else:
             body = h.rfile.read(length) if length else b""
-            request = HttpRequest(h.command, "/" + rest, split.query,
+            request = HttpRequest(h.command, "/" + rest, str(split.query),
                                   tuple(h.headers.items()), body, h.client_address[0])
             answer = self.answer(eid, request)
         h.send_response(answer.status)
