@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from tests.cdk.conftest import Synth
-from tests.cdk.helpers import actions, as_list, logical_id, role_statements, text
+from tests.cdk.helpers import (
+    actions,
+    as_list,
+    logical_id,
+    policy_statements,
+    role_statements,
+    text,
+)
 
 pytestmark = pytest.mark.cdk
 
@@ -16,9 +23,16 @@ FUNCTIONS = f"arn:aws:lambda:*:*:function:{PREFIX}-*"
 QUALIFIED = f"arn:aws:lambda:*:*:function:{PREFIX}-*:*"
 
 
+def _deploy_statements(synth: Synth) -> list[dict[str, Any]]:
+    """The worker's statements but the triggers' (tests/cdk/test_cdk_triggers.py)."""
+    triggers = {s.get("Sid") for s in policy_statements(synth, synth.stack.triggers.worker_policy)}
+    return [s for s in role_statements(synth, synth.stack.worker_role)
+            if s.get("Sid") not in triggers]
+
+
 def test_worker_manages_only_prefixed_functions(synth: Synth) -> None:
     lambda_statements = [
-        s for s in role_statements(synth, synth.stack.worker_role)
+        s for s in _deploy_statements(synth)
         if any(a.startswith("lambda:") for a in actions(s))
     ]
     assert lambda_statements
@@ -32,7 +46,7 @@ def test_worker_manages_only_prefixed_functions(synth: Synth) -> None:
 
 def test_worker_passes_only_the_function_role_and_only_to_lambda(synth: Synth) -> None:
     role_arn = {"Fn::GetAtt": [logical_id(synth, synth.stack.function_role), "Arn"]}
-    statements = role_statements(synth, synth.stack.worker_role)
+    statements = _deploy_statements(synth)
     passing = [s for s in statements if any(a.startswith("iam:") for a in actions(s))]
     assert len(passing) == 1
     (statement,) = passing
@@ -53,7 +67,7 @@ def test_worker_touches_only_this_stacks_data(synth: Synth) -> None:
         "sqs": {logical_id(synth, stack.queues.jobs), logical_id(synth, stack.queues.dlq)},
         "dynamodb": {logical_id(synth, stack.table), logical_id(synth, stack.history_table)},
     }
-    for statement in role_statements(synth, stack.worker_role):
+    for statement in _deploy_statements(synth):
         services = {a.split(":")[0] for a in actions(statement)}
         for service in services & set(allowed):
             assert len(services) == 1, statement
@@ -128,7 +142,7 @@ def test_instances_get_session_manager_not_ssh(synth: Synth) -> None:
 
 
 def test_worker_touches_only_functions_tagged_as_managed(synth: Synth) -> None:
-    statements = {s.get("Sid"): s for s in role_statements(synth, synth.stack.worker_role)}
+    statements = {s.get("Sid"): s for s in _deploy_statements(synth)}
     create = statements["CreateOnlyTaggedFunctions"]
     assert sorted(actions(create)) == ["lambda:CreateFunction", "lambda:TagResource"]
     assert create["Condition"] == {

@@ -276,3 +276,28 @@ def test_a_schedule_without_the_scheduler_role_fails_with_its_code(env: Env) -> 
     assert "AUTO_LAMBDA_SCHEDULER_ROLE_ARN" in (caught.value.hint or "")
     # the other triggers need no role
     assert isinstance(plan_triggers(env.aws, env.target, (UrlTrigger(),))[0][0], PutUrl)
+
+
+def test_replay_dry_run_shows_each_jobs_trigger_plan(env: Env) -> None:
+    from types import SimpleNamespace
+
+    from orchestrator.jobs.replay import Action
+    from orchestrator.jobs.trigger_plans import trigger_plans
+    from orchestrator.steps.deploy.step import DeployResult
+    from orchestrator.steps.unpack.manifest import AppSpec
+
+    reconcile(env.aws, env.target, _all(env))
+    spec = AppSpec(name=APP, handler="app.handler", team=TEAM,
+                   triggers=(UrlTrigger("iam"), SqsTrigger(env.queue_arn)))
+    deployed = DeployResult(env.target.function_name, env.target.function_arn, "1", "", True,
+                            None)
+    records = {"j1": SimpleNamespace(snapshot={"data": {"app": spec.to_json(),
+                                                        "deploy": deployed.to_json()}}),
+               "j2": SimpleNamespace(snapshot={"data": {"app": spec.to_json()}})}
+    actions = [Action("redrive", "", job_id="j1"), Action("restart", "", job_id="j2"),
+               Action("skip", "", job_id="j3")]
+    plans = trigger_plans(env.aws, records.get, actions)  # type: ignore[arg-type]
+    assert list(plans) == ["j1"]  # j2 has not deployed: its function is not known yet
+    assert sorted(c.split(" ")[1] for c in plans["j1"]) == ["http", "permission", "schedule"]
+    assert all(c.startswith(("delete", "remove")) for c in plans["j1"])
+    assert len(_apis(env)) == 1  # planned, not applied

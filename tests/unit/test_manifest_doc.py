@@ -13,7 +13,8 @@ CODES = ["ManifestInvalid", "UnsupportedRuntime", "UnsupportedArchitecture",
          "HandlerNotFound", "HandlerAsync", "ArnInvalid", "SecretReferenceInvalid",
          "ScheduleExpressionInvalid", "PolicyDocumentInvalid", "LimitExceeded",
          "VpcProfileUnknown", "LayerNotAllowed", "TriggerNotAllowed", "PublicUrlNotAllowed",
-         "ForbiddenQueue", "ForbiddenSecret", "PermissionsOutsideBoundary", "ConfigInvalid"]
+         "ForbiddenQueue", "ForbiddenSecret", "PermissionsOutsideBoundary", "ConfigInvalid",
+         "SchedulerRoleNotFound"]
 
 
 def test_every_key_and_table_is_documented() -> None:

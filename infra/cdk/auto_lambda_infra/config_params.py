@@ -37,7 +37,8 @@ def publish_configuration(scope: Construct, names: Names, values: dict[str, str]
 def configuration_values(
     names: Names, *, queue_url: str, dlq_url: str, table: str, history_table: str,
     incoming_bucket: str, artifacts_bucket: str, function_role_arn: str,
-    visibility_timeout_seconds: int, max_receive_count: int, worker_concurrency: int,
+    scheduler_role_arn: str, visibility_timeout_seconds: int, max_receive_count: int,
+    worker_concurrency: int,
 ) -> dict[str, str]:
     # The queue's own visibility timeout outlasts any job, for consumers that do not
     # heartbeat; the worker hides each message for a short time and extends it while it
@@ -53,6 +54,7 @@ def configuration_values(
         "incoming-bucket": incoming_bucket,
         "artifacts-bucket": artifacts_bucket,
         "function-role-arn": function_role_arn,
+        "scheduler-role-arn": scheduler_role_arn,  # schedule triggers invoke live as it
         "queue-visibility-timeout": str(visibility_timeout_seconds),
         "max-receive-count": str(max_receive_count),
         # Jobs each worker runs at once; the checker counts the same job slots.

@@ -21,6 +21,7 @@ from .params import Params
 from .queue import create_queues, notify_on_zip_upload
 from .storage import create_buckets
 from .table import create_history_table, create_table
+from .triggers import create_trigger_roles
 from .uploads import create_upload_roles
 from .workers import Workers
 
@@ -47,6 +48,7 @@ class AutoLambdaStack(Stack):
             self, names, self.buckets, self.queues, (self.table, self.history_table),
             self.function_role
         )
+        self.triggers = create_trigger_roles(self, names, self.worker_role)
         self.checker_role = roles.create_checker_role(
             self, names, self.queues, self.table,
             direct_control=params.scaling_control == "direct",
@@ -83,6 +85,7 @@ class AutoLambdaStack(Stack):
                 incoming_bucket=self.buckets.incoming.bucket_name,
                 artifacts_bucket=self.buckets.artifacts.bucket_name,
                 function_role_arn=self.function_role.role_arn,
+                scheduler_role_arn=self.triggers.scheduler.role_arn,
                 visibility_timeout_seconds=params.visibility_timeout_minutes * 60,
                 max_receive_count=params.max_receive_count,
                 worker_concurrency=params.worker_concurrency,
