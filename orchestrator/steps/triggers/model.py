@@ -160,3 +160,18 @@ class Current:
     schedules: dict[str, Schedule] = field(default_factory=dict)
     mappings: tuple[EventSourceMapping, ...] = ()
     http: tuple[HttpState, ...] = ()
+
+
+SQS_POLL_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                    "sqs:ChangeMessageVisibility")
+
+
+def role_statements(triggers: tuple[Trigger, ...]) -> list[dict[str, object]]:
+    """The IAM statements the function's own role needs for its triggers: Lambda polls an
+    SQS trigger's queue as the function's role (the others invoke through the alias and
+    need nothing of the role). The queues are the team's own (``ForbiddenQueue``)."""
+    queues = sorted({t.queue for t in triggers if isinstance(t, SqsTrigger)})
+    if not queues:
+        return []
+    return [{"Sid": "SqsTriggers", "Effect": "Allow", "Action": list(SQS_POLL_ACTIONS),
+             "Resource": queues}]
