@@ -207,9 +207,12 @@ class UrlStandIn:
         event = to_event(request, api_id=eid, domain=urlsplit(endpoint.aws_url).hostname or "")
         try:
             result = self.runner.invoke(endpoint.function_name, event)
-        except AutoLambdaError as exc:
+        except AutoLambdaError as exc:  # the handler raised, timed out, or no jail
             log.warning("url stand-in: %s failed: [%s] %s", endpoint.function_name, exc.code,
                         exc.message)
+            return error_answer(502, "Internal Server Error")
+        except Exception:  # the emulator's answer; the server keeps serving
+            log.exception("url stand-in: running %s failed", endpoint.function_name)
             return error_answer(502, "Internal Server Error")
         return to_answer(result)
 

@@ -64,3 +64,26 @@ def test_auth_iam_wants_a_signed_request(env: Env, stand_in: UrlStandIn) -> None
                                "execute-api/aws4_request, SignedHeaders=host, Signature=00"}
     assert _get(url, signed)[0] == 200
     assert _get(f"{stand_in.base_url}/nosuchid/")[0] == 404
+
+
+def test_a_handler_that_raises_is_a_502_and_the_server_keeps_serving(
+        env: Env, tmp_path: Path) -> None:  # noqa: F811
+    from orchestrator.errors import VerifyError
+
+    class Raising(LiveRunner):
+        calls = 0
+
+        def invoke(self, name: str, event: dict[str, Any]) -> Any:
+            Raising.calls += 1
+            if Raising.calls == 1:
+                raise VerifyError("boom", code="HandlerRaised")
+            raise RuntimeError("the emulator went away")
+
+    server = UrlStandIn(env.aws, work_dir=tmp_path, runner=Raising(env.aws, tmp_path)).start()
+    try:
+        report = reconcile(env.aws, env.target, (UrlTrigger("none"),))
+        url = server.local_url(report.urls()[0])
+        assert _get(url) == (502, {"message": "Internal Server Error"})
+        assert _get(url) == (502, {"message": "Internal Server Error"})
+    finally:
+        server.stop()
