@@ -127,6 +127,12 @@ def show(job: str, as_json: bool, last: int) -> None:
                   f"version={rec.published_version or '-'}  redrives={rec.redrive_count}")
     if rec.function_arn:
         console.print(f"function: {rec.function_arn}")
+    triggers = (rec.snapshot.get("data") or {}).get("triggers")
+    if isinstance(triggers, dict):
+        from orchestrator.steps.triggers.reconcile import TriggerReport, report_lines
+
+        for line in report_lines(TriggerReport.from_json(triggers)):
+            console.print(f"trigger {escape(line)}", highlight=False)
     if rec.error:
         console.print(f"[red]error {escape(str(rec.error.get('code')))}[/red]: "
                       f"{escape(str(rec.error.get('message')))}")

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from click.testing import CliRunner
+
+from orchestrator.cli.main import cli
 from orchestrator.config import LIVE_ALIAS
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
 
@@ -54,3 +57,9 @@ def test_an_upload_attaches_its_triggers_and_the_next_removes_the_dropped_ones(
     assert [a for a in pipeline.aws.client("apigatewayv2").get_apis()["Items"]
             if a["Name"] == FUNCTION] == []
     assert pipeline.aws.functions.alias_version(FUNCTION, LIVE_ALIAS) == "2"
+
+    # `show` prints each trigger of the job
+    job = sorted(pipeline.runtime.store.list(), key=lambda r: r.created_at)[1].job_id
+    shown = CliRunner().invoke(cli, ["show", job, "--events", "1"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert f"trigger url: {url} (auth iam)" in shown.output

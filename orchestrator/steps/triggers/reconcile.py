@@ -11,7 +11,7 @@ queue's mapping) and the changes made. ``dry_run`` plans without applying.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws
@@ -115,10 +115,10 @@ def remove_triggers(aws: Aws, target: Target) -> TriggerReport:
     return reconcile(aws, target, ())
 
 
-def report_lines(report: Any) -> list[str]:
+def report_lines(report: TriggerReport) -> list[str]:
     """One line per trigger, for people."""
     lines = []
-    for t in getattr(report, "triggers", ()):
+    for t in report.triggers:
         kind = t.get("type")
         if kind in ("url", "http"):
             lines.append(f"{kind}: {t.get('url')} (auth {t.get('auth')})")
