@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from orchestrator.codes import Code
 from orchestrator.errors import ManifestError
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
@@ -42,7 +43,7 @@ class Arn:
 def _bad(text: object, where: str, why: str, hint: str) -> ManifestError:
     shown = text[:120] if isinstance(text, str) else text
     return ManifestError(f"{where} = {shown!r} is not a usable ARN: {why}",
-                         code="ArnInvalid", hint=hint)
+                         code=Code.ArnInvalid, hint=hint)
 
 
 _HINT = "write arn:<partition>:<service>:<region>:<account-id>:<resource>"

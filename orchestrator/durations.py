@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0,
@@ -18,7 +19,7 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 class DurationInvalid(AutoLambdaError):
-    code = "DurationInvalid"
+    code = Code.DurationInvalid
 
 
 def parse_duration(text: str | float | int, *, positive: bool = False) -> float:

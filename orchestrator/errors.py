@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 
+from orchestrator.codes import Code
 from orchestrator.redact import cap, redact
 from orchestrator.types import JsonObject
 
@@ -19,9 +20,9 @@ MESSAGE_LIMIT = 32_768  # Step Functions' limit on an error's cause
 class AutoLambdaError(Exception):
     """A failure with a stable ``code``; ``hint`` tells the user what to do."""
 
-    code: str = "InternalError"
+    code: Code = Code.InternalError
 
-    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None,
+    def __init__(self, message: str, *, code: Code | None = None, hint: str | None = None,
                  details: JsonObject | None = None) -> None:
         # Messages may quote a tool's output: they never carry a worker secret, nor
         # run on without end (docs/security.md).
@@ -47,56 +48,56 @@ class AutoLambdaError(Exception):
 class ConfigError(AutoLambdaError):
     """An AUTO_LAMBDA_* variable or option holds a value auto-lambda cannot use."""
 
-    code = "ConfigInvalid"
+    code = Code.ConfigInvalid
 
 
 # ---- input errors (permanent) ----
 class BadEvent(AutoLambdaError):
-    code = "BadEvent"
+    code = Code.BadEvent
 
 
 class ObjectMissing(AutoLambdaError):
-    code = "ObjectMissing"
+    code = Code.ObjectMissing
 
 
 class ZipError(AutoLambdaError):
     """Any problem with the uploaded archive; the code says which."""
 
-    code = "ZipInvalid"
+    code = Code.ZipInvalid
 
 
 class ManifestError(AutoLambdaError):
-    code = "ManifestInvalid"
+    code = Code.ManifestInvalid
 
 
 class BuildError(AutoLambdaError):
-    code = "BuildFailed"
+    code = Code.BuildFailed
 
 
 class DeployError(AutoLambdaError):
-    code = "DeployFailed"
+    code = Code.DeployFailed
 
 
 class VerifyError(AutoLambdaError):
-    code = "VerifyFailed"
+    code = Code.VerifyFailed
 
 
 class TransientError(AutoLambdaError):
     """A failure that may pass on its own: throttling, 5xx, network, conflicts."""
 
-    code = "Transient"
+    code = Code.Transient
 
 
 # Error names retried by the workflow (with backoff and jitter). Everything else is
 # caught to ``failed`` at once. States.Timeout is Step Functions' own name.
-TRANSIENT_CODES: tuple[str, ...] = (
-    "AwsThrottled",
-    "AwsServerError",
-    "NetworkError",
-    "LambdaUpdateInProgress",
-    "Transient",
-    "States.Timeout",
-)
+TRANSIENT_CODES: tuple[str, ...] = tuple(code.value for code in (
+    Code.AwsThrottled,
+    Code.AwsServerError,
+    Code.NetworkError,
+    Code.LambdaUpdateInProgress,
+    Code.Transient,
+    Code.StatesTimeout,
+))
 
 
 DEV_TOOLS = "auto_lambda_dev"
@@ -118,17 +119,17 @@ def require_extra(module: str, extra: str, feature: str) -> None:
                 f"install the development tools with their {extra!r} extra, from a source "
                 f"checkout of auto-lambda: pip install -e './devtools[{extra}]'")
         raise AutoLambdaError(f"{feature} needs {module!r}, which this install does not have",
-                              code="ExtraMissing", hint=hint) from exc
+                              code=Code.ExtraMissing, hint=hint) from exc
 
 
 class SandboxUnavailable(AutoLambdaError):
     """The jail that untrusted app code must run in cannot be set up here: the step
     fails closed rather than running the code without it."""
 
-    code = "SandboxUnavailable"
+    code = Code.SandboxUnavailable
 
 
 class TriggerError(DeployError):
     """A trigger cannot be attached to ``live`` (a setting or resource outside the app)."""
 
-    code = "TriggerFailed"
+    code = Code.TriggerFailed

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from orchestrator.codes import Code
 from orchestrator.errors import ManifestError
 from orchestrator.limits import LAMBDA_FUNCTION_NAME_CHARS as MAX_FUNCTION_NAME
 
@@ -34,7 +35,7 @@ def team_of_key(key: str) -> str:
     if not _TEAM_RE.match(head):
         raise ManifestError(
             f"the upload's folder {head[:60]!r} is not a team name",
-            code="TeamInvalid",
+            code=Code.TeamInvalid,
             hint="upload to <team>/<app>.zip with a team of 1-20 lower-case letters, digits "
                  "and underscores (no dashes), or to the bucket root for the default team")
     return head
@@ -46,7 +47,7 @@ def function_name(prefix: str, team: str, app: str) -> str:
     if len(name) > MAX_FUNCTION_NAME:
         raise ManifestError(
             f"the function name {name!r} is {len(name)} characters, over Lambda's "
-            f"{MAX_FUNCTION_NAME}", code="FunctionNameTooLong",
+            f"{MAX_FUNCTION_NAME}", code=Code.FunctionNameTooLong,
             hint=f"shorten [function] name in auto-lambda.toml (or the zip's name) to at most "
                  f"{max(1, MAX_FUNCTION_NAME - len(prefix) - len(team) - 2)} characters")
     return name
@@ -65,7 +66,7 @@ def own_app_name(prefix: str, team: str, app: str) -> str:
     owner = app[len(full):].split("-", 1)[0] or "?"
     raise ManifestError(
         f"app name {app!r} names the function of team {owner!r}, and this upload belongs "
-        f"to team {team!r}", code="ForbiddenFunctionName",
+        f"to team {team!r}", code=Code.ForbiddenFunctionName,
         hint=f"name the app only (e.g. 'hello'); its function is {prefix}-{team}-<app>")
 
 
@@ -79,11 +80,11 @@ def check_owner(function: str, tags: dict[str, str] | None, team: str) -> None:
     if tags.get(TAG_MANAGED) != "true":
         raise ManifestError(
             f"function {function} exists but was not created by auto-lambda; it is not "
-            "replaced", code="ForbiddenFunctionName",
+            "replaced", code=Code.ForbiddenFunctionName,
             hint="pick another app name, or delete or rename that function first")
     owner = tags.get(TAG_TEAM)
     if owner != team:
         raise ManifestError(
             f"function {function} belongs to team {owner!r}; this upload belongs to team "
-            f"{team!r}", code="ForbiddenFunctionName",
+            f"{team!r}", code=Code.ForbiddenFunctionName,
             hint="pick another app name; a team may only deploy its own functions")

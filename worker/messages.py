@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.aws.queue import MAX_DELAY_SECONDS
+from orchestrator.codes import Code
 from orchestrator.errors import TRANSIENT_CODES, AutoLambdaError, BadEvent
 from orchestrator.intake.events import ObjectRef, parse_message
 from orchestrator.jobs.record import JobRecord
@@ -85,7 +86,7 @@ def handle_body(runner: JobRunner, body: str, *, message_id: str, expected_bucke
     for ref in parsed.refs:
         if expected_bucket and ref.bucket != expected_bucket:
             err = BadEvent(f"event for bucket {ref.bucket!r}, expected {expected_bucket!r}",
-                           code="UnexpectedBucket",
+                           code=Code.UnexpectedBucket,
                            hint="only the incoming bucket should notify this queue")
             jobs.append(runner.reject(f"{ref.bucket}/{ref.key}", err, ref.bucket, ref.key))
             acks.append(Ack.DELETE)

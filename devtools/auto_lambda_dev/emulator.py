@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass
 
 from orchestrator.config import Settings
-from orchestrator.errors import require_extra
+from orchestrator.errors import ConfigError, require_extra
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -24,10 +24,15 @@ FAKE_CREDENTIALS = {
 }
 
 
-def free_port(host: str = "127.0.0.1") -> int:
+def _check_free(host: str, port: int) -> None:
+    """A clear error for a port that is taken (the server's own bind would fail in its
+    thread and leave ``start`` waiting)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"port {port} on {host} is not free: {exc.strerror}",
+                              hint="choose another --port, or 0 for any free port") from exc
 
 
 @dataclass
@@ -70,8 +75,12 @@ def start_server(port: int = 0, host: str = "127.0.0.1") -> LocalEndpoint:
     speed_up_queries()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     ensure_fake_credentials()
-    port = port or free_port(host)
+    if port:
+        _check_free(host, port)
+    # Port 0 lets the kernel choose while the server binds: asking for a free port first
+    # and binding it later races with every other stack started meanwhile.
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
+    port = server.get_host_and_port()[1]
     return LocalEndpoint(url=f"http://{host}:{port}", port=port, server=server)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 from orchestrator.steps.build.zipdet import zip_directory
 
@@ -24,7 +25,7 @@ def examples_root() -> Path:
     raise AutoLambdaError(
         "the examples folder was not found (looked in "
         + ", ".join(str(c) for c in candidates) + ")",
-        code="ExamplesNotFound",
+        code=Code.ExamplesNotFound,
         hint="run from a source checkout of auto-lambda, or set AUTO_LAMBDA_EXAMPLES_DIR")
 
 
@@ -69,7 +70,7 @@ def example_dir(name: str) -> Path:
     for path in example_dirs():
         if path.name == name:
             return path
-    raise AutoLambdaError(f"no example named {name!r}", code="ExamplesNotFound",
+    raise AutoLambdaError(f"no example named {name!r}", code=Code.ExamplesNotFound,
                           hint="choose one of: " + ", ".join(p.name for p in example_dirs()))
 
 

@@ -28,13 +28,14 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 
 KINDS = ("before", "after", "reset", "delay")
 
 
 class FaultSpecInvalid(AutoLambdaError):
-    code = "FaultSpecInvalid"
+    code = Code.FaultSpecInvalid
 
     def __init__(self, message: str) -> None:
         super().__init__(message, hint="for example --faults 'before=10%,after=10%,seed=7' "

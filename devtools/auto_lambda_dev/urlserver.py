@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from auto_lambda_dev.lambdaurl import HttpAnswer, HttpRequest, error_answer, to_answer, to_event
 from orchestrator.aws.facade import Aws
+from orchestrator.codes import Code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError
 from orchestrator.steps.jail import Jail, default_jail
@@ -120,7 +121,7 @@ class LiveRunner:
         version = self.live_version(name)
         if version is None:
             raise AutoLambdaError(f"function {name} has no {LIVE_ALIAS} alias",
-                                  code="AwsNotFound", hint="deploy the app first")
+                                  code=Code.AwsNotFound, hint="deploy the app first")
         config: dict[str, Any] = dict(self.aws.functions.get_configuration(name, version))
         variables = (config.get("Environment") or {}).get("Variables") or {}
         spec = AppSpec(name=name, handler=str(config["Handler"]),
@@ -130,7 +131,7 @@ class LiveRunner:
         interpreter = find_interpreter(spec.python_version)
         if interpreter is None:
             raise AutoLambdaError(f"no local {spec.runtime} interpreter to run {name}",
-                                  code="InterpreterMissing",
+                                  code=Code.InterpreterMissing,
                                   hint=f"install {spec.runtime} locally")
         self.work_dir.mkdir(parents=True, exist_ok=True)
         run = run_local(self._package(config), spec, interpreter,

@@ -28,18 +28,19 @@ from collections.abc import Iterator
 
 import botocore.exceptions
 
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError, TransientError
 from orchestrator.types import JsonObject
 
-THROTTLED = "AwsThrottled"
-SERVER_ERROR = "AwsServerError"
-NETWORK = "NetworkError"
-UPDATE_IN_PROGRESS = "LambdaUpdateInProgress"
-CONFLICT = "AwsConflict"
-NOT_FOUND = "AwsNotFound"
-ACCESS_DENIED = "AwsAccessDenied"
-VALIDATION = "AwsValidation"
-NO_CREDENTIALS = "NoCredentials"
+THROTTLED = Code.AwsThrottled
+SERVER_ERROR = Code.AwsServerError
+NETWORK = Code.NetworkError
+UPDATE_IN_PROGRESS = Code.LambdaUpdateInProgress
+CONFLICT = Code.AwsConflict
+NOT_FOUND = Code.AwsNotFound
+ACCESS_DENIED = Code.AwsAccessDenied
+VALIDATION = Code.AwsValidation
+NO_CREDENTIALS = Code.NoCredentials
 
 RETRIED = frozenset({THROTTLED, SERVER_ERROR, NETWORK, UPDATE_IN_PROGRESS})
 
@@ -95,7 +96,7 @@ class AwsError(AutoLambdaError):
 
     code = SERVER_ERROR
 
-    def __init__(self, message: str, *, code: str, service: str, operation: str,
+    def __init__(self, message: str, *, code: Code, service: str, operation: str,
                  aws_code: str = "", request_id: str | None = None, status: int = 0,
                  hint: str | None = None) -> None:
         super().__init__(message, code=code, hint=hint if hint is not None else _HINTS[code],
@@ -119,7 +120,7 @@ class AwsTransientError(AwsError, TransientError):
     """An AwsError the workflow retries (its code is in ``RETRIED``)."""
 
 
-def _make(message: str, *, code: str, service: str, operation: str, aws_code: str = "",
+def _make(message: str, *, code: Code, service: str, operation: str, aws_code: str = "",
           request_id: str | None = None, status: int = 0) -> AwsError:
     cls = AwsTransientError if code in RETRIED else AwsError
     return cls(message, code=code, service=service, operation=operation, aws_code=aws_code,
@@ -135,7 +136,7 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
-def category(aws_code: str, status: int, service: str = "") -> str:
+def category(aws_code: str, status: int, service: str = "") -> Code:
     """The auto-lambda code of an AWS error code and HTTP status."""
     if aws_code in _THROTTLE_CODES or status == 429:
         return THROTTLED

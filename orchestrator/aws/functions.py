@@ -21,6 +21,7 @@ transient ``LambdaUpdateInProgress``. Decides nothing about what to deploy.
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ from orchestrator.aws.errors import AwsError, aws_call
 from orchestrator.aws.function_triggers import FunctionTriggerCalls
 from orchestrator.aws.lost_answers import ALREADY_DONE, write_or_confirm
 from orchestrator.aws.types import BotoClient, sends_per_call
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError, DeployError, TransientError
 from orchestrator.retries import (
     BOTOCORE,
@@ -151,7 +153,7 @@ def function_ready(config: FunctionConfig) -> bool:
         raise DeployError(
             f"Lambda reports function {name} as failed (State={state}, "
             f"LastUpdateStatus={update}): {reason}",
-            code="DeployFailed",
+            code=Code.DeployFailed,
             hint="check the function's role, runtime and package; then replay the job",
         )
     return state not in _PENDING_STATES and update not in _PENDING_UPDATES
@@ -168,7 +170,7 @@ def lambda_refusal(exc: AwsError, where: str) -> AutoLambdaError:
     if "role" in lowered and code in {"InvalidParameterValueException", "AccessDeniedException"}:
         return DeployError(
             f"{where}: Lambda cannot use the execution role: {message}",
-            code="RoleNotFound",
+            code=Code.RoleNotFound,
             hint="create the role (auto-lambda local up / the CDK stack) or set "
                  "AUTO_LAMBDA_FUNCTION_ROLE_ARN to a role Lambda may assume",
         )
@@ -176,10 +178,10 @@ def lambda_refusal(exc: AwsError, where: str) -> AutoLambdaError:
             "unzipped size" in lowered or "too large" in lowered):
         return DeployError(
             f"{where}: the package is too large for Lambda: {message}",
-            code="PackageTooLargeForLambda",
+            code=Code.PackageTooLargeForLambda,
             hint="Lambda allows 250 MB unzipped; drop unused dependencies or use a container image",
         )
-    if exc.code == "AwsValidation":
+    if exc.code == Code.AwsValidation:
         exc.hint = "fix the function settings in auto-lambda.toml and upload again"
     return exc
 
@@ -309,7 +311,7 @@ class Functions(FunctionTriggerCalls):
                     f"function {name} still updating after {timeout:.0f} s "
                     f"(State={config.get('State')}, "
                     f"LastUpdateStatus={config.get('LastUpdateStatus')})",
-                    code="LambdaUpdateInProgress",
+                    code=Code.LambdaUpdateInProgress,
                     hint="Lambda is slow to apply the update; the job is retried",
                 )
             log.debug("waiting for %s: State=%s LastUpdateStatus=%s", name,
@@ -444,3 +446,37 @@ class Functions(FunctionTriggerCalls):
             return True
 
         write_or_confirm(update, as_wanted, where=where)
+
+    def invoke(self, name: str, qualifier: str, payload: bytes) -> Invocation:
+        """A synchronous invocation of ``name:qualifier`` with the last 4 KB of its log.
+        Not a write: an invocation whose answer was lost is not repeated here (the
+        caller's step is, under the workflow's Retry)."""
+        with aws_call(f"lambda.invoke({name}:{qualifier})"):
+            response = self._lambda.invoke(FunctionName=name, Qualifier=qualifier,
+                                           InvocationType="RequestResponse", LogType="Tail",
+                                           Payload=payload)
+            body = response["Payload"].read()
+        error = response.get("FunctionError")
+        return Invocation(status=int(response.get("StatusCode") or 0),
+                          function_error=str(error) if error else None, payload=body,
+                          log_tail=_log_tail(response.get("LogResult")))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What an Invoke answered: the status, Lambda's FunctionError (None when the
+    handler returned), the raw payload and the decoded tail of the log."""
+
+    status: int
+    function_error: str | None
+    payload: bytes
+    log_tail: str
+
+
+def _log_tail(raw: object) -> str:
+    if not isinstance(raw, str) or not raw:
+        return ""
+    try:
+        return base64.b64decode(raw).decode("utf-8", "replace")[-4000:]
+    except (ValueError, TypeError):
+        return ""

@@ -38,6 +38,7 @@ from orchestrator.aws.errors import CONFLICT, AwsError, aws_call
 from orchestrator.aws.lost_answers import outcome_unknown
 from orchestrator.aws.tables import HISTORY_KEY, HISTORY_SEQ, JOB_KEY, history_key, job_key
 from orchestrator.aws.types import BotoClient, Item, sends_per_call
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 from orchestrator.retries import HISTORY_BATCH, JOB_WRITE, SendBudget, compute_backoff
 from orchestrator.types import JsonObject
@@ -82,7 +83,7 @@ class VersionMoved(AutoLambdaError):
     """A conditional write found another writer's item (or none): ``current`` is what
     the table holds now."""
 
-    code = "LeaseLost"
+    code = Code.LeaseLost
 
     def __init__(self, message: str, current: Item | None) -> None:
         super().__init__(message)
@@ -374,6 +375,6 @@ class JobsTable:
                 if not budget.may_send_again(sent, self._per_call):
                     raise AutoLambdaError(
                         f"{where}: DynamoDB left {len(todo)} history events unwritten",
-                        code="AwsThrottled", hint="retried with backoff")
+                        code=Code.AwsThrottled, hint="retried with backoff")
                 if budget.backoff is not None:
                     self.sleep(compute_backoff(attempt, budget.backoff))

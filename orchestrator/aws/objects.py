@@ -9,7 +9,7 @@ above its threshold). Decides nothing about what an object means.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -24,6 +24,16 @@ MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSu
 _UNREADABLE_CODES = frozenset({"403", "AccessDenied"})
 
 
+SINGLE_PUT_LIMIT = 8 * 1024 * 1024  # boto3's multipart threshold
+
+
+def _extra(content_type: str | None, metadata: Mapping[str, str] | None) -> dict[str, object]:
+    extra: dict[str, object] = {"ContentType": content_type} if content_type else {}
+    if metadata:
+        extra["Metadata"] = dict(metadata)
+    return extra
+
+
 def version_etag(resp: Mapping[str, object]) -> tuple[str | None, str | None]:
     """The version id and unquoted etag of a PutObject/HeadObject/GetObject answer; None
     for absent values and for the ``"null"`` version of an unversioned bucket."""
@@ -34,10 +44,21 @@ def version_etag(resp: Mapping[str, object]) -> tuple[str | None, str | None]:
 
 @dataclass(frozen=True)
 class ObjectHead:
-    """An object's version id (None: unversioned bucket) and unquoted etag."""
+    """An object's version id (None: unversioned bucket), unquoted etag, and (from
+    ``head``) its size and user metadata."""
 
     version_id: str | None
     etag: str | None
+    size: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+def _head(resp: Mapping[str, object]) -> ObjectHead:
+    size = resp.get("ContentLength")
+    metadata = resp.get("Metadata")
+    return ObjectHead(*version_etag(resp), size=int(size) if isinstance(size, int) else None,
+                      metadata={str(k): str(v) for k, v in metadata.items()}
+                      if isinstance(metadata, dict) else {})
 
 
 class _Stream(Protocol):
@@ -73,7 +94,7 @@ class Objects:
             if exc.aws_code in gone:
                 return None
             raise
-        return ObjectHead(*version_etag(resp))
+        return _head(resp)
 
     def get(self, bucket: str, key: str, version_id: str | None = None) -> ObjectBody | None:
         """The object (that version, when given) to stream; None when it is gone."""
@@ -87,15 +108,29 @@ class Objects:
             if exc.aws_code in MISSING_CODES:
                 return None
             raise
-        return ObjectBody(ObjectHead(*version_etag(resp)), resp["Body"])
+        return ObjectBody(_head(resp), resp["Body"])
 
     def put(self, bucket: str, key: str, body: BinaryIO | bytes, *,
-            content_type: str | None = None) -> ObjectHead:
+            content_type: str | None = None, metadata: Mapping[str, str] | None = None
+            ) -> ObjectHead:
         """Put one object (one request); its version and etag."""
-        extra = {"ContentType": content_type} if content_type else {}
+        extra = _extra(content_type, metadata)
         with aws_call(f"s3.put_object({key})"):
             resp = self._s3.put_object(Bucket=bucket, Key=key, Body=body, **extra)
         return ObjectHead(*version_etag(resp))
+
+    def upload(self, path: Path, bucket: str, key: str, *, content_type: str | None = None,
+               metadata: Mapping[str, str] | None = None) -> None:
+        """File ``path`` as one object: one PutObject below boto3's multipart threshold
+        (without starting a transfer manager and its threads for every package), the
+        transfer manager's multipart upload above it."""
+        if path.stat().st_size < SINGLE_PUT_LIMIT:
+            with path.open("rb") as body:
+                self.put(bucket, key, body, content_type=content_type, metadata=metadata)
+            return
+        with aws_call(f"s3.upload_file({key})"):
+            self._s3.upload_file(str(path), bucket, key,
+                                 ExtraArgs=_extra(content_type, metadata))
 
     def download(self, bucket: str, key: str, dest: Path, *, where: str | None = None) -> None:
         """The object into file ``dest`` (the transfer manager; ranged gets if large)."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from orchestrator.codes import Code
 from orchestrator.config import Settings
 from orchestrator.errors import AutoLambdaError
 
@@ -34,13 +35,13 @@ def start_console(aws: Aws, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     token = token or os.environ.get(TOKEN_VARIABLE) or None
     if token is not None and len(token) < 16:
         raise AutoLambdaError(f"{TOKEN_VARIABLE} is too short to protect the console",
-                              code="UiTokenWeak", hint="use at least 16 random characters, "
+                              code=Code.UiTokenWeak, hint="use at least 16 random characters, "
                               "or unset it for a generated token")
     try:
         server = UiServer(ConsoleData(aws), host=host, port=port, token=token)
     except OSError as exc:
         raise AutoLambdaError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                              code="UiPortUnavailable",
+                              code=Code.UiPortUnavailable,
                               hint="choose another --ui-port/--port (0 picks a free one)"
                               ) from exc
     if not is_loopback(host):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.aws.facade import Aws
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 from orchestrator.intake.events import ObjectRef
 
@@ -12,7 +13,7 @@ from orchestrator.intake.events import ObjectRef
 def submit_zip(aws: Aws, zip_path: Path, name: str | None = None) -> ObjectRef:
     key = name or zip_path.name
     if not key.endswith(".zip"):
-        raise AutoLambdaError(f"object name {key!r} does not end in .zip", code="BadName",
+        raise AutoLambdaError(f"object name {key!r} does not end in .zip", code=Code.BadName,
                               hint="the bucket notifies the queue for .zip objects only")
     bucket = aws.settings.incoming_bucket
     with zip_path.open("rb") as body:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 
+from orchestrator.codes import Code
 from orchestrator.errors import ConfigError
 from states import Hooks
 
@@ -26,20 +27,20 @@ def _load(path: str) -> Hooks:
     module_name, sep, attribute = path.partition(":")
     if not sep or not module_name or not attribute:
         raise ConfigError(f"{ENV_HOOKS} entry {path!r} is not module:attribute",
-                          code="HooksInvalid", hint="for example mypkg.audit:AuditHooks")
+                          code=Code.HooksInvalid, hint="for example mypkg.audit:AuditHooks")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"{ENV_HOOKS} entry {path!r}: cannot import {module_name!r}: {exc}",
-                          code="HooksInvalid",
+                          code=Code.HooksInvalid,
                           hint="install the package that provides it, or fix the name") from exc
     target = getattr(module, attribute, None)
     if target is None:
         raise ConfigError(f"{ENV_HOOKS} entry {path!r}: {module_name} has no {attribute!r}",
-                          code="HooksInvalid", hint="check the attribute's name")
+                          code=Code.HooksInvalid, hint="check the attribute's name")
     hooks = target() if callable(target) and not isinstance(target, Hooks) else target
     if not isinstance(hooks, Hooks):
         raise ConfigError(f"{ENV_HOOKS} entry {path!r} gave a {type(hooks).__name__}, "
-                          "not a states.Hooks", code="HooksInvalid",
+                          "not a states.Hooks", code=Code.HooksInvalid,
                           hint="subclass states.Hooks and override what you need")
     return hooks

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.tables import STATE_INDEX, WEEK_INDEX, WEEK_SECONDS, week_bucket
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError, ManifestError
 from orchestrator.jobs.store import JobStore
 from orchestrator.jobs.workflow import TERMINAL_STATES
@@ -50,7 +51,7 @@ def all_states() -> tuple[str, ...]:
 
 
 class ListQueryInvalid(AutoLambdaError):
-    code = "ListQueryInvalid"
+    code = Code.ListQueryInvalid
 
 
 def team_of(key: str) -> str:

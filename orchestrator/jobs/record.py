@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from orchestrator.aws.jobs_table import Item, deserialize_item, serialize_item
 from orchestrator.aws.tables import week_bucket
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 from orchestrator.redact import redact
 from orchestrator.types import JsonObject
@@ -47,7 +48,7 @@ HistoryLoader = Callable[["JobRecord"], Iterable[JsonObject]]
 class HistoryNotLoaded(AutoLambdaError):
     """A record built outside the store has no way to read its paged history."""
 
-    code = "HistoryNotLoaded"
+    code = Code.HistoryNotLoaded
 
 
 def capped(text: str | None, limit: int) -> str | None:

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.queue import Queue
+from orchestrator.codes import Code
 from orchestrator.errors import BadEvent
 from orchestrator.intake.events import parse_message, s3_event_body
 from orchestrator.jobs.record import JobRecord
@@ -244,8 +245,8 @@ def plan_job(rec: JobRecord, obj: ObjectNow | None, *, restart: bool) -> Action:
                               f"{obj.version_id or obj.etag}): a redrive would deploy the "
                               "old build; use --restart to rebuild this job's own upload "
                               "(the new upload has its own job)", job_id=jid, key=key)
-    if not failed_at or failed_at == "failed" or code in {"WorkflowChanged",
-                                                          "States.HistoryLimitExceeded"}:
+    if not failed_at or failed_at == "failed" or code in {Code.WorkflowChanged,
+                                                          Code.StatesHistoryLimitExceeded}:
         return Action("skip", f"failed without a step to resume ({code}); use --restart",
                       job_id=jid, key=key)
     return Action("redrive", f"resume at {failed_at} after {code}; earlier steps are not "

@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from orchestrator.codes import Code
 from orchestrator.config import DEFAULT_LEASE_SECONDS, HEARTBEATS_PER_LEASE
 from orchestrator.errors import AutoLambdaError
 from orchestrator.intake.events import ObjectRef
@@ -253,7 +254,7 @@ class JobRunner:
             self._active[job_id] = _Active(job_id, token, threading.get_ident(), keeper)
         try:
             with keeper:
-                ex.retry_deadline, ex.deadline_error = self.outage_deadline, "AwsUnavailable"
+                ex.retry_deadline, ex.deadline_error = self.outage_deadline, Code.AwsUnavailable
                 if changed:
                     persist(ex)
                 parked = False
@@ -326,7 +327,7 @@ class JobRunner:
         now = self.clock()
         rec.archive_run()
         ex = start_execution(rec, now)
-        ex.abort("WorkflowChanged",
+        ex.abort(Code.WorkflowChanged,
                  f"{exc} (use `auto-lambda replay --restart {rec.job_id}`)", now)
         copy_execution(rec, ex)
         rec.updated_at = rec.finished_at = now

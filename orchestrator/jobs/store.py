@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.jobs_table import Item, JobsTable, QueryPage, VersionMoved
 from orchestrator.aws.tables import JOB_KEY, STATE_INDEX, item_size
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 from orchestrator.jobs.record import JobRecord
 from orchestrator.types import JsonObject
@@ -52,19 +53,19 @@ TAIL_BYTES = 16_384
 
 
 class JobNotFound(AutoLambdaError):
-    code = "JobNotFound"
+    code = Code.JobNotFound
 
 
 class LeaseLost(AutoLambdaError):
     """Another worker wrote the job since we read it: stop touching it."""
 
-    code = "LeaseLost"
+    code = Code.LeaseLost
 
 
 class JobRecordTooLarge(AutoLambdaError):
     """The job item would pass what DynamoDB stores in one item."""
 
-    code = "JobRecordTooLarge"
+    code = Code.JobRecordTooLarge
 
 
 class JobStore:
@@ -114,7 +115,7 @@ class JobStore:
         if expected != end:
             raise AutoLambdaError(
                 f"job {job_id}: history event {expected} is missing from "
-                f"{self.history_table}", code="HistoryIncomplete",
+                f"{self.history_table}", code=Code.HistoryIncomplete,
                 hint="the history table was changed by hand; `auto-lambda replay --restart` "
                      "starts a new run")
 

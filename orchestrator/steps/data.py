@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, Self, TypeVar
 
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 from orchestrator.types import JsonMapping, JsonObject
 
@@ -38,7 +39,7 @@ S = TypeVar("S", bound=Stored)
 class StepInputMissing(AutoLambdaError):
     """A step needs what an earlier step records, and the execution has none of it."""
 
-    code = "StepInputMissing"
+    code = Code.StepInputMissing
 
 
 def read(data: JsonMapping, kind: type[S]) -> S:

@@ -4,8 +4,11 @@ A step raises ``AutoLambdaError`` subclasses with codes; anything else that esca
 step (a bug, a full disk, a permission problem on the worker) would otherwise reach the
 job record as a Python class name (``PermissionError``), which is neither stable nor
 something a user can act on. ``guard_tasks`` wraps each step so such an exception becomes
-an error with a stable code and the original type and message kept in the message.
-Timeouts pass through unchanged: the workflow retries them as ``States.Timeout``.
+an error with a stable code and the original type and message kept in the message. An
+AWS failure a step let through unmapped gets its code from the AWS error map
+(``orchestrator.aws.errors``: throttled, server error, denied...), so no job records
+"ClientError". Timeouts pass through unchanged: the workflow retries them as
+``States.Timeout``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
+from orchestrator.aws.facade import classify_client_error
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 from orchestrator.types import JsonObject
 
@@ -24,24 +29,21 @@ C = TypeVar("C")
 
 def stable_error(exc: BaseException, step: str) -> AutoLambdaError:
     """The coded error for an exception that is not an AutoLambdaError."""
+    mapped = classify_client_error(exc, f"aws.{step} step")
+    if mapped is not None:
+        return mapped
     what = f"{step} failed on the worker: {type(exc).__name__}: {exc}"[:2000]
     if isinstance(exc, MemoryError):
-        return AutoLambdaError(what, code="WorkerOutOfMemory",
+        return AutoLambdaError(what, code=Code.WorkerOutOfMemory,
                                hint="the worker ran out of memory; retry on another worker")
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return AutoLambdaError(what, code="WorkerDiskFull",
+        return AutoLambdaError(what, code=Code.WorkerDiskFull,
                                hint="free space in AUTO_LAMBDA_WORK_DIR, then replay the job")
     if isinstance(exc, PermissionError):
-        return AutoLambdaError(what, code="WorkerPermissionDenied",
+        return AutoLambdaError(what, code=Code.WorkerPermissionDenied,
                                hint="the worker's user cannot use a file or folder it needs; "
                                     "check AUTO_LAMBDA_WORK_DIR and AUTO_LAMBDA_CACHE_DIR")
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        aws_code = str(response.get("Error", {}).get("Code") or "unknown")
-        return AutoLambdaError(what, code="AwsRequestFailed",
-                               hint=f"AWS answered {aws_code}; check the worker's permissions "
-                                    "and the stack's resources")
-    return AutoLambdaError(what, code="InternalError",
+    return AutoLambdaError(what, code=Code.InternalError,
                            hint="this is a bug in auto-lambda; the job can be replayed")
 
 

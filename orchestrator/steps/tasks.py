@@ -1,8 +1,8 @@
 """The task table the workflow's runner drives: one entry per ``resource`` named in
 ``orchestrator.jobs.workflow``, each calling the step module of that name with a typed
 ``StepContext`` and turning its dataclass result into the data the states library
-merges into the execution. An AWS failure that leaves a step unmapped is given its
-stable code here (``orchestrator.aws.errors``), so no job records "ClientError".
+merges into the execution. Every task is guarded (``orchestrator.steps.guard``): what
+escapes a step leaves it with a stable code, AWS failures included.
 
 ``Steps`` binds the steps to one ``StepEnv``. Its methods are the seams a test (or an
 embedding) overrides; the dynamic check of a version is one of them
@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.aws.facade import classify_client_error
 from orchestrator.steps.build import step as build_step
 from orchestrator.steps.context import StepContext, StepEnv
 from orchestrator.steps.data import output_data
@@ -63,15 +62,7 @@ class Steps:
 
     def _task(self, step: Callable[[StepContext], DataclassInstance]) -> TaskFn:
         def task(ctx: TaskContext) -> JsonObject:
-            try:
-                return output_data(step(StepContext(ctx, self.env)))
-            except Exception as exc:
-                # The boundary: an AWS failure a step let through unmapped still reaches
-                # the job record with a stable code, never as "ClientError".
-                mapped = classify_client_error(exc, f"aws.{ctx.state} step")
-                if mapped is None:
-                    raise
-                raise mapped from exc
+            return output_data(step(StepContext(ctx, self.env)))
         return task
 
     def fetch(self, ctx: StepContext) -> fetch_step.Fetched:

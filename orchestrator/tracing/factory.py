@@ -10,6 +10,7 @@ Each SDK is imported only when its backend is chosen.
 
 from __future__ import annotations
 
+from orchestrator.codes import Code
 from orchestrator.config import Settings
 from orchestrator.errors import AutoLambdaError, require_extra
 from orchestrator.tracing.base import Tracer
@@ -29,7 +30,7 @@ DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 
 
 class TracingConfigError(AutoLambdaError):
-    code = "TracingConfigInvalid"
+    code = Code.TracingConfigInvalid
 
 
 def tracing_mode(settings: Settings) -> str:

@@ -14,6 +14,7 @@ from typing import Any, cast
 import pytest
 
 from orchestrator.aws.facade import Aws
+from orchestrator.aws.functions import Functions
 from orchestrator.config import Settings
 from orchestrator.errors import VerifyError
 from orchestrator.steps.deploy.step import DeployResult
@@ -44,9 +45,12 @@ class FakeLambda:
 
 
 class FakeAws:
+    """The facade with a Lambda door over the fake client (the door is what runs)."""
+
     def __init__(self, lam: FakeLambda) -> None:
         self.settings = Settings()  # no endpoint: real AWS mode
         self.lambda_ = lam
+        self.functions = Functions(cast(Any, lam))
 
 
 def run(tmp_path: Path, lam: FakeLambda, **kw: Any) -> Any:

@@ -62,3 +62,45 @@ def test_the_check_catches_every_kind_of_import(tmp_path: Path) -> None:
         "orchestrator/steps/sneaky.py:6 boto3.session",
         "worker/plain.py:1 botocore",
     ]
+
+
+# The facade still hands out raw clients, for the doors and for tests that hook botocore
+# events; outside the doors nothing may call one (``aws.s3.put_object(...)``).
+RAW_CLIENTS = frozenset({"s3", "sqs", "dynamodb", "lambda_", "iam", "cloudwatch",
+                         "autoscaling", "xray"})
+
+
+def raw_client_calls(root: Path) -> list[str]:
+    """``path:line client.operation`` for every call through a raw client outside the
+    doors (``x.s3.put_object``, ``x.client("s3")``)."""
+    out: list[str] = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root)
+            if rel.is_relative_to(DOORS):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if not isinstance(node, ast.Attribute):
+                    continue
+                inner = node.value
+                if isinstance(inner, ast.Attribute) and inner.attr in RAW_CLIENTS:
+                    out.append(f"{rel}:{node.lineno} {inner.attr}.{node.attr}")
+                elif node.attr == "client" and isinstance(inner, ast.Name) \
+                        and inner.id in {"aws", "self"} and path.name != "facade.py":
+                    out.append(f"{rel}:{node.lineno} {inner.id}.client")
+    return out
+
+
+def test_no_module_outside_the_doors_calls_a_raw_client() -> None:
+    assert raw_client_calls(REPO) == []
+
+
+def test_the_raw_client_check_catches_a_call(tmp_path: Path) -> None:
+    steps = tmp_path / "orchestrator" / "steps"
+    steps.mkdir(parents=True)
+    (steps / "raw.py").write_text("def f(aws):\n    aws.s3.put_object(Bucket='b')\n"
+                                  "    aws.client('sqs')\n")
+    (tmp_path / "orchestrator" / "aws").mkdir()
+    (tmp_path / "orchestrator" / "aws" / "door.py").write_text("def g(a):\n    a.s3.get()\n")
+    assert raw_client_calls(tmp_path) == ["orchestrator/steps/raw.py:2 s3.put_object",
+                                          "orchestrator/steps/raw.py:3 aws.client"]

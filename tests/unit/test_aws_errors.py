@@ -104,10 +104,8 @@ def test_a_raw_client_error_from_a_step_is_recorded_with_a_stable_code(tmp_path:
     from tests.fakes import FETCH_BUILD, FakeClock
 
     class RawSteps(Steps):
-        def tasks(self) -> dict[str, Any]:
-            def fetch(ctx: Any) -> Any:
-                raise client_error("AccessDenied", 403, "GetObject", rid="rid-9")
-            return {"fetch": self._task(fetch)}
+        def fetch(self, ctx: Any) -> Any:
+            raise client_error("AccessDenied", 403, "GetObject", rid="rid-9")
 
     clock = FakeClock()
     ex = Execution.start(FETCH_BUILD, "job", {}, clock())

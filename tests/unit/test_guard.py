@@ -41,10 +41,10 @@ def test_coded_errors_and_timeouts_pass_through_unchanged() -> None:
         _raising(TimeoutError("slow"))["build"](None)
 
 
-def test_an_aws_refusal_names_the_aws_code_in_its_hint() -> None:
+def test_an_aws_refusal_a_step_let_through_gets_the_aws_code_of_its_kind() -> None:
     from botocore.exceptions import ClientError
 
     refused = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetObject")
     with pytest.raises(AutoLambdaError) as info:
         _raising(refused)["build"](None)
-    assert info.value.code == "AwsRequestFailed" and "AccessDenied" in (info.value.hint or "")
+    assert info.value.code == "AwsAccessDenied" and "AccessDenied" in info.value.message

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
+from orchestrator.codes import Code
+
 COOKIE = "auto_lambda_ui"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -50,7 +52,7 @@ class Verdict:
     """What to do with a request: ``status`` 0 means allowed."""
 
     status: int = 0
-    code: str = ""
+    code: Code | None = None
     message: str = ""
     hint: str = ""
     set_cookie: bool = False  # allowed through ?token=: set the cookie, drop the token
@@ -91,27 +93,27 @@ class Access:
               form_csrf: str | None = None) -> Verdict:
         host = headers.get("Host", "")
         if self.host not in ("0.0.0.0", "::") and host not in self.allowed_hosts():
-            return Verdict(421, "UiHostRefused", f"this console does not answer for {host!r}",
+            return Verdict(421, Code.UiHostRefused, f"this console does not answer for {host!r}",
                            "open the address `auto-lambda ui` printed")
         if method not in ("GET", "HEAD", "POST"):
-            return Verdict(405, "UiMethodRefused", f"{method} is not allowed",
+            return Verdict(405, Code.UiMethodRefused, f"{method} is not allowed",
                            "pages are GET, actions are POST")
         presented = self._presented(headers)
         via_query = query_token is not None and self._matches(query_token)
         if not self.local_only and not presented and not via_query:
-            return Verdict(401, "UiTokenRequired",
+            return Verdict(401, Code.UiTokenRequired,
                            "this console is reachable from other machines and needs its token",
                            "open the address with ?token= that `auto-lambda ui` printed, or "
                            "send Authorization: Bearer TOKEN")
         if method == "POST":
             origin = headers.get("Origin")
             if origin and origin != "null" and urlsplit(origin).netloc != host:
-                return Verdict(403, "UiCrossSite", "an action from another site was refused",
+                return Verdict(403, Code.UiCrossSite, "an action from another site was refused",
                                "use the console's own buttons")
             bearer = self._bearer(headers)
             proof = form_csrf is not None and hmac.compare_digest(form_csrf, self.csrf)
             if not proof and not (bearer and self._matches(bearer)):
-                return Verdict(403, "UiActionRefused",
+                return Verdict(403, Code.UiActionRefused,
                                "actions need the console's form token or the access token",
                                "use the console's buttons, or send Authorization: Bearer TOKEN")
         return Verdict(set_cookie=via_query and not self.local_only)

@@ -36,6 +36,7 @@ from orchestrator.cli.ui import views
 from orchestrator.cli.ui.data import ConsoleData
 from orchestrator.cli.ui.html import error_page
 from orchestrator.cli.ui.security import Access, new_token
+from orchestrator.codes import Code
 from orchestrator.durations import DurationInvalid, parse_duration
 from orchestrator.errors import AutoLambdaError
 from orchestrator.jobs.listing import ListQuery, ListQueryInvalid
@@ -60,7 +61,7 @@ HEADERS = {
 
 
 class BadInput(AutoLambdaError):
-    code = "UiBadInput"
+    code = Code.UiBadInput
 
 
 @dataclass
@@ -113,9 +114,9 @@ class Console:
             if verb == method or (verb == "GET" and method == "HEAD"):
                 return handler(params, **match.groupdict())
         if allowed:
-            return _error(405, "UiMethodRefused", f"{method} is not allowed here",
+            return _error(405, Code.UiMethodRefused, f"{method} is not allowed here",
                           "pages are GET, actions are POST from the console's forms")
-        return _error(404, "UiNotFound", f"no page {path}", "start from the jobs page")
+        return _error(404, Code.UiNotFound, f"no page {path}", "start from the jobs page")
 
     # ---- jobs ----
     def jobs(self, params: dict[str, list[str]]) -> Response:
@@ -215,16 +216,16 @@ class Console:
 
     def static(self, params: dict[str, list[str]], name: str) -> Response:
         if name not in STATIC:
-            return _error(404, "UiNotFound", f"no file {name}", "")
+            return _error(404, Code.UiNotFound, f"no file {name}", "")
         body = resources.files("orchestrator.cli.ui").joinpath("static", name).read_bytes()
         return Response(200, body, STATIC[name])
 
 
 class _NotFound(AutoLambdaError):
-    code = "JobNotFound"
+    code = Code.JobNotFound
 
 
-def _error(status: int, code: str, message: str, hint: str) -> Response:
+def _error(status: int, code: Code, message: str, hint: str) -> Response:
     return Response(status, error_page(status, code, message, hint))
 
 
@@ -260,7 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
             response, cookie = self._respond(method)
         except Exception:  # the server must outlive any request
             log.exception("ui: %s %s failed", method, self.path.split("?")[0])
-            response, cookie = _error(500, "UiInternalError", "the console failed on this "
+            response, cookie = _error(500, Code.UiInternalError, "the console failed on this "
                                       "request", "see the console's log (-v)"), False
         self._send(method, response, cookie)
         log.debug("ui %s %s -> %d in %.3fs", method, self.path.split("?")[0], response.status,
@@ -268,35 +269,36 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, method: str) -> tuple[Response, bool]:
         if len(self.path) > MAX_URL:
-            return _error(414, "UiBadInput", "the address is too long", "shorten it"), False
+            return _error(414, Code.UiBadInput, "the address is too long", "shorten it"), False
         parts = urlsplit(self.path)
         try:
             params = parse_qs(parts.query, keep_blank_values=False, strict_parsing=False,
                               max_num_fields=30)
         except ValueError:
-            return _error(400, "UiBadInput", "too many parameters", ""), False
+            return _error(400, Code.UiBadInput, "too many parameters", ""), False
         form: dict[str, list[str]] = {}
         if method == "POST":
             length_text = self.headers.get("Content-Length", "0")
             length = int(length_text) if length_text.isdigit() else -1
             if length < 0 or length > MAX_BODY:
-                return _error(413, "UiBadInput", "the form is too large", ""), False
+                return _error(413, Code.UiBadInput, "the form is too large", ""), False
             ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
             if length and ctype != "application/x-www-form-urlencoded":
-                return _error(415, "UiBadInput", f"forms only, not {ctype or 'nothing'}",
+                return _error(415, Code.UiBadInput, f"forms only, not {ctype or 'nothing'}",
                               ""), False
             raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
             try:
                 form = parse_qs(raw, max_num_fields=10)
             except ValueError:
-                return _error(400, "UiBadInput", "too many form fields", ""), False
+                return _error(400, Code.UiBadInput, "too many form fields", ""), False
         tokens = params.pop("token", [])
         token = tokens[0] if tokens else None
         csrfs = form.get("csrf", [])
         csrf = csrfs[0] if csrfs else None
         verdict = self.console.access.check(method, dict(self.headers.items()), token, csrf)
         if not verdict.allowed:
-            return _error(verdict.status, verdict.code, verdict.message, verdict.hint), False
+            return _error(verdict.status, verdict.code or Code.UiActionRefused, verdict.message,
+                          verdict.hint), False
         if verdict.set_cookie:
             # Drop the token from the address bar (and from history and referrers).
             clean = parts.path + ("?" + urlencode(params, doseq=True) if params else "")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 from orchestrator.steps.build.target import Target
 
@@ -240,7 +241,7 @@ def check_stream(fh: BinaryIO, rel: str, target: Target, report: AbiReport) -> N
             raise BuildError(
                 f"{rel} needs GLIBC_{glibc[0]}.{glibc[1]}, but {target.runtime} runs on "
                 f"{target.os_name} with glibc {target.glibc_text}",
-                code="GlibcTooNew",
+                code=Code.GlibcTooNew,
                 hint=("use a wheel tagged manylinux_2_"
                       f"{target.glibc[1]} or older (rebuild it on an older distribution), "
                       "or choose a runtime on a newer OS (python3.12+ has glibc 2.34)"),
@@ -256,7 +257,7 @@ def check_stream(fh: BinaryIO, rel: str, target: Target, report: AbiReport) -> N
 
 
 def _mismatch(rel: str, what: str, target: Target) -> BuildError:
-    return BuildError(f"{rel} {what}", code="AbiMismatch",
+    return BuildError(f"{rel} {what}", code=Code.AbiMismatch,
                       hint=f"install a wheel built for {target.runtime} on "
                            f"{target.architecture} Linux (manylinux), or remove the file",
                       details={"file": rel})

@@ -42,7 +42,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the build command starts without boto3
+    from orchestrator.aws.facade import Aws
+    from orchestrator.config import Settings
 
 from orchestrator.steps.build.zipdet import (
     Entry,
@@ -121,7 +125,7 @@ class CachedZip:
 class S3RemoteCache:
     """Cache entries in the artifacts bucket, shared by every worker."""
 
-    def __init__(self, aws: Any, bucket: str | None = None) -> None:
+    def __init__(self, aws: Aws, bucket: str | None = None) -> None:
         self.aws = aws
         self.bucket = bucket or aws.settings.artifacts_bucket
 
@@ -133,30 +137,32 @@ class S3RemoteCache:
         """Download an entry to ``dest``; its sha256 when it matches the recorded one."""
         part = dest.with_name(f"{dest.name}.{os.urandom(4).hex()}.download")
         try:
-            resp = self.aws.s3.get_object(Bucket=self.bucket, Key=self.object_key(kind, key))
-            expected = str((resp.get("Metadata") or {}).get("sha256", ""))
+            got = self.aws.objects.get(self.bucket, self.object_key(kind, key))
+            if got is None:
+                return None
+            expected = got.head.metadata.get("sha256", "")
             digest = hashlib.sha256()
             with part.open("wb") as out:
-                for chunk in resp["Body"].iter_chunks(1024 * 1024):
+                for chunk in got.chunks(1024 * 1024):
                     digest.update(chunk)
                     out.write(chunk)
         except Exception as exc:  # a miss, a missing bucket or a network error: build anyway
             log.debug("remote cache miss %s/%s: %s", kind, key, exc)
             part.unlink(missing_ok=True)
             return None
-        got = digest.hexdigest()
-        if got != expected:
+        actual = digest.hexdigest()
+        if actual != expected:
             log.warning("remote cache entry %s/%s does not match its recorded sha256; "
                         "ignoring it", kind, key)
             part.unlink(missing_ok=True)
             return None
         os.replace(part, dest)
-        return got
+        return actual
 
     def store(self, kind: str, key: str, path: Path, digest: str) -> None:
         try:
-            self.aws.s3.upload_file(str(path), self.bucket, self.object_key(kind, key),
-                                    ExtraArgs={"Metadata": {"sha256": digest}})
+            self.aws.objects.upload(path, self.bucket, self.object_key(kind, key),
+                                    metadata={"sha256": digest})
         except Exception as exc:
             log.warning("could not store cache entry %s/%s remotely: %s", kind, key, exc)
 
@@ -181,7 +187,7 @@ class BuildCache:
         self._ready = False
 
     @classmethod
-    def from_settings(cls, settings: Any, remote: S3RemoteCache | None = None,
+    def from_settings(cls, settings: Settings, remote: S3RemoteCache | None = None,
                       local_dir: Path | None = None) -> BuildCache:
         """The cache a worker or the CLI uses: AUTO_LAMBDA_CACHE_DIR, _CACHE_MAX_MB and
         _RESOLVE_TTL (``orchestrator.config.Settings``)."""

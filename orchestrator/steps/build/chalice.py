@@ -42,6 +42,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.jail import Jail, JailProcess, Limits, default_jail
@@ -100,7 +101,7 @@ def check_chalice_target(target: Target) -> None:
         raise BuildError(
             f"this is a chalice project asking for {target.runtime} on {target.architecture}, "
             f"but chalice packages only for the interpreter it runs on ({runtime} on {arch})",
-            code="ChaliceRuntimeMismatch",
+            code=Code.ChaliceRuntimeMismatch,
             hint=f'set runtime = "{runtime}" and architecture = "{arch}" in auto-lambda.toml, '
                  "or turn the project into a plain app (app.py with a handler function)")
 
@@ -117,13 +118,13 @@ def _copy_project(app_dir: Path, dest: Path) -> None:
     shutil.copytree(app_dir, dest, symlinks=False, ignore=ignore)
 
 
-def _failure(output: str) -> tuple[str, str] | None:
+def _failure(output: str) -> tuple[Code, str] | None:
     """(code, what) when the output says chalice ran out of a jail limit."""
     if "MemoryError" in output or "Cannot allocate memory" in output:
-        return "ChaliceMemoryExceeded", "ran out of memory"
+        return Code.ChaliceMemoryExceeded, "ran out of memory"
     if "BlockingIOError" in output or "Resource temporarily unavailable" in output \
             or "can't start new thread" in output:
-        return "ChaliceProcessLimit", f"started more than {CHALICE_PROCESSES} processes or threads"
+        return Code.ChaliceProcessLimit, f"started more than {CHALICE_PROCESSES} processes or threads"
     return None
 
 
@@ -152,12 +153,12 @@ class ChaliceRun:
         if result.output_exceeded:
             raise BuildError(f"chalice package wrote more than "
                              f"{CHALICE_OUTPUT_BYTES // (1024 * 1024)} MB of output; stopped",
-                             code="ChaliceOutputTooLarge",
+                             code=Code.ChaliceOutputTooLarge,
                              hint="print less while app.py is imported")
         if "Could not install dependencies" in output:
             detail = output[output.index("Could not install dependencies"):].strip()[:600]
             raise BuildError(f"chalice could not install the dependencies: {detail}",
-                             code="ChaliceDependencyFailed",
+                             code=Code.ChaliceDependencyFailed,
                              hint="use packages that publish manylinux wheels for "
                                   f"{self.target.runtime}, or build them yourself into vendor/")
         deployment = self.out_dir / "deployment.zip"
@@ -169,7 +170,7 @@ class ChaliceRun:
                                  f"(exit {result.returncode}): {tail[-1500:]}", code=limit[0],
                                  hint="app.py must not exhaust the build's limits at import")
             raise BuildError(f"chalice package failed (exit {result.returncode}): {tail}",
-                             code="ChalicePackageFailed",
+                             code=Code.ChalicePackageFailed,
                              hint="run `chalice package out/` in the project to see the full "
                                   "error; app.py must import without errors")
         unpacked = self.work_dir / "chalice-app"
@@ -192,7 +193,7 @@ def _chalice_site() -> str:
     interpreter's own folders)."""
     spec = importlib.util.find_spec("chalice")
     if spec is None or not spec.origin:
-        raise BuildError("chalice is not installed with this worker", code="ChaliceMissing",
+        raise BuildError("chalice is not installed with this worker", code=Code.ChaliceMissing,
                          hint="pip install chalice")
     return str(Path(spec.origin).resolve().parent.parent)
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 from orchestrator.steps.build.cache import DEPS, BuildCache, CachedZip, cache_key
 from orchestrator.steps.build.inputs import input_files
@@ -79,12 +80,12 @@ def installer_choice(env: dict[str, str] | None = None) -> tuple[str, str]:
     wanted = env.get(ENV_INSTALLER, "uv").strip().lower() or "uv"
     if wanted != "uv":
         raise BuildError(f"{ENV_INSTALLER}={wanted!r} is not an installer auto-lambda runs",
-                         code="ConfigInvalid",
+                         code=Code.ConfigInvalid,
                          hint=f"unset {ENV_INSTALLER}: uv is the installer, and it runs in "
                               "a jail (docs/security.md)")
     uv = find_uv(env)
     if uv is None:
-        raise BuildError("no uv binary found", code="InstallerMissing",
+        raise BuildError("no uv binary found", code=Code.InstallerMissing,
                          hint="reinstall auto-lambda (it depends on uv), or set "
                               "AUTO_LAMBDA_UV to a uv binary")
     return "uv", uv

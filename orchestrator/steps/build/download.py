@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError, TransientError
 from orchestrator.steps.build.index import IndexConfig
 
@@ -57,7 +58,7 @@ def _opener(index: IndexConfig) -> Callable[..., object]:
 
 def _refused(url: str) -> BuildError:
     return BuildError(f"refusing to download from {url[:300]!r}: not on the configured "
-                      "package index", code="IndexHostRefused",
+                      "package index", code=Code.IndexHostRefused,
                       hint="the index serves files from another host: add it to "
                            "AUTO_LAMBDA_INDEX_HOSTS on the workers")
 
@@ -69,7 +70,7 @@ def download(ref: WheelRef, dest: Path, *, timeout: float = DOWNLOAD_TIMEOUT,
     (transient), HashMismatch, IndexHostRefused or DownloadFailed."""
     if not ref.url.startswith(_SCHEMES):
         raise BuildError(f"refusing to download {ref.filename} from {ref.url[:300]!r}: only "
-                         "index URLs are fetched", code="DownloadFailed",
+                         "index URLs are fetched", code=Code.DownloadFailed,
                          hint="install from a package index, or put the code in vendor/")
     index = index or IndexConfig.from_env()
     if not index.allows_url(ref.url):
@@ -91,16 +92,16 @@ def download(ref: WheelRef, dest: Path, *, timeout: float = DOWNLOAD_TIMEOUT,
             code = getattr(exc, "code", None)
             if isinstance(code, int) and 400 <= code < 500 and code not in (408, 429):
                 raise BuildError(f"the index answered {code} for {ref.filename} ({ref.url})",
-                                 code="DownloadFailed",
+                                 code=Code.DownloadFailed,
                                  hint="the release may have been removed; pin another "
                                       "version") from exc
             raise TransientError(f"could not download {ref.filename}: {exc}",
-                                 code="NetworkError") from exc
+                                 code=Code.NetworkError) from exc
         got = digest.hexdigest()
         if got != ref.sha256.lower() or (ref.size is not None and size != ref.size):
             raise BuildError(
                 f"{ref.filename} does not match its expected sha256 {ref.sha256} "
-                f"(got {got}, {size:,} bytes)", code="HashMismatch",
+                f"(got {got}, {size:,} bytes)", code=Code.HashMismatch,
                 hint="the file on the index is not the one the lock or the hashes name: "
                      "update the pinned hashes, or check the index for tampering",
                 details={"file": ref.filename, "expected": ref.sha256, "got": got})

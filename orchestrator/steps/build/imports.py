@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 from orchestrator.steps.build.names import entry_top_level
 from orchestrator.steps.build.runtime_provided import PROVIDED_MODULES
@@ -172,7 +173,7 @@ def check_imports(entries: dict[str, Entry], handler: str, target: Target, *,
         raise BuildError(
             f"{handler.rpartition('.')[0]} imports modules that are neither in the package nor "
             f"provided by the {target.runtime} runtime: {', '.join(missing)}",
-            code="MissingDependency",
+            code=Code.MissingDependency,
             hint="add them to requirements.txt or [project] dependencies in pyproject.toml "
                  "(or put them in vendor/), then upload again",
             details={"missing": missing})

@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
 from orchestrator.steps.build.cache import DEPS, WHEELS, BuildCache, CachedZip, cache_key
@@ -69,7 +70,7 @@ def too_large(sizes: dict[str, int], total: int, what: str = "the package") -> B
     return BuildError(
         f"{what} unzips to at least {total:,} bytes, over Lambda's {LAMBDA_UNZIPPED_BYTES:,} "
         f"(250 MB); largest: {listing}",
-        code="PackageTooLarge",
+        code=Code.PackageTooLarge,
         hint="drop dependencies or files the function does not need, or use a container image",
         details={"unzipped_size": total, "largest": [{"path": n, "bytes": s} for n, s in top]})
 
@@ -84,7 +85,7 @@ def choose_wheel(pin: Pin, allowed: frozenset[str] | None) -> WheelRef:
     seen = ", ".join(f"{r.filename} sha256:{r.sha256}" for r in pin.candidates[:4])
     raise BuildError(
         f"no wheel of {pin.name} {pin.version} for this target has one of the allowed hashes "
-        f"({', '.join(sorted(allowed))[:300]}); the index has: {seen}", code="HashMismatch",
+        f"({', '.join(sorted(allowed))[:300]}); the index has: {seen}", code=Code.HashMismatch,
         hint="add the hash of the wheel for this runtime and architecture (uv pip compile "
              "--generate-hashes lists every wheel's)",
         details={"package": pin.name, "version": pin.version})
@@ -114,7 +115,7 @@ class _Fetcher:
         content = read_wheel(path, self.target, filename=ref.filename)
         if canonical_name(content.name) != pin.key or content.version != pin.version:
             raise BuildError(f"{ref.filename} holds {content.name} {content.version}, not "
-                             f"{pin.name} {pin.version}", code="WheelInvalid",
+                             f"{pin.name} {pin.version}", code=Code.WheelInvalid,
                              hint="the index served a wheel under the wrong name")
         return content
 
@@ -165,7 +166,7 @@ def install(pins: list[Pin], target: Target, cache: BuildCache, *, builder: str,
             raise BuildError(
                 "hash-checking mode: no --hash is given for " + ", ".join(missing)
                 + " (every installed distribution needs one, dependencies included)",
-                code="HashesRequired",
+                code=Code.HashesRequired,
                 hint="pin every dependency with == and --hash=sha256:... (uv pip compile "
                      "--generate-hashes writes them all)",
                 details={"missing": missing})

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError, TransientError
 from orchestrator.steps.jail import Jail
 from orchestrator.steps.jail.files import read_beneath
@@ -99,13 +100,13 @@ def uv_version(uv: str) -> str:
         done = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30,
                               check=False)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise BuildError(f"the installer {uv} does not start: {exc}", code="InstallerMissing",
+        raise BuildError(f"the installer {uv} does not start: {exc}", code=Code.InstallerMissing,
                          hint="reinstall auto-lambda (it depends on uv), or set "
                               "AUTO_LAMBDA_UV to a uv binary") from exc
     text = done.stdout.strip().split(" (")[0]
     if done.returncode != 0 or not text.startswith("uv "):
         raise BuildError(f"{uv} --version answered {done.stdout + done.stderr!r}",
-                         code="InstallerMissing", hint="set AUTO_LAMBDA_UV to a uv binary")
+                         code=Code.InstallerMissing, hint="set AUTO_LAMBDA_UV to a uv binary")
     return text
 
 
@@ -135,7 +136,7 @@ def _failure(output: str, target: Target, requirements: list[str]) -> Exception:
     if "No solution found" not in text and _NETWORK_RE.search(text):
         return TransientError(f"uv could not reach the package index: "
                               f"{text.splitlines()[-1] if text else 'no output'}",
-                              code="NetworkError")
+                              code=Code.NetworkError)
     cause = " ".join(line.strip() for line in text.splitlines()
                      if line.strip() and not line.strip().startswith("hint:"))
     cause = re.sub(r"^error: No solution found when resolving dependencies:?\s*", "", cause)
@@ -146,7 +147,7 @@ def _failure(output: str, target: Target, requirements: list[str]) -> Exception:
         name = m.group("pkg")
         return BuildError(
             f"no compatible wheel for {name} on {target.runtime} {target.architecture} "
-            f"({tags}): {cause}", code="NoCompatibleWheel",
+            f"({tags}): {cause}", code=Code.NoCompatibleWheel,
             hint=f"pick a version of {name} that publishes a wheel for this runtime and "
                  "architecture, change the runtime, or build it yourself and put it in vendor/",
             details={"package": name, "platform": target.uv_platform,
@@ -155,30 +156,30 @@ def _failure(output: str, target: Target, requirements: list[str]) -> Exception:
                   cause)
     if m:
         return BuildError(f"{m.group('pkg')} is not on the package index: {cause}",
-                          code="PackageNotFound", hint="check the name for typos",
+                          code=Code.PackageNotFound, hint="check the name for typos",
                           details={"package": m.group("pkg")})
     m = re.search(r"only (?P<pkg>[A-Za-z0-9._-]+)[<>=!~]", cause)
     if m and "is available" in cause:
         name = m.group("pkg")
         return BuildError(f"no release of {name} fits both the requirement and "
                           f"{target.runtime} {target.architecture} ({tags}): {cause}",
-                          code="NoCompatibleWheel",
+                          code=Code.NoCompatibleWheel,
                           hint=f"loosen the requirement on {name}, or change the runtime",
                           details={"package": name, "platform": target.uv_platform,
                                    "python_version": target.python_version})
     if "No solution found" in text or "unsatisfiable" in cause:
         return BuildError(f"the requirements cannot all be met: {cause}",
-                          code="DependencyConflict",
+                          code=Code.DependencyConflict,
                           hint="relax the conflicting version constraints",
                           details={"requirements": requirements})
     tail = " ".join(text.splitlines()[-6:])
     return BuildError(f"uv could not resolve {', '.join(requirements)[:300]}: {tail}",
-                      code="DependencyInstallFailed",
+                      code=Code.DependencyInstallFailed,
                       hint="check the requirements for conflicting or misspelt packages")
 
 
-def _field(value: object, where: str, check: Callable[[object, str, str], str]) -> str:
-    return check(value, where, "ResolutionInvalid")
+def _field(value: object, where: str, check: Callable[[object, str, Code], str]) -> str:
+    return check(value, where, Code.ResolutionInvalid)
 
 
 def parse_pylock(text: str, target: Target, source: str = "pylock.toml",
@@ -190,7 +191,7 @@ def parse_pylock(text: str, target: Target, source: str = "pylock.toml",
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise BuildError(f"{source} is not valid TOML: {exc}", code="LockInvalid",
+        raise BuildError(f"{source} is not valid TOML: {exc}", code=Code.LockInvalid,
                          hint="regenerate the lock file") from exc
     env = target.marker_environment()
     pins: list[Pin] = []
@@ -208,7 +209,7 @@ def parse_pylock(text: str, target: Target, source: str = "pylock.toml",
                     continue
             except InvalidMarker as exc:
                 raise BuildError(f"{source}: package {name} has an invalid marker: {exc}",
-                                 code="LockInvalid", hint="regenerate the lock file") from exc
+                                 code=Code.LockInvalid, hint="regenerate the lock file") from exc
         fitting: list[tuple[tuple[int, int], WheelRef]] = []
         for wheel in pkg.get("wheels", []) or []:
             if not isinstance(wheel, dict):
@@ -222,7 +223,7 @@ def parse_pylock(text: str, target: Target, source: str = "pylock.toml",
             sha = _field(sha, f"{where} hash", spec.sha256)
             if index is not None and not index.allows_url(url):
                 raise BuildError(f"{source} names a wheel of {name} outside the package index: "
-                                 f"{spec.shown(url)}", code="IndexHostRefused",
+                                 f"{spec.shown(url)}", code=Code.IndexHostRefused,
                                  hint="the index serves files from another host: add it to "
                                       "AUTO_LAMBDA_INDEX_HOSTS on the workers")
             size = wheel.get("size")
@@ -231,7 +232,7 @@ def parse_pylock(text: str, target: Target, source: str = "pylock.toml",
         if not fitting:
             raise BuildError(f"{source} names no wheel of {name} {version} for "
                              f"{target.runtime} {target.architecture}",
-                             code="NoCompatibleWheel",
+                             code=Code.NoCompatibleWheel,
                              hint=f"pick a version of {name} that publishes a wheel for this "
                                   "runtime and architecture",
                              details={"package": name, "platform": target.uv_platform})
@@ -267,12 +268,12 @@ def resolve(requirements: list[Requirement], target: Target, work: Path, *, uv: 
     names = [r.installer_line() for r in requirements]
     if run.refused:
         raise BuildError(f"uv was sent to {', '.join(run.refused[:3])}, which is not the "
-                         "configured package index", code="IndexHostRefused",
+                         "configured package index", code=Code.IndexHostRefused,
                          hint="the index serves files from another host: add it to "
                               "AUTO_LAMBDA_INDEX_HOSTS on the workers",
                          details={"refused": run.refused[:10]})
     if run.output_exceeded:
-        raise BuildError("uv printed more than its output limit", code="DependencyInstallFailed",
+        raise BuildError("uv printed more than its output limit", code=Code.DependencyInstallFailed,
                          hint="check the requirements for misspelt packages")
     if run.returncode != 0:
         raise _failure(run.output, target, names)
@@ -280,6 +281,6 @@ def resolve(requirements: list[Requirement], target: Target, work: Path, *, uv: 
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise BuildError("uv's resolution is not UTF-8 text", code="ResolutionInvalid",
+        raise BuildError("uv's resolution is not UTF-8 text", code=Code.ResolutionInvalid,
                          hint="retry the build; report it if it persists") from None
     return parse_pylock(text, target, "uv's resolution", index)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError, SandboxUnavailable
 from orchestrator.redact import redact
 from orchestrator.steps.jail import Jail, Limits, default_jail
@@ -131,12 +132,12 @@ def _check_usable(uv: Path, jail: Jail) -> None:
         mode = uv.stat().st_mode
     except OSError as exc:
         raise BuildError(f"the installer {uv} cannot be read: {exc.strerror}",
-                         code="InstallerMissing",
+                         code=Code.InstallerMissing,
                          hint="reinstall auto-lambda, or set AUTO_LAMBDA_UV to a uv binary") \
             from None
     if mode & 0o005 != 0o005:
         raise BuildError(f"the installer {uv} (mode {mode & 0o777:o}) cannot be run by the "
-                         "jail's user", code="InstallerMissing",
+                         "jail's user", code=Code.InstallerMissing,
                          hint=f"chmod 755 {uv} (and make its folders readable by all)")
 
 

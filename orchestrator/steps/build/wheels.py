@@ -24,6 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 from orchestrator.steps.build.abi import AbiReport, check_stream, check_tags, looks_like_so
 from orchestrator.steps.build.names import add_top_level
@@ -49,7 +50,7 @@ class WheelContent:
 
 
 def _invalid(filename: str, what: str) -> BuildError:
-    return BuildError(f"wheel {filename} {what}", code="WheelInvalid",
+    return BuildError(f"wheel {filename} {what}", code=Code.WheelInvalid,
                       hint="the package index served a malformed wheel; pin another version "
                            "of it, or report it to its maintainers")
 

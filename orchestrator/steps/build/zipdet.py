@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 
 DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1
@@ -231,7 +232,7 @@ class _Sources:
             chunk = src.read(min(CHUNK, left))
             if not chunk:
                 raise BuildError(f"archive {archive.name} is truncated",
-                                 code="BuildCacheCorrupt",
+                                 code=Code.BuildCacheCorrupt,
                                  hint="build again: the damaged entry is dropped")
             out.write(chunk)
             left -= len(chunk)
@@ -293,7 +294,7 @@ def write_zip(entries: Iterable[Entry], out_path: Path, *, comment: bytes = b"",
     ordered = sorted(entries, key=lambda e: e.name)
     for a, b in itertools.pairwise(ordered):
         if a.name == b.name:
-            raise BuildError(f"two files would be packaged as '{a.name}'", code="BuildFailed")
+            raise BuildError(f"two files would be packaged as '{a.name}'", code=Code.BuildFailed)
     out_path = Path(out_path)
     tmp = out_path.with_name(out_path.name + ".part")
     central: list[bytes] = []
@@ -312,7 +313,7 @@ def write_zip(entries: Iterable[Entry], out_path: Path, *, comment: bytes = b"",
                     span.flush(out, sources)
                 offset = out.pos + span.length
                 if offset >= _U32:
-                    raise BuildError("the package is over 4 GB", code="PackageTooLarge")
+                    raise BuildError("the package is over 4 GB", code=Code.PackageTooLarge)
                 chunks: list[bytes] = []
                 if raw is not None:
                     crc, size, csize, method = raw.crc, entry.size, raw.compress_size, raw.method
@@ -322,7 +323,7 @@ def write_zip(entries: Iterable[Entry], out_path: Path, *, comment: bytes = b"",
                     crc, size, chunks = _deflate(entry, level)
                     csize, method = sum(len(c) for c in chunks), zipfile.ZIP_DEFLATED
                 if size >= _U32 or csize >= _U32:
-                    raise BuildError(f"'{entry.name}' is over 4 GB", code="PackageTooLarge")
+                    raise BuildError(f"'{entry.name}' is over 4 GB", code=Code.PackageTooLarge)
                 if own and raw is not None:
                     # written here before: its local header is the one this loop would
                     # write, so it joins the run of adjacent members copied as they are

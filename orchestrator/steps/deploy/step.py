@@ -46,6 +46,7 @@ from orchestrator.aws.functions import (
     Published,
     unqualified,
 )
+from orchestrator.codes import Code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import DeployError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES
@@ -134,7 +135,7 @@ def _check_size(artifact: Artifact) -> None:
         raise DeployError(
             f"the package is {size:,} bytes zipped, over Lambda's {LAMBDA_UNZIPPED_BYTES:,} bytes "
             "unzipped limit",
-            code="PackageTooLargeForLambda",
+            code=Code.PackageTooLargeForLambda,
             hint="drop unused dependencies or vendor a slimmer build",
         )
 
@@ -203,7 +204,7 @@ def deploy_function(
     if want_sha and got_sha != want_sha:
         raise DeployError(
             f"function {name} holds code {got_sha}, not the artifact's {want_sha}",
-            code="DeployFailed",
+            code=Code.DeployFailed,
             hint="the artifact object changed while deploying, or another deploy ran at the "
                  "same time; replay the job",
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.aws.facade import Aws
+from orchestrator.codes import Code
 from orchestrator.errors import ObjectMissing, ZipError
 from orchestrator.limits import UPLOAD_MAX_BYTES
 from orchestrator.steps.context import StepContext
@@ -51,7 +52,7 @@ def download_source(aws: Aws, job: JobInput, dest: Path, pinned: str | None = No
             written += len(chunk)
             if written > UPLOAD_MAX_BYTES:
                 raise ZipError(f"the upload is over {UPLOAD_MAX_BYTES:,} bytes",
-                               code="ZipTooLarge",
+                               code=Code.ZipTooLarge,
                                hint="Lambda packages are at most 250 MB unzipped")
             out.write(chunk)
     return Source(version_id=resp.head.version_id, etag=etag, size=written)

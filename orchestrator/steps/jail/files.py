@@ -20,6 +20,7 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -27,7 +28,7 @@ _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def _refused(rel: str, what: str) -> BuildError:
-    return BuildError(f"the jail's output {rel!r} {what}", code="JailOutputInvalid",
+    return BuildError(f"the jail's output {rel!r} {what}", code=Code.JailOutputInvalid,
                       hint="a build step must leave regular files in its output folder, not "
                            "links, pipes or devices, and within the size limit",
                       details={"file": rel})

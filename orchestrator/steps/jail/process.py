@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError, SandboxUnavailable
 from orchestrator.steps.jail import bwrap as bw
 from orchestrator.steps.jail.limits import LAUNCHER, Limits, launcher_config
@@ -120,7 +121,7 @@ class JailProcess:
             if waited >= timeout:
                 self.kill()
                 raise BuildError(f"{what} did not finish within {timeout:g} s",
-                                 code="BuildTimeout", hint=hint)
+                                 code=Code.BuildTimeout, hint=hint)
             if tick is not None:
                 tick(f"{what} still running ({waited:.0f} s)")
 

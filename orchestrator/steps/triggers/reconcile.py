@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws
+from orchestrator.codes import Code
 from orchestrator.errors import TriggerError
 from orchestrator.steps.triggers.apply import Executor
 from orchestrator.steps.triggers.model import Current, Desired, Target
@@ -79,12 +80,12 @@ def scheduler_role(aws: Aws, desired: Desired) -> str:
     try:
         return aws.roles.arn(settings.scheduler_role_name)
     except AwsError as exc:
-        if exc.code != "AwsNotFound":
+        if exc.code != Code.AwsNotFound:
             raise
         raise TriggerError(
             f"the scheduler role {settings.scheduler_role_name!r} does not exist, so a "
             "schedule cannot invoke the function",
-            code="SchedulerRoleNotFound",
+            code=Code.SchedulerRoleNotFound,
             hint="deploy the CDK stack (or auto-lambda local up), or set "
                  "AUTO_LAMBDA_SCHEDULER_ROLE_ARN to a role scheduler.amazonaws.com may "
                  "assume that may invoke the team's functions") from exc

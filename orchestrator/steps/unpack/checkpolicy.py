@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 
 from orchestrator.arn import Arn, parse_arn
+from orchestrator.codes import Code
 from orchestrator.errors import ManifestError
 from orchestrator.policy import NEVER_GRANTED, TeamPolicy
 from orchestrator.steps.unpack.iampolicy import PolicyStatement, action_service
@@ -52,10 +53,10 @@ _KIND_RE = re.compile(r"^[a-z][a-z0-9-]*\Z")
 class PolicyError(ManifestError):
     """The manifest asks for something its team's policy does not allow."""
 
-    code = "PolicyViolation"
+    code = Code.PolicyViolation
 
 
-def _refuse(code: str, message: str, hint: str) -> PolicyError:
+def _refuse(code: Code, message: str, hint: str) -> PolicyError:
     return PolicyError(message[:600], code=code, hint=hint)
 
 
@@ -67,7 +68,7 @@ def _limits(spec: AppSpec, team: TeamPolicy) -> None:
                        team.max_reserved_concurrency))
     for key, value, most in checks:
         if value > most:
-            raise _refuse("LimitExceeded",
+            raise _refuse(Code.LimitExceeded,
                           f"[function].{key} = {value} is over team {team.team!r}'s maximum "
                           f"of {most}", f"set {key} to {most} or less, or ask your operator "
                           "to raise the team's limit")
@@ -76,13 +77,13 @@ def _limits(spec: AppSpec, team: TeamPolicy) -> None:
 def _vpc_and_layers(spec: AppSpec, team: TeamPolicy) -> None:
     if spec.vpc is not None and spec.vpc not in team.vpc_profiles:
         known = ", ".join(sorted(team.vpc_profiles)) or "none"
-        raise _refuse("VpcProfileUnknown",
+        raise _refuse(Code.VpcProfileUnknown,
                       f"[function].vpc = {spec.vpc!r} is not a VPC profile of team "
                       f"{team.team!r} (its profiles: {known})",
                       "use one of the team's profiles, or ask your operator to define it")
     for i, layer in enumerate(spec.layers):
         if layer not in team.layers:
-            raise _refuse("LayerNotAllowed",
+            raise _refuse(Code.LayerNotAllowed,
                           f"[function].layers[{i}] = {layer!r} is not on team "
                           f"{team.team!r}'s list of allowed layers",
                           "use an allowed layer version, or ask your operator to add it")
@@ -92,13 +93,13 @@ def _triggers(spec: AppSpec, team: TeamPolicy) -> None:
     for i, trigger in enumerate(spec.triggers):
         where = f"[[triggers]][{i}]"
         if trigger.type not in team.triggers:
-            raise _refuse("TriggerNotAllowed",
+            raise _refuse(Code.TriggerNotAllowed,
                           f"{where}: team {team.team!r} may not use {trigger.type} triggers "
                           f"(allowed: {', '.join(team.triggers) or 'none'})",
                           "remove the trigger, or ask your operator to allow the type")
         if (isinstance(trigger, UrlTrigger | HttpTrigger) and trigger.auth == "none"
                 and not team.allow_public_urls):
-            raise _refuse("PublicUrlNotAllowed",
+            raise _refuse(Code.PublicUrlNotAllowed,
                           f"{where}.auth = \"none\" would serve team {team.team!r}'s app to "
                           "anyone, which the team's policy does not allow",
                           'use auth = "iam" (signed requests), or ask your operator to '
@@ -106,7 +107,7 @@ def _triggers(spec: AppSpec, team: TeamPolicy) -> None:
         if isinstance(trigger, SqsTrigger):
             queue = parse_arn(trigger.queue, f"{where}.queue")
             if not queue.resource.startswith(team.name_prefix):
-                raise _refuse("ForbiddenQueue",
+                raise _refuse(Code.ForbiddenQueue,
                               f"{where}.queue {queue.resource!r} is not a queue of team "
                               f"{team.team!r}",
                               f"use one of the team's queues, named {team.name_prefix}...")
@@ -116,7 +117,7 @@ def _secrets(spec: AppSpec, team: TeamPolicy) -> None:
     for ref in spec.secrets:
         own = f"/{team.team}/" if ref.store == "ssm" else f"{team.team}/"
         if not ref.path.startswith(own):
-            raise _refuse("ForbiddenSecret",
+            raise _refuse(Code.ForbiddenSecret,
                           f"[secrets].{ref.name} = {ref.reference!r} is outside team "
                           f"{team.team!r}'s secrets",
                           f"keep the team's secrets under {ref.store}:{own}")
@@ -146,7 +147,7 @@ def _statement(stmt: PolicyStatement, where: str, team: TeamPolicy) -> None:
         service = action_service(action)
         if service in NEVER_GRANTED or service not in team.services:
             allowed = ", ".join(team.services) or "none"
-            raise _refuse("PermissionsOutsideBoundary",
+            raise _refuse(Code.PermissionsOutsideBoundary,
                           f"{where} grants {action!r}: service {service!r} is outside team "
                           f"{team.team!r}'s boundary (its services: {allowed})",
                           "grant only actions of the team's services (iam, sts, "
@@ -155,7 +156,7 @@ def _statement(stmt: PolicyStatement, where: str, team: TeamPolicy) -> None:
         if resource == "*":
             wide = [a for a in stmt.actions if a not in STAR_ACTIONS]
             if wide:
-                raise _refuse("PermissionsOutsideBoundary",
+                raise _refuse(Code.PermissionsOutsideBoundary,
                               f"{where} grants {wide[0]!r} on every resource (\"*\")",
                               "name the team's own resources by ARN; \"*\" is only for "
                               "actions that have no resource (such as "
@@ -163,7 +164,7 @@ def _statement(stmt: PolicyStatement, where: str, team: TeamPolicy) -> None:
             continue
         arn = parse_arn(resource, where, wildcards=True)
         if not _own_resource(arn, team):
-            raise _refuse("PermissionsOutsideBoundary",
+            raise _refuse(Code.PermissionsOutsideBoundary,
                           f"{where} names {resource[:200]!r}, which is not team "
                           f"{team.team!r}'s",
                           f"name resources {team.name_prefix}... or under the path "

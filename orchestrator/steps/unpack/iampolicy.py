@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.arn import parse_arn
+from orchestrator.codes import Code
 from orchestrator.errors import ManifestError
 
 POLICY_VERSION = "2012-10-17"
@@ -74,7 +75,7 @@ class PolicyStatement:
 
 
 def _invalid(message: str, hint: str = f"for example {_EXAMPLE}") -> ManifestError:
-    return ManifestError(message, code="PolicyDocumentInvalid", hint=hint)
+    return ManifestError(message, code=Code.PolicyDocumentInvalid, hint=hint)
 
 
 def action_service(action: str) -> str:
@@ -92,21 +93,21 @@ def read_json_inside(app_dir: Path, rel: Any, where: str, cap: int) -> bytes:
     if (not isinstance(rel, str) or not rel or len(rel) > 1024
             or rel.startswith(("/", "\\")) or "\0" in rel):
         raise ManifestError(f"{where} must be a path inside the zip, got {rel!r}"[:300],
-                            code="ManifestInvalid",
+                            code=Code.ManifestInvalid,
                             hint='for example policy_file = "policy.json"')
     root = app_dir.resolve()
     path = (root / rel).resolve()
     if not path.is_relative_to(root):
         raise ManifestError(f"{where} = {rel!r} points outside the zip",
-                            code="ManifestInvalid", hint="keep the file inside the zip")
+                            code=Code.ManifestInvalid, hint="keep the file inside the zip")
     if not path.is_file():
         raise ManifestError(f"{where} = {rel!r}: no such file in the zip",
-                            code="ManifestInvalid", hint="add the file or fix the path")
+                            code=Code.ManifestInvalid, hint="add the file or fix the path")
     with open(path, "rb") as handle:
         raw = handle.read(cap + 1)
     if len(raw) > cap:
         raise ManifestError(f"{where} = {rel!r} is over {cap:,} bytes",
-                            code="ManifestInvalid", hint="keep the file smaller")
+                            code=Code.ManifestInvalid, hint="keep the file smaller")
     return raw
 
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from orchestrator.codes import Code
 from orchestrator.errors import ManifestError
 from orchestrator.steps.unpack.platform import (
     ENV_KEY_RE,
@@ -185,7 +186,8 @@ def _detect_handler(app_dir: Path) -> str | None:
     return None
 
 
-def _invalid(message: str, hint: str | None = None, code: str = "ManifestInvalid") -> ManifestError:
+def _invalid(message: str, hint: str | None = None,
+             code: Code = Code.ManifestInvalid) -> ManifestError:
     return ManifestError(message, code=code, hint=hint)
 
 
@@ -371,7 +373,7 @@ def check_handler(app_dir: Path, handler: str) -> None:
     if path is None:
         looked = module.replace(".", "/")
         raise _invalid(f"handler module '{module}' not found (looked for {looked}.py)",
-                       _nesting_hint(app_dir), code="HandlerNotFound")
+                       _nesting_hint(app_dir), code=Code.HandlerNotFound)
     from orchestrator.steps.unpack.pysource import read_module
 
     facts = read_module(path, func, error=ManifestError)
@@ -380,12 +382,12 @@ def check_handler(app_dir: Path, handler: str) -> None:
     if not defined:
         raise _invalid(f"{path.relative_to(app_dir)} does not define '{func}'",
                        f"add def {func}(event, context) or fix handler in auto-lambda.toml",
-                       code="HandlerNotFound")
+                       code=Code.HandlerNotFound)
     if facts.is_async:
         raise _invalid(f"{path.relative_to(app_dir)} defines '{func}' with async def: Lambda's "
                        "Python runtime calls the handler and never awaits what it returns",
                        f"define def {func}(event, context): return asyncio.run(main(event)) "
-                       "with your coroutine as main", code="HandlerAsync")
+                       "with your coroutine as main", code=Code.HandlerAsync)
 
 
 def app_name_from_zip(zip_name: str) -> str:
@@ -432,11 +434,11 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
                    else DEFAULT_RUNTIME)
     if runtime not in SUPPORTED_RUNTIMES:
         raise _invalid(f"runtime {runtime!r} is not supported",
-                       f"use one of {', '.join(SUPPORTED_RUNTIMES)}", code="UnsupportedRuntime")
+                       f"use one of {', '.join(SUPPORTED_RUNTIMES)}", code=Code.UnsupportedRuntime)
     arch = _typed(fn, "architecture", str) or (local_architecture() if chalice else "x86_64")
     if arch not in ARCHITECTURES:
         raise _invalid(f"architecture {arch!r} is not supported",
-                       'use "x86_64" or "arm64"', code="UnsupportedArchitecture")
+                       'use "x86_64" or "arm64"', code=Code.UnsupportedArchitecture)
 
     handler = _typed(fn, "handler", str)
     if handler is not None and "/" in handler:
@@ -449,7 +451,7 @@ def load_app_spec(app_dir: Path, zip_name: str) -> AppSpec:
         handler = CHALICE_HANDLER if chalice else _detect_handler(app_dir / code_root)
     if handler is None:
         raise _invalid("no handler found: none of " + ", ".join(HANDLER_CANDIDATES)
-                       + " exists", _nesting_hint(app_dir), code="HandlerNotFound")
+                       + " exists", _nesting_hint(app_dir), code=Code.HandlerNotFound)
     check_handler(app_dir / code_root, handler)
 
     default, runs_default, named = read_verify(app_dir, verify)

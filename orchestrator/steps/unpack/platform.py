@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator.arn import parse_layer_arn, parse_queue_arn
+from orchestrator.codes import Code
 from orchestrator.errors import ManifestError
 from orchestrator.policy import TRIGGER_TYPES
 from orchestrator.steps.unpack.iampolicy import PolicyStatement, read_policy_file
@@ -50,7 +51,7 @@ _SSM_RE = re.compile(r"^(?:/[A-Za-z0-9_.-]+){1,15}\Z")
 _SM_RE = re.compile(r"^[A-Za-z0-9_+=.@-]+(?:/[A-Za-z0-9_+=.@-]+)*\Z")
 
 
-def _invalid(message: str, hint: str, code: str = "ManifestInvalid") -> ManifestError:
+def _invalid(message: str, hint: str, code: Code = Code.ManifestInvalid) -> ManifestError:
     return ManifestError(message[:500], code=code, hint=hint)
 
 
@@ -203,26 +204,26 @@ def parse_secret_reference(value: Any, where: str) -> tuple[Literal["ssm", "secr
             '"secretsmanager:<team>/<name>" (a secret\'s name): the reference, never the value')
     if not isinstance(value, str):
         raise _invalid(f"{where} must be a string reference, got {value!r}", hint,
-                       "SecretReferenceInvalid")
+                       Code.SecretReferenceInvalid)
     store, sep, path = value.partition(":")
     segments = path.strip("/").split("/")
     if not sep or store not in SECRET_STORES:
         raise _invalid(f"{where} = {value[:80]!r} does not start with ssm: or "
-                       "secretsmanager:", hint, "SecretReferenceInvalid")
+                       "secretsmanager:", hint, Code.SecretReferenceInvalid)
     if any(s in (".", "..") for s in segments):
         raise _invalid(f"{where} = {value[:80]!r} has a '.' or '..' segment", hint,
-                       "SecretReferenceInvalid")
+                       Code.SecretReferenceInvalid)
     if store == "ssm":
         if len(path) > 1011 or not _SSM_RE.match(path):
             raise _invalid(f"{where} = {value[:80]!r} is not a parameter path", hint,
-                           "SecretReferenceInvalid")
+                           Code.SecretReferenceInvalid)
         if segments[0].lower() in ("aws", "ssm"):
             raise _invalid(f"{where} = {value[:80]!r} is under a path AWS reserves", hint,
-                           "SecretReferenceInvalid")
+                           Code.SecretReferenceInvalid)
         return "ssm", path
     if len(path) > 512 or not _SM_RE.match(path):
         raise _invalid(f"{where} = {value[:80]!r} is not a secret name", hint,
-                       "SecretReferenceInvalid")
+                       Code.SecretReferenceInvalid)
     return "secretsmanager", path
 
 

@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.errors import AutoLambdaError
 from orchestrator.types import JsonObject
 
@@ -40,7 +41,7 @@ class ModuleFacts:
     imports: list[tuple[str, int]] = field(default_factory=list)
 
 
-def _too(what: str, message: str, hint: str, error: type[AutoLambdaError]) -> AutoLambdaError:
+def _too(what: Code, message: str, hint: str, error: type[AutoLambdaError]) -> AutoLambdaError:
     return error(message, code=what, hint=hint)
 
 
@@ -51,7 +52,7 @@ def read_module(path: Path, func: str, *, interpreter: str | None = None,
     with HandlerTooLarge or HandlerTooComplex."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise _too("HandlerTooLarge",
+        raise _too(Code.HandlerTooLarge,
                    f"{path.name} is {size:,} bytes; handler modules are checked up to "
                    f"{max_bytes:,} bytes",
                    "move data out of the handler's module (into a file it reads, or a "
@@ -78,7 +79,7 @@ def read_module(path: Path, func: str, *, interpreter: str | None = None,
         except (ValueError, IndexError):
             answer = None
     if not isinstance(answer, dict):
-        raise _too("HandlerTooComplex",
+        raise _too(Code.HandlerTooComplex,
                    f"{path.name} could not be read within {PROBE_MEMORY_BYTES >> 20} MB and "
                    f"{PROBE_TIMEOUT:g} s", "simplify the handler's module", error)
     return _facts(answer)

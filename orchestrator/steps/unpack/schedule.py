@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from orchestrator.codes import Code
 from orchestrator.errors import ManifestError
 
 MAX_EXPRESSION_CHARS = 256
@@ -60,7 +61,7 @@ class _Bad(ValueError):
 
 def _invalid(text: str, why: str, where: str) -> ManifestError:
     return ManifestError(f"{where} = {text[:80]!r} is not a schedule expression: {why}",
-                         code="ScheduleExpressionInvalid", hint=_HINT)
+                         code=Code.ScheduleExpressionInvalid, hint=_HINT)
 
 
 def _value(token: str, field: _Field) -> tuple[int, str]:
@@ -129,7 +130,7 @@ def check_schedule(text: object, where: str) -> str:
     """``text`` as a canonical EventBridge schedule expression, or
     ``ScheduleExpressionInvalid`` naming ``where``."""
     if not isinstance(text, str):
-        raise ManifestError(f"{where} must be a string, got {text!r}", code="ManifestInvalid",
+        raise ManifestError(f"{where} must be a string, got {text!r}", code=Code.ManifestInvalid,
                             hint=_HINT)
     if len(text) > MAX_EXPRESSION_CHARS:
         raise _invalid(text, f"it is longer than {MAX_EXPRESSION_CHARS} characters", where)

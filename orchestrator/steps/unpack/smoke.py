@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.codes import Code
 from orchestrator.errors import ManifestError
 from orchestrator.types import JsonObject
 
@@ -57,7 +58,7 @@ class SmokeEvent:
 
 
 def _invalid(message: str, hint: str | None = None) -> ManifestError:
-    return ManifestError(message, code="ManifestInvalid", hint=hint)
+    return ManifestError(message, code=Code.ManifestInvalid, hint=hint)
 
 
 def _no_constant(name: str) -> Any:

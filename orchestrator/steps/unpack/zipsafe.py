@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from orchestrator.codes import Code
 from orchestrator.errors import ZipError
 from orchestrator.limits import LAMBDA_UNZIPPED_BYTES, UNPACK_MAX_ENTRIES
 
@@ -65,7 +66,7 @@ class UnpackResult:
     directories: int = 0
 
 
-def _fail(code: str, message: str, hint: str | None = None, **details: object) -> ZipError:
+def _fail(code: Code, message: str, hint: str | None = None, **details: object) -> ZipError:
     return ZipError(message, code=code, hint=hint, details=dict(details) or None)
 
 
@@ -84,29 +85,30 @@ def clean_name(info: zipfile.ZipInfo) -> PurePosixPath:
     try:
         name = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _fail("ZipBadFileName",
+        raise _fail(Code.ZipBadFileName,
                     f"entry name {raw!r} is not valid UTF-8",
                     "re-create the zip with a tool that stores UTF-8 file names") from None
     shown = name.encode("unicode_escape").decode("ascii")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
-        raise _fail("ZipBadFileName", f"entry name '{shown}' contains control characters",
+        raise _fail(Code.ZipBadFileName, f"entry name '{shown}' contains control characters",
                     "rename the file")
     if "\\" in name:
-        raise _fail("ZipBadFileName",
+        raise _fail(Code.ZipBadFileName,
                     f"entry name '{shown}' contains a backslash",
                     "zip with '/' as the path separator: Windows PowerShell 5.1's "
                     "Compress-Archive writes '\\'; PowerShell 7, `tar -a -c -f app.zip *` "
                     "or Python's zipfile write '/'")
     if name.startswith("/") or (len(name) >= 2 and name[1] == ":" and name[0].isalpha()):
-        raise _fail("ZipAbsolutePath", f"entry '{shown}' has an absolute path",
+        raise _fail(Code.ZipAbsolutePath, f"entry '{shown}' has an absolute path",
                     "store paths relative to the app root")
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise _fail("ZipUnsafePath", f"entry '{shown}' climbs out of the app folder with '..'",
+        raise _fail(Code.ZipUnsafePath, f"entry '{shown}' climbs out of the app folder with '..'",
                     "store paths relative to the app root, without '..'")
     for part in parts:
         if len(part.encode("utf-8")) > 255:
-            raise _fail("ZipBadFileName", f"entry '{shown[:80]}…' has a name part over 255 bytes",
+            raise _fail(Code.ZipBadFileName,
+                        f"entry '{shown[:80]}…' has a name part over 255 bytes",
                         "shorten the file name")
     return PurePosixPath(*parts) if parts else PurePosixPath(".")
 
@@ -132,7 +134,7 @@ def _check_overlaps(fp: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive: 
             raw.seek(info.header_offset)
             header = raw.read(_LOCAL_HEADER.size)
             if len(header) < _LOCAL_HEADER.size or header[:4] != _LOCAL_MAGIC:
-                raise _fail("ZipCorrupt", f"entry '{info.filename}' has no local header",
+                raise _fail(Code.ZipCorrupt, f"entry '{info.filename}' has no local header",
                             "the file is damaged or truncated; upload it again")
             fields = _LOCAL_HEADER.unpack(header)
             data_start = info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
@@ -142,7 +144,7 @@ def _check_overlaps(fp: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive: 
                                        strict=True):
         if end > nxt[0] or start >= start_dir:
             other = f"entry {nxt[2]!r}" if nxt[2] else "the central directory"
-            raise _fail("ZipBomb", f"entry '{name}' overlaps {other}",
+            raise _fail(Code.ZipBomb, f"entry '{name}' overlaps {other}",
                         "zips whose entries share data are refused (possible zip bomb)")
 
 
@@ -154,9 +156,9 @@ def _open(zip_path: Path, source: BinaryIO | None = None) -> zipfile.ZipFile:
     try:
         size = _size(zip_path, source)
     except OSError as exc:
-        raise _fail("ZipNotAZip", f"cannot read {zip_path.name}: {exc.strerror}") from exc
+        raise _fail(Code.ZipNotAZip, f"cannot read {zip_path.name}: {exc.strerror}") from exc
     if size == 0:
-        raise _fail("ZipEmpty", f"{zip_path.name} is an empty file", "upload a zip of your app")
+        raise _fail(Code.ZipEmpty, f"{zip_path.name} is an empty file", "upload a zip of your app")
     if source is not None:
         source.seek(0)
         head = source.read(4)
@@ -168,9 +170,9 @@ def _open(zip_path: Path, source: BinaryIO | None = None) -> zipfile.ZipFile:
         return zipfile.ZipFile(source if source is not None else zip_path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         if head in (_LOCAL_MAGIC, _EMPTY_MAGIC, _SPANNED_MAGIC):
-            raise _fail("ZipCorrupt", f"{zip_path.name} is a damaged or truncated zip ({exc})",
+            raise _fail(Code.ZipCorrupt, f"{zip_path.name} is a damaged or truncated zip ({exc})",
                         "upload the complete file again") from exc
-        raise _fail("ZipNotAZip", f"{zip_path.name} is not a zip archive",
+        raise _fail(Code.ZipNotAZip, f"{zip_path.name} is not a zip archive",
                     "upload a .zip file (zip -r app.zip . inside the app folder)") from exc
 
 
@@ -178,36 +180,36 @@ def _preflight(fp: zipfile.ZipFile, zip_path: Path, limits: UnpackLimits,
                source: BinaryIO | None = None) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     infos = fp.infolist()
     if len(infos) > limits.max_entries:
-        raise _fail("ZipTooManyEntries",
+        raise _fail(Code.ZipTooManyEntries,
                     f"the zip has {len(infos)} entries, more than the limit of "
                     f"{limits.max_entries}",
                     "remove files the function does not need")
     if not any(not i.is_dir() for i in infos):
-        raise _fail("ZipEmpty", f"{zip_path.name} contains no files", "add your app's files")
+        raise _fail(Code.ZipEmpty, f"{zip_path.name} contains no files", "add your app's files")
     plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
     seen: dict[PurePosixPath, bool] = {}
     for info in infos:
         if info.flag_bits & _ENCRYPTED_FLAG or info.compress_type == _AES_METHOD:
-            raise _fail("ZipEncrypted", f"entry '{info.filename}' is encrypted",
+            raise _fail(Code.ZipEncrypted, f"entry '{info.filename}' is encrypted",
                         "upload the zip without a password")
         if _is_symlink(info):
-            raise _fail("ZipLinkEntry", f"entry '{info.filename}' is a symbolic link",
+            raise _fail(Code.ZipLinkEntry, f"entry '{info.filename}' is a symbolic link",
                         "replace links with the files they point to")
         rel = clean_name(info)
         is_dir = info.is_dir()
         if rel == PurePosixPath("."):
             if is_dir:
                 continue
-            raise _fail("ZipBadFileName", f"entry '{info.filename}' has no file name")
+            raise _fail(Code.ZipBadFileName, f"entry '{info.filename}' has no file name")
         if rel in seen and not (is_dir and seen[rel]):
-            raise _fail("ZipBadFileName", f"entry '{rel}' appears twice in the zip",
+            raise _fail(Code.ZipBadFileName, f"entry '{rel}' appears twice in the zip",
                         "each path may appear once")
         seen[rel] = is_dir
         plan.append((info, rel))
     for rel in seen:
         for parent in rel.parents:
             if seen.get(parent) is False:
-                raise _fail("ZipBadFileName", f"'{parent}' is both a file and a folder",
+                raise _fail(Code.ZipBadFileName, f"'{parent}' is both a file and a folder",
                             "rename one of them")
     _check_overlaps(fp, [i for i, _ in plan], zip_path, source)
     return plan
@@ -217,7 +219,7 @@ def _safe_target(root: Path, rel: PurePosixPath) -> Path:
     target = root.joinpath(*rel.parts)
     resolved = target.resolve(strict=False)
     if not resolved.is_relative_to(root):
-        raise _fail("ZipUnsafePath", f"entry '{rel}' resolves outside the destination")
+        raise _fail(Code.ZipUnsafePath, f"entry '{rel}' resolves outside the destination")
     return target
 
 
@@ -263,10 +265,10 @@ def _extract_one(fp: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, total
     try:
         fd = os.open(target, flags, mode)
     except FileExistsError:
-        raise _fail("ZipBadFileName", f"entry '{info.filename}' would overwrite another entry",
+        raise _fail(Code.ZipBadFileName, f"entry '{info.filename}' would overwrite another entry",
                     "each path may appear once") from None
     except (IsADirectoryError, NotADirectoryError):
-        raise _fail("ZipBadFileName",
+        raise _fail(Code.ZipBadFileName,
                     f"'{info.filename}' clashes with a folder of that name") from None
     written = 0
     entry_cap = max(limits.ratio_floor_bytes,
@@ -281,13 +283,13 @@ def _extract_one(fp: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, total
                 written += len(chunk)
                 total = total_before + written
                 if total > limits.max_total_bytes:
-                    raise _fail("ZipTooLarge",
+                    raise _fail(Code.ZipTooLarge,
                                 f"the app unzips to more than {limits.max_total_bytes:,} bytes "
                                 f"(stopped at '{info.filename}')",
                                 "Lambda allows 250 MB unzipped: remove large files or dependencies",
                                 bytes_written=total)
                 if written > entry_cap or total > total_cap:
-                    raise _fail("ZipBomb",
+                    raise _fail(Code.ZipBomb,
                                 f"entry '{info.filename}' expands more than "
                                 f"{limits.max_entry_ratio:g}x its compressed size "
                                 "(or the archive more than "
@@ -298,13 +300,13 @@ def _extract_one(fp: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, total
     except ZipError:
         raise
     except NotImplementedError as exc:
-        raise _fail("ZipCorrupt", f"entry '{info.filename}': {exc}",
+        raise _fail(Code.ZipCorrupt, f"entry '{info.filename}': {exc}",
                     "use deflate or store compression") from exc
     except RuntimeError as exc:  # zipfile raises this for a password-protected entry
-        raise _fail("ZipEncrypted", f"entry '{info.filename}' is encrypted: {exc}") from exc
+        raise _fail(Code.ZipEncrypted, f"entry '{info.filename}' is encrypted: {exc}") from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as exc:
         text = str(exc)
-        code = "ZipBomb" if "zip bomb" in text.lower() else "ZipCorrupt"
+        code = Code.ZipBomb if "zip bomb" in text.lower() else Code.ZipCorrupt
         raise _fail(code, f"entry '{info.filename}' cannot be read: {text}",
                     "the file is damaged or truncated; upload it again") from exc
     return written

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from orchestrator.codes import Code
 from orchestrator.errors import VerifyError
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.unpack.smoke import SmokeEvent
@@ -67,7 +68,7 @@ def check_output(spec: AppSpec, output: Any, event: SmokeEvent | None = None) ->
         json.dumps(output, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise VerifyError(f"{spec.handler} returned a value that is not JSON{which}: {exc}",
-                          code="VerifyBadOutput",
+                          code=Code.VerifyBadOutput,
                           hint="return only dicts, lists, strings, numbers, booleans and None"
                           ) from None
     subset = event.match == "subset"
@@ -83,7 +84,7 @@ def check_output(spec: AppSpec, output: Any, event: SmokeEvent | None = None) ->
             f"{spec.handler} returned {short(output)}{which}, "
             f"expected {'at least ' if subset else ''}{short(event.expect)} "
             f"(first difference at {where})",
-            code="VerifyMismatch",
+            code=Code.VerifyMismatch,
             hint=hint,
             details={"expected": short(event.expect, 4000), "got": short(output, 4000),
                      "at": where, "event": event.name},

@@ -7,23 +7,13 @@ Transient AWS failures surface as TransientError codes through ``aws_call``.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
-from orchestrator.aws.facade import Aws, aws_call
+from orchestrator.aws.facade import Aws
+from orchestrator.codes import Code
 from orchestrator.errors import VerifyError
 from orchestrator.steps.unpack.manifest import AppSpec
-
-
-def _log_tail(response: dict[str, Any]) -> str:
-    raw = response.get("LogResult")
-    if not raw:
-        return ""
-    try:
-        return base64.b64decode(raw).decode("utf-8", "replace")[-4000:]
-    except (ValueError, TypeError):
-        return ""
 
 
 def error_from_payload(spec: AppSpec, function_error: str, payload: Any,
@@ -36,27 +26,27 @@ def error_from_payload(spec: AppSpec, function_error: str, payload: Any,
                "trace": body.get("stackTrace") or []}
     lowered = message.lower()
     if kind == "Runtime.HandlerNotFound":
-        return VerifyError(f"handler {spec.handler}: {message}", code="HandlerNotFound",
+        return VerifyError(f"handler {spec.handler}: {message}", code=Code.HandlerNotFound,
                            hint="fix [function] handler in auto-lambda.toml", details=details)
     if kind == "Runtime.UserCodeSyntaxError":
-        return VerifyError(f"{spec.handler}: {message}", code="HandlerSyntaxError",
+        return VerifyError(f"{spec.handler}: {message}", code=Code.HandlerSyntaxError,
                            hint="fix the syntax error and upload again", details=details)
     if kind in {"Runtime.ImportModuleError", "Runtime.InitError"} or kind.startswith("Init"):
         return VerifyError(f"importing {spec.handler} failed: {message}",
-                           code="ImportErrorAtInit",
+                           code=Code.ImportErrorAtInit,
                            hint="add missing modules to requirements.txt or fix the module's "
                                 "top-level code", details=details)
     if "task timed out" in lowered or kind == "Sandbox.Timedout":
         return VerifyError(f"{spec.handler} timed out after {spec.timeout} s: {message}",
-                           code="HandlerTimeout",
+                           code=Code.HandlerTimeout,
                            hint="make the handler faster or raise [function] timeout",
                            details=details)
     if kind in {"Runtime.OutOfMemory", "MemoryError"} or "out of memory" in lowered:
         return VerifyError(f"{spec.handler} ran out of memory ({spec.memory} MB): {message}",
-                           code="HandlerMemoryExceeded",
+                           code=Code.HandlerMemoryExceeded,
                            hint="raise [function] memory in auto-lambda.toml or use less",
                            details=details)
-    return VerifyError(f"{spec.handler} raised {kind}: {message}", code="HandlerRaised",
+    return VerifyError(f"{spec.handler} raised {kind}: {message}", code=Code.HandlerRaised,
                        hint="fix the handler or the [verify] event in auto-lambda.toml",
                        details=details)
 
@@ -65,24 +55,20 @@ def invoke_version(aws: Aws, spec: AppSpec, function_name: str, version: str,
                    event: Any = None) -> Any:
     """Invoke ``function_name:version`` synchronously; return the decoded JSON output."""
     event = spec.verify_event if event is None else event
-    where = f"lambda.invoke({function_name}:{version})"
-    with aws_call(where):
-        response = aws.lambda_.invoke(FunctionName=function_name, Qualifier=version,
-                                      InvocationType="RequestResponse", LogType="Tail",
-                                      Payload=json.dumps(event).encode("utf-8"))
-        raw = response["Payload"].read()
-    details = {"log_tail": _log_tail(response), "status": response.get("StatusCode")}
+    answer = aws.functions.invoke(function_name, version, json.dumps(event).encode("utf-8"))
+    raw = answer.payload
+    details = {"log_tail": answer.log_tail, "status": answer.status}
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:
-        if response.get("FunctionError"):
+        if answer.function_error:
             payload = {"errorMessage": raw[:2000].decode("utf-8", "replace")}
         else:
             raise VerifyError(f"{function_name}:{version} answered with bytes that are not JSON",
-                              code="VerifyBadOutput",
+                              code=Code.VerifyBadOutput,
                               hint="return only JSON-serialisable values",
                               details={**details, "payload": raw[:500].decode("utf-8", "replace")}
                               ) from None
-    if response.get("FunctionError"):
-        raise error_from_payload(spec, str(response["FunctionError"]), payload, details)
+    if answer.function_error:
+        raise error_from_payload(spec, answer.function_error, payload, details)
     return payload

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.codes import Code
 from orchestrator.errors import VerifyError
 from orchestrator.steps.jail import Jail, JailProcess, Limits, default_jail
 from orchestrator.steps.unpack.manifest import AppSpec
@@ -71,11 +72,11 @@ def extract_package(package_zip: Path, dest: Path) -> None:
                 target = (root / info.filename).resolve()
                 if not target.is_relative_to(root):
                     raise VerifyError(f"package entry {info.filename!r} escapes the package",
-                                      code="VerifyFailed", hint="rebuild the package")
+                                      code=Code.VerifyFailed, hint="rebuild the package")
                 zf.extract(info, root)
     except zipfile.BadZipFile as exc:
         raise VerifyError(f"built package {package_zip.name} is not a readable zip: {exc}",
-                          code="VerifyFailed", hint="rebuild the package") from exc
+                          code=Code.VerifyFailed, hint="rebuild the package") from exc
 
 
 def sandbox_environment(spec: AppSpec, *, function_name: str, version: str, region: str,
@@ -150,35 +151,35 @@ def _error_from_report(err: dict[str, Any], spec: AppSpec, details: dict[str, An
         return _process_limit(spec, details)
     if kind == "MemoryError":
         return VerifyError(f"{spec.handler} ran out of memory ({spec.memory} MB) during {phase}",
-                           code="HandlerMemoryExceeded",
+                           code=Code.HandlerMemoryExceeded,
                            hint="raise [function] memory in auto-lambda.toml or use less",
                            details=details)
     if phase == "serialize":
         return VerifyError(f"{spec.handler} returned a value that is not JSON: {kind}: {message}",
-                           code="VerifyBadOutput",
+                           code=Code.VerifyBadOutput,
                            hint="return only dicts, lists, strings, numbers, booleans and None",
                            details=details)
     if phase == "init":
-        if kind == "HandlerNotFound":
-            return VerifyError(f"handler {spec.handler}: {message}", code="HandlerNotFound",
+        if kind == Code.HandlerNotFound:
+            return VerifyError(f"handler {spec.handler}: {message}", code=Code.HandlerNotFound,
                                hint="fix [function] handler in auto-lambda.toml",
                                details=details)
         if kind in {"SyntaxError", "IndentationError", "TabError"}:
             return VerifyError(f"{spec.handler}: syntax error at import: {message}",
-                               code="HandlerSyntaxError",
+                               code=Code.HandlerSyntaxError,
                                hint="fix the syntax error and upload again", details=details)
         return VerifyError(f"importing {spec.handler} failed: {kind}: {message}",
-                           code="ImportErrorAtInit",
+                           code=Code.ImportErrorAtInit,
                            hint="add missing modules to requirements.txt or fix the module's "
                                 "top-level code", details=details)
-    return VerifyError(f"{spec.handler} raised {kind}: {message}", code="HandlerRaised",
+    return VerifyError(f"{spec.handler} raised {kind}: {message}", code=Code.HandlerRaised,
                        hint="fix the handler or the [verify] event in auto-lambda.toml",
                        details=details)
 
 
 def _process_limit(spec: AppSpec, details: dict[str, Any]) -> VerifyError:
     return VerifyError(f"{spec.handler} started more than {MAX_PROCESSES} processes or threads",
-                       code="HandlerProcessLimit",
+                       code=Code.HandlerProcessLimit,
                        hint="start fewer processes or threads (a fork bomb is stopped here)",
                        details=details)
 
@@ -191,20 +192,20 @@ def _no_report(returncode: int | None, spec: AppSpec, stderr: str,
     if "memoryerror" in lowered or "cannot allocate memory" in lowered \
             or "out of memory" in lowered:
         return VerifyError(f"{spec.handler} ran out of memory ({spec.memory} MB)",
-                           code="HandlerMemoryExceeded",
+                           code=Code.HandlerMemoryExceeded,
                            hint="raise [function] memory in auto-lambda.toml or use less",
                            details=details)
     if any(m.lower() in lowered for m in _PROCESS_LIMIT_MARKERS):
         return _process_limit(spec, details)
     if code == -signal.SIGXCPU or code == 128 + signal.SIGXCPU:
         return VerifyError(f"{spec.handler} used more CPU time than its {spec.timeout} s timeout",
-                           code="HandlerTimeout",
+                           code=Code.HandlerTimeout,
                            hint="make the handler faster or raise [function] timeout",
                            details=details)
     how = f"was killed by signal {-code}" if code is not None and code < 0 else \
         f"exited with status {code}"
     return VerifyError(f"{spec.handler}: the function process {how} before answering",
-                       code="HandlerRaised",
+                       code=Code.HandlerRaised,
                        hint="the handler or its imports ended the process; see stderr",
                        details=details)
 
@@ -310,14 +311,14 @@ def _outcome(process: JailProcess, spec: AppSpec, *, report: dict[str, Any] | No
     if result.output_exceeded:
         raise VerifyError(f"{spec.handler} wrote more than {MAX_OUTPUT_BYTES // (1024 * 1024)} MB "
                           "to stdout or stderr; the run was stopped",
-                          code="HandlerOutputTooLarge",
+                          code=Code.HandlerOutputTooLarge,
                           hint="log less while verifying (only the tail is kept)",
                           details=details)
     if timed_out:
         limit = init_timeout if phase == "init" else spec.timeout
         raise VerifyError(
             f"{spec.handler} did not finish its {phase} phase within {limit:g} s",
-            code="HandlerTimeout",
+            code=Code.HandlerTimeout,
             hint="make the handler faster or raise [function] timeout in auto-lambda.toml",
             details=details)
     if report is None:
@@ -325,7 +326,7 @@ def _outcome(process: JailProcess, spec: AppSpec, *, report: dict[str, Any] | No
     if "error" in report:
         raise _error_from_report(dict(report["error"] or {}), spec, details)
     if "ok" not in report:
-        raise VerifyError(f"{spec.handler}: the sandbox sent no result", code="VerifyBadOutput",
+        raise VerifyError(f"{spec.handler}: the sandbox sent no result", code=Code.VerifyBadOutput,
                           hint="the handler may have written to the result channel",
                           details=details)
     return LocalRun(report["ok"], duration, result.jailed, result.stdout[-4000:],

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from orchestrator.codes import Code
 from orchestrator.errors import VerifyError
 from orchestrator.steps.build.imports import stdlib_names
 from orchestrator.steps.build.runtime_provided import PROVIDED_MODULES
@@ -30,7 +31,7 @@ def handler_module_path(package_dir: Path, handler: str) -> tuple[Path, str]:
     if not module or not func or not all(p.isidentifier() for p in [*module.split("."), func]):
         raise VerifyError(
             f"handler {handler!r} is not of the form module.function",
-            code="HandlerNotFound",
+            code=Code.HandlerNotFound,
             hint='set [function] handler = "app.handler" in auto-lambda.toml',
         )
     base = package_dir.joinpath(*module.split("."))
@@ -39,7 +40,7 @@ def handler_module_path(package_dir: Path, handler: str) -> tuple[Path, str]:
             return candidate, func
     raise VerifyError(
         f"handler {handler!r}: no {module.replace('.', '/')}.py in the package",
-        code="HandlerNotFound",
+        code=Code.HandlerNotFound,
         hint="put the module at the zip root or fix [function] handler in auto-lambda.toml",
     )
 
@@ -86,12 +87,12 @@ def static_check(package_dir: Path, handler: str, *, runtime_version: str | None
         where = f" line {line}" if line else ""
         with_what = f" with {compiler.name}" if compiler else ""
         raise VerifyError(f"{rel}{where} does not compile{with_what}: {msg}",
-                          code="HandlerSyntaxError",
+                          code=Code.HandlerSyntaxError,
                           hint="fix the syntax error and upload again",
                           details={"file": rel, "line": line})
     if not facts.bound:
         raise VerifyError(f"handler {handler!r}: {rel} defines no {func!r} at module level",
-                          code="HandlerNotFound",
+                          code=Code.HandlerNotFound,
                           hint=f"define def {func}(event, context) in {rel} or fix "
                                "[function] handler in auto-lambda.toml")
     std = stdlib_names(target_v)
@@ -111,7 +112,7 @@ def static_check(package_dir: Path, handler: str, *, runtime_version: str | None
         raise VerifyError(
             f"{rel} imports modules that are neither in the package nor in the "
             f"python{target_v[0]}.{target_v[1]} runtime: {', '.join(missing)}",
-            code="ImportErrorAtInit",
+            code=Code.ImportErrorAtInit,
             hint="add them to requirements.txt (or vendor/) and upload again",
             details={"missing": missing},
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 from orchestrator.steps.build.inputs import LOCK_FILES, REQUIREMENTS
 from orchestrator.steps.build.inputs.locks import Lock, LockedPin, read_lock
@@ -44,7 +45,7 @@ class DependencyInputs:
 
 
 def _conflict(message: str, details: dict[str, object] | None = None) -> BuildError:
-    return BuildError(message, code="DependencySourcesConflict",
+    return BuildError(message, code=Code.DependencySourcesConflict,
                       hint="make the files agree (regenerate the lock, or fix the pin), "
                            "or remove the one that is out of date",
                       details=details or {})
@@ -192,7 +193,7 @@ def read_inputs(app_dir: Path, target: Target, *, requirements: list[str] | None
             if _exact(line) is None or not line.hashes:
                 raise BuildError(
                     f"{line.source}: {line.text} has no exact == pin with --hash, which "
-                    "hash-checking mode needs for every requirement", code="HashesRequired",
+                    "hash-checking mode needs for every requirement", code=Code.HashesRequired,
                     hint="pin every requirement with == and its --hash=sha256:... "
                          "(uv pip compile --generate-hashes writes them)")
     return out

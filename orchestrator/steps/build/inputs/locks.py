@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 from orchestrator.steps.build.inputs import spec
 from orchestrator.steps.build.inputs.reqfile import MAX_FILE_BYTES
@@ -46,9 +47,9 @@ class LockedPin:
                 raw_hashes: Iterable[object] = ()) -> tuple[str, LockedPin]:
         """(canonical name, pin) from a lock's fields, or LockInvalid naming the field."""
         where = f"{file}: package {spec.shown(raw_name)}"
-        key = spec.name(raw_name, f"{file}: a package name", "LockInvalid")
-        version = spec.version(raw_version, f"{where} version", "LockInvalid")
-        hashes = frozenset(spec.sha256(h, f"{where} hash", "LockInvalid") for h in raw_hashes)
+        key = spec.name(raw_name, f"{file}: a package name", Code.LockInvalid)
+        version = spec.version(raw_version, f"{where} version", Code.LockInvalid)
+        hashes = frozenset(spec.sha256(h, f"{where} hash", Code.LockInvalid) for h in raw_hashes)
         return key, cls(str(raw_name), version, hashes)
 
 
@@ -61,8 +62,8 @@ class Lock:
     roots: list[str] | None = None   # the project's direct dependencies, when recorded
 
 
-def _bad(file: str, what: str, code: str = "LockInvalid") -> BuildError:
-    hint = ("regenerate the lock file" if code == "LockInvalid" else
+def _bad(file: str, what: str, code: Code = Code.LockInvalid) -> BuildError:
+    hint = ("regenerate the lock file" if code == Code.LockInvalid else
             "depend on released versions from the package index, or put the code in vendor/")
     return BuildError(f"{file}: {what}", code=code, hint=hint)
 
@@ -162,7 +163,7 @@ def _uv_lock(path: Path, target: Target, optional: list[str]) -> Lock:
                 if source.get("virtual") or source.get("editable") == ".":
                     continue
                 raise _bad(path.name, f"{child['name']} comes from {source}, not a package "
-                                      "index", "LockUnsupported")
+                                      "index", Code.LockUnsupported)
             name, pin = LockedPin.checked(path.name, child.get("name"), child.get("version"),
                                           _sha256s(w.get("hash") for w in child.get("wheels", [])
                                                    if isinstance(w, dict)))
@@ -195,7 +196,7 @@ def _poetry_lock(path: Path, target: Target, roots: list[str] | None,
         source = pkg.get("source") or {}
         if source and source.get("type") not in (None, "legacy", "pypi"):
             raise _bad(path.name, f"{pkg['name']} comes from a {source.get('type')} source, "
-                                  "not a package index", "LockUnsupported")
+                                  "not a package index", Code.LockUnsupported)
         files = [f for f in pkg.get("files", []) or [] if isinstance(f, dict)]
         _name, lock.pins[key] = LockedPin.checked(
             path.name, pkg.get("name"), pkg.get("version"),
@@ -249,7 +250,7 @@ def _pipfile_lock(path: Path, target: Target) -> Lock:
             continue
         if any(k in info for k in ("git", "path", "file", "editable")):
             raise _bad(path.name, f"{name} comes from a repository, a path or a URL",
-                       "LockUnsupported")
+                       Code.LockUnsupported)
         version = str(info.get("version", ""))
         if not version.startswith("=="):
             raise _bad(path.name, f"{name} is not pinned to one version ({version!r})")
@@ -279,10 +280,10 @@ def _pylock(path: Path, target: Target, optional: list[str]) -> Lock:
             continue
         if any(k in pkg for k in ("vcs", "directory", "archive")):
             raise _bad(path.name, f"{name} comes from a repository, a folder or an archive",
-                       "LockUnsupported")
+                       Code.LockUnsupported)
         wheels = pkg.get("wheels") or []
         if any("url" not in w for w in wheels if isinstance(w, dict)):
-            raise _bad(path.name, f"{name} names a wheel by a local path", "LockUnsupported")
+            raise _bad(path.name, f"{name} names a wheel by a local path", Code.LockUnsupported)
         hashes = [h for h in ((w.get("hashes") or {}).get("sha256")
                               for w in wheels if isinstance(w, dict)) if h is not None]
         if not pkg.get("version"):

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 from orchestrator.steps.build.inputs import spec as reqspec
 
@@ -74,7 +75,7 @@ class RequirementsFiles:
 
 
 def invalid(message: str, hint: str) -> BuildError:
-    return BuildError(message, code="RequirementsInvalid", hint=hint)
+    return BuildError(message, code=Code.RequirementsInvalid, hint=hint)
 
 
 def inside(app_dir: Path, rel: str, where: str) -> Path:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from orchestrator.codes import Code
 from orchestrator.errors import BuildError
 
 # PEP 508's name rule; the canonical (PEP 503) form is lower case with single dashes.
@@ -32,7 +33,7 @@ _LINE_RE = re.compile(r"[a-z0-9][a-z0-9-]*(\[[a-z0-9,-]+\])?([<>=!~]{1,2}[A-Za-z
 # Each is used with fullmatch: "$" would let a trailing newline through.
 
 
-def _bad(code: str, where: str, what: str, hint: str) -> BuildError:
+def _bad(code: Code, where: str, what: str, hint: str) -> BuildError:
     return BuildError(f"{where}: {what}", code=code, hint=hint, details={"where": where})
 
 
@@ -42,7 +43,7 @@ def shown(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def name(value: object, where: str, code: str = "RequirementsInvalid") -> str:
+def name(value: object, where: str, code: Code = Code.RequirementsInvalid) -> str:
     """The canonical PEP 503 form of a distribution or extra name, or ``code``."""
     if not isinstance(value, str) or len(value) > MAX_FIELD or not _NAME_RE.fullmatch(value):
         raise _bad(code, where, f"{shown(value)} is not a package name",
@@ -50,7 +51,7 @@ def name(value: object, where: str, code: str = "RequirementsInvalid") -> str:
     return _SEP_RE.sub("-", value).lower()
 
 
-def version(value: object, where: str, code: str = "RequirementsInvalid") -> str:
+def version(value: object, where: str, code: Code = Code.RequirementsInvalid) -> str:
     """``value`` as a normalised PEP 440 version, or ``code``."""
     from packaging.version import InvalidVersion, Version
 
@@ -63,7 +64,7 @@ def version(value: object, where: str, code: str = "RequirementsInvalid") -> str
                    "use a PEP 440 version such as 1.2.3") from None
 
 
-def sha256(value: object, where: str, code: str = "RequirementsInvalid") -> str:
+def sha256(value: object, where: str, code: Code = Code.RequirementsInvalid) -> str:
     """A sha256 hex digest in lower case, or ``code``."""
     text = value.lower() if isinstance(value, str) else ""
     if not _HEX64_RE.fullmatch(text):
@@ -86,7 +87,7 @@ class Requirement:
         line = f"{self.name}{extras}{specs}"
         if not _LINE_RE.fullmatch(line):  # unreachable from the parsers: a last check
             raise BuildError(f"internal: refusing to write the installer line {line!r}",
-                             code="InternalError")
+                             code=Code.InternalError)
         return line
 
     @property
@@ -99,13 +100,13 @@ class Requirement:
 
 
 def pin(raw_name: object, raw_version: object, where: str,
-        code: str = "LockInvalid") -> Requirement:
+        code: Code = Code.LockInvalid) -> Requirement:
     """``name==version`` from a lock's fields."""
     return Requirement(name(raw_name, f"{where} name", code),
                        specifiers=(("==", version(raw_version, f"{where} version", code)),))
 
 
-def _specifier(op: str, text: str, where: str, code: str) -> tuple[str, str]:
+def _specifier(op: str, text: str, where: str, code: Code) -> tuple[str, str]:
     if op == "===":
         raise _bad(code, where, "arbitrary equality (===) is not accepted",
                    "use == with a PEP 440 version")
@@ -114,7 +115,7 @@ def _specifier(op: str, text: str, where: str, code: str) -> tuple[str, str]:
     return op, version(text, where, code)
 
 
-def from_packaging(req: object, where: str, code: str = "RequirementsInvalid") -> Requirement:
+def from_packaging(req: object, where: str, code: Code = Code.RequirementsInvalid) -> Requirement:
     """A ``packaging.requirements.Requirement`` (already parsed, URL refused by the
     caller) rebuilt from its fields: each one checked, the marker left to the caller."""
     from packaging.requirements import Requirement as Parsed
