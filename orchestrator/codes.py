@@ -91,6 +91,9 @@ class Code(StrEnum):
     # ---- deploy and verify ----
     DeployFailed = "DeployFailed"
     RoleNotFound = "RoleNotFound"
+    TriggerFailed = "TriggerFailed"
+    SchedulerRoleNotFound = "SchedulerRoleNotFound"
+    InterpreterMissing = "InterpreterMissing"
     VerifyFailed = "VerifyFailed"
     VerifyMismatch = "VerifyMismatch"
     VerifyBadOutput = "VerifyBadOutput"
@@ -266,6 +269,11 @@ MEANING: dict[Code, str] = {
     Code.SandboxUnavailable: "the jail untrusted code runs in cannot be set up here",
     Code.DeployFailed: "Lambda refused the function's code or configuration",
     Code.RoleNotFound: "the function's execution role does not exist",
+    Code.TriggerFailed: "a trigger could not be attached to the live alias",
+    Code.SchedulerRoleNotFound: "a schedule trigger, and no role for EventBridge Scheduler to "
+                                "invoke the function as",
+    Code.InterpreterMissing: "no local interpreter of the function's runtime (the local "
+                             "URL stand-in)",
     Code.VerifyFailed: "the smoke test failed",
     Code.VerifyMismatch: "the handler's answer is not the expected one",
     Code.VerifyBadOutput: "the handler's answer cannot be read",

@@ -129,6 +129,10 @@ class Settings:
     # of the same app meanwhile keeps it.
     delete_grace: float = DEFAULT_DELETE_GRACE
     deployed_role_arn: str | None = None
+    # The role EventBridge Scheduler assumes to invoke a function's ``live`` alias for a
+    # schedule trigger (AUTO_LAMBDA_SCHEDULER_ROLE_ARN); None: the role named
+    # ``scheduler_role_name``, which the local stack and the CDK stack create.
+    scheduler_role_arn: str | None = None
     xray_daemon: str | None = None
     # Where the OpenTelemetry backend (AUTO_LAMBDA_TRACING=otel) sends spans over OTLP/HTTP:
     # the standard variables, the traces-only one first (used as is), else the base
@@ -235,6 +239,14 @@ class Settings:
         return f"{self.prefix}-function-role"
 
     @property
+    def scheduler_role_name(self) -> str:
+        return f"{self.prefix}-scheduler-role"
+
+    def schedule_group(self, team: str) -> str:
+        """The EventBridge Scheduler group of a team's schedule triggers."""
+        return f"{self.prefix}-{team}"
+
+    @property
     def worker_group_name(self) -> str:
         return f"{self.prefix}-workers"
 
@@ -273,6 +285,7 @@ class Settings:
             park_after=parse_duration(env.get("AUTO_LAMBDA_PARK_AFTER") or 5.0),
             delete_grace=_delete_grace(env),
             deployed_role_arn=env.get("AUTO_LAMBDA_FUNCTION_ROLE_ARN") or None,
+            scheduler_role_arn=env.get("AUTO_LAMBDA_SCHEDULER_ROLE_ARN") or None,
             xray_daemon=env.get("AWS_XRAY_DAEMON_ADDRESS") or None,
             otel_endpoint=(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip() or None,
             otel_traces_endpoint=(env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")

@@ -284,3 +284,7 @@ class BuildLogMissing(AutoLambdaError):
     """A job has no build log (yet): no step of it has ended, or it was rejected."""
 
     code = Code.BuildLogMissing
+class TriggerError(DeployError):
+    """A trigger cannot be attached to ``live`` (a setting or resource outside the app)."""
+
+    code = Code.TriggerFailed

@@ -29,14 +29,34 @@ def examples_root() -> Path:
         hint="run from a source checkout of auto-lambda, or set AUTO_LAMBDA_EXAMPLES_DIR")
 
 
-# Examples the demo leaves out: platform-app needs an operator policy for its team (its
-# VPC profile, layer and reserved concurrency) and the deploy side of its keys.
-NOT_IN_DEMO = frozenset({"platform-app"})
+# Examples the demo leaves out (none now).
+NOT_IN_DEMO: frozenset[str] = frozenset()
+# Examples uploaded under a team's folder (the key's first folder is the team), with the
+# operator policy the local stack gives that team (``TEAM_POLICY_FILE``) and the
+# resources of the team's own the example names (its queue).
+EXAMPLE_TEAMS = {"platform-app": "payments"}
+TEAM_POLICY_FILE = "team-policy.json"
+EXAMPLE_QUEUES = ("payments-orders",)  # <prefix>-<team>-<name>
 
 
 def demo_dirs() -> list[Path]:
     """The example apps ``auto-lambda demo`` submits by default."""
     return [p for p in example_dirs() if p.name not in NOT_IN_DEMO]
+
+
+def upload_key(example: Path) -> str:
+    """The key an example is uploaded as: ``<team>/<name>.zip`` for a team's example."""
+    team = EXAMPLE_TEAMS.get(example.stem)
+    return f"{team}/{example.stem}.zip" if team else f"{example.stem}.zip"
+
+
+def team_policy_file() -> Path | None:
+    """The operator policy the local stack gives the examples' teams, if there is one."""
+    try:
+        path = examples_root() / TEAM_POLICY_FILE
+    except AutoLambdaError:
+        return None
+    return path if path.is_file() else None
 
 
 def example_dirs() -> list[Path]:

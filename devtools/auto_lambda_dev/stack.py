@@ -1,9 +1,13 @@
 """The embedded local stack that ``local up`` and ``demo`` run: a moto server on
 127.0.0.1, the pipeline's resources in it, an X-Ray collector, a pool of worker
-processes, and (optionally) the local autoscaler that stands in for Auto Scaling,
-which the emulator records but never acts on. With ``AUTO_LAMBDA_WEBHOOKS`` set, a
-thread delivers the events to the teams' webhooks, as ``auto-lambda webhooks`` does
-(moto never calls a webhook). With ``faults``, a fault proxy
+processes, the stand-in that serves function URLs and HTTP APIs
+(``auto_lambda_dev.urlserver``: the emulator records them but never serves them), and
+(optionally) the local autoscaler that stands in for Auto Scaling, which the emulator
+records but never acts on. The examples' teams get their operator policy
+(``examples/team-policy.json``, unless ``AUTO_LAMBDA_TEAM_POLICY`` is set) and the
+queue their example names. With ``AUTO_LAMBDA_WEBHOOKS`` set, a thread delivers the
+events to the teams' webhooks, as ``auto-lambda webhooks`` does (moto never calls a
+webhook). With ``faults``, a fault proxy
 (``auto_lambda_dev.faultproxy``) stands in front of the emulator: workers and the
 printed endpoint go through it; the resources are set up directly.
 
@@ -23,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from auto_lambda_dev.emulator import LocalEndpoint, start_server
+from auto_lambda_dev.examples import EXAMPLE_QUEUES, team_policy_file
 from auto_lambda_dev.faultplan import parse_faults
 from auto_lambda_dev.faultproxy import FaultProxy
+from auto_lambda_dev.urlserver import UrlStandIn
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
@@ -42,6 +48,7 @@ class LocalStack:
     pool: Any = None
     collector: Any = None
     proxy: Any = None
+    urls: Any = None
     scaling_thread: threading.Thread | None = None
     webhooks_thread: threading.Thread | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -76,7 +83,7 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
                 work_dir: Path | None = None, concurrency: int = 1,
                 control: str = "tracking",
                 on_scale: Callable[[Any], None] | None = None,
-                faults: str | None = None) -> Iterator[LocalStack]:
+                faults: str | None = None, url_port: int = 0) -> Iterator[LocalStack]:
     plan = parse_faults(faults) if faults else None  # a bad spec fails before anything starts
     endpoint = start_server(0 if plan else port)
     proxy = FaultProxy(endpoint.url, plan, port=port).start() if plan else None
@@ -96,11 +103,13 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
             "AUTO_LAMBDA_CACHE_DIR": str(settings.cache_dir.resolve()),
             "AUTO_LAMBDA_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
         }
+        env |= _example_teams(aws)
         collector, daemon = _start_collector(aws, xray_port)
         if daemon:
             env["AWS_XRAY_DAEMON_ADDRESS"] = daemon
         stack = LocalStack(settings=settings, endpoint=public, aws=aws, info=info,
                            env=env, collector=collector, proxy=proxy)
+        stack.urls = UrlStandIn(aws, work_dir=work_dir / "url-stand-in", port=url_port).start()
         _start_workers(stack, workers, max_workers, autoscale, concurrency, control, on_scale)
         _start_webhooks(stack)
         yield stack
@@ -115,6 +124,8 @@ def local_stack(*, port: int = 0, workers: int = 1, max_workers: int = 4,
             if stack.collector is not None:
                 with contextlib.suppress(Exception):
                     stack.collector.stop()
+            if stack.urls is not None:
+                stack.urls.stop()
         if proxy is not None:
             proxy.stop()
         endpoint.stop()
@@ -141,6 +152,17 @@ def _start_webhooks(stack: LocalStack) -> None:
 
     stack.webhooks_thread = threading.Thread(target=loop, name="webhooks", daemon=True)
     stack.webhooks_thread.start()
+
+
+def _example_teams(aws: Aws) -> dict[str, str]:
+    """The examples' teams: their queues, and (unless one is set) their operator policy
+    as the workers' ``AUTO_LAMBDA_TEAM_POLICY``."""
+    for name in EXAMPLE_QUEUES:
+        aws.sqs.create_queue(QueueName=f"{aws.settings.prefix}-{name}")
+    if aws.settings.team_policy_file is not None:
+        return {}
+    path = team_policy_file()
+    return {"AUTO_LAMBDA_TEAM_POLICY": str(path)} if path is not None else {}
 
 
 def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale: bool,

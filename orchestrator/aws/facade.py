@@ -17,12 +17,12 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from orchestrator.aws.apigateway import HttpApis
 from orchestrator.aws.breaker import Breakers
 from orchestrator.aws.errors import THROTTLE_CODES as THROTTLING
 from orchestrator.aws.errors import AwsError, aws_call, classify, error_code
 from orchestrator.aws.events import Events
 from orchestrator.aws.functions import Functions
-from orchestrator.aws.httpapis import HttpApis
 from orchestrator.aws.identity import Identity
 from orchestrator.aws.jobs_table import JobsTable
 from orchestrator.aws.logs import Logs

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import NoReturn, TypedDict, TypeVar, cast
 
 from orchestrator.aws.errors import AwsError, aws_call
+from orchestrator.aws.function_triggers import FunctionTriggerCalls
 from orchestrator.aws.lost_answers import ALREADY_DONE, write_or_confirm
 from orchestrator.aws.types import BotoClient, sends_per_call
 from orchestrator.codes import Code
@@ -259,8 +260,9 @@ def ride_conflicts(call: Callable[[], T], where: str, *,
             sleep(delay)
 
 
-class Functions:
-    """Lambda, one method per call auto-lambda makes."""
+class Functions(FunctionTriggerCalls):
+    """Lambda, one method per call auto-lambda makes (what invokes a function, its URL,
+    permissions and event source mappings: ``FunctionTriggerCalls``)."""
 
     def __init__(self, client: BotoClient, *, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time) -> None:

@@ -1,7 +1,8 @@
 """Create the pipeline's AWS resources when they are missing (the local stack's
 equivalent of the CDK app): incoming bucket with its ObjectCreated → queue
 notification, the jobs queue with its DLQ redrive, the artifacts bucket, the jobs
-and history tables, and a plain Lambda role (tests and the bare benchmark hand it to
+and history tables, the role EventBridge Scheduler invokes schedule triggers as, and a
+plain Lambda role (tests and the bare benchmark hand it to
 Lambda directly; the pipeline gives every function a role of its own at deploy,
 ``orchestrator.steps.deploy.approle``, and makes each team's boundary on first use); and
 what tells teams what happened: the results bucket, auto-lambda's event bus, a rule
@@ -27,6 +28,12 @@ log = logging.getLogger(__name__)
 _ASSUME_LAMBDA = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+})
+
+_ASSUME_SCHEDULER = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"},
                    "Action": "sts:AssumeRole"}],
 })
 
@@ -93,6 +100,8 @@ def ensure_resources(aws: Aws) -> StackInfo:
 
     role_arn = s.deployed_role_arn or _ensure_role(aws)
     webhooks_url, webhooks_dlq_url = _ensure_feedback(aws)
+    if not s.scheduler_role_arn:
+        ensure_scheduler_role(aws)
     log.info("resources ready: queue=%s bucket=%s table=%s", s.queue_name,
              s.incoming_bucket, s.table_name)
     return StackInfo(queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url, role_arn=role_arn,
@@ -140,3 +149,24 @@ def _ensure_role(aws: Aws) -> str:
             raise
     return str(aws.iam.create_role(RoleName=name,
                                    AssumeRolePolicyDocument=_ASSUME_LAMBDA)["Role"]["Arn"])
+
+
+def ensure_scheduler_role(aws: Aws) -> str:
+    """The role schedules invoke functions as: only the ``live`` alias of the stack's
+    functions (the CDK stack makes the same role)."""
+    s = aws.settings
+    try:
+        return str(aws.iam.get_role(RoleName=s.scheduler_role_name)["Role"]["Arn"])
+    except Exception as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+    arn = str(aws.iam.create_role(RoleName=s.scheduler_role_name,
+                                  AssumeRolePolicyDocument=_ASSUME_SCHEDULER)["Role"]["Arn"])
+    aws.iam.put_role_policy(RoleName=s.scheduler_role_name, PolicyName="invoke-live",
+                            PolicyDocument=json.dumps({
+                                "Version": "2012-10-17",
+                                "Statement": [{
+                                    "Effect": "Allow", "Action": "lambda:InvokeFunction",
+                                    "Resource": f"arn:aws:lambda:*:*:function:{s.prefix}-*:live",
+                                }]}))
+    return arn

@@ -144,6 +144,12 @@ def show(job: str, as_json: bool, last: int) -> None:
     if log_uri:
         console.print(f"build log: {log_uri}  (auto-lambda logs {rec.job_id[:12]})",
                       highlight=False)
+    triggers = (rec.snapshot.get("data") or {}).get("triggers")
+    if isinstance(triggers, dict):
+        from orchestrator.steps.triggers.reconcile import TriggerReport, report_lines
+
+        for line in report_lines(TriggerReport.from_json(triggers)):
+            console.print(f"trigger {escape(line)}", highlight=False)
     if rec.error:
         console.print(f"[red]error {escape(str(rec.error.get('code')))}[/red]: "
                       f"{escape(str(rec.error.get('message')))}")

@@ -46,6 +46,8 @@ def local() -> None:
               help="Also serve the web console on 127.0.0.1 and print its address.")
 @click.option("--ui-port", default=8765, show_default=True,
               help="Port of the web console (0 picks a free one).")
+@click.option("--url-port", default=8780, show_default=True,
+              help="Port of the function URL / HTTP API stand-in (0 picks a free one).")
 @click.option("--faults", metavar="SPEC", default=None,
               help="Put a fault proxy in front of the emulator: KIND=RATE[:SECONDS]"
                    "[@TARGETS][#COUNT],... with KIND before (never sent on), after (took "
@@ -53,7 +55,8 @@ def local() -> None:
                    "delay; seed=N makes runs repeatable. Stats: GET "
                    "<endpoint>/_auto-lambda/faults.")
 def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrency: int,
-       port: int, xray_port: int, with_ui: bool, ui_port: int, faults: str | None) -> None:
+       port: int, xray_port: int, with_ui: bool, ui_port: int, url_port: int,
+       faults: str | None) -> None:
     """Start the emulator, the resources and the workers; run until Ctrl-C.
 
     Prints the endpoint and the `export` lines another shell needs to use
@@ -86,7 +89,8 @@ def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrenc
 
     with local_stack(port=port, workers=workers, max_workers=max_workers,
                      autoscale=autoscale, xray_port=xray_port, on_scale=on_scale,
-                     concurrency=concurrency, control=control, faults=faults) as stack:
+                     concurrency=concurrency, control=control, faults=faults,
+                     url_port=url_port) as stack:
         s = stack.settings
         click.echo(f"auto-lambda local stack on {stack.endpoint.url}")
         if stack.proxy is not None:
@@ -97,6 +101,9 @@ def up(workers: int, max_workers: int, autoscale: bool, control: str, concurrenc
         scaling = f"autoscale {control}, max {max_workers}" if autoscale else "autoscale off"
         click.echo(f"  workers {stack.workers()} with {concurrency} job slot(s) each ({scaling}); "
                    f"logs in {s.work_dir / 'logs'}")
+        click.echo(f"  function URLs and HTTP APIs: {stack.urls.base_url}/<id>/ (a local "
+                   "stand-in: runs the live version in the jail; <id> is the first label "
+                   "of the URL a job reports)")
         click.echo("In another shell:\n" + stack.exports())
         click.echo("  auto-lambda submit my-app.zip && auto-lambda jobs", err=False)
         console = _start_ui(stack, ui_port) if with_ui else None
@@ -142,14 +149,31 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
-def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
+def _demo_zips(zips: tuple[Path, ...], examples: tuple[str, ...], out_dir: Path
+               ) -> tuple[list[Path], list[str]]:
+    """The zips to submit and their keys (an example of a team goes under its folder)."""
     if zips:
-        return list(zips)
+        return list(zips), [z.name for z in zips]
     # imported on use, for start-up time: other commands (and --help) must not load it
-    from auto_lambda_dev.examples import demo_dirs, zip_example
+    from auto_lambda_dev.examples import demo_dirs, example_dir, upload_key, zip_example
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [zip_example(d, out_dir) for d in demo_dirs()]
+    dirs = [example_dir(name) for name in examples] if examples else demo_dirs()
+    return [zip_example(d, out_dir) for d in dirs], [upload_key(d) for d in dirs]
+
+
+def _show_served(result: Any, console: Any) -> None:
+    """Each function URL and HTTP API, where the stand-in serves it, and for public ones
+    what a GET answers (the demo's own curl)."""
+    from auto_lambda_dev.demo import fetch
+
+    for served in result.served:
+        console.print(f"[cyan]{served.app}[/cyan] {served.kind} (auth {served.auth}): "
+                      f"{served.local_url}  [dim](stand-in for {served.aws_url})[/dim]")
+        if served.auth == "none":
+            status, body = fetch(served.local_url)
+            console.print(f"  curl {served.local_url} -> {status} {body[:300]}",
+                          markup=False, highlight=False)
 
 
 @click.command()
@@ -163,14 +187,23 @@ def _demo_zips(zips: tuple[Path, ...], out_dir: Path) -> list[Path]:
                    "after the jobs end, until Ctrl-C.")
 @click.option("--ui-port", default=8765, show_default=True,
               help="Port of the web console (0 picks a free one).")
+@click.option("--example", "examples", multiple=True, metavar="NAME",
+              help="Submit only this example of examples/ (repeatable).")
+@click.option("--serve/--no-serve", default=None,
+              help="Keep the stack up after the jobs end, until Ctrl-C, so the printed "
+                   "function URLs can be curled [default: when run in a terminal].")
+@click.option("--url-port", default=0, show_default=True,
+              help="Port of the function URL / HTTP API stand-in (0 picks a free one).")
 def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with_ui: bool,
-         ui_port: int) -> None:
+         ui_port: int, examples: tuple[str, ...], serve: bool | None, url_port: int) -> None:
     """Start the embedded stack, submit ZIPS (default: the apps in examples/), show
-    live progress, and exit 0 only if every job ends verified.
+    live progress, print each function URL and HTTP API (served by a local stand-in)
+    and what the public ones answer, and exit 0 only if every job ends verified.
 
     \b
     auto-lambda demo
     auto-lambda demo --ui            # watch it in the browser
+    auto-lambda demo --example platform-app --serve   # then curl the printed URL
     auto-lambda demo my-app.zip other-app.zip --json
     """
     _require_dev_tools()
@@ -186,13 +219,14 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with
     # With the console, the local autoscaler runs too (up to --workers), so the fleet
     # page has the checker's metrics and the scaling target to show.
     with local_stack(port=0, workers=workers, xray_port=0, autoscale=with_ui,
-                     max_workers=workers) as stack:
-        paths = _demo_zips(zips, stack.settings.work_dir / "demo-zips")
+                     max_workers=workers, url_port=url_port) as stack:
+        paths, keys = _demo_zips(zips, examples, stack.settings.work_dir / "demo-zips")
         web = _start_ui(stack, ui_port, err=as_json) if with_ui else None
         console.print(f"embedded stack on {stack.endpoint.url}; {len(paths)} app(s), "
                       f"{workers} worker(s)")
         with Live(console=console, refresh_per_second=4, transient=False) as live:
-            result = run_demo(stack.aws, paths, timeout=timeout,
+            result = run_demo(stack.aws, paths, timeout=timeout, keys=keys,
+                              local_url=stack.urls.local_url,
                               on_update=lambda records: live.update(
                                   jobs_table(records, title="auto-lambda demo")))
         console.print()
@@ -205,9 +239,16 @@ def demo(zips: tuple[Path, ...], workers: int, timeout: int, as_json: bool, with
             console.print(durations_table(result.records))
             for line in result.summary_lines():
                 console.print(line)
+        _show_served(result, console)
+        if serve is None:
+            serve = sys.stdin.isatty() and bool(result.served)
         if web is not None:
             click.echo(f"the console stays on {web.url} until Ctrl-C", err=True)
+        if serve:
+            click.echo("the function URLs above stay up until Ctrl-C", err=True)
+        if web is not None or serve:
             _wait_for_interrupt()
+        if web is not None:
             web.stop()
     sys.exit(0 if result.all_verified else 1)
 

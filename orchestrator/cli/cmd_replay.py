@@ -83,8 +83,14 @@ def replay(jobs: tuple[str, ...], failed: bool, since: float | None, error_code:
     if dry_run:
         if dlq_url:
             release_dlq(aws, dlq_url, facts.dlq)
-        _print(as_json, {"dry_run": True, "actions": [a.to_dict() for a in actions]},
-               [_line(a.to_dict()) for a in actions] or ["nothing to replay"])
+        from orchestrator.jobs.trigger_plans import trigger_plans
+
+        triggers = trigger_plans(aws, store.get, actions)
+        _print(as_json, {"dry_run": True, "actions": [a.to_dict() for a in actions],
+                         "triggers": triggers},
+               ([_line(a.to_dict()) for a in actions] or ["nothing to replay"])
+               + [f"  triggers of {job}: {change}" for job, changes in triggers.items()
+                  for change in changes])
         return
 
     from orchestrator.jobs.runtime import build_runtime

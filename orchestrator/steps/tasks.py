@@ -146,16 +146,16 @@ class Steps:
     def promote(self, ctx: StepContext) -> promote_step.Promoted:
         return promote_step.run(ctx, invoke_hook=self.invoke_hook)
 
-    def shift(self, ctx: StepContext) -> promote_step.Promoted:
+    def shift(self, ctx: StepContext) -> rollout.RolloutStep:
         return rollout.shift(ctx)
 
-    def check(self, ctx: StepContext) -> promote_step.Promoted:
+    def check(self, ctx: StepContext) -> rollout.RolloutStep:
         return rollout.check(ctx, recheck=self.verify_version)
 
-    def finish(self, ctx: StepContext) -> promote_step.Promoted:
+    def finish(self, ctx: StepContext) -> rollout.RolloutStep:
         return rollout.finish(ctx, invoke_hook=self.invoke_hook)
 
-    def revert(self, ctx: StepContext) -> promote_step.Promoted:
+    def revert(self, ctx: StepContext) -> rollout.RolloutStep:
         return rollout.revert(ctx)
 
     def invoke_hook(self, ctx: StepContext, function_name: str,

@@ -25,6 +25,12 @@ def role_statements(synth: Synth, role: Any) -> list[dict[str, Any]]:
     return statements
 
 
+def policy_statements(synth: Synth, policy: Any) -> list[dict[str, Any]]:
+    """The statements of one ``iam.Policy``."""
+    found = synth.resources[logical_id(synth, policy)]
+    return list(found["Properties"]["PolicyDocument"]["Statement"])
+
+
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from tests.cdk.conftest import Synth
-from tests.cdk.helpers import actions, as_list, logical_id, role_statements, text
+from tests.cdk.helpers import (
+    actions,
+    as_list,
+    logical_id,
+    policy_statements,
+    role_statements,
+    text,
+)
 
 pytestmark = pytest.mark.cdk
 
@@ -23,9 +30,11 @@ LIFECYCLE_SIDS = frozenset({
 
 
 def deploying(synth: Synth) -> list[dict[str, Any]]:
-    """The worker's statements but the lifecycle's."""
+    """The worker's statements but the lifecycle's and the triggers' (each has tests of
+    its own: below, and tests/cdk/test_cdk_triggers.py)."""
+    triggers = {s.get("Sid") for s in policy_statements(synth, synth.stack.triggers.worker_policy)}
     return [s for s in role_statements(synth, synth.stack.worker_role)
-            if s.get("Sid") not in LIFECYCLE_SIDS]
+            if s.get("Sid") not in LIFECYCLE_SIDS | triggers]
 
 
 def test_worker_manages_only_prefixed_functions(synth: Synth) -> None:

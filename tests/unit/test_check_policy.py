@@ -36,7 +36,7 @@ PAYMENTS = {
     "teams": {"payments": {
         "vpc_profiles": {"private": {"subnet_ids": ["subnet-0123456789abcdef0"],
                                      "security_group_ids": ["sg-0123456789abcdef0"]}},
-        "layers": [LAYER], "max_reserved_concurrency": 10,
+        "layers": [LAYER], "max_reserved_concurrency": 10, "allow_public_urls": True,
         "services": ["s3", "dynamodb", "cloudwatch"]}},
 }
 TEAM = TeamPolicy(team="payments", prefix="auto-lambda",
@@ -203,9 +203,14 @@ def test_the_unpack_step_refuses_before_anything_is_deployed(
     assert ctx.folder.unpacked_marker.exists()
 
 
-def test_the_demo_leaves_the_platform_app_out() -> None:
-    from auto_lambda_dev.examples import demo_dirs, example_dirs
+def test_the_demo_uploads_the_platform_app_as_its_team_under_the_shipped_policy() -> None:
+    from auto_lambda_dev.examples import demo_dirs, team_policy_file, upload_key
 
-    assert "platform-app" in {d.name for d in example_dirs()}
-    assert "platform-app" not in {d.name for d in demo_dirs()}
-    assert "hello" in {d.name for d in demo_dirs()}
+    by_name = {d.name: d for d in demo_dirs()}
+    assert upload_key(by_name["platform-app"]) == "payments/platform-app.zip"
+    assert upload_key(by_name["hello"]) == "hello.zip"
+    policy_file = team_policy_file()
+    assert policy_file is not None
+    spec = unpack_step.with_team(load_app_spec(by_name["platform-app"], "platform-app.zip"),
+                                 "payments/platform-app.zip", "auto-lambda")
+    check_policy(spec, load_operator_policy(policy_file).for_team("payments", "auto-lambda"))

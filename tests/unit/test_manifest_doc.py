@@ -16,7 +16,7 @@ CODES = ["ManifestInvalid", "UnsupportedRuntime", "UnsupportedArchitecture",
          "ForbiddenQueue", "ForbiddenSecret", "PermissionsOutsideBoundary", "ConfigInvalid",
          "RolloutInvalid", "RolloutPresetUnknown", "AlarmOutsideTeam", "ForbiddenFunctionName",
          "AlarmNotFound", "AlarmTriggered", "HookFailed", "RolloutStopped", "RolloutInProgress",
-         "RolloutSuperseded"]
+         "RolloutSuperseded", "SchedulerRoleNotFound"]
 
 
 def test_every_key_and_table_is_documented() -> None:

@@ -18,7 +18,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 # The development tools' modules, by the names they had in the wheel and have now.
 DEV_MODULES = ("emulator", "emulator_speed", "faultplan", "faultproxy", "stack", "demo",
-               "examples", "collector", "autoscaler", "localgroup", "localloop", "pool")
+               "examples", "collector", "autoscaler", "localgroup", "localloop", "pool",
+               "urlserver", "lambdaurl")
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ def publish_configuration(scope: Construct, names: Names, values: dict[str, str]
 
 def configuration_values(
     names: Names, *, queue_url: str, dlq_url: str, table: str, history_table: str,
-    incoming_bucket: str, artifacts_bucket: str,
+    incoming_bucket: str, artifacts_bucket: str, scheduler_role_arn: str,
     visibility_timeout_seconds: int, max_receive_count: int, worker_concurrency: int,
 ) -> dict[str, str]:
     # The queue's own visibility timeout outlasts any job, for consumers that do not
@@ -52,6 +52,7 @@ def configuration_values(
         "history-table": history_table,
         "incoming-bucket": incoming_bucket,
         "artifacts-bucket": artifacts_bucket,
+        "scheduler-role-arn": scheduler_role_arn,  # schedule triggers invoke live as it
         "queue-visibility-timeout": str(visibility_timeout_seconds),
         "max-receive-count": str(max_receive_count),
         # Jobs each worker runs at once; the checker counts the same job slots.

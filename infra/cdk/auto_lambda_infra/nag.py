@@ -47,6 +47,48 @@ def _token(stack: Stack, construct: IConstruct, attribute: str) -> str:
     return f"<{stack.get_logical_id(resource)}.{attribute}>"
 
 
+def _trigger_acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
+    """The triggers' statements (triggers.py): the worker's policy and the scheduler role."""
+    prefix = stack.names.prefix
+    policy = stack.triggers.worker_policy
+    live = f"arn:aws:lambda:*:*:function:{prefix}-*:live"
+    return [
+        Acknowledgement(
+            policy, "AwsSolutions-IAM5[Resource::*]",
+            "Event source mappings are created before they have an ARN and listed by "
+            "function, and schedules are listed by group: these actions have no resource "
+            "type. Creating and deleting mappings is limited by lambda:FunctionArn to the "
+            f"live alias of {prefix}- functions."),
+        Acknowledgement(
+            policy, f"AwsSolutions-IAM5[Resource::arn:aws:lambda:*:*:function:{prefix}-*]",
+            "URLs and permissions of the functions the worker deploys (managed tag only)."),
+        Acknowledgement(
+            policy, f"AwsSolutions-IAM5[Resource::arn:aws:lambda:*:*:function:{prefix}-*:*]",
+            "The live alias of those functions carries their URL and permissions."),
+        Acknowledgement(
+            policy, f"AwsSolutions-IAM5[Resource::arn:aws:scheduler:*:*:schedule-group/"
+                    f"{prefix}-*]",
+            "One schedule group per team, created on first use, named after the prefix."),
+        Acknowledgement(
+            policy, f"AwsSolutions-IAM5[Resource::arn:aws:scheduler:*:*:schedule/{prefix}-*/*]",
+            "Schedules are named after each app; only in the teams' own groups."),
+        Acknowledgement(
+            policy, "AwsSolutions-IAM5[Resource::arn:aws:apigateway:*::/apis]",
+            "The HTTP API collection of the stack's region (API Gateway ARNs name no "
+            "account); creating in it needs the managed tag in the request."),
+        Acknowledgement(
+            policy, "AwsSolutions-IAM5[Resource::arn:aws:apigateway:*::/apis/*]",
+            "HTTP APIs get their ids at creation; changes only to APIs with the managed tag."),
+        Acknowledgement(
+            policy, "AwsSolutions-IAM5[Resource::arn:aws:apigateway:*::/tags/*]",
+            "Tagging a new HTTP API, only with the managed tag in the request."),
+        Acknowledgement(
+            stack.triggers.scheduler, f"AwsSolutions-IAM5[Resource::{live}]",
+            "Schedules invoke the live alias of functions created at run time, all named "
+            f"{prefix}-*."),
+    ]
+
+
 def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
     """Every accepted finding, with why it is acceptable."""
     prefix = stack.names.prefix
@@ -109,6 +151,7 @@ def acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
         Acknowledgement(stack.worker_role, f"AwsSolutions-IAM4[{SSM_CORE}]", SSM_CORE_REASON),
         Acknowledgement(stack.worker_role, *indexes),
         *lifecycle_acknowledgements(stack),
+        *_trigger_acknowledgements(stack),
         # ---- the checker ----
         Acknowledgement(
             stack.checker_role, "AwsSolutions-IAM5[Resource::*]",

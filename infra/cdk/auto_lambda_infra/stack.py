@@ -26,6 +26,7 @@ from .queue import create_queues, notify_on_zip_upload
 from .rollouts import grant_rollout_alarms
 from .storage import create_buckets
 from .table import create_history_table, create_table
+from .triggers import create_trigger_roles
 from .uploads import create_upload_roles
 from .workers import Workers
 
@@ -57,6 +58,7 @@ class AutoLambdaStack(Stack):
                                         params.webhook_teams)
         grant_lifecycle(self.worker_role, names)
         grant_rollout_alarms(self.worker_role, names.prefix)
+        self.triggers = create_trigger_roles(self, names, self.worker_role)
         self.checker_role = roles.create_checker_role(
             self, names, self.queues, self.table,
             direct_control=params.scaling_control == "direct",
@@ -94,6 +96,7 @@ class AutoLambdaStack(Stack):
                 history_table=self.history_table.table_name,
                 incoming_bucket=self.buckets.incoming.bucket_name,
                 artifacts_bucket=self.buckets.artifacts.bucket_name,
+                scheduler_role_arn=self.triggers.scheduler.role_arn,
                 visibility_timeout_seconds=params.visibility_timeout_minutes * 60,
                 max_receive_count=params.max_receive_count,
                 worker_concurrency=params.worker_concurrency,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.codes import Code
@@ -43,12 +44,20 @@ from orchestrator.steps.data import Rollout
 from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.promote import alarms
 from orchestrator.steps.promote.hooks import AFTER, hook_event, judge
-from orchestrator.steps.promote.step import InvokeHook, Promoted
+from orchestrator.steps.promote.step import InvokeHook
 from orchestrator.steps.unpack import rehydrate
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.types import JsonObject
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RolloutStep:
+    """What a rollout state leaves: the rollout as it now stands (the triggers the
+    promote step recorded stay as they were)."""
+
+    rollout: Rollout
 
 # The dynamic check of one version (verify's), re-run at each step when [deploy].recheck.
 Check = Callable[[StepContext, AppSpec, DeployResult, Path], object]
@@ -80,18 +89,18 @@ def _still_ours(ctx: StepContext, rollout: Rollout, deployed: DeployResult) -> N
             hint="a newer deployment moved live; see its job")
 
 
-def _roll_back(rollout: Rollout, code: str, message: str, **details: object) -> Promoted:
+def _roll_back(rollout: Rollout, code: str, message: str, **details: object) -> RolloutStep:
     log.warning("rollout of version %s: rolling back (%s: %s)", rollout.version, code, message)
     reason: JsonObject = {"code": code, "message": message, **details}
-    return Promoted(dataclasses.replace(rollout, next="rollback", reason=reason,
+    return RolloutStep(dataclasses.replace(rollout, next="rollback", reason=reason,
                                         bake_seconds=0))
 
 
-def shift(ctx: StepContext) -> Promoted:
+def shift(ctx: StepContext) -> RolloutStep:
     rollout, deployed = _current(ctx)
     step = rollout.step + 1
     if step >= len(rollout.weights):  # a repeated shift after the last step: finish
-        return Promoted(dataclasses.replace(rollout, next="finish", bake_seconds=0))
+        return RolloutStep(dataclasses.replace(rollout, next="finish", bake_seconds=0))
     weight = rollout.weights[step]
     assert rollout.previous_live is not None and rollout.version is not None
     _still_ours(ctx, rollout, deployed)
@@ -100,10 +109,10 @@ def shift(ctx: StepContext) -> Promoted:
     # An operator's promote waiting to be seen: no bake, the check finishes at once.
     bake = 0 if rollout.request else rollout.bakes[step]
     ctx.progress(f"{weight:.0%} of {LIVE_ALIAS} on version {rollout.version}; baking {bake} s")
-    return Promoted(dataclasses.replace(rollout, step=step, bake_seconds=bake, next="check"))
+    return RolloutStep(dataclasses.replace(rollout, step=step, bake_seconds=bake, next="check"))
 
 
-def check(ctx: StepContext, recheck: Check) -> Promoted:
+def check(ctx: StepContext, recheck: Check) -> RolloutStep:
     rollout, deployed = _current(ctx)
     request = rollout.request or {}
     who = str(request.get("by") or "an operator")
@@ -121,7 +130,7 @@ def check(ctx: StepContext, recheck: Check) -> Promoted:
                           f"alarm {', '.join(gate.missing)} no longer exists, so it cannot "
                           f"gate the rollout", alarms=list(gate.missing))
     if request.get("action") == "promote":
-        return Promoted(dataclasses.replace(rollout, next="finish", promoted_by=who,
+        return RolloutStep(dataclasses.replace(rollout, next="finish", promoted_by=who,
                                             request=None))
     rechecks = rollout.rechecks
     spec = ctx.get(AppSpec)
@@ -137,11 +146,11 @@ def check(ctx: StepContext, recheck: Check) -> Promoted:
         rechecks += 1
         ctx.heartbeat()
     last = rollout.step + 1 >= len(rollout.weights)
-    return Promoted(dataclasses.replace(rollout, rechecks=rechecks,
+    return RolloutStep(dataclasses.replace(rollout, rechecks=rechecks,
                                         next="finish" if last else "shift"))
 
 
-def finish(ctx: StepContext, invoke_hook: InvokeHook) -> Promoted:
+def finish(ctx: StepContext, invoke_hook: InvokeHook) -> RolloutStep:
     rollout, deployed = _current(ctx)
     spec = ctx.get(AppSpec)
     assert rollout.version is not None
@@ -166,7 +175,7 @@ def finish(ctx: StepContext, invoke_hook: InvokeHook) -> Promoted:
                           alarms=list(gate.in_alarm))
     alarms.delete_own(aws, rollout.own_alarms)
     ctx.progress(f"{LIVE_ALIAS} fully on version {rollout.version}")
-    return Promoted(dataclasses.replace(rollout, next="done", bake_seconds=0,
+    return RolloutStep(dataclasses.replace(rollout, next="done", bake_seconds=0,
                                         step=len(rollout.weights)))
 
 
@@ -181,7 +190,7 @@ def _caught(ctx: StepContext) -> JsonObject:
             "message": "the rollout went back for no recorded reason"}
 
 
-def revert(ctx: StepContext) -> Promoted:
+def revert(ctx: StepContext) -> RolloutStep:
     rollout, deployed = _current(ctx)
     assert rollout.previous_live is not None
     aws = ctx.env.aws

@@ -11,8 +11,11 @@ no traffic has moved, nothing to roll back); then ``next`` is ``shift``.
 
 Every alias write is compared with the alias as Lambda holds it, before and after an
 unclear failure, by the Lambda door (``aws.functions.point_alias``), so a write whose
-answer was lost is never repeated into a conflict. Touches only the alias and alarms;
-never publishes or builds.
+answer was lost is never repeated into a conflict. The function's triggers are
+reconciled with the manifest here too (``orchestrator.steps.triggers``): they are
+attached to the alias, so they follow ``live`` through the rollout (and back, when it
+reverts), and a trigger removed from the manifest is removed from AWS. Touches only the
+alias, the alarms and the triggers; never publishes or builds.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from orchestrator.steps.data import Rollout
 from orchestrator.steps.deploy.step import DeployResult
 from orchestrator.steps.promote import alarms
 from orchestrator.steps.promote.hooks import BEFORE, HookAnswer, hook_event, judge
+from orchestrator.steps.triggers.reconcile import TriggerReport, reconcile, target_of
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.types import JsonObject
 
@@ -41,6 +45,17 @@ InvokeHook = Callable[[StepContext, str, JsonObject], HookAnswer]
 @dataclass(frozen=True)
 class Promoted:
     rollout: Rollout
+    triggers: TriggerReport
+
+
+def attach_triggers(ctx: StepContext, spec: AppSpec, deployed: DeployResult) -> TriggerReport:
+    """Reconcile the function's triggers (on ``live``) with the manifest's."""
+    target = target_of(ctx.env.aws, function_name=deployed.function_name,
+                       function_arn=deployed.function_arn, team=spec.team, app=spec.name)
+    report = reconcile(ctx.env.aws, target, spec.triggers)
+    for change in report.changes:
+        ctx.progress(f"trigger: {change}")
+    return report
 
 
 def run(ctx: StepContext, invoke_hook: InvokeHook) -> Promoted:
@@ -51,7 +66,8 @@ def run(ctx: StepContext, invoke_hook: InvokeHook) -> Promoted:
     if previous is None or previous == version:
         promote(aws, name, version)
         return Promoted(Rollout(requested=plan.requested, strategy="all-at-once",
-                                previous_live=previous, version=version, next="done"))
+                                previous_live=previous, version=version, next="done"),
+                        attach_triggers(ctx, spec, deployed))
     alarms.require_existing(aws, plan.alarms)
     own = alarms.create_own(aws, name, version, spec.team)
     if plan.pre_traffic_hook:
@@ -70,7 +86,8 @@ def run(ctx: StepContext, invoke_hook: InvokeHook) -> Promoted:
                             weights=plan.weights,
                             bakes=tuple(s.bake_seconds for s in plan.steps),
                             previous_live=previous, version=version, next="shift",
-                            alarms=(*plan.alarms, *own), own_alarms=own))
+                            alarms=(*plan.alarms, *own), own_alarms=own),
+                    attach_triggers(ctx, spec, deployed))
 
 
 def _previous(aws: Aws, name: str, version: str) -> str | None:
