@@ -37,6 +37,10 @@ NOT_IN_DEMO: frozenset[str] = frozenset()
 EXAMPLE_TEAMS = {"platform-app": "payments"}
 TEAM_POLICY_FILE = "team-policy.json"
 EXAMPLE_QUEUES = ("payments-orders",)  # <prefix>-<team>-<name>
+# The secrets the examples reference, with stand-in values the local stack puts in the
+# emulator (a team puts its real ones in SSM or Secrets Manager itself).
+EXAMPLE_SECRETS = {"ssm:/payments/db-url": "postgres://demo@db.payments.local/app",
+                   "secretsmanager:payments/api-key": "demo-api-key"}
 
 
 def demo_dirs() -> list[Path]:

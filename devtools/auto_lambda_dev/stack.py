@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from auto_lambda_dev.emulator import LocalEndpoint, start_server
-from auto_lambda_dev.examples import EXAMPLE_QUEUES, team_policy_file
+from auto_lambda_dev.examples import EXAMPLE_QUEUES, EXAMPLE_SECRETS, team_policy_file
 from auto_lambda_dev.faultplan import parse_faults
 from auto_lambda_dev.faultproxy import FaultProxy
 from auto_lambda_dev.urlserver import UrlStandIn
@@ -159,10 +159,49 @@ def _example_teams(aws: Aws) -> dict[str, str]:
     as the workers' ``AUTO_LAMBDA_TEAM_POLICY``."""
     for name in EXAMPLE_QUEUES:
         aws.sqs.create_queue(QueueName=f"{aws.settings.prefix}-{name}")
+    _example_secrets(aws)
     if aws.settings.team_policy_file is not None:
         return {}
     path = team_policy_file()
-    return {"AUTO_LAMBDA_TEAM_POLICY": str(path)} if path is not None else {}
+    if path is None:
+        return {}
+    _example_layers(aws, path)
+    return {"AUTO_LAMBDA_TEAM_POLICY": str(path)}
+
+
+def _example_secrets(aws: Aws) -> None:
+    """The examples' secrets, with stand-in values, where their references point."""
+    ssm, manager = aws.client("ssm"), aws.client("secretsmanager")
+    for ref, value in EXAMPLE_SECRETS.items():
+        store, _, name = ref.partition(":")
+        if store == "ssm":
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        elif not manager.list_secrets(Filters=[{"Key": "name", "Values": [name]}])[
+                "SecretList"]:
+            manager.create_secret(Name=name, SecretString=value)
+
+
+def _example_layers(aws: Aws, policy: Path) -> None:
+    """Publish the layers the examples' policy allows (an empty layer per version up to
+    the one named), so an example naming one deploys: Lambda, and the emulator, refuse a
+    function whose layer does not exist."""
+    import io
+    import json
+    import zipfile
+
+    body = io.BytesIO()
+    with zipfile.ZipFile(body, "w") as archive:
+        archive.writestr("python/.keep", "")
+    teams = json.loads(policy.read_text()).get("teams", {})
+    for arn in sorted({a for team in teams.values() for a in team.get("layers", [])}):
+        parts = arn.split(":")
+        if len(parts) != 8 or parts[3] != aws.settings.region:
+            continue
+        name, wanted = parts[6], int(parts[7])
+        listed = aws.lambda_.list_layer_versions(LayerName=name).get("LayerVersions", [])
+        for _ in range(wanted - max((v["Version"] for v in listed), default=0)):
+            aws.lambda_.publish_layer_version(LayerName=name, Content={"ZipFile": body.getvalue()},
+                                              CompatibleRuntimes=["python3.12"])
 
 
 def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale: bool,

@@ -16,6 +16,7 @@ signature is not verified). A development tool: never part of the worker.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import random
 import threading
@@ -31,10 +32,13 @@ from orchestrator.codes import Code
 from orchestrator.config import LIVE_ALIAS
 from orchestrator.errors import AutoLambdaError
 from orchestrator.steps.jail import Jail, default_jail
+from orchestrator.steps.secrets.refs import SECRETS_VAR
 from orchestrator.steps.triggers.model import TAG_FUNCTION
 from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.unpack.platform import SecretRef, parse_secret_reference
 from orchestrator.steps.verify.interpreters import find_interpreter
 from orchestrator.steps.verify.runner import extract_package, run_local
+from orchestrator.steps.verify.secrets import resolve_for_local_run
 from orchestrator.tenancy import TAG_MANAGED
 
 log = logging.getLogger(__name__)
@@ -128,6 +132,7 @@ class LiveRunner:
                        runtime=str(config["Runtime"]), memory=int(config["MemorySize"]),
                        timeout=int(config["Timeout"]),
                        environment={str(k): str(v) for k, v in variables.items()})
+        secrets = self._secrets(name, variables)
         interpreter = find_interpreter(spec.python_version)
         if interpreter is None:
             raise AutoLambdaError(f"no local {spec.runtime} interpreter to run {name}",
@@ -136,10 +141,23 @@ class LiveRunner:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         run = run_local(self._package(config), spec, interpreter,
                         work_dir=self.work_dir / "runs", event=event, function_name=name,
+                        secrets=secrets,
                         version=version, function_arn=f"{config['FunctionArn']}",
                         region=self.aws.settings.region, jail=self.jail or default_jail(),
                         cache_dir=self.aws.settings.cache_dir / "verify")
         return run.output
+
+
+    def _secrets(self, name: str, variables: dict[str, Any]) -> dict[str, str] | None:
+        """The values of the function's secret references, read from the emulator as the
+        local verify run reads them (the jail has no network to let the shim do it)."""
+        raw = variables.get(SECRETS_VAR)
+        if not raw:
+            return None
+        refs = tuple(SecretRef(key, *parse_secret_reference(value, f"{name} {key}"))
+                     for key, value in json.loads(str(raw)).items())
+        spec = AppSpec(name=name, handler="-", secrets=refs)
+        return resolve_for_local_run(self.aws, spec)
 
 
 class UrlStandIn:

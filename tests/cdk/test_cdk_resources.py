@@ -333,7 +333,8 @@ def test_image_component_commands_are_valid_bash(synth: Synth) -> None:
 
 
 def test_the_instances_logs_go_to_a_log_group_with_a_retention(synth: Synth) -> None:
-    (group,) = synth.of_type("AWS::Logs::LogGroup").values()
+    (group,) = [g for g in synth.of_type("AWS::Logs::LogGroup").values()
+                if g["Properties"]["LogGroupName"] == f"/{PREFIX}/instances"]
     assert group["Properties"] == {"LogGroupName": f"/{PREFIX}/instances",
                                    "RetentionInDays": 30}
     assert group["DeletionPolicy"] == "Retain"

@@ -53,8 +53,9 @@ def test_local_up_deploys_an_uploaded_example_and_moves_live(local_up_factory, t
                          check=True, env=up.env, capture_output=True, text=True, cwd=REPO)
     job = json.loads(out.stdout)
     entered = [e["state"] for e in job["history"] if e["type"] == "StateEntered"]
+    # all at once: the rollout's Choice goes straight to verified
     assert entered == ["received", "fetched", "unpacked", "built", "deployed", "tested",
-                       "verified"]
+                       "rollout", "verified"]
     assert all(e["time"] for e in job["history"])
     human = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "show",
                             jobs[0]["job_id"][:10]], check=True, env=up.env,

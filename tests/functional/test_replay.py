@@ -191,7 +191,7 @@ def test_a_redrive_records_who_ran_it_and_why(pipeline: Pipeline,
                                    "redrive_count": 1}
 
 
-def test_a_restart_records_who_and_why_on_the_new_run_and_keeps_the_old_one(
+def test_a_restart_records_who_and_why_on_the_new_job_and_leaves_the_old_one(
         pipeline: Pipeline, failed_at_deploy: JobRecord,
         monkeypatch: pytest.MonkeyPatch) -> None:
     before = pipeline.runtime.store.get(failed_at_deploy.job_id)
@@ -202,18 +202,17 @@ def test_a_restart_records_who_and_why_on_the_new_run_and_keeps_the_old_one(
                                       "--reason", "new index", "--as", "bob", "--json"])
     assert result.exit_code == 0, result.output
     pipeline.drain()
+    # the old job is as it was: a restart is a new job (docs/lifecycle.md)
     after = pipeline.runtime.store.get(failed_at_deploy.job_id)
-    assert after is not None and after.state == "verified"
-    [run] = after.previous_runs
-    # the old run's events are as they were, in the history table
-    start, count = int(run["history_from"]), int(run["events"])
-    kept = [e for page in pipeline.runtime.store.history_pages(after, first=start, count=count)
-            for e in page]
-    assert kept == old_events and count == len(old_events)
-    first = after.history[0]
+    assert after is not None and after.state == "failed" and after.history == old_events
+    [new] = [j for j in pipeline.runtime.store.list()
+             if j.restarted_from == failed_at_deploy.job_id]
+    new = pipeline.runtime.store.get(new.job_id)
+    assert new is not None and new.state == "verified"
+    first = new.history[0]
     assert first["type"] == "ExecutionStarted"
     details = first["details"]
-    assert details["reason"] == "new index" and details["restart_of_run"] == 1
+    assert details["reason"] == "new index" and details["restart_of"] == failed_at_deploy.job_id
     who = details["replayed_by"]
     # moto's STS answers for the test credentials; the name given is kept beside it
     assert who["via"] == "cli" and who["as"] == "bob" and who["arn"].startswith("arn:aws:")

@@ -48,11 +48,5 @@ def grant_lifecycle(role: iam.Role, names: Names) -> None:
     role.add_to_policy(iam.PolicyStatement(
         sid="RemoveOnlyTaggedHttpApis", actions=["apigateway:DELETE"],
         resources=[f"{apis}/*"], conditions=MANAGED))
-    roles = stack.format_arn(service="iam", region="", resource="role",
-                             resource_name=f"{names.prefix}-*")
-    role.add_to_policy(iam.PolicyStatement(
-        sid="ReadAppRoles", resources=[roles],
-        actions=["iam:ListRoleTags", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"]))
-    role.add_to_policy(iam.PolicyStatement(
-        sid="RemoveOnlyTaggedAppRoles", resources=[roles], conditions=MANAGED,
-        actions=["iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"]))
+    # A deleted app's own role is read and deleted with the rights deploy has over app
+    # roles (iam.py: ReadAppRoles, RetireOwnAppRoles, only roles tagged as auto-lambda's).

@@ -292,13 +292,6 @@ def lifecycle_acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
             "HTTP APIs are found by their integrations (GET); DELETE is conditioned on the "
             "auto-lambda:managed tag.",
         ),
-        Acknowledgement(
-            stack.worker_role,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/"
-            f"{prefix}-*]",
-            "A deleted app's own role is named after its function; deleting is conditioned "
-            "on the auto-lambda:managed tag.",
-        ),
     ]
 def _boundary_acknowledgements(stack: AutoLambdaStack) -> list[Acknowledgement]:
     """A boundary is a ceiling made of patterns (the team's names, paths and tag), never a
