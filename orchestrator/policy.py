@@ -27,6 +27,7 @@ from typing import Any
 
 from orchestrator.arn import parse_layer_arn
 from orchestrator.errors import ConfigError, ManifestError
+from orchestrator.types import JsonObject
 
 MAX_POLICY_FILE_BYTES = 1024 * 1024
 TRIGGER_TYPES = ("url", "schedule", "sqs", "http")
@@ -77,7 +78,7 @@ class TeamPolicy:
         """What the team's resource names start with: ``<prefix>-<team>-``."""
         return f"{self.prefix}-{self.team}-"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
 
@@ -85,15 +86,15 @@ class TeamPolicy:
 class OperatorPolicy:
     """The whole file: the default entry and each team's overrides (raw, checked)."""
 
-    default: dict[str, Any] = field(default_factory=dict)
-    teams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default: JsonObject = field(default_factory=dict)
+    teams: dict[str, JsonObject] = field(default_factory=dict)
     source: str | None = None  # the file it came from, None for the built-in defaults
 
     def for_team(self, team: str, prefix: str) -> TeamPolicy:
         merged = {**self.default, **self.teams.get(team, {})}
         return replace(TeamPolicy(team=team, prefix=prefix), **merged)
 
-    def to_dict(self, prefix: str) -> dict[str, Any]:
+    def to_dict(self, prefix: str) -> JsonObject:
         """The effective policy of the default entry and of every named team."""
         out = {"source": self.source,
                "default": _shown(self.for_team("default", prefix).to_dict())}
@@ -101,7 +102,7 @@ class OperatorPolicy:
         return out
 
 
-def _shown(entry: dict[str, Any]) -> dict[str, Any]:
+def _shown(entry: JsonObject) -> JsonObject:
     entry.pop("team", None)
     entry.pop("prefix", None)
     return entry
@@ -164,7 +165,7 @@ def _layers(value: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _entry(raw: Any, where: str) -> dict[str, Any]:
+def _entry(raw: Any, where: str) -> JsonObject:
     """One checked entry: only the keys it gives, as TeamPolicy's field values."""
     if not isinstance(raw, dict):
         raise _bad(where, "must be an object", f"keys: {', '.join(ENTRY_KEYS)}")
@@ -172,7 +173,7 @@ def _entry(raw: Any, where: str) -> dict[str, Any]:
     if unknown:
         raise _bad(where, f"unknown key(s) {', '.join(unknown)}",
                    f"allowed keys are: {', '.join(ENTRY_KEYS)}")
-    out: dict[str, Any] = {}
+    out: JsonObject = {}
     for key, value in raw.items():
         at = f"{where}.{key}"
         if key == "vpc_profiles":

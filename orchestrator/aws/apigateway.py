@@ -13,11 +13,11 @@ not made by auto-lambda, is never deleted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from orchestrator.aws.errors import AwsError, aws_call
 from orchestrator.aws.lost_answers import write_or_confirm
 from orchestrator.aws.types import BotoClient
+from orchestrator.types import JsonObject
 
 _NOT_FOUND = "NotFoundException"
 MANAGED_TAG = "auto-lambda:managed"
@@ -206,8 +206,8 @@ class HttpApis:
                                owned=managed and len(ours) == len(targets)))
         return out
 
-    def _apis(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _apis(self) -> list[JsonObject]:
+        out: list[JsonObject] = []
         with aws_call("apigatewayv2.get_apis"):
             token: str | None = None
             while True:

@@ -20,11 +20,11 @@ default handler and a warning says so.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from botocore.retries import quota, standard
 
 from orchestrator.aws.types import BotoClient
+from orchestrator.types import JsonObject
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def without_retry_quota(client: BotoClient) -> bool:
     """Replace ``client``'s standard retry handler by one without a quota (same attempts
     as its config says). False, and the client unchanged, when it does not use botocore's
     standard mode or botocore's handler cannot be rebuilt."""
-    retries: dict[str, Any] = client.meta.config.retries or {}
+    retries: JsonObject = client.meta.config.retries or {}
     if retries.get("mode") != "standard":
         return False
     try:

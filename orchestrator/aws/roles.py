@@ -21,6 +21,7 @@ from urllib.parse import unquote
 from orchestrator.aws.errors import AwsError, aws_call
 from orchestrator.aws.lost_answers import write_or_confirm
 from orchestrator.aws.types import BotoClient
+from orchestrator.types import JsonMapping, JsonObject
 
 _NOT_FOUND = "NoSuchEntity"
 _EXISTS = "EntityAlreadyExists"
@@ -35,10 +36,10 @@ class RoleInfo:
     path: str
     boundary: str | None
     tags: dict[str, str] = field(default_factory=dict)
-    trust: dict[str, Any] = field(default_factory=dict)
+    trust: JsonObject = field(default_factory=dict)
 
 
-def _document(raw: Any) -> dict[str, Any]:
+def _document(raw: Any) -> JsonObject:
     """A policy document as IAM returns it: a dict (boto3 decodes it), or URL-encoded
     JSON text (some endpoints)."""
     if isinstance(raw, dict):
@@ -47,7 +48,7 @@ def _document(raw: Any) -> dict[str, Any]:
     return dict(json.loads(text)) if text else {}
 
 
-def _role(raw: Mapping[str, Any]) -> RoleInfo:
+def _role(raw: JsonMapping) -> RoleInfo:
     boundary = (raw.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     return RoleInfo(name=str(raw["RoleName"]), arn=str(raw["Arn"]),
                     path=str(raw.get("Path") or "/"),
@@ -56,7 +57,7 @@ def _role(raw: Mapping[str, Any]) -> RoleInfo:
                     trust=_document(raw.get("AssumeRolePolicyDocument")))
 
 
-def same_document(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+def same_document(a: JsonMapping, b: JsonMapping) -> bool:
     """Two policy documents with the same content (key order aside)."""
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
@@ -102,7 +103,7 @@ class Roles:
                 return None
             raise
 
-    def inline_policy(self, role: str, policy: str) -> dict[str, Any] | None:
+    def inline_policy(self, role: str, policy: str) -> JsonObject | None:
         """The inline policy's document; None when the role has no such policy."""
         try:
             with aws_call(f"iam.get_role_policy({role}, {policy})"):
@@ -131,7 +132,7 @@ class Roles:
         return True
 
     # ---- writes ----
-    def create_role(self, name: str, *, path: str, trust: Mapping[str, Any],
+    def create_role(self, name: str, *, path: str, trust: JsonMapping,
                     boundary: str, tags: Mapping[str, str], description: str
                     ) -> RoleInfo | None:
         """Create the role with its boundary and tags in the one call (a create whose
@@ -172,7 +173,7 @@ class Roles:
 
         write_or_confirm(put, confirm, where=where)
 
-    def update_trust(self, name: str, trust: Mapping[str, Any]) -> None:
+    def update_trust(self, name: str, trust: JsonMapping) -> None:
         where = f"iam.update_assume_role_policy({name})"
 
         def confirm() -> bool | None:
@@ -187,7 +188,7 @@ class Roles:
 
         write_or_confirm(put, confirm, where=where)
 
-    def put_inline_policy(self, role: str, policy: str, document: Mapping[str, Any]) -> None:
+    def put_inline_policy(self, role: str, policy: str, document: JsonMapping) -> None:
         where = f"iam.put_role_policy({role}, {policy})"
 
         def confirm() -> bool | None:
@@ -230,7 +231,7 @@ class Roles:
             raise
         return True
 
-    def create_policy(self, arn: str, *, name: str, path: str, document: Mapping[str, Any],
+    def create_policy(self, arn: str, *, name: str, path: str, document: JsonMapping,
                       description: str) -> bool:
         """Create the managed policy ``arn`` (the local stack's stand-in for a team
         boundary the CDK stack makes on AWS). False when it exists already (left as it

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.retries import BOTOCORE
+from orchestrator.types import JsonObject
 
 # A boto3 client: its methods are made at run time from the service model, so there is
 # nothing to type them with. Only the doors hold one; what they return is typed.
 BotoClient = Any
 
 # A DynamoDB item in its wire form: attribute name -> {"S": ...} / {"N": ...} / ...
-Item = dict[str, dict[str, Any]]
+Item = dict[str, JsonObject]
 
 
 def sends_per_call(client: BotoClient) -> int:

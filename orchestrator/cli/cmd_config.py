@@ -15,6 +15,7 @@ import click
 
 from orchestrator.config import Settings
 from orchestrator.policy import load_operator_policy
+from orchestrator.types import JsonObject
 
 
 def _plain(value: Any) -> Any:
@@ -27,14 +28,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def effective(settings: Settings) -> dict[str, Any]:
+def effective(settings: Settings) -> JsonObject:
     """``{"settings": {...}, "team_policy": {"source", "default", "teams"}}``."""
     policy = load_operator_policy(settings.team_policy_file)
     return {"settings": _plain(asdict(settings)),
             "team_policy": _plain(policy.to_dict(settings.prefix))}
 
 
-def _lines(data: dict[str, Any], indent: str = "") -> list[str]:
+def _lines(data: JsonObject, indent: str = "") -> list[str]:
     out = []
     for key, value in data.items():
         if isinstance(value, dict) and value:

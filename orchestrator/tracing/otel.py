@@ -68,6 +68,7 @@ from orchestrator.tracing.base import (
     annotation_key,
     annotation_value,
 )
+from orchestrator.types import JsonMapping
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +340,7 @@ class OTelTracer(Tracer):
             log.warning("tracing: shutting the span exporter down failed", exc_info=True)
 
 
-def _record_response(span: trace.Span, response: Mapping[str, Any]) -> None:
+def _record_response(span: trace.Span, response: JsonMapping) -> None:
     meta = response.get("ResponseMetadata") or {}
     if meta.get("RequestId"):
         span.set_attribute("aws.request_id", str(meta["RequestId"]))

@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the build command starts without boto3
     from orchestrator.aws.facade import Aws
     from orchestrator.config import Settings
 
+from orchestrator.types import JsonObject
 from orchestrator.steps.build.zipdet import (
     Entry,
     ZipSummary,
@@ -111,7 +112,7 @@ class CachedZip:
     kind: str
     key: str
     path: Path
-    meta: dict[str, Any]
+    meta: JsonObject
     source: str  # "local", "remote" or "new"
     listing: tuple[Entry, ...] | None = field(default=None, compare=False, repr=False)
 
@@ -307,7 +308,7 @@ class BuildCache:
             return None
         return CachedZip(kind, key, path, meta, source, tuple(own[0]))
 
-    def put(self, kind: str, key: str, entries: list[Entry], meta: dict[str, Any]) -> CachedZip:
+    def put(self, kind: str, key: str, entries: list[Entry], meta: JsonObject) -> CachedZip:
         path = self.path(kind, key)
         path.parent.mkdir(parents=True, exist_ok=True)
         full = {**meta, "key": key, "kind": kind}
@@ -351,7 +352,7 @@ class BuildCache:
         return path
 
     # ---- resolutions ----
-    def resolution(self, key: str) -> dict[str, Any] | None:
+    def resolution(self, key: str) -> JsonObject | None:
         now = self.clock()
         with self._db() as db:
             row = db.execute("SELECT value, created FROM resolutions WHERE key = ?",
@@ -365,7 +366,7 @@ class BuildCache:
             db.execute("UPDATE resolutions SET last_used = ? WHERE key = ?", (now, key))
         return value if isinstance(value, dict) else None
 
-    def remember(self, key: str, value: dict[str, Any]) -> None:
+    def remember(self, key: str, value: JsonObject) -> None:
         now = self.clock()
         with self._db() as db:
             db.execute("INSERT OR REPLACE INTO resolutions VALUES (?, ?, ?, ?)",
@@ -399,7 +400,7 @@ class BuildCache:
         return removed
 
 
-def _read_meta(comment: bytes | None) -> dict[str, Any] | None:
+def _read_meta(comment: bytes | None) -> JsonObject | None:
     if comment is None:
         return None
     try:

@@ -27,6 +27,7 @@ from orchestrator.errors import BuildError
 from orchestrator.steps.build.cache import DEPS, BuildCache, CachedZip, cache_key
 from orchestrator.steps.build.inputs import input_files
 from orchestrator.steps.build.target import Target
+from orchestrator.types import JsonObject
 
 if TYPE_CHECKING:
     from orchestrator.steps.jail import Jail
@@ -102,7 +103,7 @@ def _binary_id(path: str) -> str:
 class DependencyStep:
     """Gets the dependencies of one app for one target (one instance per build)."""
 
-    def __init__(self, app_dir: Path, target: Target, build_options: dict[str, Any],
+    def __init__(self, app_dir: Path, target: Target, build_options: JsonObject,
                  cache: BuildCache, work: Path, *, builder: str, say: Progress,
                  app_bytes: Callable[[], int] = lambda: 0,
                  clock: Callable[[], float] = time.monotonic,
@@ -134,7 +135,7 @@ class DependencyStep:
                         builder=self.builder)
         return key, digests
 
-    def _remembered(self, key: str) -> dict[str, Any] | None:
+    def _remembered(self, key: str) -> JsonObject | None:
         memo = self.cache.resolution(key)
         if memo is None:
             return None
@@ -171,7 +172,7 @@ class DependencyStep:
         return deps
 
     # ---- the cold path ----
-    def _cold(self, roots: dict[str, str]) -> tuple[Dependencies, dict[str, Any]]:
+    def _cold(self, roots: dict[str, str]) -> tuple[Dependencies, JsonObject]:
         from orchestrator.steps.build.inputs.combine import read_inputs
         from orchestrator.steps.build.inputs.spec import Requirement
         from orchestrator.steps.build.resolve import resolve, uv_version
@@ -182,7 +183,7 @@ class DependencyStep:
                              optional=self.options.get("optional_dependencies") or [])
         included = {f: _sha((self.app_dir / f).read_bytes()) for f in inputs.files
                     if f not in roots}
-        memo: dict[str, Any] = {"included": included, "inputs": inputs.files,
+        memo: JsonObject = {"included": included, "inputs": inputs.files,
                                 "pinned": bool(inputs.locked)}
         if inputs.empty:
             memo |= {"empty": True, "installer": self.kind}

@@ -30,6 +30,7 @@ from orchestrator.steps.build.target import Target
 from orchestrator.steps.build.zipdet import Entry, entry_bytes
 from orchestrator.steps.transcript import note as log_note
 from orchestrator.steps.unpack.pysource import INPROCESS_MAX_BYTES, MAX_SOURCE_BYTES, read_module
+from orchestrator.types import JsonObject
 
 MAX_MODULES = 200
 # Standard-library modules removed after 3.11 (the worker's own list includes them).
@@ -106,7 +107,7 @@ def _imports_of(raw: bytes, name: str, package: str,
 
 def check_imports(entries: dict[str, Entry], handler: str, target: Target, *,
                   app_names: set[str], provided: frozenset[str] = PROVIDED_MODULES,
-                  on_note: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  on_note: Callable[[str], None] | None = None) -> JsonObject:
     """Check what ``handler``'s module imports at load time against the package
     ``entries`` (name → entry). ``app_names`` are the entry names that are the app's own
     files (followed); raise MissingDependency."""
@@ -117,7 +118,7 @@ def check_imports(entries: dict[str, Entry], handler: str, target: Target, *,
     seen: set[str] = set()
     checked: list[str] = []
     notes: list[str] = []
-    imports: list[dict[str, Any]] = []
+    imports: list[JsonObject] = []
     missing: list[str] = []
 
     def source_of(dotted: str) -> tuple[str, Entry, bool] | None:
@@ -182,7 +183,7 @@ def check_imports(entries: dict[str, Entry], handler: str, target: Target, *,
     return result
 
 
-def _report(checked: list[str], imports: list[dict[str, Any]], notes: list[str],
+def _report(checked: list[str], imports: list[JsonObject], notes: list[str],
             missing: list[str]) -> str:
     """The import check as the build log shows it: one line per import found."""
     lines = [f"modules read: {', '.join(checked) or '(none)'}"]

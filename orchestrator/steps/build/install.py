@@ -40,6 +40,7 @@ from orchestrator.steps.build.runtime_provided import (
 from orchestrator.steps.build.target import Target
 from orchestrator.steps.build.wheels import WheelContent, read_wheel
 from orchestrator.steps.build.zipdet import Entry
+from orchestrator.types import JsonObject
 
 MAX_PARALLEL = 8
 Progress = Callable[[str], None]
@@ -199,7 +200,7 @@ def install(pins: list[Pin], target: Target, cache: BuildCache, *, builder: str,
     glibc = max((c.abi.newest_glibc for c in contents if c.abi.newest_glibc), default=None)
     final_pins = [Pin(p.name, p.version, refs[p.key], p.candidates) for p in kept_pins]
     key = deps_key(final_pins, target, builder)
-    meta: dict[str, Any] = {
+    meta: JsonObject = {
         "installed": [[c.name, c.version] for c in contents],
         "left_out": [d.to_dict() for d in dropped],
         "top_level": sorted(set().union(*(c.top_level for c in contents)) if contents

@@ -36,6 +36,7 @@ from orchestrator.steps.build.target import Target
 from orchestrator.steps.build.zipdet import Entry, dir_entries, write_zip
 from orchestrator.steps.secrets.refs import SHIM_FILE, SHIM_SOURCE, uses_shim
 from orchestrator.steps.unpack.zipsafe import UnpackLimits, unpack_zip
+from orchestrator.types import JsonMapping, JsonObject
 
 if TYPE_CHECKING:  # the jail is started by the resolver and by chalice.py
     from orchestrator.steps.jail import Jail
@@ -70,9 +71,9 @@ class BuildResult:
     inputs: list[str] = field(default_factory=list)     # the dependency files read
     resolution: str = "none"
     downloaded: int = 0
-    imports: dict[str, Any] = field(default_factory=dict)
+    imports: JsonObject = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         out = asdict(self)
         out["zip_path"] = str(self.zip_path)
         out["installed"] = [{"name": n, "version": v} for n, v in self.installed]
@@ -82,7 +83,7 @@ class BuildResult:
     to_json = to_dict
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> BuildResult:
+    def from_json(cls, raw: JsonMapping) -> BuildResult:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in raw.items() if k in known}
         values["zip_path"] = Path(str(raw.get("zip_path") or ""))

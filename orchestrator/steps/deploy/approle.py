@@ -24,7 +24,6 @@ AWS a team without one fails with ``TeamBoundaryMissing``.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from orchestrator.aws.errors import AwsError
 from orchestrator.aws.facade import Aws
@@ -35,12 +34,13 @@ from orchestrator.steps.deploy import boundary
 from orchestrator.steps.secrets.refs import read_statements
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.tenancy import TAG_MANAGED, TAG_TEAM, ownership_tags
+from orchestrator.types import JsonObject
 
 log = logging.getLogger(__name__)
 
 RUNTIME_POLICY = "auto-lambda-runtime"
 APP_POLICY = "app"
-TRUST_POLICY: dict[str, Any] = {
+TRUST_POLICY: JsonObject = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                    "Action": "sts:AssumeRole"}],
@@ -52,11 +52,11 @@ def role_path(prefix: str) -> str:
 
 
 def runtime_policy(spec: AppSpec, function: str, *, partition: str, region: str,
-                   account: str) -> dict[str, Any]:
+                   account: str) -> JsonObject:
     """What every app's role needs to run: its own log group, X-Ray, its VPC's network
     interfaces when it has one, and its referenced secrets."""
     group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function}"
-    statements: list[dict[str, Any]] = [
+    statements: list[JsonObject] = [
         {"Sid": "OwnLogGroup", "Effect": "Allow", "Action": list(boundary.LOG_ACTIONS),
          "Resource": [group, f"{group}:*"]},
         {"Sid": "Traces", "Effect": "Allow", "Action": list(boundary.XRAY_ACTIONS),

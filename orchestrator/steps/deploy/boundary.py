@@ -23,11 +23,10 @@ Pure: builds a document, calls nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 from orchestrator.policy import NEVER_GRANTED, TeamPolicy
 from orchestrator.steps.unpack.checkpolicy import STAR_ACTIONS
 from orchestrator.tenancy import TAG_TEAM
+from orchestrator.types import JsonObject
 
 VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
                "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
@@ -59,10 +58,10 @@ def _named(partition: str, service: str, team: TeamPolicy) -> list[str]:
             f"{base}{team.team}/*", f"{base}*/{team.team}/*", f"{base}*:{team.team}/*"]
 
 
-def boundary_document(team: TeamPolicy, partition: str) -> dict[str, Any]:
+def boundary_document(team: TeamPolicy, partition: str) -> JsonObject:
     """The team's boundary policy document."""
     groups = f"arn:{partition}:logs:*:*:log-group:/aws/lambda/{team.name_prefix}*"
-    statements: list[dict[str, Any]] = [
+    statements: list[JsonObject] = [
         {"Sid": "OwnLogGroups", "Effect": "Allow", "Action": list(LOG_ACTIONS),
          "Resource": [groups, f"{groups}:*"]},
         {"Sid": "Traces", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.unpack.platform import SecretRef
+from orchestrator.types import JsonObject
 
 SHIM_MODULE = "_auto_lambda_secrets"
 SHIM_FILE = f"{SHIM_MODULE}.py"
@@ -59,14 +59,14 @@ def secret_arn(ref: SecretRef, partition: str, region: str, account: str) -> str
 
 
 def read_statements(spec: AppSpec, partition: str, region: str, account: str
-                    ) -> list[dict[str, Any]]:
+                    ) -> list[JsonObject]:
     """IAM statements letting the app's role read exactly its referenced secrets, and
     decrypt them only through the service that holds them (a customer-managed KMS key's
     own policy must still allow the account, as for any caller)."""
     ssm = [secret_arn(r, partition, region, account) for r in spec.secrets if r.store == "ssm"]
     sm = [secret_arn(r, partition, region, account) for r in spec.secrets
           if r.store == "secretsmanager"]
-    out: list[dict[str, Any]] = []
+    out: list[JsonObject] = []
     if ssm:
         out.append({"Sid": "ReadOwnParameters", "Effect": "Allow",
                     "Action": ["ssm:GetParameter"], "Resource": ssm})

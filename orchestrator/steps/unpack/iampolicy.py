@@ -30,6 +30,7 @@ from typing import Any
 from orchestrator.arn import parse_arn
 from orchestrator.codes import Code
 from orchestrator.errors import ManifestError
+from orchestrator.types import JsonObject
 
 POLICY_VERSION = "2012-10-17"
 MAX_POLICY_FILE_BYTES = 32 * 1024
@@ -57,10 +58,10 @@ class PolicyStatement:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     sid: str | None = None
-    condition: dict[str, Any] | None = None
+    condition: JsonObject | None = None
 
-    def to_iam(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"Effect": self.effect, "Action": list(self.actions),
+    def to_iam(self) -> JsonObject:
+        out: JsonObject = {"Effect": self.effect, "Action": list(self.actions),
                                "Resource": list(self.resources)}
         if self.sid:
             out["Sid"] = self.sid
@@ -69,7 +70,7 @@ class PolicyStatement:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PolicyStatement:
+    def from_dict(cls, data: JsonObject) -> PolicyStatement:
         return cls(str(data["effect"]), tuple(data["actions"]), tuple(data["resources"]),
                    data.get("sid"), data.get("condition"))
 
@@ -111,7 +112,7 @@ def read_json_inside(app_dir: Path, rel: Any, where: str, cap: int) -> bytes:
     return raw
 
 
-def _strings(stmt: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+def _strings(stmt: JsonObject, key: str, where: str) -> tuple[str, ...]:
     value = stmt.get(key)
     if isinstance(value, str):
         value = [value]

@@ -22,6 +22,7 @@ from orchestrator.errors import ManifestError
 from orchestrator.policy import TRIGGER_TYPES
 from orchestrator.steps.unpack.iampolicy import PolicyStatement, read_policy_file
 from orchestrator.steps.unpack.schedule import check_schedule
+from orchestrator.types import JsonObject
 
 ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")
 # Lambda refuses these as function environment variables (it sets them itself).
@@ -72,11 +73,11 @@ class Permissions:
     policy_file: str
     statements: tuple[PolicyStatement, ...]
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> JsonObject:
         return {"Version": "2012-10-17", "Statement": [s.to_iam() for s in self.statements]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Permissions:
+    def from_dict(cls, data: JsonObject) -> Permissions:
         return cls(str(data["policy_file"]),
                    tuple(PolicyStatement.from_dict(s) for s in data.get("statements", ())))
 
@@ -130,7 +131,7 @@ class HttpTrigger:
 Trigger = UrlTrigger | ScheduleTrigger | SqsTrigger | HttpTrigger
 
 
-def trigger_from_dict(data: dict[str, Any]) -> Trigger:
+def trigger_from_dict(data: JsonObject) -> Trigger:
     kind = data.get("type")
     if kind == "url":
         return UrlTrigger(str(data.get("auth", "iam")))
@@ -143,7 +144,7 @@ def trigger_from_dict(data: dict[str, Any]) -> Trigger:
     raise ValueError(f"unknown trigger type {kind!r}")
 
 
-def _int(table: dict[str, Any], key: str, low: int, high: int) -> int | None:
+def _int(table: JsonObject, key: str, low: int, high: int) -> int | None:
     value = table.get(key)
     if value is None:
         return None
@@ -156,13 +157,13 @@ def _int(table: dict[str, Any], key: str, low: int, high: int) -> int | None:
     return value
 
 
-def read_limits(fn: dict[str, Any]) -> FunctionLimits:
+def read_limits(fn: JsonObject) -> FunctionLimits:
     storage = _int(fn, "ephemeral_storage", DEFAULT_EPHEMERAL_STORAGE, MAX_EPHEMERAL_STORAGE)
     return FunctionLimits(_int(fn, "reserved_concurrency", 0, MAX_RESERVED_CONCURRENCY),
                           DEFAULT_EPHEMERAL_STORAGE if storage is None else storage)
 
 
-def read_layers(fn: dict[str, Any]) -> tuple[str, ...]:
+def read_layers(fn: JsonObject) -> tuple[str, ...]:
     value = fn.get("layers", [])
     if not isinstance(value, list) or len(value) > MAX_LAYERS:
         raise _invalid(f"[function].layers must be a list of at most {MAX_LAYERS} layer "
@@ -175,7 +176,7 @@ def read_layers(fn: dict[str, Any]) -> tuple[str, ...]:
     return tuple(layers)
 
 
-def read_vpc(fn: dict[str, Any]) -> str | None:
+def read_vpc(fn: JsonObject) -> str | None:
     value = fn.get("vpc")
     if value is None:
         return None
@@ -186,7 +187,7 @@ def read_vpc(fn: dict[str, Any]) -> str | None:
     return value
 
 
-def read_permissions(app_dir: Path, table: dict[str, Any]) -> Permissions | None:
+def read_permissions(app_dir: Path, table: JsonObject) -> Permissions | None:
     if not table:
         return None
     if "policy_file" not in table:
@@ -227,7 +228,7 @@ def parse_secret_reference(value: Any, where: str) -> tuple[Literal["ssm", "secr
     return "secretsmanager", path
 
 
-def read_secrets(table: dict[str, Any], environment: dict[str, str]) -> tuple[SecretRef, ...]:
+def read_secrets(table: JsonObject, environment: dict[str, str]) -> tuple[SecretRef, ...]:
     if len(table) > MAX_SECRETS:
         raise _invalid(f"[secrets] names {len(table)} secrets, over {MAX_SECRETS}",
                        "group related values in one secret")
@@ -246,7 +247,7 @@ def read_secrets(table: dict[str, Any], environment: dict[str, str]) -> tuple[Se
     return tuple(out)
 
 
-def _auth(table: dict[str, Any], where: str) -> str:
+def _auth(table: JsonObject, where: str) -> str:
     auth = table.get("auth", "iam")
     if auth not in AUTH_TYPES:
         raise _invalid(f"{where}.auth must be \"iam\" or \"none\", got {auth!r}",

@@ -15,7 +15,7 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,6 +30,7 @@ from orchestrator.steps.verify.remote import invoke_version
 from orchestrator.steps.verify.runner import extract_package, run_local
 from orchestrator.steps.verify.secrets import resolve_for_local_run
 from orchestrator.steps.verify.static import static_check
+from orchestrator.types import JsonMapping, JsonObject
 
 # What the job record keeps of a smoke test's answer and of the handler's imports.
 MAX_STORED_OUTPUT_CHARS = 4_000
@@ -45,18 +46,18 @@ class VerifyResult:
 
     KEY: ClassVar[str] = "verify"
     mode: str                  # "local" | "remote" | "static-only"
-    static: dict[str, Any]
+    static: JsonObject
     output: Any
     duration: float
     interpreter: str | None
     note: str
     # every smoke event run: {"name", "output", "duration"} (output above is the first's)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[JsonObject] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """As stored in the job: what the handler returned, and the imports the static
         check looked at, are cut down when large (a job record holds a summary)."""
         out = asdict(self)
@@ -71,7 +72,7 @@ class VerifyResult:
         return out
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> VerifyResult:
+    def from_json(cls, raw: JsonMapping) -> VerifyResult:
         return cls(mode=str(raw.get("mode") or ""), static=dict(raw.get("static") or {}),
                    output=raw.get("output"), duration=float(raw.get("duration") or 0.0),
                    interpreter=raw.get("interpreter"), note=str(raw.get("note") or ""),
@@ -110,7 +111,7 @@ def verify_deployment(
                               interpreter=interpreter)
         events = spec.smoke_events()
         if not aws.settings.is_local:
-            ran: list[dict[str, Any]] = []
+            ran: list[JsonObject] = []
             for event in events:
                 began = clock()
                 output = invoke_version(aws, spec, deployed.function_name, deployed.version,

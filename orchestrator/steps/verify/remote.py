@@ -15,10 +15,11 @@ from orchestrator.codes import Code
 from orchestrator.errors import VerifyError
 from orchestrator.steps.transcript import note
 from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.types import JsonObject
 
 
 def error_from_payload(spec: AppSpec, function_error: str, payload: Any,
-                       details: dict[str, Any]) -> VerifyError:
+                       details: JsonObject) -> VerifyError:
     """Map Lambda's error payload ({errorType, errorMessage, stackTrace}) to a code."""
     body = payload if isinstance(payload, dict) else {"errorMessage": str(payload)}
     kind = str(body.get("errorType") or function_error or "Error")

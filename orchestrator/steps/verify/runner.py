@@ -37,6 +37,7 @@ from orchestrator.steps.secrets.refs import function_environment, function_handl
 from orchestrator.steps.unpack.manifest import AppSpec
 from orchestrator.steps.verify.provided import precompile as precompile_lib
 from orchestrator.steps.verify.provided import runtime_lib
+from orchestrator.types import JsonObject
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def jail_limits(memory_mb: int, cpu_seconds: int) -> Limits:
                   file_bytes=MAX_FILE_BYTES, open_files=MAX_OPEN_FILES)
 
 
-def _read_messages(fd: int, sink: queue.Queue[dict[str, Any] | None]) -> None:
+def _read_messages(fd: int, sink: queue.Queue[JsonObject | None]) -> None:
     """Reader thread: one dict per JSON line from the result pipe, None at EOF."""
     total = 0
     buffer = b""
@@ -143,7 +144,7 @@ def short(value: Any, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 15] + f"... ({len(text)} chars)"
 
 
-def _error_from_report(err: dict[str, Any], spec: AppSpec, details: dict[str, Any]) -> VerifyError:
+def _error_from_report(err: JsonObject, spec: AppSpec, details: JsonObject) -> VerifyError:
     kind = str(err.get("type") or "Exception")
     message = str(err.get("message") or "")
     phase = str(err.get("phase") or "invoke")
@@ -179,7 +180,7 @@ def _error_from_report(err: dict[str, Any], spec: AppSpec, details: dict[str, An
                        details=details)
 
 
-def _process_limit(spec: AppSpec, details: dict[str, Any]) -> VerifyError:
+def _process_limit(spec: AppSpec, details: JsonObject) -> VerifyError:
     return VerifyError(f"{spec.handler} started more than {MAX_PROCESSES} processes or threads",
                        code=Code.HandlerProcessLimit,
                        hint="start fewer processes or threads (a fork bomb is stopped here)",
@@ -187,7 +188,7 @@ def _process_limit(spec: AppSpec, details: dict[str, Any]) -> VerifyError:
 
 
 def _no_report(returncode: int | None, spec: AppSpec, stderr: str,
-               details: dict[str, Any]) -> VerifyError:
+               details: JsonObject) -> VerifyError:
     """The process ended without a result: read the exit status and stderr."""
     code = returncode
     lowered = stderr.lower()
@@ -279,7 +280,7 @@ def run_local(
                    str(task_dir), str(lib)]
         read_fd, write_fd = os.pipe()
         command[5] = str(write_fd)
-        messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        messages: queue.Queue[JsonObject | None] = queue.Queue()
         started = time.monotonic()
         try:
             process = jail.start(command, python=str(interpreter), env=env, cwd=task_dir,
@@ -309,12 +310,12 @@ def run_local(
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _outcome(process: JailProcess, spec: AppSpec, *, report: dict[str, Any] | None,
+def _outcome(process: JailProcess, spec: AppSpec, *, report: JsonObject | None,
              timed_out: bool, phase: str, init_timeout: float, duration: float,
              notes: list[str]) -> LocalRun:
     """The run's result, or the VerifyError its way of ending means."""
     result = process.result()
-    details: dict[str, Any] = {"stdout": result.stdout[-4000:], "stderr": result.stderr[-4000:],
+    details: JsonObject = {"stdout": result.stdout[-4000:], "stderr": result.stderr[-4000:],
                                "jailed": result.jailed}
     if result.output_exceeded:
         raise VerifyError(f"{spec.handler} wrote more than {MAX_OUTPUT_BYTES // (1024 * 1024)} MB "
@@ -341,8 +342,8 @@ def _outcome(process: JailProcess, spec: AppSpec, *, report: dict[str, Any] | No
                     result.stderr[-4000:], notes)
 
 
-def _await_report(messages: queue.Queue[dict[str, Any] | None], init_timeout: float,
-                  timeout: float) -> tuple[dict[str, Any] | None, bool, str]:
+def _await_report(messages: queue.Queue[JsonObject | None], init_timeout: float,
+                  timeout: float) -> tuple[JsonObject | None, bool, str]:
     """Wait for init-done within ``init_timeout`` then a result within ``timeout``.
 
     Returns (final message or None at EOF, whether a phase timed out, the phase).

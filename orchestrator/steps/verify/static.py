@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 from orchestrator.codes import Code
 from orchestrator.errors import VerifyError
 from orchestrator.steps.build.imports import stdlib_names
 from orchestrator.steps.build.runtime_provided import PROVIDED_MODULES
 from orchestrator.steps.unpack.pysource import read_module
+from orchestrator.types import JsonObject
 
 # What the Lambda Python runtime provides besides the standard library, and the target
 # version's standard library: the build's import check and this one share them.
@@ -54,7 +54,7 @@ def _in_package(package_dir: Path, name: str) -> bool:
 
 
 def static_check(package_dir: Path, handler: str, *, runtime_version: str | None = None,
-                 interpreter: Path | None = None) -> dict[str, Any]:
+                 interpreter: Path | None = None) -> JsonObject:
     """Check the handler statically; return what was checked (for the job record).
 
     Raises VerifyError: HandlerNotFound, HandlerSyntaxError, ImportErrorAtInit,
@@ -72,7 +72,7 @@ def static_check(package_dir: Path, handler: str, *, runtime_version: str | None
     compiler = None if same_version else interpreter
     facts = read_module(path, func, interpreter=str(compiler) if compiler else None,
                         error=VerifyError)
-    result: dict[str, Any] = {"handler": handler, "module_file": rel, "function": func,
+    result: JsonObject = {"handler": handler, "module_file": rel, "function": func,
                               "compiled_with": str(compiler) if compiler else
                               f"python{runner_version} (runner)",
                               "imports": [], "notes": notes}

@@ -29,6 +29,7 @@ from orchestrator.steps.build.inputs import spec
 from orchestrator.steps.build.inputs.reqfile import MAX_FILE_BYTES
 from orchestrator.steps.build.names import canonical_name
 from orchestrator.steps.build.target import Target
+from orchestrator.types import JsonObject
 
 MAX_LOCK_BYTES = 8 * MAX_FILE_BYTES
 
@@ -72,12 +73,12 @@ class _Markers:
     """Marker evaluation for one target, parsed markers cached."""
 
     def __init__(self, target: Target, file: str) -> None:
-        self.env: dict[str, Any] = {**target.marker_environment(), "extra": ""}
+        self.env: JsonObject = {**target.marker_environment(), "extra": ""}
         self.file = file
         self.cache: dict[str, bool] = {}
 
     def holds(self, marker: str | None, extras: Iterable[str] = (),
-              lock_env: dict[str, Any] | None = None) -> bool:
+              lock_env: JsonObject | None = None) -> bool:
         if not marker:
             return True
         from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
@@ -111,7 +112,7 @@ def _load(path: Path) -> bytes:
     return raw
 
 
-def _toml(path: Path) -> dict[str, Any]:
+def _toml(path: Path) -> JsonObject:
     try:
         return tomllib.loads(_load(path).decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -123,7 +124,7 @@ def _uv_lock(path: Path, target: Target, optional: list[str]) -> Lock:
     data = _toml(path)
     marks = _Markers(target, path.name)
     packages = [p for p in data.get("package", []) if isinstance(p, dict)]
-    by_name: dict[str, list[dict[str, Any]]] = {}
+    by_name: dict[str, list[JsonObject]] = {}
     for pkg in packages:
         by_name.setdefault(canonical_name(str(pkg.get("name", ""))), []).append(pkg)
     project = [p for p in packages if isinstance(p.get("source"), dict)
@@ -133,7 +134,7 @@ def _uv_lock(path: Path, target: Target, optional: list[str]) -> Lock:
     lock = Lock(path.name, roots=[])
     seen: set[tuple[str, str, tuple[str, ...]]] = set()
 
-    def find(dep: dict[str, Any]) -> dict[str, Any]:
+    def find(dep: JsonObject) -> JsonObject:
         name = canonical_name(str(dep.get("name", "")))
         candidates = by_name.get(name, [])
         if "version" in dep:
@@ -142,7 +143,7 @@ def _uv_lock(path: Path, target: Target, optional: list[str]) -> Lock:
             raise _bad(path.name, f"cannot tell which {name} a dependency means")
         return candidates[0]
 
-    def visit(pkg: dict[str, Any], extras: tuple[str, ...], top: bool) -> None:
+    def visit(pkg: JsonObject, extras: tuple[str, ...], top: bool) -> None:
         key = (canonical_name(str(pkg["name"])), str(pkg.get("version")), extras)
         if key in seen:
             return

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.steps.build.inputs import PYPROJECT
+from orchestrator.types import JsonObject
 from orchestrator.steps.build.inputs.reqfile import (
     MAX_FILE_BYTES,
     Line,
@@ -42,7 +43,7 @@ class Pyproject:
     groups: list[str] = field(default_factory=list)  # optional groups it defines
 
 
-def load_toml(path: Path, rel: str) -> dict[str, Any]:
+def load_toml(path: Path, rel: str) -> JsonObject:
     raw = path.read_bytes()
     if len(raw) > MAX_FILE_BYTES:
         raise invalid(f"{rel} is {len(raw):,} bytes, over {MAX_FILE_BYTES:,}",
@@ -138,8 +139,8 @@ def read_pyproject(app_dir: Path, optional: list[str]) -> Pyproject | None:
     data = load_toml(path, PYPROJECT)
     out = Pyproject(files=[PYPROJECT])
     project = data.get("project")
-    tool: dict[str, Any] = data["tool"] if isinstance(data.get("tool"), dict) else {}
-    poetry: dict[str, Any] | None = (tool["poetry"] if isinstance(tool.get("poetry"), dict)
+    tool: JsonObject = data["tool"] if isinstance(data.get("tool"), dict) else {}
+    poetry: JsonObject | None = (tool["poetry"] if isinstance(tool.get("poetry"), dict)
                                      else None)
     if isinstance(project, dict) and ("dependencies" in project
                                       or "dependencies" in project.get("dynamic", [])):
