@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from auto_lambda_dev.emulator import start_server
 from auto_lambda_dev.emulator_lambda import lambda_like_aws
 from auto_lambda_dev.emulator_speed import speed_up_queries
 from orchestrator.aws.facade import Aws
@@ -65,6 +66,34 @@ HELLO_APP = {
                         "[function.environment]\nGREETING = 'hi'\n"
                         "[verify]\nevent = { name = 'world' }\nexpect = { message = 'hi world' }\n",
 }
+
+
+def _pipeline(tmp_path: Path, endpoint: str | None) -> Pipeline:
+    env = {"AWS_REGION": "us-east-1", "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
+           "AUTO_LAMBDA_LOCAL": "1"}
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    settings = Settings.from_env(env)
+    aws = Aws(settings)
+    info = ensure_resources(aws)
+    rt = build_runtime(settings, aws=aws, hooks=load_hooks([HOOKS_PATH]),
+                       work_root=tmp_path / "jobs")
+    worker = Worker(rt.runner, queue_url=info.queue_url, wait_seconds=0,
+                    expected_bucket=settings.incoming_bucket)
+    return Pipeline(aws=aws, info=info, runtime=rt, worker=worker)
+
+
+@pytest.fixture
+def embedded_pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
+    """The pipeline against the embedded stack: the moto server `local up` starts, over
+    HTTP on a free port, instead of moto inside the process."""
+    speed_up_queries()
+    lambda_like_aws()
+    endpoint = start_server(0)
+    try:
+        yield _pipeline(tmp_path, endpoint.url)
+    finally:
+        endpoint.stop()
 
 
 @pytest.fixture

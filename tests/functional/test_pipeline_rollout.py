@@ -1,4 +1,5 @@
-"""Rollouts through the whole pipeline on in-process moto, as declared states: the job
+"""Rollouts through the whole pipeline on in-process moto (the two alarm gates on the
+embedded stack's server as well), as declared states: the job
 shifts ``live``'s routing weight (``shifting``), parks for the bake (``baking``, a Wait
 state: no worker held), checks alarms, hooks and the smoke re-check (``checking``) and
 repeats, finishes or rolls back through the Choice state ``rollout``.
@@ -221,8 +222,17 @@ def park_canary(pipeline: Pipeline, steps: WatchedSteps, clock: FakeClock,
     return runner, job
 
 
-def test_a_canary_whose_alarm_fires_during_the_bake_is_rolled_back(
-        pipeline: Pipeline) -> None:
+@pytest.fixture(params=["in-process", "embedded"])
+def either(request: pytest.FixtureRequest) -> Pipeline:
+    """The pipeline on in-process moto, then on the embedded stack's server."""
+    name = "pipeline" if request.param == "in-process" else "embedded_pipeline"
+    chosen: Pipeline = request.getfixturevalue(name)
+    assert bool(chosen.aws.settings.endpoint_url) == (request.param == "embedded")
+    return chosen
+
+
+def test_a_canary_whose_alarm_fires_during_the_bake_is_rolled_back(either: Pipeline) -> None:
+    pipeline = either
     clock = FakeClock(start=1_800_000_000.0)
     steps = WatchedSteps(pipeline.runtime.steps)
     runner, job = park_canary(pipeline, steps, clock)
@@ -250,7 +260,8 @@ def test_a_canary_whose_alarm_fires_during_the_bake_is_rolled_back(
     assert [e["time"] - e["details"]["due"] for e in waited] == [0.0]  # woke on time
 
 
-def test_the_same_canary_with_its_alarm_ok_is_promoted(pipeline: Pipeline) -> None:
+def test_the_same_canary_with_its_alarm_ok_is_promoted(either: Pipeline) -> None:
+    pipeline = either
     clock = FakeClock(start=1_800_000_000.0)
     steps = WatchedSteps(pipeline.runtime.steps)
     runner, job = park_canary(pipeline, steps, clock)
