@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -110,3 +111,69 @@ def test_sigkill_at_every_step_of_a_deletion_and_a_rollback(stack: ChaosStack,
     figures.add("lifecycle-kill", jobs_run=2, kills=len(kills), worker_restarts=restarts,
                 jobs_lost=sum(1 for j in (deletion, rollback)
                               if j.state not in ("deleted", "rolled_back")))
+
+
+PRUNED_APP = "p-app"
+# Every boundary and inside every step of a deployment that ends verified (all at once):
+# the upload whose end prunes the app is killed at each of them.
+DEPLOY_POINTS = (*(f"after:{s}" for s in ("received", "fetched", "unpacked", "built",
+                                           "deployed", "tested", "verified")),
+                 *(f"during:{step}" for step in ("fetch", "unpack", "build", "deploy",
+                                                 "verify", "promote")),
+                 "before:deploy")
+
+
+def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
+                                                              figures: Figures) -> None:
+    key = f"{PRUNED_APP}.zip"
+    workers = [stack.start_worker(), stack.start_worker()]
+
+    def upload(n: int, ok: bool = True) -> None:
+        extra: dict[str, str | bytes] = {f"v{n}.txt": str(n)}
+        if not ok:  # an answer the verify event does not expect
+            extra["auto-lambda.toml"] = (
+                f"[function]\nname = '{PRUNED_APP}'\nruntime = 'python3.11'\ntimeout = 5\n"
+                "[verify]\nevent = { n = 1 }\nexpect = { app = 'someone else', n = 2 }\n")
+        stack.upload(key, app_zip(PRUNED_APP, extra))
+
+    def settled(count: int) -> Callable[[], bool]:
+        return lambda: stack.settled(count)
+
+    # six verified uploads and one that fails verify, one after another, no kills
+    for n in range(1, 8):
+        upload(n, ok=n != 4)
+        stack.wait_for(f"upload {n}", settled(n), timeout=120)
+    failed = [j for j in stack.jobs() if j.state == "failed"]
+    assert len(failed) == 1 and failed[0].error and failed[0].error["code"] == "VerifyMismatch"
+    for worker in workers:
+        worker.stop()
+    # the eighth upload, killed at every point of its deployment
+    env = {"AUTO_LAMBDA_FAULTS": ";".join(f"{p}=kill/{key}" for p in DEPLOY_POINTS)}
+    workers = [stack.start_worker(env=env), stack.start_worker(env=env)]
+    restarts = 0
+
+    def supervise() -> None:
+        nonlocal restarts
+        for i, worker in enumerate(workers):
+            if not worker.alive():
+                assert worker.proc.returncode == -9, (worker.proc.returncode, worker.tail())
+                workers[i] = stack.start_worker(env=env)
+                restarts += 1
+
+    upload(8)
+    stack.wait_for("the killed upload", settled(8), timeout=240, tick=supervise, interval=0.3)
+    kills = [f for f in fired(stack.fault_dir) if f["action"] == "kill"]
+    assert sorted(str(f["point"]) for f in kills) == sorted(DEPLOY_POINTS)
+    newest = max(stack.jobs(), key=lambda j: j.created_at)
+    assert newest.state == "verified", (newest.error, stack.logs())
+    # pruned at its end despite the kills: live's version, and besides it the newest 5
+    # verified ones (the rollback target among them); no failed one, nothing older
+    verified = sorted((j.deployed_version for j in stack.jobs() if j.state == "verified"),
+                      key=lambda v: int(str(v)))
+    kept = stack.published_versions(PRUNED_APP)
+    assert sorted(kept, key=int) == [str(v) for v in verified[-6:]], (kept, verified)
+    assert str(failed[0].deployed_version) not in kept
+    assert stack.live_version(PRUNED_APP) == str(verified[-1])
+    assert stack.dlq_depth() == 0
+    figures.add("prune-kill", jobs_run=8, kills=len(kills), worker_restarts=restarts,
+                versions_kept=len(kept))
