@@ -1,7 +1,9 @@
 """SIGKILL a worker at every state boundary and inside every step of the deletion and
 rollback workflows: each job is killed once at every point, restarted workers take it
 over, and it still ends as it should (the app gone; ``live`` on the earlier version),
-resumed where it was: only the interrupted steps ran twice."""
+resumed where it was: only the interrupted steps ran twice. Then the same for the upload
+whose end prunes an app, and for a restart of a failed upload (a new job; the old one's
+record stays byte for byte)."""
 
 from __future__ import annotations
 
@@ -175,5 +177,29 @@ def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
     assert str(failed[0].deployed_version) not in kept
     assert stack.live_version(PRUNED_APP) == str(verified[-1])
     assert stack.dlq_depth() == 0
-    figures.add("prune-kill", jobs_run=8, kills=len(kills), worker_restarts=restarts,
-                versions_kept=len(kept))
+
+    # a restart of the failed upload, a new job killed at every point it reaches: the
+    # old job's record stays as it was
+    old = failed[0]
+    stored = stack.store.get(old.job_id)
+    assert stored is not None
+    before = stored.to_json()
+    asked = stack.cli("replay", old.job_id, "--restart", "--json",
+                      env={"AUTO_LAMBDA_FAULTS": ""})
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    stack.wait_for("the restarted job", settled(9), timeout=240, tick=supervise, interval=0.3)
+    [again] = [j for j in stack.jobs() if j.restarted_from == old.job_id]
+    assert again.state == "failed" and again.error is not None
+    assert again.error["code"] == "VerifyMismatch"
+    hit = {str(f["point"]) for f in fired(stack.fault_dir)
+           if f["action"] == "kill" and f["job_id"] == again.job_id}
+    reached = {"after:received", "after:fetched", "after:unpacked", "after:built",
+               "after:deployed", "during:fetch", "during:unpack", "during:build",
+               "during:deploy", "before:deploy"}
+    assert reached <= hit <= set(DEPLOY_POINTS), hit
+    after = stack.store.get(old.job_id)
+    assert after is not None and after.to_json() == before
+    assert str(old.deployed_version) not in stack.published_versions(PRUNED_APP)
+    assert stack.dlq_depth() == 0
+    figures.add("prune-restart-kill", jobs_run=9, kills=len(kills) + len(hit),
+                worker_restarts=restarts, versions_kept=len(kept))
