@@ -16,6 +16,7 @@ signature is not verified). A development tool: never part of the worker.
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import random
@@ -182,7 +183,15 @@ class UrlStandIn:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("url stand-in: " + format, *args)
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or not port:
+                raise
+            # another local stack (or anything else) holds the port: take a free one;
+            # the URLs printed are this server's, whatever its port
+            log.warning("url stand-in: port %d is taken; listening on a free port", port)
+            self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -47,7 +47,8 @@ def local() -> None:
 @click.option("--ui-port", default=8765, show_default=True,
               help="Port of the web console (0 picks a free one).")
 @click.option("--url-port", default=8780, show_default=True,
-              help="Port of the function URL / HTTP API stand-in (0 picks a free one).")
+              help="Port of the function URL / HTTP API stand-in (0 picks a free one; a "
+                   "taken port falls back to a free one, and the URLs printed say which).")
 @click.option("--faults", metavar="SPEC", default=None,
               help="Put a fault proxy in front of the emulator: KIND=RATE[:SECONDS]"
                    "[@TARGETS][#COUNT],... with KIND before (never sent on), after (took "
