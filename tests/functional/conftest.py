@@ -69,6 +69,9 @@ HELLO_APP = {
 
 
 def _pipeline(tmp_path: Path, endpoint: str | None) -> Pipeline:
+    """The pipeline's resources and a runtime over them: the s3:TestEvent the
+    notification set-up sends is consumed like any message; the chaos suite's fault
+    points are loaded as any extra hooks are (no rules: no-op)."""
     env = {"AWS_REGION": "us-east-1", "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
            "AUTO_LAMBDA_LOCAL": "1"}
     if endpoint:
@@ -105,18 +108,7 @@ def pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
     # versions numbered and guarded as AWS does (the worker prunes after each job)
     lambda_like_aws()
     with mock_aws():
-        settings = Settings.from_env({"AWS_REGION": "us-east-1",
-                                      "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
-                                      "AUTO_LAMBDA_LOCAL": "1"})
-        aws = Aws(settings)
-        info = ensure_resources(aws)
-        # the s3:TestEvent the notification setup sends is consumed like any message
-        # the chaos suite's fault points, loaded as any extra hooks are (no rules: no-op)
-        rt = build_runtime(settings, aws=aws, hooks=load_hooks([HOOKS_PATH]),
-                           work_root=tmp_path / "jobs")
-        worker = Worker(rt.runner, queue_url=info.queue_url, wait_seconds=0,
-                        expected_bucket=settings.incoming_bucket)
-        yield Pipeline(aws=aws, info=info, runtime=rt, worker=worker)
+        yield _pipeline(tmp_path, None)
 
 
 @contextmanager
