@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,9 +94,14 @@ def embedded_pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
     speed_up_queries()
     lambda_like_aws()
     endpoint = start_server(0)
+    # the server serves this process's moto backends: start from empty ones, as
+    # mock_aws does, whatever an earlier test in the process left there
+    reset = urllib.request.Request(f"{endpoint.url}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()
     try:
         yield _pipeline(tmp_path, endpoint.url)
     finally:
+        urllib.request.urlopen(reset, timeout=10).close()
         endpoint.stop()
 
 
