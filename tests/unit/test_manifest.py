@@ -96,6 +96,10 @@ def test_expect_null_like_values_still_count_as_given(tmp_path: Path) -> None:
     ("[function]\nname = '-x'", "ManifestInvalid"),
     ("[function]\nhandler = 'nodots'", "ManifestInvalid"),
     ("[function.environment]\nAWS_REGION = 'x'", "ManifestInvalid"),
+    # the secrets shim's own variables: an app must not name secrets past [secrets]
+    ("[function.environment]\nAUTO_LAMBDA_SECRETS = '{\"K\": \"ssm:/other/x\"}'",
+     "ManifestInvalid"),
+    ("[function.environment]\nAUTO_LAMBDA_HANDLER = 'app.handler'", "ManifestInvalid"),
     ("[function.environment]\nN = 1", "ManifestInvalid"),
     ("[function.environment]\n'1BAD' = 'x'", "ManifestInvalid"),
     ("[verify]\nevent = {}\nextra = 1", "ManifestInvalid"),

@@ -233,6 +233,9 @@ def _int_in(table: JsonObject, key: str, low: int, high: int, default: int) -> i
     return int(value)
 
 
+OWN_ENV_PREFIX = "AUTO_LAMBDA_"
+
+
 def _environment(table: JsonObject) -> dict[str, str]:
     env = table.get("environment", {})
     if not isinstance(env, dict):
@@ -244,6 +247,12 @@ def _environment(table: JsonObject) -> dict[str, str]:
                            "use letters, digits and underscores, starting with a letter")
         if key in RESERVED_ENV or key.startswith("AWS_LAMBDA_"):
             raise _invalid(f"environment variable {key} is reserved by Lambda", "rename it")
+        if key.startswith(OWN_ENV_PREFIX):
+            # the secrets shim reads AUTO_LAMBDA_SECRETS and AUTO_LAMBDA_HANDLER: an app
+            # naming its own would point the shim (and the local stand-in) at secrets its
+            # [secrets] table never declared, past the team's policy
+            raise _invalid(f"environment variable {key} is reserved by auto-lambda",
+                           "rename it; secrets go in [secrets] as references")
         if not isinstance(value, str):
             raise _invalid(f"environment variable {key} must be a string, got {value!r}",
                            f'quote it: {key} = "{value}"')
