@@ -29,6 +29,7 @@ from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
+from orchestrator.jobs.workflow import ROLLOUT_STATES, STEP_OF_STATE, SUCCEEDED_STATE
 from tests.fault_hooks import HOOKS_PATH
 
 REPO = Path(__file__).resolve().parents[2]
@@ -192,6 +193,35 @@ class ChaosStack:
         jobs = self.jobs()
         return (len(jobs) >= expected_jobs and all(j.is_terminal for j in jobs)
                 and self.queue_depth() == 0)
+
+
+# The states every all-at-once deployment passes (the kill during a rollout's bake is
+# tests/chaos/test_rollout_kill.py), and its kill points: every state boundary, inside
+# every step (after its side effects, before its result is persisted), and right after a
+# step started.
+PIPELINE = {state: step for state, step in STEP_OF_STATE.items() if state not in ROLLOUT_STATES}
+DEPLOYMENT_KILL_POINTS = (
+    *(f"after:{state}" for state in [*PIPELINE, SUCCEEDED_STATE]),
+    *(f"during:{step}" for step in PIPELINE.values()),
+    "before:deploy",
+)
+
+
+class KilledWorkers:
+    """Worker processes a fault plan kills: ``supervise`` (a ``wait_for`` tick) checks a
+    dead one died of SIGKILL, as planned, and starts another in its place."""
+
+    def __init__(self, stack: ChaosStack, env: dict[str, str], count: int = 2) -> None:
+        self.stack, self.env = stack, env
+        self.workers = [stack.start_worker(env=env) for _ in range(count)]
+        self.restarts = 0
+
+    def supervise(self) -> None:
+        for i, worker in enumerate(self.workers):
+            if not worker.alive():
+                assert worker.proc.returncode == -9, (worker.proc.returncode, worker.tail())
+                self.workers[i] = self.stack.start_worker(env=self.env)
+                self.restarts += 1
 
 
 def task_starts(job: JobRecord) -> Counter[str]:

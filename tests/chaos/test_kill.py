@@ -7,24 +7,15 @@ from collections import Counter
 
 import pytest
 
-from orchestrator.jobs.workflow import ROLLOUT_STATES, STEP_OF_STATE, SUCCEEDED_STATE
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
+from tests.chaos.harness import DEPLOYMENT_KILL_POINTS, PIPELINE, KilledWorkers
 from tests.fault_hooks import fired
 
 pytestmark = pytest.mark.slow
 
-# The states every job passes (all at once: no rollout states; the kill during a
-# rollout's bake is tests/chaos/test_rollout_kill.py).
-PIPELINE = {state: step for state, step in STEP_OF_STATE.items() if state not in ROLLOUT_STATES}
 STATE_OF_STEP = {step: state for state, step in PIPELINE.items()}
 STEPS = tuple(STATE_OF_STEP)
-# Kill points: every state boundary, inside every step (after its side effects, before
-# its result is persisted), and right after a step started.
-POINTS = (
-    *(f"after:{state}" for state in [*PIPELINE, SUCCEEDED_STATE]),
-    *(f"during:{step}" for step in STEPS),
-    "before:deploy",
-)
+POINTS = DEPLOYMENT_KILL_POINTS
 
 
 def _app(point: str) -> str:
@@ -37,19 +28,9 @@ def test_sigkill_at_every_boundary_and_inside_every_step(stack: ChaosStack,
     env = {"AUTO_LAMBDA_FAULTS": rules}
     for point in POINTS:
         stack.upload(f"{_app(point)}.zip", app_zip(_app(point)))
-    workers = [stack.start_worker(env=env), stack.start_worker(env=env)]
-    restarts = 0
-
-    def supervise() -> None:
-        nonlocal restarts
-        for i, worker in enumerate(workers):
-            if not worker.alive():
-                assert worker.proc.returncode == -9, (worker.proc.returncode, worker.tail())
-                workers[i] = stack.start_worker(env=env)
-                restarts += 1
-
+    workers = KilledWorkers(stack, env)
     stack.wait_for("every job to settle", lambda: stack.settled(len(POINTS)), timeout=150,
-                   tick=supervise, interval=0.3)
+                   tick=workers.supervise, interval=0.3)
     kills = [f for f in fired(stack.fault_dir) if f["action"] == "kill"]
     assert sorted(str(f["point"]) for f in kills) == sorted(POINTS)  # each fired once
 
@@ -74,6 +55,6 @@ def test_sigkill_at_every_boundary_and_inside_every_step(stack: ChaosStack,
         assert starts == expected, (point, starts)
         assert sum(1 for e in job.history if e["type"] == "ExecutionStarted") == 1
     assert stack.dlq_depth() == 0
-    figures.add("kill", jobs_run=len(jobs), kills=len(kills), worker_restarts=restarts,
+    figures.add("kill", jobs_run=len(jobs), kills=len(kills), worker_restarts=workers.restarts,
                 jobs_lost=sum(1 for j in jobs if j.state != "verified"),
                 duplicate_deployments=duplicates)

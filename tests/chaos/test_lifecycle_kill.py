@@ -19,6 +19,7 @@ from orchestrator.jobs.workflows.deletion import DELETION
 from orchestrator.jobs.workflows.rollback import ROLLBACK
 from states import Definition
 from tests.chaos.conftest import ChaosStack, Figures, app_zip, task_starts
+from tests.chaos.harness import DEPLOYMENT_KILL_POINTS, KilledWorkers
 from tests.fault_hooks import fired
 
 pytestmark = pytest.mark.slow
@@ -60,16 +61,8 @@ def test_sigkill_at_every_step_of_a_deletion_and_a_rollback(stack: ChaosStack,
     rules = ";".join([*(f"{p}=kill/{deleted_key}" for p in DELETION_POINTS),
                       *(f"{p}=kill/{rollback_key}" for p in ROLLBACK_POINTS)])
     env = {"AUTO_LAMBDA_FAULTS": rules, "AUTO_LAMBDA_DELETE_GRACE": "0"}
-    workers = [stack.start_worker(env=env), stack.start_worker(env=env)]
-    restarts = 0
-
-    def supervise() -> None:
-        nonlocal restarts
-        for i, worker in enumerate(workers):
-            if not worker.alive():
-                assert worker.proc.returncode == -9, (worker.proc.returncode, worker.tail())
-                workers[i] = stack.start_worker(env=env)
-                restarts += 1
+    killed = KilledWorkers(stack, env)
+    supervise = killed.supervise
 
     # the apps' lives start with their deploys (no fault point of theirs is armed)
     stack.upload(deleted_key, app_zip(DELETED_APP))
@@ -110,19 +103,14 @@ def test_sigkill_at_every_step_of_a_deletion_and_a_rollback(stack: ChaosStack,
     stack.wait_for("the queue to empty", lambda: stack.queue_depth() == 0, timeout=30,
                    tick=supervise)
     assert stack.dlq_depth() == 0
-    figures.add("lifecycle-kill", jobs_run=2, kills=len(kills), worker_restarts=restarts,
+    figures.add("lifecycle-kill", jobs_run=2, kills=len(kills), worker_restarts=killed.restarts,
                 jobs_lost=sum(1 for j in (deletion, rollback)
                               if j.state not in ("deleted", "rolled_back")))
 
 
 PRUNED_APP = "p-app"
-# Every boundary and inside every step of a deployment that ends verified (all at once):
-# the upload whose end prunes the app is killed at each of them.
-DEPLOY_POINTS = (*(f"after:{s}" for s in ("received", "fetched", "unpacked", "built",
-                                           "deployed", "tested", "verified")),
-                 *(f"during:{step}" for step in ("fetch", "unpack", "build", "deploy",
-                                                 "verify", "promote")),
-                 "before:deploy")
+# The upload whose end prunes the app is killed at every point of its deployment.
+DEPLOY_POINTS = DEPLOYMENT_KILL_POINTS
 
 
 def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
@@ -151,19 +139,10 @@ def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
         worker.stop()
     # the eighth upload, killed at every point of its deployment
     env = {"AUTO_LAMBDA_FAULTS": ";".join(f"{p}=kill/{key}" for p in DEPLOY_POINTS)}
-    workers = [stack.start_worker(env=env), stack.start_worker(env=env)]
-    restarts = 0
-
-    def supervise() -> None:
-        nonlocal restarts
-        for i, worker in enumerate(workers):
-            if not worker.alive():
-                assert worker.proc.returncode == -9, (worker.proc.returncode, worker.tail())
-                workers[i] = stack.start_worker(env=env)
-                restarts += 1
-
+    killed = KilledWorkers(stack, env)
     upload(8)
-    stack.wait_for("the killed upload", settled(8), timeout=240, tick=supervise, interval=0.3)
+    stack.wait_for("the killed upload", settled(8), timeout=240, tick=killed.supervise,
+                   interval=0.3)
     kills = [f for f in fired(stack.fault_dir) if f["action"] == "kill"]
     assert sorted(str(f["point"]) for f in kills) == sorted(DEPLOY_POINTS)
     newest = max(stack.jobs(), key=lambda j: j.created_at)
@@ -187,7 +166,8 @@ def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
     asked = stack.cli("replay", old.job_id, "--restart", "--json",
                       env={"AUTO_LAMBDA_FAULTS": ""})
     assert asked.returncode == 0, asked.stdout + asked.stderr
-    stack.wait_for("the restarted job", settled(9), timeout=240, tick=supervise, interval=0.3)
+    stack.wait_for("the restarted job", settled(9), timeout=240, tick=killed.supervise,
+                   interval=0.3)
     [again] = [j for j in stack.jobs() if j.restarted_from == old.job_id]
     assert again.state == "failed" and again.error is not None
     assert again.error["code"] == "VerifyMismatch"
@@ -202,4 +182,4 @@ def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
     assert str(old.deployed_version) not in stack.published_versions(PRUNED_APP)
     assert stack.dlq_depth() == 0
     figures.add("prune-restart-kill", jobs_run=9, kills=len(kills) + len(hit),
-                worker_restarts=restarts, versions_kept=len(kept))
+                worker_restarts=killed.restarts, versions_kept=len(kept))
