@@ -155,10 +155,9 @@ class LiveRunner:
         raw = variables.get(SECRETS_VAR)
         if not raw:
             return None
-        refs = tuple(SecretRef(key, *parse_secret_reference(value, f"{name} {key}"))
-                     for key, value in json.loads(str(raw)).items())
-        spec = AppSpec(name=name, handler="-", secrets=refs)
-        return resolve_for_local_run(self.aws, spec)
+        return resolve_for_local_run(self.aws, (
+            SecretRef(key, *parse_secret_reference(value, f"{name} {key}"))
+            for key, value in json.loads(str(raw)).items()))
 
 
 class UrlStandIn:

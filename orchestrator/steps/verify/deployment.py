@@ -137,7 +137,7 @@ def verify_deployment(
                 f"STATIC CHECK ONLY: the handler was NOT run, because {skip or 'no interpreter'}. "
                 "The package's files, syntax and imports were checked; its behaviour was not."
                 + "".join(f" Note: {n}." for n in static.get("notes", [])))
-        secrets = resolve_for_local_run(aws, spec) if spec.secrets else None
+        secrets = resolve_for_local_run(aws, spec.secrets) if spec.secrets else None
         ran = []
         for event in events:
             run = run_local(task, spec, interpreter, work_dir=root, event=event.event,

@@ -10,16 +10,18 @@ log line, an error message or a file.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from orchestrator.aws.facade import Aws
 from orchestrator.errors import SecretMissing
-from orchestrator.steps.unpack.manifest import AppSpec
+from orchestrator.steps.unpack.platform import SecretRef
 
 
-def resolve_for_local_run(aws: Aws, spec: AppSpec) -> dict[str, str]:
-    """Name -> value of every secret ``spec`` references; ``SecretMissing`` naming the
-    reference (never a value) when one does not exist."""
+def resolve_for_local_run(aws: Aws, secrets: Iterable[SecretRef]) -> dict[str, str]:
+    """Name -> value of every secret referenced; ``SecretMissing`` naming the reference
+    (never a value) when one does not exist."""
     values: dict[str, str] = {}
-    for ref in spec.secrets:
+    for ref in secrets:
         value = (aws.secrets.parameter(ref.path) if ref.store == "ssm"
                  else aws.secrets.secret(ref.path))
         if value is None:
