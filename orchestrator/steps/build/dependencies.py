@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,14 +66,31 @@ def find_uv(env: dict[str, str] | None = None) -> str | None:
     env = dict(os.environ) if env is None else env
     if env.get(ENV_UV):
         return env[ENV_UV]
-    try:
-        from uv import find_uv_bin
+    return _bundled_uv()
 
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        import shutil
 
-        return shutil.which("uv")
+_uv_lock = threading.Lock()
+_uv_found: list[str | None] = []
+
+
+def _bundled_uv() -> str | None:
+    """The project's ``uv`` dependency, else PATH's; looked up once per process.
+
+    Under one lock: ``uv.find_uv_bin`` reads ``sysconfig``, whose first read is not
+    thread-safe on Python 3.11 (a second thread can see ``EXE`` as None while the first
+    is still filling the table), and a worker builds on several threads.
+    """
+    with _uv_lock:
+        if not _uv_found:
+            try:
+                from uv import find_uv_bin
+
+                _uv_found.append(str(find_uv_bin()))
+            except (ImportError, FileNotFoundError):
+                import shutil
+
+                _uv_found.append(shutil.which("uv"))
+        return _uv_found[0]
 
 
 def installer_choice(env: dict[str, str] | None = None) -> tuple[str, str]:
