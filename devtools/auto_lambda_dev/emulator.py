@@ -66,15 +66,24 @@ def ensure_fake_credentials(environ: dict[str, str] | None = None) -> None:
     env.setdefault("AWS_DEFAULT_REGION", env["AWS_REGION"])
 
 
+def prepare_moto() -> None:
+    """moto as the embedded stack runs it, in a server or inside a test's process:
+    queries at a small table's cost, DynamoDB requests one at a time, and Lambda
+    versions numbered and guarded as AWS does. Each patch is applied once."""
+    from auto_lambda_dev.emulator_lambda import lambda_like_aws
+    from auto_lambda_dev.emulator_locks import serialize_tables
+    from auto_lambda_dev.emulator_speed import speed_up_queries
+
+    speed_up_queries()
+    serialize_tables()
+    lambda_like_aws()
+
+
 def start_server(port: int = 0, host: str = "127.0.0.1") -> LocalEndpoint:
     require_extra("moto", "local", "the embedded local stack")
     from moto.server import ThreadedMotoServer  # the 'local' extra, checked just above
 
-    from auto_lambda_dev.emulator_lambda import lambda_like_aws
-    from auto_lambda_dev.emulator_speed import speed_up_queries
-
-    speed_up_queries()
-    lambda_like_aws()
+    prepare_moto()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     ensure_fake_credentials()
     if port:

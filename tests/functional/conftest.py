@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from auto_lambda_dev.emulator import start_server
-from auto_lambda_dev.emulator_lambda import lambda_like_aws
-from auto_lambda_dev.emulator_speed import speed_up_queries
+from auto_lambda_dev.emulator import prepare_moto, start_server
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import StackInfo, ensure_resources
 from orchestrator.config import Settings
@@ -91,8 +89,7 @@ def _pipeline(tmp_path: Path, endpoint: str | None) -> Pipeline:
 def embedded_pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
     """The pipeline against the embedded stack: the moto server `local up` starts, over
     HTTP on a free port, instead of moto inside the process."""
-    speed_up_queries()
-    lambda_like_aws()
+    prepare_moto()
     endpoint = start_server(0)
     # the server serves this process's moto backends: start from empty ones, as
     # mock_aws does, whatever an earlier test in the process left there
@@ -107,12 +104,10 @@ def embedded_pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
 
 @pytest.fixture
 def pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
-    # moto's table queries with the embedded stack's speed-up (tests/unit/
-    # test_emulator_speed.py shows the answers are moto's own): applied here, not left to
-    # whichever earlier test in the same process happened to start an emulator server
-    speed_up_queries()
-    # versions numbered and guarded as AWS does (the worker prunes after each job)
-    lambda_like_aws()
+    # moto patched as the embedded stack runs it (tests/unit/test_emulator_speed.py shows
+    # the answers are moto's own): applied here, not left to whichever earlier test in
+    # the same process happened to start an emulator server
+    prepare_moto()
     with mock_aws():
         yield _pipeline(tmp_path, None)
 
