@@ -19,7 +19,6 @@ import gzip
 import importlib.util
 import json
 import os
-import pickle
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 import botocore
 import botocore.loaders
+import botocore.session
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -45,28 +45,25 @@ for _k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CRE
     os.environ.pop(_k, None)
 
 
-def _parse_botocore_models_once() -> None:
-    """Each JSON file of botocore's own data (service models, endpoints) is parsed once in
-    the test process; later loads get a fresh copy of it from a pickle, about eight times
-    faster. Each ``Aws`` (and so nearly every test) makes a boto3 session of its own,
-    whose loader parsed every model again: about 0.3 s of a test's set-up. Every load
-    still returns objects of its own (botocore edits some models in place, e.g. S3's
-    request URIs), exactly as parsing would."""
-    data_dir = os.path.join(os.path.dirname(botocore.__file__), "data") + os.sep
-    parse = botocore.loaders.JSONFileLoader.load_file
-    parsed: dict[str, bytes] = {}
+def _one_model_cache_per_process() -> None:
+    """The loaders of every botocore session in the test process share one cache of
+    loaded models, as the clients of one session do. Each ``Aws`` (and so nearly every
+    test) makes boto3 sessions of its own, whose loaders each parsed every model again:
+    ~50 model loads, 0.3 s, of each pipeline test. botocore builds many clients of one
+    session from one loaded model, so sharing it between sessions is what one session
+    already does. Only sessions' loaders: moto loads (and edits) models of its own."""
+    shared: dict[Any, Any] = {}
+    create = botocore.loaders.create_loader
 
-    def load_file(self: botocore.loaders.JSONFileLoader, file_path: str) -> Any:
-        if not file_path.startswith(data_dir):
-            return parse(self, file_path)
-        if file_path not in parsed:
-            parsed[file_path] = pickle.dumps(parse(self, file_path))
-        return pickle.loads(parsed[file_path])
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        loader = create(search_path_string)
+        loader._cache = shared
+        return loader
 
-    botocore.loaders.JSONFileLoader.load_file = load_file
+    botocore.session.create_loader = create_loader
 
 
-_parse_botocore_models_once()
+_one_model_cache_per_process()
 
 
 def _moto_with_the_local_image_only() -> None:

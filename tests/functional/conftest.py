@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import io
+import shutil
+import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -20,6 +23,7 @@ from orchestrator.config import Settings
 from orchestrator.jobs.extensions import load_hooks
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.runtime import Runtime, build_runtime
+from orchestrator.steps.verify.provided import runtime_lib
 from tests.fault_hooks import HOOKS_PATH
 from worker.loop import Worker
 
@@ -67,6 +71,19 @@ HELLO_APP = {
 }
 
 
+_RUNTIME_LIBS = Path(tempfile.mkdtemp(prefix="auto-lambda-runtime-lib-"))
+atexit.register(shutil.rmtree, _RUNTIME_LIBS, True)
+
+
+def _share_the_runtime_lib(verify_cache: Path) -> None:
+    """The verify sandbox's copy of the runtime-provided modules (~1,000 folders and
+    2,000 files) is made once per test process and linked into each pipeline's cache, as
+    a worker keeps one for its life. What the pipeline builds and caches stays its own."""
+    shared = runtime_lib(_RUNTIME_LIBS)
+    verify_cache.mkdir(parents=True, exist_ok=True)
+    (verify_cache / shared.name).symlink_to(shared, target_is_directory=True)
+
+
 def _pipeline(tmp_path: Path, endpoint: str | None) -> Pipeline:
     """The pipeline's resources and a runtime over them: the s3:TestEvent the
     notification set-up sends is consumed like any message; the chaos suite's fault
@@ -76,6 +93,7 @@ def _pipeline(tmp_path: Path, endpoint: str | None) -> Pipeline:
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
     settings = Settings.from_env(env)
+    _share_the_runtime_lib(settings.cache_dir / "verify")
     aws = Aws(settings)
     info = ensure_resources(aws)
     rt = build_runtime(settings, aws=aws, hooks=load_hooks([HOOKS_PATH]),

@@ -72,7 +72,7 @@ def _code_value(node: ast.AST) -> ast.expr | None:
     return None
 
 
-def _spelled(path: Path) -> list[str]:
+def _spelled(path: Path, root: Path = ROOT) -> list[str]:
     tree = ast.parse(path.read_text())
     docstrings = {id(node.value) for node in ast.walk(tree)
                   if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)}
@@ -81,11 +81,11 @@ def _spelled(path: Path) -> list[str]:
     for node in ast.walk(tree):
         value = _code_value(node)
         if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
-            found.append(f"{path.relative_to(ROOT)}:{node.lineno} code={value.value!r}")
+            found.append(f"{path.relative_to(root)}:{node.lineno} code={value.value!r}")
         # any other spelling of a registered code ("AwsUnavailable" in a comparison...)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) \
                 and node.value in registry and id(node) not in docstrings:
-            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
+            found.append(f"{path.relative_to(root)}:{node.lineno} {node.value!r}")
     return found
 
 
@@ -95,10 +95,10 @@ def test_no_module_spells_a_code_as_text() -> None:
 
 
 def test_the_scan_finds_a_spelled_code(tmp_path: Path) -> None:
-    bad = ROOT / "orchestrator" / "_codes_probe_for_test.py"
-    try:
-        bad.write_text('X = dict(code="Whatever")\nif X == "AwsUnavailable":\n    pass\n')
-        hits = _spelled(bad)
-    finally:
-        bad.unlink()
-    assert len(hits) == 2
+    # outside the tree: a probe file in orchestrator/ would be read by the scan above,
+    # running at the same time on another worker
+    bad = tmp_path / "orchestrator" / "probe.py"
+    bad.parent.mkdir()
+    bad.write_text('X = dict(code="Whatever")\nif X == "AwsUnavailable":\n    pass\n')
+    assert _spelled(bad, tmp_path) == ["orchestrator/probe.py:1 code='Whatever'",
+                                       "orchestrator/probe.py:2 'AwsUnavailable'"]
