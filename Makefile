@@ -54,13 +54,16 @@ test: $(VENV)/.installed-test chromium
 	$(PYTEST_PARALLEL) --durations=10
 
 # The quick loop while editing: the linters and the tests that need no live stack,
-# browser, synth or registry (unit and property tests; `make test` runs the rest).
+# browser, synth, registry or fresh interpreter (unit and property tests, 20 examples a
+# property; `make test` runs the rest, and every property at full size). mypy, one
+# process and ~25 s from a cold cache, runs beside the tests; either failing fails.
 check: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(PYTEST_PARALLEL) -m "not slow and not registry and not cdk and not browser" \
-	  tests/unit tests/property
+	@$(BIN)/mypy & mypy=$$!; \
+	HYPOTHESIS_PROFILE=quick $(PYTEST_PARALLEL) \
+	  -m "not slow and not registry and not cdk and not browser" tests/unit tests/property; \
+	tests=$$?; wait $$mypy || exit 1; exit $$tests
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -91,12 +91,21 @@ def _moto_with_the_local_image_only() -> None:
 
 _moto_with_the_local_image_only()
 
-# Two hypothesis profiles: "dev" for quick local runs, "ci" (>= 1,000 examples a property)
-# selected by .ci/run through HYPOTHESIS_PROFILE=ci.
+# Three hypothesis profiles: "quick" for `make check`'s edit loop (20 examples a property),
+# "dev" for local runs, "ci" (>= 1,000 examples a property) selected by .ci/run through
+# HYPOTHESIS_PROFILE=ci.
+QUICK_EXAMPLES = 20
+settings.register_profile("quick", max_examples=QUICK_EXAMPLES, deadline=None)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("ci", max_examples=1000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
+settings.load_profile(PROFILE)
+
+
+def examples(n: int) -> int:
+    """A property's own number of examples, cut to the quick profile's under it."""
+    return min(n, QUICK_EXAMPLES) if PROFILE == "quick" else n
 
 
 @pytest.fixture

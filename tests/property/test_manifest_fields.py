@@ -24,6 +24,7 @@ from orchestrator.steps.unpack.platform import (
     read_vpc,
 )
 from orchestrator.steps.unpack.schedule import check_schedule
+from tests.conftest import examples
 
 CODES = {"ManifestInvalid", "ArnInvalid", "SecretReferenceInvalid",
          "ScheduleExpressionInvalid", "PolicyDocumentInvalid"}
@@ -90,7 +91,7 @@ def fits(spec: AppSpec) -> bool:
     return True
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(schedule_texts)
 def test_schedule_expressions(text: str) -> None:
     canonical = refused_or(check_schedule, text, "e")
@@ -99,7 +100,7 @@ def test_schedule_expressions(text: str) -> None:
         assert canonical.startswith(("rate(", "cron(")) and "\n" not in canonical
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(arn_texts)
 def test_arns(value: Any) -> None:
     for parse in (parse_layer_arn, parse_queue_arn):
@@ -109,7 +110,7 @@ def test_arns(value: Any) -> None:
             assert str(arn) == value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(secret_texts)
 def test_secret_references_and_the_team_check(value: Any) -> None:
     parsed = refused_or(parse_secret_reference, value, "[secrets].X")
@@ -123,7 +124,7 @@ def test_secret_references_and_the_team_check(value: Any) -> None:
     assert fits(spec) == own, value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.dictionaries(st.sampled_from(["type", "auth", "expression", "queue", "x"]),
                                 st.one_of(st.sampled_from(["url", "schedule", "sqs", "http",
                                                            "iam", "none"]), values),
@@ -138,7 +139,7 @@ def test_triggers(value: Any) -> None:
     fits(spec)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(values)
 def test_vpc_profile_names(value: Any) -> None:
     name = refused_or(read_vpc, {"vpc": value})
@@ -153,7 +154,7 @@ statements = st.fixed_dictionaries(
     optional={"Sid": values, "Condition": values, "NotAction": values})
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.fixed_dictionaries({"Version": st.just("2012-10-17") | values,
                               "Statement": st.lists(statements, max_size=3) | values}) | values)
 def test_policy_documents_and_the_boundary(document: Any) -> None:

@@ -45,6 +45,7 @@ from states import (
     base_delay,
     replay,
 )
+from tests.conftest import examples
 
 E = EventType
 OUTCOMES = ("success", "transient", "permanent", "timeout")
@@ -342,7 +343,7 @@ def _scripted(script: list[tuple[float, str, bool]], seed: int, n: object,
     return ex
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(script=st.lists(st.tuples(st.sampled_from([0.0, 0.5, 3.0, 29.0, 45.0, 700.0]),
                                  st.sampled_from(OUTCOMES), st.booleans()),
                        min_size=3, max_size=24),

@@ -18,6 +18,9 @@ from orchestrator.jobs.listing import JobIndex, ListQuery
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
 
+# 300 jobs through both sorts: `make test` runs it, `make check` does not
+pytestmark = pytest.mark.slow
+
 ORIGINAL = (Table.all_items, Table.sorted_items)
 
 

@@ -11,6 +11,11 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
+# most run the CLI in a fresh interpreter: `make test` runs them, `make check` does not
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 LOCAL_ONLY = ("moto", "simpy", "matplotlib")
 DEV_TOOLS = "auto_lambda_dev"

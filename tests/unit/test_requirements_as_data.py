@@ -18,6 +18,7 @@ from orchestrator.steps.build.inputs.combine import read_inputs
 from orchestrator.steps.build.inputs.spec import Requirement
 from orchestrator.steps.build.resolve import _lines
 from orchestrator.steps.build.target import Target
+from tests.conftest import examples
 
 PY312 = Target("python3.12", "x86_64")
 CANONICAL = re.compile(r"^[a-z0-9][a-z0-9-]*(\[[a-z0-9,-]+\])?([<>=!~]{1,2}[A-Za-z0-9.*+!]+"
@@ -207,7 +208,7 @@ FIELD_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("
                      max_size=40) | st.sampled_from(HOSTILE)
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=examples(60), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(source=st.sampled_from(sorted(WRITERS)), field=st.sampled_from(FIELDS),
        value=FIELD_TEXT)

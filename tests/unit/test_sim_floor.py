@@ -13,6 +13,9 @@ from auto_lambda_dev.sim.present import FLOOR_FACTOR, floor_check
 from auto_lambda_dev.sim.runner import SimOptions, simulate
 from auto_lambda_dev.sim.scenarios import get_scenario
 
+# whole simulated days and bursts: `make test` runs them, `make check` does not
+pytestmark = pytest.mark.slow
+
 
 def _check(scenario: str, seed: int, max_capacity: int = 20) -> dict[str, object]:
     options = SimOptions()

@@ -16,6 +16,9 @@ from auto_lambda_dev.sim.runner import SimOptions, run_policy
 from auto_lambda_dev.sim.workload import Exponential, Workload, steady_arrivals
 from auto_lambda_dev.sim.world import GroupConfig
 
+# whole simulated days and bursts: `make test` runs them, `make check` does not
+pytestmark = pytest.mark.slow
+
 
 def test_erlang_c_known_values() -> None:
     assert erlang_c(1, 0.5) == pytest.approx(0.5)           # M/M/1: P(wait) = rho

@@ -15,6 +15,9 @@ from auto_lambda_dev.sim.scenarios import SCENARIOS, get_scenario
 from auto_lambda_dev.sim.workload import Fixed, Workload
 from auto_lambda_dev.sim.world import GroupConfig, World
 
+# whole simulated days and bursts: `make test` runs them, `make check` does not
+pytestmark = pytest.mark.slow
+
 BURST = get_scenario("burst")
 # Policies that can start the first instance for any backlog (target tracking cannot
 # for a backlog under one instance's slots x target: test below).

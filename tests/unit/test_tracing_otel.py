@@ -261,6 +261,7 @@ def test_without_the_extra_otel_is_extra_missing_with_the_pip_line(
     assert "pip install 'auto-lambda[otel]'" in str(err.value)
 
 
+@pytest.mark.slow  # a fresh interpreter or a large archive: not in `make check`
 def test_a_worker_imports_opentelemetry_only_when_it_is_chosen() -> None:
     import subprocess
 

@@ -8,6 +8,8 @@ import os
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from auto_lambda_dev.examples import example_dirs, zip_example
 from orchestrator.steps.build.zipdet import (
     Entry,
@@ -81,6 +83,7 @@ def test_raw_copy_equals_recompression(tmp_path: Path) -> None:
     assert merged.sha256 == fresh.sha256
 
 
+@pytest.mark.slow  # a fresh interpreter or a large archive: not in `make check`
 def test_many_entries_use_zip64_end_records(tmp_path: Path) -> None:
     entries = [Entry(f"f{i:05d}", 0, open=lambda: io.BytesIO(b"")) for i in range(70_000)]
     summary = write_zip(entries, tmp_path / "many.zip")
