@@ -1,8 +1,8 @@
 """The cost of a job's history as it grows: the long-job test
 (tests/functional/test_long_jobs.py, a job redriven until its history passes N events)
-run at the suite's 6,000 events and at 30,000, against in-process moto.
+run at the suite's 2,000 events and at 30,000, against in-process moto.
 
-    python bench/long_jobs.py [--events 6000,30000]
+    python bench/long_jobs.py [--events 2000,30000]
 
 Prints, per length, the test's wall time (with pytest's start, a few seconds) and the
 milliseconds per event, and the ratio of each length's cost per event to the first's:
@@ -37,7 +37,7 @@ def run(events: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", default="6000,30000")
+    parser.add_argument("--events", default="2000,30000")
     lengths = [int(n) for n in parser.parse_args().events.split(",")]
     print(f"{'events':>8} {'seconds':>9} {'ms/event':>9} {'vs first':>9}")
     first: float | None = None
