@@ -45,14 +45,28 @@ for _k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CRE
     os.environ.pop(_k, None)
 
 
+class _SharedModels(dict[Any, Any]):
+    """Loaded models shared by every session's loader, but for the two services whose
+    operation models botocore edits in place on first use (S3's request URIs, S3
+    Control's host prefix): those are loaded afresh, as before, so no reader of the
+    model elsewhere (the fault proxy's router) sees another client's edits."""
+
+    EDITED = frozenset({"s3", "s3control"})
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        # keys are (method, args...): a service name, or a data path "s3/2006-03-01/..."
+        names = {str(part).partition("/")[0] for part in key[1:]} if isinstance(key, tuple) \
+            else set()
+        if not names & self.EDITED:
+            super().__setitem__(key, value)
+
+
 def _one_model_cache_per_process() -> None:
     """The loaders of every botocore session in the test process share one cache of
-    loaded models, as the clients of one session do. Each ``Aws`` (and so nearly every
-    test) makes boto3 sessions of its own, whose loaders each parsed every model again:
-    ~50 model loads, 0.3 s, of each pipeline test. botocore builds many clients of one
-    session from one loaded model, so sharing it between sessions is what one session
-    already does. Only sessions' loaders: moto loads (and edits) models of its own."""
-    shared: dict[Any, Any] = {}
+    loaded models. Each ``Aws`` (and so nearly every test) makes boto3 sessions of its
+    own, whose loaders each parsed every model again: ~50 model loads, 0.3 s, of each
+    pipeline test. Only sessions' loaders: moto loads (and edits) models of its own."""
+    shared = _SharedModels()
     create = botocore.loaders.create_loader
 
     def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:

@@ -264,7 +264,7 @@ def run_local(
         runtime_dir.mkdir()
         shutil.copyfile(BOOTSTRAP, runtime_dir / "bootstrap.py")
         cache = (cache_dir or work_dir / "verify-cache").resolve()
-        lib = runtime_lib(cache)
+        lib = runtime_lib(cache).resolve()  # the jail binds real paths, not links
         if precompile:
             precompile_lib(interpreter, spec.python_version, lib)
         env = sandbox_environment(spec, function_name=function_name, version=version,
