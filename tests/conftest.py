@@ -19,6 +19,7 @@ import gzip
 import importlib.util
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,16 +49,33 @@ for _k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CRE
 class _SharedModels(dict[Any, Any]):
     """Loaded models shared by every session's loader, but for the two services whose
     operation models botocore edits in place on first use (S3's request URIs, S3
-    Control's host prefix): those are loaded afresh, as before, so no reader of the
-    model elsewhere (the fault proxy's router) sees another client's edits."""
+    Control's host prefix): each load of those gets a fresh copy (from a pickle, ~10x
+    faster than parsing), so no reader of the model elsewhere (the fault proxy's router)
+    sees another client's edits."""
 
     EDITED = frozenset({"s3", "s3control"})
 
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        self._pickled: dict[Any, bytes] = {}
+
+    def _edited(self, key: Any) -> bool:
         # keys are (method, args...): a service name, or a data path "s3/2006-03-01/..."
-        names = {str(part).partition("/")[0] for part in key[1:]} if isinstance(key, tuple) \
-            else set()
-        if not names & self.EDITED:
+        return isinstance(key, tuple) and any(
+            str(part).partition("/")[0] in self.EDITED for part in key[1:])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._pickled or super().__contains__(key)
+
+    def __getitem__(self, key: Any) -> Any:
+        if key in self._pickled:
+            return pickle.loads(self._pickled[key])
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if self._edited(key):
+            self._pickled[key] = pickle.dumps(value)
+        else:
             super().__setitem__(key, value)
 
 
