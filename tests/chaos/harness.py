@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Protocol, TypeVar
 
 from auto_lambda_dev.emulator import LocalEndpoint, start_server
 from orchestrator.aws.facade import Aws
@@ -30,6 +30,7 @@ from orchestrator.config import Settings
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
 from orchestrator.jobs.workflow import ROLLOUT_STATES, STEP_OF_STATE, SUCCEEDED_STATE
+from tests.chaos.zygotes import zygote_for
 from tests.fault_hooks import HOOKS_PATH
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,9 +58,23 @@ def make_zip(files: dict[str, str | bytes]) -> bytes:
     return buf.getvalue()
 
 
+class Process(Protocol):
+    """What the harness and the tests use of a worker process: a ``subprocess.Popen``
+    or a ``ForkedProcess`` (tests/chaos/zygotes.py), whose ``returncode`` is -N for a
+    process killed by signal N."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, sig: int) -> None: ...
+
+
 @dataclass
 class WorkerProc:
-    proc: subprocess.Popen[bytes]
+    proc: Process
     log_path: Path
     log: IO[bytes]
     name: str
@@ -113,7 +128,12 @@ class ChaosStack:
 
     # ---- processes ----
     def start_worker(self, *, concurrency: int = 1, drain: float = 10.0,
-                     env: dict[str, str] | None = None) -> WorkerProc:
+                     env: dict[str, str] | None = None, forked: bool = True) -> WorkerProc:
+        """A real ``auto-lambda worker`` process talking to the server over HTTP. By
+        default a fork of this process's zygote (tests/chaos/zygote.py: the same
+        process as ``python -m``, without a second of imports at every start);
+        ``forked=False`` execs a fresh interpreter, for tests that read what only
+        exec sets (``/proc/PID/environ`` and ``cmdline`` hold the zygote's)."""
         self._numbers += 1
         name = f"worker-{self._numbers}"
         log_path = self.root / "logs" / f"{name}.log"
@@ -121,8 +141,13 @@ class ChaosStack:
         log = log_path.open("wb")
         argv = [sys.executable, "-m", "orchestrator.cli.main", "-v", "worker", "--wait", "1",
                 "--concurrency", str(concurrency), "--drain-seconds", str(drain)]
-        proc = subprocess.Popen(argv, env={**self.env, **(env or {})}, cwd=self.root / "cwd",
-                                stdout=log, stderr=subprocess.STDOUT)
+        full = {**self.env, **(env or {})}
+        proc: Process
+        if forked:
+            proc = zygote_for(full).spawn(argv, env=full, cwd=self.root / "cwd", log=log_path)
+        else:
+            proc = subprocess.Popen(argv, env=full, cwd=self.root / "cwd", stdout=log,
+                                    stderr=subprocess.STDOUT)
         worker = WorkerProc(proc, log_path, log, name)
         self.workers.append(worker)
         return worker
@@ -262,6 +287,7 @@ def start_stack(root: Path, overrides: dict[str, str] | None = None, *,
                  "AUTO_LAMBDA_VISIBILITY_TIMEOUT" if visibility_seconds is None else ""):
         env.pop(name, None)
     env.update(overrides or {})
+    zygote_for(env)  # importing while the resources are made
     settings = Settings.from_env(env)
     aws = Aws(settings)
     info = ensure_resources(aws)

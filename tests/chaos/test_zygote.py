@@ -1,0 +1,139 @@
+"""The zygote the chaos harness forks its workers from (tests/chaos/zygote.py): a child
+is the ``python -m`` process it replaces (environment, working directory, streams,
+descriptors, signal handlers, argv, exit status), the zygote reaps every child and
+reports how it ended, and a zygote that dies makes every call about its children fail
+instead of hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.chaos.zygotes import REPO, ForkedProcess, Zygote, ZygoteDied, startup_env
+
+PROBE = "tests.chaos.zygote_probe"
+PROBE_FILE = str(REPO / "tests" / "chaos" / "zygote_probe.py")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **extra}
+    return {k: v for k, v in env.items() if v != "-"}
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    z = Zygote(_env(), preload=[PROBE])
+    try:
+        yield z
+    finally:
+        z.close()
+
+
+def _spawn(zygote: Zygote, tmp_path: Path, action: str, **env: str) -> tuple[ForkedProcess, Path]:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir(exist_ok=True)
+    log = tmp_path / f"{action.replace(':', '-')}.log"
+    child = zygote.spawn([sys.executable, "-m", PROBE, action], env=_env(**env), cwd=cwd,
+                         log=log)
+    return child, log
+
+
+def _report(log: Path) -> dict[str, Any]:
+    return dict(json.loads(log.read_text().splitlines()[0]))
+
+
+def _reaped(pid: int) -> bool:
+    """Gone from the process table: neither running nor a zombie."""
+    return not Path(f"/proc/{pid}").exists()
+
+
+def test_a_child_is_the_command_it_replaces(zygote: Zygote, tmp_path: Path) -> None:
+    # PATH is in the zygote's environment, not in this child's
+    child, log = _spawn(zygote, tmp_path, "child", TMPDIR=str(tmp_path), ONLY_MINE="yes",
+                        PATH="-")
+    assert child.wait(timeout=30) == 0, log.read_text()
+    facts = _report(log)
+    assert facts["name"] == "__main__" and facts["argv"] == [PROBE_FILE, "child"]
+    assert facts["cwd"] == str(tmp_path / "cwd") == facts["path0"]  # as -m puts it
+    # the environment is the request's, wholesale, down to the C environment
+    assert facts["env"] == _env(TMPDIR=str(tmp_path), ONLY_MINE="yes", PATH="-")
+    assert "PATH" not in facts["child_env"] and facts["child_env"]["ONLY_MINE"] == "yes"
+    assert facts["tmp"] == str(tmp_path)
+    assert facts["fds"] == [0, 1, 2, 3]  # 3: the listing's own
+    assert facts["stdin"] == os.devnull
+    assert facts["sigint"] and facts["sigchld"] and facts["wakeup_fd"] == -1
+    assert facts["threads"] == 1
+    assert log.read_text().splitlines()[1] == "a line on stderr"  # stderr to the log too
+    assert facts["pid"] == child.pid and _reaped(child.pid)
+
+
+@pytest.mark.parametrize(("action", "status"), [
+    ("exit:0", 0), ("exit:3", 3), ("raise", 1),
+])
+def test_exit_statuses_are_popens(zygote: Zygote, tmp_path: Path, action: str,
+                                  status: int) -> None:
+    child, log = _spawn(zygote, tmp_path, action)
+    assert child.wait(timeout=30) == status, log.read_text()
+    assert child.poll() == child.returncode == status
+    if action == "raise":
+        assert "RuntimeError: the probe failed on purpose" in log.read_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_signalled_child_reports_minus_the_signal(zygote: Zygote, tmp_path: Path,
+                                                   signum: int) -> None:
+    child, log = _spawn(zygote, tmp_path, "sleep")
+    deadline = time.monotonic() + 30
+    while not log.exists() or not log.read_text():
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.02)
+    assert child.poll() is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        child.wait(timeout=0.05)
+    child.send_signal(signum)
+    assert child.wait(timeout=30) == -signum
+    assert _reaped(child.pid)
+    child.send_signal(signal.SIGKILL)  # exited: nothing is sent to its pid any more
+
+
+def test_a_dead_zygote_fails_loudly(tmp_path: Path) -> None:
+    zygote = Zygote(_env(), preload=[PROBE])
+    child, _ = _spawn(zygote, tmp_path, "sleep")
+    try:
+        zygote.proc.kill()
+        with pytest.raises(ZygoteDied, match="exited with status -9"):
+            child.wait(timeout=30)
+        with pytest.raises(ZygoteDied):
+            child.poll()
+        with pytest.raises(ZygoteDied):
+            _spawn(zygote, tmp_path, "exit:0")
+    finally:
+        os.kill(child.pid, signal.SIGKILL)  # orphaned: init reaps it
+        zygote.close()
+
+
+def test_closing_kills_and_reaps_the_children_left(tmp_path: Path) -> None:
+    zygote = Zygote(_env(), preload=[PROBE])
+    child, _ = _spawn(zygote, tmp_path, "sleep")
+    zygote.close()
+    assert zygote.proc.returncode == 0
+    assert child.returncode == -signal.SIGKILL and _reaped(child.pid)
+
+
+def test_only_same_startup_environment_children(zygote: Zygote, tmp_path: Path) -> None:
+    assert startup_env({"PYTHONPATH": "x", "LC_ALL": "C", "LANG": "C", "HOME": "/h"}) == {
+        "PYTHONPATH": "x", "LC_ALL": "C", "LANG": "C"}
+    with pytest.raises(ValueError, match="start-up variables"):
+        _spawn(zygote, tmp_path, "exit:0", PYTHONHASHSEED="1")
+    with pytest.raises(ValueError, match="-m MODULE"):
+        zygote.spawn([sys.executable, "-c", "pass"], env=_env(), cwd=tmp_path,
+                     log=tmp_path / "x.log")
