@@ -1,6 +1,7 @@
 """The chaos harness without pytest: a moto server in this process, the pipeline's
-resources, real ``auto-lambda worker`` subprocesses, small pure-Python apps, views of what
-AWS holds, and a bounded wait on a condition (never a sleep standing in for one).
+resources, real ``auto-lambda worker`` processes (forked from a pre-warmed zygote,
+``tests/chaos/zygote.py``), small pure-Python apps, views of what AWS holds, and a
+bounded wait on a condition (never a sleep standing in for one).
 
 Used by ``tests/chaos`` (through its conftest) and by the benchmarks that need real worker
 processes (``bench/soak.py``, ``bench/takeover.py``). A worker's environment may point it
@@ -94,10 +95,12 @@ class WorkerProc:
         return self.proc.wait(timeout=timeout)
 
     def stop(self) -> None:
-        if self.alive():
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.log.close()
+        try:
+            if self.alive():
+                self.proc.send_signal(signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        finally:
+            self.log.close()
 
     def tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -117,6 +120,7 @@ class ChaosStack:
     env: dict[str, str]
     workers: list[WorkerProc] = field(default_factory=list)
     _numbers: int = 0
+    _clis: int = 0
 
     @property
     def work_dir(self) -> Path:
@@ -154,9 +158,23 @@ class ChaosStack:
 
     def cli(self, *args: str, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "orchestrator.cli.main", *args],
-                              env={**self.env, **(env or {})}, cwd=self.root / "cwd",
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        """``auto-lambda ARGS`` run to its end (forked from the zygote, as workers are),
+        with its output as ``subprocess.run(capture_output=True, text=True)`` gives it."""
+        argv = [sys.executable, "-m", "orchestrator.cli.main", *args]
+        full = {**self.env, **(env or {})}
+        self._clis += 1
+        out = self.root / "logs" / f"cli-{self._clis}.out"
+        err = out.with_suffix(".err")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        proc = zygote_for(full).spawn(argv, env=full, cwd=self.root / "cwd", log=out,
+                                      stderr=err)
+        try:
+            status = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            raise
+        return subprocess.CompletedProcess(argv, status, out.read_text(), err.read_text())
 
     def logs(self) -> str:
         return "\n".join(f"--- {w.name} (pid {w.pid}) ---\n{w.tail()}" for w in self.workers)
@@ -296,10 +314,20 @@ def start_stack(root: Path, overrides: dict[str, str] | None = None, *,
 
 
 def stop_stack(stack: ChaosStack) -> None:
+    """Stop every worker and the server; a worker that cannot be stopped (its zygote
+    died) still lets the others and the server stop, then its error is raised."""
+    errors: list[Exception] = []
     for worker in stack.workers:
-        worker.stop()
-    reset_server(stack.endpoint)
-    stack.endpoint.stop()
+        try:
+            worker.stop()
+        except Exception as exc:  # raised below, once everything else is stopped
+            errors.append(exc)
+    try:
+        reset_server(stack.endpoint)
+    finally:
+        stack.endpoint.stop()
+    if errors:
+        raise errors[0]
 
 
 def reset_server(endpoint: LocalEndpoint) -> None:

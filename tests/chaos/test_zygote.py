@@ -58,22 +58,36 @@ def _reaped(pid: int) -> bool:
 
 def test_a_child_is_the_command_it_replaces(zygote: Zygote, tmp_path: Path) -> None:
     # PATH is in the zygote's environment, not in this child's
-    child, log = _spawn(zygote, tmp_path, "child", TMPDIR=str(tmp_path), ONLY_MINE="yes",
-                        PATH="-")
+    env = {"TMPDIR": str(tmp_path), "ONLY_MINE": "yes", "PATH": "-"}
+    child, log = _spawn(zygote, tmp_path, "child", **env)
     assert child.wait(timeout=30) == 0, log.read_text()
-    facts = _report(log)
-    assert facts["name"] == "__main__" and facts["argv"] == [PROBE_FILE, "child"]
-    assert facts["cwd"] == str(tmp_path / "cwd") == facts["path0"]  # as -m puts it
-    # the environment is the request's, wholesale, down to the C environment
-    assert facts["env"] == _env(TMPDIR=str(tmp_path), ONLY_MINE="yes", PATH="-")
-    assert "PATH" not in facts["child_env"] and facts["child_env"]["ONLY_MINE"] == "yes"
-    assert facts["tmp"] == str(tmp_path)
-    assert facts["fds"] == [0, 1, 2, 3]  # 3: the listing's own
-    assert facts["stdin"] == os.devnull
-    assert facts["sigint"] and facts["sigchld"] and facts["wakeup_fd"] == -1
-    assert facts["threads"] == 1
+    forked = _report(log)
+    exec_log = tmp_path / "exec.log"
+    with exec_log.open("wb") as out:
+        subprocess.run([sys.executable, "-m", PROBE, "child"], env=_env(**env),
+                       cwd=tmp_path / "cwd", stdin=subprocess.DEVNULL, stdout=out,
+                       stderr=subprocess.STDOUT, check=True)
+    execd = _report(exec_log)
+    assert forked.pop("pid") == child.pid and _reaped(child.pid)
+    execd.pop("pid")
+    assert forked == execd  # environment, C environment, cwd, argv, fds, signals, ...
+    assert forked["name"] == "__main__" and forked["argv"] == [PROBE_FILE, "child"]
+    assert forked["cwd"] == str(tmp_path / "cwd") == forked["path0"]  # as -m puts it
+    assert forked["env"] == _env(**env) and "PATH" not in forked["child_env"]
+    assert forked["child_env"]["ONLY_MINE"] == "yes" and forked["tmp"] == str(tmp_path)
+    assert forked["fds"] == [0, 1, 2, 3]  # 3: the listing's own
+    assert forked["stdin"] == os.devnull and forked["wakeup_fd"] == -1
+    assert forked["threads"] == 1
     assert log.read_text().splitlines()[1] == "a line on stderr"  # stderr to the log too
-    assert facts["pid"] == child.pid and _reaped(child.pid)
+
+
+def test_stderr_may_go_to_a_file_of_its_own(zygote: Zygote, tmp_path: Path) -> None:
+    out, err = tmp_path / "out", tmp_path / "err"
+    child = zygote.spawn([sys.executable, "-m", PROBE, "exit:0"], env=_env(), cwd=tmp_path,
+                         log=out, stderr=err)
+    assert child.wait(timeout=30) == 0
+    assert len(out.read_text().splitlines()) == 1 and _report(out)["fds"] == [0, 1, 2, 3]
+    assert err.read_text() == "a line on stderr\n"
 
 
 @pytest.mark.parametrize(("action", "status"), [
@@ -105,7 +119,16 @@ def test_a_signalled_child_reports_minus_the_signal(zygote: Zygote, tmp_path: Pa
     child.send_signal(signal.SIGKILL)  # exited: nothing is sent to its pid any more
 
 
-def test_a_dead_zygote_fails_loudly(tmp_path: Path) -> None:
+def _running(pid: int) -> bool:
+    """Neither gone nor a zombie (whoever reaps orphans here may not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_dead_zygote_fails_loudly_and_takes_its_children(tmp_path: Path) -> None:
     zygote = Zygote(_env(), preload=[PROBE])
     child, _ = _spawn(zygote, tmp_path, "sleep")
     try:
@@ -116,8 +139,11 @@ def test_a_dead_zygote_fails_loudly(tmp_path: Path) -> None:
             child.poll()
         with pytest.raises(ZygoteDied):
             _spawn(zygote, tmp_path, "exit:0")
+        deadline = time.monotonic() + 30
+        while _running(child.pid):  # SIGKILLed by the kernel as its parent died
+            assert time.monotonic() < deadline, "the zygote's child outlived it"
+            time.sleep(0.02)
     finally:
-        os.kill(child.pid, signal.SIGKILL)  # orphaned: init reaps it
         zygote.close()
 
 

@@ -14,7 +14,7 @@ start costs a fork (milliseconds) instead of an interpreter start and the import
 Protocol, one JSON object per line: requests on stdin, answers and events on stdout.
 
     -> {"id": 1, "op": "spawn", "argv": ["python", "-m", "MODULE", ...], "env": {...},
-        "cwd": "...", "log": "..."}
+        "cwd": "...", "log": "...", "stderr": "..."}    (stderr: optional, else to log)
     <- {"id": 1, "pid": 1234}                    (or {"id": 1, "error": "..."})
     -> {"id": 2, "op": "signal", "pid": 1234, "signal": 15}
     <- {"id": 2, "sent": true}                   (false: it had already exited)
@@ -24,13 +24,15 @@ Protocol, one JSON object per line: requests on stdin, answers and events on std
 It reaps every child itself (the SIGCHLD wake-up), so none is left a zombie, and it
 sends signals only to children it has not reaped, so a signal never reaches a reused
 pid. When stdin closes (the test process ended, however it ended) it SIGKILLs the
-children still running, reaps them and exits. Test support only
+children still running, reaps them and exits; if it dies itself, its children get
+SIGKILL from the kernel (``PR_SET_PDEATHSIG``). Test support only
 (``tests/chaos/harness.py`` drives it); nothing in the product uses it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import json
 import os
@@ -59,6 +61,7 @@ PRELOAD = (
     "boto3.s3.transfer",  # on the first S3 client
     "encodings.idna",  # on the first connection
 )
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Request:
     env: dict[str, str]
     cwd: str
     log: str
+    stderr: str
 
 
 def main() -> None:
@@ -89,6 +93,7 @@ class _Zygote:
         # Python installs SIGINT's handler only when the process started with the
         # default disposition: a child gets what this process started with.
         self.sigint = signal.getsignal(signal.SIGINT)
+        self.pid = os.getpid()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
@@ -136,7 +141,8 @@ class _Zygote:
             _send({"id": ident, "sent": sent})
             return None
         request = Request(argv=list(message["argv"]), env=dict(message["env"]),
-                          cwd=str(message["cwd"]), log=str(message["log"]))
+                          cwd=str(message["cwd"]), log=str(message["log"]),
+                          stderr=str(message.get("stderr") or message["log"]))
         if request.argv[1:2] != ["-m"] or len(request.argv) < 3:
             _send({"id": ident, "error": f"not a `python -m MODULE` command: {request.argv}"})
             return None
@@ -178,6 +184,7 @@ class _Zygote:
 
     def _become_child(self) -> None:
         self.children.clear()  # not this process's to kill or reap
+        _die_with(self.pid)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, self.sigint)
@@ -191,10 +198,12 @@ def _run(request: Request) -> None:
     same status)."""
     os.chdir(request.cwd)
     null = os.open(os.devnull, os.O_RDONLY)
-    log = os.open(request.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    out = os.open(request.log, flags, 0o644)
+    err = out if request.stderr == request.log else os.open(request.stderr, flags, 0o644)
     os.dup2(null, 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
     for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
         if fd > 2:
             with contextlib.suppress(OSError):  # the listing's own, closed already
@@ -211,6 +220,17 @@ def _run(request: Request) -> None:
     # imported (the zygote's warm-up import of it is not the one that runs).
     sys.modules.pop(module, None)
     runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL this child when the zygote dies: no worker outlives it unreported (the
+    harness raises ZygoteDied then). The one difference from an exec'd worker, which
+    would run on as an orphan; the worker's own children do not inherit it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # it died before the prctl
+        os._exit(1)
 
 
 def _drained(fd: int) -> bool:

@@ -21,10 +21,17 @@ def report() -> dict[str, object]:
         "env": dict(os.environ), "pid": os.getpid(), "tmp": tempfile.gettempdir(),
         "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
         "stdin": os.readlink("/proc/self/fd/0"),
-        "sigint": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
-        "sigchld": signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL,
+        "signals": {name: _handler(getattr(signal, name))
+                    for name in ("SIGINT", "SIGTERM", "SIGCHLD", "SIGPIPE", "SIGXFSZ")},
         "wakeup_fd": signal.set_wakeup_fd(-1), "threads": threading.active_count(),
     }
+
+
+def _handler(signum: int) -> str:
+    handler = signal.getsignal(signum)
+    if handler is signal.default_int_handler:
+        return "default_int_handler"
+    return str(handler)
 
 
 if __name__ == "__main__":

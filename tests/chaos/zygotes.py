@@ -110,9 +110,10 @@ class Zygote:
 
     # ---- requests ----
     def spawn(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path,
-              log: Path) -> ForkedProcess:
+              log: Path, stderr: Path | None = None) -> ForkedProcess:
         """Fork a child that is ``argv`` (``[sys.executable, "-m", MODULE, ...]``, as
-        ``Popen`` would run it) with ``env`` and ``cwd``, stdout and stderr to ``log``."""
+        ``Popen`` would run it) with ``env`` and ``cwd``, stdout to ``log`` (appended)
+        and stderr too unless to ``stderr``."""
         if list(argv[:2]) != [sys.executable, "-m"] or len(argv) < 3:
             raise ValueError(f"a zygote forks `{sys.executable} -m MODULE ...` only: {argv}")
         if startup_env(env) != self.startup:
@@ -120,7 +121,7 @@ class Zygote:
         with self.changed:
             self._wait_ready()
         message = {"op": "spawn", "argv": list(argv), "env": dict(env), "cwd": str(cwd),
-                   "log": str(log)}
+                   "log": str(log), "stderr": str(stderr or log)}
         answer = self.request(message, argv=list(argv))
         if "error" in answer:
             raise OSError(f"the zygote could not start {list(argv)}: {answer['error']}")
