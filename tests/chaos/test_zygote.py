@@ -98,6 +98,7 @@ def test_exit_statuses_are_popens(zygote: Zygote, tmp_path: Path, action: str,
     child, log = _spawn(zygote, tmp_path, action)
     assert child.wait(timeout=30) == status, log.read_text()
     assert child.poll() == child.returncode == status
+    assert child.cpu_seconds is not None and 0 <= child.cpu_seconds < 30
     if action == "raise":
         assert "RuntimeError: the probe failed on purpose" in log.read_text()
 

@@ -18,8 +18,10 @@ Protocol, one JSON object per line: requests on stdin, answers and events on std
     <- {"id": 1, "pid": 1234}                    (or {"id": 1, "error": "..."})
     -> {"id": 2, "op": "signal", "pid": 1234, "signal": 15}
     <- {"id": 2, "sent": true}                   (false: it had already exited)
-    <- {"exit": 1234, "status": -9}              (whenever a child ends; Popen's
-                                                 returncode: -N for signal N)
+    <- {"exit": 1234, "status": -9, "cpu": 0.4}  (whenever a child ends: Popen's
+                                                 returncode, -N for signal N, and
+                                                 the CPU seconds it and its reaped
+                                                 children used)
 
 It reaps every child itself (the SIGCHLD wake-up), so none is left a zombie, and it
 sends signals only to children it has not reaped, so a signal never reaches a reused
@@ -165,21 +167,23 @@ class _Zygote:
     def _reap(self) -> None:
         while self.children:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
             self.children.discard(pid)
-            _send({"exit": pid, "status": os.waitstatus_to_exitcode(status)})
+            _send({"exit": pid, "status": os.waitstatus_to_exitcode(status),
+                   "cpu": round(usage.ru_utime + usage.ru_stime, 3)})
 
     def _shutdown(self) -> None:
         for pid in self.children:
             os.kill(pid, signal.SIGKILL)
         for pid in sorted(self.children):
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
             with contextlib.suppress(OSError):  # nobody may be reading any more
-                _send({"exit": pid, "status": os.waitstatus_to_exitcode(status)})
+                _send({"exit": pid, "status": os.waitstatus_to_exitcode(status),
+                       "cpu": round(usage.ru_utime + usage.ru_stime, 3)})
         self.children.clear()
 
     def _become_child(self) -> None:

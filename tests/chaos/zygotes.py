@@ -54,6 +54,7 @@ class ForkedProcess:
     def __init__(self, zygote: Zygote, pid: int, args: list[str]) -> None:
         self.zygote, self.pid, self.args = zygote, pid, args
         self.returncode: int | None = None
+        self.cpu_seconds: float | None = None  # once it ended: its and its children's
 
     def poll(self) -> int | None:
         with self.zygote.changed:
@@ -183,7 +184,9 @@ class Zygote:
                 if "ready" in message:
                     self.ready = True
                 elif "exit" in message:
-                    self.children[int(message["exit"])].returncode = int(message["status"])
+                    child = self.children[int(message["exit"])]
+                    child.cpu_seconds = float(message["cpu"])
+                    child.returncode = int(message["status"])
                 else:
                     ident = int(message["id"])
                     argv = self.pending.pop(ident, None)
