@@ -31,7 +31,7 @@ from orchestrator.config import Settings
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
 from orchestrator.jobs.workflow import ROLLOUT_STATES, STEP_OF_STATE, SUCCEEDED_STATE
-from tests.chaos.zygotes import zygote_for
+from tests.chaos.zygotes import Zygote, import_env
 from tests.fault_hooks import HOOKS_PATH
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,6 +119,7 @@ class ChaosStack:
     store: JobStore
     env: dict[str, str]
     workers: list[WorkerProc] = field(default_factory=list)
+    zygotes: dict[tuple[tuple[str, str], ...], Zygote] = field(default_factory=dict)
     _numbers: int = 0
     _clis: int = 0
 
@@ -131,6 +132,14 @@ class ChaosStack:
         return Path(self.env["AUTO_LAMBDA_FAULT_DIR"])
 
     # ---- processes ----
+    def zygote(self, env: dict[str, str]) -> Zygote:
+        """The stack's zygote for workers with ``env`` (tests/chaos/zygotes.py): one per
+        value of what is read before a fork, started (and importing) on first use."""
+        key = tuple(sorted(import_env(env).items()))
+        if key not in self.zygotes:
+            self.zygotes[key] = Zygote(env)
+        return self.zygotes[key]
+
     def start_worker(self, *, concurrency: int = 1, drain: float = 10.0,
                      env: dict[str, str] | None = None, forked: bool = True) -> WorkerProc:
         """A real ``auto-lambda worker`` process talking to the server over HTTP. By
@@ -148,7 +157,7 @@ class ChaosStack:
         full = {**self.env, **(env or {})}
         proc: Process
         if forked:
-            proc = zygote_for(full).spawn(argv, env=full, cwd=self.root / "cwd", log=log_path)
+            proc = self.zygote(full).spawn(argv, env=full, cwd=self.root / "cwd", log=log_path)
         else:
             proc = subprocess.Popen(argv, env=full, cwd=self.root / "cwd", stdout=log,
                                     stderr=subprocess.STDOUT)
@@ -166,7 +175,7 @@ class ChaosStack:
         out = self.root / "logs" / f"cli-{self._clis}.out"
         err = out.with_suffix(".err")
         out.parent.mkdir(parents=True, exist_ok=True)
-        proc = zygote_for(full).spawn(argv, env=full, cwd=self.root / "cwd", log=out,
+        proc = self.zygote(full).spawn(argv, env=full, cwd=self.root / "cwd", log=out,
                                       stderr=err)
         try:
             status = proc.wait(timeout=timeout)
@@ -305,12 +314,14 @@ def start_stack(root: Path, overrides: dict[str, str] | None = None, *,
                  "AUTO_LAMBDA_VISIBILITY_TIMEOUT" if visibility_seconds is None else ""):
         env.pop(name, None)
     env.update(overrides or {})
-    zygote_for(env)  # importing while the resources are made
+    zygote = Zygote(env)  # importing while the resources are made
     settings = Settings.from_env(env)
     aws = Aws(settings)
     info = ensure_resources(aws)
-    return ChaosStack(root=root, endpoint=endpoint, settings=settings, aws=aws, info=info,
-                      store=JobStore(aws), env=env)
+    stack = ChaosStack(root=root, endpoint=endpoint, settings=settings, aws=aws, info=info,
+                       store=JobStore(aws), env=env)
+    stack.zygotes[tuple(sorted(import_env(env).items()))] = zygote
+    return stack
 
 
 def stop_stack(stack: ChaosStack) -> None:
@@ -322,6 +333,8 @@ def stop_stack(stack: ChaosStack) -> None:
             worker.stop()
         except Exception as exc:  # raised below, once everything else is stopped
             errors.append(exc)
+    for zygote in stack.zygotes.values():
+        zygote.close()
     try:
         reset_server(stack.endpoint)
     finally:

@@ -18,7 +18,14 @@ from typing import Any
 
 import pytest
 
-from tests.chaos.zygotes import REPO, ForkedProcess, Zygote, ZygoteDied, startup_env
+from tests.chaos.zygotes import (
+    REPO,
+    ForkedProcess,
+    Zygote,
+    ZygoteDied,
+    ZygoteUnfit,
+    import_env,
+)
 
 PROBE = "tests.chaos.zygote_probe"
 PROBE_FILE = str(REPO / "tests" / "chaos" / "zygote_probe.py")
@@ -156,11 +163,41 @@ def test_closing_kills_and_reaps_the_children_left(tmp_path: Path) -> None:
     assert child.returncode == -signal.SIGKILL and _reaped(child.pid)
 
 
-def test_only_same_startup_environment_children(zygote: Zygote, tmp_path: Path) -> None:
-    assert startup_env({"PYTHONPATH": "x", "LC_ALL": "C", "LANG": "C", "HOME": "/h"}) == {
-        "PYTHONPATH": "x", "LC_ALL": "C", "LANG": "C"}
-    with pytest.raises(ValueError, match="start-up variables"):
+def test_only_children_that_agree_on_what_was_read_before_the_fork(zygote: Zygote,
+                                                                     tmp_path: Path) -> None:
+    assert import_env({"PYTHONPATH": "x", "LC_ALL": "C", "LANG": "C", "HOME": "/h",
+                       "AUTO_LAMBDA_FAULTS": "f"}) == {
+        "PYTHONPATH": "x", "LC_ALL": "C", "LANG": "C", "HOME": "/h"}
+    with pytest.raises(ValueError, match="read before a fork"):
         _spawn(zygote, tmp_path, "exit:0", PYTHONHASHSEED="1")
+    with pytest.raises(ValueError, match="read before a fork"):
+        _spawn(zygote, tmp_path, "exit:0", HOME=str(tmp_path))
     with pytest.raises(ValueError, match="-m MODULE"):
         zygote.spawn([sys.executable, "-c", "pass"], env=_env(), cwd=tmp_path,
                      log=tmp_path / "x.log")
+
+
+def test_the_workers_imports_read_only_what_a_zygote_is_keyed_on() -> None:
+    """The worker's modules, imported as the harness's zygotes do: every variable they
+    read is one a child must share with its zygote (else spawn would refuse)."""
+    zygote = Zygote(_env())
+    try:
+        read = zygote.imports_read()
+        assert "HOME" in read  # botocore's ~/.aws paths, kept in class attributes
+        assert set(import_env(dict.fromkeys(read, ""))) == set(read), read
+    finally:
+        zygote.close()
+
+
+def test_a_zygote_whose_imports_read_a_setting_refuses_to_fork(tmp_path: Path) -> None:
+    probe = tmp_path / "reads_at_import.py"
+    probe.write_text("import os\nLEVEL = os.environ.get('AUTO_LAMBDA_SOMETHING')\n")
+    zygote = Zygote(_env(PYTHONPATH=f"{REPO}{os.pathsep}{tmp_path}"),
+                    preload=["reads_at_import"])
+    try:
+        with pytest.raises(ZygoteUnfit, match="AUTO_LAMBDA_SOMETHING"):
+            zygote.spawn([sys.executable, "-m", PROBE, "exit:0"],
+                         env=_env(PYTHONPATH=f"{REPO}{os.pathsep}{tmp_path}"), cwd=tmp_path,
+                         log=tmp_path / "x.log")
+    finally:
+        zygote.close()

@@ -1,13 +1,16 @@
 """A pre-warmed parent for worker processes: ``python -m tests.chaos.zygote``.
 
 It imports what ``auto-lambda worker`` imports (and nothing more: no thread, no client,
-no socket, no read of a setting), then forks one child per request. Each child is set up
-as ``python -m orchestrator.cli.main ARGS`` started by ``subprocess.Popen`` would be: its
-environment replaced wholesale before anything reads a setting, its own working
-directory, stdin from /dev/null, stdout and stderr to its log file, every other file
-descriptor closed, the signal handlers Python starts with, then the CLI's ``main``. A
-start costs a fork (milliseconds) instead of an interpreter start and the imports
-(about a second of CPU), which is most of what the kill drills spent.
+no socket, no logging set up), noting every environment variable the imports read, then
+forks one child per request. Each child is set up as ``python -m MODULE ARGS`` started
+by ``subprocess.Popen`` would be: its environment replaced wholesale before anything
+reads a setting, its own working directory, stdin from /dev/null, stdout and stderr to
+its log file, every other file descriptor closed, the signal dispositions Python started
+with, then the module run as ``__main__``. A start costs a fork instead of an
+interpreter start and the imports (~0.8 s of CPU), which the kill drills paid at every
+restart. What the imports read (``HOME`` today) is the zygote's in every child: the
+harness starts a zygote with the workers' values and checks the reported list
+(tests/chaos/zygotes.py).
 
 ``python -m tests.chaos.zygote MODULE...`` imports those modules instead of ``PRELOAD``.
 
@@ -15,6 +18,8 @@ Protocol, one JSON object per line: requests on stdin, answers and events on std
 
     -> {"id": 1, "op": "spawn", "argv": ["python", "-m", "MODULE", ...], "env": {...},
         "cwd": "...", "log": "...", "stderr": "..."}    (stderr: optional, else to log)
+    <- {"ready": true, "pid": 99, "read": ["HOME", "LANG"]}   (once: variables the
+                                                 imports read; "*": all of them)
     <- {"id": 1, "pid": 1234}                    (or {"id": 1, "error": "..."})
     -> {"id": 2, "op": "signal", "pid": 1234, "signal": 15}
     <- {"id": 2, "sent": true}                   (false: it had already exited)
@@ -37,6 +42,7 @@ import contextlib
 import ctypes
 import importlib
 import json
+import logging
 import os
 import runpy
 import select
@@ -45,6 +51,7 @@ import sys
 import tempfile
 import threading
 import traceback
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,19 +84,48 @@ class Request:
 
 def main() -> None:
     start_cwd = os.getcwd()
-    for name in sys.argv[1:] or PRELOAD:
-        importlib.import_module(name)
+    read = _preload(sys.argv[1:] or PRELOAD)
     if threading.active_count() != 1:  # fork copies only the calling thread
         raise SystemExit(f"zygote: importing started threads: {threading.enumerate()}")
-    request = _Zygote().serve()
+    if logging.getLogger().handlers:  # the worker's -v configures it, once
+        raise SystemExit("zygote: importing configured logging")
+    request = _Zygote(read).serve()
     if request is not None:  # in a forked child, outside every frame of the loop
         if sys.path and sys.path[0] == start_cwd:
             sys.path[0] = request.cwd  # -m puts the working directory first
         _run(request)
 
 
+class _RecordingEnviron(os._Environ):
+    """os.environ's class while the zygote imports: notes each variable read."""
+
+    read: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        _RecordingEnviron.read.add(key)
+        return str(super().__getitem__(key))
+
+    def __iter__(self) -> Iterator[str]:
+        _RecordingEnviron.read.add("*")  # the whole environment
+        return iter(list(super().__iter__()))
+
+
+def _preload(modules: Sequence[str]) -> list[str]:
+    """Import ``modules``; the environment variables the imports read (a value kept
+    from then on would be the zygote's, not a child's: the harness checks them)."""
+    environ_class = os.environ.__class__
+    os.environ.__class__ = _RecordingEnviron
+    try:
+        for name in modules:
+            importlib.import_module(name)
+    finally:
+        os.environ.__class__ = environ_class
+    return sorted(_RecordingEnviron.read)
+
+
 class _Zygote:
-    def __init__(self) -> None:
+    def __init__(self, read: list[str]) -> None:
+        self.read = read
         self.children: set[int] = set()
         self.inbox = b""
         # Python installs SIGINT's handler only when the process started with the
@@ -107,7 +143,7 @@ class _Zygote:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         try:
-            _send({"ready": True, "pid": os.getpid()})
+            _send({"ready": True, "pid": os.getpid(), "read": self.read})
             return self._loop()
         except BaseException:  # a broken pipe (the test process is gone) or a bug
             self._shutdown()

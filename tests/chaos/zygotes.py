@@ -3,13 +3,20 @@ as a fork of a pre-warmed process and returns a ``ForkedProcess``, which answers
 ``subprocess.Popen`` it replaces does (``pid``, ``returncode``, ``poll``, ``wait``,
 ``send_signal``; a child killed by signal N has ``returncode`` -N).
 
-One zygote serves every worker of the test process whose interpreter start-up
-environment (``PYTHON*``, locale) is the same; ``zygote_for`` starts it on first use.
+A zygote serves the workers whose environment agrees with its own on what was read
+before any request came: the interpreter's start-up variables (``PYTHON*``, locale) and
+what the imports read (``HOME``: botocore keeps paths under it in class attributes).
+The zygote reports the variables its imports read; ``spawn`` refuses to fork if one of
+them is not among those it was started with, so a new import-time read fails loudly
+instead of leaving workers with the zygote's value. ``ChaosStack`` keeps one zygote per
+such environment (in practice one per stack: ``HOME`` is the stack's) and closes them
+when it stops.
+
 A thread reads the zygote's answers and the exit statuses of its children. If the
 zygote dies, every call about its children raises ``ZygoteDied`` with what it wrote
 to stderr: nothing waits for an answer that cannot come. The zygote ends when the test
-process closes its stdin (``close_all`` at exit, or the process ending however it
-ends), killing and reaping the children it still has.
+process closes its stdin (``close``, ``close_all`` at exit, or the process ending
+however it ends), killing and reaping the children it still has.
 """
 
 from __future__ import annotations
@@ -31,21 +38,29 @@ from typing import IO, Any
 REPO = Path(__file__).resolve().parents[2]
 READY_SECONDS = 120.0
 ANSWER_SECONDS = 30.0
-# Read by the interpreter as it starts, before any code of ours: a worker whose
-# environment differs in one of these cannot be a fork of a zygote started without it.
-_STARTUP_PREFIXES = ("PYTHON", "LC_")
-_STARTUP_NAMES = frozenset({"LANG", "LANGUAGE"})
+# Read before any request: by the interpreter as it starts, and by the imports (botocore
+# keeps ~/.aws paths in class attributes). A worker whose environment differs in one of
+# these cannot be a fork of a zygote started without it.
+_IMPORT_PREFIXES = ("PYTHON", "LC_")
+_IMPORT_NAMES = frozenset({"LANG", "LANGUAGE", "HOME"})
 
 
 class ZygoteDied(RuntimeError):
     """The zygote process is gone: its children's fates are unknown."""
 
 
-def startup_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The part of ``env`` the interpreter reads as it starts (what a zygote must share
-    with the workers it forks)."""
-    return {k: v for k, v in env.items()
-            if k.startswith(_STARTUP_PREFIXES) or k in _STARTUP_NAMES}
+class ZygoteUnfit(RuntimeError):
+    """The zygote's imports read a variable a child may set otherwise."""
+
+
+def _is_import_variable(name: str) -> bool:
+    return name.startswith(_IMPORT_PREFIXES) or name in _IMPORT_NAMES
+
+
+def import_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The part of ``env`` read before a zygote forks (what it must share with the
+    workers it forks)."""
+    return {k: v for k, v in env.items() if _is_import_variable(k)}
 
 
 class ForkedProcess:
@@ -92,15 +107,17 @@ class ForkedProcess:
 class Zygote:
     def __init__(self, env: Mapping[str, str], preload: Sequence[str] = ()) -> None:
         self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        self.startup = startup_env(env)
-        zygote_env = {**self.startup, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        self.imported_with = import_env(env)
+        zygote_env = {**self.imported_with, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.chaos.zygote", *preload],
                                      env=zygote_env, cwd=REPO, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.stderr)
         self.changed = threading.Condition()
         self.ready = False
+        self.read: list[str] = []  # the variables its imports read
         self.dead: str | None = None
         self.closing = False
+        self.finished = False  # the reader saw it exit
         self.children: dict[int, ForkedProcess] = {}
         self.answers: dict[int, dict[str, Any]] = {}
         self.pending: dict[int, list[str]] = {}  # spawn requests' argv by id
@@ -108,6 +125,7 @@ class Zygote:
         self._write = threading.Lock()
         threading.Thread(target=self._read, name=f"zygote-{self.proc.pid}",
                          daemon=True).start()
+        _open.add(self)
 
     # ---- requests ----
     def spawn(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path,
@@ -117,10 +135,15 @@ class Zygote:
         and stderr too unless to ``stderr``."""
         if list(argv[:2]) != [sys.executable, "-m"] or len(argv) < 3:
             raise ValueError(f"a zygote forks `{sys.executable} -m MODULE ...` only: {argv}")
-        if startup_env(env) != self.startup:
-            raise ValueError("the environment's start-up variables are not the zygote's")
+        if import_env(env) != self.imported_with:
+            raise ValueError("the variables read before a fork differ from the zygote's")
         with self.changed:
             self._wait_ready()
+        unfit = [name for name in self.read if not _is_import_variable(name)]
+        if unfit:
+            raise ZygoteUnfit(f"importing the worker's modules read {unfit} ('*': the whole "
+                              "environment); a forked worker would keep the zygote's value. "
+                              "Add the variable to zygotes._IMPORT_NAMES, or read it on use")
         message = {"op": "spawn", "argv": list(argv), "env": dict(env), "cwd": str(cwd),
                    "log": str(log), "stderr": str(stderr or log)}
         answer = self.request(message, argv=list(argv))
@@ -154,6 +177,12 @@ class Zygote:
                 self.changed.wait(left)
             return self.answers.pop(ident)
 
+    def imports_read(self) -> list[str]:
+        """The environment variables its imports read (once it is ready)."""
+        with self.changed:
+            self._wait_ready()
+            return list(self.read)
+
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_SECONDS
         while not self.ready:
@@ -174,6 +203,7 @@ class Zygote:
                 if not self.closing or any(c.returncode is None
                                            for c in self.children.values()):
                     self.dead = self._died_text(status)
+                self.finished = True
                 self.changed.notify_all()
 
     def _answers(self) -> None:
@@ -182,6 +212,7 @@ class Zygote:
             message = json.loads(line)
             with self.changed:
                 if "ready" in message:
+                    self.read = list(message["read"])
                     self.ready = True
                 elif "exit" in message:
                     child = self.children[int(message["exit"])]
@@ -204,6 +235,7 @@ class Zygote:
 
     def close(self, timeout: float = 30.0) -> None:
         """Close its stdin: it kills and reaps the children it still has, then exits."""
+        _open.discard(self)
         with self.changed:
             self.closing = True
         if self.proc.stdin is not None:
@@ -214,27 +246,17 @@ class Zygote:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        deadline = time.monotonic() + timeout
+        with self.changed:  # the reader has the children's last statuses once it ends
+            while not self.finished and time.monotonic() < deadline:
+                self.changed.wait(deadline - time.monotonic())
         self.stderr.close()
 
 
-_zygotes: dict[tuple[tuple[str, str], ...], Zygote] = {}
-_zygotes_lock = threading.Lock()
-
-
-def zygote_for(env: Mapping[str, str]) -> Zygote:
-    """This process's zygote for workers with ``env``'s start-up variables (started, and
-    importing, from the first call on; closed at exit)."""
-    key = tuple(sorted(startup_env(env).items()))
-    with _zygotes_lock:
-        zygote = _zygotes.get(key)
-        if zygote is None:  # a dead one stays: its next spawn raises ZygoteDied
-            zygote = _zygotes[key] = Zygote(env)
-        return zygote
+_open: set[Zygote] = set()  # closed at exit if still open (a script that never stopped)
 
 
 @atexit.register
 def close_all() -> None:
-    with _zygotes_lock:
-        for zygote in _zygotes.values():
-            zygote.close()
-        _zygotes.clear()
+    for zygote in list(_open):
+        zygote.close()
