@@ -143,8 +143,8 @@ class ChaosStack:
     def start_worker(self, *, concurrency: int = 1, drain: float = 10.0,
                      env: dict[str, str] | None = None, forked: bool = True) -> WorkerProc:
         """A real ``auto-lambda worker`` process talking to the server over HTTP. By
-        default a fork of this process's zygote (tests/chaos/zygote.py: the same
-        process as ``python -m``, without a second of imports at every start);
+        default a fork of the stack's zygote (tests/chaos/zygote.py: the same process
+        as ``python -m``, without its imports at every start);
         ``forked=False`` execs a fresh interpreter, for tests that read what only
         exec sets (``/proc/PID/environ`` and ``cmdline`` hold the zygote's)."""
         self._numbers += 1
@@ -317,7 +317,11 @@ def start_stack(root: Path, overrides: dict[str, str] | None = None, *,
     zygote = Zygote(env)  # importing while the resources are made
     settings = Settings.from_env(env)
     aws = Aws(settings)
-    info = ensure_resources(aws)
+    try:
+        info = ensure_resources(aws)
+    except BaseException:
+        zygote.close()
+        raise
     stack = ChaosStack(root=root, endpoint=endpoint, settings=settings, aws=aws, info=info,
                        store=JobStore(aws), env=env)
     stack.zygotes[tuple(sorted(import_env(env).items()))] = zygote
