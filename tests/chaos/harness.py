@@ -1,6 +1,7 @@
 """The chaos harness without pytest: a moto server in this process, the pipeline's
-resources, real ``auto-lambda worker`` subprocesses, small pure-Python apps, views of what
-AWS holds, and a bounded wait on a condition (never a sleep standing in for one).
+resources, real ``auto-lambda worker`` processes (forked from a pre-warmed zygote,
+``tests/chaos/zygote.py``), small pure-Python apps, views of what AWS holds, and a
+bounded wait on a condition (never a sleep standing in for one).
 
 Used by ``tests/chaos`` (through its conftest) and by the benchmarks that need real worker
 processes (``bench/soak.py``, ``bench/takeover.py``). A worker's environment may point it
@@ -21,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Protocol, TypeVar
 
 from auto_lambda_dev.emulator import LocalEndpoint, start_server
 from orchestrator.aws.facade import Aws
@@ -30,6 +31,7 @@ from orchestrator.config import Settings
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
 from orchestrator.jobs.workflow import ROLLOUT_STATES, STEP_OF_STATE, SUCCEEDED_STATE
+from tests.chaos.zygotes import Zygote, import_env
 from tests.fault_hooks import HOOKS_PATH
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,9 +59,23 @@ def make_zip(files: dict[str, str | bytes]) -> bytes:
     return buf.getvalue()
 
 
+class Process(Protocol):
+    """What the harness and the tests use of a worker process: a ``subprocess.Popen``
+    or a ``ForkedProcess`` (tests/chaos/zygotes.py), whose ``returncode`` is -N for a
+    process killed by signal N."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, sig: int) -> None: ...
+
+
 @dataclass
 class WorkerProc:
-    proc: subprocess.Popen[bytes]
+    proc: Process
     log_path: Path
     log: IO[bytes]
     name: str
@@ -79,10 +95,12 @@ class WorkerProc:
         return self.proc.wait(timeout=timeout)
 
     def stop(self) -> None:
-        if self.alive():
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.log.close()
+        try:
+            if self.alive():
+                self.proc.send_signal(signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        finally:
+            self.log.close()
 
     def tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -101,7 +119,9 @@ class ChaosStack:
     store: JobStore
     env: dict[str, str]
     workers: list[WorkerProc] = field(default_factory=list)
+    zygotes: dict[tuple[tuple[str, str], ...], Zygote] = field(default_factory=dict)
     _numbers: int = 0
+    _clis: int = 0
 
     @property
     def work_dir(self) -> Path:
@@ -112,8 +132,21 @@ class ChaosStack:
         return Path(self.env["AUTO_LAMBDA_FAULT_DIR"])
 
     # ---- processes ----
+    def zygote(self, env: dict[str, str]) -> Zygote:
+        """The stack's zygote for workers with ``env`` (tests/chaos/zygotes.py): one per
+        value of what is read before a fork, started (and importing) on first use."""
+        key = tuple(sorted(import_env(env).items()))
+        if key not in self.zygotes:
+            self.zygotes[key] = Zygote(env)
+        return self.zygotes[key]
+
     def start_worker(self, *, concurrency: int = 1, drain: float = 10.0,
-                     env: dict[str, str] | None = None) -> WorkerProc:
+                     env: dict[str, str] | None = None, forked: bool = True) -> WorkerProc:
+        """A real ``auto-lambda worker`` process talking to the server over HTTP. By
+        default a fork of the stack's zygote (tests/chaos/zygote.py: the same process
+        as ``python -m``, without its imports at every start);
+        ``forked=False`` execs a fresh interpreter, for tests that read what only
+        exec sets (``/proc/PID/environ`` and ``cmdline`` hold the zygote's)."""
         self._numbers += 1
         name = f"worker-{self._numbers}"
         log_path = self.root / "logs" / f"{name}.log"
@@ -121,17 +154,36 @@ class ChaosStack:
         log = log_path.open("wb")
         argv = [sys.executable, "-m", "orchestrator.cli.main", "-v", "worker", "--wait", "1",
                 "--concurrency", str(concurrency), "--drain-seconds", str(drain)]
-        proc = subprocess.Popen(argv, env={**self.env, **(env or {})}, cwd=self.root / "cwd",
-                                stdout=log, stderr=subprocess.STDOUT)
+        full = {**self.env, **(env or {})}
+        proc: Process
+        if forked:
+            proc = self.zygote(full).spawn(argv, env=full, cwd=self.root / "cwd", log=log_path)
+        else:
+            proc = subprocess.Popen(argv, env=full, cwd=self.root / "cwd", stdout=log,
+                                    stderr=subprocess.STDOUT)
         worker = WorkerProc(proc, log_path, log, name)
         self.workers.append(worker)
         return worker
 
     def cli(self, *args: str, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "orchestrator.cli.main", *args],
-                              env={**self.env, **(env or {})}, cwd=self.root / "cwd",
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        """``auto-lambda ARGS`` run to its end (forked from the zygote, as workers are),
+        with its output as ``subprocess.run(capture_output=True, text=True)`` gives it."""
+        argv = [sys.executable, "-m", "orchestrator.cli.main", *args]
+        full = {**self.env, **(env or {})}
+        self._clis += 1
+        out = self.root / "logs" / f"cli-{self._clis}.out"
+        err = out.with_suffix(".err")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        proc = self.zygote(full).spawn(argv, env=full, cwd=self.root / "cwd", log=out,
+                                      stderr=err)
+        try:
+            status = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            raise
+        return subprocess.CompletedProcess(argv, status, out.read_text(), err.read_text())
 
     def logs(self) -> str:
         return "\n".join(f"--- {w.name} (pid {w.pid}) ---\n{w.tail()}" for w in self.workers)
@@ -262,18 +314,37 @@ def start_stack(root: Path, overrides: dict[str, str] | None = None, *,
                  "AUTO_LAMBDA_VISIBILITY_TIMEOUT" if visibility_seconds is None else ""):
         env.pop(name, None)
     env.update(overrides or {})
+    zygote = Zygote(env)  # importing while the resources are made
     settings = Settings.from_env(env)
     aws = Aws(settings)
-    info = ensure_resources(aws)
-    return ChaosStack(root=root, endpoint=endpoint, settings=settings, aws=aws, info=info,
-                      store=JobStore(aws), env=env)
+    try:
+        info = ensure_resources(aws)
+    except BaseException:
+        zygote.close()
+        raise
+    stack = ChaosStack(root=root, endpoint=endpoint, settings=settings, aws=aws, info=info,
+                       store=JobStore(aws), env=env)
+    stack.zygotes[tuple(sorted(import_env(env).items()))] = zygote
+    return stack
 
 
 def stop_stack(stack: ChaosStack) -> None:
+    """Stop every worker and the server; a worker that cannot be stopped (its zygote
+    died) still lets the others and the server stop, then its error is raised."""
+    errors: list[Exception] = []
     for worker in stack.workers:
-        worker.stop()
-    reset_server(stack.endpoint)
-    stack.endpoint.stop()
+        try:
+            worker.stop()
+        except Exception as exc:  # raised below, once everything else is stopped
+            errors.append(exc)
+    for zygote in stack.zygotes.values():
+        zygote.close()
+    try:
+        reset_server(stack.endpoint)
+    finally:
+        stack.endpoint.stop()
+    if errors:
+        raise errors[0]
 
 
 def reset_server(endpoint: LocalEndpoint) -> None:

@@ -252,7 +252,9 @@ def as_user(request: pytest.FixtureRequest) -> Iterator[tuple[str, Path, Path]]:
 def _start(stack: ChaosStack, user: tuple[str, Path, Path], env: dict[str, str]) -> WorkerProc:
     name, src, site = user
     if name == "root":
-        return stack.start_worker(concurrency=1, env=env)
+        # exec'd, not forked: the "environ" probe looks for the secret in every
+        # /proc/PID/environ, which holds a forked worker's zygote's environment
+        return stack.start_worker(concurrency=1, env=env, forked=False)
     log_path = stack.root / "logs" / "worker-nobody.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("wb")
