@@ -111,12 +111,17 @@ def test_sigkill_at_every_step_of_a_deletion_and_a_rollback(stack: ChaosStack,
 PRUNED_APP = "p-app"
 # The upload whose end prunes the app is killed at every point of its deployment.
 DEPLOY_POINTS = DEPLOYMENT_KILL_POINTS
+# Versions kept besides live's (the workers' AUTO_LAMBDA_KEEP_VERSIONS, 5 by default): a
+# small number, so that few uploads before the killed one make a verified version to prune.
+KEEP = 2
+UPLOADS, FAILING = 4, 3
 
 
 def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
                                                               figures: Figures) -> None:
     key = f"{PRUNED_APP}.zip"
-    workers = [stack.start_worker(), stack.start_worker()]
+    keep = {"AUTO_LAMBDA_KEEP_VERSIONS": str(KEEP)}
+    workers = [stack.start_worker(env=keep), stack.start_worker(env=keep)]
 
     def upload(n: int, ok: bool = True) -> None:
         extra: dict[str, str | bytes] = {f"v{n}.txt": str(n)}
@@ -129,30 +134,31 @@ def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
     def settled(count: int) -> Callable[[], bool]:
         return lambda: stack.settled(count)
 
-    # six verified uploads and one that fails verify, one after another, no kills
-    for n in range(1, 8):
-        upload(n, ok=n != 4)
+    # three verified uploads and one that fails verify, one after another, no kills
+    for n in range(1, UPLOADS + 1):
+        upload(n, ok=n != FAILING)
         stack.wait_for(f"upload {n}", settled(n), timeout=120)
     failed = [j for j in stack.jobs() if j.state == "failed"]
     assert len(failed) == 1 and failed[0].error and failed[0].error["code"] == "VerifyMismatch"
     for worker in workers:
         worker.stop()
-    # the eighth upload, killed at every point of its deployment
-    env = {"AUTO_LAMBDA_FAULTS": ";".join(f"{p}=kill/{key}" for p in DEPLOY_POINTS)}
+    # the next upload, killed at every point of its deployment
+    env = {**keep, "AUTO_LAMBDA_FAULTS": ";".join(f"{p}=kill/{key}" for p in DEPLOY_POINTS)}
     killed = KilledWorkers(stack, env)
-    upload(8)
-    stack.wait_for("the killed upload", settled(8), timeout=240, tick=killed.supervise,
-                   interval=0.3)
+    upload(UPLOADS + 1)
+    stack.wait_for("the killed upload", settled(UPLOADS + 1), timeout=240,
+                   tick=killed.supervise, interval=0.3)
     kills = [f for f in fired(stack.fault_dir) if f["action"] == "kill"]
     assert sorted(str(f["point"]) for f in kills) == sorted(DEPLOY_POINTS)
     newest = max(stack.jobs(), key=lambda j: j.created_at)
     assert newest.state == "verified", (newest.error, stack.logs())
-    # pruned at its end despite the kills: live's version, and besides it the newest 5
-    # verified ones (the rollback target among them); no failed one, nothing older
+    # pruned at its end despite the kills: live's version, and besides it the newest
+    # KEEP verified ones (the rollback target among them); no failed one, nothing older
     verified = sorted((j.deployed_version for j in stack.jobs() if j.state == "verified"),
                       key=lambda v: int(str(v)))
     kept = stack.published_versions(PRUNED_APP)
-    assert sorted(kept, key=int) == [str(v) for v in verified[-6:]], (kept, verified)
+    assert len(verified) > KEEP + 1  # something verified was old enough to go
+    assert sorted(kept, key=int) == [str(v) for v in verified[-(KEEP + 1):]], (kept, verified)
     assert str(failed[0].deployed_version) not in kept
     assert stack.live_version(PRUNED_APP) == str(verified[-1])
     assert stack.dlq_depth() == 0
@@ -166,8 +172,8 @@ def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
     asked = stack.cli("replay", old.job_id, "--restart", "--json",
                       env={"AUTO_LAMBDA_FAULTS": ""})
     assert asked.returncode == 0, asked.stdout + asked.stderr
-    stack.wait_for("the restarted job", settled(9), timeout=240, tick=killed.supervise,
-                   interval=0.3)
+    stack.wait_for("the restarted job", settled(UPLOADS + 2), timeout=240,
+                   tick=killed.supervise, interval=0.3)
     [again] = [j for j in stack.jobs() if j.restarted_from == old.job_id]
     assert again.state == "failed" and again.error is not None
     assert again.error["code"] == "VerifyMismatch"
@@ -181,5 +187,5 @@ def test_sigkill_at_every_step_of_the_upload_whose_end_prunes(stack: ChaosStack,
     assert after is not None and after.to_json() == before
     assert str(old.deployed_version) not in stack.published_versions(PRUNED_APP)
     assert stack.dlq_depth() == 0
-    figures.add("prune-restart-kill", jobs_run=9, kills=len(kills) + len(hit),
+    figures.add("prune-restart-kill", jobs_run=UPLOADS + 2, kills=len(kills) + len(hit),
                 worker_restarts=killed.restarts, versions_kept=len(kept))
