@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 import uv
@@ -11,8 +12,14 @@ from orchestrator.steps.build import dependencies
 from orchestrator.steps.build.dependencies import ENV_UV, find_uv
 
 
+@pytest.fixture(autouse=True)
+def _fresh_lookup() -> Iterator[None]:
+    dependencies._look_up_uv.cache_clear()
+    yield
+    dependencies._look_up_uv.cache_clear()
+
+
 def test_build_threads_find_uv_once_and_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dependencies, "_uv_found", [])
     calls: list[str] = []
 
     def find_uv_bin() -> str:
@@ -37,6 +44,6 @@ def test_build_threads_find_uv_once_and_agree(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_operator_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dependencies, "_uv_found", ["/opt/uv/bin/uv"])
+    monkeypatch.setattr(uv, "find_uv_bin", lambda: "/opt/uv/bin/uv")
     assert find_uv({ENV_UV: "/usr/local/bin/uv"}) == "/usr/local/bin/uv"
     assert find_uv({}) == "/opt/uv/bin/uv"

@@ -14,6 +14,7 @@ uv is the only installer: it resolves in a jail, and nothing is built from sourc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -70,7 +71,6 @@ def find_uv(env: dict[str, str] | None = None) -> str | None:
 
 
 _uv_lock = threading.Lock()
-_uv_found: list[str | None] = []
 
 
 def _bundled_uv() -> str | None:
@@ -81,16 +81,19 @@ def _bundled_uv() -> str | None:
     is still filling the table), and a worker builds on several threads.
     """
     with _uv_lock:
-        if not _uv_found:
-            try:
-                from uv import find_uv_bin
+        return _look_up_uv()
 
-                _uv_found.append(str(find_uv_bin()))
-            except (ImportError, FileNotFoundError):
-                import shutil
 
-                _uv_found.append(shutil.which("uv"))
-        return _uv_found[0]
+@functools.cache
+def _look_up_uv() -> str | None:
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        import shutil
+
+        return shutil.which("uv")
 
 
 def installer_choice(env: dict[str, str] | None = None) -> tuple[str, str]:
