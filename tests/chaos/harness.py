@@ -31,7 +31,7 @@ from orchestrator.config import Settings
 from orchestrator.jobs.record import JobRecord
 from orchestrator.jobs.store import JobStore
 from orchestrator.jobs.workflow import ROLLOUT_STATES, STEP_OF_STATE, SUCCEEDED_STATE
-from tests.chaos.zygotes import Zygote, import_env
+from tests.chaos.zygotes import Zygote, zygote_key
 from tests.fault_hooks import HOOKS_PATH
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,7 +135,7 @@ class ChaosStack:
     def zygote(self, env: dict[str, str]) -> Zygote:
         """The stack's zygote for workers with ``env`` (tests/chaos/zygotes.py): one per
         value of what is read before a fork, started (and importing) on first use."""
-        key = tuple(sorted(import_env(env).items()))
+        key = zygote_key(env)
         if key not in self.zygotes:
             self.zygotes[key] = Zygote(env)
         return self.zygotes[key]
@@ -324,7 +324,7 @@ def start_stack(root: Path, overrides: dict[str, str] | None = None, *,
         raise
     stack = ChaosStack(root=root, endpoint=endpoint, settings=settings, aws=aws, info=info,
                        store=JobStore(aws), env=env)
-    stack.zygotes[tuple(sorted(import_env(env).items()))] = zygote
+    stack.zygotes[zygote_key(env)] = zygote
     return stack
 
 

@@ -63,6 +63,11 @@ def import_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if _is_import_variable(k)}
 
 
+def zygote_key(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Which zygote serves a worker with ``env``: its ``import_env``, as a key."""
+    return tuple(sorted(import_env(env).items()))
+
+
 class ForkedProcess:
     """A worker forked by a zygote, with the part of ``subprocess.Popen`` tests use."""
 

@@ -106,8 +106,7 @@ def _pipeline(tmp_path: Path, endpoint: str | None) -> Pipeline:
 @pytest.fixture
 def embedded_pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
     """The pipeline against the embedded stack: the moto server `local up` starts, over
-    HTTP on a free port, instead of moto inside the process."""
-    prepare_moto()
+    HTTP on a free port, instead of moto inside the process (patched by start_server)."""
     endpoint = start_server(0)
     # the server serves this process's moto backends: start from empty ones, as
     # mock_aws does, whatever an earlier test in the process left there
