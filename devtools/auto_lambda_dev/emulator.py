@@ -68,13 +68,15 @@ def ensure_fake_credentials(environ: dict[str, str] | None = None) -> None:
 
 def prepare_moto() -> None:
     """moto as the embedded stack runs it, in a server or inside a test's process:
-    queries at a small table's cost, DynamoDB requests one at a time, and Lambda
-    versions numbered and guarded as AWS does. Each patch is applied once."""
+    queries at a small table's cost, its service list read once, DynamoDB requests one
+    at a time, and Lambda versions numbered and guarded as AWS does. Each patch is
+    applied once."""
     from auto_lambda_dev.emulator_lambda import lambda_like_aws
     from auto_lambda_dev.emulator_locks import serialize_tables
-    from auto_lambda_dev.emulator_speed import speed_up_queries
+    from auto_lambda_dev.emulator_speed import speed_up_dispatch, speed_up_queries
 
     speed_up_queries()
+    speed_up_dispatch()
     serialize_tables()
     lambda_like_aws()
 

@@ -1,4 +1,5 @@
-"""Make the embedded emulator's DynamoDB queries cost what a small table should.
+"""Make the embedded emulator's DynamoDB queries, and its routing of each request, cost
+what they should.
 
 moto (5.x) answers every Query and Scan by sorting the whole table, comparing items
 with ``DynamoType.__lt__``, which recomputes each value (a ``Decimal`` for numbers) on
@@ -11,6 +12,10 @@ Applied only by ``emulator.start_server`` (the embedded local stack), never on A
 only when moto's table still has the two methods with the shapes this was written for;
 otherwise moto is left exactly as it is. Must not change what any query returns
 (tests/unit/test_emulator_speed.py compares both).
+
+The server also lists moto's package folder (some 200 ``isdir`` calls) on every request,
+under the lock all its request threads share, to learn which names are services: a list
+that cannot change while the process runs. ``speed_up_dispatch`` keeps it.
 """
 
 from __future__ import annotations
@@ -64,4 +69,31 @@ def speed_up_queries() -> bool:
     setattr(sorted_items, _MARK, True)
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.sorted_items = sorted_items  # type: ignore[method-assign]
+    return True
+
+
+_SERVICES_MARK = "_auto_lambda_listed_once"
+
+
+def speed_up_dispatch() -> bool:
+    """Have moto's server list its service packages once per process, not per request;
+    True if it does (now). The same names, as a frozenset for the ``in`` it is used for."""
+    try:
+        from moto import backends
+    except ImportError:
+        return False
+    listing = getattr(backends, "list_of_moto_modules", None)
+    if listing is None:
+        log.info("moto's backends changed shape: its request routing is left as it is")
+        return False
+    if getattr(listing, _SERVICES_MARK, False):
+        return True
+    names = frozenset(listing())
+
+    def list_of_moto_modules() -> frozenset[str]:
+        return names
+
+    setattr(list_of_moto_modules, _SERVICES_MARK, True)
+    list_of_moto_modules.__wrapped__ = listing  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules
     return True

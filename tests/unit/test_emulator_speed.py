@@ -65,3 +65,21 @@ def test_patched_sorts_give_the_same_answers(aws: Aws) -> None:
         Table.all_items, Table.sorted_items = ORIGINAL  # type: ignore[method-assign]
     assert after == before
     assert len(before[0]) == 300
+
+
+def test_the_server_lists_moto_s_services_once_with_the_same_names() -> None:
+    from moto import backends
+
+    from auto_lambda_dev.emulator_speed import speed_up_dispatch
+
+    current = backends.list_of_moto_modules  # patched if an earlier test started a stack
+    original = getattr(current, "__wrapped__", current)
+    backends.list_of_moto_modules = original
+    try:
+        names = set(original())
+        assert speed_up_dispatch()
+        patched = backends.list_of_moto_modules
+        assert set(patched()) == names and {"dynamodb", "s3", "sqs"} <= names
+        assert speed_up_dispatch() and backends.list_of_moto_modules is patched  # once
+    finally:
+        backends.list_of_moto_modules = current
