@@ -1,4 +1,4 @@
-"""A burst of uploads in `local up` scales the local workers out and back in, with
+"""A burst of uploads (8) in `local up` scales the local workers out and back in, with
 target tracking alone and with the checker's direct control.
 
 The emulator never scales an Auto Scaling group; `local up` runs the local autoscaler
@@ -13,6 +13,11 @@ import io
 import re
 import time
 import zipfile
+
+# Uploads in a burst: with one worker of one slot and a target of 2 jobs per slot, 8
+# queued jobs ask for 4 workers, so the group goes to its max of 3 well before the
+# backlog drains, whichever controller acts.
+BURST = 8
 
 
 def _app(i: int) -> bytes:
@@ -49,23 +54,23 @@ def _all_verified(up, count: int) -> None:  # type: ignore[no-untyped-def]
     assert {i["state"]["S"] for i in items} == {"verified"}
 
 
-def test_a_burst_of_20_uploads_scales_workers_up_and_back_down(local_up_factory):  # type: ignore[no-untyped-def]
+def test_a_burst_of_uploads_scales_workers_up_and_back_down(local_up_factory):  # type: ignore[no-untyped-def]
     up = local_up_factory("--workers", "1", "--max-workers", "3")
     up.wait_for_line(r"^workers: 1$", timeout=30)
-    _upload_burst(up, 20)
+    _upload_burst(up, BURST)
     peak = int(up.wait_for_line(r"^workers: ([2-9])$", timeout=60).group(1))
     assert peak > 1
     up.wait_for_line(r"^workers: 1$", timeout=180)
     assert max(_worker_counts(up)) <= 3
     assert not any("control: desired" in line for line in up.lines)  # tracking only
-    _all_verified(up, 20)
+    _all_verified(up, BURST)
 
 
 def test_direct_control_scales_workers_up_for_a_burst_and_back_down(local_up_factory):  # type: ignore[no-untyped-def]
     up = local_up_factory("--workers", "1", "--max-workers", "3", "--control", "direct")
     up.wait_for_line(r"autoscale direct, max 3", timeout=30)
     up.wait_for_line(r"^workers: 1$", timeout=30)
-    _upload_burst(up, 20)
+    _upload_burst(up, BURST)
     # The checker sets the group's desired capacity; the worker count follows it.
     since = _after_last_count(up)
     up.wait_for_line(r"control: desired=1->[2-9] \(backlog needs", timeout=60)
@@ -78,7 +83,7 @@ def test_direct_control_scales_workers_up_for_a_burst_and_back_down(local_up_fac
     _seen_or_wait(up, r"^workers: 1$", timeout=30, since=since)
     counts = _worker_counts(up)
     assert max(counts) in (2, 3) and counts[-1] == 1, "".join(up.lines)
-    _all_verified(up, 20)
+    _all_verified(up, BURST)
 
 
 def _after_last_count(up) -> int:  # type: ignore[no-untyped-def]
