@@ -19,17 +19,15 @@ import gzip
 import importlib.util
 import json
 import os
-import pickle
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import botocore
-import botocore.loaders
-import botocore.session
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.botocore_models import share_loaded_models
 
 _FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -46,56 +44,7 @@ for _k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CRE
     os.environ.pop(_k, None)
 
 
-class _SharedModels(dict[Any, Any]):
-    """Loaded models shared by every session's loader, but for the two services whose
-    operation models botocore edits in place on first use (S3's request URIs, S3
-    Control's host prefix): each load of those gets a fresh copy (from a pickle, ~10x
-    faster than parsing), so no reader of the model elsewhere (the fault proxy's router)
-    sees another client's edits."""
-
-    EDITED = frozenset({"s3", "s3control"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._pickled: dict[Any, bytes] = {}
-
-    def _edited(self, key: Any) -> bool:
-        # keys are (method, args...): a service name, or a data path "s3/2006-03-01/..."
-        return isinstance(key, tuple) and any(
-            str(part).partition("/")[0] in self.EDITED for part in key[1:])
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._pickled or super().__contains__(key)
-
-    def __getitem__(self, key: Any) -> Any:
-        if key in self._pickled:
-            return pickle.loads(self._pickled[key])
-        return super().__getitem__(key)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        if self._edited(key):
-            self._pickled[key] = pickle.dumps(value)
-        else:
-            super().__setitem__(key, value)
-
-
-def _one_model_cache_per_process() -> None:
-    """The loaders of every botocore session in the test process share one cache of
-    loaded models. Each ``Aws`` (and so nearly every test) makes boto3 sessions of its
-    own, whose loaders each parsed every model again: ~50 model loads, 0.3 s, of each
-    pipeline test. Only sessions' loaders: moto loads (and edits) models of its own."""
-    shared = _SharedModels()
-    create = botocore.loaders.create_loader
-
-    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
-        loader = create(search_path_string)
-        loader._cache = shared
-        return loader
-
-    botocore.session.create_loader = create_loader
-
-
-_one_model_cache_per_process()
+share_loaded_models()
 
 
 def _moto_with_the_local_image_only() -> None:

@@ -7,10 +7,10 @@ by ``subprocess.Popen`` would be: its environment replaced wholesale before anyt
 reads a setting, its own working directory, stdin from /dev/null, stdout and stderr to
 its log file, every other file descriptor closed, the signal dispositions Python started
 with, then the module run as ``__main__``. A start costs a fork instead of an
-interpreter start and the imports (~0.8 s of CPU), which the kill drills paid at every
-restart. What the imports read (``HOME`` today) is the zygote's in every child: the
-harness starts a zygote with the workers' values and checks the reported list
-(tests/chaos/zygotes.py).
+interpreter start, the imports and the parsing of botocore's models (~1.2 s of CPU),
+which the kill drills paid at every restart. What the imports read (``HOME`` today) is
+the zygote's in every child: the harness starts a zygote with the workers' values and
+checks the reported list (tests/chaos/zygotes.py).
 
 ``python -m tests.chaos.zygote MODULE...`` imports those modules instead of ``PRELOAD``.
 
@@ -70,6 +70,12 @@ PRELOAD = (
     "boto3.s3.transfer",  # on the first S3 client
     "encodings.idna",  # on the first connection
 )
+# The services a worker's clients talk to: their models are loaded once, here, into the
+# cache every session's loader shares (tests/botocore_models.py), instead of parsed again
+# by each child (~0.4 s of CPU a start).
+WARM_SERVICES = ("apigatewayv2", "autoscaling", "cloudwatch", "dynamodb", "events", "iam",
+                 "lambda", "logs", "s3", "scheduler", "secretsmanager", "sqs", "ssm", "sts",
+                 "xray")
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -89,6 +95,10 @@ def main() -> None:
         raise SystemExit(f"zygote: importing started threads: {threading.enumerate()}")
     if logging.getLogger().handlers:  # the worker's -v configures it, once
         raise SystemExit("zygote: importing configured logging")
+    # imported here, after the reads are noted: its imports (boto3's) are the worker's
+    from tests.botocore_models import warm
+
+    warm(WARM_SERVICES)  # what it reads stays in a session it drops; models are the same
     request = _Zygote(read).serve()
     if request is not None:  # in a forked child, outside every frame of the loop
         if sys.path and sys.path[0] == start_cwd:
