@@ -19,6 +19,7 @@ import gzip
 import importlib.util
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,12 @@ for _k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CRE
 
 
 share_loaded_models()
+
+# A suite started with SIGINT ignored (a background job of a shell without job control)
+# would hand that on to every process it starts, and the tests that stop `demo` and
+# `local up` with Ctrl-C, as a person would, would wait out their deadlines instead.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _moto_with_the_local_image_only() -> None:
