@@ -4,7 +4,9 @@ the test processes' (tests/conftest.py) and, warmed before it forks, the chaos z
 
 Each ``Aws`` makes boto3 sessions of its own, whose loaders each parsed every model
 again: ~50 model loads, 0.3 s, of each pipeline test and of each worker start. Only
-sessions' loaders: moto loads (and edits) models of its own.
+sessions' loaders: moto loads (and edits) models of its own. And each session built each
+client's class again (a method and a docstring object per operation): a third of a
+pipeline's set-up. Those classes are kept too, one per service and API version.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import boto3
+import botocore.client
 import botocore.loaders
 import botocore.session
 
@@ -67,6 +70,27 @@ def share_loaded_models() -> None:
 
     setattr(create_loader, _MARK, True)
     botocore.session.create_loader = create_loader
+    _share_client_classes()
+
+
+def _share_client_classes() -> None:
+    """One client class per service and API version for every session of the process.
+    A class holds its operations' methods and the attributes the sessions' own
+    ``creating-client-class`` handlers add (boto3's S3 transfer methods), the same for
+    every session: none of them is per session, and each client keeps its own model,
+    endpoint and events."""
+    creator = botocore.client.ClientCreator
+    build = creator._create_client_class
+    classes: dict[tuple[str, str], type] = {}
+
+    def create_client_class(self: botocore.client.ClientCreator, service_name: str,
+                            service_model: Any) -> type:
+        key = (service_name, str(service_model.api_version))
+        if key not in classes:
+            classes[key] = build(self, service_name, service_model)
+        return classes[key]
+
+    creator._create_client_class = create_client_class
 
 
 def warm(services: Iterable[str]) -> None:

@@ -28,3 +28,13 @@ def test_warming_loads_a_services_models_before_any_client_asks() -> None:
     warm(["sts"])
     cache = _loader(boto3.session.Session())._cache
     assert any(isinstance(k, tuple) and "sts" in k for k in cache), list(cache)[:10]
+
+
+def test_two_sessions_clients_share_a_class_and_keep_their_own_model_and_events() -> None:
+    share_loaded_models()
+    clients = [boto3.session.Session().client("s3", endpoint_url="http://127.0.0.1:9")
+               for _ in range(2)]
+    assert type(clients[0]) is type(clients[1])
+    assert hasattr(clients[0], "upload_fileobj")  # boto3's class handler ran once, kept
+    assert clients[0].meta.service_model is not clients[1].meta.service_model
+    assert clients[0].meta.events is not clients[1].meta.events
