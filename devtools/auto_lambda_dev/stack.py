@@ -211,8 +211,9 @@ def _start_workers(stack: LocalStack, workers: int, max_workers: int, autoscale:
     from auto_lambda_dev.localgroup import ensure_local_group, set_capacity
     from auto_lambda_dev.pool import ProcessPool
 
+    # --parent-pid: killed outright, the stack leaves no worker polling a stack that is gone
     argv = [sys.executable, "-m", "orchestrator.cli.main", "worker", "--wait", "2",
-            "--concurrency", str(concurrency)]
+            "--concurrency", str(concurrency), "--parent-pid", str(os.getpid())]
     log_dir = stack.settings.work_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     stack.pool = ProcessPool(argv, stack.env, log_dir)

@@ -5,7 +5,9 @@ finish until ``--drain-seconds``; then each job is persisted, its lease released
 its message made visible again, and the process exits 0. A second signal exits at
 once (status 128+signal); nothing is lost then either, because leases and message
 visibility expire on their own. On AWS the instance is protected from scale-in while
-jobs run, and the termination lifecycle hook is completed after draining.
+jobs run, and the termination lifecycle hook is completed after draining. With
+``--parent-pid`` the worker also drains once that process is no longer its parent
+(``worker/parent.py``).
 """
 
 from __future__ import annotations
@@ -56,8 +58,12 @@ T = TypeVar("T")
               help="Least delay before a delivery of a job another worker holds comes "
                    "back (it comes back when that lease would end) "
                    "[default: AUTO_LAMBDA_BUSY_DELAY or 1].")
+@click.option("--parent-pid", type=click.IntRange(min=1), default=None, metavar="PID",
+              help="Stop, draining as on SIGTERM, once process PID is no longer this "
+                   "worker's parent: whoever starts workers and is killed outright leaves "
+                   "none behind (`local up` and `demo` pass their own pid).")
 def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_seconds: float | None,
-           visibility: int | None, busy_delay: int | None) -> None:
+           visibility: int | None, busy_delay: int | None, parent_pid: int | None) -> None:
     """Consume the jobs queue until SIGTERM or Ctrl-C.
 
     On the first signal the worker stops receiving, lets running steps finish (up to
@@ -73,6 +79,7 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
     from orchestrator.jobs.runtime import build_runtime
     from worker.instance import InstanceConfig, ScaleInGuard
     from worker.loop import Worker
+    from worker.parent import NotTheParent, watch_parent
 
     settings = Settings.from_env()
     concurrency = concurrency or default_concurrency(settings.worker_concurrency)
@@ -108,6 +115,11 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if parent_pid is not None:
+        try:
+            watch_parent(parent_pid, w.request_stop, stopped=w.stop)
+        except NotTheParent as exc:
+            raise click.BadParameter(str(exc), param_hint="--parent-pid") from None
     click.echo(f"worker {rt.runner.owner} consuming {settings.queue_name} "
                f"(concurrency {concurrency}, lease {rt.runner.lease_seconds:g} s, "
                f"visibility {vis} s)", err=True)

@@ -1,0 +1,98 @@
+"""A worker started with ``--parent-pid`` (as ``local up`` and ``demo`` start theirs)
+drains and exits once its parent is killed outright, instead of polling a stack that is
+gone for ever; a pid that is not its parent is refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from auto_lambda_dev.emulator import LocalEndpoint, start_server
+from orchestrator.aws.facade import Aws
+from orchestrator.aws.resources import ensure_resources
+from orchestrator.config import Settings
+
+# starts the worker in its own session, as the local stack's pool does, and waits
+PARENT = """
+import os, subprocess, sys, time
+log = open(sys.argv[1], "wb")
+child = subprocess.Popen([sys.executable, "-m", "orchestrator.cli.main", "-v", "worker",
+                          "--wait", "1", "--concurrency", "1", "--drain-seconds", "5",
+                          "--parent-pid", str(os.getpid())],
+                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+print(child.pid, flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.fixture
+def worker_env(tmp_path: Path, aws_env: None) -> Iterator[dict[str, str]]:
+    endpoint: LocalEndpoint = start_server(0)
+    reset = urllib.request.Request(f"{endpoint.url}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()
+    try:
+        env = {**os.environ, "AWS_ENDPOINT_URL": endpoint.url,
+               "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
+               "AUTO_LAMBDA_CACHE_DIR": str(tmp_path / "cache")}
+        settings = Settings.from_env(env)
+        ensure_resources(Aws(settings))
+        yield {**env, **endpoint.env(settings)}
+    finally:
+        urllib.request.urlopen(reset, timeout=10).close()
+        endpoint.stop()
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its new parent to reap it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)  # polling a condition, bounded by the deadline
+
+
+def test_a_worker_whose_parent_is_killed_drains_and_exits(worker_env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(log)], env=worker_env,
+                              stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    try:
+        _wait_until("the worker to consume", lambda: "consuming" in log.read_text(), 60)
+        assert _running(pid)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        _wait_until("the orphaned worker to exit", lambda: not _running(pid), 30)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+    text = log.read_text()
+    assert f"parent process {parent.pid} is gone" in text, text
+    assert "worker stopped:" in text, text
+
+
+def test_a_pid_that_is_not_the_workers_parent_is_a_usage_error(
+        worker_env: dict[str, str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "worker",
+                           "--parent-pid", "1"], env=worker_env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "--parent-pid" in done.stderr and "is not this worker's parent" in done.stderr
