@@ -18,7 +18,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from types import FrameType
 from typing import TypeVar
@@ -81,6 +80,15 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
     from worker.loop import Worker
     from worker.parent import NotTheParent, watch_parent
 
+    stop = threading.Event()
+    # Until the Worker exists (waiting out an outage for the queue, say), a parent that
+    # is gone just stops the wait; then it drains the worker as SIGTERM would.
+    on_parent_gone: list[Callable[[], None]] = [stop.set]
+    if parent_pid is not None:
+        try:
+            watch_parent(parent_pid, lambda: on_parent_gone[0](), stopped=stop)
+        except NotTheParent as exc:
+            raise click.BadParameter(str(exc), param_hint="--parent-pid") from None
     settings = Settings.from_env()
     concurrency = concurrency or default_concurrency(settings.worker_concurrency)
     rt = build_runtime(settings)
@@ -93,13 +101,18 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
     vis = visibility or settings.visibility_timeout
     busy = busy_delay if busy_delay is not None else env_int(env, "AUTO_LAMBDA_BUSY_DELAY", 1)
     guard = ScaleInGuard(lambda: rt.aws.scaling, InstanceConfig.from_settings(settings))
-    queue_url = _when_available(rt.aws.queue_url, "the jobs queue's URL")
-    redrive_limit = _when_available(Queue(rt.aws, queue_url, "jobs").redrive_limit,
-                                    "the jobs queue's redrive limit")
+    try:
+        queue_url = _when_available(rt.aws.queue_url, "the jobs queue's URL", stop)
+        redrive_limit = _when_available(Queue(rt.aws, queue_url, "jobs").redrive_limit,
+                                        "the jobs queue's redrive limit", stop)
+    except _Stopped:
+        click.echo("worker stopped before consuming: its parent process is gone", err=True)
+        return
     w = Worker(rt.runner, queue_url=queue_url, concurrency=concurrency,
                wait_seconds=wait, visibility=vis, busy_delay=busy,
                expected_bucket=settings.incoming_bucket, drain_seconds=drain_seconds,
-               guard=guard, stop=threading.Event(), redrive_limit=redrive_limit)
+               guard=guard, stop=stop, redrive_limit=redrive_limit)
+    on_parent_gone[0] = w.request_stop
     signals = {"count": 0}
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -115,11 +128,6 @@ def worker(concurrency: int | None, wait: int, drain_seconds: float, lease_secon
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    if parent_pid is not None:
-        try:
-            watch_parent(parent_pid, w.request_stop, stopped=w.stop)
-        except NotTheParent as exc:
-            raise click.BadParameter(str(exc), param_hint="--parent-pid") from None
     click.echo(f"worker {rt.runner.owner} consuming {settings.queue_name} "
                f"(concurrency {concurrency}, lease {rt.runner.lease_seconds:g} s, "
                f"visibility {vis} s)", err=True)
@@ -144,9 +152,14 @@ def _flush() -> None:
 commands = [worker]
 
 
-def _when_available(read: Callable[[], T], what: str) -> T:
+class _Stopped(Exception):
+    """The worker was asked to stop while it waited for AWS to answer."""
+
+
+def _when_available(read: Callable[[], T], what: str, stop: threading.Event) -> T:
     """``read()``, waited for while AWS fails transiently: a worker that starts during
-    an outage waits for it to pass instead of exiting (a permanent error still ends it)."""
+    an outage waits for it to pass instead of exiting (a permanent error still ends it;
+    ``stop`` set ends the wait with ``_Stopped``)."""
     from orchestrator.errors import TRANSIENT_CODES, AutoLambdaError
     from orchestrator.retries import WORKFLOW, Backoff, compute_backoff
 
@@ -162,4 +175,5 @@ def _when_available(read: Callable[[], T], what: str) -> T:
             delay = compute_backoff(attempt, backoff)
             log.warning("could not read %s [%s]; trying again in %.0f s", what, exc.code,
                         delay)
-            time.sleep(delay)
+            if stop.wait(delay):
+                raise _Stopped(what) from None

@@ -1,11 +1,13 @@
 """A worker started with ``--parent-pid`` (as ``local up`` and ``demo`` start theirs)
 drains and exits once its parent is killed outright, instead of polling a stack that is
-gone for ever; a pid that is not its parent is refused."""
+gone for ever, whether it is consuming or still waiting for AWS to answer at start; a
+pid that is not its parent is refused."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -87,6 +89,34 @@ def test_a_worker_whose_parent_is_killed_drains_and_exits(worker_env: dict[str, 
     text = log.read_text()
     assert f"parent process {parent.pid} is gone" in text, text
     assert "worker stopped:" in text, text
+
+
+def test_a_worker_still_waiting_for_aws_stops_when_its_parent_is_killed(
+        tmp_path: Path, aws_env: None) -> None:
+    with socket.socket() as unused:  # nothing listens there once it is closed
+        unused.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    env = {**os.environ, "AWS_ENDPOINT_URL": down,
+           "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
+           "AUTO_LAMBDA_CACHE_DIR": str(tmp_path / "cache")}
+    log = tmp_path / "worker.log"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(log)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    try:
+        _wait_until("the worker to wait for the queue",
+                    lambda: "could not read the jobs queue's URL" in log.read_text(), 60)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        _wait_until("the orphaned worker to exit", lambda: not _running(pid), 60)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+    text = log.read_text()
+    assert "worker stopped before consuming: its parent process is gone" in text, text
 
 
 def test_a_pid_that_is_not_the_workers_parent_is_a_usage_error(
