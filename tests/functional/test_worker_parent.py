@@ -68,26 +68,32 @@ def _wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.1)  # polling a condition, bounded by the deadline
 
 
-def test_a_worker_whose_parent_is_killed_drains_and_exits(worker_env: dict[str, str],
-                                                         tmp_path: Path) -> None:
-    log = tmp_path / "worker.log"
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(log)], env=worker_env,
+def _orphaned(env: dict[str, str], log: Path, ready: str) -> tuple[int, str]:
+    """Start a parent that starts a worker, SIGKILL the parent once the worker's log
+    shows ``ready``, and wait for the orphaned worker to exit: the parent's pid and the
+    worker's log."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(log)], env=env,
                               stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     pid = int(parent.stdout.readline())
     try:
-        _wait_until("the worker to consume", lambda: "consuming" in log.read_text(), 60)
+        _wait_until(f"{ready!r} in the worker's log", lambda: ready in log.read_text(), 60)
         assert _running(pid)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=10)
-        _wait_until("the orphaned worker to exit", lambda: not _running(pid), 30)
+        _wait_until("the orphaned worker to exit", lambda: not _running(pid), 60)
     finally:
         if parent.poll() is None:
             parent.kill()
         if _running(pid):
             os.kill(pid, signal.SIGKILL)
-    text = log.read_text()
-    assert f"parent process {parent.pid} is gone" in text, text
+    return parent.pid, log.read_text()
+
+
+def test_a_worker_whose_parent_is_killed_drains_and_exits(worker_env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    parent, text = _orphaned(worker_env, tmp_path / "worker.log", "consuming")
+    assert f"parent process {parent} is gone" in text, text
     assert "worker stopped:" in text, text
 
 
@@ -99,23 +105,7 @@ def test_a_worker_still_waiting_for_aws_stops_when_its_parent_is_killed(
     env = {**os.environ, "AWS_ENDPOINT_URL": down,
            "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
            "AUTO_LAMBDA_CACHE_DIR": str(tmp_path / "cache")}
-    log = tmp_path / "worker.log"
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(log)], env=env,
-                              stdout=subprocess.PIPE, text=True)
-    assert parent.stdout is not None
-    pid = int(parent.stdout.readline())
-    try:
-        _wait_until("the worker to wait for the queue",
-                    lambda: "could not read the jobs queue's URL" in log.read_text(), 60)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait(timeout=10)
-        _wait_until("the orphaned worker to exit", lambda: not _running(pid), 60)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-        if _running(pid):
-            os.kill(pid, signal.SIGKILL)
-    text = log.read_text()
+    _, text = _orphaned(env, tmp_path / "worker.log", "could not read the jobs queue's URL")
     assert "worker stopped before consuming: its parent process is gone" in text, text
 
 
