@@ -114,9 +114,11 @@ def cases() -> list[Case]:
         Case("handler hangs", "HandlerTimeout", "h-hangs.zip",
              _app_with("h-hangs", "def handler(e, c):\n    while True:\n        pass\n",
                        timeout=2)),
+        # its timeout well above the moments the limit takes to reach, so that a loaded
+        # machine cannot turn the memory case into a timeout
         Case("handler exhausts memory", "HandlerMemoryExceeded", "h-memory.zip",
              _app_with("h-memory", "def handler(e, c):\n    hog = []\n    while True:\n"
-                       "        hog.append(bytearray(16 * 1024 * 1024))\n")),
+                       "        hog.append(bytearray(16 * 1024 * 1024))\n", timeout=60)),
         Case("invalid manifest", "ManifestInvalid", "h-manifest.zip",
              make_zip({"app.py": "def handler(e, c): return 1",
                        "auto-lambda.toml": "[function\nname = = 'x'\n"})),
