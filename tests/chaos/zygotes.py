@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -171,15 +171,9 @@ class Zygote:
                 self.proc.stdin.flush()
             except (BrokenPipeError, ValueError) as exc:
                 raise ZygoteDied(self._died_text()) from exc
-        deadline = time.monotonic() + ANSWER_SECONDS
         with self.changed:
-            while ident not in self.answers:
-                if self.dead is not None:
-                    raise ZygoteDied(self.dead)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise ZygoteDied(f"no answer to {message['op']} in {ANSWER_SECONDS:g} s")
-                self.changed.wait(left)
+            self._wait_alive(lambda: ident in self.answers, ANSWER_SECONDS,
+                             f"no answer to {message['op']}")
             return self.answers.pop(ident)
 
     def imports_read(self) -> list[str]:
@@ -189,13 +183,18 @@ class Zygote:
             return list(self.read)
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_SECONDS
-        while not self.ready:
+        self._wait_alive(lambda: self.ready, READY_SECONDS, "not ready")
+
+    def _wait_alive(self, done: Callable[[], bool], seconds: float, late: str) -> None:
+        """Wait (holding ``changed``) until ``done()``; ZygoteDied if the zygote dies
+        first, or with ``late`` if ``seconds`` pass."""
+        deadline = time.monotonic() + seconds
+        while not done():
             if self.dead is not None:
                 raise ZygoteDied(self.dead)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ZygoteDied(f"not ready after {READY_SECONDS:g} s")
+                raise ZygoteDied(f"{late} after {seconds:g} s")
             self.changed.wait(left)
 
     # ---- answers ----
