@@ -17,3 +17,12 @@ def processes_with(marker: str) -> list[str]:
             except OSError:
                 continue
     return found
+
+
+def running(pid: int) -> bool:
+    """Neither gone nor a zombie (whoever reaps orphans here may not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")

@@ -26,6 +26,7 @@ from tests.chaos.zygotes import (
     ZygoteUnfit,
     import_env,
 )
+from tests.processes import running
 
 PROBE = "tests.chaos.zygote_probe"
 PROBE_FILE = str(REPO / "tests" / "chaos" / "zygote_probe.py")
@@ -127,15 +128,6 @@ def test_a_signalled_child_reports_minus_the_signal(zygote: Zygote, tmp_path: Pa
     child.send_signal(signal.SIGKILL)  # exited: nothing is sent to its pid any more
 
 
-def _running(pid: int) -> bool:
-    """Neither gone nor a zombie (whoever reaps orphans here may not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
-
-
 def test_a_dead_zygote_fails_loudly_and_takes_its_children(tmp_path: Path) -> None:
     zygote = Zygote(_env(), preload=[PROBE])
     child, _ = _spawn(zygote, tmp_path, "sleep")
@@ -148,7 +140,7 @@ def test_a_dead_zygote_fails_loudly_and_takes_its_children(tmp_path: Path) -> No
         with pytest.raises(ZygoteDied):
             _spawn(zygote, tmp_path, "exit:0")
         deadline = time.monotonic() + 30
-        while _running(child.pid):  # SIGKILLed by the kernel as its parent died
+        while running(child.pid):  # SIGKILLed by the kernel as its parent died
             assert time.monotonic() < deadline, "the zygote's child outlived it"
             time.sleep(0.02)
     finally:

@@ -21,6 +21,7 @@ from auto_lambda_dev.emulator import LocalEndpoint, start_server
 from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.config import Settings
+from tests.processes import running
 
 # starts the worker in its own session, as the local stack's pool does, and waits
 PARENT = """
@@ -52,15 +53,6 @@ def worker_env(tmp_path: Path, aws_env: None) -> Iterator[dict[str, str]]:
         endpoint.stop()
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie waiting for its new parent to reap it."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
-
-
 def _wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -78,14 +70,14 @@ def _orphaned(env: dict[str, str], log: Path, ready: str) -> tuple[int, str]:
     pid = int(parent.stdout.readline())
     try:
         _wait_until(f"{ready!r} in the worker's log", lambda: ready in log.read_text(), 60)
-        assert _running(pid)
+        assert running(pid)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=10)
-        _wait_until("the orphaned worker to exit", lambda: not _running(pid), 60)
+        _wait_until("the orphaned worker to exit", lambda: not running(pid), 60)
     finally:
         if parent.poll() is None:
             parent.kill()
-        if _running(pid):
+        if running(pid):
             os.kill(pid, signal.SIGKILL)
     return parent.pid, log.read_text()
 
