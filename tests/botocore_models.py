@@ -57,7 +57,8 @@ class SharedModels(dict[Any, Any]):
 
 
 def share_loaded_models() -> None:
-    """From now on, every botocore session's loader in this process uses one cache."""
+    """From now on, every botocore session's loader in this process uses one cache of
+    models, and every session's clients one class per service and API version."""
     if getattr(botocore.session.create_loader, _MARK, False):
         return
     shared = SharedModels()
