@@ -19,12 +19,15 @@ $(VENV)/.installed-test: pyproject.toml devtools/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev,cdk]' -e './devtools[local,sim]'
 	touch $@ $(VENV)/.installed
 
-# The suite runs in parallel (pytest-xdist): most of its time is waiting on live stacks,
-# browsers and worker processes, not CPU, so more workers than cores pays. Tests that
-# share a stack or a synth stay on one worker (tests/conftest.py: --dist loadgroup).
-TEST_WORKERS ?= 3
-PYTEST_PARALLEL = $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) \
-                  --dist loadgroup --no-loadscope-reorder
+# The suite runs in parallel (pytest-xdist). Much of a live-stack test's time is waiting
+# (on leases, outages, workers and browsers), so more workers than cores pays: with 4 on
+# 2 cores both stay busy nearly all the run. Tests that share a stack or a synth stay on
+# one worker (tests/conftest.py: --dist loadgroup).
+# `make check`'s tests wait on nothing: there a fourth worker's start costs more than it
+# gives.
+TEST_WORKERS ?= 4
+CHECK_WORKERS ?= 3
+PYTEST_PARALLEL = $(BIN)/pytest -q -p no:cacheprovider --dist loadgroup --no-loadscope-reorder
 
 .PHONY: demo demo-ui test check lint bench clean chromium screenshots
 demo: $(VENV)/.installed
@@ -51,7 +54,7 @@ test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(PYTEST_PARALLEL) --durations=10
+	$(PYTEST_PARALLEL) -n $(TEST_WORKERS) --durations=10
 
 # The quick loop while editing: the linters and the tests that need no live stack,
 # browser, synth, registry or fresh interpreter (unit and property tests, 20 examples a
@@ -61,7 +64,7 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	@$(BIN)/mypy & mypy=$$!; \
-	HYPOTHESIS_PROFILE=quick $(PYTEST_PARALLEL) \
+	HYPOTHESIS_PROFILE=quick $(PYTEST_PARALLEL) -n $(CHECK_WORKERS) \
 	  -m "not slow and not registry and not cdk and not browser" tests/unit tests/property; \
 	tests=$$?; wait $$mypy || exit 1; exit $$tests
 
