@@ -18,7 +18,7 @@ backlog needs (``needed_instances``: every waiting or running job gets
 
 The same rule runs in ``auto-lambda checker --control direct`` and in the simulator's
 ``direct`` policy. No I/O and no clock: ``now`` is given, and the only state is the
-window of recent needs.
+window of recent needs (only those that can still be its highest).
 """
 
 from __future__ import annotations
@@ -64,8 +64,7 @@ class DirectRule:
         if self.started_at is None:
             self.started_at = now
         needed = max(low, min(high, needed))
-        self.recent = [(t, n) for t, n in self.recent if now - t < p.scale_in_window]
-        self.recent.append((now, needed))
+        self._remember(now, needed)
         if needed > current:
             step = max(p.step_up, math.ceil(current * p.step_up_ratio))
             desired = min(needed, current + step)
@@ -73,7 +72,7 @@ class DirectRule:
             if desired < needed:
                 reason += f"; at most +{step} per step"
             return self._decision(current, desired, reason)
-        stabilised = max(n for _, n in self.recent)
+        stabilised = max(n for _, n in self.recent)  # the window's highest need
         watching = now - self.started_at < p.scale_in_window
         if stabilised < current and not watching:
             desired = stabilised
@@ -88,6 +87,19 @@ class DirectRule:
                        else f"; holding: needed {stabilised} within the last "
                             f"{p.scale_in_window:g}s")
         return self._decision(current, current, reason)
+
+    def _remember(self, now: float, needed: int) -> None:
+        """Keep the needs of the window that can still be its highest: a need no higher
+        than ``needed``, seen no later, leaves the window no later than ``needed`` does,
+        so it can never be the highest again. With a clock that only moves forward what
+        is kept is a few falling needs, however often ``decide`` runs (the simulator
+        calls it at every change of the backlog), and the highest is what keeping every
+        need would give (tests/property/test_direct_rule.py compares both)."""
+        kept = [(t, n) for t, n in self.recent if now - t < self.policy.scale_in_window]
+        while kept and kept[-1][1] <= needed and kept[-1][0] <= now:
+            kept.pop()
+        kept.append((now, needed))
+        self.recent = kept
 
     @staticmethod
     def _decision(current: int, desired: int, reason: str) -> Decision:

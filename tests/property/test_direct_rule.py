@@ -75,3 +75,38 @@ def test_needed_instances_gives_each_job_its_share_of_a_slot(backlog: float, slo
     n = needed_instances(backlog, slots, target)
     assert n * slots * target >= backlog - 1e-6
     assert n == 0 or (n - 1) * slots * target < backlog + 1e-6
+
+
+class _EveryNeed(DirectRule):
+    """The rule keeping every need of the window, as it first did."""
+
+    def _remember(self, now: float, needed: int) -> None:
+        self.recent = [(t, n) for t, n in self.recent if now - t < self.policy.scale_in_window]
+        self.recent.append((now, needed))
+
+
+# Few distinct gaps and windows, so that needs leave the window on the same ticks and
+# a clock stepping back lands inside a window often.
+gaps = st.sampled_from([-15.0, -5.0, 0.0, 1.0, 5.0, 10.0, 40.0])
+
+
+@given(st.sampled_from([0.0, 10.0, 30.0, 120.0]),
+       st.lists(st.tuples(gaps, st.integers(0, 12), st.integers(0, 12)), min_size=1,
+                max_size=60), bounds)
+def test_keeping_only_the_needs_that_can_be_highest_decides_the_same(
+        window: float, sequence: list[tuple[float, int, int]],
+        limits: tuple[int, int]) -> None:
+    """The same decisions as keeping every need, for any sequence, even with a clock
+    that steps back; and what is kept stays small when it only moves forward."""
+    low, high = limits
+    policy = DirectPolicy(scale_in_window=window)
+    kept, every = DirectRule(policy), _EveryNeed(policy)
+    now = 1000.0
+    forward = all(gap >= 0 for gap, _, _ in sequence)
+    for gap, need, current in sequence:
+        now += gap
+        assert kept.decide(now, current, need, low, high) == every.decide(
+            now, current, need, low, high)
+        if forward:
+            needs = [n for _, n in kept.recent]
+            assert needs == sorted(set(needs), reverse=True)  # strictly falling
