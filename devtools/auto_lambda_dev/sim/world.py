@@ -146,6 +146,9 @@ class World:
         self._warm_counted_at = 0.0
         self.parked = 0  # jobs parked in a bake: delayed messages, not backlog
         self.max_parked = 0
+        # The instances not yet terminated, in launch order: what every observer reads
+        # (``instances`` keeps a day's worth of terminated ones for the bill).
+        self._running: list[Instance] = []
 
     # ---- what an observer sees ----
     @property
@@ -156,7 +159,7 @@ class World:
         return len(self.queue.items)
 
     def in_flight(self) -> int:
-        return sum(i.busy for i in self.instances if i.terminated_at is None)
+        return sum(i.busy for i in self._running)
 
     def backlog(self) -> int:
         return self.visible() + self.in_flight()
@@ -166,15 +169,14 @@ class World:
         return self.config.concurrency
 
     def active(self) -> list[Instance]:
-        return [i for i in self.instances if i.terminated_at is None and not i.stopping]
+        return [i for i in self._running if not i.stopping]
 
     def desired(self) -> int:
         return len(self.active())
 
     def in_service(self) -> int:
         """InService instances as Auto Scaling reports them (draining ones included)."""
-        return sum(1 for i in self.instances
-                   if i.terminated_at is None and i.in_service_at is not None)
+        return sum(1 for i in self._running if i.in_service_at is not None)
 
     def warming(self) -> int:
         return sum(1 for i in self.active() if i.warming(self.now, self.config.warmup_seconds))
@@ -185,7 +187,7 @@ class World:
 
     def is_polled(self) -> bool:
         """Whether some worker is long-polling the queue (that keeps SQS metrics awake)."""
-        return any(i.serving_at is not None and i.terminated_at is None for i in self.instances)
+        return any(i.serving_at is not None for i in self._running)
 
     # ---- set-up ----
     def start(self, arrivals: Sequence[float], build_times: Sequence[float]) -> None:
@@ -231,6 +233,7 @@ class World:
         inst = Instance(next(self._ids), self.now)
         inst.stop_event = self.env.event()
         self.instances.append(inst)
+        self._running.append(inst)
         if ready:
             inst.in_service_at = self.now - self.config.warmup_seconds
             inst.serving_at = inst.in_service_at
@@ -288,6 +291,7 @@ class World:
     def _terminate(self, inst: Instance) -> None:
         if inst.terminated_at is None:
             inst.terminated_at = self.now
+            self._running.remove(inst)
 
     def _slot(self, inst: Instance) -> Generator[Any, Any, None]:
         while not inst.stopping:
