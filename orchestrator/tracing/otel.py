@@ -68,6 +68,7 @@ from orchestrator.tracing.base import (
     annotation_key,
     annotation_value,
 )
+from orchestrator.tracing.botocore_wrap import BotocoreWrap
 from orchestrator.types import JsonMapping
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,6 @@ _XRAY_HEADER = "X-Amzn-Trace-Id"
 # and botocore calls are traced only inside one.
 _ACTIVE: contextvars.ContextVar[OTelTracer | None] = contextvars.ContextVar(
     "auto_lambda_otel_tracer", default=None)
-_patch_lock = threading.Lock()
-_patched = False
 
 
 def xray_trace_id(trace_id: int) -> str:
@@ -370,17 +369,9 @@ def _inject_header(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     return wrapped(*args, **kwargs)
 
 
+_WRAP = BotocoreWrap(_traced_api_call, _inject_header)
+
+
 def patch_botocore() -> bool:
     """Install the wrappers once per process; returns True if this call installed them."""
-    global _patched
-    with _patch_lock:
-        if _patched:
-            return False
-        import wrapt
-
-        wrapt.wrap_function_wrapper("botocore.client", "BaseClient._make_api_call",
-                                    _traced_api_call)
-        wrapt.wrap_function_wrapper("botocore.endpoint", "Endpoint.prepare_request",
-                                    _inject_header)
-        _patched = True
-        return True
+    return _WRAP.install()

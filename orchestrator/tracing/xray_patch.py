@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_lock = threading.Lock()
-_patched = False
+from orchestrator.tracing.botocore_wrap import BotocoreWrap
+
 _active = threading.local()
 
 
@@ -62,17 +62,9 @@ def _inject_header(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     return wrapped(*args, **kwargs)
 
 
+_WRAP = BotocoreWrap(_traced_api_call, _inject_header)
+
+
 def patch_botocore() -> bool:
     """Install the wrappers once per process; returns True if this call installed them."""
-    global _patched
-    with _lock:
-        if _patched:
-            return False
-        import wrapt
-
-        wrapt.wrap_function_wrapper("botocore.client", "BaseClient._make_api_call",
-                                    _traced_api_call)
-        wrapt.wrap_function_wrapper("botocore.endpoint", "Endpoint.prepare_request",
-                                    _inject_header)
-        _patched = True
-        return True
+    return _WRAP.install()
