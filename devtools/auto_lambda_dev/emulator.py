@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import urllib.request
 from dataclasses import dataclass
 
 from orchestrator.config import Settings
@@ -45,6 +46,13 @@ class LocalEndpoint:
         stop = getattr(self.server, "stop", None)
         if callable(stop):
             stop()
+
+    def reset(self) -> None:
+        """Empty every service's state (moto's ``/moto-api/reset``): the server serves
+        its process's backends, so this also empties what moto holds in that process."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            resp.read()
 
     def env(self, settings: Settings) -> dict[str, str]:
         """The variables another process needs to use this endpoint."""

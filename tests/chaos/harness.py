@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -291,7 +290,7 @@ def start_stack(root: Path, overrides: dict[str, str] | None = None, *,
     """A fresh server (moto's state reset), the resources, and the workers' environment
     under ``root`` (short leases and visibility unless given None: the defaults)."""
     endpoint = start_server(0)
-    reset_server(endpoint)
+    endpoint.reset()
     for sub in ("cwd", "home", "tmp", "faults"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     env = {
@@ -343,14 +342,9 @@ def stop_stack(stack: ChaosStack) -> None:
     for zygote in stack.zygotes.values():
         zygote.close()
     try:
-        reset_server(stack.endpoint)
+        stack.endpoint.reset()
     finally:
         stack.endpoint.stop()
     if errors:
         raise errors[0]
 
-
-def reset_server(endpoint: LocalEndpoint) -> None:
-    request = urllib.request.Request(f"{endpoint.url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        resp.read()

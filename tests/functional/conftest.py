@@ -6,7 +6,6 @@ import atexit
 import io
 import shutil
 import tempfile
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,12 +109,11 @@ def embedded_pipeline(tmp_path: Path, aws_env: None) -> Iterator[Pipeline]:
     endpoint = start_server(0)
     # the server serves this process's moto backends: start from empty ones, as
     # mock_aws does, whatever an earlier test in the process left there
-    reset = urllib.request.Request(f"{endpoint.url}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()
+    endpoint.reset()
     try:
         yield _pipeline(tmp_path, endpoint.url)
     finally:
-        urllib.request.urlopen(reset, timeout=10).close()
+        endpoint.reset()
         endpoint.stop()
 
 

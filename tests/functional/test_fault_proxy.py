@@ -24,16 +24,10 @@ NO_RETRIES = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "s
 @pytest.fixture
 def endpoint(aws_env: None) -> Iterator[LocalEndpoint]:
     ep = start_server(0)
-    _reset(ep.url)
+    ep.reset()
     yield ep
-    _reset(ep.url)
+    ep.reset()
     ep.stop()
-
-
-def _reset(url: str) -> None:
-    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        resp.read()
 
 
 @pytest.fixture

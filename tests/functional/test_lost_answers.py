@@ -11,7 +11,6 @@ import base64
 import hashlib
 import io
 import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,13 +55,13 @@ class Env:
 @pytest.fixture
 def env(aws_env: None) -> Iterator[Env]:
     endpoint: LocalEndpoint = start_server(0)
-    _reset(endpoint.url)
+    endpoint.reset()
     direct = Aws(Settings(endpoint_url=endpoint.url))
     info = ensure_resources(direct)
     with FaultProxy(endpoint.url) as proxy:
         settings = Settings(endpoint_url=proxy.url)
         yield Env(direct, Aws(settings), Aws(settings, max_attempts=0), proxy, info)
-    _reset(endpoint.url)
+    endpoint.reset()
     endpoint.stop()
 
 
@@ -72,12 +71,6 @@ RETRIES = pytest.mark.parametrize("retried", [True, False],
 
 def client(env: Env, retried: bool) -> Aws:
     return env.faulty if retried else env.bare
-
-
-def _reset(url: str) -> None:
-    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        resp.read()
 
 
 def fired(env: Env, op: str) -> int:

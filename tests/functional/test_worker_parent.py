@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -39,8 +38,7 @@ time.sleep(300)
 @pytest.fixture
 def worker_env(tmp_path: Path, aws_env: None) -> Iterator[dict[str, str]]:
     endpoint: LocalEndpoint = start_server(0)
-    reset = urllib.request.Request(f"{endpoint.url}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()
+    endpoint.reset()
     try:
         env = {**os.environ, "AWS_ENDPOINT_URL": endpoint.url,
                "AUTO_LAMBDA_WORK_DIR": str(tmp_path / "work"),
@@ -49,7 +47,7 @@ def worker_env(tmp_path: Path, aws_env: None) -> Iterator[dict[str, str]]:
         ensure_resources(Aws(settings))
         yield {**env, **endpoint.env(settings)}
     finally:
-        urllib.request.urlopen(reset, timeout=10).close()
+        endpoint.reset()
         endpoint.stop()
 
 
