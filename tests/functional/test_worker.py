@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -22,23 +22,12 @@ from orchestrator.steps.build.step import Built
 from orchestrator.steps.tasks import StepContext, Steps
 from tests.fakes import FakeClock
 from tests.functional.conftest import HELLO_APP, Pipeline, make_zip
+from tests.waiting import wait_for
 from worker.instance import InstanceConfig, ScaleInGuard
 from worker.loop import MAX_COPIES, Worker
 from worker.messages import Ack
 
-T = TypeVar("T")
 LEASE = 0.6
-
-
-def wait_for(what: str, check: Callable[[], T | None], timeout: float = 20) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 class GatedSteps(Steps):

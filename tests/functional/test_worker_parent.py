@@ -10,8 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from orchestrator.aws.facade import Aws
 from orchestrator.aws.resources import ensure_resources
 from orchestrator.config import Settings
 from tests.processes import running
+from tests.waiting import wait_for
 
 # starts the worker in its own session, as the local stack's pool does, and waits
 PARENT = """
@@ -51,13 +51,6 @@ def worker_env(tmp_path: Path, aws_env: None) -> Iterator[dict[str, str]]:
         endpoint.stop()
 
 
-def _wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)  # polling a condition, bounded by the deadline
-
-
 def _orphaned(env: dict[str, str], log: Path, ready: str) -> tuple[int, str]:
     """Start a parent that starts a worker, SIGKILL the parent once the worker's log
     shows ``ready``, and wait for the orphaned worker to exit: the parent's pid and the
@@ -67,11 +60,11 @@ def _orphaned(env: dict[str, str], log: Path, ready: str) -> tuple[int, str]:
     assert parent.stdout is not None
     pid = int(parent.stdout.readline())
     try:
-        _wait_until(f"{ready!r} in the worker's log", lambda: ready in log.read_text(), 60)
+        wait_for(f"{ready!r} in the worker's log", lambda: ready in log.read_text(), 60)
         assert running(pid)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=10)
-        _wait_until("the orphaned worker to exit", lambda: not running(pid), 60)
+        wait_for("the orphaned worker to exit", lambda: not running(pid), 60)
     finally:
         if parent.poll() is None:
             parent.kill()
